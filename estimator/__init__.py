@@ -1,0 +1,34 @@
+"""salesmix estimator: finite mixtures of store-level price regressions, fitted by EM.
+
+The assignment's functions are importable from here::
+
+    from estimator import LogL, EStep, MStep, EM, Estimate
+"""
+
+from .em import EM, DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, EStep, Estimate, LogL, MStep, fit_mixture
+from .panel import Panel, SufficientStats, design_matrix, load_csv, panel_from_arrays, sufficient_stats
+from .results import ConvergenceWarning, MixtureFit
+from .selection import CRITERIA, ModelSelection, fit_k_range
+
+__all__ = [
+    "CRITERIA",
+    "DEFAULT_MAX_ITER",
+    "DEFAULT_N_INIT",
+    "DEFAULT_TOL",
+    "EM",
+    "ConvergenceWarning",
+    "EStep",
+    "Estimate",
+    "LogL",
+    "MStep",
+    "MixtureFit",
+    "ModelSelection",
+    "Panel",
+    "SufficientStats",
+    "design_matrix",
+    "fit_k_range",
+    "fit_mixture",
+    "load_csv",
+    "panel_from_arrays",
+    "sufficient_stats",
+]

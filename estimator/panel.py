@@ -1,0 +1,382 @@
+"""Validated store panels and their per-store sufficient statistics.
+
+A :class:`Panel` holds log sales ``y`` (N stores x T weeks) and the design
+``X`` (T weeks x P regressors, by default ``[1, log price]``). Everything the
+EM engine needs is in :class:`SufficientStats`: by the identity
+
+    ||y_i - X theta||^2 = RSS_i + (b_i - theta)' X'X (b_i - theta),
+
+one pass over the data (each store's own OLS ``b_i`` and residual sum of
+squares ``RSS_i``) replaces the N x T matrix in every later iteration.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PRICE_COLUMN = "Price"
+DEFAULT_COEF_NAMES = ("alpha", "beta")
+_NAN_SPELLINGS = {"nan", "na", "n/a", "null", "none", "#n/a"}
+
+
+@dataclass(frozen=True, eq=False)
+class Panel:
+    """A balanced store panel.
+
+    Attributes
+    ----------
+    y : ndarray of shape (N, T)
+        Log sales, stores x weeks.
+    X : ndarray of shape (T, P)
+        Design shared by every store; column 0 is the intercept, column 1 log price.
+    store_ids : tuple of str, length N
+        Store names (the CSV's column names).
+    coef_names : tuple of str, length P
+        Names of the per-segment coefficients (``alpha``, ``beta``, ...).
+    source : str
+        Where the panel came from (a file path, or ``"<arrays>"``).
+    """
+
+    y: np.ndarray
+    X: np.ndarray
+    store_ids: tuple[str, ...]
+    coef_names: tuple[str, ...] = DEFAULT_COEF_NAMES
+    source: str = "<arrays>"
+
+    @property
+    def n_stores(self) -> int:
+        """Number of stores N."""
+        return self.y.shape[0]
+
+    @property
+    def n_weeks(self) -> int:
+        """Number of weeks T."""
+        return self.y.shape[1]
+
+    def sufficient_stats(self) -> SufficientStats:
+        """Per-store sufficient statistics of this panel (see :func:`sufficient_stats`)."""
+        return sufficient_stats(self.y, self.X)
+
+
+@dataclass(frozen=True, eq=False)
+class SufficientStats:
+    """Per-store sufficient statistics: all the EM engine ever reads.
+
+    Attributes
+    ----------
+    ols : ndarray of shape (N, P)
+        Each store's own least-squares coefficients b_i.
+    rss : ndarray of shape (N,)
+        Each store's residual sum of squares at b_i.
+    gram : ndarray of shape (P, P) or (N, P, P)
+        X'X, shared by all stores (balanced panel, common prices) or per store.
+    n_obs : ndarray of shape (N,)
+        Number of weeks observed for each store.
+    """
+
+    ols: np.ndarray
+    rss: np.ndarray
+    gram: np.ndarray
+    n_obs: np.ndarray
+
+    @property
+    def n_stores(self) -> int:
+        """Number of stores N."""
+        return self.ols.shape[0]
+
+    @property
+    def n_coef(self) -> int:
+        """Number of regressors P."""
+        return self.ols.shape[1]
+
+    @property
+    def n_total(self) -> float:
+        """Total number of store-week observations (N*T for a balanced panel)."""
+        return float(self.n_obs.sum())
+
+    @property
+    def shared_gram(self) -> bool:
+        """True when every store has the same X'X."""
+        return self.gram.ndim == 2
+
+
+def design_matrix(prices: np.ndarray) -> np.ndarray:
+    """Return the assignment's design ``[1, log p_t]``.
+
+    Parameters
+    ----------
+    prices : array_like of shape (T,)
+        Positive prices.
+
+    Returns
+    -------
+    X : ndarray of shape (T, 2)
+    """
+    prices = np.asarray(prices, dtype=float)
+    if prices.ndim != 1:
+        raise ValueError(f"prices must be one-dimensional (T,), got shape {prices.shape}")
+    if not np.all(np.isfinite(prices)) or np.any(prices <= 0):
+        raise ValueError("prices must be finite and positive (log price is undefined otherwise)")
+    return np.column_stack([np.ones_like(prices), np.log(prices)])
+
+
+def check_y_X(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Validate log sales and design and return them as float arrays.
+
+    Parameters
+    ----------
+    y : array_like of shape (N, T)
+        Log sales, stores x weeks.
+    X : array_like of shape (T, P)
+        Design matrix.
+
+    Returns
+    -------
+    y : ndarray of shape (N, T)
+    X : ndarray of shape (T, P)
+
+    Raises
+    ------
+    ValueError
+        On wrong dimensions, y passed as weeks x stores, non-finite values,
+        fewer weeks than regressors, or a rank-deficient X.
+    """
+    y = np.asarray(y, dtype=float)
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D array of shape (T, P), got shape {X.shape}")
+    if y.ndim != 2:
+        raise ValueError(f"y must be a 2-D array of shape (N, T) = (stores, weeks), got {y.shape}")
+    n_weeks, n_coef = X.shape
+    if y.shape[1] != n_weeks:
+        if y.shape[0] == n_weeks:
+            raise ValueError(
+                f"y has shape {y.shape} but X has {n_weeks} rows (weeks): y looks like weeks x "
+                f"stores; pass y.T so that y is (N, T) = (stores, weeks)"
+            )
+        raise ValueError(
+            f"y has shape {y.shape} but X has {n_weeks} rows: y must be (N, T) with T = {n_weeks}"
+        )
+    if y.shape[0] == 0:
+        raise ValueError("y has no stores (N = 0)")
+    if n_weeks < n_coef:
+        raise ValueError(
+            f"{n_weeks} weeks is fewer than the {n_coef} regressors: each store's regression "
+            "is not identified"
+        )
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X contains NaN or infinite values")
+    if not np.all(np.isfinite(y)):
+        store, week = np.argwhere(~np.isfinite(y))[0]
+        raise ValueError(f"y contains a NaN or infinite value (store {store}, week {week})")
+    if np.linalg.matrix_rank(X) < n_coef:
+        raise ValueError(
+            "X'X is singular: a regressor is constant or collinear (does the price ever vary?)"
+        )
+    return y, X
+
+
+def panel_from_arrays(
+    y: np.ndarray,
+    X: np.ndarray,
+    store_ids: Sequence[str] | None = None,
+    coef_names: Sequence[str] | None = None,
+    source: str = "<arrays>",
+) -> Panel:
+    """Build a validated :class:`Panel` from log sales and a design.
+
+    Parameters
+    ----------
+    y : array_like of shape (N, T)
+        Log sales, stores x weeks.
+    X : array_like of shape (T, P)
+        Design matrix.
+    store_ids : sequence of str of length N, optional
+        Defaults to ``store1 .. storeN``.
+    coef_names : sequence of str of length P, optional
+        Defaults to ``alpha, beta`` for P = 2, ``x0 .. x{P-1}`` otherwise.
+    source : str
+        A label for error messages and results.
+    """
+    y, X = check_y_X(y, X)
+    n_stores, n_coef = y.shape[0], X.shape[1]
+    ids = tuple(store_ids) if store_ids is not None else tuple(f"store{i + 1}" for i in range(n_stores))
+    if len(ids) != n_stores:
+        raise ValueError(f"store_ids has {len(ids)} names for {n_stores} stores")
+    if coef_names is None:
+        coef_names = DEFAULT_COEF_NAMES if n_coef == 2 else tuple(f"x{j}" for j in range(n_coef))
+    if len(coef_names) != n_coef:
+        raise ValueError(f"coef_names has {len(coef_names)} names for {n_coef} columns of X")
+    return Panel(y=y, X=X, store_ids=ids, coef_names=tuple(coef_names), source=source)
+
+
+def load_csv(path: str | Path) -> Panel:
+    """Load the wide sales CSV: one row per week, column ``Price`` and one column per store.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+
+    Returns
+    -------
+    Panel
+        y = log sales (N stores x T weeks), X = [1, log Price] (T x 2).
+
+    Raises
+    ------
+    ValueError
+        Naming the file, and the column and row at fault: missing file, duplicate
+        column names, no ``Price`` column, no store columns, empty, NaN or
+        non-numeric cells, zero or negative sales or prices, fewer weeks than
+        regressors, or a price that never varies.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: file not found")
+    header = _read_header(path)
+    duplicates = sorted(name for name, count in Counter(header).items() if count > 1)
+    if duplicates:
+        raise ValueError(f"{path}: duplicate column name(s) {', '.join(map(repr, duplicates))}")
+    if PRICE_COLUMN not in header:
+        raise ValueError(f"{path}: no {PRICE_COLUMN!r} column (columns: {_preview(header)})")
+    store_columns = [name for name in header if name != PRICE_COLUMN]
+    if not store_columns:
+        raise ValueError(f"{path}: no store columns besides {PRICE_COLUMN!r}")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: cannot be parsed as CSV: {err}") from err
+    frame.columns = header
+    values = {name: _numeric_column(frame[name], name, path) for name in header}
+    for name in header:
+        _check_positive(values[name], name, path)
+    prices = values[PRICE_COLUMN]
+    n_weeks = prices.size
+    if n_weeks < 2:
+        raise ValueError(f"{path}: {n_weeks} week(s) of data; at least 2 are needed for 2 regressors")
+    if np.ptp(np.log(prices)) == 0:
+        raise ValueError(
+            f"{path}: column {PRICE_COLUMN!r} never varies (X'X singular): the price "
+            "elasticity is not identified"
+        )
+    sales = np.vstack([values[name] for name in store_columns])
+    return panel_from_arrays(
+        np.log(sales), design_matrix(prices), store_ids=store_columns, source=str(path)
+    )
+
+
+def sufficient_stats(y: np.ndarray, X: np.ndarray) -> SufficientStats:
+    """Compute each store's OLS estimate and residual sum of squares.
+
+    Parameters
+    ----------
+    y : ndarray of shape (N, T)
+        Log sales, stores x weeks (already validated).
+    X : ndarray of shape (T, P)
+        Design shared by all stores.
+
+    Returns
+    -------
+    SufficientStats
+        With a shared (P, P) Gram matrix.
+    """
+    coef, *_ = np.linalg.lstsq(X, y.T, rcond=None)
+    ols = np.ascontiguousarray(coef.T)
+    residuals = y - ols @ X.T
+    rss = np.einsum("nt,nt->n", residuals, residuals)
+    n_obs = np.full(y.shape[0], float(y.shape[1]))
+    return SufficientStats(ols=ols, rss=rss, gram=X.T @ X, n_obs=n_obs)
+
+
+def concat_stats(parts: Iterable[SufficientStats]) -> SufficientStats:
+    """Stack the statistics of disjoint sets of stores (for panels built in chunks).
+
+    Parameters
+    ----------
+    parts : iterable of SufficientStats
+        Chunks of stores; shared Gram matrices must be identical to be kept shared.
+
+    Returns
+    -------
+    SufficientStats
+        All stores, in the order given.
+    """
+    parts = list(parts)
+    if not parts:
+        raise ValueError("concat_stats needs at least one chunk")
+    first = parts[0].gram
+    if all(p.shared_gram and np.array_equal(p.gram, first) for p in parts):
+        gram = first
+    else:
+        gram = np.concatenate([_per_store_gram(p) for p in parts])
+    return SufficientStats(
+        ols=np.concatenate([p.ols for p in parts]),
+        rss=np.concatenate([p.rss for p in parts]),
+        gram=gram,
+        n_obs=np.concatenate([p.n_obs for p in parts]),
+    )
+
+
+def _per_store_gram(stats: SufficientStats) -> np.ndarray:
+    if stats.shared_gram:
+        return np.broadcast_to(stats.gram, (stats.n_stores, *stats.gram.shape))
+    return stats.gram
+
+
+def _read_header(path: Path) -> list[str]:
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            header = next(csv.reader(handle, skipinitialspace=True), None)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not a UTF-8 text file: {err}") from err
+    if not header:
+        raise ValueError(f"{path}: file is empty (no header row)")
+    return [name.strip() for name in header]
+
+
+def _preview(names: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(map(repr, names[:limit]))
+    return shown + (", ..." if len(names) > limit else "")
+
+
+def _numeric_column(column: pd.Series, name: str, path: Path) -> np.ndarray:
+    text = column.astype(str).str.strip()
+    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(numbers)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        cell = text.iloc[row]
+        if cell == "":
+            what = "empty cell"
+        elif cell.lower() in _NAN_SPELLINGS or np.isnan(numbers[row]) and cell.lower() == "nan":
+            what = f"NaN cell ({cell!r})"
+        elif np.isinf(numbers[row]):
+            what = f"infinite value {cell!r}"
+        else:
+            what = f"non-numeric value {cell!r}"
+        raise ValueError(f"{path}: column {name!r}, {_row(row)}: {what}")
+    return numbers
+
+
+def _check_positive(values: np.ndarray, name: str, path: Path) -> None:
+    bad = np.flatnonzero(values <= 0)
+    if bad.size:
+        row = int(bad[0])
+        kind = "prices" if name == PRICE_COLUMN else "sales"
+        raise ValueError(
+            f"{path}: column {name!r}, {_row(row)}: value {values[row]:g} is not positive "
+            f"({kind} must be > 0: the log is undefined)"
+        )
+
+
+def _row(index: int) -> str:
+    """Name a data row both by its 1-based number and by its line in the file."""
+    return f"row {index + 1} (file line {index + 2})"

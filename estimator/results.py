@@ -1,0 +1,136 @@
+"""Fit result objects, the canonical segment order, and their JSON form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+class ConvergenceWarning(UserWarning):
+    """The best EM start did not converge, or every start lost a segment."""
+
+
+def canonical_order(theta: np.ndarray) -> np.ndarray:
+    """Order of segments by ascending alpha, ties broken by beta, then later coefficients.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (K, P)
+
+    Returns
+    -------
+    ndarray of shape (K,)
+        Indices that sort the segments.
+    """
+    theta = np.asarray(theta)
+    return np.lexsort(theta.T[::-1])
+
+
+def n_free_params(n_components: int, n_coef: int = 2) -> int:
+    """Free parameters of a K-segment mixture: K*P coefficients and K - 1 proportions."""
+    return n_components * n_coef + n_components - 1
+
+
+@dataclass(frozen=True, eq=False)
+class MixtureFit:
+    """The best of several EM runs for one K.
+
+    Attributes
+    ----------
+    theta : ndarray of shape (K, P)
+        Segment coefficients in canonical order (row c = (alpha_c, beta_c)).
+    pi : ndarray of shape (K,)
+        Mixing proportions.
+    loglik : float
+        Log-likelihood at (theta, pi).
+    converged : bool
+        The best start met the stopping rule before ``max_iter``.
+    degenerate : bool
+        Every start lost a segment; this is the best of them.
+    n_iter : int
+        EM updates made by the best start.
+    loglik_trace : ndarray of shape (n_iter + 1,)
+        Log-likelihood of the best start before and after every update.
+    n_init : int
+        Number of starts.
+    n_at_best : int
+        Non-degenerate starts within 1e-6 (relative) of the best log-likelihood.
+    n_degenerate : int
+        Starts that lost a segment.
+    restart_logliks : ndarray of shape (n_init,)
+        Final log-likelihood of every start.
+    posteriors : ndarray of shape (N, K)
+        Posterior segment probabilities of every store at (theta, pi).
+    tol, max_iter : float, int
+        Stopping rule used.
+    seconds : float
+        Wall time of the fit.
+    coef_names : tuple of str of length P, optional
+    """
+
+    theta: np.ndarray
+    pi: np.ndarray
+    loglik: float
+    converged: bool
+    degenerate: bool
+    n_iter: int
+    loglik_trace: np.ndarray
+    n_init: int
+    n_at_best: int
+    n_degenerate: int
+    restart_logliks: np.ndarray
+    posteriors: np.ndarray
+    tol: float
+    max_iter: int
+    seconds: float
+    coef_names: tuple[str, ...] | None = field(default=None)
+
+    @property
+    def n_components(self) -> int:
+        """Number of segments K."""
+        return self.theta.shape[0]
+
+    @property
+    def n_params(self) -> int:
+        """Number of free parameters, K*P + K - 1 (3K - 1 for the assignment's model)."""
+        return n_free_params(self.n_components, self.theta.shape[1])
+
+    @property
+    def theta_flat(self) -> np.ndarray:
+        """theta in the assignment's layout (alpha_1, beta_1, ..., alpha_K, beta_K), shape (K*P,)."""
+        return self.theta.ravel()
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Most likely segment of every store (0-based), shape (N,)."""
+        return self.posteriors.argmax(axis=1)
+
+    def names(self) -> tuple[str, ...]:
+        """Coefficient names, ``alpha``, ``beta`` by default."""
+        if self.coef_names is not None:
+            return tuple(self.coef_names)
+        n_coef = self.theta.shape[1]
+        return ("alpha", "beta") if n_coef == 2 else tuple(f"x{j}" for j in range(n_coef))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (no per-store posteriors)."""
+        out: dict[str, Any] = {
+            "K": self.n_components,
+            "theta": self.theta_flat.tolist(),
+        }
+        for j, name in enumerate(self.names()):
+            out[name] = self.theta[:, j].tolist()
+        out.update(
+            pi=self.pi.tolist(),
+            loglik=self.loglik,
+            n_params=self.n_params,
+            converged=self.converged,
+            degenerate=self.degenerate,
+            iterations=self.n_iter,
+            n_init=self.n_init,
+            restarts_at_best=self.n_at_best,
+            degenerate_starts=self.n_degenerate,
+        )
+        return out

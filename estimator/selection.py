@@ -1,0 +1,187 @@
+"""Information criteria, fits over a range of K, and the choice of K.
+
+With k free parameters, log-likelihood l, N stores and n = sum_i T_i store-weeks:
+
+=========  =================================  ==================================
+criterion  formula                            note
+=========  =================================  ==================================
+bic        k log(n) - 2 l                     the assignment's BIC; chooses K
+bic_n      k log(N) - 2 l                     stores as the sampling unit
+aic        2 k - 2 l
+aic3       3 k - 2 l
+caic       k (log(n) + 1) - 2 l               consistent AIC, with n = N*T
+icl        bic + 2 EN                         EN = -sum_ic w_ic log w_ic
+=========  =================================  ==================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .em import DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, fit_mixture
+from .init import InitMethod, SeedLike, seed_sequence
+from .panel import SufficientStats
+from .results import MixtureFit
+
+CRITERIA: tuple[str, ...] = ("bic", "bic_n", "aic", "aic3", "caic", "icl")
+SELECTING_CRITERION = "bic"
+DEFAULT_K_RANGE: tuple[int, ...] = (1, 2, 3, 4)
+
+
+def classification_entropy(posteriors: np.ndarray) -> float:
+    """EN = -sum_i sum_c w_ic log w_ic (0 log 0 = 0).
+
+    Parameters
+    ----------
+    posteriors : ndarray of shape (N, K)
+    """
+    W = np.asarray(posteriors, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(W > 0, W * np.log(W), 0.0)
+    return float(-terms.sum())
+
+
+def information_criteria(
+    loglik: float, n_params: int, n_obs: float, n_stores: int, entropy: float
+) -> dict[str, float]:
+    """All criteria of the module table (lower is better).
+
+    Parameters
+    ----------
+    loglik : float
+    n_params : int
+        Free parameters k.
+    n_obs : float
+        Store-weeks n = N*T (the assignment's BIC sample size).
+    n_stores : int
+        N.
+    entropy : float
+        Classification entropy of the posteriors (for ICL).
+    """
+    deviance = -2.0 * loglik
+    bic = n_params * np.log(n_obs) + deviance
+    return {
+        "bic": float(bic),
+        "bic_n": float(n_params * np.log(n_stores) + deviance),
+        "aic": float(2.0 * n_params + deviance),
+        "aic3": float(3.0 * n_params + deviance),
+        "caic": float(n_params * (np.log(n_obs) + 1.0) + deviance),
+        "icl": float(bic + 2.0 * entropy),
+    }
+
+
+def fit_criteria(fit: MixtureFit, stats: SufficientStats) -> dict[str, float]:
+    """Information criteria of one fit on the data it was fitted to."""
+    return information_criteria(
+        fit.loglik,
+        fit.n_params,
+        stats.n_total,
+        stats.n_stores,
+        classification_entropy(fit.posteriors),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class ModelSelection:
+    """Fits over a range of K and their criteria.
+
+    Attributes
+    ----------
+    fits : dict of int to MixtureFit
+    criteria : dict of int to dict of str to float
+    """
+
+    fits: dict[int, MixtureFit]
+    criteria: dict[int, dict[str, float]]
+
+    @property
+    def k_range(self) -> tuple[int, ...]:
+        """The K values fitted, ascending."""
+        return tuple(sorted(self.fits))
+
+    def chosen(self, criterion: str = SELECTING_CRITERION) -> int:
+        """K with the lowest value of ``criterion`` among non-degenerate fits."""
+        if criterion not in CRITERIA:
+            raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
+        eligible = [k for k in self.k_range if not self.fits[k].degenerate] or list(self.k_range)
+        return min(eligible, key=lambda k: self.criteria[k][criterion])
+
+    @property
+    def chosen_k(self) -> int:
+        """K chosen by the assignment's BIC."""
+        return self.chosen(SELECTING_CRITERION)
+
+    def chosen_by(self) -> dict[str, int]:
+        """K chosen by every criterion."""
+        return {name: self.chosen(name) for name in CRITERIA}
+
+    def table(self) -> list[dict[str, Any]]:
+        """One row per K: K, loglik, n_params, every criterion, converged, restarts at best."""
+        rows = []
+        for k in self.k_range:
+            fit = self.fits[k]
+            rows.append(
+                {
+                    "K": k,
+                    "loglik": fit.loglik,
+                    "n_params": fit.n_params,
+                    **self.criteria[k],
+                    "converged": fit.converged,
+                    "at_best": f"{fit.n_at_best}/{fit.n_init}",
+                }
+            )
+        return rows
+
+
+def fit_k_range(
+    stats: SufficientStats,
+    k_range: Iterable[int] = DEFAULT_K_RANGE,
+    *,
+    n_init: int = DEFAULT_N_INIT,
+    tol: float = DEFAULT_TOL,
+    max_iter: int = DEFAULT_MAX_ITER,
+    seed: SeedLike = None,
+    init: InitMethod = DEFAULT_INIT,
+    coef_names: tuple[str, ...] | None = None,
+) -> ModelSelection:
+    """Fit every K in ``k_range`` and compute the criteria.
+
+    Each K draws its starts from its own child stream of ``seed``
+    (:func:`estimator.init.seed_sequence`), so the fit for one K does not depend
+    on which other K are in the range.
+
+    Parameters
+    ----------
+    stats : SufficientStats
+    k_range : iterable of int
+    n_init, tol, max_iter, init : see :func:`estimator.em.fit_mixture`
+    seed : int, SeedSequence, Generator or None
+    coef_names : tuple of str, optional
+
+    Returns
+    -------
+    ModelSelection
+    """
+    ks = sorted(set(int(k) for k in k_range))
+    if not ks or ks[0] < 1:
+        raise ValueError(f"k_range must hold positive integers, got {list(k_range)}")
+    root = seed_sequence(seed)
+    fits = {
+        k: fit_mixture(
+            stats,
+            k,
+            n_init=n_init,
+            tol=tol,
+            max_iter=max_iter,
+            seed=seed_sequence(root, k),
+            init=init,
+            coef_names=coef_names,
+        )
+        for k in ks
+    }
+    criteria = {k: fit_criteria(fit, stats) for k, fit in fits.items()}
+    return ModelSelection(fits=fits, criteria=criteria)

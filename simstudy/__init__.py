@@ -1,0 +1,1 @@
+"""Monte Carlo machinery for salesmix: generate, fit, record, summarise."""

@@ -5,8 +5,25 @@ The assignment's functions are importable from here::
     from estimator import LogL, EStep, MStep, EM, Estimate
 """
 
-from .em import EM, DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, EStep, Estimate, LogL, MStep, fit_mixture
-from .panel import Panel, SufficientStats, design_matrix, load_csv, panel_from_arrays, sufficient_stats
+from .em import (
+    DEFAULT_MAX_ITER,
+    DEFAULT_N_INIT,
+    DEFAULT_TOL,
+    EM,
+    EStep,
+    Estimate,
+    LogL,
+    MStep,
+    fit_mixture,
+)
+from .panel import (
+    Panel,
+    SufficientStats,
+    design_matrix,
+    load_csv,
+    panel_from_arrays,
+    sufficient_stats,
+)
 from .results import ConvergenceWarning, MixtureFit
 from .selection import CRITERIA, ModelSelection, fit_k_range
 

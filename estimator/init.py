@@ -81,15 +81,15 @@ def starting_values(
     if n_init < 1:
         raise ValueError(f"n_init must be at least 1, got {n_init}")
     if not 1 <= n_components <= stats.n_stores:
-        raise ValueError(
-            f"K = {n_components} segments needs 1 <= K <= N = {stats.n_stores} stores"
-        )
+        raise ValueError(f"K = {n_components} segments needs 1 <= K <= N = {stats.n_stores} stores")
     rng = as_generator(seed)
     theta = np.empty((n_init, n_components, stats.n_coef))
     for r in range(n_init):
         use_kmeans = method == "kmeans++" or (method == "mixed" and r % 2 == 0)
-        picks = _kmeans_pp(stats, n_components, rng) if use_kmeans else _random_stores(
-            stats.n_stores, n_components, rng
+        picks = (
+            _kmeans_pp(stats, n_components, rng)
+            if use_kmeans
+            else _random_stores(stats.n_stores, n_components, rng)
         )
         theta[r] = stats.ols[picks]
     pi = np.full((n_init, n_components), 1.0 / n_components)

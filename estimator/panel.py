@@ -207,7 +207,11 @@ def panel_from_arrays(
     """
     y, X = check_y_X(y, X)
     n_stores, n_coef = y.shape[0], X.shape[1]
-    ids = tuple(store_ids) if store_ids is not None else tuple(f"store{i + 1}" for i in range(n_stores))
+    ids = (
+        tuple(store_ids)
+        if store_ids is not None
+        else tuple(f"store{i + 1}" for i in range(n_stores))
+    )
     if len(ids) != n_stores:
         raise ValueError(f"store_ids has {len(ids)} names for {n_stores} stores")
     if coef_names is None:
@@ -261,7 +265,9 @@ def load_csv(path: str | Path) -> Panel:
     prices = values[PRICE_COLUMN]
     n_weeks = prices.size
     if n_weeks < 2:
-        raise ValueError(f"{path}: {n_weeks} week(s) of data; at least 2 are needed for 2 regressors")
+        raise ValueError(
+            f"{path}: {n_weeks} week(s) of data; at least 2 are needed for 2 regressors"
+        )
     if np.ptp(np.log(prices)) == 0:
         raise ValueError(
             f"{path}: column {PRICE_COLUMN!r} never varies (X'X singular): the price "

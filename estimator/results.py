@@ -99,7 +99,7 @@ class MixtureFit:
 
     @property
     def theta_flat(self) -> np.ndarray:
-        """theta in the assignment's layout (alpha_1, beta_1, ..., alpha_K, beta_K), shape (K*P,)."""
+        """theta in the assignment's layout (alpha_1, beta_1, ..., alpha_K, beta_K), (K*P,)."""
         return self.theta.ravel()
 
     @property

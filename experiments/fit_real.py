@@ -20,9 +20,9 @@ import pandas as pd
 import scipy
 from tabulate import tabulate
 
-from estimator.em import DEFAULT_INIT
 from estimator import DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, fit_k_range, load_csv
 from estimator.atomic import write_json_atomic, write_text_atomic
+from estimator.em import DEFAULT_INIT
 from estimator.panel import Panel
 from estimator.selection import CRITERIA, ModelSelection
 
@@ -104,9 +104,7 @@ def comparison_table(selection: ModelSelection) -> str:
     for row in rows:
         row["chosen"] = "<-- BIC" if row["K"] == chosen else ""
     headers = ["K", "loglik", "n_params", *CRITERIA, "converged", "at_best", "chosen"]
-    return tabulate(
-        [[row[h] for h in headers] for row in rows], headers=headers, floatfmt=".3f"
-    )
+    return tabulate([[row[h] for h in headers] for row in rows], headers=headers, floatfmt=".3f")
 
 
 def segment_table(selection: ModelSelection) -> str:

@@ -42,6 +42,8 @@ DEFAULT_N_INIT = 50
 DEFAULT_INIT = "kmeans++"
 MIN_SEGMENT_WEIGHT = 1e-8
 """A segment whose summed posterior weight falls below this is collapsed (degenerate start)."""
+STORE_BLOCK = 8192
+"""Stores per block in a sweep: bounds the (R, K, block) temporaries whatever N is."""
 BEST_RTOL = 1e-6
 """Restarts within this relative distance of the best log-likelihood count as reaching it."""
 
@@ -54,8 +56,8 @@ class Prepared:
     ----------
     center : ndarray of shape (P,)
         Mean of the stores' OLS estimates; parameters are handled relative to it.
-    h : ndarray of shape (N, P)
-        G_i (b_i - center).
+    h_t : ndarray of shape (P, N)
+        Columns G_i (b_i - center).
     offset : ndarray of shape (N,)
         -n_i/2 log(2 pi) - 1/2 [RSS_i + (b_i - center)' G_i (b_i - center)].
     centered_ols : ndarray of shape (N, P)
@@ -65,20 +67,60 @@ class Prepared:
     """
 
     center: np.ndarray
-    h: np.ndarray
+    h_t: np.ndarray
     offset: np.ndarray
     centered_ols: np.ndarray
     gram: np.ndarray
+    shared_gram: bool
 
     @property
     def n_stores(self) -> int:
         """Number of stores N."""
-        return self.h.shape[0]
+        return self.h_t.shape[1]
 
     @property
-    def shared_gram(self) -> bool:
-        """True when all stores share one Gram matrix."""
-        return self.gram.ndim == 2 and self.gram.shape[0] == self.gram.shape[1] == self.h.shape[1]
+    def n_coef(self) -> int:
+        """Number of regressors P."""
+        return self.h_t.shape[0]
+
+    def block(self, start: int, stop: int) -> Prepared:
+        """The same constants restricted to stores ``start:stop`` (views, no copies)."""
+        return Prepared(
+            center=self.center,
+            h_t=self.h_t[:, start:stop],
+            offset=self.offset[start:stop],
+            centered_ols=self.centered_ols[start:stop],
+            gram=self.gram if self.shared_gram else self.gram[start:stop],
+            shared_gram=self.shared_gram,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class PosteriorSums:
+    """Posterior-weighted sums over stores: everything the M-step reads.
+
+    Attributes
+    ----------
+    weight : ndarray of shape (R, K)
+        sum_i w_ic.
+    moment : ndarray of shape (R, K, P)
+        sum_i w_ic (b_i - center) with a shared Gram matrix, else sum_i w_ic G_i (b_i - center).
+    gram : ndarray of shape (R, K, P*P) or None
+        sum_i w_ic G_i (flattened) for per-store Gram matrices; None when shared.
+    """
+
+    weight: np.ndarray
+    moment: np.ndarray
+    gram: np.ndarray | None
+
+    def __add__(self, other: PosteriorSums) -> PosteriorSums:
+        gram = None if self.gram is None else self.gram + other.gram
+        return PosteriorSums(self.weight + other.weight, self.moment + other.moment, gram)
+
+    def take(self, keep: np.ndarray) -> PosteriorSums:
+        """The sums of the restarts selected by ``keep`` (boolean, shape (R,))."""
+        gram = None if self.gram is None else self.gram[keep]
+        return PosteriorSums(self.weight[keep], self.moment[keep], gram)
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,11 +164,18 @@ def prepare(stats: SufficientStats) -> Prepared:
         gram = stats.gram.reshape(stats.n_stores, -1)
     quad = np.einsum("np,np->n", centered, h)
     offset = -0.5 * stats.n_obs * np.log(2.0 * np.pi) - 0.5 * (stats.rss + quad)
-    return Prepared(center=center, h=h, offset=offset, centered_ols=centered, gram=gram)
+    return Prepared(
+        center=center,
+        h_t=np.ascontiguousarray(h.T),
+        offset=offset,
+        centered_ols=centered,
+        gram=gram,
+        shared_gram=stats.shared_gram,
+    )
 
 
 def log_joint(prep: Prepared, theta: np.ndarray, pi: np.ndarray) -> np.ndarray:
-    """log pi_c + log f_ic for every store, restart and segment.
+    """log pi_c + log f_ic for every restart, segment and store.
 
     Parameters
     ----------
@@ -136,20 +185,22 @@ def log_joint(prep: Prepared, theta: np.ndarray, pi: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    ndarray of shape (N, R, K)
+    ndarray of shape (R, K, N)
+        Stores last, so that sums over segments run over contiguous rows.
     """
     n_restarts, n_components, n_coef = theta.shape
     shifted = (theta - prep.center).reshape(-1, n_coef)
-    out = prep.h @ shifted.T
+    out = shifted @ prep.h_t
+    with np.errstate(divide="ignore"):
+        per_segment = np.log(pi).reshape(-1)
     if prep.shared_gram:
-        out -= 0.5 * np.einsum("mp,pq,mq->m", shifted, prep.gram, shifted)
+        per_segment = per_segment - 0.5 * np.einsum("mp,pq,mq->m", shifted, prep.gram, shifted)
     else:
         outer = np.einsum("mp,mq->mpq", shifted, shifted).reshape(len(shifted), -1)
-        out -= 0.5 * (prep.gram @ outer.T)
-    out += prep.offset[:, None]
-    with np.errstate(divide="ignore"):
-        out += np.log(pi).reshape(1, -1)
-    return out.reshape(prep.n_stores, n_restarts, n_components)
+        out -= 0.5 * (outer @ prep.gram.T)
+    out += per_segment[:, None]
+    out += prep.offset
+    return out.reshape(n_restarts, n_components, prep.n_stores)
 
 
 def e_step(prep: Prepared, theta: np.ndarray, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -164,28 +215,54 @@ def e_step(prep: Prepared, theta: np.ndarray, pi: np.ndarray) -> tuple[np.ndarra
     Returns
     -------
     loglik : ndarray of shape (R,)
-        sum_i log sum_c pi_c f_ic.
-    W : ndarray of shape (N, R, K)
-        Posteriors; each (i, r) row sums to 1.
+        sum_i log sum_c pi_c f_ic (a log-sum-exp over segments, shifted by the maximum).
+    W : ndarray of shape (R, K, N)
+        Posteriors; W[r, :, i] sums to 1.
     """
     W = log_joint(prep, theta, pi)
-    top = W.max(axis=2, keepdims=True)
+    top = W.max(axis=1, keepdims=True)
     W -= top
     np.exp(W, out=W)
-    total = W.sum(axis=2, keepdims=True)
+    total = W.sum(axis=1, keepdims=True)
     W /= total
-    per_store = np.log(total[..., 0]) + top[..., 0]
-    return per_store.sum(axis=0), W
+    per_store = np.log(total)
+    per_store += top
+    return per_store.sum(axis=(1, 2)), W
 
 
-def m_step(prep: Prepared, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted least squares per segment and mixing proportions.
+def posterior_sums(prep: Prepared, W: np.ndarray) -> PosteriorSums:
+    """Posterior-weighted sums over the stores of ``prep``.
 
     Parameters
     ----------
     prep : Prepared
-    W : ndarray of shape (N, R, K)
-        Posteriors.
+    W : ndarray of shape (R, K, N)
+
+    Returns
+    -------
+    PosteriorSums
+    """
+    n_restarts, n_components, n_stores = W.shape
+    flat = W.reshape(-1, n_stores)
+    if prep.shared_gram:
+        moment, gram = flat @ prep.centered_ols, None
+    else:
+        moment = flat @ prep.h_t.T
+        gram = (flat @ prep.gram).reshape(n_restarts, n_components, -1)
+    return PosteriorSums(
+        weight=W.sum(axis=2),
+        moment=moment.reshape(n_restarts, n_components, -1),
+        gram=gram,
+    )
+
+
+def m_update(prep: Prepared, sums: PosteriorSums) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least squares per segment and mixing proportions, from posterior sums.
+
+    Parameters
+    ----------
+    prep : Prepared
+    sums : PosteriorSums
 
     Returns
     -------
@@ -195,22 +272,64 @@ def m_step(prep: Prepared, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pi : ndarray of shape (R, K)
         Mean posterior of each segment.
     """
-    n_stores, n_restarts, n_components = W.shape
-    flat = W.reshape(n_stores, -1)
-    weight = flat.sum(axis=0)
-    safe = np.maximum(weight, np.finfo(float).tiny)
-    if prep.shared_gram:
-        shifted = (flat.T @ prep.centered_ols) / safe[:, None]
+    weight = sums.weight
+    if sums.gram is None:
+        shifted = sums.moment / np.maximum(weight, np.finfo(float).tiny)[..., None]
     else:
-        n_coef = prep.h.shape[1]
-        lhs = (flat.T @ prep.gram).reshape(-1, n_coef, n_coef)
-        rhs = flat.T @ prep.h
-        # a collapsed segment's lhs is ~0; the restart is discarded, so keep it solvable
-        lhs += np.eye(n_coef) * (weight < MIN_SEGMENT_WEIGHT)[:, None, None]
-        shifted = np.linalg.solve(lhs, rhs[..., None])[..., 0]
-    theta = shifted.reshape(n_restarts, n_components, -1) + prep.center
-    pi = weight.reshape(n_restarts, n_components) / n_stores
-    return theta, pi
+        n_coef = prep.n_coef
+        lhs = sums.gram.reshape(*weight.shape, n_coef, n_coef).copy()
+        # a collapsed segment's lhs is ~0; its restart is discarded, so keep it solvable
+        lhs += np.eye(n_coef) * (weight < MIN_SEGMENT_WEIGHT)[..., None, None]
+        shifted = np.linalg.solve(lhs, sums.moment[..., None])[..., 0]
+    return shifted + prep.center, weight / prep.n_stores
+
+
+def m_step(prep: Prepared, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least squares per segment and mixing proportions.
+
+    Parameters
+    ----------
+    prep : Prepared
+    W : ndarray of shape (R, K, N)
+        Posteriors.
+
+    Returns
+    -------
+    theta : ndarray of shape (R, K, P)
+    pi : ndarray of shape (R, K)
+    """
+    return m_update(prep, posterior_sums(prep, W))
+
+
+def em_sweep(prep: Prepared, theta: np.ndarray, pi: np.ndarray) -> tuple[np.ndarray, PosteriorSums]:
+    """One pass over the stores, in blocks: the log-likelihood and the M-step's sums.
+
+    The (R, K, N) posteriors exist one block of ``STORE_BLOCK`` stores at a
+    time, so memory stays flat in N and the block stays in cache.
+
+    Parameters
+    ----------
+    prep : Prepared
+    theta : ndarray of shape (R, K, P)
+    pi : ndarray of shape (R, K)
+
+    Returns
+    -------
+    loglik : ndarray of shape (R,)
+        Log-likelihood at (theta, pi).
+    sums : PosteriorSums
+        Posterior-weighted sums at (theta, pi).
+    """
+    loglik, sums = None, None
+    for start in range(0, prep.n_stores, STORE_BLOCK):
+        block = prep.block(start, start + STORE_BLOCK)
+        part_loglik, W = e_step(block, theta, pi)
+        part_sums = posterior_sums(block, W)
+        if sums is None:
+            loglik, sums = part_loglik, part_sums
+        else:
+            loglik, sums = loglik + part_loglik, sums + part_sums
+    return loglik, sums
 
 
 def run_em(
@@ -224,7 +343,8 @@ def run_em(
 
     Each restart stops on its own once the relative change in log-likelihood,
     ``|l_t - l_{t-1}| / |l_{t-1}|``, is at most ``tol``, after ``max_iter``
-    updates, or when a segment collapses (degenerate).
+    updates, or when a segment collapses (degenerate). Stopped restarts leave
+    the batch, so later iterations only compute the ones still running.
 
     Parameters
     ----------
@@ -239,43 +359,58 @@ def run_em(
     EMRun
     """
     _check_settings(tol, max_iter)
-    theta = np.array(theta0, dtype=float, copy=True)
-    pi = np.array(pi0, dtype=float, copy=True)
-    n_restarts = theta.shape[0]
-    loglik = np.full(n_restarts, -np.inf)
-    previous = np.full(n_restarts, np.nan)
+    n_restarts = theta0.shape[0]
+    out_theta = np.array(theta0, dtype=float, copy=True)
+    out_pi = np.array(pi0, dtype=float, copy=True)
+    out_loglik = np.full(n_restarts, -np.inf)
     n_iter = np.zeros(n_restarts, dtype=int)
     converged = np.zeros(n_restarts, dtype=bool)
     degenerate = np.zeros(n_restarts, dtype=bool)
-    traces: list[list[float]] = [[] for _ in range(n_restarts)]
+    history: list[tuple[np.ndarray, np.ndarray]] = []
     active = np.arange(n_restarts)
+    theta, pi = out_theta, out_pi
+    previous = np.full(n_restarts, np.nan)
     for iteration in range(max_iter + 1):
-        current, W = e_step(prep, theta[active], pi[active])
-        loglik[active] = current
-        for r, value in zip(active, current, strict=True):
-            traces[r].append(float(value))
-        done = np.abs(current - previous[active]) <= tol * np.abs(previous[active])
-        collapsed = (W.sum(axis=0) < MIN_SEGMENT_WEIGHT).any(axis=1)
-        converged[active] = done & ~collapsed
-        degenerate[active] = collapsed
-        stop = done | collapsed | (iteration == max_iter)
-        if stop.all():
-            break
+        loglik, sums = em_sweep(prep, theta, pi)
+        history.append((active, loglik))
+        done = np.abs(loglik - previous) <= tol * np.abs(previous)
+        collapsed = (sums.weight < MIN_SEGMENT_WEIGHT).any(axis=1)
+        stop = done | collapsed
+        if iteration == max_iter:
+            stop[:] = True
         if stop.any():
-            W = W[:, ~stop]
-        previous[active] = current
-        active = active[~stop]
-        theta[active], pi[active] = m_step(prep, W)
-        n_iter[active] += 1
+            finished = active[stop]
+            out_theta[finished] = theta[stop]
+            out_pi[finished] = pi[stop]
+            out_loglik[finished] = loglik[stop]
+            n_iter[finished] = iteration
+            converged[finished] = done[stop] & ~collapsed[stop]
+            degenerate[finished] = collapsed[stop]
+            keep = ~stop
+            if not keep.any():
+                break
+            active, sums, loglik = active[keep], sums.take(keep), loglik[keep]
+        theta, pi = m_update(prep, sums)
+        previous = loglik
     return EMRun(
-        theta=theta,
-        pi=pi,
-        loglik=loglik,
+        theta=out_theta,
+        pi=out_pi,
+        loglik=out_loglik,
         n_iter=n_iter,
         converged=converged,
         degenerate=degenerate,
-        traces=[np.asarray(t) for t in traces],
+        traces=_traces(history, n_restarts),
     )
+
+
+def _traces(history: list[tuple[np.ndarray, np.ndarray]], n_restarts: int) -> list[np.ndarray]:
+    """Split the per-iteration (active restarts, logliks) records into one trace per restart."""
+    owners = np.concatenate([active for active, _ in history])
+    values = np.concatenate([loglik for _, loglik in history])
+    order = np.argsort(owners, kind="stable")
+    bounds = np.searchsorted(owners[order], np.arange(n_restarts + 1))
+    ordered = values[order]
+    return [ordered[bounds[r] : bounds[r + 1]] for r in range(n_restarts)]
 
 
 def fit_mixture(
@@ -402,7 +537,7 @@ def _best_fit(
         n_at_best=int(at_best.sum()),
         n_degenerate=int(run.degenerate.sum()),
         restart_logliks=run.loglik.copy(),
-        posteriors=W[:, 0, :],
+        posteriors=W[0].T.copy(),
         tol=tol,
         max_iter=max_iter,
         seconds=seconds,
@@ -487,7 +622,7 @@ def EStep(theta: np.ndarray, pi: np.ndarray, y: np.ndarray, X: np.ndarray) -> np
     stats = _stats(y, X)
     theta_k, pi = _params(theta, pi, stats.n_coef)
     _, W = e_step(prepare(stats), theta_k[None], pi[None])
-    return W[:, 0, :]
+    return W[0].T.copy()
 
 
 def MStep(y: np.ndarray, X: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802
@@ -516,7 +651,7 @@ def MStep(y: np.ndarray, X: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.n
     empty = np.flatnonzero(W.sum(axis=0) < MIN_SEGMENT_WEIGHT)
     if empty.size:
         raise ValueError(f"segment(s) {empty.tolist()} have no weight in W: theta is undefined")
-    theta, pi = m_step(prepare(stats), W[:, None, :])
+    theta, pi = m_step(prepare(stats), W.T[None])
     return theta[0].ravel(), pi[0]
 
 

@@ -1,0 +1,795 @@
+"""Standard errors and confidence intervals for a fitted mixture of regressions.
+
+Parameters and their order
+--------------------------
+The free parameters of a K-segment fit are, in this order,
+
+    psi = (theta_1, ..., theta_K, pi_1, ..., pi_{K-1}),   D = K*P + K - 1,
+
+with theta_c = (alpha_c, beta_c) (P = 2: D = 3K - 1) and pi_K = 1 - sum_{c<K} pi_c.
+Every covariance matrix below is D x D in this order (see :func:`parameter_names`).
+
+Observed information (``method="observed"``)
+--------------------------------------------
+The covariance of the maximum-likelihood estimate is the inverse of the observed
+information I = -d^2 l / d psi d psi' of the *mixture* log-likelihood, computed
+analytically and exactly (no numerical differentiation). Store i contributes
+l_i = logsumexp_c a_ic with a_ic = log pi_c + log f_ic and
+
+    log f_ic = -n_i/2 log(2 pi) - 1/2 [RSS_i + (b_i - theta_c)' G_i (b_i - theta_c)]
+
+(:mod:`estimator.em`). Only two kinds of derivative of a_ic are non-zero:
+
+    d a_ic / d theta_c = u_ic = G_i (b_i - theta_c),   d^2 a_ic / d theta_c^2 = -G_i,
+    d a_ic / d pi_free = e_c = A_c / pi_c,             d^2 a_ic / d pi_free^2 = -e_c e_c',
+
+where A (K x (K-1)) is the Jacobian of pi with respect to its free entries
+(identity on top of a row of -1). With posteriors w_ic and the store's score
+s_i = sum_c w_ic g_ic (g_ic the full gradient of a_ic), the Hessian of a
+logsumexp is
+
+    d^2 l_i = sum_c w_ic (d^2 a_ic + g_ic g_ic') - s_i s_i'.
+
+This *is* Louis' identity (observed information = expected complete-data
+information minus the conditional variance of the complete-data score), evaluated
+exactly rather than by simulation. Summed over stores it has a block form that
+never builds an N x D x D array:
+
+    I[theta_c, theta_c] = sum_i w_ic G_i - sum_i w_ic u_ic u_ic'
+    I[theta_c, pi]      = -(sum_i w_ic u_ic) e_c'
+    I[pi, pi]           = 0                       (the -e e' and +e e' terms cancel)
+    I                  += sum_i s_i s_i'          (= S'S with S the N x D store scores)
+
+so the cost is O(N K P^2 + N D^2) time and O(N D) memory, milliseconds at N = 300
+and fine at N = 1e6 with K <= 5. Why this rather than alternatives:
+
+* the outer product of the store scores alone (BHHH, S'S) is only asymptotically
+  equal to I and is noisy for the small segments;
+* numerically differentiating the analytic gradient costs 2D gradient passes and
+  a step-size choice; the tests use it only to check the analytic Hessian;
+* the "posteriors as known" information sum_i w_ic G_i (below) drops the
+  -sum_i w_ic u_ic u_ic' + S'S terms, i.e. the information lost because segment
+  membership is unknown, and so understates the standard errors (flexmix's caveat).
+
+The standard error of pi_K comes from the delta method, var(pi_K) = 1' V_pi 1.
+Intervals are Wald intervals estimate +- z se with z = Phi^-1((1 + level)/2);
+for pi the Wald interval is clipped to [0, 1] (``ci_pi``; clipping never changes
+whether a true pi in (0, 1) is covered) and a logit-scale interval,
+expit(logit(pi) +- z se / (pi (1 - pi))), which stays inside (0, 1) and is
+asymmetric near the boundary, is given as ``ci_pi_logit``.
+
+A singular or ill-conditioned information matrix (an empty or collapsed segment,
+two identical segments, a fit that is not at a maximum) gives an
+:class:`InferenceWarning` and NaN standard errors and intervals, never an exception.
+Conditioning is judged on the correlation-scaled information, so it does not
+depend on the units of the parameters.
+
+Naive (``method="naive"``)
+--------------------------
+For comparison only: weighted least squares given the posteriors as known
+weights (sigma = 1): cov(theta_c) = (sum_i w_ic G_i)^-1, segments independent,
+and the multinomial cov(pi) = (diag(pi) - pi pi') / N, so se(pi_c) = sqrt(pi_c (1 - pi_c) / N).
+
+Parametric bootstrap (``method="bootstrap"``)
+---------------------------------------------
+B panels are drawn from the fitted model with the same N and the same design
+(each store keeps its Gram matrix and number of weeks) and refitted by EM. The
+draw is made directly in sufficient-statistic space, which is exact: with
+y_i = X_i theta_c + eps_i and eps_i ~ N(0, I), the store's OLS estimate is
+b_i ~ N(theta_c, G_i^-1) and its RSS_i ~ chi2(n_i - P), independently, and EM
+reads nothing else. Each draw b has its own random stream
+``seed_sequence(seed, b)`` (so results do not depend on ``n_jobs``); each refit
+starts from the original estimate and from ``n_init`` drawn starts. Label
+switching is undone by matching the refit's segments to the original ones with
+:func:`scipy.optimize.linear_sum_assignment` on the distance
+(theta*_c - theta_d)' Gbar (theta*_c - theta_d), Gbar the mean Gram matrix (the
+metric the likelihood uses). Standard errors are the standard deviations of the
+matched replicates, intervals their percentiles. Refits that lost a segment are
+discarded and counted.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+from joblib import Parallel, delayed
+from scipy.optimize import linear_sum_assignment
+from scipy.special import expit, logit
+from scipy.stats import norm
+
+from .em import DEFAULT_MAX_ITER, DEFAULT_TOL, e_step, fit_mixture, prepare
+from .init import SeedLike, seed_sequence, starting_values
+from .panel import Panel, SufficientStats
+from .results import ConvergenceWarning, MixtureFit
+
+Method = Literal["observed", "naive", "bootstrap"]
+FitLike = MixtureFit | tuple[np.ndarray, np.ndarray]
+"""A fit, or its parameters ``(theta (K, P), pi (K,))``."""
+
+DEFAULT_LEVEL = 0.95
+MAX_CONDITION = 1e10
+"""Largest condition number of the correlation-scaled information that is inverted."""
+MIN_SEGMENT_WEIGHT = 1e-6
+"""Segments with less summed posterior weight (or pi) than this are treated as empty."""
+DEFAULT_N_BOOT = 200
+DEFAULT_BOOT_N_INIT = 5
+
+
+class InferenceWarning(UserWarning):
+    """The covariance could not be estimated (singular information, empty segment)."""
+
+
+# ---------------------------------------------------------------------------
+# Result object
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Inference:
+    """Standard errors and intervals for every alpha, beta and pi of one fit.
+
+    Attributes
+    ----------
+    method : {"observed", "naive", "bootstrap"}
+    level : float
+        Coverage of the intervals (0.95).
+    theta : ndarray of shape (K, P)
+        The estimates the errors belong to (segments in the fit's order).
+    pi : ndarray of shape (K,)
+    cov : ndarray of shape (D, D)
+        Covariance of the free parameters (theta_1, ..., theta_K, pi_1, ..., pi_{K-1}),
+        D = K*P + K - 1; all NaN when it could not be estimated.
+    se_theta : ndarray of shape (K, P)
+    se_pi : ndarray of shape (K,)
+        pi_K's through the delta method (0 when K = 1: pi_1 = 1 is not estimated).
+    ci_theta : ndarray of shape (K, P, 2)
+        Lower and upper limits: Wald for observed and naive, percentile for bootstrap.
+    ci_pi : ndarray of shape (K, 2)
+        Wald clipped to [0, 1] (observed, naive), percentile (bootstrap).
+    ci_pi_logit : ndarray of shape (K, 2) or None
+        Logit-scale Wald interval (observed and naive only).
+    valid : bool
+        False when the covariance could not be estimated (everything NaN).
+    coef_names : tuple of str of length P
+    details : dict
+        Method-specific diagnostics (condition number, bootstrap counts, ...).
+    replicates : ndarray of shape (B, D + 1) or None
+        Bootstrap only: the matched replicates, (theta flat, pi_1..pi_K) per row.
+    """
+
+    method: str
+    level: float
+    theta: np.ndarray
+    pi: np.ndarray
+    cov: np.ndarray
+    se_theta: np.ndarray
+    se_pi: np.ndarray
+    ci_theta: np.ndarray
+    ci_pi: np.ndarray
+    ci_pi_logit: np.ndarray | None
+    valid: bool
+    coef_names: tuple[str, ...]
+    details: dict[str, Any] = field(default_factory=dict)
+    replicates: np.ndarray | None = None
+
+    @property
+    def n_components(self) -> int:
+        """Number of segments K."""
+        return self.theta.shape[0]
+
+    @property
+    def full_cov(self) -> np.ndarray:
+        """Covariance of (theta flat, pi_1, ..., pi_K), shape (K*P + K, K*P + K); singular."""
+        jac = _free_to_full(self.n_components, self.theta.shape[1])
+        return jac @ self.cov @ jac.T
+
+    def covers(self, theta: np.ndarray, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each interval contains the given (true) value.
+
+        Parameters
+        ----------
+        theta : array_like of shape (K, P)
+            Truth, segments in the same order as this object (see :meth:`reordered`).
+        pi : array_like of shape (K,)
+
+        Returns
+        -------
+        theta_covered : ndarray of bool, shape (K, P)
+        pi_covered : ndarray of bool, shape (K,)
+            False where the interval is NaN.
+        """
+        theta = np.asarray(theta, dtype=float).reshape(self.theta.shape)
+        pi = np.asarray(pi, dtype=float).reshape(self.pi.shape)
+        return _inside(theta, self.ci_theta), _inside(pi, self.ci_pi)
+
+    def reordered(self, order: np.ndarray) -> Inference:
+        """The same inference with segments permuted: new segment j is old segment ``order[j]``.
+
+        Parameters
+        ----------
+        order : array_like of int, shape (K,)
+            A permutation (for example from matching the fit to a known truth).
+        """
+        order = np.asarray(order, dtype=int)
+        n_components, n_coef = self.theta.shape
+        if sorted(order.tolist()) != list(range(n_components)):
+            raise ValueError(f"order must be a permutation of 0..{n_components - 1}, got {order}")
+        full_index = np.concatenate(
+            [(order[:, None] * n_coef + np.arange(n_coef)).ravel(), n_components * n_coef + order]
+        )
+        full = self.full_cov[np.ix_(full_index, full_index)]
+        free = full[:-1, :-1]
+        reps = None if self.replicates is None else self.replicates[:, full_index]
+        return replace(
+            self,
+            theta=self.theta[order],
+            pi=self.pi[order],
+            cov=free,
+            se_theta=self.se_theta[order],
+            se_pi=self.se_pi[order],
+            ci_theta=self.ci_theta[order],
+            ci_pi=self.ci_pi[order],
+            ci_pi_logit=None if self.ci_pi_logit is None else self.ci_pi_logit[order],
+            replicates=reps,
+        )
+
+    def to_dict(self, include_cov: bool = False) -> dict[str, Any]:
+        """JSON-ready form (NaN written as None).
+
+        Per coefficient name (``alpha``, ``beta``) and for ``pi``: ``se`` (K values)
+        and ``ci`` (K pairs [lower, upper]); ``pi`` also has ``ci_logit`` for the
+        Wald methods. ``cov`` and ``parameters`` (its row names) only with
+        ``include_cov``.
+        """
+        out: dict[str, Any] = {
+            "method": self.method,
+            "level": self.level,
+            "valid": self.valid,
+            "interval": "percentile" if self.method == "bootstrap" else "wald",
+        }
+        for j, name in enumerate(self.coef_names):
+            out[name] = {"se": _json(self.se_theta[:, j]), "ci": _json(self.ci_theta[:, j])}
+        out["pi"] = {"se": _json(self.se_pi), "ci": _json(self.ci_pi)}
+        if self.ci_pi_logit is not None:
+            out["pi"]["ci_logit"] = _json(self.ci_pi_logit)
+        out.update({key: _json(value) for key, value in self.details.items()})
+        if include_cov:
+            out["parameters"] = parameter_names(self.n_components, self.coef_names)
+            out["cov"] = _json(self.cov)
+        return out
+
+
+# ---------------------------------------------------------------------------
+# Derivatives of the mixture log-likelihood
+# ---------------------------------------------------------------------------
+
+
+def parameter_names(
+    n_components: int, coef_names: tuple[str, ...] = ("alpha", "beta")
+) -> list[str]:
+    """Names of the D free parameters in covariance order: alpha_1, beta_1, ..., pi_{K-1}."""
+    names = [f"{name}_{c + 1}" for c in range(n_components) for name in coef_names]
+    return names + [f"pi_{c + 1}" for c in range(n_components - 1)]
+
+
+def store_scores(theta: np.ndarray, pi: np.ndarray, stats: SufficientStats) -> np.ndarray:
+    """Each store's score, the gradient of l_i with respect to the D free parameters.
+
+    Parameters
+    ----------
+    theta : array_like of shape (K, P)
+    pi : array_like of shape (K,)
+        All entries positive.
+    stats : SufficientStats
+
+    Returns
+    -------
+    ndarray of shape (N, D)
+        Columns in the order of :func:`parameter_names`; summed over stores it is
+        the gradient of the log-likelihood (0 at the maximum).
+    """
+    theta, pi = _check_params(theta, pi, stats)
+    _, W, u = _pieces(theta, pi, stats)
+    return _scores(W, u, pi)
+
+
+def score_and_hessian(
+    theta: np.ndarray, pi: np.ndarray, stats: SufficientStats
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Log-likelihood, its gradient and its Hessian in the D free parameters (analytic).
+
+    Parameters
+    ----------
+    theta : array_like of shape (K, P)
+    pi : array_like of shape (K,)
+        All entries positive (the derivatives in pi are undefined at pi_c = 0).
+    stats : SufficientStats
+        Shared or per-store Gram matrices.
+
+    Returns
+    -------
+    loglik : float
+    score : ndarray of shape (D,)
+    hessian : ndarray of shape (D, D)
+        Symmetric; minus the observed information. See the module docstring.
+    """
+    theta, pi = _check_params(theta, pi, stats)
+    n_components, n_coef = theta.shape
+    loglik, W, u = _pieces(theta, pi, stats)
+    S = _scores(W, u, pi)
+    e = _pi_jacobian(n_components) / pi[:, None]
+    hessian = -(S.T @ S)
+    wu = W[:, :, None] * u
+    uu = np.einsum("nkp,nkq->kpq", wu, u)
+    wgram = _weighted_gram(W, stats)
+    pi_block = slice(n_components * n_coef, None)
+    for c in range(n_components):
+        block = slice(c * n_coef, (c + 1) * n_coef)
+        hessian[block, block] += uu[c] - wgram[c]
+        cross = np.outer(wu[:, c].sum(axis=0), e[c])
+        hessian[block, pi_block] += cross
+        hessian[pi_block, block] += cross.T
+    return loglik, S.sum(axis=0), 0.5 * (hessian + hessian.T)
+
+
+# ---------------------------------------------------------------------------
+# The three kinds of standard error
+# ---------------------------------------------------------------------------
+
+
+def observed_information_se(
+    fit: FitLike, stats: SufficientStats, level: float = DEFAULT_LEVEL
+) -> Inference:
+    """Standard errors and Wald intervals from the exact observed information.
+
+    Parameters
+    ----------
+    fit : MixtureFit or tuple (theta (K, P), pi (K,))
+        The maximum-likelihood estimate.
+    stats : SufficientStats
+        The data it was fitted to.
+    level : float
+        Interval coverage.
+
+    Returns
+    -------
+    Inference
+        ``method="observed"``; ``details`` holds ``condition_number`` (of the
+        correlation-scaled information) and ``newton_step_in_se``, the largest
+        |I^-1 score| / se: near 0 at a converged maximum.
+        An :class:`InferenceWarning` and NaN errors when the information is
+        singular, ill-conditioned or not positive definite.
+    """
+    theta, pi, names = _fit_params(fit, stats)
+    dim = _n_free(*theta.shape)
+    details: dict[str, Any] = {"condition_number": float("nan"), "newton_step_in_se": float("nan")}
+    problem = _empty_segments(theta, pi, stats)
+    cov = np.full((dim, dim), np.nan)
+    if problem is None:
+        _, score, hessian = score_and_hessian(theta, pi, stats)
+        cov, condition, problem = _invert(-hessian)
+        details["condition_number"] = condition
+        if problem is None:
+            se = np.sqrt(np.diag(cov))
+            details["newton_step_in_se"] = float(np.max(np.abs(cov @ score) / se, initial=0.0))
+    if problem is not None:
+        _warn(f"observed-information standard errors unavailable: {problem}")
+    return _wald("observed", theta, pi, cov, level, names, problem is None, details, stats)
+
+
+def naive_se(fit: FitLike, stats: SufficientStats, level: float = DEFAULT_LEVEL) -> Inference:
+    """The "posteriors as known" standard errors (comparison only; they are too small).
+
+    cov(theta_c) = (sum_i w_ic G_i)^-1 (weighted least squares with sigma = 1),
+    segments independent, cov(pi) = (diag(pi) - pi pi') / N.
+
+    Parameters
+    ----------
+    fit : MixtureFit or tuple (theta (K, P), pi (K,))
+    stats : SufficientStats
+    level : float
+
+    Returns
+    -------
+    Inference
+        ``method="naive"``.
+    """
+    theta, pi, names = _fit_params(fit, stats)
+    n_components, n_coef = theta.shape
+    dim = _n_free(n_components, n_coef)
+    cov = np.full((dim, dim), np.nan)
+    problem = _empty_segments(theta, pi, stats)
+    if problem is None:
+        _, W, _ = _pieces(theta, pi, stats, need_u=False)
+        info = np.zeros((dim, dim))
+        wgram = _weighted_gram(W, stats)
+        for c in range(n_components):
+            block = slice(c * n_coef, (c + 1) * n_coef)
+            info[block, block] = wgram[c]
+        n_theta = n_components * n_coef
+        pi_free = pi[:-1]
+        pi_cov = (np.diag(pi_free) - np.outer(pi_free, pi_free)) / stats.n_stores
+        info[n_theta:, n_theta:] = np.linalg.inv(pi_cov) if n_components > 1 else 0.0
+        cov, _, problem = _invert(info)
+    if problem is not None:
+        _warn(f"naive standard errors unavailable: {problem}")
+    return _wald("naive", theta, pi, cov, level, names, problem is None, {}, stats)
+
+
+def bootstrap_se(
+    fit: FitLike,
+    data: SufficientStats | Panel,
+    n_boot: int = DEFAULT_N_BOOT,
+    *,
+    seed: SeedLike = None,
+    n_jobs: int = 1,
+    n_init: int = DEFAULT_BOOT_N_INIT,
+    level: float = DEFAULT_LEVEL,
+    tol: float = DEFAULT_TOL,
+    max_iter: int = DEFAULT_MAX_ITER,
+) -> Inference:
+    """Parametric-bootstrap standard errors and percentile intervals.
+
+    Parameters
+    ----------
+    fit : MixtureFit or tuple (theta (K, P), pi (K,))
+        The estimate; the model it defines generates the bootstrap panels.
+    data : SufficientStats or Panel
+        The data the fit came from: N, each store's design (Gram matrix) and
+        number of weeks are kept (see the module docstring for why the
+        sufficient statistics are all that is needed).
+    n_boot : int
+        Number of bootstrap panels B.
+    seed : int, SeedSequence, Generator or None
+        Draw b uses ``seed_sequence(seed, b)``; the result does not depend on ``n_jobs``.
+    n_jobs : int
+        joblib workers (-1: all cores).
+    n_init : int
+        Drawn EM starts per refit, besides the original estimate.
+    level : float
+    tol, max_iter : float, int
+        EM stopping rule of the refits.
+
+    Returns
+    -------
+    Inference
+        ``method="bootstrap"``; ``details`` holds ``n_boot``, ``n_used``,
+        ``n_degenerate`` (refits that lost a segment, discarded) and
+        ``n_not_converged``; ``replicates`` the matched estimates.
+    """
+    stats = data.sufficient_stats() if isinstance(data, Panel) else data
+    theta, pi, names = _fit_params(fit, stats)
+    if n_boot < 2:
+        raise ValueError(f"n_boot must be at least 2, got {n_boot}")
+    if n_init < 0:
+        raise ValueError(f"n_init must be >= 0, got {n_init}")
+    n_components, n_coef = theta.shape
+    dim = _n_free(n_components, n_coef)
+    root = seed_sequence(seed)
+    problem = _empty_segments(theta, pi, stats)
+    if problem is not None:
+        _warn(f"bootstrap standard errors unavailable: {problem}")
+        nan_cov = np.full((dim, dim), np.nan)
+        return _wald("bootstrap", theta, pi, nan_cov, level, names, False, {}, stats)
+    runs = Parallel(n_jobs=n_jobs)(
+        delayed(_bootstrap_replicate)(
+            theta, pi, stats, seed_sequence(root, b), n_init, tol, max_iter
+        )
+        for b in range(n_boot)
+    )
+    reps = np.array([r[0] for r in runs])
+    degenerate = np.array([r[2] for r in runs])
+    converged = np.array([r[1] for r in runs])
+    used = reps[~degenerate]
+    details = {
+        "n_boot": n_boot,
+        "n_used": int(len(used)),
+        "n_degenerate": int(degenerate.sum()),
+        "n_not_converged": int((~converged & ~degenerate).sum()),
+    }
+    if len(used) < 2:
+        _warn(f"bootstrap: {len(used)} of {n_boot} refits kept a segment for every K")
+        cov = np.full((dim, dim), np.nan)
+        return _wald("bootstrap", theta, pi, cov, level, names, False, details, stats)
+    if details["n_degenerate"]:
+        _warn(f"bootstrap: {details['n_degenerate']} of {n_boot} refits lost a segment (dropped)")
+    cov = np.atleast_2d(np.cov(used[:, :dim], rowvar=False))
+    tails = 100.0 * np.array([(1.0 - level) / 2.0, (1.0 + level) / 2.0])
+    limits = np.percentile(used, tails, axis=0).T
+    base = _wald("bootstrap", theta, pi, cov, level, names, True, details, stats)
+    return replace(
+        base,
+        ci_theta=limits[: n_components * n_coef].reshape(n_components, n_coef, 2),
+        ci_pi=limits[n_components * n_coef :],
+        ci_pi_logit=None,
+        replicates=used,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Private helpers
+# ---------------------------------------------------------------------------
+
+
+def _n_free(n_components: int, n_coef: int) -> int:
+    return n_components * n_coef + n_components - 1
+
+
+def _pi_jacobian(n_components: int) -> np.ndarray:
+    """d pi / d pi_free, shape (K, K-1): identity above a row of -1."""
+    return np.vstack([np.eye(n_components - 1), -np.ones((1, n_components - 1))])
+
+
+def _free_to_full(n_components: int, n_coef: int) -> np.ndarray:
+    """Jacobian of (theta flat, pi) with respect to the free parameters, (KP + K, D)."""
+    n_theta = n_components * n_coef
+    jac = np.zeros((n_theta + n_components, _n_free(n_components, n_coef)))
+    jac[:n_theta, :n_theta] = np.eye(n_theta)
+    jac[n_theta:, n_theta:] = _pi_jacobian(n_components)
+    return jac
+
+
+def _check_params(
+    theta: np.ndarray, pi: np.ndarray, stats: SufficientStats
+) -> tuple[np.ndarray, np.ndarray]:
+    theta = np.asarray(theta, dtype=float)
+    pi = np.asarray(pi, dtype=float).ravel()
+    if theta.ndim == 1:
+        theta = theta.reshape(-1, stats.n_coef)
+    if theta.shape != (pi.size, stats.n_coef):
+        raise ValueError(
+            f"theta must have shape (K, P) = ({pi.size}, {stats.n_coef}) to match pi and the "
+            f"data, got {theta.shape}"
+        )
+    if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(pi))):
+        raise ValueError("theta and pi must be finite")
+    if np.any(pi < 0) or abs(pi.sum() - 1.0) > 1e-8:
+        raise ValueError(f"pi must be non-negative and sum to 1, got {pi.tolist()}")
+    return theta, pi
+
+
+def _fit_params(
+    fit: FitLike, stats: SufficientStats
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    if isinstance(fit, MixtureFit):
+        theta, pi, names = fit.theta, fit.pi, fit.names()
+        if fit.posteriors.shape[0] != stats.n_stores:
+            raise ValueError(
+                f"the fit has posteriors for {fit.posteriors.shape[0]} stores but the data "
+                f"has {stats.n_stores}: pass the statistics the fit came from"
+            )
+    else:
+        theta, pi = fit
+        names = None
+    theta, pi = _check_params(theta, pi, stats)
+    if names is None:
+        names = (
+            ("alpha", "beta")
+            if theta.shape[1] == 2
+            else tuple(f"x{j}" for j in range(theta.shape[1]))
+        )
+    return theta, pi, tuple(names)
+
+
+def _pieces(
+    theta: np.ndarray, pi: np.ndarray, stats: SufficientStats, need_u: bool = True
+) -> tuple[float, np.ndarray, np.ndarray | None]:
+    """Log-likelihood, posteriors (N, K) and u_ic = G_i (b_i - theta_c) (N, K, P)."""
+    loglik, W = _posteriors(theta, pi, stats)
+    if not need_u:
+        return loglik, W, None
+    diff = stats.ols[:, None, :] - theta[None, :, :]
+    if stats.shared_gram:
+        u = diff @ stats.gram.T
+    else:
+        u = np.einsum("npq,nkq->nkp", stats.gram, diff)
+    return loglik, W, u
+
+
+def _posteriors(
+    theta: np.ndarray, pi: np.ndarray, stats: SufficientStats
+) -> tuple[float, np.ndarray]:
+    """Log-likelihood and posteriors (N, K) from the engine's E-step.
+
+    The engine's batched layout is (N, R, K) or (R, K, N) depending on its version;
+    both are accepted here (R = 1).
+    """
+    with np.errstate(divide="ignore"):
+        loglik, W = e_step(prepare(stats), theta[None], pi[None])
+    if W.shape == (stats.n_stores, 1, len(pi)):
+        W = W[:, 0, :]
+    else:
+        W = W[0].T
+    return float(loglik[0]), np.ascontiguousarray(W)
+
+
+def _scores(W: np.ndarray, u: np.ndarray, pi: np.ndarray) -> np.ndarray:
+    """Per-store scores s_i = sum_c w_ic g_ic, shape (N, D)."""
+    n_stores, n_components, n_coef = u.shape
+    e = _pi_jacobian(n_components) / pi[:, None]
+    theta_part = (W[:, :, None] * u).reshape(n_stores, n_components * n_coef)
+    return np.hstack([theta_part, W @ e])
+
+
+def _weighted_gram(W: np.ndarray, stats: SufficientStats) -> np.ndarray:
+    """sum_i w_ic G_i for every segment, shape (K, P, P)."""
+    n_coef = stats.n_coef
+    if stats.shared_gram:
+        return W.sum(axis=0)[:, None, None] * stats.gram
+    flat = W.T @ stats.gram.reshape(stats.n_stores, n_coef * n_coef)
+    return flat.reshape(-1, n_coef, n_coef)
+
+
+def _empty_segments(theta: np.ndarray, pi: np.ndarray, stats: SufficientStats) -> str | None:
+    """A message when some segment is empty (pi or posterior weight ~0), else None."""
+    _, W = _posteriors(theta, pi, stats)
+    weight = W.sum(axis=0)
+    empty = np.flatnonzero((pi < MIN_SEGMENT_WEIGHT) | (weight < MIN_SEGMENT_WEIGHT))
+    if empty.size:
+        return (
+            f"segment(s) {(empty + 1).tolist()} are empty (pi = {pi[empty].tolist()}); "
+            "the model has more segments than the data support"
+        )
+    return None
+
+
+def _invert(info: np.ndarray) -> tuple[np.ndarray, float, str | None]:
+    """Covariance = info^-1 when info is positive definite and well conditioned."""
+    dim = info.shape[0]
+    nan = np.full((dim, dim), np.nan)
+    if dim == 0:
+        return np.zeros((0, 0)), 1.0, None
+    if not np.all(np.isfinite(info)):
+        return nan, float("nan"), "the information matrix is not finite"
+    diag = np.diag(info)
+    if np.any(diag <= 0):
+        bad = np.flatnonzero(diag <= 0).tolist()
+        return nan, float("inf"), f"information has non-positive diagonal entries {bad}"
+    scale = 1.0 / np.sqrt(diag)
+    corr = info * np.outer(scale, scale)
+    values, vectors = np.linalg.eigh(corr)
+    if values[0] <= 0:
+        return nan, float("inf"), "the information matrix is not positive definite (not a maximum?)"
+    condition = float(values[-1] / values[0])
+    if condition > MAX_CONDITION:
+        return (
+            nan,
+            condition,
+            (
+                f"the information matrix is ill-conditioned (condition number {condition:.3g}); "
+                "a segment is (nearly) collapsed or two segments coincide"
+            ),
+        )
+    inverse = (vectors / values) @ vectors.T
+    return inverse * np.outer(scale, scale), condition, None
+
+
+def _wald(
+    method: str,
+    theta: np.ndarray,
+    pi: np.ndarray,
+    cov: np.ndarray,
+    level: float,
+    names: tuple[str, ...],
+    valid: bool,
+    details: dict[str, Any],
+    stats: SufficientStats,
+) -> Inference:
+    """Standard errors and Wald intervals of every alpha, beta and pi from a free-parameter cov."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    n_components, n_coef = theta.shape
+    n_theta = n_components * n_coef
+    z = float(norm.ppf(0.5 + level / 2.0))
+    jac = _free_to_full(n_components, n_coef)
+    variance = np.einsum("ij,jk,ik->i", jac, cov, jac)
+    se = np.sqrt(np.clip(variance, 0.0, None))
+    se_theta = se[:n_theta].reshape(n_components, n_coef)
+    se_pi = se[n_theta:]
+    ci_theta = theta[..., None] + np.array([-z, z]) * se_theta[..., None]
+    ci_pi = np.clip(pi[:, None] + np.array([-z, z]) * se_pi[:, None], 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = z * se_pi / (pi * (1.0 - pi))
+        ci_pi_logit = expit(logit(pi)[:, None] + np.array([-1.0, 1.0]) * half[:, None])
+    degenerate = (pi <= 0.0) | (pi >= 1.0)
+    boundary = np.where(np.isnan(se_pi), np.nan, pi)
+    ci_pi_logit[degenerate] = boundary[degenerate, None]
+    return Inference(
+        method=method,
+        level=level,
+        theta=theta.copy(),
+        pi=pi.copy(),
+        cov=cov,
+        se_theta=se_theta,
+        se_pi=se_pi,
+        ci_theta=ci_theta,
+        ci_pi=ci_pi,
+        ci_pi_logit=ci_pi_logit,
+        valid=valid,
+        coef_names=names,
+        details={"n_stores": stats.n_stores, **details},
+    )
+
+
+def _inside(value: np.ndarray, interval: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return (interval[..., 0] <= value) & (value <= interval[..., 1])
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, InferenceWarning, stacklevel=3)
+
+
+def _json(value: Any) -> Any:
+    """Arrays and floats as JSON values, NaN and infinities as None."""
+    if isinstance(value, np.ndarray):
+        return [_json(v) for v in value.tolist()] if value.ndim else _json(value.item())
+    if isinstance(value, list):
+        return [_json(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _draw_stats(
+    theta: np.ndarray, pi: np.ndarray, stats: SufficientStats, rng: np.random.Generator
+) -> SufficientStats:
+    """Sufficient statistics of a panel drawn from the model (theta, pi), sigma = 1.
+
+    Same N, Gram matrices and weeks as ``stats``: segment c_i ~ pi,
+    b_i ~ N(theta_{c_i}, G_i^-1), RSS_i ~ chi2(n_i - P).
+    """
+    n_stores, n_coef = stats.n_stores, stats.n_coef
+    segment = rng.choice(len(pi), size=n_stores, p=pi)
+    noise = rng.standard_normal((n_stores, n_coef))
+    chol = np.linalg.cholesky(stats.gram)  # G = L L'  =>  L'^-1 z ~ N(0, G^-1)
+    if stats.shared_gram:
+        shift = np.linalg.solve(chol.T, noise.T).T
+    else:
+        shift = np.linalg.solve(np.swapaxes(chol, 1, 2), noise[..., None])[..., 0]
+    dof = stats.n_obs - n_coef
+    rss = np.where(dof > 0, rng.chisquare(np.maximum(dof, 1.0)), 0.0)
+    return SufficientStats(ols=theta[segment] + shift, rss=rss, gram=stats.gram, n_obs=stats.n_obs)
+
+
+def _match(theta_boot: np.ndarray, theta: np.ndarray, metric: np.ndarray) -> np.ndarray:
+    """order such that theta_boot[order] is matched to theta (Hungarian, metric distance)."""
+    diff = theta_boot[:, None, :] - theta[None, :, :]
+    cost = np.einsum("cdp,pq,cdq->cd", diff, metric, diff)
+    rows, cols = linear_sum_assignment(cost)
+    order = np.empty(len(theta), dtype=int)
+    order[cols] = rows
+    return order
+
+
+def _bootstrap_replicate(
+    theta: np.ndarray,
+    pi: np.ndarray,
+    stats: SufficientStats,
+    seq: np.random.SeedSequence,
+    n_init: int,
+    tol: float,
+    max_iter: int,
+) -> tuple[np.ndarray, bool, bool]:
+    """One bootstrap refit: (matched theta flat + pi (KP + K,), converged, degenerate)."""
+    rng = np.random.default_rng(seq)
+    n_components = len(pi)
+    boot = _draw_stats(theta, pi, stats, rng)
+    starts = [theta[None]]
+    if n_init > 0 and n_components > 1:
+        drawn, _ = starting_values(boot, n_components, n_init, rng)
+        starts.append(drawn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        refit = fit_mixture(
+            boot, n_components, theta0=np.concatenate(starts), tol=tol, max_iter=max_iter
+        )
+    metric = stats.gram if stats.shared_gram else stats.gram.mean(axis=0)
+    order = _match(refit.theta, theta, metric)
+    values = np.concatenate([refit.theta[order].ravel(), refit.pi[order]])
+    return values, refit.converged, refit.degenerate

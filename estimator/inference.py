@@ -97,8 +97,7 @@ from typing import Any, Literal
 import numpy as np
 from joblib import Parallel, delayed
 from scipy.optimize import linear_sum_assignment
-from scipy.special import expit, logit
-from scipy.stats import norm
+from scipy.special import expit, logit, ndtri
 
 from .em import DEFAULT_MAX_ITER, DEFAULT_TOL, e_step, fit_mixture, prepare
 from .init import SeedLike, seed_sequence, starting_values
@@ -683,7 +682,7 @@ def _wald(
         raise ValueError(f"level must be in (0, 1), got {level}")
     n_components, n_coef = theta.shape
     n_theta = n_components * n_coef
-    z = float(norm.ppf(0.5 + level / 2.0))
+    z = float(ndtri(0.5 + level / 2.0))
     jac = _free_to_full(n_components, n_coef)
     variance = np.einsum("ij,jk,ik->i", jac, cov, jac)
     se = np.sqrt(np.clip(variance, 0.0, None))

@@ -1,416 +1,55 @@
-"""The EM engine on per-store sufficient statistics, and the assignment's fronts.
+"""EM with restarts on sufficient statistics, and the assignment's fronts.
 
-Engine
-------
-For store i and segment c the Gaussian log-density of all its weeks is
+:func:`fit_mixture` draws starting values, runs the batched engine
+(:mod:`estimator.engine`) from all of them at once, and keeps the best
+non-degenerate start, its segments in canonical order.
 
-    log f_ic = -n_i/2 log(2 pi) - 1/2 [RSS_i + (b_i - theta_c)' G_i (b_i - theta_c)],
-
-so one E-step costs O(N K P^2) whatever T is. With every quantity centred at
-``m`` (the mean of the b_i, for numerical accuracy) this expands to
-
-    log f_ic = offset_i + h_i' t_c - 1/2 t_c' G_i t_c,   t_c = theta_c - m,
-    h_i = G_i (b_i - m),  offset_i = -n_i/2 log(2 pi) - 1/2 [RSS_i + (b_i - m)' G_i (b_i - m)],
-
-a matrix product over all stores at once. The engine runs R restarts together:
-parameters are (R, K, P) and (R, K), posteriors (N, R, K); each restart keeps
-its own convergence and stops on its own.
-
-Fronts
-------
 :func:`LogL`, :func:`EStep`, :func:`MStep`, :func:`EM` and :func:`Estimate`
-take the assignment's raw ``y`` (N x T) and ``X`` (T x 2) and call the engine;
-:func:`fit_mixture` is the same estimator on sufficient statistics, returning a
-:class:`~estimator.results.MixtureFit`.
+take the assignment's raw ``y`` (N x T) and ``X`` (T x 2) and call the same
+engine: there is no second copy of the math.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
+from .engine import (
+    MIN_SEGMENT_WEIGHT,
+    SIGMA_MODES,
+    EMRun,
+    Prepared,
+    SigmaMode,
+    e_step,
+    m_step,
+    prepare,
+    run_em,
+)
 from .init import InitMethod, SeedLike, starting_values
 from .panel import SufficientStats, check_y_X, sufficient_stats
 from .results import ConvergenceWarning, MixtureFit, canonical_order
+
+__all__ = [
+    "EM",
+    "EStep",
+    "Estimate",
+    "LogL",
+    "MStep",
+    "e_step",
+    "fit_mixture",
+    "m_step",
+    "prepare",
+    "run_em",
+]
 
 DEFAULT_TOL = 1e-12
 DEFAULT_MAX_ITER = 5000
 DEFAULT_N_INIT = 50
 DEFAULT_INIT = "kmeans++"
-MIN_SEGMENT_WEIGHT = 1e-8
-"""A segment whose summed posterior weight falls below this is collapsed (degenerate start)."""
-STORE_BLOCK = 8192
-"""Stores per block in a sweep: bounds the (R, K, block) temporaries whatever N is."""
 BEST_RTOL = 1e-6
 """Restarts within this relative distance of the best log-likelihood count as reaching it."""
-
-
-@dataclass(frozen=True, eq=False)
-class Prepared:
-    """Constants of one data set, computed once before any EM iteration.
-
-    Attributes
-    ----------
-    center : ndarray of shape (P,)
-        Mean of the stores' OLS estimates; parameters are handled relative to it.
-    h_t : ndarray of shape (P, N)
-        Columns G_i (b_i - center).
-    offset : ndarray of shape (N,)
-        -n_i/2 log(2 pi) - 1/2 [RSS_i + (b_i - center)' G_i (b_i - center)].
-    centered_ols : ndarray of shape (N, P)
-        b_i - center.
-    gram : ndarray of shape (P, P) or (N, P*P)
-        Shared X'X, or each store's G_i flattened.
-    """
-
-    center: np.ndarray
-    h_t: np.ndarray
-    offset: np.ndarray
-    centered_ols: np.ndarray
-    gram: np.ndarray
-    shared_gram: bool
-
-    @property
-    def n_stores(self) -> int:
-        """Number of stores N."""
-        return self.h_t.shape[1]
-
-    @property
-    def n_coef(self) -> int:
-        """Number of regressors P."""
-        return self.h_t.shape[0]
-
-    def block(self, start: int, stop: int) -> Prepared:
-        """The same constants restricted to stores ``start:stop`` (views, no copies)."""
-        return Prepared(
-            center=self.center,
-            h_t=self.h_t[:, start:stop],
-            offset=self.offset[start:stop],
-            centered_ols=self.centered_ols[start:stop],
-            gram=self.gram if self.shared_gram else self.gram[start:stop],
-            shared_gram=self.shared_gram,
-        )
-
-
-@dataclass(frozen=True, eq=False)
-class PosteriorSums:
-    """Posterior-weighted sums over stores: everything the M-step reads.
-
-    Attributes
-    ----------
-    weight : ndarray of shape (R, K)
-        sum_i w_ic.
-    moment : ndarray of shape (R, K, P)
-        sum_i w_ic (b_i - center) with a shared Gram matrix, else sum_i w_ic G_i (b_i - center).
-    gram : ndarray of shape (R, K, P*P) or None
-        sum_i w_ic G_i (flattened) for per-store Gram matrices; None when shared.
-    """
-
-    weight: np.ndarray
-    moment: np.ndarray
-    gram: np.ndarray | None
-
-    def __add__(self, other: PosteriorSums) -> PosteriorSums:
-        gram = None if self.gram is None else self.gram + other.gram
-        return PosteriorSums(self.weight + other.weight, self.moment + other.moment, gram)
-
-    def take(self, keep: np.ndarray) -> PosteriorSums:
-        """The sums of the restarts selected by ``keep`` (boolean, shape (R,))."""
-        gram = None if self.gram is None else self.gram[keep]
-        return PosteriorSums(self.weight[keep], self.moment[keep], gram)
-
-
-@dataclass(frozen=True, eq=False)
-class EMRun:
-    """Outcome of EM from R starting points.
-
-    Attributes
-    ----------
-    theta : ndarray of shape (R, K, P)
-    pi : ndarray of shape (R, K)
-    loglik : ndarray of shape (R,)
-        Log-likelihood at the returned parameters.
-    n_iter : ndarray of shape (R,)
-        Number of parameter updates (M-steps) made.
-    converged : ndarray of shape (R,)
-        Relative change in log-likelihood fell to ``tol`` or below.
-    degenerate : ndarray of shape (R,)
-        A segment's weight collapsed below ``MIN_SEGMENT_WEIGHT``.
-    traces : list of R ndarrays
-        Log-likelihood before the first update and after every update (n_iter + 1 values).
-    """
-
-    theta: np.ndarray
-    pi: np.ndarray
-    loglik: np.ndarray
-    n_iter: np.ndarray
-    converged: np.ndarray
-    degenerate: np.ndarray
-    traces: list[np.ndarray]
-
-
-def prepare(stats: SufficientStats) -> Prepared:
-    """Compute the engine's constants from sufficient statistics (one O(N P^2) pass)."""
-    center = stats.ols.mean(axis=0)
-    centered = stats.ols - center
-    if stats.shared_gram:
-        h = centered @ stats.gram
-        gram = stats.gram
-    else:
-        h = np.einsum("npq,nq->np", stats.gram, centered)
-        gram = stats.gram.reshape(stats.n_stores, -1)
-    quad = np.einsum("np,np->n", centered, h)
-    offset = -0.5 * stats.n_obs * np.log(2.0 * np.pi) - 0.5 * (stats.rss + quad)
-    return Prepared(
-        center=center,
-        h_t=np.ascontiguousarray(h.T),
-        offset=offset,
-        centered_ols=centered,
-        gram=gram,
-        shared_gram=stats.shared_gram,
-    )
-
-
-def log_joint(prep: Prepared, theta: np.ndarray, pi: np.ndarray) -> np.ndarray:
-    """log pi_c + log f_ic for every restart, segment and store.
-
-    Parameters
-    ----------
-    prep : Prepared
-    theta : ndarray of shape (R, K, P)
-    pi : ndarray of shape (R, K)
-
-    Returns
-    -------
-    ndarray of shape (R, K, N)
-        Stores last, so that sums over segments run over contiguous rows.
-    """
-    n_restarts, n_components, n_coef = theta.shape
-    shifted = (theta - prep.center).reshape(-1, n_coef)
-    out = shifted @ prep.h_t
-    with np.errstate(divide="ignore"):
-        per_segment = np.log(pi).reshape(-1)
-    if prep.shared_gram:
-        per_segment = per_segment - 0.5 * np.einsum("mp,pq,mq->m", shifted, prep.gram, shifted)
-    else:
-        outer = np.einsum("mp,mq->mpq", shifted, shifted).reshape(len(shifted), -1)
-        out -= 0.5 * (outer @ prep.gram.T)
-    out += per_segment[:, None]
-    out += prep.offset
-    return out.reshape(n_restarts, n_components, prep.n_stores)
-
-
-def e_step(prep: Prepared, theta: np.ndarray, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior segment probabilities and the log-likelihood, in log space.
-
-    Parameters
-    ----------
-    prep : Prepared
-    theta : ndarray of shape (R, K, P)
-    pi : ndarray of shape (R, K)
-
-    Returns
-    -------
-    loglik : ndarray of shape (R,)
-        sum_i log sum_c pi_c f_ic (a log-sum-exp over segments, shifted by the maximum).
-    W : ndarray of shape (R, K, N)
-        Posteriors; W[r, :, i] sums to 1.
-    """
-    W = log_joint(prep, theta, pi)
-    top = W.max(axis=1, keepdims=True)
-    W -= top
-    np.exp(W, out=W)
-    total = W.sum(axis=1, keepdims=True)
-    W /= total
-    per_store = np.log(total)
-    per_store += top
-    return per_store.sum(axis=(1, 2)), W
-
-
-def posterior_sums(prep: Prepared, W: np.ndarray) -> PosteriorSums:
-    """Posterior-weighted sums over the stores of ``prep``.
-
-    Parameters
-    ----------
-    prep : Prepared
-    W : ndarray of shape (R, K, N)
-
-    Returns
-    -------
-    PosteriorSums
-    """
-    n_restarts, n_components, n_stores = W.shape
-    flat = W.reshape(-1, n_stores)
-    if prep.shared_gram:
-        moment, gram = flat @ prep.centered_ols, None
-    else:
-        moment = flat @ prep.h_t.T
-        gram = (flat @ prep.gram).reshape(n_restarts, n_components, -1)
-    return PosteriorSums(
-        weight=W.sum(axis=2),
-        moment=moment.reshape(n_restarts, n_components, -1),
-        gram=gram,
-    )
-
-
-def m_update(prep: Prepared, sums: PosteriorSums) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted least squares per segment and mixing proportions, from posterior sums.
-
-    Parameters
-    ----------
-    prep : Prepared
-    sums : PosteriorSums
-
-    Returns
-    -------
-    theta : ndarray of shape (R, K, P)
-        theta_c = (sum_i w_ic G_i)^-1 sum_i w_ic G_i b_i (the weighted mean of
-        the b_i when G is shared).
-    pi : ndarray of shape (R, K)
-        Mean posterior of each segment.
-    """
-    weight = sums.weight
-    if sums.gram is None:
-        shifted = sums.moment / np.maximum(weight, np.finfo(float).tiny)[..., None]
-    else:
-        n_coef = prep.n_coef
-        lhs = sums.gram.reshape(*weight.shape, n_coef, n_coef).copy()
-        # a collapsed segment's lhs is ~0; its restart is discarded, so keep it solvable
-        lhs += np.eye(n_coef) * (weight < MIN_SEGMENT_WEIGHT)[..., None, None]
-        shifted = np.linalg.solve(lhs, sums.moment[..., None])[..., 0]
-    return shifted + prep.center, weight / prep.n_stores
-
-
-def m_step(prep: Prepared, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted least squares per segment and mixing proportions.
-
-    Parameters
-    ----------
-    prep : Prepared
-    W : ndarray of shape (R, K, N)
-        Posteriors.
-
-    Returns
-    -------
-    theta : ndarray of shape (R, K, P)
-    pi : ndarray of shape (R, K)
-    """
-    return m_update(prep, posterior_sums(prep, W))
-
-
-def em_sweep(prep: Prepared, theta: np.ndarray, pi: np.ndarray) -> tuple[np.ndarray, PosteriorSums]:
-    """One pass over the stores, in blocks: the log-likelihood and the M-step's sums.
-
-    The (R, K, N) posteriors exist one block of ``STORE_BLOCK`` stores at a
-    time, so memory stays flat in N and the block stays in cache.
-
-    Parameters
-    ----------
-    prep : Prepared
-    theta : ndarray of shape (R, K, P)
-    pi : ndarray of shape (R, K)
-
-    Returns
-    -------
-    loglik : ndarray of shape (R,)
-        Log-likelihood at (theta, pi).
-    sums : PosteriorSums
-        Posterior-weighted sums at (theta, pi).
-    """
-    loglik, sums = None, None
-    for start in range(0, prep.n_stores, STORE_BLOCK):
-        block = prep.block(start, start + STORE_BLOCK)
-        part_loglik, W = e_step(block, theta, pi)
-        part_sums = posterior_sums(block, W)
-        if sums is None:
-            loglik, sums = part_loglik, part_sums
-        else:
-            loglik, sums = loglik + part_loglik, sums + part_sums
-    return loglik, sums
-
-
-def run_em(
-    prep: Prepared,
-    theta0: np.ndarray,
-    pi0: np.ndarray,
-    tol: float = DEFAULT_TOL,
-    max_iter: int = DEFAULT_MAX_ITER,
-) -> EMRun:
-    """Run EM from R starting points at once.
-
-    Each restart stops on its own once the relative change in log-likelihood,
-    ``|l_t - l_{t-1}| / |l_{t-1}|``, is at most ``tol``, after ``max_iter``
-    updates, or when a segment collapses (degenerate). Stopped restarts leave
-    the batch, so later iterations only compute the ones still running.
-
-    Parameters
-    ----------
-    prep : Prepared
-    theta0 : ndarray of shape (R, K, P)
-    pi0 : ndarray of shape (R, K)
-    tol : float
-    max_iter : int
-
-    Returns
-    -------
-    EMRun
-    """
-    _check_settings(tol, max_iter)
-    n_restarts = theta0.shape[0]
-    out_theta = np.array(theta0, dtype=float, copy=True)
-    out_pi = np.array(pi0, dtype=float, copy=True)
-    out_loglik = np.full(n_restarts, -np.inf)
-    n_iter = np.zeros(n_restarts, dtype=int)
-    converged = np.zeros(n_restarts, dtype=bool)
-    degenerate = np.zeros(n_restarts, dtype=bool)
-    history: list[tuple[np.ndarray, np.ndarray]] = []
-    active = np.arange(n_restarts)
-    theta, pi = out_theta, out_pi
-    previous = np.full(n_restarts, np.nan)
-    for iteration in range(max_iter + 1):
-        loglik, sums = em_sweep(prep, theta, pi)
-        history.append((active, loglik))
-        done = np.abs(loglik - previous) <= tol * np.abs(previous)
-        collapsed = (sums.weight < MIN_SEGMENT_WEIGHT).any(axis=1)
-        stop = done | collapsed
-        if iteration == max_iter:
-            stop[:] = True
-        if stop.any():
-            finished = active[stop]
-            out_theta[finished] = theta[stop]
-            out_pi[finished] = pi[stop]
-            out_loglik[finished] = loglik[stop]
-            n_iter[finished] = iteration
-            converged[finished] = done[stop] & ~collapsed[stop]
-            degenerate[finished] = collapsed[stop]
-            keep = ~stop
-            if not keep.any():
-                break
-            active, sums, loglik = active[keep], sums.take(keep), loglik[keep]
-        theta, pi = m_update(prep, sums)
-        previous = loglik
-    return EMRun(
-        theta=out_theta,
-        pi=out_pi,
-        loglik=out_loglik,
-        n_iter=n_iter,
-        converged=converged,
-        degenerate=degenerate,
-        traces=_traces(history, n_restarts),
-    )
-
-
-def _traces(history: list[tuple[np.ndarray, np.ndarray]], n_restarts: int) -> list[np.ndarray]:
-    """Split the per-iteration (active restarts, logliks) records into one trace per restart."""
-    owners = np.concatenate([active for active, _ in history])
-    values = np.concatenate([loglik for _, loglik in history])
-    order = np.argsort(owners, kind="stable")
-    bounds = np.searchsorted(owners[order], np.arange(n_restarts + 1))
-    ordered = values[order]
-    return [ordered[bounds[r] : bounds[r + 1]] for r in range(n_restarts)]
 
 
 def fit_mixture(
@@ -426,6 +65,7 @@ def fit_mixture(
     pi0: np.ndarray | None = None,
     batch: bool = True,
     coef_names: tuple[str, ...] | None = None,
+    sigma: SigmaMode = "fixed",
 ) -> MixtureFit:
     """Fit a K-segment mixture of regressions by EM from several starts; keep the best.
 
@@ -451,6 +91,10 @@ def fit_mixture(
         Run all starts as one array computation (True) or one after another
         (False); the two give the same result.
     coef_names : tuple of str of length P, optional
+    sigma : {"fixed", "common", "segment"}
+        Error standard deviation: fixed at 1 (the assignment's model), one
+        estimated for all segments, or one per segment. Estimated sigmas start
+        at the pooled within-store residual standard deviation.
 
     Returns
     -------
@@ -472,13 +116,19 @@ def fit_mixture(
     if pi0 is None:
         pi0 = np.full(theta0.shape[:2], 1.0 / n_components)
     pi0 = np.broadcast_to(np.asarray(pi0, dtype=float), theta0.shape[:2])
+    if sigma not in SIGMA_MODES:
+        raise ValueError(f"sigma must be one of {SIGMA_MODES}, got {sigma!r}")
+    sigma0 = np.full(theta0.shape[:2], pooled_sigma(stats))
     prep = prepare(stats)
     if batch:
-        run = run_em(prep, theta0, pi0, tol, max_iter)
+        run = run_em(prep, theta0, pi0, tol, max_iter, sigma0, sigma)
     else:
-        runs = [run_em(prep, theta0[[r]], pi0[[r]], tol, max_iter) for r in range(len(theta0))]
+        runs = [
+            run_em(prep, theta0[[r]], pi0[[r]], tol, max_iter, sigma0[[r]], sigma)
+            for r in range(len(theta0))
+        ]
         run = _stack_runs(runs)
-    fit = _best_fit(prep, run, tol, max_iter, coef_names, time.perf_counter() - started)
+    fit = _best_fit(prep, run, tol, max_iter, coef_names, sigma, time.perf_counter() - started)
     if fit.degenerate:
         warnings.warn(
             f"K = {n_components}: every one of {len(theta0)} starts lost a segment "
@@ -486,7 +136,14 @@ def fit_mixture(
             ConvergenceWarning,
             stacklevel=2,
         )
-    elif not fit.converged:
+    elif fit.sigma_floored:
+        warnings.warn(
+            f"K = {n_components}: a segment's sigma reached the floor; that segment fits "
+            "(almost) exactly and its likelihood is unbounded without the floor",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    if not fit.degenerate and not fit.converged:
         warnings.warn(
             f"K = {n_components}: the best start did not converge in {max_iter} iterations "
             f"(tol = {tol:g}); increase max_iter or loosen tol",
@@ -496,16 +153,27 @@ def fit_mixture(
     return fit
 
 
+def pooled_sigma(stats: SufficientStats) -> float:
+    """Pooled within-store residual standard deviation, sqrt(sum RSS_i / sum (n_i - P))."""
+    dof = float(np.sum(stats.n_obs - stats.n_coef))
+    return float(np.sqrt(stats.rss.sum() / dof)) if dof > 0 else 1.0
+
+
 def _stack_runs(runs: list[EMRun]) -> EMRun:
-    return EMRun(
-        theta=np.concatenate([r.theta for r in runs]),
-        pi=np.concatenate([r.pi for r in runs]),
-        loglik=np.concatenate([r.loglik for r in runs]),
-        n_iter=np.concatenate([r.n_iter for r in runs]),
-        converged=np.concatenate([r.converged for r in runs]),
-        degenerate=np.concatenate([r.degenerate for r in runs]),
-        traces=[t for r in runs for t in r.traces],
-    )
+    arrays = {
+        name: np.concatenate([getattr(r, name) for r in runs])
+        for name in (
+            "theta",
+            "pi",
+            "sigma",
+            "loglik",
+            "n_iter",
+            "converged",
+            "degenerate",
+            "sigma_floored",
+        )
+    }
+    return EMRun(**arrays, traces=[t for r in runs for t in r.traces])
 
 
 def _best_fit(
@@ -514,6 +182,7 @@ def _best_fit(
     tol: float,
     max_iter: int,
     coef_names: tuple[str, ...] | None,
+    sigma_mode: SigmaMode,
     seconds: float,
 ) -> MixtureFit:
     valid = ~run.degenerate
@@ -524,10 +193,14 @@ def _best_fit(
     order = canonical_order(run.theta[best])
     theta = run.theta[best][order]
     pi = run.pi[best][order]
-    _, W = e_step(prep, theta[None], pi[None])
+    sigma = run.sigma[best][order]
+    _, W = e_step(prep, theta[None], pi[None], None if sigma_mode == "fixed" else sigma[None])
     return MixtureFit(
         theta=theta,
         pi=pi,
+        sigma=sigma,
+        sigma_mode=sigma_mode,
+        sigma_floored=bool(run.sigma_floored[best]),
         loglik=float(best_ll),
         converged=bool(run.converged[best]),
         degenerate=bool(run.degenerate[best]),
@@ -543,13 +216,6 @@ def _best_fit(
         seconds=seconds,
         coef_names=coef_names,
     )
-
-
-def _check_settings(tol: float, max_iter: int) -> None:
-    if not (np.isfinite(tol) and tol >= 0):
-        raise ValueError(f"tol must be a finite number >= 0, got {tol}")
-    if int(max_iter) != max_iter or max_iter < 0:
-        raise ValueError(f"max_iter must be a whole number >= 0, got {max_iter}")
 
 
 # ---------------------------------------------------------------------------

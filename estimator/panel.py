@@ -17,13 +17,18 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+if TYPE_CHECKING:
+    from .longpanel import LongPanel
+
 PRICE_COLUMN = "Price"
 DEFAULT_COEF_NAMES = ("alpha", "beta")
 _NAN_SPELLINGS = {"nan", "na", "n/a", "null", "none", "#n/a"}
+_MISSING_HINT = " (if the store was not observed that week, load with missing='drop')"
 
 
 @dataclass(frozen=True, eq=False)
@@ -221,18 +226,26 @@ def panel_from_arrays(
     return Panel(y=y, X=X, store_ids=ids, coef_names=tuple(coef_names), source=source)
 
 
-def load_csv(path: str | Path) -> Panel:
+def load_csv(path: str | Path, missing: str = "error") -> Panel | LongPanel:
     """Load the wide sales CSV: one row per week, column ``Price`` and one column per store.
 
     Parameters
     ----------
     path : str or Path
         The CSV file.
+    missing : {"error", "drop"}
+        What an empty or NaN sales cell means: an error (default), or a week
+        that store was not observed. ``Price`` must be complete either way.
 
     Returns
     -------
     Panel
-        y = log sales (N stores x T weeks), X = [1, log Price] (T x 2).
+        y = log sales (N stores x T weeks), X = [1, log Price] (T x 2), when
+        every cell is present.
+    LongPanel
+        With ``missing="drop"`` and some cells missing: each store keeps its
+        own weeks; stores with fewer weeks than regressors are excluded and
+        listed in ``LongPanel.excluded`` (with a warning).
 
     Raises
     ------
@@ -258,8 +271,13 @@ def load_csv(path: str | Path) -> Panel:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise ValueError(f"{path}: cannot be parsed as CSV: {err}") from err
+    if missing not in ("error", "drop"):
+        raise ValueError(f"missing must be 'error' or 'drop', got {missing!r}")
     frame.columns = header
-    values = {name: _numeric_column(frame[name], name, path) for name in header}
+    values = {
+        name: _numeric_column(frame[name], name, path, missing == "drop" and name != PRICE_COLUMN)
+        for name in header
+    }
     for name in header:
         _check_positive(values[name], name, path)
     prices = values[PRICE_COLUMN]
@@ -274,6 +292,10 @@ def load_csv(path: str | Path) -> Panel:
             "elasticity is not identified"
         )
     sales = np.vstack([values[name] for name in store_columns])
+    if np.isnan(sales).any():
+        from .longpanel import long_from_wide
+
+        return long_from_wide(np.log(sales), design_matrix(prices), store_columns, str(path))
     return panel_from_arrays(
         np.log(sales), design_matrix(prices), store_ids=store_columns, source=str(path)
     )
@@ -353,27 +375,36 @@ def _preview(names: Sequence[str], limit: int = 5) -> str:
     return shown + (", ..." if len(names) > limit else "")
 
 
-def _numeric_column(column: pd.Series, name: str, path: Path) -> np.ndarray:
+def _numeric_column(
+    column: pd.Series, name: str, path: Path, allow_missing: bool = False
+) -> np.ndarray:
+    """Parse a column of text cells as finite numbers (NaN for missing cells if allowed)."""
     text = column.astype(str).str.strip()
     numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(numbers)
+    if allow_missing:
+        absent = ((text == "") | text.str.lower().isin(_NAN_SPELLINGS)).to_numpy()
+        numbers[absent] = np.nan
+        bad &= ~absent
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         cell = text.iloc[row]
         if cell == "":
             what = "empty cell"
-        elif cell.lower() in _NAN_SPELLINGS or np.isnan(numbers[row]) and cell.lower() == "nan":
+        elif cell.lower() in _NAN_SPELLINGS:
             what = f"NaN cell ({cell!r})"
         elif np.isinf(numbers[row]):
             what = f"infinite value {cell!r}"
         else:
             what = f"non-numeric value {cell!r}"
-        raise ValueError(f"{path}: column {name!r}, {_row(row)}: {what}")
+        absent_cell = cell == "" or cell.lower() in _NAN_SPELLINGS
+        hint = _MISSING_HINT if absent_cell and name != PRICE_COLUMN else ""
+        raise ValueError(f"{path}: column {name!r}, {_row(row)}: {what}{hint}")
     return numbers
 
 
 def _check_positive(values: np.ndarray, name: str, path: Path) -> None:
-    bad = np.flatnonzero(values <= 0)
+    bad = np.flatnonzero(values <= 0)  # NaN (a dropped cell) compares False
     if bad.size:
         row = int(bad[0])
         kind = "prices" if name == PRICE_COLUMN else "sales"

@@ -28,9 +28,14 @@ def canonical_order(theta: np.ndarray) -> np.ndarray:
     return np.lexsort(theta.T[::-1])
 
 
-def n_free_params(n_components: int, n_coef: int = 2) -> int:
-    """Free parameters of a K-segment mixture: K*P coefficients and K - 1 proportions."""
-    return n_components * n_coef + n_components - 1
+SIGMA_PARAMS = {"fixed": 0, "common": 1, "segment": None}
+
+
+def n_free_params(n_components: int, n_coef: int = 2, sigma_mode: str = "fixed") -> int:
+    """Free parameters: K*P coefficients, K - 1 proportions, and 0, 1 or K error SDs."""
+    n_sigma = SIGMA_PARAMS[sigma_mode]
+    n_sigma = n_components if n_sigma is None else n_sigma
+    return n_components * n_coef + n_components - 1 + n_sigma
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,6 +48,11 @@ class MixtureFit:
         Segment coefficients in canonical order (row c = (alpha_c, beta_c)).
     pi : ndarray of shape (K,)
         Mixing proportions.
+    sigma : ndarray of shape (K,)
+        Error standard deviation of every segment (all 1 when fixed).
+    sigma_mode : {"fixed", "common", "segment"}
+    sigma_floored : bool
+        A sigma update of the best start hit the floor (``engine.SIGMA_FLOOR``).
     loglik : float
         Log-likelihood at (theta, pi).
     converged : bool
@@ -72,6 +82,9 @@ class MixtureFit:
 
     theta: np.ndarray
     pi: np.ndarray
+    sigma: np.ndarray
+    sigma_mode: str
+    sigma_floored: bool
     loglik: float
     converged: bool
     degenerate: bool
@@ -94,8 +107,8 @@ class MixtureFit:
 
     @property
     def n_params(self) -> int:
-        """Number of free parameters, K*P + K - 1 (3K - 1 for the assignment's model)."""
-        return n_free_params(self.n_components, self.theta.shape[1])
+        """Free parameters: K*P + K - 1 (3K - 1 for the assignment's model), plus sigmas."""
+        return n_free_params(self.n_components, self.theta.shape[1], self.sigma_mode)
 
     @property
     def theta_flat(self) -> np.ndarray:
@@ -124,6 +137,8 @@ class MixtureFit:
             out[name] = self.theta[:, j].tolist()
         out.update(
             pi=self.pi.tolist(),
+            sigma=self.sigma.tolist(),
+            sigma_mode=self.sigma_mode,
             loglik=self.loglik,
             n_params=self.n_params,
             converged=self.converged,
@@ -133,4 +148,6 @@ class MixtureFit:
             restarts_at_best=self.n_at_best,
             degenerate_starts=self.n_degenerate,
         )
+        if self.sigma_floored:
+            out["sigma_floored"] = True
         return out

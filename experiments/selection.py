@@ -1,0 +1,23 @@
+"""Choice of K across a design grid: how often does each criterion find the true K?
+
+Usage::
+
+    python -m experiments.selection --config experiments/configs/selection_grid.json \
+        [--replications R] [--n-jobs J] [--out DIR]
+
+Writes DIR/summary.json, DIR/raw/ (one CSV of records per condition),
+DIR/tables/ (markdown and LaTeX) and DIR/figures/ (PNG and PDF); see docs/simstudy.md.
+"""
+
+from __future__ import annotations
+
+from simstudy.cli import main as run
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a selection study (see :func:`simstudy.cli.main`)."""
+    return run(argv, "selection")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

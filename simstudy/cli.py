@@ -1,0 +1,159 @@
+"""The command line shared by ``experiments.recovery`` and ``experiments.selection``.
+
+Usage::
+
+    python -m experiments.recovery --config FILE [--replications R] [--n-jobs J] [--out DIR]
+                                   [--backend loky|threading|sequential] [--batch-size B]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import joblib
+import numpy as np
+import scipy
+from tabulate import tabulate
+
+from estimator.atomic import write_json_atomic
+from estimator.selection import CRITERIA
+
+from . import mixture
+from .design import conditions, load_config
+from .report import CRITERION_LABELS, recovery_table, write_report
+from .runner import BACKENDS, Study, StudyMismatchError, run_study, summarise_study
+
+StudyKind = Literal["recovery", "selection"]
+DEFAULT_BATCH_SIZE = 10
+
+
+def parse_args(argv: list[str] | None, kind: StudyKind) -> argparse.Namespace:
+    """Command-line options of a study entry point."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m experiments.{kind}",
+        description=f"Run a Monte Carlo {kind} study from a JSON config.",
+    )
+    parser.add_argument("--config", type=Path, required=True, help="study config (JSON)")
+    parser.add_argument("--replications", type=int, help="replications per condition (R)")
+    parser.add_argument("--n-jobs", type=int, default=1, help="parallel workers (default 1)")
+    parser.add_argument("--out", type=Path, help="results folder (default outputs/NAME)")
+    parser.add_argument("--backend", choices=BACKENDS, default="loky", help="joblib backend")
+    parser.add_argument("--batch-size", type=int, help="replications per work unit")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    return parser.parse_args(argv)
+
+
+def build_study(config: dict[str, Any]) -> Study:
+    """The mixture study of a checked config."""
+    return Study(
+        name=config["name"],
+        conditions=conditions(config),
+        generate=mixture.generate,
+        analyse=mixture.analyse,
+        summarise=mixture.summarise,
+        replications=int(config["replications"]),
+        seed=int(config["seed"]),
+        settings={
+            "k_range": config["k_range"],
+            "fit": config["fit"],
+            "price_data": config["price_data"],
+        },
+    )
+
+
+def jsonable(obj: Any) -> Any:
+    """Replace NaN and infinities by None and numpy scalars by Python ones, recursively."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _selection_console(summaries: list[dict[str, Any]]) -> str:
+    headers = ["condition", "n", "err", *[CRITERION_LABELS[c] for c in CRITERIA]]
+    body = [
+        [
+            s["label"],
+            s["n_ok"],
+            s["n_errors"],
+            *[f"{s['selection'][c]['hit_rate']:.3f}" if s["n_ok"] else "-" for c in CRITERIA],
+        ]
+        for s in summaries
+    ]
+    return tabulate(body, headers=headers, disable_numparse=True)
+
+
+def main(argv: list[str] | None, kind: StudyKind) -> int:
+    """Run a study, write summary.json, raw/, tables/ and figures/; print the headline table."""
+    args = parse_args(argv, kind)
+    try:
+        config = load_config(args.config)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.replications is not None:
+        config["replications"] = args.replications
+    out_dir = args.out or Path("outputs") / config["name"]
+    batch_size = args.batch_size or int(config.get("batch_size", DEFAULT_BATCH_SIZE))
+    study = build_study(config)
+    started = time.perf_counter()
+    try:
+        records = run_study(
+            study,
+            out_dir,
+            n_jobs=args.n_jobs,
+            backend=args.backend,
+            batch_size=batch_size,
+            progress=None if args.quiet else sys.stderr,
+        )
+    except StudyMismatchError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    wall = time.perf_counter() - started
+    summaries = summarise_study(study, records)
+    document = {
+        "study": config["name"],
+        "kind": kind,
+        "description": config.get("description", ""),
+        "config": config,
+        "run": {
+            "replications": study.replications,
+            "conditions": len(study.conditions),
+            "n_jobs": args.n_jobs,
+            "backend": args.backend,
+            "batch_size": batch_size,
+            "wall_seconds_this_run": wall,
+            "replication_seconds_total": sum(s["seconds"]["total"] for s in summaries),
+            "software": {
+                "python": platform.python_version(),
+                "numpy": np.__version__,
+                "scipy": scipy.__version__,
+                "joblib": joblib.__version__,
+            },
+        },
+        "conditions": summaries,
+    }
+    write_json_atomic(out_dir / "summary.json", jsonable(document))
+    write_report(jsonable(summaries), records, out_dir)
+    n_errors = sum(s["n_errors"] for s in summaries)
+    if kind == "recovery" and len(summaries) <= 4:
+        print(recovery_table(jsonable(summaries), fmt="md"))
+        print()
+    print(_selection_console(summaries))
+    print(
+        f"\n{len(summaries)} conditions x {study.replications} replications, {n_errors} errors; "
+        f"{wall:.1f} s with n_jobs = {args.n_jobs}; wrote {out_dir}/summary.json, raw/, "
+        "tables/, figures/"
+    )
+    return 0

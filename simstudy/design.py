@@ -1,0 +1,361 @@
+"""Study configurations: JSON configs, the design grid, and truths derived from a base truth.
+
+A config names a base truth (theta, pi), optionally one truth per number of
+segments (``truths_by_k``), the factors of the design grid and the fitting
+settings. :func:`expand_grid` makes every combination of the factor levels (as
+SimDesign's createDesign does); :func:`conditions` turns each into a
+:class:`Condition` carrying everything one replication needs.
+
+Deriving truths for other K (:func:`derive_truths`), all keeping the
+pi-weighted mean of the segments fixed:
+
+* fewer segments: repeatedly merge the two closest segments into their
+  pi-weighted mean (proportions added);
+* more segments: repeatedly split the most common segment into two halves of
+  its proportion that differ only in alpha (the level of sales), placed
+  symmetrically so that their distance equals the smallest distance between
+  the segments before the split.
+
+Distance is that of fitted log sales at the real prices, sqrt((a - b)' X'X (a - b)),
+in units of the noise standard deviation. Separation (:func:`separate`) scales
+every segment's deviation from the pi-weighted mean by a factor s, so every
+pairwise distance is multiplied by s and the proportions are unchanged.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .generate import REAL_DATA, Truth
+
+FACTORS: tuple[str, ...] = ("N", "T", "K", "separation", "sigma", "prices")
+"""Factors a config may vary, in the order conditions are labelled."""
+FACTOR_DEFAULTS: dict[str, Any] = {"T": 52, "separation": 1.0, "sigma": 1.0, "prices": "real"}
+FIT_DEFAULTS: dict[str, Any] = {"n_init": 10, "tol": 1e-8, "max_iter": 500, "init": "kmeans++"}
+REQUIRED_KEYS: tuple[str, ...] = ("name", "truth", "factors", "replications", "k_range", "seed")
+
+
+# ---------------------------------------------------------------------------
+# truths
+# ---------------------------------------------------------------------------
+
+
+def pooled_mean(theta: np.ndarray, pi: np.ndarray) -> np.ndarray:
+    """The pi-weighted mean of the segment coefficients, shape (P,).
+
+    Parameters
+    ----------
+    theta : ndarray of shape (K, P)
+    pi : ndarray of shape (K,)
+    """
+    return np.asarray(pi, dtype=float) @ np.asarray(theta, dtype=float)
+
+
+def separate(theta: np.ndarray, pi: np.ndarray, scale: float) -> np.ndarray:
+    """Pull segments toward (scale < 1) or push them from (scale > 1) their pi-weighted mean.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (K, P)
+    pi : ndarray of shape (K,)
+    scale : float
+        s > 0: theta_c -> m + s (theta_c - m).
+
+    Returns
+    -------
+    ndarray of shape (K, P)
+    """
+    if not scale > 0:
+        raise ValueError(f"separation must be positive, got {scale}")
+    m = pooled_mean(theta, pi)
+    return m + scale * (np.asarray(theta, dtype=float) - m)
+
+
+def segment_distances(theta: np.ndarray, gram: np.ndarray) -> np.ndarray:
+    """Pairwise distances sqrt((a - b)' G (a - b)) between segments, shape (K, K).
+
+    Parameters
+    ----------
+    theta : ndarray of shape (K, P)
+    gram : ndarray of shape (P, P)
+        X'X: the distance is then that of the fitted log sales over all weeks.
+    """
+    diff = theta[:, None, :] - theta[None, :, :]
+    return np.sqrt(np.einsum("abp,pq,abq->ab", diff, gram, diff))
+
+
+def merge_closest(
+    theta: np.ndarray, pi: np.ndarray, gram: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Merge the two closest segments into their pi-weighted mean.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (K, P)
+    pi : ndarray of shape (K,)
+    gram : ndarray of shape (P, P)
+
+    Returns
+    -------
+    theta : ndarray of shape (K - 1, P)
+    pi : ndarray of shape (K - 1,)
+    """
+    if len(pi) < 2:
+        raise ValueError("a single segment cannot be merged")
+    dist = segment_distances(theta, gram)
+    dist[np.diag_indices_from(dist)] = np.inf
+    a, b = np.unravel_index(np.argmin(dist), dist.shape)
+    weight = pi[a] + pi[b]
+    merged = (pi[a] * theta[a] + pi[b] * theta[b]) / weight
+    keep = [c for c in range(len(pi)) if c not in (a, b)]
+    return np.vstack([theta[keep], merged]), np.append(pi[keep], weight)
+
+
+def split_largest(
+    theta: np.ndarray, pi: np.ndarray, gram: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split the most common segment into two halves that differ only in alpha.
+
+    The halves sit at alpha_c -/+ delta, with delta such that their distance
+    equals the smallest distance between the existing segments.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (K, P), K >= 2
+    pi : ndarray of shape (K,)
+    gram : ndarray of shape (P, P)
+
+    Returns
+    -------
+    theta : ndarray of shape (K + 1, P)
+    pi : ndarray of shape (K + 1,)
+    """
+    if len(pi) < 2:
+        raise ValueError("splitting needs at least two segments (to set the split's distance)")
+    dist = segment_distances(theta, gram)
+    smallest = dist[np.triu_indices_from(dist, k=1)].min()
+    c = int(np.argmax(pi))
+    delta = smallest / (2.0 * np.sqrt(gram[0, 0]))
+    shift = np.zeros(theta.shape[1])
+    shift[0] = delta
+    keep = [d for d in range(len(pi)) if d != c]
+    halves = np.vstack([theta[c] - shift, theta[c] + shift])
+    return np.vstack([theta[keep], halves]), np.append(pi[keep], [pi[c] / 2, pi[c] / 2])
+
+
+def derive_truths(
+    theta: np.ndarray, pi: np.ndarray, gram: np.ndarray, k_values: Sequence[int]
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Truths with other numbers of segments, by merging and splitting (module docstring).
+
+    Parameters
+    ----------
+    theta : ndarray of shape (K0, P)
+        Base truth.
+    pi : ndarray of shape (K0,)
+    gram : ndarray of shape (P, P)
+        X'X of the prices that define distance.
+    k_values : sequence of int
+
+    Returns
+    -------
+    dict of int to (theta (K, P), pi (K,))
+        Segments sorted by ascending alpha, then beta.
+    """
+    theta = np.asarray(theta, dtype=float)
+    pi = np.asarray(pi, dtype=float)
+    out = {}
+    for k in k_values:
+        t, p = theta, pi
+        while len(p) > k:
+            t, p = merge_closest(t, p, gram)
+        while len(p) < k:
+            t, p = split_largest(t, p, gram)
+        order = np.lexsort(t.T[::-1])
+        out[int(k)] = (t[order], p[order])
+    return out
+
+
+# ---------------------------------------------------------------------------
+# grid and conditions
+# ---------------------------------------------------------------------------
+
+
+def expand_grid(factors: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the factor levels, the last factor varying fastest.
+
+    Parameters
+    ----------
+    factors : mapping of str to sequence
+        Factor name to its levels.
+
+    Returns
+    -------
+    list of dict
+        One dict per combination (``prod(len(levels))`` of them).
+    """
+    names = list(factors)
+    for name in names:
+        if isinstance(factors[name], str | bytes) or not len(factors[name]):
+            raise ValueError(f"factor {name!r} needs a non-empty list of levels")
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*factors.values())]
+
+
+@dataclass(frozen=True, eq=False)
+class Condition:
+    """One cell of the design grid, with everything a replication needs.
+
+    Attributes
+    ----------
+    id : int
+        Position in the grid (stable for a given config).
+    factors : dict
+        N, T, K, separation, sigma, prices.
+    truth : Truth
+        Segments in canonical order (ascending alpha), after separation scaling.
+    k_range : tuple of int
+        K values fitted in every replication.
+    fit : dict
+        n_init, tol, max_iter, init.
+    price_data : str
+        CSV holding the real price series.
+    """
+
+    id: int
+    factors: dict[str, Any]
+    truth: Truth
+    k_range: tuple[int, ...]
+    fit: dict[str, Any] = field(default_factory=lambda: dict(FIT_DEFAULTS))
+    price_data: str = str(REAL_DATA)
+
+    @property
+    def label(self) -> str:
+        """Short human-readable name, e.g. ``N=300 T=52 K=3 sep=1 sigma=1``."""
+        short = {"separation": "sep"}
+        parts = []
+        for name in FACTORS:
+            value = self.factors[name]
+            if name == "prices":
+                if value == "real":
+                    continue
+                value = f"lognormal({value['meanlog']:g},{value['sdlog']:g})"
+            elif isinstance(value, float):
+                value = f"{value:g}"
+            parts.append(f"{short.get(name, name)}={value}")
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the checkpoint manifest compares these)."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "factors": self.factors,
+            "truth": self.truth.to_dict(),
+            "k_range": list(self.k_range),
+            "fit": self.fit,
+            "price_data": self.price_data,
+        }
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read and check a study config (JSON; keys documented in docs/simstudy.md).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    dict
+        The config with defaults filled in.
+    """
+    path = Path(path)
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: cannot read the config: {err}") from err
+    return check_config(config, str(path))
+
+
+def check_config(config: dict[str, Any], where: str = "config") -> dict[str, Any]:
+    """Validate a config dict and fill in defaults (see :func:`load_config`)."""
+    missing = [key for key in REQUIRED_KEYS if key not in config]
+    if missing:
+        raise ValueError(f"{where}: missing key(s) {missing}")
+    unknown = sorted(set(config["factors"]) - set(FACTORS))
+    if unknown:
+        raise ValueError(f"{where}: unknown factor(s) {unknown}; factors are {list(FACTORS)}")
+    if "N" not in config["factors"]:
+        raise ValueError(f"{where}: factors must list N (numbers of stores)")
+    out = dict(config)
+    out["fit"] = {**FIT_DEFAULTS, **config.get("fit", {})}
+    out["k_range"] = sorted({int(k) for k in config["k_range"]})
+    out.setdefault("price_data", str(REAL_DATA))
+    if int(config["replications"]) < 1:
+        raise ValueError(f"{where}: replications must be at least 1")
+    base_k = len(config["truth"]["pi"])
+    for k in config["factors"].get("K", [base_k]):
+        _truth_for_k(out, int(k), where)
+        if int(k) not in out["k_range"]:
+            raise ValueError(f"{where}: true K = {k} is not in k_range {out['k_range']}")
+    return out
+
+
+def _truth_for_k(config: Mapping[str, Any], k: int, where: str) -> tuple[np.ndarray, np.ndarray]:
+    entry = config["truth"] if len(config["truth"]["pi"]) == k else None
+    by_k = config.get("truths_by_k", {})
+    if str(k) in by_k:
+        entry = by_k[str(k)]
+    if entry is None:
+        raise ValueError(f"{where}: no truth with K = {k} segments (add it to truths_by_k)")
+    theta = np.asarray(entry["theta"], dtype=float).reshape(k, -1)
+    return theta, np.asarray(entry["pi"], dtype=float)
+
+
+def conditions(config: Mapping[str, Any]) -> list[Condition]:
+    """The conditions of a checked config: its design grid with resolved truths.
+
+    Parameters
+    ----------
+    config : mapping
+        As returned by :func:`load_config`.
+
+    Returns
+    -------
+    list of Condition
+        In grid order (:func:`expand_grid` over :data:`FACTORS`).
+    """
+    base_k = len(config["truth"]["pi"])
+    levels = {
+        name: config["factors"].get(name, [FACTOR_DEFAULTS.get(name, base_k)]) for name in FACTORS
+    }
+    out = []
+    for index, factors in enumerate(expand_grid(levels)):
+        factors = {
+            **factors,
+            "N": int(factors["N"]),
+            "T": int(factors["T"]),
+            "K": int(factors["K"]),
+        }
+        theta, pi = _truth_for_k(config, factors["K"], "config")
+        theta = separate(theta, pi, float(factors["separation"]))
+        order = np.lexsort(theta.T[::-1])
+        truth = Truth(theta[order], pi[order], float(factors["sigma"]))
+        out.append(
+            Condition(
+                id=index,
+                factors=factors,
+                truth=truth,
+                k_range=tuple(config["k_range"]),
+                fit=dict(config["fit"]),
+                price_data=str(config["price_data"]),
+            )
+        )
+    return out

@@ -1,0 +1,217 @@
+"""Synthetic store panels drawn from a known truth.
+
+Every store draws its segment C_i from pi, then every week
+
+    y_it = alpha_c + beta_c log p_t + sigma * eps_it,   eps_it ~ N(0, 1).
+
+Stores are drawn in fixed blocks of :data:`BLOCK_STORES`; block b uses the child
+stream ``seed_sequence(seed, b)``. A panel therefore depends only on the seed and
+N, never on how it is assembled: :func:`generate_panel` (the whole N x T matrix)
+and :func:`generate_stats` (sufficient statistics block by block, for panels too
+large to hold) draw the same stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from estimator.init import SeedLike, as_generator, seed_sequence
+from estimator.panel import (
+    PRICE_COLUMN,
+    Panel,
+    SufficientStats,
+    concat_stats,
+    design_matrix,
+    panel_from_arrays,
+    sufficient_stats,
+)
+
+BLOCK_STORES = 4096
+"""Stores per random stream; fixed so that a panel does not depend on chunking."""
+REAL_DATA = Path("data/609948.csv")
+
+
+@dataclass(frozen=True, eq=False)
+class Truth:
+    """Parameters of the data-generating mixture.
+
+    Attributes
+    ----------
+    theta : ndarray of shape (K, P)
+        Segment coefficients, row c = (alpha_c, beta_c).
+    pi : ndarray of shape (K,)
+        Segment probabilities, summing to 1.
+    sigma : float
+        Noise standard deviation (the model assumes 1; other values misspecify it).
+    """
+
+    theta: np.ndarray
+    pi: np.ndarray
+    sigma: float = 1.0
+
+    def __post_init__(self) -> None:
+        theta = np.atleast_2d(np.asarray(self.theta, dtype=float))
+        pi = np.asarray(self.pi, dtype=float).ravel()
+        if theta.shape[0] != pi.size:
+            raise ValueError(f"theta has {theta.shape[0]} segments (rows) but pi has {pi.size}")
+        if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(pi))):
+            raise ValueError("theta and pi must be finite")
+        if np.any(pi < 0) or abs(pi.sum() - 1.0) > 1e-9:
+            raise ValueError(f"pi must be non-negative and sum to 1, got {pi.tolist()}")
+        if not (np.isfinite(self.sigma) and self.sigma > 0):
+            raise ValueError(f"sigma must be positive, got {self.sigma}")
+        object.__setattr__(self, "theta", theta)
+        object.__setattr__(self, "pi", pi)
+
+    @property
+    def n_components(self) -> int:
+        """Number of segments K."""
+        return self.theta.shape[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"theta": self.theta.tolist(), "pi": self.pi.tolist(), "sigma": float(self.sigma)}
+
+
+@lru_cache(maxsize=8)
+def _read_real_prices(path: str) -> np.ndarray:
+    prices = pd.read_csv(path, usecols=[PRICE_COLUMN])[PRICE_COLUMN].to_numpy(dtype=float)
+    prices.setflags(write=False)
+    return prices
+
+
+def real_prices(path: str | Path = REAL_DATA) -> np.ndarray:
+    """The weekly price series of the real panel, shape (T,) (52 weeks for data/609948.csv)."""
+    return _read_real_prices(str(path))
+
+
+def draw_prices(
+    spec: str | Mapping[str, Any],
+    n_weeks: int,
+    seed: SeedLike = None,
+    data: str | Path = REAL_DATA,
+) -> np.ndarray:
+    """Prices of one synthetic panel.
+
+    Parameters
+    ----------
+    spec : "real" or mapping
+        ``"real"``: the first ``n_weeks`` weeks of the real price series (no
+        randomness). ``{"process": "lognormal", "meanlog": m, "sdlog": s}``:
+        i.i.d. prices with log p_t ~ N(m, s^2).
+    n_weeks : int
+        T.
+    seed : int, SeedSequence, Generator or None
+        Randomness of a drawn series.
+    data : str or Path
+        CSV holding the real series (column ``Price``).
+
+    Returns
+    -------
+    ndarray of shape (T,)
+    """
+    if spec == "real":
+        series = real_prices(data)
+        if not 2 <= n_weeks <= series.size:
+            raise ValueError(f"T = {n_weeks}: the real price series has {series.size} weeks")
+        return series[:n_weeks].copy()
+    if isinstance(spec, Mapping) and spec.get("process") == "lognormal":
+        if n_weeks < 2:
+            raise ValueError(f"T = {n_weeks}: at least 2 weeks are needed")
+        rng = as_generator(seed)
+        return np.exp(spec["meanlog"] + spec["sdlog"] * rng.standard_normal(n_weeks))
+    raise ValueError(
+        f"unknown price process {spec!r}: use 'real' or "
+        "{'process': 'lognormal', 'meanlog': m, 'sdlog': s}"
+    )
+
+
+def _blocks(n_stores: int) -> Iterator[tuple[int, int]]:
+    for index, start in enumerate(range(0, n_stores, BLOCK_STORES)):
+        yield index, min(BLOCK_STORES, n_stores - start)
+
+
+def _draw_block(
+    truth: Truth, X: np.ndarray, n_stores: int, seed: np.random.SeedSequence
+) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(truth.n_components, size=n_stores, p=truth.pi)
+    noise = rng.standard_normal((n_stores, X.shape[0]))
+    y = truth.theta[labels] @ X.T + truth.sigma * noise
+    return y, labels
+
+
+def _check_n(n_stores: int) -> None:
+    if int(n_stores) != n_stores or n_stores < 1:
+        raise ValueError(f"N must be a positive whole number of stores, got {n_stores}")
+
+
+def generate_panel(
+    truth: Truth, prices: np.ndarray, n_stores: int, seed: SeedLike
+) -> tuple[Panel, np.ndarray]:
+    """Draw a whole synthetic panel.
+
+    Parameters
+    ----------
+    truth : Truth
+    prices : ndarray of shape (T,)
+    n_stores : int
+        N.
+    seed : int, SeedSequence, Generator or None
+
+    Returns
+    -------
+    panel : Panel
+        y of shape (N, T), X = [1, log p] of shape (T, 2).
+    labels : ndarray of shape (N,)
+        True segment of every store (0-based, rows of ``truth.theta``).
+    """
+    _check_n(n_stores)
+    X = design_matrix(prices)
+    root = seed_sequence(seed)
+    parts = [_draw_block(truth, X, n, seed_sequence(root, b)) for b, n in _blocks(n_stores)]
+    y = np.concatenate([p[0] for p in parts])
+    labels = np.concatenate([p[1] for p in parts])
+    return panel_from_arrays(y, X, source="<simulated>"), labels
+
+
+def generate_stats(
+    truth: Truth, prices: np.ndarray, n_stores: int, seed: SeedLike
+) -> tuple[SufficientStats, np.ndarray]:
+    """Draw a synthetic panel's sufficient statistics without holding its N x T matrix.
+
+    The same stores as :func:`generate_panel` with the same seed; peak memory is
+    one block of :data:`BLOCK_STORES` x T values plus the O(N) statistics, so
+    N = 1,000,000 stores is fine.
+
+    Parameters
+    ----------
+    truth : Truth
+    prices : ndarray of shape (T,)
+    n_stores : int
+        N.
+    seed : int, SeedSequence, Generator or None
+
+    Returns
+    -------
+    stats : SufficientStats
+        Per-store OLS (N, P), RSS (N,), shared Gram (P, P), n_obs (N,).
+    labels : ndarray of shape (N,)
+        True segment of every store.
+    """
+    _check_n(n_stores)
+    X = design_matrix(prices)
+    root = seed_sequence(seed)
+    stats, labels = [], []
+    for b, n in _blocks(n_stores):
+        y, block_labels = _draw_block(truth, X, n, seed_sequence(root, b))
+        stats.append(sufficient_stats(y, X))
+        labels.append(block_labels)
+    return concat_stats(stats), np.concatenate(labels)

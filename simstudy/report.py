@@ -1,0 +1,528 @@
+"""Tables (tabulate: markdown and LaTeX) and figures (matplotlib, Agg: PNG and PDF) of a study.
+
+Everything here reads the per-condition summaries (``summary.json``'s
+``conditions``) and, for the boxplots, the raw records; nothing is recomputed
+from the model. Figures are drawn on :class:`matplotlib.figure.Figure` objects
+(no pyplot state), which render PNG with Agg.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from tabulate import tabulate
+
+from estimator.atomic import write_text_atomic
+from estimator.selection import CRITERIA
+
+from .design import FACTORS
+
+TABLE_FORMATS: dict[str, str] = {"md": "github", "tex": "latex_booktabs"}
+FIGURE_FORMATS: tuple[str, ...] = ("png", "pdf")
+PANEL_FACTORS: tuple[str, ...] = ("N", "T", "K")
+"""Factors laid out inside a figure; every other varying factor gets its own figures."""
+CRITERION_LABELS: dict[str, str] = {
+    "bic": "BIC (n = NT)",
+    "bic_n": "BIC (n = N)",
+    "aic": "AIC",
+    "aic3": "AIC3",
+    "caic": "CAIC",
+    "icl": "ICL",
+}
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def _level(value: Any) -> str:
+    if isinstance(value, dict):
+        return "-".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value.values())
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def varying_factors(summaries: Sequence[dict[str, Any]]) -> list[str]:
+    """Factors with more than one level among the conditions, in :data:`FACTORS` order."""
+    return [name for name in FACTORS if len({_level(s["factors"][name]) for s in summaries}) > 1]
+
+
+def _groups(
+    summaries: Sequence[dict[str, Any]], inside: Iterable[str]
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Split conditions by the varying factors not in ``inside``; name each group."""
+    outer = [f for f in varying_factors(summaries) if f not in inside]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for s in summaries:
+        key = "_".join(f"{f}{_level(s['factors'][f])}" for f in outer)
+        groups.setdefault(key, []).append(s)
+    return list(groups.items())
+
+
+def _levels(summaries: Sequence[dict[str, Any]], factor: str) -> list[Any]:
+    return sorted({s["factors"][factor] for s in summaries})
+
+
+def _stem(name: str, group: str) -> str:
+    return f"{name}_{group}" if group else name
+
+
+def write_bytes_atomic(path: Path, write: Callable[[io.BufferedWriter], Any]) -> Path:
+    """Binary twin of :func:`estimator.atomic.write_atomic` (figures are binary)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_figure(fig: Figure, stem: Path) -> list[Path]:
+    """Write ``stem.png`` and ``stem.pdf`` whole."""
+    paths = []
+    for fmt in FIGURE_FORMATS:
+        path = stem.parent / f"{stem.name}.{fmt}"
+        dpi = 150 if fmt == "png" else None
+        paths.append(
+            write_bytes_atomic(path, lambda h, f=fmt, d=dpi: fig.savefig(h, format=f, dpi=d))
+        )
+    return paths
+
+
+def _log_n_axis(ax: Any, ns: Sequence[int]) -> None:
+    ax.set_xscale("log")
+    ax.set_xticks(list(ns), [str(n) for n in ns])
+    ax.minorticks_off()
+
+
+def _grid(
+    n_rows: int, n_cols: int, width: float = 3.2, height: float = 2.6
+) -> tuple[Figure, np.ndarray]:
+    fig = Figure(figsize=(width * n_cols + 1.0, height * n_rows + 0.8), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(n_rows, n_cols, squeeze=False))
+    return fig, axes
+
+
+# ---------------------------------------------------------------------------
+# tables
+# ---------------------------------------------------------------------------
+
+
+def recovery_rows(summaries: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """One row per (condition, parameter): true value, mean, bias, MCSE, SD, RMSE."""
+    rows = []
+    for s in summaries:
+        for r in s["recovery"]:
+            rows.append({"condition": s["label"], "id": s["id"], **s["factors"], **r})
+    return pd.DataFrame(rows)
+
+
+def selection_rows(summaries: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """One row per (condition, criterion): hit rate, Wilson interval, too few, too many."""
+    rows = []
+    for s in summaries:
+        for name, r in s["selection"].items():
+            rows.append(
+                {
+                    "condition": s["label"],
+                    "id": s["id"],
+                    **s["factors"],
+                    "criterion": name,
+                    **{k: v for k, v in r.items() if k != "distribution"},
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{value:.{digits}g}"
+
+
+def _rate(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{value:.3f}"
+
+
+def recovery_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
+    """Parameter recovery at the true K, every condition."""
+    headers = ["condition", "parameter", "true", "mean", "bias", "MCSE(bias)", "SD", "RMSE", "n"]
+    body = [
+        [
+            s["label"],
+            r["parameter"],
+            _fmt(r["true"]),
+            _fmt(r["mean"]),
+            _fmt(r["bias"], 3),
+            _fmt(r["mcse_bias"], 2),
+            _fmt(r["sd"], 3),
+            _fmt(r["rmse"], 3),
+            r["n"],
+        ]
+        for s in summaries
+        for r in s["recovery"]
+    ]
+    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
+
+
+def selection_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
+    """Hit rate of every criterion with its Wilson 95% interval, and BIC's misses."""
+    headers = [
+        "condition",
+        "n",
+        "errors",
+        *[CRITERION_LABELS[c] for c in CRITERIA],
+        "BIC too few",
+        "BIC too many",
+    ]
+    body = []
+    for s in summaries:
+        sel = s["selection"]
+        cells = [
+            f"{_rate(sel[c]['hit_rate'])} [{_rate(sel[c]['ci_low'])}, {_rate(sel[c]['ci_high'])}]"
+            for c in CRITERIA
+        ]
+        body.append(
+            [
+                s["label"],
+                s["n_ok"],
+                s["n_errors"],
+                *cells,
+                _rate(sel["bic"]["too_few"]),
+                _rate(sel["bic"]["too_many"]),
+            ]
+        )
+    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
+
+
+def chosen_k_table(
+    summaries: Sequence[dict[str, Any]], criterion: str = "bic", fmt: str = "md"
+) -> str:
+    """Distribution of the K chosen by ``criterion`` (counts), every condition."""
+    ks = sorted({int(k) for s in summaries for k in s["selection"][criterion]["distribution"]})
+    headers = ["condition", *[f"K={k}" for k in ks]]
+    body = [
+        [s["label"], *[s["selection"][criterion]["distribution"].get(str(k), 0) for k in ks]]
+        for s in summaries
+    ]
+    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
+
+
+def conditions_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
+    """Replications, errors, convergence, classification and time per condition."""
+    headers = [
+        "condition",
+        "replications",
+        "errors",
+        "converged",
+        "mean iterations",
+        "restarts at best",
+        "ARI",
+        "misclassified",
+        "seconds/rep",
+    ]
+    body = []
+    for s in summaries:
+        conv = s.get("convergence", {})
+        cls = s.get("classification", {})
+        body.append(
+            [
+                s["label"],
+                s["n_replications"],
+                s["n_errors"],
+                _rate(conv.get("converged_rate")),
+                _fmt(conv.get("n_iter_mean"), 3),
+                _fmt(conv.get("restarts_at_best_mean"), 3),
+                _fmt(cls.get("ari_mean"), 3),
+                _fmt(cls.get("misclassification_mean"), 3),
+                _fmt(s["seconds"]["mean"], 3),
+            ]
+        )
+    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
+
+
+TABLES: dict[str, Callable[..., str]] = {
+    "recovery": recovery_table,
+    "selection": selection_table,
+    "chosen_k_bic": chosen_k_table,
+    "conditions": conditions_table,
+}
+
+
+def write_tables(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
+    """Every table of :data:`TABLES` as ``out_dir/tables/NAME.md`` and ``NAME.tex``."""
+    paths = []
+    for name, make in TABLES.items():
+        for fmt in TABLE_FORMATS:
+            paths.append(
+                write_text_atomic(
+                    out_dir / "tables" / f"{name}.{fmt}", make(summaries, fmt=fmt) + "\n"
+                )
+            )
+    return paths
+
+
+# ---------------------------------------------------------------------------
+# figures
+# ---------------------------------------------------------------------------
+
+
+def plot_hit_rates(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
+    """Hit rate of every criterion against N, one panel per (true K, T), Wilson 95% bands."""
+    paths = []
+    for group, members in _groups(summaries, PANEL_FACTORS):
+        ks, ts = _levels(members, "K"), _levels(members, "T")
+        fig, axes = _grid(len(ks), len(ts))
+        for i, k in enumerate(ks):
+            for j, t in enumerate(ts):
+                ax = axes[i, j]
+                cell = sorted(
+                    (s for s in members if s["factors"]["K"] == k and s["factors"]["T"] == t),
+                    key=lambda s: s["factors"]["N"],
+                )
+                n = [s["factors"]["N"] for s in cell]
+                for name in CRITERIA:
+                    sel = [s["selection"][name] for s in cell]
+                    line = ax.plot(
+                        n,
+                        [r["hit_rate"] for r in sel],
+                        marker="o",
+                        ms=3,
+                        label=CRITERION_LABELS[name],
+                    )
+                    if name == "bic":  # one band keeps the panel readable; tables have all
+                        ax.fill_between(
+                            n,
+                            [r["ci_low"] for r in sel],
+                            [r["ci_high"] for r in sel],
+                            color=line[0].get_color(),
+                            alpha=0.15,
+                            lw=0,
+                        )
+                _log_n_axis(ax, n)
+                ax.set_ylim(-0.03, 1.03)
+                ax.set_title(f"true K = {k}, T = {t}", fontsize=9)
+                ax.set_xlabel("N (stores)")
+                ax.set_ylabel("hit rate")
+        axes[0, 0].legend(fontsize=7, loc="lower right")
+        fig.suptitle(f"Choosing the true K {('(' + group + ')') if group else ''}")
+        paths += save_figure(fig, out_dir / "figures" / _stem("hit_rate", group))
+    return paths
+
+
+def plot_rmse(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
+    """RMSE of every parameter at the true K against N, one line per T, one figure per K."""
+    paths = []
+    for group, members in _groups(summaries, PANEL_FACTORS):
+        for k in _levels(members, "K"):
+            cell = [s for s in members if s["factors"]["K"] == k]
+            names = [r["parameter"] for r in cell[0]["recovery"]]
+            n_cols = 3
+            fig, axes = _grid(math.ceil(len(names) / n_cols), n_cols)
+            for ax, name in zip(axes.ravel(), names, strict=False):
+                for t in _levels(cell, "T"):
+                    line = sorted(
+                        (s for s in cell if s["factors"]["T"] == t), key=lambda s: s["factors"]["N"]
+                    )
+                    rmse = [
+                        next(r["rmse"] for r in s["recovery"] if r["parameter"] == name)
+                        for s in line
+                    ]
+                    ax.plot(
+                        [s["factors"]["N"] for s in line], rmse, marker="o", ms=3, label=f"T = {t}"
+                    )
+                _log_n_axis(ax, _levels(cell, "N"))
+                ax.set_yscale("log")
+                ax.set_title(name, fontsize=9)
+                ax.set_xlabel("N (stores)")
+                ax.set_ylabel("RMSE")
+            for ax in axes.ravel()[len(names) :]:
+                ax.set_visible(False)
+            axes[0, 0].legend(fontsize=7)
+            fig.suptitle(f"RMSE at the true K = {k} {('(' + group + ')') if group else ''}")
+            paths += save_figure(fig, out_dir / "figures" / _stem(f"rmse_K{k}", group))
+    return paths
+
+
+def _heat(ax: Any, matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str]) -> Any:
+    image = ax.imshow(matrix, vmin=0, vmax=1, cmap="Blues", aspect="auto")
+    ax.set_xticks(range(len(cols)), cols, fontsize=7)
+    ax.set_yticks(range(len(rows)), rows, fontsize=7)
+    for (i, j), value in np.ndenumerate(matrix):
+        if np.isfinite(value) and value > 0:
+            ax.text(
+                j,
+                i,
+                f"{value:.2f}",
+                ha="center",
+                va="center",
+                fontsize=6,
+                color="white" if value > 0.6 else "black",
+            )
+    return image
+
+
+def _proportions(selection: dict[str, Any]) -> dict[int, float]:
+    counts = {int(k): v for k, v in selection["distribution"].items()}
+    total = sum(counts.values())
+    return {k: (v / total if total else float("nan")) for k, v in counts.items()}
+
+
+def plot_chosen_k(
+    summaries: Sequence[dict[str, Any]], out_dir: Path, criterion: str = "bic"
+) -> list[Path]:
+    """Heat maps of true K x chosen K (share of replications), one panel per (T, N)."""
+    paths = []
+    for group, members in _groups(summaries, PANEL_FACTORS):
+        ts, ns, ks = _levels(members, "T"), _levels(members, "N"), _levels(members, "K")
+        chosen = sorted(
+            {int(k) for s in members for k in s["selection"][criterion]["distribution"]}
+        )
+        fig, axes = _grid(len(ts), len(ns), width=2.4, height=2.1)
+        image = None
+        for i, t in enumerate(ts):
+            for j, n in enumerate(ns):
+                matrix = np.full((len(ks), len(chosen)), np.nan)
+                for s in members:
+                    if s["factors"]["T"] == t and s["factors"]["N"] == n:
+                        share = _proportions(s["selection"][criterion])
+                        row = ks.index(s["factors"]["K"])
+                        matrix[row] = [share.get(k, 0.0) for k in chosen]
+                image = _heat(axes[i, j], matrix, [str(k) for k in ks], [str(k) for k in chosen])
+                axes[i, j].set_title(f"T = {t}, N = {n}", fontsize=8)
+                axes[i, j].set_xlabel("chosen K", fontsize=7)
+                axes[i, j].set_ylabel("true K", fontsize=7)
+        fig.colorbar(image, ax=axes, shrink=0.6, label="share of replications")
+        label = CRITERION_LABELS[criterion]
+        fig.suptitle(f"K chosen by {label} {('(' + group + ')') if group else ''}")
+        paths += save_figure(fig, out_dir / "figures" / _stem(f"chosen_k_{criterion}", group))
+    return paths
+
+
+def plot_chosen_k_by_criterion(summary: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Heat map of criterion x chosen K for one condition."""
+    names = list(summary["selection"])
+    chosen = sorted({int(k) for c in names for k in summary["selection"][c]["distribution"]})
+    matrix = np.array(
+        [[_proportions(summary["selection"][c]).get(k, 0.0) for k in chosen] for c in names]
+    )
+    fig = Figure(figsize=(1.0 + 0.8 * len(chosen), 0.8 + 0.45 * len(names)), layout="constrained")
+    ax = fig.subplots()
+    _heat(ax, matrix, [CRITERION_LABELS[c] for c in names], [str(k) for k in chosen])
+    ax.set_xlabel("chosen K")
+    ax.set_title(f"{summary['label']}: true K = {summary['factors']['K']}", fontsize=9)
+    return save_figure(fig, out_dir / "figures" / f"chosen_k_criteria_c{summary['id']:04d}")
+
+
+def reference_slices(summaries: Sequence[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Per true K, the conditions at every N with the other factors at a reference level.
+
+    Reference: the largest T, separation 1 (else the middle level), the smallest
+    sigma, the first price process.
+    """
+
+    def reference(factor: str) -> Any:
+        levels = (
+            _levels(summaries, factor) if factor != "prices" else [summaries[0]["factors"][factor]]
+        )
+        if factor == "T":
+            return levels[-1]
+        if factor == "separation":
+            return 1.0 if 1.0 in levels else levels[len(levels) // 2]
+        return levels[0]
+
+    fixed = {f: reference(f) for f in ("T", "separation", "sigma", "prices")}
+    out = []
+    for k in _levels(summaries, "K"):
+        members = [
+            s
+            for s in summaries
+            if s["factors"]["K"] == k and all(s["factors"][f] == v for f, v in fixed.items())
+        ]
+        name = f"K{k}" + "".join(f"_{f}{_level(v)}" for f, v in fixed.items() if f != "prices")
+        out.append((name, sorted(members, key=lambda s: s["factors"]["N"])))
+    return out
+
+
+def plot_error_boxplots(
+    summaries: Sequence[dict[str, Any]],
+    records: dict[int, pd.DataFrame],
+    out_dir: Path,
+    name: str = "errors",
+) -> list[Path]:
+    """Boxplots of estimate - truth at the true K, a panel per parameter, a box per condition.
+
+    Parameters
+    ----------
+    summaries : sequence of dict
+        Conditions sharing one true K (for example :func:`reference_slices`).
+    records : dict of int to DataFrame
+        Raw records per condition id.
+    out_dir : Path
+    name : str
+        File stem under ``out_dir/figures``.
+    """
+    if not summaries:
+        return []
+    names = [r["parameter"] for r in summaries[0]["recovery"]]
+    vary = [f for f in varying_factors(summaries)] or ["N"]
+    labels = ["\n".join(f"{f}={_level(s['factors'][f])}" for f in vary) for s in summaries]
+    n_cols = 3
+    fig, axes = _grid(
+        math.ceil(len(names) / n_cols), n_cols, width=0.5 + 0.6 * len(summaries) + 1.5
+    )
+    for ax, parameter in zip(axes.ravel(), names, strict=False):
+        data = []
+        for s in summaries:
+            frame = records[s["id"]]
+            ok = frame[frame["status"] == "ok"] if len(frame) else frame
+            true = next(r["true"] for r in s["recovery"] if r["parameter"] == parameter)
+            column = f"est_{parameter}"
+            values = ok[column].to_numpy(dtype=float) - true if column in ok else np.array([])
+            data.append(values[np.isfinite(values)])
+        ax.boxplot(data, tick_labels=labels, showfliers=True, flierprops={"markersize": 2})
+        ax.axhline(0.0, color="grey", lw=0.8, ls="--")
+        ax.set_title(parameter, fontsize=9)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.set_ylabel("estimate - truth")
+    for ax in axes.ravel()[len(names) :]:
+        ax.set_visible(False)
+    fig.suptitle(f"Estimation errors at the true K = {summaries[0]['factors']['K']}")
+    return save_figure(fig, out_dir / "figures" / name)
+
+
+def write_report(
+    summaries: Sequence[dict[str, Any]], records: dict[int, pd.DataFrame], out_dir: Path
+) -> list[Path]:
+    """All tables and the figures that the design supports.
+
+    Line plots against N need at least two levels of N; the criterion x chosen K
+    heat map is drawn per condition when there are at most 6 conditions.
+    """
+    out_dir = Path(out_dir)
+    paths = write_tables(summaries, out_dir)
+    if len(_levels(summaries, "N")) > 1:
+        paths += plot_hit_rates(summaries, out_dir)
+        paths += plot_rmse(summaries, out_dir)
+    paths += plot_chosen_k(summaries, out_dir)
+    if len(summaries) <= 6:
+        for s in summaries:
+            paths += plot_chosen_k_by_criterion(s, out_dir)
+    for name, members in reference_slices(summaries):
+        paths += plot_error_boxplots(members, records, out_dir, name=f"errors_{name}")
+    return paths

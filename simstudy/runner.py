@@ -1,0 +1,376 @@
+"""Run a study: conditions x replications, in parallel, seeded, checkpointed and resumable.
+
+A :class:`Study` is a list of conditions and the three functions of its science,
+``generate(condition, seed) -> data``, ``analyse(condition, data, seed) -> dict``
+and ``summarise(condition, records) -> dict``. The runner owns everything else:
+
+* seeds: replication r of condition c gets the integer seed
+  :func:`replication_seed` (study seed, c, r), recorded with its result;
+  ``generate`` receives its child 0 and ``analyse`` its child 1. Results are
+  therefore the same for any number of workers, batch size or backend;
+* parallelism: work units are batches of replications of one condition, run by
+  joblib (``loky`` processes by default, or ``threading``; ``sequential`` runs
+  in this process) and returned to this process as they complete;
+* checkpoints: every condition's records are rewritten whole (temporary file,
+  then rename) to ``DIR/raw/condition_{id}.csv`` after each of its batches; a
+  second run into the same folder reads them back and runs only the missing
+  replications. ``DIR/study.json`` records what the folder holds and a run
+  with a different study refuses to mix into it;
+* errors: a replication that raises is recorded (status ``error``, the message
+  and its seed) and the study goes on;
+* progress on stderr: replications done / total, elapsed, estimated remaining.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+
+from estimator.atomic import write_json_atomic, write_text_atomic
+from estimator.init import seed_sequence
+from estimator.results import ConvergenceWarning
+
+BACKENDS: tuple[str, ...] = ("loky", "threading", "sequential")
+RECORD_KEYS: tuple[str, ...] = ("condition_id", "replication", "seed", "status", "error")
+"""Fields every record starts with; ``seconds`` comes last."""
+MANIFEST = "study.json"
+
+
+class StudyCondition(Protocol):
+    """What the runner needs of a condition."""
+
+    id: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description (compared on resume)."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
+class Study:
+    """A design grid and the functions of its science.
+
+    Attributes
+    ----------
+    name : str
+    conditions : sequence of StudyCondition
+        Distinct ``id`` values; every condition is run ``replications`` times.
+    generate : callable (condition, SeedSequence) -> data
+    analyse : callable (condition, data, SeedSequence) -> dict
+        Returns the replication's fields (flat: name -> number, bool or str).
+    summarise : callable (condition, DataFrame of records) -> dict
+    replications : int
+        R per condition.
+    seed : int
+        Root of every random stream of the study.
+    settings : dict
+        Anything else that defines the results (compared on resume).
+    """
+
+    name: str
+    conditions: Sequence[StudyCondition]
+    generate: Callable[[Any, np.random.SeedSequence], Any]
+    analyse: Callable[[Any, Any, np.random.SeedSequence], dict[str, Any]]
+    summarise: Callable[[Any, pd.DataFrame], dict[str, Any]]
+    replications: int
+    seed: int
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def unit(self) -> Study:
+        """This study without its conditions: what a worker needs besides one condition."""
+        return replace(self, conditions=())
+
+    def manifest(self) -> dict[str, Any]:
+        """What a results folder must agree with to be resumed (R excluded: it may grow)."""
+        return {
+            "name": self.name,
+            "seed": self.seed,
+            "settings": self.settings,
+            "conditions": [c.to_dict() for c in self.conditions],
+        }
+
+
+class StudyMismatchError(ValueError):
+    """The results folder holds a different study."""
+
+
+def replication_seed(study_seed: int, condition_id: int, replication: int) -> int:
+    """The integer seed of one replication: 63 bits of ``seed_sequence(study_seed, c, r)``.
+
+    ``np.random.SeedSequence(seed)`` then reproduces the replication on its own.
+    """
+    state = seed_sequence(study_seed, condition_id, replication).generate_state(1, np.uint64)
+    return int(state[0] >> np.uint64(1))
+
+
+def run_replication(study: Study, condition: StudyCondition, replication: int) -> dict[str, Any]:
+    """Generate, analyse and record one replication; an exception becomes an error record."""
+    seed = replication_seed(study.seed, condition.id, replication)
+    root = np.random.SeedSequence(seed)
+    record: dict[str, Any] = {
+        "condition_id": condition.id,
+        "replication": replication,
+        "seed": seed,
+        "status": "ok",
+        "error": "",
+    }
+    started = time.perf_counter()
+    try:
+        data = study.generate(condition, seed_sequence(root, 0))
+        fields = study.analyse(condition, data, seed_sequence(root, 1))
+    except Exception as err:  # noqa: BLE001 - recorded, the study goes on
+        record.update(status="error", error=f"{type(err).__name__}: {err}")
+    else:
+        clash = set(fields) & set(RECORD_KEYS + ("seconds",))
+        if clash:
+            raise ValueError(f"analyse returned reserved field name(s) {sorted(clash)}")
+        record.update(fields)
+    record["seconds"] = time.perf_counter() - started
+    return record
+
+
+def run_batch(
+    study: Study, condition: StudyCondition, replications: Sequence[int]
+) -> list[dict[str, Any]]:
+    """Run several replications of one condition (one work unit).
+
+    ``study`` is a :meth:`Study.unit` (no conditions), so a task is cheap to send.
+    """
+    with warnings.catch_warnings():
+        # convergence is in every record (converged_K*); the warnings would only spam stderr
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return [run_replication(study, condition, r) for r in replications]
+
+
+# ---------------------------------------------------------------------------
+# checkpoints
+# ---------------------------------------------------------------------------
+
+
+def raw_path(out_dir: Path, condition_id: int) -> Path:
+    """Checkpoint file of one condition's records."""
+    return Path(out_dir) / "raw" / f"condition_{condition_id:04d}.csv"
+
+
+def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Records as a DataFrame sorted by replication.
+
+    Columns: :data:`RECORD_KEYS`, then the others in order of first appearance, then
+    ``seconds``; so the layout depends only on the set of records, not on their arrival.
+    """
+    rows = sorted(records, key=lambda r: r["replication"])
+    columns = list(RECORD_KEYS)
+    for row in rows:
+        columns.extend(key for key in row if key not in columns and key != "seconds")
+    frame = pd.DataFrame(rows)
+    if not len(frame):
+        return frame
+    return frame[[*columns, "seconds"]]
+
+
+def write_records(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    """Write records to CSV whole (floats round-trip exactly)."""
+    buffer = io.StringIO()
+    records_frame(records).to_csv(buffer, index=False)
+    write_text_atomic(path, buffer.getvalue())
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """Records of a checkpoint file, exactly as written (empty list when absent)."""
+    if not Path(path).is_file():
+        return []
+    frame = pd.read_csv(path, float_precision="round_trip", keep_default_na=False, na_values=[""])
+    frame["error"] = frame["error"].fillna("").astype(str)
+    return frame.to_dict(orient="records")
+
+
+def _check_manifest(out_dir: Path, manifest: dict[str, Any]) -> None:
+    path = out_dir / MANIFEST
+    if path.is_file():
+        existing = json.loads(path.read_text(encoding="utf-8"))
+        stored = {key: existing.get(key) for key in manifest}
+        if stored != json.loads(json.dumps(manifest)):
+            raise StudyMismatchError(
+                f"{out_dir} holds results of a different study (its {MANIFEST} differs in "
+                "name, seed, settings or conditions); use another --out folder"
+            )
+    else:
+        write_json_atomic(path, manifest)
+
+
+# ---------------------------------------------------------------------------
+# progress
+# ---------------------------------------------------------------------------
+
+
+class Progress:
+    """Replications done / total, elapsed and estimated remaining time, on a stream."""
+
+    def __init__(self, total: int, done: int, stream: TextIO | None, every: float = 5.0) -> None:
+        self.total, self.start_done, self.done = total, done, done
+        self.errors = 0
+        self.stream, self.every = stream, every
+        self.started = self.last = time.perf_counter()
+
+    def update(self, n: int, errors: int) -> None:
+        """Count ``n`` more replications, ``errors`` of them failed; print now and then."""
+        self.done += n
+        self.errors += errors
+        now = time.perf_counter()
+        if now - self.last >= self.every or self.done == self.total:
+            self.last = now
+            self.print()
+
+    def print(self) -> None:
+        """Print one progress line."""
+        if self.stream is None:
+            return
+        elapsed = time.perf_counter() - self.started
+        new = self.done - self.start_done
+        remaining = (self.total - self.done) * elapsed / new if new else float("nan")
+        share = self.done / self.total if self.total else 1.0
+        print(
+            f"{self.done}/{self.total} replications ({share:.1%}), {self.errors} errors, "
+            f"elapsed {_clock(elapsed)}, remaining ~{_clock(remaining)}",
+            file=self.stream,
+            flush=True,
+        )
+
+
+def _clock(seconds: float) -> str:
+    if not np.isfinite(seconds):
+        return "?"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+# ---------------------------------------------------------------------------
+# the run
+# ---------------------------------------------------------------------------
+
+
+def plan_batches(missing: dict[int, list[int]], batch_size: int) -> list[tuple[int, list[int]]]:
+    """Work units: batches of one condition's missing replications, conditions interleaved.
+
+    Interleaving (first batch of every condition, then the second, ...) spreads
+    cheap and expensive conditions over the run, so the time estimate is honest
+    and every condition has results early.
+    """
+    per_condition = {
+        cid: [reps[i : i + batch_size] for i in range(0, len(reps), batch_size)]
+        for cid, reps in missing.items()
+    }
+    depth = max((len(b) for b in per_condition.values()), default=0)
+    return [
+        (cid, batches[i])
+        for i in range(depth)
+        for cid, batches in per_condition.items()
+        if i < len(batches)
+    ]
+
+
+def _execute(
+    study: Study, tasks: list[tuple[int, list[int]]], n_jobs: int, backend: str
+) -> Iterator[list[dict[str, Any]]]:
+    by_id = {c.id: c for c in study.conditions}
+    unit = study.unit()
+    if backend == "sequential" or n_jobs == 1:
+        for cid, reps in tasks:
+            yield run_batch(unit, by_id[cid], reps)
+        return
+    parallel = Parallel(
+        n_jobs=n_jobs, backend=backend, return_as="generator_unordered", batch_size=1
+    )
+    yield from parallel(delayed(run_batch)(unit, by_id[cid], reps) for cid, reps in tasks)
+
+
+def run_study(
+    study: Study,
+    out_dir: str | Path,
+    *,
+    n_jobs: int = 1,
+    backend: str = "loky",
+    batch_size: int = 10,
+    progress: TextIO | None = sys.stderr,
+) -> dict[int, pd.DataFrame]:
+    """Run every missing replication of ``study`` and checkpoint the records in ``out_dir``.
+
+    Parameters
+    ----------
+    study : Study
+    out_dir : str or Path
+        Results folder; records of an earlier run of the same study are kept and
+        only the missing replications are run.
+    n_jobs : int
+        Worker processes (or threads); 1 runs in this process.
+    backend : {"loky", "threading", "sequential"}
+        joblib backend.
+    batch_size : int
+        Replications per work unit (and per checkpoint of a condition).
+    progress : text stream or None
+        Where progress lines go (None: silent).
+
+    Returns
+    -------
+    dict of int to DataFrame
+        Per condition id, the records of replications 0..R-1 sorted by replication.
+
+    Raises
+    ------
+    StudyMismatchError
+        ``out_dir`` holds a different study.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if batch_size < 1 or n_jobs == 0:
+        raise ValueError("batch_size must be >= 1 and n_jobs non-zero")
+    ids = [c.id for c in study.conditions]
+    if len(set(ids)) != len(ids):
+        raise ValueError("condition ids must be distinct")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _check_manifest(out_dir, study.manifest())
+
+    records = {
+        cid: {r["replication"]: r for r in read_records(raw_path(out_dir, cid))} for cid in ids
+    }
+    missing = {cid: [r for r in range(study.replications) if r not in records[cid]] for cid in ids}
+    total = len(ids) * study.replications
+    todo = sum(len(reps) for reps in missing.values())
+    meter = Progress(total, total - todo, progress)
+    if progress is not None and todo < total:
+        print(
+            f"resuming {out_dir}: {total - todo} of {total} replications already done",
+            file=progress,
+            flush=True,
+        )
+    for batch in _execute(study, plan_batches(missing, batch_size), n_jobs, backend):
+        cid = batch[0]["condition_id"]
+        for record in batch:
+            records[cid][record["replication"]] = record
+        write_records(raw_path(out_dir, cid), records[cid].values())
+        meter.update(len(batch), sum(r["status"] != "ok" for r in batch))
+    return {
+        cid: records_frame(r for rep, r in records[cid].items() if rep < study.replications)
+        for cid in ids
+    }
+
+
+def summarise_study(study: Study, records: dict[int, pd.DataFrame]) -> list[dict[str, Any]]:
+    """Every condition's description and summary, in condition order."""
+    return [
+        {**condition.to_dict(), **study.summarise(condition, records[condition.id])}
+        for condition in study.conditions
+    ]

@@ -437,7 +437,8 @@ def bootstrap_se(
     fit : MixtureFit or tuple (theta (K, P), pi (K,))
         The estimate; the model it defines generates the bootstrap panels.
     data : SufficientStats or Panel
-        The data the fit came from: N, each store's design (Gram matrix) and
+        The data the fit came from (anything with a ``sufficient_stats()``
+        method will do): N, each store's design (Gram matrix) and
         number of weeks are kept (see the module docstring for why the
         sufficient statistics are all that is needed).
     n_boot : int
@@ -459,7 +460,7 @@ def bootstrap_se(
         ``n_degenerate`` (refits that lost a segment, discarded) and
         ``n_not_converged``; ``replicates`` the matched estimates.
     """
-    stats = data.sufficient_stats() if isinstance(data, Panel) else data
+    stats = data if isinstance(data, SufficientStats) else data.sufficient_stats()
     theta, pi, names = _fit_params(fit, stats)
     if n_boot < 2:
         raise ValueError(f"n_boot must be at least 2, got {n_boot}")
@@ -554,6 +555,12 @@ def _fit_params(
     fit: FitLike, stats: SufficientStats
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     if isinstance(fit, MixtureFit):
+        mode = getattr(fit, "sigma_mode", "fixed")
+        if mode != "fixed":
+            raise NotImplementedError(
+                f"standard errors are derived for the model with sigma fixed at 1; this fit "
+                f"estimated sigma (sigma_mode={mode!r})"
+            )
         theta, pi, names = fit.theta, fit.pi, fit.names()
         if fit.posteriors.shape[0] != stats.n_stores:
             raise ValueError(

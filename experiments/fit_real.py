@@ -1,8 +1,12 @@
 """Fit the real panel for every K, choose K by BIC, write results.json and store segments.
 
+Every K gets observed-information and naive standard errors and 95% intervals
+(docs/inference.md); ``--bootstrap B`` adds a parametric bootstrap for the chosen K.
+
 Usage::
 
     python -m experiments.fit_real [--data PATH] [--k 1 2 3 4] [--n-init N] [--seed S] [--out DIR]
+                                   [--bootstrap B] [--n-jobs J]
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from tabulate import tabulate
 from estimator import DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, fit_k_range, load_csv
 from estimator.atomic import write_json_atomic, write_text_atomic
 from estimator.em import DEFAULT_INIT
+from estimator.inference import Inference, bootstrap_se, naive_se, observed_information_se
 from estimator.panel import Panel
 from estimator.selection import CRITERIA, ModelSelection
 
@@ -41,6 +46,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER, help="EM iterations")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the starts")
     parser.add_argument("--out", type=Path, default=Path("outputs"), help="output folder")
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        metavar="B",
+        help="parametric bootstrap refits (chosen K)",
+    )
+    parser.add_argument("--n-jobs", type=int, default=1, help="bootstrap workers (-1: all cores)")
     return parser.parse_args(argv)
 
 
@@ -53,15 +66,58 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def standard_errors(
+    panel: Panel,
+    selection: ModelSelection,
+    n_boot: int = 0,
+    seed: int | None = None,
+    n_jobs: int = 1,
+) -> dict[int, dict[str, Inference]]:
+    """Observed-information and naive inference for every K; bootstrap for the chosen K.
+
+    Parameters
+    ----------
+    panel : Panel
+    selection : ModelSelection
+    n_boot : int
+        Bootstrap refits for the chosen K (0: none).
+    seed : int, optional
+        Root seed of the bootstrap draws.
+    n_jobs : int
+        Bootstrap workers.
+
+    Returns
+    -------
+    dict of int to dict of str to Inference
+        ``{K: {"observed": ..., "naive": ..., ["bootstrap": ...]}}``.
+    """
+    stats = panel.sufficient_stats()
+    out: dict[int, dict[str, Inference]] = {}
+    for k in selection.k_range:
+        fit = selection.fits[k]
+        out[k] = {"observed": observed_information_se(fit, stats), "naive": naive_se(fit, stats)}
+        if n_boot and k == selection.chosen_k:
+            out[k]["bootstrap"] = bootstrap_se(fit, stats, n_boot, seed=seed, n_jobs=n_jobs)
+    return out
+
+
 def results_document(
-    panel: Panel, selection: ModelSelection, settings: dict[str, Any], data_path: Path
+    panel: Panel,
+    selection: ModelSelection,
+    settings: dict[str, Any],
+    data_path: Path,
+    inference: dict[int, dict[str, Inference]] | None = None,
 ) -> dict[str, Any]:
-    """The results.json document (schema in the README)."""
+    """The results.json document (schema in the README; standard errors in docs/inference.md)."""
     models = []
     for k in selection.k_range:
         entry = selection.fits[k].to_dict()
         entry.update(selection.criteria[k])
         entry["criteria"] = dict(selection.criteria[k])
+        if inference is not None:
+            entry["standard_errors"] = {
+                method: result.to_dict() for method, result in inference[k].items()
+            }
         models.append(entry)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -107,12 +163,38 @@ def comparison_table(selection: ModelSelection) -> str:
     return tabulate([[row[h] for h in headers] for row in rows], headers=headers, floatfmt=".3f")
 
 
-def segment_table(selection: ModelSelection) -> str:
-    """Estimates of the chosen K (text)."""
+def segment_table(
+    selection: ModelSelection, inference: dict[int, dict[str, Inference]] | None = None
+) -> str:
+    """Estimates of the chosen K (text), with standard errors and 95% intervals when given.
+
+    One row per parameter: estimate, then standard error and interval for each
+    method in ``inference[K]`` (observed information first, naive, bootstrap).
+    """
     fit = selection.fits[selection.chosen_k]
     names = fit.names()
-    rows = [[c + 1, *fit.theta[c], fit.pi[c]] for c in range(fit.n_components)]
-    return tabulate(rows, headers=["segment", *names, "pi"], floatfmt=".4f")
+    if inference is None:
+        rows = [[c + 1, *fit.theta[c], fit.pi[c]] for c in range(fit.n_components)]
+        return tabulate(rows, headers=["segment", *names, "pi"], floatfmt=".4f")
+    methods = inference[selection.chosen_k]
+    headers = ["segment", "parameter", "estimate"]
+    for method, result in methods.items():
+        label = f"{round(100 * result.level)}%"
+        kind = "percentile" if method == "bootstrap" else "CI"
+        headers += [f"se ({method})", f"{label} {kind} ({method})"]
+    rows = []
+    for c in range(fit.n_components):
+        params = [(name, fit.theta[c, j], j) for j, name in enumerate(names)] + [
+            ("pi", fit.pi[c], None)
+        ]
+        for name, estimate, j in params:
+            row: list[Any] = [c + 1, name, f"{estimate:.4f}"]
+            for result in methods.values():
+                se = result.se_pi[c] if j is None else result.se_theta[c, j]
+                low, high = result.ci_pi[c] if j is None else result.ci_theta[c, j]
+                row += [f"{se:.4f}", f"[{low:.4f}, {high:.4f}]"]
+            rows.append(row)
+    return tabulate(rows, headers=headers, disable_numparse=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         "n_init": args.n_init,
         "seed": args.seed,
         "init": DEFAULT_INIT,
+        "bootstrap": args.bootstrap,
     }
     selection = fit_k_range(
         panel.sufficient_stats(),
@@ -140,14 +223,18 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         coef_names=panel.coef_names,
     )
-    document = results_document(panel, selection, settings, args.data)
+    inference = standard_errors(panel, selection, args.bootstrap, args.seed, args.n_jobs)
+    document = results_document(panel, selection, settings, args.data, inference)
     segments = store_segments_csv(panel, selection)
     write_json_atomic(args.out / "results.json", document)
     write_text_atomic(args.out / "real" / "store_segments.csv", segments)
     print(f"{args.data}: N = {panel.n_stores} stores, T = {panel.n_weeks} weeks")
     print(comparison_table(selection))
-    print(f"\nchosen K = {selection.chosen_k} (lowest BIC); estimates:")
-    print(segment_table(selection))
+    print(
+        f"\nchosen K = {selection.chosen_k} (lowest BIC); estimates, standard errors "
+        "(observed information; naive = posteriors taken as known) and 95% intervals:"
+    )
+    print(segment_table(selection, inference))
     print(f"\nwrote {args.out / 'results.json'} and {args.out / 'real' / 'store_segments.csv'}")
     return 0
 

@@ -380,7 +380,7 @@ def _numeric_column(
 ) -> np.ndarray:
     """Parse a column of text cells as finite numbers (NaN for missing cells if allowed)."""
     text = column.astype(str).str.strip()
-    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, copy=True)
     bad = ~np.isfinite(numbers)
     if allow_missing:
         absent = ((text == "") | text.str.lower().isin(_NAN_SPELLINGS)).to_numpy()

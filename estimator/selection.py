@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .em import DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, fit_mixture
+from .engine import SigmaMode
 from .init import InitMethod, SeedLike, seed_sequence
 from .panel import SufficientStats
 from .results import MixtureFit
@@ -147,6 +148,7 @@ def fit_k_range(
     seed: SeedLike = None,
     init: InitMethod = DEFAULT_INIT,
     coef_names: tuple[str, ...] | None = None,
+    sigma: SigmaMode = "fixed",
 ) -> ModelSelection:
     """Fit every K in ``k_range`` and compute the criteria.
 
@@ -161,6 +163,8 @@ def fit_k_range(
     n_init, tol, max_iter, init : see :func:`estimator.em.fit_mixture`
     seed : int, SeedSequence, Generator or None
     coef_names : tuple of str, optional
+    sigma : {"fixed", "common", "segment"}
+        Error standard deviation (see :func:`estimator.em.fit_mixture`).
 
     Returns
     -------
@@ -180,6 +184,7 @@ def fit_k_range(
             seed=seed_sequence(root, k),
             init=init,
             coef_names=coef_names,
+            sigma=sigma,
         )
         for k in ks
     }

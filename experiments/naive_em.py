@@ -1,0 +1,231 @@
+"""A straightforward EM for the mixture of price regressions, kept only for the benchmark.
+
+This is the textbook implementation the engine is measured against. Every
+iteration it
+
+* evaluates the full N x T x K array of normal log-densities with
+  :func:`scipy.stats.norm.logpdf` and sums it over weeks,
+* forms the posteriors with :func:`scipy.special.logsumexp` over segments,
+* solves each segment's weighted least squares on the stacked N*T
+  observations (the weighted normal equations ``Xs' diag(w) Xs theta = Xs' diag(w) ys``),
+
+and runs the restarts one after another in a Python loop. It uses the
+engine's stopping rule exactly (:func:`estimator.em.run_em`): the
+log-likelihood l_t is evaluated at the current parameters in the E-step
+before each M-step; a restart stops when ``|l_t - l_{t-1}| <= tol |l_{t-1}|``,
+when a segment's posterior weight sum falls below ``MIN_SEGMENT_WEIGHT``
+(degenerate), or after ``max_iter`` M-steps (unconverged).
+
+Nothing here is used by the estimator; it exists so that the benchmark can
+show the speed-up from the same starting values to the same answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import logsumexp
+from scipy.stats import norm
+
+MIN_SEGMENT_WEIGHT = 1e-8
+"""Same threshold as the engine (``estimator.engine.MIN_SEGMENT_WEIGHT``)."""
+
+
+@dataclass(frozen=True, eq=False)
+class NaiveRun:
+    """Outcome of the straightforward EM from one starting point.
+
+    Attributes
+    ----------
+    theta : ndarray of shape (K, P)
+    pi : ndarray of shape (K,)
+    loglik : float
+        Log-likelihood at the returned parameters.
+    n_iter : int
+        Number of M-steps made.
+    converged : bool
+    degenerate : bool
+    trace : ndarray of shape (n_iter + 1,)
+        Log-likelihood before the first update and after every update.
+    """
+
+    theta: np.ndarray
+    pi: np.ndarray
+    loglik: float
+    n_iter: int
+    converged: bool
+    degenerate: bool
+    trace: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class NaiveFit:
+    """The best of R straightforward EM runs (segments in canonical order).
+
+    Attributes
+    ----------
+    theta : ndarray of shape (K, P)
+    pi : ndarray of shape (K,)
+    loglik : float
+    runs : list of NaiveRun
+        One per restart, in the order of the starting values.
+    """
+
+    theta: np.ndarray
+    pi: np.ndarray
+    loglik: float
+    runs: list[NaiveRun]
+
+    @property
+    def restart_logliks(self) -> np.ndarray:
+        """Log-likelihood of every restart, shape (R,)."""
+        return np.array([run.loglik for run in self.runs])
+
+    @property
+    def n_iter(self) -> np.ndarray:
+        """M-steps made by every restart, shape (R,)."""
+        return np.array([run.n_iter for run in self.runs])
+
+
+def naive_e_step(
+    y: np.ndarray, X: np.ndarray, theta: np.ndarray, pi: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Log-likelihood and posteriors from the full N x T x K log-density array.
+
+    Parameters
+    ----------
+    y : ndarray of shape (N, T)
+        Log sales.
+    X : ndarray of shape (T, P)
+        Design.
+    theta : ndarray of shape (K, P)
+    pi : ndarray of shape (K,)
+
+    Returns
+    -------
+    loglik : float
+        sum_i logsumexp_c (log pi_c + sum_t log phi(y_it - x_t' theta_c)).
+    W : ndarray of shape (N, K)
+        Posterior segment probabilities.
+    """
+    means = X @ theta.T  # (T, K)
+    log_density = norm.logpdf(y[:, :, None] - means[None, :, :]).sum(axis=1)  # (N, K)
+    with np.errstate(divide="ignore"):
+        log_joint = log_density + np.log(pi)
+    per_store = logsumexp(log_joint, axis=1)
+    W = np.exp(log_joint - per_store[:, None])
+    return float(per_store.sum()), W
+
+
+def naive_m_step(
+    stacked_X: np.ndarray, stacked_y: np.ndarray, W: np.ndarray, n_weeks: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least squares on the stacked observations, one segment at a time.
+
+    Parameters
+    ----------
+    stacked_X : ndarray of shape (N*T, P)
+        The design repeated for every store (store-major).
+    stacked_y : ndarray of shape (N*T,)
+        ``y.ravel()``.
+    W : ndarray of shape (N, K)
+        Posteriors.
+    n_weeks : int
+        T: each store's weight is repeated over its T observations.
+
+    Returns
+    -------
+    theta : ndarray of shape (K, P)
+    pi : ndarray of shape (K,)
+    """
+    n_components = W.shape[1]
+    theta = np.empty((n_components, stacked_X.shape[1]))
+    for c in range(n_components):
+        w = np.repeat(W[:, c], n_weeks)
+        weighted_X = stacked_X * w[:, None]
+        theta[c] = np.linalg.solve(weighted_X.T @ stacked_X, weighted_X.T @ stacked_y)
+    return theta, W.mean(axis=0)
+
+
+def naive_em(
+    y: np.ndarray,
+    X: np.ndarray,
+    theta0: np.ndarray,
+    pi0: np.ndarray,
+    tol: float,
+    max_iter: int,
+) -> NaiveRun:
+    """EM from one starting point with the engine's stopping rule.
+
+    Parameters
+    ----------
+    y : ndarray of shape (N, T)
+    X : ndarray of shape (T, P)
+    theta0 : ndarray of shape (K, P)
+    pi0 : ndarray of shape (K,)
+    tol : float
+        Relative change in log-likelihood at which to stop.
+    max_iter : int
+        Maximum number of M-steps.
+
+    Returns
+    -------
+    NaiveRun
+    """
+    n_stores, n_weeks = y.shape
+    stacked_X = np.tile(X, (n_stores, 1))
+    stacked_y = y.reshape(-1)
+    theta = np.array(theta0, dtype=float, copy=True)
+    pi = np.array(pi0, dtype=float, copy=True)
+    trace: list[float] = []
+    previous = np.nan
+    for iteration in range(max_iter + 1):
+        loglik, W = naive_e_step(y, X, theta, pi)
+        trace.append(loglik)
+        done = abs(loglik - previous) <= tol * abs(previous)
+        collapsed = bool((W.sum(axis=0) < MIN_SEGMENT_WEIGHT).any())
+        if done or collapsed or iteration == max_iter:
+            return NaiveRun(
+                theta=theta,
+                pi=pi,
+                loglik=loglik,
+                n_iter=iteration,
+                converged=bool(done and not collapsed),
+                degenerate=collapsed,
+                trace=np.array(trace),
+            )
+        theta, pi = naive_m_step(stacked_X, stacked_y, W, n_weeks)
+        previous = loglik
+    raise AssertionError("unreachable: the loop returns at iteration == max_iter")
+
+
+def naive_fit(
+    y: np.ndarray,
+    X: np.ndarray,
+    theta0: np.ndarray,
+    pi0: np.ndarray,
+    tol: float,
+    max_iter: int,
+) -> NaiveFit:
+    """Run :func:`naive_em` from every start in a Python loop; keep the best.
+
+    Parameters
+    ----------
+    y : ndarray of shape (N, T)
+    X : ndarray of shape (T, P)
+    theta0 : ndarray of shape (R, K, P)
+    pi0 : ndarray of shape (R, K)
+    tol, max_iter : float, int
+
+    Returns
+    -------
+    NaiveFit
+        The best non-degenerate restart (any restart if all are degenerate),
+        segments in ascending alpha, then beta.
+    """
+    runs = [naive_em(y, X, theta0[r], pi0[r], tol, max_iter) for r in range(len(theta0))]
+    candidates = [r for r, run in enumerate(runs) if not run.degenerate] or list(range(len(runs)))
+    best = runs[max(candidates, key=lambda r: runs[r].loglik)]
+    order = np.lexsort(best.theta.T[::-1])
+    return NaiveFit(theta=best.theta[order], pi=best.pi[order], loglik=best.loglik, runs=runs)

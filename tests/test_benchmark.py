@@ -1,0 +1,96 @@
+"""The benchmark's straightforward EM agrees with the engine; the quick benchmark runs end to end.
+
+Timings are the benchmark's business (outputs/benchmark/); nothing here asserts a wall time.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from estimator import LogL, MStep
+from estimator.em import fit_mixture, prepare, run_em
+from estimator.init import starting_values
+from estimator.panel import design_matrix, sufficient_stats
+from experiments.benchmark import default_settings, run_benchmark
+from experiments.naive_em import naive_e_step, naive_em, naive_fit, naive_m_step
+
+THETA = np.array([[9.9, -1.2], [10.8, -1.05], [11.6, -1.8]])
+PI = np.array([0.25, 0.5, 0.25])
+
+
+def small_panel(n_stores: int = 90, n_weeks: int = 16, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = design_matrix(np.exp(rng.normal(0.0, 0.3, n_weeks)))
+    labels = rng.choice(3, size=n_stores, p=PI)
+    y = THETA[labels] @ X.T + rng.standard_normal((n_stores, n_weeks))
+    return y, X
+
+
+def test_naive_e_step_matches_logl():
+    y, X = small_panel()
+    theta, pi = THETA[:2] + 0.1, np.array([0.3, 0.7])
+    loglik, W = naive_e_step(y, X, theta, pi)
+    assert loglik == pytest.approx(LogL(theta.ravel(), pi, y, X), rel=1e-12)
+    np.testing.assert_allclose(W.sum(axis=1), 1.0, rtol=1e-12)
+
+
+def test_naive_m_step_matches_mstep():
+    y, X = small_panel()
+    W = np.random.default_rng(1).dirichlet(np.ones(3), size=y.shape[0])
+    theta, pi = naive_m_step(np.tile(X, (y.shape[0], 1)), y.reshape(-1), W, y.shape[1])
+    ref_theta, ref_pi = MStep(y, X, W)
+    np.testing.assert_allclose(theta.ravel(), ref_theta, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(pi, ref_pi, rtol=1e-12)
+
+
+@pytest.mark.parametrize("n_components", [1, 2, 3])
+@pytest.mark.parametrize("tol, max_iter", [(1e-10, 1000), (1e-12, 40)])
+def test_naive_equals_engine_from_same_starts(n_components, tol, max_iter):
+    y, X = small_panel(seed=n_components)
+    stats = sufficient_stats(y, X)
+    theta0, pi0 = starting_values(stats, n_components, 4, seed=7, method="mixed")
+    engine = run_em(prepare(stats), theta0, pi0, tol, max_iter)
+    naive = naive_fit(y, X, theta0, pi0, tol, max_iter)
+    np.testing.assert_allclose(naive.restart_logliks, engine.loglik, rtol=1e-10)
+    np.testing.assert_array_equal(naive.n_iter, engine.n_iter)
+    fit = fit_mixture(stats, n_components, theta0=theta0, pi0=pi0, tol=tol, max_iter=max_iter)
+    assert naive.loglik == pytest.approx(fit.loglik, rel=1e-10)
+    np.testing.assert_allclose(naive.theta, fit.theta, atol=1e-6)
+    np.testing.assert_allclose(naive.pi, fit.pi, atol=1e-6)
+    for r, run in enumerate(naive.runs):
+        np.testing.assert_allclose(run.trace, engine.traces[r], rtol=1e-10)
+
+
+def test_naive_stopping_rule_and_degenerate_start():
+    y, X = small_panel()
+    stats = sufficient_stats(y, X)
+    # a segment centred far from every store collapses: degenerate, like the engine
+    theta0 = np.array([[[10.8, -1.1], [60.0, 0.0]]])
+    pi0 = np.array([[0.5, 0.5]])
+    engine = run_em(prepare(stats), theta0, pi0, 1e-12, 100)
+    run = naive_em(y, X, theta0[0], pi0[0], 1e-12, 100)
+    assert run.degenerate and engine.degenerate[0]
+    assert run.n_iter == engine.n_iter[0]
+    # max_iter reached: unconverged, exactly max_iter M-steps
+    run = naive_em(y, X, THETA[:2], np.array([0.5, 0.5]), 0.0, 3)
+    assert run.n_iter == 3 and not run.converged and run.trace.size == 4
+
+
+def test_quick_benchmark_writes_its_files(tmp_path):
+    result = run_benchmark(default_settings(quick=True), tmp_path, command="test")
+    for name in ("benchmark.md", "benchmark.json", "time_vs_n.png", "time_vs_n.pdf"):
+        assert (tmp_path / name).stat().st_size > 0
+    saved = json.loads((tmp_path / "benchmark.json").read_text())
+    assert saved["meta"]["command"] == "test"
+    cases = {row["case"] for row in saved["cases"]}
+    assert {"1", "2", "3", "4T", "4K"} <= cases
+    measured = [row for row in saved["cases"] if row["naive_s"] is not None]
+    assert measured, "the straightforward EM ran on at least one case"
+    for row in measured:
+        assert row["loglik_rel_diff_restarts"] < 1e-8
+    assert result["targets"]
+    text = (tmp_path / "benchmark.md").read_text()
+    assert "## Cases 1-4" in text and "## Targets" in text

@@ -316,13 +316,21 @@ def score_and_hessian(
         Symmetric; minus the observed information. See the module docstring.
     """
     theta, pi = _check_params(theta, pi, stats)
-    n_components, n_coef = theta.shape
     loglik, W, u = _pieces(theta, pi, stats)
+    score, hessian = _score_hessian(W, u, pi, stats)
+    return loglik, score, hessian
+
+
+def _score_hessian(
+    W: np.ndarray, u: np.ndarray, pi: np.ndarray, stats: SufficientStats
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score (D,) and Hessian (D, D) from posteriors (N, K) and u (N, K, P); see the module."""
+    n_stores, n_components, n_coef = u.shape
     S = _scores(W, u, pi)
     e = _pi_jacobian(n_components) / pi[:, None]
     hessian = -(S.T @ S)
-    wu = W[:, :, None] * u
-    uu = np.einsum("nkp,nkq->kpq", wu, u)
+    wu = S[:, : n_components * n_coef].reshape(n_stores, n_components, n_coef)  # w_ic u_ic
+    uu = np.matmul(wu.transpose(1, 2, 0), u.transpose(1, 0, 2))  # sum_i w_ic u_ic u_ic'
     wgram = _weighted_gram(W, stats)
     pi_block = slice(n_components * n_coef, None)
     for c in range(n_components):
@@ -331,7 +339,7 @@ def score_and_hessian(
         cross = np.outer(wu[:, c].sum(axis=0), e[c])
         hessian[block, pi_block] += cross
         hessian[pi_block, block] += cross.T
-    return loglik, S.sum(axis=0), 0.5 * (hessian + hessian.T)
+    return S.sum(axis=0), 0.5 * (hessian + hessian.T)
 
 
 # ---------------------------------------------------------------------------
@@ -365,10 +373,11 @@ def observed_information_se(
     theta, pi, names = _fit_params(fit, stats)
     dim = _n_free(*theta.shape)
     details: dict[str, Any] = {"condition_number": float("nan"), "newton_step_in_se": float("nan")}
-    problem = _empty_segments(theta, pi, stats)
+    _, W, u = _pieces(theta, pi, stats)
+    problem = _empty_segments(pi, W)
     cov = np.full((dim, dim), np.nan)
     if problem is None:
-        _, score, hessian = score_and_hessian(theta, pi, stats)
+        score, hessian = _score_hessian(W, u, pi, stats)
         cov, condition, problem = _invert(-hessian)
         details["condition_number"] = condition
         if problem is None:
@@ -400,9 +409,9 @@ def naive_se(fit: FitLike, stats: SufficientStats, level: float = DEFAULT_LEVEL)
     n_components, n_coef = theta.shape
     dim = _n_free(n_components, n_coef)
     cov = np.full((dim, dim), np.nan)
-    problem = _empty_segments(theta, pi, stats)
+    _, W = _posteriors(theta, pi, stats)
+    problem = _empty_segments(pi, W)
     if problem is None:
-        _, W, _ = _pieces(theta, pi, stats, need_u=False)
         info = np.zeros((dim, dim))
         wgram = _weighted_gram(W, stats)
         for c in range(n_components):
@@ -469,7 +478,7 @@ def bootstrap_se(
     n_components, n_coef = theta.shape
     dim = _n_free(n_components, n_coef)
     root = seed_sequence(seed)
-    problem = _empty_segments(theta, pi, stats)
+    problem = _empty_segments(pi, _posteriors(theta, pi, stats)[1])
     if problem is not None:
         _warn(f"bootstrap standard errors unavailable: {problem}")
         nan_cov = np.full((dim, dim), np.nan)
@@ -555,11 +564,10 @@ def _fit_params(
     fit: FitLike, stats: SufficientStats
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     if isinstance(fit, MixtureFit):
-        mode = getattr(fit, "sigma_mode", "fixed")
-        if mode != "fixed":
+        if fit.sigma_mode != "fixed":
             raise NotImplementedError(
                 f"standard errors are derived for the model with sigma fixed at 1; this fit "
-                f"estimated sigma (sigma_mode={mode!r})"
+                f"estimated sigma (sigma_mode={fit.sigma_mode!r})"
             )
         theta, pi, names = fit.theta, fit.pi, fit.names()
         if fit.posteriors.shape[0] != stats.n_stores:
@@ -581,12 +589,10 @@ def _fit_params(
 
 
 def _pieces(
-    theta: np.ndarray, pi: np.ndarray, stats: SufficientStats, need_u: bool = True
-) -> tuple[float, np.ndarray, np.ndarray | None]:
+    theta: np.ndarray, pi: np.ndarray, stats: SufficientStats
+) -> tuple[float, np.ndarray, np.ndarray]:
     """Log-likelihood, posteriors (N, K) and u_ic = G_i (b_i - theta_c) (N, K, P)."""
     loglik, W = _posteriors(theta, pi, stats)
-    if not need_u:
-        return loglik, W, None
     diff = stats.ols[:, None, :] - theta[None, :, :]
     if stats.shared_gram:
         u = diff @ stats.gram.T
@@ -598,26 +604,20 @@ def _pieces(
 def _posteriors(
     theta: np.ndarray, pi: np.ndarray, stats: SufficientStats
 ) -> tuple[float, np.ndarray]:
-    """Log-likelihood and posteriors (N, K) from the engine's E-step.
-
-    The engine's batched layout is (N, R, K) or (R, K, N) depending on its version;
-    both are accepted here (R = 1).
-    """
+    """Log-likelihood and posteriors (N, K) from the engine's E-step (layout (R, K, N))."""
     with np.errstate(divide="ignore"):
         loglik, W = e_step(prepare(stats), theta[None], pi[None])
-    if W.shape == (stats.n_stores, 1, len(pi)):
-        W = W[:, 0, :]
-    else:
-        W = W[0].T
-    return float(loglik[0]), np.ascontiguousarray(W)
+    return float(loglik[0]), np.ascontiguousarray(W[0].T)
 
 
 def _scores(W: np.ndarray, u: np.ndarray, pi: np.ndarray) -> np.ndarray:
     """Per-store scores s_i = sum_c w_ic g_ic, shape (N, D)."""
     n_stores, n_components, n_coef = u.shape
-    e = _pi_jacobian(n_components) / pi[:, None]
-    theta_part = (W[:, :, None] * u).reshape(n_stores, n_components * n_coef)
-    return np.hstack([theta_part, W @ e])
+    n_theta = n_components * n_coef
+    S = np.empty((n_stores, n_theta + n_components - 1))
+    np.multiply(W[:, :, None], u, out=S[:, :n_theta].reshape(n_stores, n_components, n_coef))
+    S[:, n_theta:] = W @ (_pi_jacobian(n_components) / pi[:, None])
+    return S
 
 
 def _weighted_gram(W: np.ndarray, stats: SufficientStats) -> np.ndarray:
@@ -629,9 +629,8 @@ def _weighted_gram(W: np.ndarray, stats: SufficientStats) -> np.ndarray:
     return flat.reshape(-1, n_coef, n_coef)
 
 
-def _empty_segments(theta: np.ndarray, pi: np.ndarray, stats: SufficientStats) -> str | None:
+def _empty_segments(pi: np.ndarray, W: np.ndarray) -> str | None:
     """A message when some segment is empty (pi or posterior weight ~0), else None."""
-    _, W = _posteriors(theta, pi, stats)
     weight = W.sum(axis=0)
     empty = np.flatnonzero((pi < MIN_SEGMENT_WEIGHT) | (weight < MIN_SEGMENT_WEIGHT))
     if empty.size:

@@ -78,11 +78,17 @@ def mixture_panel(rng, theta, pi, n_stores, prices):
 
 
 def unbalanced_panel(rng, theta, pi, n_stores):
-    """Stores with their own prices and numbers of weeks: per-store Gram matrices."""
+    """Stores with their own prices and numbers of weeks: per-store Gram matrices.
+
+    theta with P = 3 columns adds a promotion dummy as third regressor.
+    """
     ys, Xs = [], []
     for _ in range(n_stores):
-        weeks = int(rng.integers(4, 15))
-        X = np.column_stack([np.ones(weeks), np.log(rng.uniform(1.0, 6.0, weeks))])
+        weeks = int(rng.integers(5, 15))
+        columns = [np.ones(weeks), np.log(rng.uniform(1.0, 6.0, weeks))]
+        if theta.shape[1] == 3:
+            columns.append((rng.uniform(size=weeks) < 0.3).astype(float))
+        X = np.column_stack(columns)
         c = rng.choice(len(pi), p=pi)
         ys.append(X @ theta[c] + rng.standard_normal(weeks))
         Xs.append(X)
@@ -143,20 +149,23 @@ def test_score_matches_finite_differences_of_LogL(n_components):  # noqa: N802
     np.testing.assert_allclose(store_scores(theta, pi, stats).sum(axis=0), score, rtol=1e-12)
 
 
-@pytest.mark.parametrize("n_components", [2, 3])
-def test_score_with_per_store_designs_matches_brute_force(n_components):
-    rng = np.random.default_rng(200 + n_components)
-    truth = random_params(rng, n_components)
-    ys, Xs, stats = unbalanced_panel(rng, *truth, n_stores=40)
+@pytest.mark.parametrize(("n_components", "n_coef"), [(2, 2), (3, 2), (2, 3)])
+def test_score_with_per_store_designs_matches_brute_force(n_components, n_coef):
+    rng = np.random.default_rng(200 + n_components + 10 * n_coef)
+    extra = 0.5 * rng.standard_normal((n_components, n_coef - 2))  # promotion effects
+    theta_true, pi_true = random_params(rng, n_components)
+    ys, Xs, stats = unbalanced_panel(rng, np.hstack([theta_true, extra]), pi_true, n_stores=40)
     theta, pi = random_params(rng, n_components)
+    theta = np.hstack([theta, extra + 0.3])
     loglik, score, _ = score_and_hessian(theta, pi, stats)
 
     def logl(psi):
-        return brute_loglik(*unpack(psi, n_components), ys, Xs)
+        return brute_loglik(*unpack(psi, n_components, n_coef), ys, Xs)
 
     assert loglik == pytest.approx(brute_loglik(theta, pi, ys, Xs), rel=1e-12)
     numeric = central_difference(logl, pack(theta, pi), step=1e-6)
     np.testing.assert_allclose(score, numeric, rtol=1e-6, atol=1e-5)
+    assert len(score) == n_components * n_coef + n_components - 1
 
 
 @pytest.mark.parametrize(
@@ -333,6 +342,14 @@ def test_singular_information_warns_and_gives_nan(real, theta, pi):
         json.dumps(inference.to_dict(include_cov=True), allow_nan=False)
 
 
+def test_estimated_sigma_is_refused(real):
+    _, stats = real
+    fit = fit_mixture(stats, 2, n_init=2, seed=0, sigma="common")
+    for method in (observed_information_se, naive_se):
+        with pytest.raises(NotImplementedError, match="sigma fixed at 1"):
+            method(fit, stats)
+
+
 def test_observed_and_naive_take_milliseconds(real, real_fit3):
     _, stats = real
     timings = []
@@ -410,6 +427,15 @@ def match_to_truth(theta_hat: np.ndarray, theta: np.ndarray) -> np.ndarray:
 REAL_LIKE_REPLICATIONS = 2000
 
 
+def ols_stats(y: np.ndarray, X: np.ndarray) -> SufficientStats:
+    """Sufficient statistics by one QR of X (faster than a least-squares call per panel)."""
+    q, r = np.linalg.qr(X)
+    projected = y @ q  # (N, P) = (Q'y_i)'
+    ols = np.linalg.solve(r, projected.T).T
+    rss = np.einsum("nt,nt->n", y, y) - np.einsum("np,np->n", projected, projected)
+    return SufficientStats(ols=ols, rss=rss, gram=X.T @ X, n_obs=np.full(len(y), float(len(X))))
+
+
 @pytest.mark.slow
 def test_observed_se_matches_monte_carlo_sd_on_real_like(real):
     """Mean observed-information SE within 10% of the SD of the estimates, every parameter.
@@ -422,9 +448,13 @@ def test_observed_se_matches_monte_carlo_sd_on_real_like(real):
     rng = np.random.default_rng(20261121)
     pi = REAL_LIKE_PI / REAL_LIKE_PI.sum()
     estimates, observed, naive = [], [], []
-    for _ in range(REAL_LIKE_REPLICATIONS):
+    for replication in range(REAL_LIKE_REPLICATIONS):
         y, X = mixture_panel(rng, REAL_LIKE_THETA, pi, 300, np.exp(panel.X[:, 1]))
-        stats = sufficient_stats(y, X)
+        stats = ols_stats(y, X)
+        if replication == 0:
+            reference = sufficient_stats(y, X)
+            np.testing.assert_allclose(stats.ols, reference.ols, rtol=1e-10)
+            np.testing.assert_allclose(stats.rss, reference.rss, rtol=1e-8)
         with warnings.catch_warnings():
             warnings.simplefilter("error", ConvergenceWarning)
             fit = fit_mixture(stats, 3, n_init=5, seed=rng)

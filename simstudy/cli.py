@@ -4,6 +4,7 @@ Usage::
 
     python -m experiments.recovery --config FILE [--replications R] [--n-jobs J] [--out DIR]
                                    [--backend loky|threading|sequential] [--batch-size B]
+                                   [--no-figures] [--quiet]
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def parse_args(argv: list[str] | None, kind: StudyKind) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="results folder (default outputs/NAME)")
     parser.add_argument("--backend", choices=BACKENDS, default="loky", help="joblib backend")
     parser.add_argument("--batch-size", type=int, help="replications per work unit")
+    parser.add_argument("--no-figures", action="store_true", help="tables only, no figures")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return parser.parse_args(argv)
 
@@ -145,7 +147,7 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
         "conditions": summaries,
     }
     write_json_atomic(out_dir / "summary.json", jsonable(document))
-    write_report(jsonable(summaries), records, out_dir)
+    write_report(jsonable(summaries), records, out_dir, figures=not args.no_figures)
     n_errors = sum(s["n_errors"] for s in summaries)
     if kind == "recovery" and len(summaries) <= 4:
         print(recovery_table(jsonable(summaries), fmt="md"))

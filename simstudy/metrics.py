@@ -7,12 +7,12 @@ simulation study computed from its per-replication estimates.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.special import comb
-from scipy.stats import norm
 
 
 def match_segments(
@@ -114,7 +114,7 @@ def wilson_interval(successes: int, trials: int, level: float = 0.95) -> tuple[f
         return float("nan"), float("nan")
     if not 0 <= successes <= trials:
         raise ValueError(f"successes must be in [0, trials], got {successes} of {trials}")
-    z = norm.ppf(0.5 + level / 2)
+    z = NormalDist().inv_cdf(0.5 + level / 2)
     p = successes / trials
     denom = 1 + z**2 / trials
     centre = (p + z**2 / (2 * trials)) / denom

@@ -335,6 +335,7 @@ def plot_rmse(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
             n_cols = 3
             fig, axes = _grid(math.ceil(len(names) / n_cols), n_cols)
             for ax, name in zip(axes.ravel(), names, strict=False):
+                positive = True
                 for t in _levels(cell, "T"):
                     line = sorted(
                         (s for s in cell if s["factors"]["T"] == t), key=lambda s: s["factors"]["N"]
@@ -346,8 +347,10 @@ def plot_rmse(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
                     ax.plot(
                         [s["factors"]["N"] for s in line], rmse, marker="o", ms=3, label=f"T = {t}"
                     )
+                    positive &= all(v is not None and v > 0 for v in rmse)
                 _log_n_axis(ax, _levels(cell, "N"))
-                ax.set_yscale("log")
+                if positive:  # not pi_1 = 1 at K = 1, estimated without error
+                    ax.set_yscale("log")
                 ax.set_title(name, fontsize=9)
                 ax.set_xlabel("N (stores)")
                 ax.set_ylabel("RMSE")
@@ -507,15 +510,20 @@ def plot_error_boxplots(
 
 
 def write_report(
-    summaries: Sequence[dict[str, Any]], records: dict[int, pd.DataFrame], out_dir: Path
+    summaries: Sequence[dict[str, Any]],
+    records: dict[int, pd.DataFrame],
+    out_dir: Path,
+    figures: bool = True,
 ) -> list[Path]:
-    """All tables and the figures that the design supports.
+    """All tables and (unless ``figures`` is False) the figures that the design supports.
 
     Line plots against N need at least two levels of N; the criterion x chosen K
     heat map is drawn per condition when there are at most 6 conditions.
     """
     out_dir = Path(out_dir)
     paths = write_tables(summaries, out_dir)
+    if not figures:
+        return paths
     if len(_levels(summaries, "N")) > 1:
         paths += plot_hit_rates(summaries, out_dir)
         paths += plot_rmse(summaries, out_dir)

@@ -45,6 +45,8 @@ BACKENDS: tuple[str, ...] = ("loky", "threading", "sequential")
 RECORD_KEYS: tuple[str, ...] = ("condition_id", "replication", "seed", "status", "error")
 """Fields every record starts with; ``seconds`` comes last."""
 MANIFEST = "study.json"
+# pandas >= 3 parses floats exactly by default and deprecates the option that pandas 2 needs
+_EXACT_FLOATS = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
 
 
 class StudyCondition(Protocol):
@@ -190,8 +192,8 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     """Records of a checkpoint file, exactly as written (empty list when absent)."""
     if not Path(path).is_file():
         return []
-    frame = pd.read_csv(path, float_precision="round_trip", keep_default_na=False, na_values=[""])
-    frame["error"] = frame["error"].fillna("").astype(str)
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""], **_EXACT_FLOATS)
+    frame["error"] = ["" if pd.isna(e) else str(e) for e in frame["error"]]
     return frame.to_dict(orient="records")
 
 
@@ -343,6 +345,8 @@ def run_study(
     out_dir.mkdir(parents=True, exist_ok=True)
     _check_manifest(out_dir, study.manifest())
 
+    for torn in (out_dir / "raw").glob(".condition_*.tmp"):  # left by a killed run
+        torn.unlink(missing_ok=True)
     records = {
         cid: {r["replication"]: r for r in read_records(raw_path(out_dir, cid))} for cid in ids
     }

@@ -270,6 +270,35 @@ def e_step(
     return per_store.sum(axis=(1, 2)), W
 
 
+def posteriors(
+    stats: SufficientStats,
+    theta: np.ndarray,
+    pi: np.ndarray,
+    sigma: np.ndarray | None = None,
+) -> tuple[float, np.ndarray]:
+    """Log-likelihood and posterior segment probabilities of one parameter set.
+
+    Parameters
+    ----------
+    stats : SufficientStats
+    theta : ndarray of shape (K, P)
+    pi : ndarray of shape (K,)
+    sigma : ndarray of shape (K,), optional
+        Error standard deviations; None means 1.
+
+    Returns
+    -------
+    loglik : float
+    W : ndarray of shape (N, K)
+        Rows sum to 1.
+    """
+    theta = np.asarray(theta, dtype=float)
+    pi = np.asarray(pi, dtype=float)
+    sigma = None if sigma is None else np.asarray(sigma, dtype=float)[None]
+    loglik, W = e_step(prepare(stats), theta[None], pi[None], sigma)
+    return float(loglik[0]), W[0].T.copy()
+
+
 def posterior_sums(prep: Prepared, W: np.ndarray, with_sigma: bool = False) -> PosteriorSums:
     """Posterior-weighted sums over the stores of ``prep``.
 

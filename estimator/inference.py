@@ -99,7 +99,8 @@ from joblib import Parallel, delayed
 from scipy.optimize import linear_sum_assignment
 from scipy.special import expit, logit, ndtri
 
-from .em import DEFAULT_MAX_ITER, DEFAULT_TOL, e_step, fit_mixture, prepare
+from .em import DEFAULT_MAX_ITER, DEFAULT_TOL, fit_mixture
+from .engine import posteriors
 from .init import SeedLike, seed_sequence, starting_values
 from .panel import Panel, SufficientStats
 from .results import ConvergenceWarning, MixtureFit
@@ -409,7 +410,7 @@ def naive_se(fit: FitLike, stats: SufficientStats, level: float = DEFAULT_LEVEL)
     n_components, n_coef = theta.shape
     dim = _n_free(n_components, n_coef)
     cov = np.full((dim, dim), np.nan)
-    _, W = _posteriors(theta, pi, stats)
+    _, W = posteriors(stats, theta, pi)
     problem = _empty_segments(pi, W)
     if problem is None:
         info = np.zeros((dim, dim))
@@ -478,7 +479,7 @@ def bootstrap_se(
     n_components, n_coef = theta.shape
     dim = _n_free(n_components, n_coef)
     root = seed_sequence(seed)
-    problem = _empty_segments(pi, _posteriors(theta, pi, stats)[1])
+    problem = _empty_segments(pi, posteriors(stats, theta, pi)[1])
     if problem is not None:
         _warn(f"bootstrap standard errors unavailable: {problem}")
         nan_cov = np.full((dim, dim), np.nan)
@@ -592,22 +593,13 @@ def _pieces(
     theta: np.ndarray, pi: np.ndarray, stats: SufficientStats
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """Log-likelihood, posteriors (N, K) and u_ic = G_i (b_i - theta_c) (N, K, P)."""
-    loglik, W = _posteriors(theta, pi, stats)
+    loglik, W = posteriors(stats, theta, pi)
     diff = stats.ols[:, None, :] - theta[None, :, :]
     if stats.shared_gram:
         u = diff @ stats.gram.T
     else:
         u = np.einsum("npq,nkq->nkp", stats.gram, diff)
     return loglik, W, u
-
-
-def _posteriors(
-    theta: np.ndarray, pi: np.ndarray, stats: SufficientStats
-) -> tuple[float, np.ndarray]:
-    """Log-likelihood and posteriors (N, K) from the engine's E-step (layout (R, K, N))."""
-    with np.errstate(divide="ignore"):
-        loglik, W = e_step(prepare(stats), theta[None], pi[None])
-    return float(loglik[0]), np.ascontiguousarray(W[0].T)
 
 
 def _scores(W: np.ndarray, u: np.ndarray, pi: np.ndarray) -> np.ndarray:

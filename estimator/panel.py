@@ -316,8 +316,9 @@ def sufficient_stats(y: np.ndarray, X: np.ndarray) -> SufficientStats:
     SufficientStats
         With a shared (P, P) Gram matrix.
     """
-    coef, *_ = np.linalg.lstsq(X, y.T, rcond=None)
-    ols = np.ascontiguousarray(coef.T)
+    # one QR of the shared design serves every store: b_i = R^-1 Q' y_i
+    q, r = np.linalg.qr(X)
+    ols = np.ascontiguousarray(np.linalg.solve(r, (y @ q).T).T)
     residuals = y - ols @ X.T
     rss = np.einsum("nt,nt->n", residuals, residuals)
     n_obs = np.full(y.shape[0], float(y.shape[1]))

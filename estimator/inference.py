@@ -4,10 +4,14 @@ Parameters and their order
 --------------------------
 The free parameters of a K-segment fit are, in this order,
 
-    psi = (theta_1, ..., theta_K, pi_1, ..., pi_{K-1}),   D = K*P + K - 1,
+    psi = (theta_1, ..., theta_K, pi_1, ..., pi_{K-1}, [tau]),   D = K*P + K - 1 + S,
 
-with theta_c = (alpha_c, beta_c) (P = 2: D = 3K - 1) and pi_K = 1 - sum_{c<K} pi_c.
-Every covariance matrix below is D x D in this order (see :func:`parameter_names`).
+with theta_c = (alpha_c, beta_c) (P = 2: D = 3K - 1 with sigma fixed) and
+pi_K = 1 - sum_{c<K} pi_c. When the fit estimated the error standard deviation,
+tau = log sigma is appended: S = 1 entry (``sigma="common"``) or S = K
+(``sigma="segment"``, tau_c = log sigma_c); S = 0 for the assignment's model
+(sigma fixed at 1). Every covariance matrix below is D x D in this order (see
+:func:`parameter_names`).
 
 Observed information (``method="observed"``)
 --------------------------------------------
@@ -51,6 +55,40 @@ and fine at N = 1e6 with K <= 5. Why this rather than alternatives:
   -sum_i w_ic u_ic u_ic' + S'S terms, i.e. the information lost because segment
   membership is unknown, and so understates the standard errors (flexmix's caveat).
 
+Estimated sigma
+---------------
+With sigma_c = exp(tau_c) (tau shared by all segments when common) the
+component log-density is
+
+    log f_ic = -n_i/2 log(2 pi) - n_i tau_c - D_ic / (2 sigma_c^2),
+    D_ic = RSS_i + (b_i - theta_c)' G_i (b_i - theta_c),
+
+and the derivatives of a_ic become (u_ic = G_i (b_i - theta_c) as before)
+
+    d a_ic / d theta_c        = u_ic / sigma_c^2,
+    d a_ic / d tau_c          = v_ic = -n_i + D_ic / sigma_c^2,
+    d^2 a_ic / d theta_c^2    = -G_i / sigma_c^2,
+    d^2 a_ic / d theta_c dtau = -2 u_ic / sigma_c^2,
+    d^2 a_ic / d tau_c^2      = -2 D_ic / sigma_c^2,
+
+(pi unchanged). The same logsumexp Hessian then adds, with j(c) the tau entry
+segment c uses (c itself, or the single common one) and ~u_ic = u_ic / sigma_c^2:
+
+    I[theta_c, theta_c]  = sum_i w_ic G_i / sigma_c^2 - sum_i w_ic ~u_ic ~u_ic'
+    I[theta_c, tau_j(c)] = -sum_i w_ic ~u_ic (v_ic - 2)
+    I[pi, tau_j]         = -sum_{c: j(c) = j} e_c sum_i w_ic v_ic
+    I[tau_j, tau_j]      = -sum_{c: j(c) = j} sum_i w_ic (v_ic^2 - 2 D_ic / sigma_c^2)
+    I                   += S'S                    (S now with the tau scores sum_c w_ic v_ic)
+
+and nothing else (a_ic depends on one tau only). log sigma rather than sigma is
+the parameter because it is unconstrained and its likelihood is closer to
+quadratic. Reported for sigma: the standard error by the delta method,
+se(sigma_c) = sigma_c se(tau_c), and the interval on the log scale mapped back,
+sigma_c exp(+- z se(tau_c)) (always positive, asymmetric). A sigma at the
+engine's floor (``SIGMA_FLOOR``) is a boundary, not a maximum: an
+:class:`InferenceWarning` and NaN errors. The fixed-sigma arithmetic is untouched
+(no sigma enters it).
+
 The standard error of pi_K comes from the delta method, var(pi_K) = 1' V_pi 1.
 Intervals are Wald intervals estimate +- z se with z = Phi^-1((1 + level)/2);
 for pi the Wald interval is clipped to [0, 1] (``ci_pi``; clipping never changes
@@ -69,23 +107,27 @@ Naive (``method="naive"``)
 For comparison only: weighted least squares given the posteriors as known
 weights (sigma = 1): cov(theta_c) = (sum_i w_ic G_i)^-1, segments independent,
 and the multinomial cov(pi) = (diag(pi) - pi pi') / N, so se(pi_c) = sqrt(pi_c (1 - pi_c) / N).
+With estimated sigma: cov(theta_c) = sigma_c^2 (sum_i w_ic G_i)^-1 and the
+textbook var(log sigma_j) = 1 / (2 sum_{c: j(c) = j} sum_i w_ic n_i), independent
+of the rest.
 
 Parametric bootstrap (``method="bootstrap"``)
 ---------------------------------------------
 B panels are drawn from the fitted model with the same N and the same design
-(each store keeps its Gram matrix and number of weeks) and refitted by EM. The
-draw is made directly in sufficient-statistic space, which is exact: with
-y_i = X_i theta_c + eps_i and eps_i ~ N(0, I), the store's OLS estimate is
-b_i ~ N(theta_c, G_i^-1) and its RSS_i ~ chi2(n_i - P), independently, and EM
-reads nothing else. Each draw b has its own random stream
-``seed_sequence(seed, b)`` (so results do not depend on ``n_jobs``); each refit
-starts from the original estimate and from ``n_init`` drawn starts. Label
+(each store keeps its Gram matrix and number of weeks) and refitted by EM (with
+the fit's sigma mode). The draw is made directly in sufficient-statistic space,
+which is exact: with y_i = X_i theta_c + sigma_c eps_i and eps_i ~ N(0, I), the
+store's OLS estimate is b_i ~ N(theta_c, sigma_c^2 G_i^-1) and its
+RSS_i ~ sigma_c^2 chi2(n_i - P), independently, and EM reads nothing else. Each
+draw b has its own random stream ``seed_sequence(seed, b)`` (so results do not
+depend on ``n_jobs``); each refit starts from the original estimate and from
+``n_init`` drawn starts. Label
 switching is undone by matching the refit's segments to the original ones with
 :func:`scipy.optimize.linear_sum_assignment` on the distance
 (theta*_c - theta_d)' Gbar (theta*_c - theta_d), Gbar the mean Gram matrix (the
 metric the likelihood uses). Standard errors are the standard deviations of the
-matched replicates, intervals their percentiles. Refits that lost a segment are
-discarded and counted.
+matched replicates, intervals their percentiles (sigma's too). Refits that lost
+a segment, or whose sigma ended at the floor, are discarded and counted.
 """
 
 from __future__ import annotations
@@ -100,14 +142,19 @@ from scipy.optimize import linear_sum_assignment
 from scipy.special import expit, logit, ndtri
 
 from .em import DEFAULT_MAX_ITER, DEFAULT_TOL, fit_mixture
-from .engine import posteriors
+from .engine import SIGMA_FLOOR, posteriors
 from .init import SeedLike, seed_sequence, starting_values
 from .panel import Panel, SufficientStats
 from .results import ConvergenceWarning, MixtureFit
 
 Method = Literal["observed", "naive", "bootstrap"]
-FitLike = MixtureFit | tuple[np.ndarray, np.ndarray]
-"""A fit, or its parameters ``(theta (K, P), pi (K,))``."""
+FitLike = (
+    MixtureFit | tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray | float]
+)
+"""A fit, or its parameters ``(theta (K, P), pi (K,))`` or ``(theta, pi, sigma)``.
+
+``sigma`` of length K means one per segment, a scalar or length 1 one common sigma.
+"""
 
 DEFAULT_LEVEL = 0.95
 MAX_CONDITION = 1e10
@@ -129,7 +176,7 @@ class InferenceWarning(UserWarning):
 
 @dataclass(frozen=True, eq=False)
 class Inference:
-    """Standard errors and intervals for every alpha, beta and pi of one fit.
+    """Standard errors and intervals for every alpha, beta, pi (and estimated sigma) of one fit.
 
     Attributes
     ----------
@@ -140,8 +187,8 @@ class Inference:
         The estimates the errors belong to (segments in the fit's order).
     pi : ndarray of shape (K,)
     cov : ndarray of shape (D, D)
-        Covariance of the free parameters (theta_1, ..., theta_K, pi_1, ..., pi_{K-1}),
-        D = K*P + K - 1; all NaN when it could not be estimated.
+        Covariance of the free parameters (theta_1, ..., theta_K, pi_1, ..., pi_{K-1},
+        [log sigma]), D = K*P + K - 1 + S; all NaN when it could not be estimated.
     se_theta : ndarray of shape (K, P)
     se_pi : ndarray of shape (K,)
         pi_K's through the delta method (0 when K = 1: pi_1 = 1 is not estimated).
@@ -156,8 +203,17 @@ class Inference:
     coef_names : tuple of str of length P
     details : dict
         Method-specific diagnostics (condition number, bootstrap counts, ...).
-    replicates : ndarray of shape (B, D + 1) or None
-        Bootstrap only: the matched replicates, (theta flat, pi_1..pi_K) per row.
+    replicates : ndarray of shape (B, K*P + K + S) or None
+        Bootstrap only: the matched replicates, (theta flat, pi_1..pi_K, sigma) per
+        row (sigma itself, S = 0, 1 or K entries).
+    sigma_mode : {"fixed", "common", "segment"}
+    sigma : ndarray of shape (K,) or None
+        The fit's error standard deviations; None when fixed at 1.
+    se_sigma : ndarray of shape (K,) or None
+        Delta method, sigma_c se(log sigma_c) (bootstrap: SD of the replicates).
+    ci_sigma : ndarray of shape (K, 2) or None
+        Wald interval for log sigma mapped back, sigma_c exp(+- z se(log sigma_c))
+        (bootstrap: percentile).
     """
 
     method: str
@@ -174,6 +230,10 @@ class Inference:
     coef_names: tuple[str, ...]
     details: dict[str, Any] = field(default_factory=dict)
     replicates: np.ndarray | None = None
+    sigma_mode: str = "fixed"
+    sigma: np.ndarray | None = None
+    se_sigma: np.ndarray | None = None
+    ci_sigma: np.ndarray | None = None
 
     @property
     def n_components(self) -> int:
@@ -181,9 +241,14 @@ class Inference:
         return self.theta.shape[0]
 
     @property
+    def n_sigma(self) -> int:
+        """Number of estimated log sigma entries S: 0 (fixed), 1 (common) or K (segment)."""
+        return _n_sigma(self.sigma_mode, self.n_components)
+
+    @property
     def full_cov(self) -> np.ndarray:
-        """Covariance of (theta flat, pi_1, ..., pi_K), shape (K*P + K, K*P + K); singular."""
-        jac = _free_to_full(self.n_components, self.theta.shape[1])
+        """Covariance of (theta flat, pi_1..pi_K, log sigma), (KP + K + S) square; singular."""
+        jac = _free_to_full(self.n_components, self.theta.shape[1], self.n_sigma)
         return jac @ self.cov @ jac.T
 
     def covers(self, theta: np.ndarray, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -205,6 +270,24 @@ class Inference:
         pi = np.asarray(pi, dtype=float).reshape(self.pi.shape)
         return _inside(theta, self.ci_theta), _inside(pi, self.ci_pi)
 
+    def covers_sigma(self, sigma: np.ndarray | float) -> np.ndarray:
+        """Whether each sigma interval contains the given (true) sigma.
+
+        Parameters
+        ----------
+        sigma : float or array_like of shape (K,)
+            Truth, segments in the same order as this object.
+
+        Returns
+        -------
+        ndarray of bool, shape (K,)
+            False where the interval is NaN or sigma was not estimated.
+        """
+        if self.ci_sigma is None:
+            return np.zeros(self.n_components, dtype=bool)
+        sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (self.n_components,))
+        return _inside(sigma, self.ci_sigma)
+
     def reordered(self, order: np.ndarray) -> Inference:
         """The same inference with segments permuted: new segment j is old segment ``order[j]``.
 
@@ -217,12 +300,22 @@ class Inference:
         n_components, n_coef = self.theta.shape
         if sorted(order.tolist()) != list(range(n_components)):
             raise ValueError(f"order must be a permutation of 0..{n_components - 1}, got {order}")
+        n_base = n_components * (n_coef + 1)
+        sigma_index = n_base + (order if self.n_sigma == n_components else np.arange(self.n_sigma))
         full_index = np.concatenate(
-            [(order[:, None] * n_coef + np.arange(n_coef)).ravel(), n_components * n_coef + order]
+            [
+                (order[:, None] * n_coef + np.arange(n_coef)).ravel(),
+                n_components * n_coef + order,
+                sigma_index,
+            ]
         )
         full = self.full_cov[np.ix_(full_index, full_index)]
-        free = full[:-1, :-1]
+        free = np.delete(np.delete(full, n_base - 1, axis=0), n_base - 1, axis=1)
         reps = None if self.replicates is None else self.replicates[:, full_index]
+        sigma_fields = {
+            name: None if getattr(self, name) is None else getattr(self, name)[order]
+            for name in ("sigma", "se_sigma", "ci_sigma")
+        }
         return replace(
             self,
             theta=self.theta[order],
@@ -234,6 +327,7 @@ class Inference:
             ci_pi=self.ci_pi[order],
             ci_pi_logit=None if self.ci_pi_logit is None else self.ci_pi_logit[order],
             replicates=reps,
+            **sigma_fields,
         )
 
     def to_dict(self, include_cov: bool = False) -> dict[str, Any]:
@@ -241,8 +335,10 @@ class Inference:
 
         Per coefficient name (``alpha``, ``beta``) and for ``pi``: ``se`` (K values)
         and ``ci`` (K pairs [lower, upper]); ``pi`` also has ``ci_logit`` for the
-        Wald methods. ``cov`` and ``parameters`` (its row names) only with
-        ``include_cov``.
+        Wald methods. With estimated sigma also ``sigma`` (``se``, ``ci`` and
+        ``interval``: "log-wald" or "percentile") and ``sigma_mode``; nothing is
+        added when sigma is fixed. ``cov`` and ``parameters`` (its row names) only
+        with ``include_cov``.
         """
         out: dict[str, Any] = {
             "method": self.method,
@@ -255,9 +351,16 @@ class Inference:
         out["pi"] = {"se": _json(self.se_pi), "ci": _json(self.ci_pi)}
         if self.ci_pi_logit is not None:
             out["pi"]["ci_logit"] = _json(self.ci_pi_logit)
+        if self.sigma_mode != "fixed":
+            out["sigma_mode"] = self.sigma_mode
+            out["sigma"] = {
+                "se": _json(self.se_sigma),
+                "ci": _json(self.ci_sigma),
+                "interval": "percentile" if self.method == "bootstrap" else "log-wald",
+            }
         out.update({key: _json(value) for key, value in self.details.items()})
         if include_cov:
-            out["parameters"] = parameter_names(self.n_components, self.coef_names)
+            out["parameters"] = parameter_names(self.n_components, self.coef_names, self.sigma_mode)
             out["cov"] = _json(self.cov)
         return out
 
@@ -268,14 +371,28 @@ class Inference:
 
 
 def parameter_names(
-    n_components: int, coef_names: tuple[str, ...] = ("alpha", "beta")
+    n_components: int,
+    coef_names: tuple[str, ...] = ("alpha", "beta"),
+    sigma_mode: str = "fixed",
 ) -> list[str]:
-    """Names of the D free parameters in covariance order: alpha_1, beta_1, ..., pi_{K-1}."""
+    """Names of the D free parameters in covariance order: alpha_1, ..., pi_{K-1}, [log sigma].
+
+    ``log_sigma`` (common) or ``log_sigma_1 .. log_sigma_K`` (segment) come last.
+    """
     names = [f"{name}_{c + 1}" for c in range(n_components) for name in coef_names]
-    return names + [f"pi_{c + 1}" for c in range(n_components - 1)]
+    names += [f"pi_{c + 1}" for c in range(n_components - 1)]
+    n_sigma = _n_sigma(sigma_mode, n_components)
+    if sigma_mode == "common":
+        return names + ["log_sigma"]
+    return names + [f"log_sigma_{c + 1}" for c in range(n_sigma)]
 
 
-def store_scores(theta: np.ndarray, pi: np.ndarray, stats: SufficientStats) -> np.ndarray:
+def store_scores(
+    theta: np.ndarray,
+    pi: np.ndarray,
+    stats: SufficientStats,
+    sigma: np.ndarray | float | None = None,
+) -> np.ndarray:
     """Each store's score, the gradient of l_i with respect to the D free parameters.
 
     Parameters
@@ -284,6 +401,9 @@ def store_scores(theta: np.ndarray, pi: np.ndarray, stats: SufficientStats) -> n
     pi : array_like of shape (K,)
         All entries positive.
     stats : SufficientStats
+    sigma : float or array_like of shape (1,) or (K,), optional
+        Estimated error standard deviation(s): one common (scalar or length 1) or
+        one per segment (length K). None: fixed at 1, no log sigma parameter.
 
     Returns
     -------
@@ -291,13 +411,15 @@ def store_scores(theta: np.ndarray, pi: np.ndarray, stats: SufficientStats) -> n
         Columns in the order of :func:`parameter_names`; summed over stores it is
         the gradient of the log-likelihood (0 at the maximum).
     """
-    theta, pi = _check_params(theta, pi, stats)
-    _, W, u = _pieces(theta, pi, stats)
-    return _scores(W, u, pi)
+    params = _check_params(theta, pi, stats, sigma)
+    return _scores(_pieces(params, stats), params)
 
 
 def score_and_hessian(
-    theta: np.ndarray, pi: np.ndarray, stats: SufficientStats
+    theta: np.ndarray,
+    pi: np.ndarray,
+    stats: SufficientStats,
+    sigma: np.ndarray | float | None = None,
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """Log-likelihood, its gradient and its Hessian in the D free parameters (analytic).
 
@@ -308,6 +430,8 @@ def score_and_hessian(
         All entries positive (the derivatives in pi are undefined at pi_c = 0).
     stats : SufficientStats
         Shared or per-store Gram matrices.
+    sigma : float or array_like of shape (1,) or (K,), optional
+        As in :func:`store_scores`; the derivatives are in log sigma.
 
     Returns
     -------
@@ -316,31 +440,64 @@ def score_and_hessian(
     hessian : ndarray of shape (D, D)
         Symmetric; minus the observed information. See the module docstring.
     """
-    theta, pi = _check_params(theta, pi, stats)
-    loglik, W, u = _pieces(theta, pi, stats)
-    score, hessian = _score_hessian(W, u, pi, stats)
-    return loglik, score, hessian
+    params = _check_params(theta, pi, stats, sigma)
+    pieces = _pieces(params, stats)
+    score, hessian = _score_hessian(pieces, params, stats)
+    return pieces.loglik, score, hessian
 
 
 def _score_hessian(
-    W: np.ndarray, u: np.ndarray, pi: np.ndarray, stats: SufficientStats
+    pieces: _Pieces, params: _Params, stats: SufficientStats
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Score (D,) and Hessian (D, D) from posteriors (N, K) and u (N, K, P); see the module."""
+    """Score (D,) and Hessian (D, D) from the per-store pieces; see the module docstring."""
+    W, u, pi = pieces.W, pieces.u, params.pi
     n_stores, n_components, n_coef = u.shape
-    S = _scores(W, u, pi)
+    n_theta = n_components * n_coef
+    S = _scores(pieces, params)
     e = _pi_jacobian(n_components) / pi[:, None]
     hessian = -(S.T @ S)
-    wu = S[:, : n_components * n_coef].reshape(n_stores, n_components, n_coef)  # w_ic u_ic
+    wu = S[:, :n_theta].reshape(n_stores, n_components, n_coef)  # w_ic u_ic
     uu = np.matmul(wu.transpose(1, 2, 0), u.transpose(1, 0, 2))  # sum_i w_ic u_ic u_ic'
     wgram = _weighted_gram(W, stats)
-    pi_block = slice(n_components * n_coef, None)
+    if pieces.variance is not None:
+        wgram = wgram / pieces.variance[:, None, None]
+    pi_block = slice(n_theta, n_theta + n_components - 1)
     for c in range(n_components):
         block = slice(c * n_coef, (c + 1) * n_coef)
         hessian[block, block] += uu[c] - wgram[c]
         cross = np.outer(wu[:, c].sum(axis=0), e[c])
         hessian[block, pi_block] += cross
         hessian[pi_block, block] += cross.T
+    if pieces.v is not None:
+        _add_sigma_blocks(hessian, pieces, wu, e, params.groups)
     return S.sum(axis=0), 0.5 * (hessian + hessian.T)
+
+
+def _add_sigma_blocks(
+    hessian: np.ndarray, pieces: _Pieces, wu: np.ndarray, e: np.ndarray, groups: np.ndarray
+) -> None:
+    """Add the log-sigma terms of sum_ic w_ic (d^2 a_ic + g_ic g_ic') to ``hessian`` in place.
+
+    ``wu`` is w_ic u_ic (N, K, P) with u already divided by sigma_c^2, ``e`` the
+    (K, K-1) pi gradients, ``groups`` the (K, S) map from segments to log sigma.
+    """
+    n_stores, n_components, n_coef = wu.shape
+    n_theta = n_components * n_coef
+    pi_block = slice(n_theta, n_theta + n_components - 1)
+    tau = slice(n_theta + n_components - 1, None)
+    # theta_c x tau_j(c): sum_i w_ic u_ic (v_ic - 2)
+    cross = np.einsum("nkp,nk->kp", wu, pieces.v - 2.0)
+    theta_tau = (cross[:, :, None] * groups[:, None, :]).reshape(n_theta, -1)
+    hessian[:n_theta, tau] += theta_tau
+    hessian[tau, :n_theta] += theta_tau.T
+    # pi x tau_j: sum_{c in j} e_c sum_i w_ic v_ic
+    wv = pieces.W * pieces.v
+    pi_tau = e.T @ (wv.sum(axis=0)[:, None] * groups)
+    hessian[pi_block, tau] += pi_tau
+    hessian[tau, pi_block] += pi_tau.T
+    # tau_j x tau_j: sum_{c in j} sum_i w_ic (v_ic^2 - 2 D_ic / sigma_c^2)
+    curvature = (pieces.W * (pieces.v**2 - 2.0 * pieces.scaled_dev)).sum(axis=0) @ groups
+    hessian[tau, tau] += np.diag(curvature)
 
 
 # ---------------------------------------------------------------------------
@@ -355,8 +512,8 @@ def observed_information_se(
 
     Parameters
     ----------
-    fit : MixtureFit or tuple (theta (K, P), pi (K,))
-        The maximum-likelihood estimate.
+    fit : MixtureFit or tuple (theta (K, P), pi (K,)[, sigma])
+        The maximum-likelihood estimate (sigma fixed, common or per segment).
     stats : SufficientStats
         The data it was fitted to.
     level : float
@@ -369,16 +526,16 @@ def observed_information_se(
         correlation-scaled information) and ``newton_step_in_se``, the largest
         |I^-1 score| / se: near 0 at a converged maximum.
         An :class:`InferenceWarning` and NaN errors when the information is
-        singular, ill-conditioned or not positive definite.
+        singular, ill-conditioned or not positive definite, or a sigma is at the floor.
     """
-    theta, pi, names = _fit_params(fit, stats)
-    dim = _n_free(*theta.shape)
+    params = _fit_params(fit, stats)
+    dim = params.dim
     details: dict[str, Any] = {"condition_number": float("nan"), "newton_step_in_se": float("nan")}
-    _, W, u = _pieces(theta, pi, stats)
-    problem = _empty_segments(pi, W)
+    pieces = _pieces(params, stats)
+    problem = _sigma_at_floor(params) or _empty_segments(params.pi, pieces.W)
     cov = np.full((dim, dim), np.nan)
     if problem is None:
-        score, hessian = _score_hessian(W, u, pi, stats)
+        score, hessian = _score_hessian(pieces, params, stats)
         cov, condition, problem = _invert(-hessian)
         details["condition_number"] = condition
         if problem is None:
@@ -386,18 +543,19 @@ def observed_information_se(
             details["newton_step_in_se"] = float(np.max(np.abs(cov @ score) / se, initial=0.0))
     if problem is not None:
         _warn(f"observed-information standard errors unavailable: {problem}")
-    return _wald("observed", theta, pi, cov, level, names, problem is None, details, stats)
+    return _wald("observed", params, cov, level, problem is None, details, stats)
 
 
 def naive_se(fit: FitLike, stats: SufficientStats, level: float = DEFAULT_LEVEL) -> Inference:
     """The "posteriors as known" standard errors (comparison only; they are too small).
 
-    cov(theta_c) = (sum_i w_ic G_i)^-1 (weighted least squares with sigma = 1),
-    segments independent, cov(pi) = (diag(pi) - pi pi') / N.
+    cov(theta_c) = sigma_c^2 (sum_i w_ic G_i)^-1 (weighted least squares; sigma_c = 1
+    when fixed), segments independent, cov(pi) = (diag(pi) - pi pi') / N, and with
+    estimated sigma var(log sigma_j) = 1 / (2 sum_{c in j} sum_i w_ic n_i).
 
     Parameters
     ----------
-    fit : MixtureFit or tuple (theta (K, P), pi (K,))
+    fit : MixtureFit or tuple (theta (K, P), pi (K,)[, sigma])
     stats : SufficientStats
     level : float
 
@@ -406,26 +564,33 @@ def naive_se(fit: FitLike, stats: SufficientStats, level: float = DEFAULT_LEVEL)
     Inference
         ``method="naive"``.
     """
-    theta, pi, names = _fit_params(fit, stats)
+    params = _fit_params(fit, stats)
+    theta, pi = params.theta, params.pi
     n_components, n_coef = theta.shape
-    dim = _n_free(n_components, n_coef)
+    dim = params.dim
     cov = np.full((dim, dim), np.nan)
-    _, W = posteriors(stats, theta, pi)
-    problem = _empty_segments(pi, W)
+    _, W = posteriors(stats, theta, pi, params.sigma_k)
+    problem = _sigma_at_floor(params) or _empty_segments(pi, W)
     if problem is None:
         info = np.zeros((dim, dim))
         wgram = _weighted_gram(W, stats)
+        if params.sigma is not None:
+            wgram = wgram / params.sigma_k[:, None, None] ** 2
         for c in range(n_components):
             block = slice(c * n_coef, (c + 1) * n_coef)
             info[block, block] = wgram[c]
         n_theta = n_components * n_coef
+        n_pi = n_theta + n_components - 1
         pi_free = pi[:-1]
         pi_cov = (np.diag(pi_free) - np.outer(pi_free, pi_free)) / stats.n_stores
-        info[n_theta:, n_theta:] = np.linalg.inv(pi_cov) if n_components > 1 else 0.0
+        info[n_theta:n_pi, n_theta:n_pi] = np.linalg.inv(pi_cov) if n_components > 1 else 0.0
+        if params.sigma is not None:
+            weeks = W.T @ stats.n_obs  # sum_i w_ic n_i
+            info[n_pi:, n_pi:] = np.diag(2.0 * weeks @ params.groups)
         cov, _, problem = _invert(info)
     if problem is not None:
         _warn(f"naive standard errors unavailable: {problem}")
-    return _wald("naive", theta, pi, cov, level, names, problem is None, {}, stats)
+    return _wald("naive", params, cov, level, problem is None, {}, stats)
 
 
 def bootstrap_se(
@@ -444,8 +609,9 @@ def bootstrap_se(
 
     Parameters
     ----------
-    fit : MixtureFit or tuple (theta (K, P), pi (K,))
-        The estimate; the model it defines generates the bootstrap panels.
+    fit : MixtureFit or tuple (theta (K, P), pi (K,)[, sigma])
+        The estimate; the model it defines generates the bootstrap panels, and
+        the refits estimate sigma the same way (fixed, common or per segment).
     data : SufficientStats or Panel
         The data the fit came from (anything with a ``sufficient_stats()``
         method will do): N, each store's design (Gram matrix) and
@@ -467,27 +633,26 @@ def bootstrap_se(
     -------
     Inference
         ``method="bootstrap"``; ``details`` holds ``n_boot``, ``n_used``,
-        ``n_degenerate`` (refits that lost a segment, discarded) and
-        ``n_not_converged``; ``replicates`` the matched estimates.
+        ``n_degenerate`` (refits that lost a segment or whose sigma hit the
+        floor, discarded) and ``n_not_converged``; ``replicates`` the matched estimates.
     """
     stats = data if isinstance(data, SufficientStats) else data.sufficient_stats()
-    theta, pi, names = _fit_params(fit, stats)
+    params = _fit_params(fit, stats)
     if n_boot < 2:
         raise ValueError(f"n_boot must be at least 2, got {n_boot}")
     if n_init < 0:
         raise ValueError(f"n_init must be >= 0, got {n_init}")
-    n_components, n_coef = theta.shape
-    dim = _n_free(n_components, n_coef)
+    n_components, n_coef = params.theta.shape
+    dim = params.dim
     root = seed_sequence(seed)
-    problem = _empty_segments(pi, posteriors(stats, theta, pi)[1])
+    W = posteriors(stats, params.theta, params.pi, params.sigma_k)[1]
+    problem = _sigma_at_floor(params) or _empty_segments(params.pi, W)
     if problem is not None:
         _warn(f"bootstrap standard errors unavailable: {problem}")
         nan_cov = np.full((dim, dim), np.nan)
-        return _wald("bootstrap", theta, pi, nan_cov, level, names, False, {}, stats)
+        return _wald("bootstrap", params, nan_cov, level, False, {}, stats)
     runs = Parallel(n_jobs=n_jobs)(
-        delayed(_bootstrap_replicate)(
-            theta, pi, stats, seed_sequence(root, b), n_init, tol, max_iter
-        )
+        delayed(_bootstrap_replicate)(params, stats, seed_sequence(root, b), n_init, tol, max_iter)
         for b in range(n_boot)
     )
     reps = np.array([r[0] for r in runs])
@@ -503,19 +668,28 @@ def bootstrap_se(
     if len(used) < 2:
         _warn(f"bootstrap: {len(used)} of {n_boot} refits kept a segment for every K")
         cov = np.full((dim, dim), np.nan)
-        return _wald("bootstrap", theta, pi, cov, level, names, False, details, stats)
+        return _wald("bootstrap", params, cov, level, False, details, stats)
     if details["n_degenerate"]:
         _warn(f"bootstrap: {details['n_degenerate']} of {n_boot} refits lost a segment (dropped)")
-    cov = np.atleast_2d(np.cov(used[:, :dim], rowvar=False))
+    cov = np.atleast_2d(np.cov(_replicates_to_free(used, n_components, n_coef), rowvar=False))
     tails = 100.0 * np.array([(1.0 - level) / 2.0, (1.0 + level) / 2.0])
     limits = np.percentile(used, tails, axis=0).T
-    base = _wald("bootstrap", theta, pi, cov, level, names, True, details, stats)
+    n_theta = n_components * n_coef
+    n_base = n_theta + n_components
+    base = _wald("bootstrap", params, cov, level, True, details, stats)
+    sigma_fields = {}
+    if params.sigma is not None:
+        sigma_fields = {
+            "se_sigma": params.groups @ np.std(used[:, n_base:], axis=0, ddof=1),
+            "ci_sigma": params.groups @ limits[n_base:],
+        }
     return replace(
         base,
-        ci_theta=limits[: n_components * n_coef].reshape(n_components, n_coef, 2),
-        ci_pi=limits[n_components * n_coef :],
+        ci_theta=limits[:n_theta].reshape(n_components, n_coef, 2),
+        ci_pi=limits[n_theta:n_base],
         ci_pi_logit=None,
         replicates=used,
+        **sigma_fields,
     )
 
 
@@ -524,8 +698,70 @@ def bootstrap_se(
 # ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, eq=False)
+class _Params:
+    """Validated parameters of one fit.
+
+    theta (K, P), pi (K,), sigma (S,) or None (fixed), sigma_mode, coef names.
+    """
+
+    theta: np.ndarray
+    pi: np.ndarray
+    sigma: np.ndarray | None
+    sigma_mode: str
+    names: tuple[str, ...]
+
+    @property
+    def n_sigma(self) -> int:
+        return 0 if self.sigma is None else self.sigma.size
+
+    @property
+    def dim(self) -> int:
+        return _n_free(*self.theta.shape) + self.n_sigma
+
+    @property
+    def groups(self) -> np.ndarray:
+        """(K, S) 0/1: which log sigma each segment uses."""
+        return _sigma_groups(len(self.pi), self.n_sigma)
+
+    @property
+    def sigma_k(self) -> np.ndarray | None:
+        """Each segment's sigma (K,), None when fixed."""
+        return None if self.sigma is None else self.groups @ self.sigma
+
+
+@dataclass(frozen=True, eq=False)
+class _Pieces:
+    """Per-store quantities the derivatives are built from.
+
+    loglik; W (N, K) posteriors; u (N, K, P) = d a_ic / d theta_c =
+    G_i (b_i - theta_c) / sigma_c^2; with estimated sigma also v (N, K) =
+    d a_ic / d log sigma_c = -n_i + D_ic / sigma_c^2, scaled_dev (N, K) =
+    D_ic / sigma_c^2 and variance (K,) = sigma_c^2 (all None when fixed).
+    """
+
+    loglik: float
+    W: np.ndarray
+    u: np.ndarray
+    v: np.ndarray | None = None
+    scaled_dev: np.ndarray | None = None
+    variance: np.ndarray | None = None
+
+
 def _n_free(n_components: int, n_coef: int) -> int:
     return n_components * n_coef + n_components - 1
+
+
+def _n_sigma(sigma_mode: str, n_components: int) -> int:
+    """Number of log sigma parameters: 0 (fixed), 1 (common), K (segment)."""
+    return {"fixed": 0, "common": 1}.get(sigma_mode, n_components)
+
+
+def _sigma_groups(n_components: int, n_sigma: int) -> np.ndarray:
+    """(K, S) 0/1 map from segments to log sigma: identity (per segment) or ones (common)."""
+    if n_sigma == n_components:
+        return np.eye(n_components)
+    return np.ones((n_components, n_sigma))
 
 
 def _pi_jacobian(n_components: int) -> np.ndarray:
@@ -533,18 +769,34 @@ def _pi_jacobian(n_components: int) -> np.ndarray:
     return np.vstack([np.eye(n_components - 1), -np.ones((1, n_components - 1))])
 
 
-def _free_to_full(n_components: int, n_coef: int) -> np.ndarray:
-    """Jacobian of (theta flat, pi) with respect to the free parameters, (KP + K, D)."""
+def _free_to_full(n_components: int, n_coef: int, n_sigma: int = 0) -> np.ndarray:
+    """Jacobian of (theta flat, pi, log sigma) w.r.t. the free parameters, (KP + K + S, D)."""
     n_theta = n_components * n_coef
-    jac = np.zeros((n_theta + n_components, _n_free(n_components, n_coef)))
+    n_free = _n_free(n_components, n_coef)
+    jac = np.zeros((n_theta + n_components + n_sigma, n_free + n_sigma))
     jac[:n_theta, :n_theta] = np.eye(n_theta)
-    jac[n_theta:, n_theta:] = _pi_jacobian(n_components)
+    jac[n_theta : n_theta + n_components, n_theta:n_free] = _pi_jacobian(n_components)
+    jac[n_theta + n_components :, n_free:] = np.eye(n_sigma)
     return jac
 
 
+def _replicates_to_free(reps: np.ndarray, n_components: int, n_coef: int) -> np.ndarray:
+    """Replicates (theta, pi_1..pi_K, sigma) -> free (theta, pi_1..pi_{K-1}, log sigma)."""
+    n_free = _n_free(n_components, n_coef)
+    n_base = n_free + 1
+    if reps.shape[1] == n_base:
+        return reps[:, :n_free]
+    return np.hstack([reps[:, :n_free], np.log(reps[:, n_base:])])
+
+
 def _check_params(
-    theta: np.ndarray, pi: np.ndarray, stats: SufficientStats
-) -> tuple[np.ndarray, np.ndarray]:
+    theta: np.ndarray,
+    pi: np.ndarray,
+    stats: SufficientStats,
+    sigma: np.ndarray | float | None = None,
+    sigma_mode: str | None = None,
+    names: tuple[str, ...] | None = None,
+) -> _Params:
     theta = np.asarray(theta, dtype=float)
     pi = np.asarray(pi, dtype=float).ravel()
     if theta.ndim == 1:
@@ -558,57 +810,76 @@ def _check_params(
         raise ValueError("theta and pi must be finite")
     if np.any(pi < 0) or abs(pi.sum() - 1.0) > 1e-8:
         raise ValueError(f"pi must be non-negative and sum to 1, got {pi.tolist()}")
-    return theta, pi
-
-
-def _fit_params(
-    fit: FitLike, stats: SufficientStats
-) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    if isinstance(fit, MixtureFit):
-        if fit.sigma_mode != "fixed":
-            raise NotImplementedError(
-                f"standard errors are derived for the model with sigma fixed at 1; this fit "
-                f"estimated sigma (sigma_mode={fit.sigma_mode!r})"
-            )
-        theta, pi, names = fit.theta, fit.pi, fit.names()
-        if fit.posteriors.shape[0] != stats.n_stores:
+    if sigma is not None:
+        sigma = np.asarray(sigma, dtype=float).ravel()
+        if sigma.size not in (1, pi.size):
             raise ValueError(
-                f"the fit has posteriors for {fit.posteriors.shape[0]} stores but the data "
-                f"has {stats.n_stores}: pass the statistics the fit came from"
+                f"sigma must be a scalar (common) or have one entry per segment ({pi.size}), "
+                f"got {sigma.size} entries"
             )
-    else:
-        theta, pi = fit
-        names = None
-    theta, pi = _check_params(theta, pi, stats)
+        if not (np.all(np.isfinite(sigma)) and np.all(sigma > 0)):
+            raise ValueError(f"sigma must be finite and positive, got {sigma.tolist()}")
+        if sigma_mode is None:
+            sigma_mode = "common" if sigma.size == 1 else "segment"
     if names is None:
         names = (
             ("alpha", "beta")
             if theta.shape[1] == 2
             else tuple(f"x{j}" for j in range(theta.shape[1]))
         )
-    return theta, pi, tuple(names)
+    return _Params(theta, pi, sigma, sigma_mode or "fixed", tuple(names))
 
 
-def _pieces(
-    theta: np.ndarray, pi: np.ndarray, stats: SufficientStats
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """Log-likelihood, posteriors (N, K) and u_ic = G_i (b_i - theta_c) (N, K, P)."""
-    loglik, W = posteriors(stats, theta, pi)
+def _fit_params(fit: FitLike, stats: SufficientStats) -> _Params:
+    if isinstance(fit, MixtureFit):
+        if fit.posteriors.shape[0] != stats.n_stores:
+            raise ValueError(
+                f"the fit has posteriors for {fit.posteriors.shape[0]} stores but the data "
+                f"has {stats.n_stores}: pass the statistics the fit came from"
+            )
+        mode = fit.sigma_mode
+        sigma = None if mode == "fixed" else fit.sigma[: _n_sigma(mode, fit.n_components)]
+        return _check_params(fit.theta, fit.pi, stats, sigma, mode, fit.names())
+    if len(fit) not in (2, 3):
+        raise ValueError(f"fit must be a MixtureFit or (theta, pi[, sigma]), got {len(fit)} items")
+    return _check_params(*fit[:2], stats, *fit[2:])
+
+
+def _pieces(params: _Params, stats: SufficientStats) -> _Pieces:
+    """Log-likelihood, posteriors and the per-store derivative pieces (see :class:`_Pieces`)."""
+    theta = params.theta
+    sigma_k = params.sigma_k
+    loglik, W = posteriors(stats, theta, params.pi, sigma_k)
     diff = stats.ols[:, None, :] - theta[None, :, :]
     if stats.shared_gram:
         u = diff @ stats.gram.T
     else:
         u = np.einsum("npq,nkq->nkp", stats.gram, diff)
-    return loglik, W, u
+    if sigma_k is None:
+        return _Pieces(loglik, W, u)
+    variance = sigma_k**2
+    scaled_dev = (stats.rss[:, None] + np.einsum("nkp,nkp->nk", diff, u)) / variance
+    return _Pieces(
+        loglik,
+        W,
+        u / variance[:, None],
+        v=scaled_dev - stats.n_obs[:, None],
+        scaled_dev=scaled_dev,
+        variance=variance,
+    )
 
 
-def _scores(W: np.ndarray, u: np.ndarray, pi: np.ndarray) -> np.ndarray:
+def _scores(pieces: _Pieces, params: _Params) -> np.ndarray:
     """Per-store scores s_i = sum_c w_ic g_ic, shape (N, D)."""
+    W, u = pieces.W, pieces.u
     n_stores, n_components, n_coef = u.shape
     n_theta = n_components * n_coef
-    S = np.empty((n_stores, n_theta + n_components - 1))
+    n_pi = n_theta + n_components - 1
+    S = np.empty((n_stores, n_pi + params.n_sigma))
     np.multiply(W[:, :, None], u, out=S[:, :n_theta].reshape(n_stores, n_components, n_coef))
-    S[:, n_theta:] = W @ (_pi_jacobian(n_components) / pi[:, None])
+    S[:, n_theta:n_pi] = W @ (_pi_jacobian(n_components) / params.pi[:, None])
+    if pieces.v is not None:
+        S[:, n_pi:] = (W * pieces.v) @ params.groups
     return S
 
 
@@ -631,6 +902,16 @@ def _empty_segments(pi: np.ndarray, W: np.ndarray) -> str | None:
             "the model has more segments than the data support"
         )
     return None
+
+
+def _sigma_at_floor(params: _Params) -> str | None:
+    """A message when an estimated sigma sits at the engine's floor, else None."""
+    if params.sigma is None or np.all(params.sigma > SIGMA_FLOOR * (1.0 + 1e-9)):
+        return None
+    return (
+        f"sigma = {params.sigma.tolist()} reached the floor {SIGMA_FLOOR:g}: a segment fits "
+        "(almost) exactly and the likelihood has no interior maximum there"
+    )
 
 
 def _invert(info: np.ndarray) -> tuple[np.ndarray, float, str | None]:
@@ -666,26 +947,29 @@ def _invert(info: np.ndarray) -> tuple[np.ndarray, float, str | None]:
 
 def _wald(
     method: str,
-    theta: np.ndarray,
-    pi: np.ndarray,
+    params: _Params,
     cov: np.ndarray,
     level: float,
-    names: tuple[str, ...],
     valid: bool,
     details: dict[str, Any],
     stats: SufficientStats,
 ) -> Inference:
-    """Standard errors and Wald intervals of every alpha, beta and pi from a free-parameter cov."""
+    """Standard errors and Wald intervals of every parameter from a free-parameter cov.
+
+    sigma: delta-method standard error and the log-scale interval mapped back.
+    """
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
+    theta, pi = params.theta, params.pi
     n_components, n_coef = theta.shape
     n_theta = n_components * n_coef
+    n_base = n_theta + n_components
     z = float(ndtri(0.5 + level / 2.0))
-    jac = _free_to_full(n_components, n_coef)
+    jac = _free_to_full(n_components, n_coef, params.n_sigma)
     variance = np.einsum("ij,jk,ik->i", jac, cov, jac)
     se = np.sqrt(np.clip(variance, 0.0, None))
     se_theta = se[:n_theta].reshape(n_components, n_coef)
-    se_pi = se[n_theta:]
+    se_pi = se[n_theta:n_base]
     ci_theta = theta[..., None] + np.array([-z, z]) * se_theta[..., None]
     ci_pi = np.clip(pi[:, None] + np.array([-z, z]) * se_pi[:, None], 0.0, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -694,6 +978,15 @@ def _wald(
     degenerate = (pi <= 0.0) | (pi >= 1.0)
     boundary = np.where(np.isnan(se_pi), np.nan, pi)
     ci_pi_logit[degenerate] = boundary[degenerate, None]
+    sigma_fields: dict[str, np.ndarray] = {}
+    if params.sigma is not None:
+        sigma_k = params.sigma_k
+        se_log = params.groups @ se[n_base:]
+        sigma_fields = {
+            "sigma": sigma_k,
+            "se_sigma": sigma_k * se_log,
+            "ci_sigma": sigma_k[:, None] * np.exp(np.array([-z, z]) * se_log[:, None]),
+        }
     return Inference(
         method=method,
         level=level,
@@ -706,8 +999,10 @@ def _wald(
         ci_pi=ci_pi,
         ci_pi_logit=ci_pi_logit,
         valid=valid,
-        coef_names=names,
+        coef_names=params.names,
         details={"n_stores": stats.n_stores, **details},
+        sigma_mode=params.sigma_mode,
+        **sigma_fields,
     )
 
 
@@ -734,12 +1029,17 @@ def _json(value: Any) -> Any:
 
 
 def _draw_stats(
-    theta: np.ndarray, pi: np.ndarray, stats: SufficientStats, rng: np.random.Generator
+    theta: np.ndarray,
+    pi: np.ndarray,
+    stats: SufficientStats,
+    rng: np.random.Generator,
+    sigma: np.ndarray | None = None,
 ) -> SufficientStats:
-    """Sufficient statistics of a panel drawn from the model (theta, pi), sigma = 1.
+    """Sufficient statistics of a panel drawn from the model (theta, pi, sigma).
 
     Same N, Gram matrices and weeks as ``stats``: segment c_i ~ pi,
-    b_i ~ N(theta_{c_i}, G_i^-1), RSS_i ~ chi2(n_i - P).
+    b_i ~ N(theta_{c_i}, sigma_{c_i}^2 G_i^-1), RSS_i ~ sigma_{c_i}^2 chi2(n_i - P);
+    ``sigma`` (K,) None means 1.
     """
     n_stores, n_coef = stats.n_stores, stats.n_coef
     segment = rng.choice(len(pi), size=n_stores, p=pi)
@@ -751,6 +1051,9 @@ def _draw_stats(
         shift = np.linalg.solve(np.swapaxes(chol, 1, 2), noise[..., None])[..., 0]
     dof = stats.n_obs - n_coef
     rss = np.where(dof > 0, rng.chisquare(np.maximum(dof, 1.0)), 0.0)
+    if sigma is not None:
+        shift *= sigma[segment, None]
+        rss *= sigma[segment] ** 2
     return SufficientStats(ols=theta[segment] + shift, rss=rss, gram=stats.gram, n_obs=stats.n_obs)
 
 
@@ -765,18 +1068,21 @@ def _match(theta_boot: np.ndarray, theta: np.ndarray, metric: np.ndarray) -> np.
 
 
 def _bootstrap_replicate(
-    theta: np.ndarray,
-    pi: np.ndarray,
+    params: _Params,
     stats: SufficientStats,
     seq: np.random.SeedSequence,
     n_init: int,
     tol: float,
     max_iter: int,
 ) -> tuple[np.ndarray, bool, bool]:
-    """One bootstrap refit: (matched theta flat + pi (KP + K,), converged, degenerate)."""
+    """One bootstrap refit: (matched theta flat + pi + sigma (KP + K + S,), converged, degenerate).
+
+    Degenerate: the refit lost a segment, or one of its sigmas ended at the floor.
+    """
     rng = np.random.default_rng(seq)
+    theta, pi = params.theta, params.pi
     n_components = len(pi)
-    boot = _draw_stats(theta, pi, stats, rng)
+    boot = _draw_stats(theta, pi, stats, rng, params.sigma_k)
     starts = [theta[None]]
     if n_init > 0 and n_components > 1:
         drawn, _ = starting_values(boot, n_components, n_init, rng)
@@ -784,9 +1090,16 @@ def _bootstrap_replicate(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         refit = fit_mixture(
-            boot, n_components, theta0=np.concatenate(starts), tol=tol, max_iter=max_iter
+            boot,
+            n_components,
+            theta0=np.concatenate(starts),
+            tol=tol,
+            max_iter=max_iter,
+            sigma=params.sigma_mode,
         )
     metric = stats.gram if stats.shared_gram else stats.gram.mean(axis=0)
     order = _match(refit.theta, theta, metric)
-    values = np.concatenate([refit.theta[order].ravel(), refit.pi[order]])
-    return values, refit.converged, refit.degenerate
+    sigma = refit.sigma[order] if params.n_sigma == n_components else refit.sigma[: params.n_sigma]
+    values = np.concatenate([refit.theta[order].ravel(), refit.pi[order], sigma])
+    floored = params.n_sigma > 0 and not np.all(sigma > SIGMA_FLOOR * (1.0 + 1e-9))
+    return values, refit.converged, refit.degenerate or floored

@@ -342,14 +342,6 @@ def test_singular_information_warns_and_gives_nan(real, theta, pi):
         json.dumps(inference.to_dict(include_cov=True), allow_nan=False)
 
 
-def test_estimated_sigma_is_refused(real):
-    _, stats = real
-    fit = fit_mixture(stats, 2, n_init=2, seed=0, sigma="common")
-    for method in (observed_information_se, naive_se):
-        with pytest.raises(NotImplementedError, match="sigma fixed at 1"):
-            method(fit, stats)
-
-
 def test_observed_and_naive_take_milliseconds(real, real_fit3):
     _, stats = real
     timings = []

@@ -4,7 +4,7 @@ Usage::
 
     python -m experiments.recovery --config FILE [--replications R] [--n-jobs J] [--out DIR]
                                    [--backend loky|threading|sequential] [--batch-size B]
-                                   [--no-figures] [--quiet]
+                                   [--checkpoint-seconds S] [--no-figures] [--quiet]
 """
 
 from __future__ import annotations
@@ -27,8 +27,15 @@ from estimator.selection import CRITERIA
 
 from . import mixture
 from .design import conditions, load_config
-from .report import CRITERION_LABELS, recovery_table, write_report
-from .runner import BACKENDS, Study, StudyMismatchError, run_study, summarise_study
+from .report import CRITERION_LABELS, hit_rate_pivot, recovery_table, write_report
+from .runner import (
+    BACKENDS,
+    CHECKPOINT_SECONDS,
+    Study,
+    StudyMismatchError,
+    run_study,
+    summarise_study,
+)
 
 StudyKind = Literal["recovery", "selection"]
 DEFAULT_BATCH_SIZE = 10
@@ -46,6 +53,12 @@ def parse_args(argv: list[str] | None, kind: StudyKind) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="results folder (default outputs/NAME)")
     parser.add_argument("--backend", choices=BACKENDS, default="loky", help="joblib backend")
     parser.add_argument("--batch-size", type=int, help="replications per work unit")
+    parser.add_argument(
+        "--checkpoint-seconds",
+        type=float,
+        default=CHECKPOINT_SECONDS,
+        help="seconds between checkpoints of raw/ (0: after every batch)",
+    )
     parser.add_argument("--no-figures", action="store_true", help="tables only, no figures")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return parser.parse_args(argv)
@@ -118,6 +131,7 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
             backend=args.backend,
             batch_size=batch_size,
             progress=None if args.quiet else sys.stderr,
+            checkpoint_every=args.checkpoint_seconds,
         )
     except StudyMismatchError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -152,7 +166,11 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
     if kind == "recovery" and len(summaries) <= 4:
         print(recovery_table(jsonable(summaries), fmt="md"))
         print()
-    print(_selection_console(summaries))
+    if len(summaries) <= 24:
+        print(_selection_console(summaries))
+    else:
+        print("hit rate of BIC (all criteria: tables/selection.md)")
+        print(hit_rate_pivot(jsonable(summaries), fmt="md"))
     print(
         f"\n{len(summaries)} conditions x {study.replications} replications, {n_errors} errors; "
         f"{wall:.1f} s with n_jobs = {args.n_jobs}; wrote {out_dir}/summary.json, raw/, "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -66,6 +67,14 @@ def _groups(
         key = "_".join(f"{f}{_level(s['factors'][f])}" for f in outer)
         groups.setdefault(key, []).append(s)
     return list(groups.items())
+
+
+def _title(group: str) -> str:
+    """`` (separation 1, sigma 1.5)`` from a group key ``separation1_sigma1.5``."""
+    if not group:
+        return ""
+    parts = [re.sub(r"^([A-Za-z]+)(.*)$", r"\1 \2", part) for part in group.split("_")]
+    return f" ({', '.join(parts)})"
 
 
 def _levels(summaries: Sequence[dict[str, Any]], factor: str) -> list[Any]:
@@ -166,8 +175,8 @@ def recovery_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
         [
             s["label"],
             r["parameter"],
-            _fmt(r["true"]),
-            _fmt(r["mean"]),
+            _fmt(r["true"], 5),
+            _fmt(r["mean"], 5),
             _fmt(r["bias"], 3),
             _fmt(r["mcse_bias"], 2),
             _fmt(r["sd"], 3),
@@ -256,7 +265,34 @@ def conditions_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> st
     return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
 
 
+def hit_rate_pivot(
+    summaries: Sequence[dict[str, Any]], criterion: str = "bic", fmt: str = "md"
+) -> str:
+    """Hit rate of ``criterion``: a row per level of the varying factors other than N and T,
+    a column per (T, N)."""
+    vary = varying_factors(summaries)
+    row_factors = [f for f in vary if f not in ("N", "T")]
+    col_factors = [f for f in ("T", "N") if f in vary]
+    rows: dict[tuple[str, ...], dict[str, str]] = {}
+    columns: dict[str, tuple[Any, ...]] = {}
+    for s in sorted(summaries, key=lambda s: [_sort_key(s["factors"][f]) for f in row_factors]):
+        key = tuple(_level(s["factors"][f]) for f in row_factors)
+        column = " ".join(f"{f}={s['factors'][f]}" for f in col_factors) or "hit rate"
+        columns[column] = tuple(s["factors"][f] for f in col_factors)
+        rows.setdefault(key, {})[column] = _rate(s["selection"][criterion]["hit_rate"])
+    columns = dict(sorted(columns.items(), key=lambda item: item[1]))
+    body = [[*key, *[cells.get(c, "-") for c in columns]] for key, cells in rows.items()]
+    return tabulate(
+        body, headers=[*row_factors, *columns], tablefmt=TABLE_FORMATS[fmt], disable_numparse=True
+    )
+
+
+def _sort_key(value: Any) -> Any:
+    return (0, value, "") if isinstance(value, int | float) else (1, 0, _level(value))
+
+
 TABLES: dict[str, Callable[..., str]] = {
+    "hit_rate_bic": hit_rate_pivot,
     "recovery": recovery_table,
     "selection": selection_table,
     "chosen_k_bic": chosen_k_table,
@@ -320,15 +356,23 @@ def plot_hit_rates(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[P
                 ax.set_xlabel("N (stores)")
                 ax.set_ylabel("hit rate")
         axes[0, 0].legend(fontsize=7, loc="lower right")
-        fig.suptitle(f"Choosing the true K {('(' + group + ')') if group else ''}")
+        fig.suptitle(f"Choosing the true K{_title(group)}")
         paths += save_figure(fig, out_dir / "figures" / _stem("hit_rate", group))
     return paths
 
 
+LINE_STYLES: tuple[str, ...] = ("-", "--", ":", "-.")
+
+
 def plot_rmse(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
-    """RMSE of every parameter at the true K against N, one line per T, one figure per K."""
+    """RMSE of every parameter at the true K against N, a panel per parameter.
+
+    One figure per true K (and per level of the factors other than N, T, K and
+    separation); colour is T, line style the separation level.
+    """
     paths = []
-    for group, members in _groups(summaries, PANEL_FACTORS):
+    for group, members in _groups(summaries, (*PANEL_FACTORS, "separation")):
+        separations = _levels(members, "separation")
         for k in _levels(members, "K"):
             cell = [s for s in members if s["factors"]["K"] == k]
             names = [r["parameter"] for r in cell[0]["recovery"]]
@@ -336,18 +380,31 @@ def plot_rmse(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
             fig, axes = _grid(math.ceil(len(names) / n_cols), n_cols)
             for ax, name in zip(axes.ravel(), names, strict=False):
                 positive = True
-                for t in _levels(cell, "T"):
-                    line = sorted(
-                        (s for s in cell if s["factors"]["T"] == t), key=lambda s: s["factors"]["N"]
-                    )
-                    rmse = [
-                        next(r["rmse"] for r in s["recovery"] if r["parameter"] == name)
-                        for s in line
-                    ]
-                    ax.plot(
-                        [s["factors"]["N"] for s in line], rmse, marker="o", ms=3, label=f"T = {t}"
-                    )
-                    positive &= all(v is not None and v > 0 for v in rmse)
+                for colour, t in enumerate(_levels(cell, "T")):
+                    for style, sep in zip(LINE_STYLES, separations, strict=False):
+                        line = sorted(
+                            (
+                                s
+                                for s in cell
+                                if s["factors"]["T"] == t and s["factors"]["separation"] == sep
+                            ),
+                            key=lambda s: s["factors"]["N"],
+                        )
+                        rmse = [
+                            next(r["rmse"] for r in s["recovery"] if r["parameter"] == name)
+                            for s in line
+                        ]
+                        label = f"T = {t}" + (f", sep {sep:g}" if len(separations) > 1 else "")
+                        ax.plot(
+                            [s["factors"]["N"] for s in line],
+                            rmse,
+                            marker="o",
+                            ms=3,
+                            color=f"C{colour}",
+                            ls=style,
+                            label=label,
+                        )
+                        positive &= all(v is not None and v > 0 for v in rmse)
                 _log_n_axis(ax, _levels(cell, "N"))
                 if positive:  # not pi_1 = 1 at K = 1, estimated without error
                     ax.set_yscale("log")
@@ -356,8 +413,8 @@ def plot_rmse(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
                 ax.set_ylabel("RMSE")
             for ax in axes.ravel()[len(names) :]:
                 ax.set_visible(False)
-            axes[0, 0].legend(fontsize=7)
-            fig.suptitle(f"RMSE at the true K = {k} {('(' + group + ')') if group else ''}")
+            axes[0, 0].legend(fontsize=6)
+            fig.suptitle(f"RMSE at the true K = {k}{_title(group)}")
             paths += save_figure(fig, out_dir / "figures" / _stem(f"rmse_K{k}", group))
     return paths
 
@@ -412,7 +469,7 @@ def plot_chosen_k(
                 axes[i, j].set_ylabel("true K", fontsize=7)
         fig.colorbar(image, ax=axes, shrink=0.6, label="share of replications")
         label = CRITERION_LABELS[criterion]
-        fig.suptitle(f"K chosen by {label} {('(' + group + ')') if group else ''}")
+        fig.suptitle(f"K chosen by {label}{_title(group)}")
         paths += save_figure(fig, out_dir / "figures" / _stem(f"chosen_k_{criterion}", group))
     return paths
 
@@ -505,7 +562,9 @@ def plot_error_boxplots(
         ax.set_ylabel("estimate - truth")
     for ax in axes.ravel()[len(names) :]:
         ax.set_visible(False)
-    fig.suptitle(f"Estimation errors at the true K = {summaries[0]['factors']['K']}")
+    fixed = name.split("_")[2:]  # errors_K{k}_{fixed factors}
+    subtitle = _title("_".join(fixed)) if fixed else ""
+    fig.suptitle(f"Estimation errors at the true K = {summaries[0]['factors']['K']}{subtitle}")
     return save_figure(fig, out_dir / "figures" / name)
 
 

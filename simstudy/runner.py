@@ -11,11 +11,11 @@ and ``summarise(condition, records) -> dict``. The runner owns everything else:
 * parallelism: work units are batches of replications of one condition, run by
   joblib (``loky`` processes by default, or ``threading``; ``sequential`` runs
   in this process) and returned to this process as they complete;
-* checkpoints: every condition's records are rewritten whole (temporary file,
-  then rename) to ``DIR/raw/condition_{id}.csv`` after each of its batches; a
-  second run into the same folder reads them back and runs only the missing
-  replications. ``DIR/study.json`` records what the folder holds and a run
-  with a different study refuses to mix into it;
+* checkpoints: a condition's records are rewritten whole (temporary file,
+  then rename) to ``DIR/raw/condition_{id}.csv`` every few seconds while new
+  ones arrive, and at the end; a second run into the same folder reads them
+  back and runs only the missing replications. ``DIR/study.json`` records what
+  the folder holds and a run with a different study refuses to mix into it;
 * errors: a replication that raises is recorded (status ``error``, the message
   and its seed) and the study goes on;
 * progress on stderr: replications done / total, elapsed, estimated remaining.
@@ -45,6 +45,8 @@ BACKENDS: tuple[str, ...] = ("loky", "threading", "sequential")
 RECORD_KEYS: tuple[str, ...] = ("condition_id", "replication", "seed", "status", "error")
 """Fields every record starts with; ``seconds`` comes last."""
 MANIFEST = "study.json"
+CHECKPOINT_SECONDS = 5.0
+"""Default time between checkpoints (rewriting a condition's file costs O(its records))."""
 # pandas >= 3 parses floats exactly by default and deprecates the option that pandas 2 needs
 _EXACT_FLOATS = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
 
@@ -306,6 +308,7 @@ def run_study(
     backend: str = "loky",
     batch_size: int = 10,
     progress: TextIO | None = sys.stderr,
+    checkpoint_every: float = CHECKPOINT_SECONDS,
 ) -> dict[int, pd.DataFrame]:
     """Run every missing replication of ``study`` and checkpoint the records in ``out_dir``.
 
@@ -320,9 +323,15 @@ def run_study(
     backend : {"loky", "threading", "sequential"}
         joblib backend.
     batch_size : int
-        Replications per work unit (and per checkpoint of a condition).
+        Replications per work unit.
     progress : text stream or None
         Where progress lines go (None: silent).
+    checkpoint_every : float
+        Seconds between checkpoints: the files of conditions with new records are
+        rewritten when a batch arrives this long after the last checkpoint, and at
+        the end (also after Ctrl-C or an exception). A killed process loses at most
+        the replications of the last ``checkpoint_every`` seconds; 0 writes after
+        every batch.
 
     Returns
     -------
@@ -360,12 +369,26 @@ def run_study(
             file=progress,
             flush=True,
         )
-    for batch in _execute(study, plan_batches(missing, batch_size), n_jobs, backend):
-        cid = batch[0]["condition_id"]
-        for record in batch:
-            records[cid][record["replication"]] = record
-        write_records(raw_path(out_dir, cid), records[cid].values())
-        meter.update(len(batch), sum(r["status"] != "ok" for r in batch))
+    dirty: set[int] = set()
+    last_flush = -np.inf  # the first batch is written at once: the run shows it works
+
+    def flush() -> None:
+        for cid in sorted(dirty):
+            write_records(raw_path(out_dir, cid), records[cid].values())
+        dirty.clear()
+
+    try:
+        for batch in _execute(study, plan_batches(missing, batch_size), n_jobs, backend):
+            cid = batch[0]["condition_id"]
+            for record in batch:
+                records[cid][record["replication"]] = record
+            dirty.add(cid)
+            if time.perf_counter() - last_flush >= checkpoint_every:
+                flush()
+                last_flush = time.perf_counter()
+            meter.update(len(batch), sum(r["status"] != "ok" for r in batch))
+    finally:  # also on Ctrl-C or an error: keep every finished replication
+        flush()
     return {
         cid: records_frame(r for rep, r in records[cid].items() if rep < study.replications)
         for cid in ids

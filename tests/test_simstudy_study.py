@@ -125,7 +125,7 @@ def test_smoke_study_end_to_end(tmp_path, capsys):
     assert selection.main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["run"]["conditions"] == 8 and summary["run"]["replications"] == 20
-    for name in ("recovery", "selection", "chosen_k_bic", "conditions"):
+    for name in ("hit_rate_bic", "recovery", "selection", "chosen_k_bic", "conditions"):
         assert (out / "tables" / f"{name}.md").is_file()
         assert "\\begin{tabular}" in (out / "tables" / f"{name}.tex").read_text()
     for stem in ("hit_rate", "rmse_K2", "chosen_k_bic"):

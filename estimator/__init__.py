@@ -16,6 +16,7 @@ from .em import (
     MStep,
     fit_mixture,
 )
+from .longpanel import LongPanel, load_long_csv, load_panel
 from .panel import (
     Panel,
     SufficientStats,
@@ -37,6 +38,7 @@ __all__ = [
     "EStep",
     "Estimate",
     "LogL",
+    "LongPanel",
     "MStep",
     "MixtureFit",
     "ModelSelection",
@@ -46,6 +48,8 @@ __all__ = [
     "fit_k_range",
     "fit_mixture",
     "load_csv",
+    "load_long_csv",
+    "load_panel",
     "panel_from_arrays",
     "sufficient_stats",
 ]

@@ -8,6 +8,7 @@ one Gram matrix per store, G_i = X_i'X_i, so the same engine fits it.
 Sources: the wide CSV with ``missing="drop"`` (:func:`estimator.panel.load_csv`),
 a long CSV with columns ``store, week, sales, price`` and optional extra
 regressor columns (:func:`load_long_csv`), or arrays (:func:`long_from_arrays`).
+:func:`load_panel` reads either layout (detected from the header, or named).
 """
 
 from __future__ import annotations
@@ -16,11 +17,21 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from .panel import DEFAULT_COEF_NAMES, SufficientStats, _numeric_column, _row
+from .panel import (
+    DEFAULT_COEF_NAMES,
+    PRICE_COLUMN,
+    Panel,
+    SufficientStats,
+    _numeric_column,
+    _read_header,
+    _row,
+    load_csv,
+)
 
 LONG_COLUMNS = ("store", "week", "sales", "price")
 
@@ -273,3 +284,81 @@ def load_long_csv(path: str | Path, extra: Sequence[str] | None = None) -> LongP
         coef_names=(*DEFAULT_COEF_NAMES, *extra),
         source=str(path),
     )
+
+
+DataFormat = Literal["auto", "wide", "long"]
+
+
+def detect_format(path: str | Path) -> Literal["wide", "long"]:
+    """Say whether a sales CSV is wide (``Price`` and one column per store) or long.
+
+    Long when the header has no ``Price`` column but names any of ``store``,
+    ``week``, ``sales``, ``price`` (so a long file missing one of them still
+    gets the long loader's message naming the missing column); wide otherwise.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Raises
+    ------
+    ValueError
+        The file is missing, empty or not UTF-8 text.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: file not found")
+    header = _read_header(path)
+    if PRICE_COLUMN not in header and any(name in header for name in LONG_COLUMNS):
+        return "long"
+    return "wide"
+
+
+def load_panel(
+    path: str | Path,
+    data_format: DataFormat = "auto",
+    missing: str = "error",
+    extra: Sequence[str] | None = None,
+) -> Panel | LongPanel:
+    """Load a sales CSV in either layout (one entry point for scripts and the CLI).
+
+    Parameters
+    ----------
+    path : str or Path
+    data_format : {"auto", "wide", "long"}
+        ``"auto"`` uses :func:`detect_format`.
+    missing : {"error", "drop"}
+        Wide files only (see :func:`estimator.panel.load_csv`); a long file lists
+        only the store-weeks observed, so there is nothing to drop.
+    extra : sequence of str, optional
+        Long files only: the extra regressor columns, in order (default: every
+        column besides store, week, sales, price).
+
+    Returns
+    -------
+    Panel or LongPanel
+        A balanced :class:`~estimator.panel.Panel` for a complete wide file, else a
+        :class:`LongPanel` (its ``excluded`` lists the stores left out).
+
+    Raises
+    ------
+    ValueError
+        Unknown format, options that do not apply to the format, and every
+        error of the loaders (naming the file, column and row).
+    """
+    if data_format not in ("auto", "wide", "long"):
+        raise ValueError(f"format must be 'auto', 'wide' or 'long', got {data_format!r}")
+    resolved = detect_format(path) if data_format == "auto" else data_format
+    if resolved == "wide":
+        if extra:
+            raise ValueError(
+                f"{path}: extra regressors {list(extra)} need the long format (store, week, "
+                "sales, price, extras); a wide file has sales and one price per week only"
+            )
+        return load_csv(path, missing=missing)
+    if missing != "error":
+        raise ValueError(
+            f"{path}: missing={missing!r} applies to wide files; a long file simply leaves "
+            "out the store-weeks not observed"
+        )
+    return load_long_csv(path, extra=extra)

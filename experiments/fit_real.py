@@ -2,11 +2,18 @@
 
 Every K gets observed-information and naive standard errors and 95% intervals
 (docs/inference.md); ``--bootstrap B`` adds a parametric bootstrap for the chosen K.
+``--sigma common|segment`` estimates the error standard deviation (default: fixed
+at 1, the assignment's model); ``--missing drop`` reads empty cells of a wide file
+as weeks the store was not observed; a long file (columns store, week, sales,
+price and extra regressors such as promo) is detected from its header
+(docs/extensions.md).
 
 Usage::
 
     python -m experiments.fit_real [--data PATH] [--k 1 2 3 4] [--n-init N] [--seed S] [--out DIR]
-                                   [--bootstrap B] [--n-jobs J]
+                                   [--bootstrap B] [--n-jobs J] [--sigma {fixed,common,segment}]
+                                   [--missing {error,drop}] [--format {auto,wide,long}]
+                                   [--extra COL [COL ...]]
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import hashlib
 import io
 import platform
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +32,23 @@ import pandas as pd
 import scipy
 from tabulate import tabulate
 
-from estimator import DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, fit_k_range, load_csv
+from estimator import DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, fit_k_range
 from estimator.atomic import write_json_atomic, write_text_atomic
 from estimator.em import DEFAULT_INIT
+from estimator.engine import SIGMA_MODES
 from estimator.inference import Inference, bootstrap_se, naive_se, observed_information_se
+from estimator.longpanel import ExcludedStoresWarning, LongPanel, detect_format, load_panel
 from estimator.panel import Panel
+from estimator.results import MixtureFit
 from estimator.selection import CRITERIA, ModelSelection
 
 DEFAULT_DATA = Path("data/609948.csv")
 DEFAULT_SEED = 20261121
 SCHEMA_VERSION = 1
+RESERVED_NAMES = frozenset(
+    {"K", "theta", "pi", "sigma", "sigma_mode", "loglik", "n_params", "criteria", "standard_errors"}
+)
+"""Keys of a results.json model entry that a coefficient name may not take."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,6 +69,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="parametric bootstrap refits (chosen K)",
     )
     parser.add_argument("--n-jobs", type=int, default=1, help="bootstrap workers (-1: all cores)")
+    parser.add_argument(
+        "--sigma",
+        choices=SIGMA_MODES,
+        default="fixed",
+        help="error SD: fixed at 1 (the assignment's model), one common, or one per segment",
+    )
+    parser.add_argument(
+        "--missing",
+        choices=("error", "drop"),
+        default="error",
+        help="wide file: empty/NaN sales cells are an error, or weeks the store was not observed",
+    )
+    parser.add_argument(
+        "--format",
+        dest="data_format",
+        choices=("auto", "wide", "long"),
+        default="auto",
+        help="wide (Price, one column per store) or long (store, week, sales, price, extras); "
+        "auto: from the header",
+    )
+    parser.add_argument(
+        "--extra",
+        nargs="+",
+        default=None,
+        metavar="COL",
+        help="long file: extra regressor columns, in order (default: every other column)",
+    )
     return parser.parse_args(argv)
 
 
@@ -66,8 +108,40 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def load_data(args: argparse.Namespace) -> tuple[Panel | LongPanel, str, list[str]]:
+    """Load the panel the options describe.
+
+    Returns
+    -------
+    panel : Panel or LongPanel
+    data_format : {"wide", "long"}
+    warnings : list of str
+        Messages of stores excluded for too few weeks.
+
+    Raises
+    ------
+    ValueError
+        Every loading error, and coefficient names that would clash in results.json.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ExcludedStoresWarning)
+        data_format = detect_format(args.data) if args.data_format == "auto" else args.data_format
+        panel = load_panel(args.data, data_format, args.missing, args.extra)
+    names = list(panel.coef_names)
+    clash = sorted(set(names) & RESERVED_NAMES)
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if clash or twice:
+        raise ValueError(
+            f"{args.data}: regressor column name(s) {clash or twice} "
+            + ("are reserved in results.json" if clash else "appear twice")
+            + "; rename the column"
+        )
+    messages = [str(w.message) for w in caught if issubclass(w.category, ExcludedStoresWarning)]
+    return panel, data_format, messages
+
+
 def standard_errors(
-    panel: Panel,
+    panel: Panel | LongPanel,
     selection: ModelSelection,
     n_boot: int = 0,
     seed: int | None = None,
@@ -101,14 +175,32 @@ def standard_errors(
     return out
 
 
+def data_summary(panel: Panel | LongPanel, data_path: Path) -> dict[str, Any]:
+    """The results.json ``data`` entry: file, hash, N, T; for a panel with per-store
+    weeks also the store-weeks used and the stores excluded (name and reason)."""
+    data: dict[str, Any] = {
+        "file": data_path.name,
+        "sha256": sha256(data_path),
+        "N": panel.n_stores,
+        "T": panel.n_weeks,
+    }
+    if isinstance(panel, LongPanel):
+        data["store_weeks"] = len(panel.y)
+        data["excluded_stores"] = [
+            {"store": name, "reason": reason} for name, reason in panel.excluded
+        ]
+    return data
+
+
 def results_document(
-    panel: Panel,
+    panel: Panel | LongPanel,
     selection: ModelSelection,
     settings: dict[str, Any],
     data_path: Path,
     inference: dict[int, dict[str, Inference]] | None = None,
 ) -> dict[str, Any]:
-    """The results.json document (schema in the README; standard errors in docs/inference.md)."""
+    """The results.json document (schema in the README; standard errors in docs/inference.md,
+    sigma, missing weeks, long files and extra regressors in docs/extensions.md)."""
     models = []
     for k in selection.k_range:
         entry = selection.fits[k].to_dict()
@@ -121,12 +213,7 @@ def results_document(
         models.append(entry)
     return {
         "schema_version": SCHEMA_VERSION,
-        "data": {
-            "file": data_path.name,
-            "sha256": sha256(data_path),
-            "N": panel.n_stores,
-            "T": panel.n_weeks,
-        },
+        "data": data_summary(panel, data_path),
         "settings": settings,
         "models": models,
         "chosen_K": selection.chosen_k,
@@ -139,7 +226,7 @@ def results_document(
     }
 
 
-def store_segments_csv(panel: Panel, selection: ModelSelection) -> str:
+def store_segments_csv(panel: Panel | LongPanel, selection: ModelSelection) -> str:
     """One row per store: posterior of every segment under the chosen K, and the most likely one."""
     fit = selection.fits[selection.chosen_k]
     frame = pd.DataFrame(
@@ -170,12 +257,18 @@ def segment_table(
 
     One row per parameter: estimate, then standard error and interval for each
     method in ``inference[K]`` (observed information first, naive, bootstrap).
+    An estimated sigma gets a row per segment (``--sigma segment``) or one row,
+    segment "all" (``--sigma common``).
     """
     fit = selection.fits[selection.chosen_k]
     names = fit.names()
     if inference is None:
-        rows = [[c + 1, *fit.theta[c], fit.pi[c]] for c in range(fit.n_components)]
-        return tabulate(rows, headers=["segment", *names, "pi"], floatfmt=".4f")
+        sigma = [] if fit.sigma_mode == "fixed" else ["sigma"]
+        rows = [
+            [c + 1, *fit.theta[c], fit.pi[c], *fit.sigma[[c] if sigma else []]]
+            for c in range(fit.n_components)
+        ]
+        return tabulate(rows, headers=["segment", *names, "pi", *sigma], floatfmt=".4f")
     methods = inference[selection.chosen_k]
     headers = ["segment", "parameter", "estimate"]
     for method, result in methods.items():
@@ -183,28 +276,62 @@ def segment_table(
         kind = "percentile" if method == "bootstrap" else "CI"
         headers += [f"se ({method})", f"{label} {kind} ({method})"]
     rows = []
-    for c in range(fit.n_components):
-        params = [(name, fit.theta[c, j], j) for j, name in enumerate(names)] + [
-            ("pi", fit.pi[c], None)
-        ]
-        for name, estimate, j in params:
-            row: list[Any] = [c + 1, name, f"{estimate:.4f}"]
-            for result in methods.values():
-                se = result.se_pi[c] if j is None else result.se_theta[c, j]
-                low, high = result.ci_pi[c] if j is None else result.ci_theta[c, j]
-                row += [f"{se:.4f}", f"[{low:.4f}, {high:.4f}]"]
-            rows.append(row)
+    for label, name, c, j in _table_rows(fit):
+        row: list[Any] = [label, name, f"{_estimate(fit, name, c, j):.4f}"]
+        for result in methods.values():
+            se, (low, high) = _se_interval(result, name, c, j)
+            row += [f"{se:.4f}", f"[{low:.4f}, {high:.4f}]"]
+        rows.append(row)
     return tabulate(rows, headers=headers, disable_numparse=True)
+
+
+def _table_rows(fit: MixtureFit) -> list[tuple[int | str, str, int, int]]:
+    """(segment label, parameter name, segment index, coefficient index) per table row."""
+    rows: list[tuple[int | str, str, int, int]] = []
+    for c in range(fit.n_components):
+        rows += [(c + 1, name, c, j) for j, name in enumerate(fit.names())]
+        rows.append((c + 1, "pi", c, -1))
+        if fit.sigma_mode == "segment":
+            rows.append((c + 1, "sigma", c, -1))
+    if fit.sigma_mode == "common":
+        rows.append(("all", "sigma", 0, -1))
+    return rows
+
+
+def _estimate(fit: MixtureFit, name: str, c: int, j: int) -> float:
+    """Estimate of one table row (j < 0: pi or sigma of segment c)."""
+    return float(getattr(fit, name)[c] if j < 0 else fit.theta[c, j])
+
+
+def _se_interval(result: Inference, name: str, c: int, j: int) -> tuple[float, np.ndarray]:
+    """Standard error and interval of one table row (j < 0: pi or sigma of segment c)."""
+    if j < 0:
+        return getattr(result, f"se_{name}")[c], getattr(result, f"ci_{name}")[c]
+    return result.se_theta[c, j], result.ci_theta[c, j]
+
+
+def describe(panel: Panel | LongPanel, path: Path) -> str:
+    """One line about the data fitted (the balanced wide panel's line is unchanged)."""
+    if not isinstance(panel, LongPanel):
+        return f"{path}: N = {panel.n_stores} stores, T = {panel.n_weeks} weeks"
+    return (
+        f"{path}: N = {panel.n_stores} stores ({len(panel.excluded)} excluded), "
+        f"{len(panel.y)} store-weeks over T = {panel.n_weeks} weeks; "
+        f"regressors: {', '.join(panel.coef_names)}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the real-data fit and write its outputs."""
     args = parse_args(argv)
     try:
-        panel = load_csv(args.data)
+        panel, data_format, excluded_messages = load_data(args)
     except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
+        hint = " (command line: --missing drop)" if "missing='drop'" in str(err) else ""
+        print(f"error: {err}{hint}", file=sys.stderr)
         return 2
+    for message in excluded_messages:
+        print(f"warning: {message}", file=sys.stderr)
     settings = {
         "k_range": sorted(set(args.k)),
         "tol": args.tol,
@@ -213,6 +340,10 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "init": DEFAULT_INIT,
         "bootstrap": args.bootstrap,
+        "sigma": args.sigma,
+        "missing": args.missing,
+        "format": data_format,
+        "extra_regressors": list(panel.coef_names[2:]),
     }
     selection = fit_k_range(
         panel.sufficient_stats(),
@@ -222,17 +353,24 @@ def main(argv: list[str] | None = None) -> int:
         max_iter=args.max_iter,
         seed=args.seed,
         coef_names=panel.coef_names,
+        sigma=args.sigma,
     )
     inference = standard_errors(panel, selection, args.bootstrap, args.seed, args.n_jobs)
     document = results_document(panel, selection, settings, args.data, inference)
     segments = store_segments_csv(panel, selection)
     write_json_atomic(args.out / "results.json", document)
     write_text_atomic(args.out / "real" / "store_segments.csv", segments)
-    print(f"{args.data}: N = {panel.n_stores} stores, T = {panel.n_weeks} weeks")
+    print(describe(panel, args.data))
     print(comparison_table(selection))
+    sigma_note = {
+        "fixed": "",
+        "common": "; sigma estimated, one for all segments",
+        "segment": "; sigma estimated per segment",
+    }[args.sigma]
     print(
         f"\nchosen K = {selection.chosen_k} (lowest BIC); estimates, standard errors "
-        "(observed information; naive = posteriors taken as known) and 95% intervals:"
+        f"(observed information; naive = posteriors taken as known) and 95% intervals"
+        f"{sigma_note}:"
     )
     print(segment_table(selection, inference))
     print(f"\nwrote {args.out / 'results.json'} and {args.out / 'real' / 'store_segments.csv'}")

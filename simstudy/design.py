@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .generate import REAL_DATA, Truth
+from .generate import REAL_DATA, Truth, real_prices
 
 FACTORS: tuple[str, ...] = ("N", "T", "K", "separation", "sigma", "prices")
 """Factors a config may vary, in the order conditions are labelled."""
@@ -300,8 +300,14 @@ def check_config(config: dict[str, Any], where: str = "config") -> dict[str, Any
     out.setdefault("price_data", str(REAL_DATA))
     if int(config["replications"]) < 1:
         raise ValueError(f"{where}: replications must be at least 1")
+    factors = config["factors"]
+    if "real" in factors.get("prices", ["real"]):
+        weeks = real_prices(out["price_data"]).size
+        too_long = [t for t in factors.get("T", [FACTOR_DEFAULTS["T"]]) if int(t) > weeks]
+        if too_long:
+            raise ValueError(f"{where}: T = {too_long} but the real price series has {weeks} weeks")
     base_k = len(config["truth"]["pi"])
-    for k in config["factors"].get("K", [base_k]):
+    for k in factors.get("K", [base_k]):
         _truth_for_k(out, int(k), where)
         if int(k) not in out["k_range"]:
             raise ValueError(f"{where}: true K = {k} is not in k_range {out['k_range']}")

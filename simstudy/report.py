@@ -46,6 +46,11 @@ CRITERION_LABELS: dict[str, str] = {
 # ---------------------------------------------------------------------------
 
 
+def _floats(values: Iterable[float | None]) -> np.ndarray:
+    """Summary numbers as a float array, None (JSON's NaN) as nan."""
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
 def _level(value: Any) -> str:
     if isinstance(value, dict):
         return "-".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value.values())
@@ -336,7 +341,7 @@ def plot_hit_rates(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[P
                     sel = [s["selection"][name] for s in cell]
                     line = ax.plot(
                         n,
-                        [r["hit_rate"] for r in sel],
+                        _floats(r["hit_rate"] for r in sel),
                         marker="o",
                         ms=3,
                         label=CRITERION_LABELS[name],
@@ -344,8 +349,8 @@ def plot_hit_rates(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[P
                     if name == "bic":  # one band keeps the panel readable; tables have all
                         ax.fill_between(
                             n,
-                            [r["ci_low"] for r in sel],
-                            [r["ci_high"] for r in sel],
+                            _floats(r["ci_low"] for r in sel),
+                            _floats(r["ci_high"] for r in sel),
                             color=line[0].get_color(),
                             alpha=0.15,
                             lw=0,
@@ -390,10 +395,10 @@ def plot_rmse(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
                             ),
                             key=lambda s: s["factors"]["N"],
                         )
-                        rmse = [
+                        rmse = _floats(
                             next(r["rmse"] for r in s["recovery"] if r["parameter"] == name)
                             for s in line
-                        ]
+                        )
                         label = f"T = {t}" + (f", sep {sep:g}" if len(separations) > 1 else "")
                         ax.plot(
                             [s["factors"]["N"] for s in line],
@@ -404,7 +409,7 @@ def plot_rmse(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
                             ls=style,
                             label=label,
                         )
-                        positive &= all(v is not None and v > 0 for v in rmse)
+                        positive &= bool(np.all(rmse[np.isfinite(rmse)] > 0))
                 _log_n_axis(ax, _levels(cell, "N"))
                 if positive:  # not pi_1 = 1 at K = 1, estimated without error
                     ax.set_yscale("log")

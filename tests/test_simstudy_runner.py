@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from estimator.init import seed_sequence
-from simstudy import mixture
-from simstudy.cli import build_study
+from simstudy import mixture, report
+from simstudy.cli import build_study, jsonable
 from simstudy.design import load_config
 from simstudy.runner import (
     StudyMismatchError,
@@ -23,6 +23,7 @@ from simstudy.runner import (
     read_records,
     replication_seed,
     run_study,
+    summarise_study,
 )
 
 SMOKE = Path("experiments/configs/smoke.json")
@@ -180,6 +181,13 @@ def test_one_condition_failing_everywhere(tmp_path):
     assert (records[1]["status"] == "ok").all()
     summary = study.summarise(broken, records[0])
     assert summary["n_errors"] == 2 and summary["selection"]["bic"]["n"] == 0
+    # tables and figures still come out, the failed condition shown as missing
+    summaries = jsonable(summarise_study(study, records))
+    report.write_report(summaries, records, tmp_path / "report", figures=False)
+    assert report.plot_hit_rates(summaries, tmp_path / "report")
+    selection_md = (tmp_path / "report" / "tables" / "selection.md").read_text()
+    cells = [cell.strip() for cell in selection_md.splitlines()[2].split("|")]
+    assert cells[2:5] == ["0", "2", "- [-, -]"]  # n ok, errors, BIC hit rate [interval]
 
 
 def test_batches_interleave_conditions():

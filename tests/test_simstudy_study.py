@@ -112,6 +112,8 @@ def test_bad_configs_are_refused(tmp_path):
         check_config({**base, "factors": {**base["factors"], "K": [4]}, "k_range": [1, 4]})
     with pytest.raises(ValueError, match="not in k_range"):
         check_config({**base, "k_range": [1]})
+    with pytest.raises(ValueError, match="52 weeks"):
+        check_config({**base, "factors": {**base["factors"], "T": [26, 60]}})
     with pytest.raises(ValueError, match="missing key"):
         check_config({k: v for k, v in base.items() if k != "seed"})
     path = tmp_path / "broken.json"

@@ -38,7 +38,15 @@ from .generate import REAL_DATA, Truth, real_prices
 FACTORS: tuple[str, ...] = ("N", "T", "K", "separation", "sigma", "prices")
 """Factors a config may vary, in the order conditions are labelled."""
 FACTOR_DEFAULTS: dict[str, Any] = {"T": 52, "separation": 1.0, "sigma": 1.0, "prices": "real"}
-FIT_DEFAULTS: dict[str, Any] = {"n_init": 10, "tol": 1e-8, "max_iter": 500, "init": "kmeans++"}
+FIT_DEFAULTS: dict[str, Any] = {
+    "n_init": 10,
+    "tol": 1e-8,
+    "max_iter": 500,
+    "init": "kmeans++",
+    "sigma": "fixed",
+}
+"""EM settings of every fit; ``sigma`` is the model's noise: fixed at 1, or estimated
+("common" or per "segment", :mod:`estimator.engine`)."""
 REQUIRED_KEYS: tuple[str, ...] = ("name", "truth", "factors", "replications", "k_range", "seed")
 
 
@@ -223,7 +231,7 @@ class Condition:
     k_range : tuple of int
         K values fitted in every replication.
     fit : dict
-        n_init, tol, max_iter, init.
+        n_init, tol, max_iter, init, sigma.
     price_data : str
         CSV holding the real price series.
     """

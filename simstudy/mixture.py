@@ -7,7 +7,8 @@ A replication's record is a flat dict. For every fitted K: ``loglik_K{k}``,
 every criterion ``{criterion}_K{k}``, ``converged_K{k}`` and ``n_iter_K{k}``;
 for every criterion the K it chooses, ``chosen_{criterion}``; and for the true
 K the estimates matched to the true segments (``est_alpha_{c}``,
-``est_beta_{c}``, ``est_pi_{c}``, c = 1..K in the truth's order), ``ari`` and
+``est_beta_{c}``, ``est_pi_{c}``, c = 1..K in the truth's order, and
+``est_sigma_{c}`` when sigma is estimated), ``ari`` and
 ``misclassification`` of the most likely labels, ``n_iter``, ``converged``,
 ``degenerate`` and ``restarts_at_best``. New per-replication quantities are new
 keys.
@@ -93,6 +94,7 @@ def analyse(condition: Condition, data: SimData, seed: np.random.SeedSequence) -
         max_iter=fit_settings["max_iter"],
         seed=seed,
         init=fit_settings["init"],
+        sigma=fit_settings["sigma"],
     )
     record: dict[str, Any] = {}
     for k in selection.k_range:
@@ -113,6 +115,8 @@ def analyse(condition: Condition, data: SimData, seed: np.random.SeedSequence) -
         for j, name in enumerate(COEF_NAMES):
             record[f"est_{name}_{c + 1}"] = float(fit.theta[perm[c], j])
         record[f"est_pi_{c + 1}"] = float(fit.pi[perm[c]])
+        if fit_settings["sigma"] != "fixed":
+            record[f"est_sigma_{c + 1}"] = float(fit.sigma[perm[c]])
     record["ari"] = adjusted_rand_index(data.labels, fit.labels)
     record["misclassification"] = misclassification_rate(data.labels, fit.labels, perm)
     record["n_iter"] = fit.n_iter
@@ -129,6 +133,8 @@ def _true_values(condition: Condition) -> dict[str, float]:
         for j, name in enumerate(COEF_NAMES):
             values[f"{name}_{c + 1}"] = float(truth.theta[c, j])
         values[f"pi_{c + 1}"] = float(truth.pi[c])
+        if condition.fit["sigma"] != "fixed":
+            values[f"sigma_{c + 1}"] = float(truth.sigma)
     return values
 
 

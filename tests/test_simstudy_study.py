@@ -8,6 +8,7 @@ import pytest
 
 from estimator.panel import design_matrix
 from experiments import recovery, selection
+from simstudy.cli import build_study
 from simstudy.design import (
     check_config,
     conditions,
@@ -19,6 +20,7 @@ from simstudy.design import (
     separate,
 )
 from simstudy.generate import real_prices
+from simstudy.runner import run_study, summarise_study
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "experiments" / "configs"
@@ -150,3 +152,21 @@ def test_smoke_study_end_to_end(tmp_path, capsys):
         limit = 0.05 if row["parameter"].startswith("pi") else 0.15
         assert row["rmse"] < limit, row
     assert truth_alpha_gap > 1.0  # the condition is indeed well separated
+
+
+def test_estimated_sigma_is_recorded_and_recovered(tmp_path):
+    config = load_config(CONFIGS / "smoke.json")
+    config.update(
+        replications=3,
+        factors={"N": [200], "T": [52], "K": [2], "separation": [1.5], "sigma": [1.5]},
+        fit={**config["fit"], "sigma": "common"},
+        price_data=str(REPO / "data" / "609948.csv"),
+    )
+    study = build_study(config)
+    records = run_study(study, tmp_path, progress=None)
+    assert {"est_sigma_1", "est_sigma_2"} <= set(records[0].columns)
+    (summary,) = summarise_study(study, records)
+    sigma_rows = [r for r in summary["recovery"] if r["parameter"].startswith("sigma")]
+    assert len(sigma_rows) == 2 and all(r["true"] == 1.5 for r in sigma_rows)
+    assert all(abs(r["mean"] - 1.5) < 0.05 for r in sigma_rows)
+    assert summary["selection"]["bic"]["hit_rate"] == 1.0

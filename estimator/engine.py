@@ -37,6 +37,7 @@ MIN_SEGMENT_WEIGHT = 1e-8
 """A segment whose summed posterior weight falls below this is collapsed (degenerate start)."""
 SIGMA_FLOOR = 1e-3
 """Smallest error standard deviation an M-step may return; reaching it is reported."""
+_TINY = np.finfo(float).tiny
 STORE_BLOCK = 8192
 """Stores per block in a sweep: bounds the (R, K, block) temporaries whatever N is."""
 
@@ -217,8 +218,11 @@ def log_joint(
     n_restarts, n_components, n_coef = theta.shape
     shifted = (theta - prep.center).reshape(-1, n_coef)
     out = shifted @ prep.h_t
-    with np.errstate(divide="ignore"):
+    if pi.min() > 0:
         log_pi = np.log(pi).reshape(-1)
+    else:
+        with np.errstate(divide="ignore"):
+            log_pi = np.log(pi).reshape(-1)
     if prep.shared_gram:
         quad = -0.5 * np.einsum("mp,pq,mq->m", shifted, prep.gram, shifted)
     else:
@@ -359,7 +363,7 @@ def m_update(
     weight = sums.weight
     n_coef = prep.n_coef
     if sums.gram is None:
-        shifted = sums.moment / np.maximum(weight, np.finfo(float).tiny)[..., None]
+        shifted = sums.moment / np.maximum(weight, _TINY)[..., None]
     else:
         lhs = sums.gram.reshape(*weight.shape, n_coef, n_coef).copy()
         # a collapsed segment's lhs is ~0; its restart is discarded, so keep it solvable
@@ -382,7 +386,7 @@ def m_update(
         variance = deviance.sum(axis=1, keepdims=True) / sums.n_obs.sum(axis=1, keepdims=True)
         variance = np.broadcast_to(variance, weight.shape)
     else:
-        variance = deviance / np.maximum(sums.n_obs, np.finfo(float).tiny)
+        variance = deviance / np.maximum(sums.n_obs, _TINY)
     low = ~(variance >= SIGMA_FLOOR**2)
     floored = low.any(axis=1)
     sigma = np.sqrt(np.where(low, SIGMA_FLOOR**2, variance))
@@ -435,6 +439,9 @@ def em_sweep(
     sums : PosteriorSums
         Posterior-weighted sums at the parameters.
     """
+    if prep.n_stores <= STORE_BLOCK:
+        loglik, W = e_step(prep, theta, pi, sigma)
+        return loglik, posterior_sums(prep, W, with_sigma)
     loglik, sums = None, None
     for start in range(0, prep.n_stores, STORE_BLOCK):
         block = prep.block(start, start + STORE_BLOCK)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from estimator.init import SeedLike, as_generator, seed_sequence
+from estimator.longpanel import LongPanel, long_from_arrays
 from estimator.panel import (
     PRICE_COLUMN,
     Panel,
@@ -48,13 +49,14 @@ class Truth:
         Segment coefficients, row c = (alpha_c, beta_c).
     pi : ndarray of shape (K,)
         Segment probabilities, summing to 1.
-    sigma : float
-        Noise standard deviation (the model assumes 1; other values misspecify it).
+    sigma : float or ndarray of shape (K,)
+        Noise standard deviation, common or per segment (the assignment's model
+        assumes 1; other values misspecify it unless sigma is estimated).
     """
 
     theta: np.ndarray
     pi: np.ndarray
-    sigma: float = 1.0
+    sigma: float | np.ndarray = 1.0
 
     def __post_init__(self) -> None:
         theta = np.atleast_2d(np.asarray(self.theta, dtype=float))
@@ -65,8 +67,13 @@ class Truth:
             raise ValueError("theta and pi must be finite")
         if np.any(pi < 0) or abs(pi.sum() - 1.0) > 1e-9:
             raise ValueError(f"pi must be non-negative and sum to 1, got {pi.tolist()}")
-        if not (np.isfinite(self.sigma) and self.sigma > 0):
+        sigma = np.asarray(self.sigma, dtype=float)
+        if sigma.ndim > 1 or (sigma.ndim == 1 and sigma.size != pi.size):
+            raise ValueError(f"sigma must be a number or one per segment ({pi.size}), got {sigma}")
+        if not (np.all(np.isfinite(sigma)) and np.all(sigma > 0)):
             raise ValueError(f"sigma must be positive, got {self.sigma}")
+        if sigma.ndim == 1:
+            object.__setattr__(self, "sigma", sigma)
         object.__setattr__(self, "theta", theta)
         object.__setattr__(self, "pi", pi)
 
@@ -77,7 +84,14 @@ class Truth:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"theta": self.theta.tolist(), "pi": self.pi.tolist(), "sigma": float(self.sigma)}
+        sigma = self.sigma.tolist() if isinstance(self.sigma, np.ndarray) else float(self.sigma)
+        return {"theta": self.theta.tolist(), "pi": self.pi.tolist(), "sigma": sigma}
+
+    def noise_scale(self, labels: np.ndarray) -> float | np.ndarray:
+        """Noise standard deviation of every store, shape (N, 1), or the common float."""
+        if isinstance(self.sigma, np.ndarray):
+            return self.sigma[labels][:, None]
+        return self.sigma
 
 
 @lru_cache(maxsize=8)
@@ -144,7 +158,7 @@ def _draw_block(
     rng = np.random.default_rng(seed)
     labels = rng.choice(truth.n_components, size=n_stores, p=truth.pi)
     noise = rng.standard_normal((n_stores, X.shape[0]))
-    y = truth.theta[labels] @ X.T + truth.sigma * noise
+    y = truth.theta[labels] @ X.T + truth.noise_scale(labels) * noise
     return y, labels
 
 
@@ -215,3 +229,104 @@ def generate_stats(
         stats.append(sufficient_stats(y, X))
         labels.append(block_labels)
     return concat_stats(stats), np.concatenate(labels)
+
+
+@dataclass(frozen=True)
+class Irregularities:
+    """How a synthetic panel departs from the tidy balanced one.
+
+    Attributes
+    ----------
+    missing_rate : float
+        Probability that a store-week is not observed (independently).
+    price_noise : float
+        Standard deviation of store-specific log-price deviations: store i pays
+        log p_it = log p_t + price_noise * z_it (0: the common price).
+    extras : tuple of (str, float)
+        Extra regressors as (name, probability): Bernoulli flags such as a
+        promotion, one coefficient per segment in the truth's theta columns 2...
+    """
+
+    missing_rate: float = 0.0
+    price_noise: float = 0.0
+    extras: tuple[tuple[str, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.missing_rate < 1.0:
+            raise ValueError(f"missing_rate must be in [0, 1), got {self.missing_rate}")
+        if not (np.isfinite(self.price_noise) and self.price_noise >= 0):
+            raise ValueError(f"price_noise must be >= 0, got {self.price_noise}")
+        for name, prob in self.extras:
+            if not 0.0 <= prob <= 1.0:
+                raise ValueError(f"extra regressor {name!r}: probability {prob} not in [0, 1]")
+
+
+def generate_long(
+    truth: Truth,
+    prices: np.ndarray,
+    n_stores: int,
+    seed: SeedLike,
+    irregular: Irregularities = Irregularities(),
+) -> tuple[LongPanel, np.ndarray]:
+    """Draw an unbalanced panel with store-specific prices and extra regressors.
+
+    Each block of stores draws, from its own stream and in this order: the
+    segments and the N x T noise exactly as :func:`generate_panel` does (so with
+    no irregularities the stores are the same ones), then the extra
+    regressors, the price deviations and the missing-week mask.
+
+    Parameters
+    ----------
+    truth : Truth
+        theta of shape (K, 2 + number of extras).
+    prices : ndarray of shape (T,)
+        The common price series.
+    n_stores : int
+    seed : int, SeedSequence, Generator or None
+    irregular : Irregularities
+
+    Returns
+    -------
+    panel : LongPanel
+        Observed store-weeks; stores left with fewer weeks than regressors are
+        excluded (with a warning) as the loader would.
+    labels : ndarray of shape (N_kept,)
+        True segment of every store kept.
+    """
+    _check_n(n_stores)
+    n_extra = len(irregular.extras)
+    if truth.theta.shape[1] != 2 + n_extra:
+        raise ValueError(
+            f"theta has {truth.theta.shape[1]} columns; expected 2 + {n_extra} extra regressors"
+        )
+    base_X = design_matrix(prices)
+    n_weeks = base_X.shape[0]
+    root = seed_sequence(seed)
+    rows, labels = [], []
+    first_store = 0
+    for b, n in _blocks(n_stores):
+        rng = np.random.default_rng(seed_sequence(root, b))
+        block_labels = rng.choice(truth.n_components, size=n, p=truth.pi)
+        noise = rng.standard_normal((n, n_weeks))
+        extras = [rng.random((n, n_weeks)) < prob for _, prob in irregular.extras]
+        log_price = base_X[:, 1] + irregular.price_noise * rng.standard_normal((n, n_weeks))
+        observed = rng.random((n, n_weeks)) >= irregular.missing_rate
+        X = np.stack([np.ones((n, n_weeks)), log_price, *extras], axis=-1)  # (n, T, P)
+        mean = np.einsum("ntp,np->nt", X, truth.theta[block_labels])
+        y = mean + truth.noise_scale(block_labels) * noise
+        store, week = np.nonzero(observed)
+        rows.append((store + first_store, week, y[store, week], X[store, week]))
+        labels.append(block_labels)
+        first_store += n
+    store, week, y, X = (np.concatenate(parts) for parts in zip(*rows, strict=True))
+    panel = long_from_arrays(
+        store,
+        week,
+        y,
+        X,
+        coef_names=("alpha", "beta", *(name for name, _ in irregular.extras)),
+        source="<simulated>",
+    )
+    all_labels = np.concatenate(labels)
+    kept = np.flatnonzero(np.bincount(store, minlength=n_stores) >= X.shape[1])
+    return panel, all_labels[kept]

@@ -46,9 +46,16 @@ DEFAULT_DATA = Path("data/609948.csv")
 DEFAULT_SEED = 20261121
 SCHEMA_VERSION = 1
 RESERVED_NAMES = frozenset(
-    {"K", "theta", "pi", "sigma", "sigma_mode", "loglik", "n_params", "criteria", "standard_errors"}
+    {
+        *("K", "theta", "pi", "sigma", "sigma_mode", "sigma_floored", "loglik", "n_params"),
+        *("converged", "degenerate", "iterations", "n_init", "restarts_at_best"),
+        *("degenerate_starts", "criteria", "standard_errors", *CRITERIA),
+        *("method", "level", "valid", "interval", "parameters", "cov", "n_stores"),
+        *("condition_number", "newton_step_in_se", "n_boot", "n_used", "n_degenerate"),
+        "n_not_converged",
+    }
 )
-"""Keys of a results.json model entry that a coefficient name may not take."""
+"""Keys of a results.json model entry (and of its standard errors) a coefficient may not take."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -175,20 +182,24 @@ def standard_errors(
     return out
 
 
-def data_summary(panel: Panel | LongPanel, data_path: Path) -> dict[str, Any]:
-    """The results.json ``data`` entry: file, hash, N, T; for a panel with per-store
-    weeks also the store-weeks used and the stores excluded (name and reason)."""
+def data_summary(
+    panel: Panel | LongPanel, data_path: Path, detailed: bool = False
+) -> dict[str, Any]:
+    """The results.json ``data`` entry: file, hash, N, T.
+
+    With ``detailed`` (a long file or ``--missing drop``) also the store-weeks
+    used and the stores excluded (name and reason; empty when none).
+    """
     data: dict[str, Any] = {
         "file": data_path.name,
         "sha256": sha256(data_path),
         "N": panel.n_stores,
         "T": panel.n_weeks,
     }
-    if isinstance(panel, LongPanel):
-        data["store_weeks"] = len(panel.y)
-        data["excluded_stores"] = [
-            {"store": name, "reason": reason} for name, reason in panel.excluded
-        ]
+    if detailed or isinstance(panel, LongPanel):
+        data["store_weeks"] = int(panel.y.size)
+        excluded = getattr(panel, "excluded", ())
+        data["excluded_stores"] = [{"store": name, "reason": reason} for name, reason in excluded]
     return data
 
 
@@ -213,7 +224,9 @@ def results_document(
         models.append(entry)
     return {
         "schema_version": SCHEMA_VERSION,
-        "data": data_summary(panel, data_path),
+        "data": data_summary(
+            panel, data_path, settings.get("missing") == "drop" or settings.get("format") == "long"
+        ),
         "settings": settings,
         "models": models,
         "chosen_K": selection.chosen_k,

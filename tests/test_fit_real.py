@@ -68,3 +68,13 @@ def test_bad_data_file_gives_clear_error_and_writes_nothing(tmp_path, capsys):
     assert fit_real.main(["--data", str(bad), "--out", str(out)]) == 2
     assert "column 'Sales1', row 2" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_default_path_is_bit_for_bit_the_committed_results(fresh):
+    """The assignment's model (balanced panel, sigma fixed) is untouched by the extensions."""
+    new = json.loads((fresh / "results.json").read_text())
+    old = json.loads(COMMITTED.read_text())
+    for a, b in zip(new["models"], old["models"], strict=True):
+        assert a["loglik"] == b["loglik"]
+        assert a["theta"] == b["theta"] and a["pi"] == b["pi"]
+        assert a["sigma"] == [1.0] * a["K"] and a["sigma_mode"] == "fixed"

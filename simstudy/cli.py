@@ -3,8 +3,14 @@
 Usage::
 
     python -m experiments.recovery --config FILE [--replications R] [--n-jobs J] [--out DIR]
-                                   [--backend loky|threading|sequential] [--batch-size B]
+                                   [--backend loky|threading|sequential|dask]
+                                   [--scheduler ADDRESS] [--batch-size B]
                                    [--checkpoint-seconds S] [--no-figures] [--quiet]
+
+``--backend dask`` runs the batches on a dask.distributed cluster: the scheduler at
+``--scheduler`` (an address such as ``tcp://host:8786`` or a scheduler file), or
+without it a LocalCluster of ``--n-jobs`` worker processes started for the run
+(see docs/cluster.md). dask is an optional extra: ``pip install -e ".[dask]"``.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from .report import CRITERION_LABELS, hit_rate_pivot, recovery_table, write_repo
 from .runner import (
     BACKENDS,
     CHECKPOINT_SECONDS,
+    DaskMissingError,
     Study,
     StudyMismatchError,
     run_study,
@@ -51,7 +58,18 @@ def parse_args(argv: list[str] | None, kind: StudyKind) -> argparse.Namespace:
     parser.add_argument("--replications", type=int, help="replications per condition (R)")
     parser.add_argument("--n-jobs", type=int, default=1, help="parallel workers (default 1)")
     parser.add_argument("--out", type=Path, help="results folder (default outputs/NAME)")
-    parser.add_argument("--backend", choices=BACKENDS, default="loky", help="joblib backend")
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="loky",
+        help="joblib backend (default loky; dask: a dask.distributed cluster)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --backend dask: a running scheduler (tcp://host:8786 or a scheduler file); "
+        "default: a LocalCluster of --n-jobs worker processes",
+    )
     parser.add_argument("--batch-size", type=int, help="replications per work unit")
     parser.add_argument(
         "--checkpoint-seconds",
@@ -61,7 +79,10 @@ def parse_args(argv: list[str] | None, kind: StudyKind) -> argparse.Namespace:
     )
     parser.add_argument("--no-figures", action="store_true", help="tables only, no figures")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.scheduler is not None and args.backend != "dask":
+        parser.error("--scheduler needs --backend dask")
+    return args
 
 
 def build_study(config: dict[str, Any]) -> Study:
@@ -109,6 +130,14 @@ def _selection_console(summaries: list[dict[str, Any]]) -> str:
     return tabulate(body, headers=headers, disable_numparse=True)
 
 
+def _how(args: argparse.Namespace) -> str:
+    if args.backend != "dask":
+        return f"with n_jobs = {args.n_jobs}"
+    if args.scheduler is not None:
+        return f"on the dask scheduler {args.scheduler}"
+    return f"on a dask LocalCluster of n_jobs = {args.n_jobs} workers"
+
+
 def main(argv: list[str] | None, kind: StudyKind) -> int:
     """Run a study, write summary.json, raw/, tables/ and figures/; print the headline table."""
     args = parse_args(argv, kind)
@@ -129,11 +158,12 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
             out_dir,
             n_jobs=args.n_jobs,
             backend=args.backend,
+            scheduler=args.scheduler,
             batch_size=batch_size,
             progress=None if args.quiet else sys.stderr,
             checkpoint_every=args.checkpoint_seconds,
         )
-    except StudyMismatchError as err:
+    except (StudyMismatchError, DaskMissingError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     wall = time.perf_counter() - started
@@ -148,6 +178,7 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
             "conditions": len(study.conditions),
             "n_jobs": args.n_jobs,
             "backend": args.backend,
+            "scheduler": args.scheduler,
             "batch_size": batch_size,
             "wall_seconds_this_run": wall,
             "replication_seconds_total": sum(s["seconds"]["total"] for s in summaries),
@@ -173,7 +204,6 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
         print(hit_rate_pivot(jsonable(summaries), fmt="md"))
     print(
         f"\n{len(summaries)} conditions x {study.replications} replications, {n_errors} errors; "
-        f"{wall:.1f} s with n_jobs = {args.n_jobs}; wrote {out_dir}/summary.json, raw/, "
-        "tables/, figures/"
+        f"{wall:.1f} s {_how(args)}; wrote {out_dir}/summary.json, raw/, tables/, figures/"
     )
     return 0

@@ -10,7 +10,10 @@ and ``summarise(condition, records) -> dict``. The runner owns everything else:
   therefore the same for any number of workers, batch size or backend;
 * parallelism: work units are batches of replications of one condition, run by
   joblib (``loky`` processes by default, or ``threading``; ``sequential`` runs
-  in this process) and returned to this process as they complete;
+  in this process; ``dask`` sends them to a dask.distributed cluster through
+  joblib's dask backend, see :func:`dask_client`) and returned to this process
+  as they complete. A batch whose dask worker dies is rerun by dask on another
+  worker; its records arrive once;
 * checkpoints: a condition's records are rewritten whole (temporary file,
   then rename) to ``DIR/raw/condition_{id}.csv`` every few seconds while new
   ones arrive, and at the end; a second run into the same folder reads them
@@ -25,23 +28,30 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
 
 from estimator.atomic import write_json_atomic, write_text_atomic
 from estimator.init import seed_sequence
 from estimator.results import ConvergenceWarning
 
-BACKENDS: tuple[str, ...] = ("loky", "threading", "sequential")
+if TYPE_CHECKING:
+    from distributed import Client
+
+BACKENDS: tuple[str, ...] = ("loky", "threading", "sequential", "dask")
+DASK_INSTALL = 'pip install -e ".[dask]"'
+"""How to install the optional dask backend (quoted in the error when it is missing)."""
 RECORD_KEYS: tuple[str, ...] = ("condition_id", "replication", "seed", "status", "error")
 """Fields every record starts with; ``seconds`` comes last."""
 MANIFEST = "study.json"
@@ -107,6 +117,10 @@ class Study:
 
 class StudyMismatchError(ValueError):
     """The results folder holds a different study."""
+
+
+class DaskMissingError(ImportError):
+    """``backend="dask"`` without dask.distributed installed."""
 
 
 def replication_seed(study_seed: int, condition_id: int, replication: int) -> int:
@@ -285,11 +299,132 @@ def plan_batches(missing: dict[int, list[int]], batch_size: int) -> list[tuple[i
     ]
 
 
+# ---------------------------------------------------------------------------
+# dask
+# ---------------------------------------------------------------------------
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as err:
+        raise DaskMissingError(
+            "the dask backend needs dask.distributed, which is not installed; "
+            f"install the optional extra: {DASK_INSTALL}"
+        ) from err
+    return distributed
+
+
+def local_workers(n_jobs: int) -> int:
+    """Worker processes of a LocalCluster for ``n_jobs`` (as joblib: -1 is every core)."""
+    if n_jobs > 0:
+        return n_jobs
+    return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+
+
+@contextmanager
+def dask_client(
+    scheduler: str | Path | Client | None = None, n_workers: int = 1
+) -> Iterator[Client]:
+    """A dask.distributed client to run a study on; what it opens is closed on exit.
+
+    Parameters
+    ----------
+    scheduler : str, Path, Client or None
+        Address of a running scheduler (``tcp://host:8786``), or the path of the
+        JSON file a scheduler writes with ``--scheduler-file``, or a connected
+        ``Client`` (used as it is and left open). None starts a ``LocalCluster``
+        of ``n_workers`` worker processes with one thread each (closed on exit).
+    n_workers : int
+        Worker processes of the LocalCluster (only when ``scheduler`` is None).
+
+    Yields
+    ------
+    distributed.Client
+
+    Raises
+    ------
+    DaskMissingError
+        dask.distributed is not installed (the message says how to install it).
+    """
+    distributed = _import_distributed()
+    if isinstance(scheduler, distributed.Client):
+        yield scheduler
+        return
+    if scheduler is None:
+        cluster = distributed.LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
+        try:
+            with distributed.Client(cluster, set_as_default=False) as client:
+                yield client
+        finally:
+            cluster.close()
+        return
+    if Path(scheduler).is_file():
+        client = distributed.Client(scheduler_file=str(scheduler), set_as_default=False)
+    else:
+        client = distributed.Client(str(scheduler), set_as_default=False)
+    with client:
+        yield client
+
+
+def _cluster_backend(client: Client) -> Any:
+    """joblib's dask backend on ``client``, never falling back to this process.
+
+    joblib runs a ``Parallel`` call in the calling process when its backend
+    reports a single worker thread; a study sent to a cluster runs there
+    whatever the cluster's size, so the backend reports at least 2.
+    """
+    from joblib._dask import DaskDistributedBackend
+
+    class ClusterBackend(DaskDistributedBackend):
+        def effective_n_jobs(self, n_jobs: int) -> int:
+            return max(2, super().effective_n_jobs(n_jobs))
+
+    return ClusterBackend(client=client, wait_for_workers_timeout=0)
+
+
+def _describe(client: Client, stream: TextIO | None) -> None:
+    """Wait for a first worker, then say where the study runs."""
+    if not client.nthreads():
+        if stream is not None:
+            print(f"waiting for a dask worker at {client.scheduler.address}", file=stream)
+        client.wait_for_workers(1)
+    if stream is not None:
+        threads = client.nthreads()
+        print(
+            f"dask: {len(threads)} workers, {sum(threads.values())} threads, "
+            f"scheduler {client.scheduler.address}",
+            file=stream,
+            flush=True,
+        )
+
+
 def _execute(
-    study: Study, tasks: list[tuple[int, list[int]]], n_jobs: int, backend: str
+    study: Study,
+    tasks: list[tuple[int, list[int]]],
+    n_jobs: int,
+    backend: str,
+    scheduler: str | Path | Client | None = None,
+    stream: TextIO | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     by_id = {c.id: c for c in study.conditions}
     unit = study.unit()
+    calls = (delayed(run_batch)(unit, by_id[cid], reps) for cid, reps in tasks)
+    if backend == "dask":
+        if not tasks:  # nothing to run: no cluster to start
+            return
+        with dask_client(scheduler, local_workers(n_jobs)) as client:
+            _describe(client, stream)
+            # every batch is submitted at once (a growing cluster gets work at once);
+            # dask runs them in submission order and reruns those of a worker that dies
+            with parallel_config(backend=_cluster_backend(client)):
+                results = Parallel(
+                    return_as="generator_unordered", batch_size=1, pre_dispatch="all"
+                )(calls)
+            yield from results
+        return
     if backend == "sequential" or n_jobs == 1:
         for cid, reps in tasks:
             yield run_batch(unit, by_id[cid], reps)
@@ -297,7 +432,7 @@ def _execute(
     parallel = Parallel(
         n_jobs=n_jobs, backend=backend, return_as="generator_unordered", batch_size=1
     )
-    yield from parallel(delayed(run_batch)(unit, by_id[cid], reps) for cid, reps in tasks)
+    yield from parallel(calls)
 
 
 def run_study(
@@ -306,6 +441,7 @@ def run_study(
     *,
     n_jobs: int = 1,
     backend: str = "loky",
+    scheduler: str | Path | Client | None = None,
     batch_size: int = 10,
     progress: TextIO | None = sys.stderr,
     checkpoint_every: float = CHECKPOINT_SECONDS,
@@ -319,11 +455,19 @@ def run_study(
         Results folder; records of an earlier run of the same study are kept and
         only the missing replications are run.
     n_jobs : int
-        Worker processes (or threads); 1 runs in this process.
-    backend : {"loky", "threading", "sequential"}
-        joblib backend.
+        Worker processes (or threads); 1 runs in this process. With ``backend="dask"``
+        and no ``scheduler``: the worker processes of the LocalCluster started for
+        the run (-1: one per core); with a ``scheduler``, ignored (the cluster's
+        workers decide).
+    backend : {"loky", "threading", "sequential", "dask"}
+        joblib backend; ``"dask"`` runs on a dask.distributed cluster (optional
+        extra, ``pip install -e ".[dask]"``). Records are the same whatever the backend.
+    scheduler : str, Path, distributed.Client or None
+        Only with ``backend="dask"``: a scheduler address (``tcp://host:8786``), a
+        scheduler file, or a connected Client; None starts a LocalCluster of
+        ``n_jobs`` processes with one thread each for this run.
     batch_size : int
-        Replications per work unit.
+        Replications per work unit (a dask task).
     progress : text stream or None
         Where progress lines go (None: silent).
     checkpoint_every : float
@@ -342,9 +486,15 @@ def run_study(
     ------
     StudyMismatchError
         ``out_dir`` holds a different study.
+    DaskMissingError
+        ``backend="dask"`` without dask.distributed installed (an ImportError).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if scheduler is not None and backend != "dask":
+        raise ValueError(f"a scheduler needs backend='dask', not {backend!r}")
+    if backend == "dask":
+        _import_distributed()  # fail before touching out_dir
     if batch_size < 1 or n_jobs == 0:
         raise ValueError("batch_size must be >= 1 and n_jobs non-zero")
     ids = [c.id for c in study.conditions]
@@ -377,8 +527,11 @@ def run_study(
             write_records(raw_path(out_dir, cid), records[cid].values())
         dirty.clear()
 
+    batches = _execute(
+        study, plan_batches(missing, batch_size), n_jobs, backend, scheduler, progress
+    )
     try:
-        for batch in _execute(study, plan_batches(missing, batch_size), n_jobs, backend):
+        for batch in batches:
             cid = batch[0]["condition_id"]
             for record in batch:
                 records[cid][record["replication"]] = record
@@ -389,6 +542,7 @@ def run_study(
             meter.update(len(batch), sum(r["status"] != "ok" for r in batch))
     finally:  # also on Ctrl-C or an error: keep every finished replication
         flush()
+        batches.close()  # then stop the workers (a dask cluster: release its tasks)
     return {
         cid: records_frame(r for rep, r in records[cid].items() if rep < study.replications)
         for cid in ids

@@ -93,4 +93,4 @@ def test_quick_benchmark_writes_its_files(tmp_path):
         assert row["loglik_rel_diff_restarts"] < 1e-8
     assert result["targets"]
     text = (tmp_path / "benchmark.md").read_text()
-    assert "## Cases 1-4" in text and "## Targets" in text
+    assert "## Summary of cases 1-4" in text and "## Targets" in text

@@ -201,3 +201,38 @@ def selection_rates(
         "too_many": float(np.mean(chosen > true_k)) if n else nan,
         "distribution": {str(k): int(np.sum(chosen == k)) for k in sorted(k_range)},
     }
+
+
+def interval_coverage(covered: Sequence[float] | np.ndarray, level: float = 0.95) -> dict[str, Any]:
+    """Empirical coverage of confidence intervals with its Monte Carlo (Wilson) interval.
+
+    Parameters
+    ----------
+    covered : sequence of float or bool, length R
+        Per replication 1 (the interval contained the truth), 0 (it did not) or NaN
+        (no interval: the standard error could not be computed; left out and counted).
+    level : float
+        Coverage of the Wilson interval (of the Monte Carlo error, not of the
+        intervals being checked).
+
+    Returns
+    -------
+    dict
+        ``n`` (replications with an interval), ``n_missing``, ``covered`` (count),
+        ``coverage`` (covered / n, NaN when n = 0), ``ci_low``, ``ci_high``.
+    """
+    values = np.asarray(covered, dtype=float).ravel()
+    present = values[np.isfinite(values)]
+    if np.any((present != 0.0) & (present != 1.0)):
+        raise ValueError("covered must hold 0, 1 (or NaN for a missing interval)")
+    n = int(present.size)
+    hits = int(present.sum())
+    low, high = wilson_interval(hits, n, level)
+    return {
+        "n": n,
+        "n_missing": int(values.size - n),
+        "covered": hits,
+        "coverage": hits / n if n else float("nan"),
+        "ci_low": low,
+        "ci_high": high,
+    }

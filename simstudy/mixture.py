@@ -12,24 +12,44 @@ K the estimates matched to the true segments (``est_alpha_{c}``,
 ``misclassification`` of the most likely labels, ``n_iter``, ``converged``,
 ``degenerate`` and ``restarts_at_best``. New per-replication quantities are new
 keys.
+
+With ``fit["inference"]`` true (the recovery configs; absent means false, so the
+selection grid stays as cheap as before) the record also holds, at the true K
+and after label matching, for every SE kind (``observed``: the observed
+information; ``naive``: posteriors taken as known, :mod:`estimator.inference`)
+and every parameter NAME (``alpha_c``, ``beta_c``, ``pi_c`` and, when sigma is
+estimated, ``sigma_c``): ``se_{kind}_{NAME}``, the standard error, and
+``cover_{kind}_{NAME}``, 1.0 when the 95% interval contains the true value, 0.0
+when not, NaN when the standard error could not be computed; for pi also
+``cover_{kind}_logit_pi_c`` (the logit-scale interval); and ``se_valid_{kind}``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from estimator.inference import (
+    FitLike,
+    Inference,
+    InferenceWarning,
+    naive_se,
+    observed_information_se,
+)
 from estimator.init import seed_sequence
 from estimator.panel import SufficientStats
 from estimator.selection import CRITERIA, fit_k_range
 
 from .design import Condition
-from .generate import draw_prices, generate_stats
+from .generate import Truth, draw_prices, generate_stats
 from .metrics import (
     adjusted_rand_index,
+    interval_coverage,
     match_segments,
     misclassification_rate,
     parameter_recovery,
@@ -37,6 +57,11 @@ from .metrics import (
 )
 
 COEF_NAMES: tuple[str, ...] = ("alpha", "beta")
+SE_KINDS: dict[str, Callable[[FitLike, SufficientStats], Inference]] = {
+    "observed": observed_information_se,
+    "naive": naive_se,
+}
+"""Standard errors recorded per replication (``fit["inference"]``), by record-key name."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,6 +142,9 @@ def analyse(condition: Condition, data: SimData, seed: np.random.SeedSequence) -
         record[f"est_pi_{c + 1}"] = float(fit.pi[perm[c]])
         if fit_settings["sigma"] != "fixed":
             record[f"est_sigma_{c + 1}"] = float(fit.sigma[perm[c]])
+    if fit_settings.get("inference", False):
+        estimated_sigma = fit.sigma_mode != "fixed"
+        record.update(inference_fields(fit, data.stats, truth, perm, estimated_sigma))
     record["ari"] = adjusted_rand_index(data.labels, fit.labels)
     record["misclassification"] = misclassification_rate(data.labels, fit.labels, perm)
     record["n_iter"] = fit.n_iter
@@ -124,6 +152,76 @@ def analyse(condition: Condition, data: SimData, seed: np.random.SeedSequence) -
     record["degenerate"] = fit.degenerate
     record["restarts_at_best"] = fit.n_at_best
     return record
+
+
+def inference_fields(
+    fit: FitLike,
+    stats: SufficientStats,
+    truth: Truth,
+    perm: np.ndarray,
+    estimated_sigma: bool = False,
+) -> dict[str, Any]:
+    """Standard errors and interval coverage of one fit at the true K, segments matched.
+
+    Every kind of :data:`SE_KINDS` is computed on the fit as estimated, then
+    permuted with :meth:`estimator.inference.Inference.reordered` (which re-derives
+    the covariance, so pi_K's delta-method standard error follows its segment).
+
+    Parameters
+    ----------
+    fit : MixtureFit or tuple (theta (K, P), pi (K,)[, sigma])
+        The fit at the true number of segments, in its own segment order.
+    stats : SufficientStats
+        The data it was fitted to (N stores).
+    truth : Truth
+        K true segments.
+    perm : ndarray of int, shape (K,)
+        From :func:`simstudy.metrics.match_segments`: fitted segment ``perm[c]``
+        estimates true segment c.
+    estimated_sigma : bool
+        Also record sigma (the fit estimated it, common or per segment).
+
+    Returns
+    -------
+    dict
+        ``se_valid_{kind}``, ``se_{kind}_{name}`` and ``cover_{kind}_{name}`` for every
+        parameter name (module docstring), and ``cover_{kind}_logit_pi_{c}``.
+    """
+    fields: dict[str, Any] = {}
+    for kind, method in SE_KINDS.items():
+        with warnings.catch_warnings():
+            # validity is recorded (se_valid_*, NaN errors); the warning would only spam
+            warnings.simplefilter("ignore", InferenceWarning)
+            inference = method(fit, stats).reordered(perm)
+        theta_cover, pi_cover = inference.covers(truth.theta, truth.pi)
+        logit_cover = np.zeros(truth.n_components, dtype=bool)
+        if inference.ci_pi_logit is not None:  # the same check on the logit-scale interval
+            logit_cover = replace(inference, ci_pi=inference.ci_pi_logit).covers(
+                truth.theta, truth.pi
+            )[1]
+        fields[f"se_valid_{kind}"] = bool(inference.valid)
+        for c in range(truth.n_components):
+            segment = c + 1
+            for j, name in enumerate(COEF_NAMES):
+                se = inference.se_theta[c, j]
+                fields[f"se_{kind}_{name}_{segment}"] = float(se)
+                fields[f"cover_{kind}_{name}_{segment}"] = _flag(theta_cover[c, j], se)
+            se = inference.se_pi[c]
+            fields[f"se_{kind}_pi_{segment}"] = float(se)
+            fields[f"cover_{kind}_pi_{segment}"] = _flag(pi_cover[c], se)
+            fields[f"cover_{kind}_logit_pi_{segment}"] = _flag(logit_cover[c], se)
+            if estimated_sigma:
+                se = inference.se_sigma[c]
+                fields[f"se_{kind}_sigma_{segment}"] = float(se)
+                fields[f"cover_{kind}_sigma_{segment}"] = _flag(
+                    inference.covers_sigma(truth.sigma)[c], se
+                )
+    return fields
+
+
+def _flag(covered: bool, se: float) -> float:
+    """1.0 / 0.0 for a computed interval, NaN when the standard error is missing."""
+    return float(covered) if np.isfinite(se) else float("nan")
 
 
 def _true_values(condition: Condition) -> dict[str, float]:
@@ -134,8 +232,46 @@ def _true_values(condition: Condition) -> dict[str, float]:
             values[f"{name}_{c + 1}"] = float(truth.theta[c, j])
         values[f"pi_{c + 1}"] = float(truth.pi[c])
         if condition.fit["sigma"] != "fixed":
-            values[f"sigma_{c + 1}"] = float(truth.sigma)
+            values[f"sigma_{c + 1}"] = float(np.broadcast_to(truth.sigma, truth.pi.shape)[c])
     return values
+
+
+def _coverage_columns(ok: pd.DataFrame, name: str, sd: float) -> dict[str, Any]:
+    """Mean standard error and interval coverage of one parameter, per SE kind present.
+
+    Keys per kind (only for kinds whose ``se_{kind}_{name}`` column exists, so
+    records without standard errors give none): ``se_{kind}_mean`` (over the
+    replications with a standard error), ``se_{kind}_ratio`` (that mean / the
+    empirical SD ``sd`` of the estimates), ``coverage_{kind}`` with ``_low``,
+    ``_high`` (Wilson 95% Monte Carlo interval), ``_n`` (intervals) and ``_missing``
+    (replications without one); for pi also ``coverage_{kind}_logit`` with ``_low``
+    and ``_high``.
+    """
+    out: dict[str, Any] = {}
+    for kind in SE_KINDS:
+        se_column = f"se_{kind}_{name}"
+        if se_column not in ok:
+            continue
+        se = ok[se_column].to_numpy(dtype=float)
+        se = se[np.isfinite(se)]
+        mean_se = float(se.mean()) if se.size else float("nan")
+        out[f"se_{kind}_mean"] = mean_se
+        out[f"se_{kind}_ratio"] = mean_se / sd if np.isfinite(sd) and sd > 0 else float("nan")
+        variants = [("", f"cover_{kind}_{name}")]
+        if name.startswith("pi_"):
+            variants.append(("_logit", f"cover_{kind}_logit_{name}"))
+        for suffix, column in variants:
+            if column not in ok:
+                continue
+            rate = interval_coverage(ok[column].to_numpy(dtype=float))
+            key = f"coverage_{kind}{suffix}"
+            out[key] = rate["coverage"]
+            out[f"{key}_low"] = rate["ci_low"]
+            out[f"{key}_high"] = rate["ci_high"]
+            if not suffix:
+                out[f"{key}_n"] = rate["n"]
+                out[f"{key}_missing"] = rate["n_missing"]
+    return out
 
 
 def summarise(condition: Condition, records: pd.DataFrame) -> dict[str, Any]:
@@ -151,8 +287,10 @@ def summarise(condition: Condition, records: pd.DataFrame) -> dict[str, Any]:
     -------
     dict
         JSON-ready: ``n_replications, n_ok, n_errors, errors`` (distinct messages
-        with counts), ``recovery`` (one row per parameter), ``classification``,
-        ``convergence``, ``selection`` (per criterion) and ``seconds``.
+        with counts), ``recovery`` (one row per parameter; with standard errors in
+        the records also their mean and interval coverage, :func:`_coverage_columns`),
+        ``inference`` (valid / invalid standard errors per kind, only when recorded),
+        ``classification``, ``convergence``, ``selection`` (per criterion) and ``seconds``.
     """
     ok = records[records["status"] == "ok"] if len(records) else records
     failed = records[records["status"] != "ok"] if len(records) else records
@@ -162,7 +300,8 @@ def summarise(condition: Condition, records: pd.DataFrame) -> dict[str, Any]:
     for name, value in _true_values(condition).items():
         column = f"est_{name}"
         estimates = ok[column].to_numpy(dtype=float) if column in ok else np.array([])
-        recovery.append({"parameter": name, **parameter_recovery(estimates, value)})
+        row = {"parameter": name, **parameter_recovery(estimates, value)}
+        recovery.append({**row, **_coverage_columns(ok, name, row["sd"])})
     summary: dict[str, Any] = {
         "n_replications": int(len(records)),
         "n_ok": int(len(ok)),
@@ -170,6 +309,16 @@ def summarise(condition: Condition, records: pd.DataFrame) -> dict[str, Any]:
         "errors": {str(message): int(count) for message, count in errors.items()},
         "recovery": recovery,
     }
+    validity = {
+        kind: {
+            "valid": int(ok[f"se_valid_{kind}"].astype(bool).sum()),
+            "invalid": int((~ok[f"se_valid_{kind}"].astype(bool)).sum()),
+        }
+        for kind in SE_KINDS
+        if f"se_valid_{kind}" in ok
+    }
+    if validity:
+        summary["inference"] = validity
     if len(ok):
         summary["classification"] = {
             "ari_mean": float(ok["ari"].mean()),

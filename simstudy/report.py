@@ -20,17 +20,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from scipy.stats import binom
 from tabulate import tabulate
 
 from estimator.atomic import write_text_atomic
 from estimator.selection import CRITERIA
 
 from .design import FACTORS
+from .mixture import SE_KINDS
 
 TABLE_FORMATS: dict[str, str] = {"md": "github", "tex": "latex_booktabs"}
 FIGURE_FORMATS: tuple[str, ...] = ("png", "pdf")
 PANEL_FACTORS: tuple[str, ...] = ("N", "T", "K")
 """Factors laid out inside a figure; every other varying factor gets its own figures."""
+NOMINAL_COVERAGE = 0.95
+"""Level of the intervals whose coverage the study records (estimator.inference's default)."""
+MAX_COVERAGE_FIGURES = 24
+"""Coverage figures are drawn one per condition, for studies with at most this many."""
 CRITERION_LABELS: dict[str, str] = {
     "bic": "BIC (n = NT)",
     "bic_n": "BIC (n = N)",
@@ -194,6 +200,52 @@ def recovery_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
     return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
 
 
+def has_coverage(summary: dict[str, Any]) -> bool:
+    """Whether a condition's recovery rows carry standard errors and coverage."""
+    return any(f"coverage_{kind}" in r for r in summary["recovery"] for kind in SE_KINDS)
+
+
+def _coverage_cell(row: dict[str, Any], key: str) -> str:
+    if key not in row:
+        return "-"
+    return f"{_rate(row[key])} [{_rate(row[f'{key}_low'])}, {_rate(row[f'{key}_high'])}]"
+
+
+def coverage_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
+    """Recovery with standard errors and 95% interval coverage, conditions that recorded them.
+
+    Per parameter: true value, mean estimate, bias, RMSE, empirical SD of the
+    estimates, mean standard error of each kind and its ratio to the SD, and the
+    empirical coverage of each kind's 95% intervals with its Wilson 95% Monte
+    Carlo interval; ``n`` counts the replications with an interval.
+    """
+    headers = ["condition", "parameter", "true", "mean", "bias", "RMSE", "SD"]
+    for kind in SE_KINDS:
+        headers += [f"mean SE ({kind})", f"SE/SD ({kind})"]
+    headers += [f"coverage ({kind}) [MC 95%]" for kind in SE_KINDS]
+    headers.append("n")
+    body = []
+    for s in summaries:
+        if not has_coverage(s):
+            continue
+        for r in s["recovery"]:
+            cells = [
+                s["label"],
+                r["parameter"],
+                _fmt(r["true"], 5),
+                _fmt(r["mean"], 5),
+                _fmt(r["bias"], 3),
+                _fmt(r["rmse"], 3),
+                _fmt(r["sd"], 3),
+            ]
+            for kind in SE_KINDS:
+                cells += [_fmt(r.get(f"se_{kind}_mean"), 3), _rate(r.get(f"se_{kind}_ratio"))]
+            cells += [_coverage_cell(r, f"coverage_{kind}") for kind in SE_KINDS]
+            cells.append(r.get(f"coverage_{next(iter(SE_KINDS))}_n", "-"))
+            body.append(cells)
+    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
+
+
 def selection_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
     """Hit rate of every criterion with its Wilson 95% interval, and BIC's misses."""
     headers = [
@@ -306,9 +358,15 @@ TABLES: dict[str, Callable[..., str]] = {
 
 
 def write_tables(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
-    """Every table of :data:`TABLES` as ``out_dir/tables/NAME.md`` and ``NAME.tex``."""
+    """Every table of :data:`TABLES` as ``out_dir/tables/NAME.md`` and ``NAME.tex``.
+
+    Plus ``coverage`` (:func:`coverage_table`) when some condition recorded standard errors.
+    """
     paths = []
-    for name, make in TABLES.items():
+    tables = dict(TABLES)
+    if any(has_coverage(s) for s in summaries):
+        tables["coverage"] = coverage_table
+    for name, make in tables.items():
         for fmt in TABLE_FORMATS:
             paths.append(
                 write_text_atomic(
@@ -422,6 +480,54 @@ def plot_rmse(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
             fig.suptitle(f"RMSE at the true K = {k}{_title(group)}")
             paths += save_figure(fig, out_dir / "figures" / _stem(f"rmse_K{k}", group))
     return paths
+
+
+def plot_coverage(summary: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Interval coverage and mean SE / SD per parameter, both SE kinds, for one condition.
+
+    Left: empirical coverage of the 95% intervals with Wilson 95% Monte Carlo
+    intervals, the nominal 0.95 line and the band a correctly calibrated interval
+    would fall in with 95% probability over the same number of replications (the
+    2.5% and 97.5% quantiles of Binomial(R, 0.95) / R).
+    Right: mean standard error divided by the empirical SD of the estimates (1 = right size).
+    """
+    rows = summary["recovery"]
+    names = [r["parameter"] for r in rows]
+    x = np.arange(len(names))
+    fig = Figure(figsize=(2.0 + 1.3 * len(names), 3.6), layout="constrained")
+    ax_cov, ax_ratio = fig.subplots(1, 2)
+    n = max((r.get(f"coverage_{kind}_n", 0) for r in rows for kind in SE_KINDS), default=0)
+    if n:
+        low, high = binom.ppf([0.025, 0.975], n, NOMINAL_COVERAGE) / n
+        ax_cov.axhspan(low, high, color="grey", alpha=0.15, lw=0, label=f"0.95 band (R = {n})")
+    ax_cov.axhline(NOMINAL_COVERAGE, color="grey", lw=0.8, ls="--")
+    ax_ratio.axhline(1.0, color="grey", lw=0.8, ls="--")
+    offsets = np.linspace(-0.15, 0.15, len(SE_KINDS))
+    for colour, (kind, dx) in enumerate(zip(SE_KINDS, offsets, strict=True)):
+        rate = _floats(r.get(f"coverage_{kind}") for r in rows)
+        errors = np.abs(
+            np.vstack(
+                [
+                    rate - _floats(r.get(f"coverage_{kind}_low") for r in rows),
+                    _floats(r.get(f"coverage_{kind}_high") for r in rows) - rate,
+                ]
+            )
+        )
+        ax_cov.errorbar(
+            x + dx, rate, yerr=errors, fmt="o", ms=4, capsize=2, color=f"C{colour}", label=kind
+        )
+        ratio = _floats(r.get(f"se_{kind}_ratio") for r in rows)
+        ax_ratio.plot(x + dx, ratio, "o", ms=4, color=f"C{colour}", label=kind)
+    for ax in (ax_cov, ax_ratio):
+        ax.set_xticks(x, names, fontsize=8, rotation=45)
+    ax_cov.set_ylabel("coverage of the 95% interval")
+    ax_cov.set_title("coverage (Wilson 95% MC intervals)", fontsize=9)
+    ax_cov.legend(fontsize=7, loc="lower left")
+    ax_ratio.set_ylabel("mean SE / SD of the estimates")
+    ax_ratio.set_title("size of the standard errors", fontsize=9)
+    ax_ratio.legend(fontsize=7, loc="lower left")
+    fig.suptitle(f"Standard errors and intervals at the true K: {summary['label']}", fontsize=10)
+    return save_figure(fig, out_dir / "figures" / f"coverage_c{summary['id']:04d}")
 
 
 def _heat(ax: Any, matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str]) -> Any:
@@ -582,7 +688,9 @@ def write_report(
     """All tables and (unless ``figures`` is False) the figures that the design supports.
 
     Line plots against N need at least two levels of N; the criterion x chosen K
-    heat map is drawn per condition when there are at most 6 conditions.
+    heat map is drawn per condition when there are at most 6 conditions, the
+    coverage figure per condition that recorded standard errors when at most
+    :data:`MAX_COVERAGE_FIGURES` did.
     """
     out_dir = Path(out_dir)
     paths = write_tables(summaries, out_dir)
@@ -597,4 +705,8 @@ def write_report(
             paths += plot_chosen_k_by_criterion(s, out_dir)
     for name, members in reference_slices(summaries):
         paths += plot_error_boxplots(members, records, out_dir, name=f"errors_{name}")
+    with_coverage = [s for s in summaries if has_coverage(s)]
+    if len(with_coverage) <= MAX_COVERAGE_FIGURES:
+        for s in with_coverage:
+            paths += plot_coverage(s, out_dir)
     return paths

@@ -1,0 +1,515 @@
+"""The real-data part of the report: segment profiles, model comparison and four figures.
+
+Read from the committed outputs: ``outputs/results.json`` (estimates, criteria,
+standard errors and intervals of every K) and ``outputs/real/store_segments.csv``
+(every store's posteriors under the chosen K). Recomputed here, because they
+are not stored: every store's own OLS estimate (alpha_i, beta_i) from the data
+file (one least-squares pass, :func:`estimator.panel.sufficient_stats`), and the
+full observed-information covariance of the chosen fit
+(:func:`estimator.inference.observed_information_se` at the stored estimates;
+results.json keeps only its standard errors, which the recomputation must
+reproduce, see :attr:`RealData.se_mismatch`), used for the confidence ellipses
+and the bands of the demand curves.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Ellipse
+from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullLocator
+from scipy.stats import chi2, norm
+
+from estimator.inference import Inference, observed_information_se
+from estimator.panel import Panel, SufficientStats, load_csv
+from estimator.selection import CRITERIA
+from simstudy.report import CRITERION_LABELS
+
+from . import report_style as rs
+from .report_doc import interval, num, pct
+
+LEVEL = 0.95
+
+
+@dataclass(frozen=True, eq=False)
+class RealData:
+    """The real-data fit as committed, with the quantities the report recomputes.
+
+    Attributes
+    ----------
+    results : dict
+        outputs/results.json.
+    model : dict
+        Its entry for the chosen K.
+    segments : DataFrame
+        outputs/real/store_segments.csv (N rows).
+    panel : Panel
+        The data (y of shape (N, T), X of shape (T, 2)).
+    stats : SufficientStats
+        Every store's own OLS estimate (``ols``, shape (N, 2)) and the shared X'X.
+    inference : Inference
+        Observed-information covariance of the chosen fit, recomputed.
+    se_mismatch : float
+        Largest absolute difference between the recomputed and the stored
+        observed-information standard errors of alpha, beta and pi.
+    """
+
+    results: dict[str, Any]
+    model: dict[str, Any]
+    segments: pd.DataFrame
+    panel: Panel
+    stats: SufficientStats
+    inference: Inference
+    se_mismatch: float
+
+    @property
+    def k(self) -> int:
+        """The chosen number of segments."""
+        return int(self.model["K"])
+
+    @property
+    def theta(self) -> np.ndarray:
+        """Estimates, shape (K, 2), rows (alpha_c, beta_c)."""
+        return np.asarray(self.model["theta"], dtype=float).reshape(self.k, -1)
+
+    @property
+    def pi(self) -> np.ndarray:
+        """Segment shares, shape (K,)."""
+        return np.asarray(self.model["pi"], dtype=float)
+
+    @property
+    def prices(self) -> np.ndarray:
+        """Weekly prices, shape (T,)."""
+        return np.exp(self.panel.X[:, 1])
+
+
+def load_real(results_path: Path, segments_path: Path, data_path: Path) -> RealData:
+    """Read the committed real-data outputs and recompute the store OLS and the covariance.
+
+    Raises
+    ------
+    ValueError
+        The store segments file does not list the data's stores in order, or
+        results.json was not fitted to this data file (N, T differ).
+    """
+    results = json.loads(Path(results_path).read_text(encoding="utf-8"))
+    k = int(results["chosen_K"])
+    model = next(m for m in results["models"] if int(m["K"]) == k)
+    segments = pd.read_csv(segments_path)
+    panel = load_csv(data_path)
+    if not isinstance(panel, Panel):
+        raise ValueError(f"{data_path}: expected a balanced wide panel")
+    if (panel.n_stores, panel.n_weeks) != (results["data"]["N"], results["data"]["T"]):
+        raise ValueError(f"{results_path} was not fitted to {data_path} (N or T differ)")
+    if list(segments["store"]) != list(panel.store_ids):
+        raise ValueError(f"{segments_path} does not list the stores of {data_path} in order")
+    stats = panel.sufficient_stats()
+    theta = np.asarray(model["theta"], dtype=float).reshape(k, -1)
+    inference = observed_information_se((theta, np.asarray(model["pi"])), stats, level=LEVEL)
+    stored = model["standard_errors"]["observed"]
+    mismatch = max(
+        float(np.max(np.abs(inference.se_theta[:, 0] - stored["alpha"]["se"]))),
+        float(np.max(np.abs(inference.se_theta[:, 1] - stored["beta"]["se"]))),
+        float(np.max(np.abs(inference.se_pi - stored["pi"]["se"]))),
+    )
+    return RealData(results, model, segments, panel, stats, inference, mismatch)
+
+
+# ---------------------------------------------------------------------------
+# tables
+# ---------------------------------------------------------------------------
+
+
+def elasticity_reading(ci_beta: tuple[float, float]) -> str:
+    """Read a price coefficient's interval: demand elastic, inelastic, or undetermined.
+
+    beta is the price elasticity of (median) sales. ``clearly elastic``: the
+    whole interval is below -1 (|beta| > 1); ``clearly inelastic``: the whole
+    interval is above -1 (|beta| < 1, for a negative beta); otherwise ``undetermined``.
+    """
+    low, high = ci_beta
+    if high < -1.0:
+        return "clearly elastic"
+    if low > -1.0:
+        return "clearly inelastic"
+    return "undetermined"
+
+
+def profile_rows(real: RealData) -> list[dict[str, Any]]:
+    """One dict per segment of the chosen fit (numbers as in results.json)."""
+    observed = real.model["standard_errors"]["observed"]
+    median_price = float(np.median(real.prices))
+    rows = []
+    for c in range(real.k):
+        assigned = real.segments["segment"] == c + 1
+        alpha, beta = real.theta[c]
+        rows.append(
+            {
+                "segment": c + 1,
+                "stores": int(assigned.sum()),
+                "pi": float(real.pi[c]),
+                "pi_ci": observed["pi"]["ci_logit"][c],
+                "alpha": float(alpha),
+                "alpha_ci": observed["alpha"]["ci"][c],
+                "beta": float(beta),
+                "beta_ci": observed["beta"]["ci"][c],
+                "reading": elasticity_reading(tuple(observed["beta"]["ci"][c])),
+                "sales_at_median_price": float(np.exp(alpha + beta * np.log(median_price))),
+                "mean_max_posterior": float(real.segments.loc[assigned, "max_posterior"].mean()),
+            }
+        )
+    return rows
+
+
+PROFILE_HEADERS = (
+    "segment",
+    "stores assigned",
+    "share pi [95% CI]",
+    "alpha [95% CI]",
+    "beta [95% CI]",
+    "demand",
+    "median sales at median price",
+    "mean highest posterior",
+)
+
+
+def profile_table(real: RealData) -> list[list[str]]:
+    """Rows of the segment profile table (:data:`PROFILE_HEADERS`)."""
+    return [
+        [
+            str(r["segment"]),
+            str(r["stores"]),
+            f"{num(r['pi'])} {interval(*r['pi_ci'])}",
+            f"{num(r['alpha'])} {interval(*r['alpha_ci'])}",
+            f"{num(r['beta'])} {interval(*r['beta_ci'])}",
+            r["reading"],
+            num(r["sales_at_median_price"], 0),
+            num(r["mean_max_posterior"]),
+        ]
+        for r in profile_rows(real)
+    ]
+
+
+COMPARISON_HEADERS = (
+    "K",
+    "log L",
+    "params",
+    *[CRITERION_LABELS[c] for c in CRITERIA],
+    "converged",
+    "starts at best",
+)
+
+
+def comparison_table(results: dict[str, Any]) -> list[list[str]]:
+    """Rows of the model comparison over K: log L, parameters, every criterion (min starred)."""
+    models = sorted(results["models"], key=lambda m: m["K"])
+    best = {c: min(m["criteria"][c] for m in models) for c in CRITERIA}
+    rows = []
+    for m in models:
+        cells = [str(m["K"]), num(m["loglik"]), str(m["n_params"])]
+        for c in CRITERIA:
+            value = m["criteria"][c]
+            cells.append(num(value, 2) + (" *" if value == best[c] else ""))
+        cells += ["yes" if m["converged"] else "no", f"{m['restarts_at_best']}/{m['n_init']}"]
+        rows.append(cells)
+    return rows
+
+
+def sigma_rows(folders: dict[str, Path]) -> list[list[str]]:
+    """The chosen-K estimates under every sigma mode whose results.json exists.
+
+    Parameters
+    ----------
+    folders : dict of str to Path
+        Sigma mode -> results.json.
+    """
+    rows = []
+    for mode, path in folders.items():
+        if not Path(path).is_file():
+            continue
+        results = json.loads(Path(path).read_text(encoding="utf-8"))
+        k = int(results["chosen_K"])
+        model = next(m for m in results["models"] if int(m["K"]) == k)
+        se = model["standard_errors"]["observed"]
+        for c in range(k):
+            sigma = model["sigma"][c]
+            sigma_cell = "1 (fixed)" if model["sigma_mode"] == "fixed" else num(sigma, 4)
+            rows.append(
+                [
+                    mode,
+                    str(k),
+                    num(model["bic"], 2),
+                    str(c + 1),
+                    f"{num(model['alpha'][c], 4)} ({num(se['alpha']['se'][c], 4)})",
+                    f"{num(model['beta'][c], 4)} ({num(se['beta']['se'][c], 4)})",
+                    f"{num(model['pi'][c], 4)} ({num(se['pi']['se'][c], 4)})",
+                    sigma_cell,
+                ]
+            )
+    return rows
+
+
+SIGMA_HEADERS = (
+    "sigma",
+    "K (BIC)",
+    "BIC",
+    "segment",
+    "alpha (se)",
+    "beta (se)",
+    "pi (se)",
+    "sigma",
+)
+
+
+# ---------------------------------------------------------------------------
+# figures
+# ---------------------------------------------------------------------------
+
+
+def plot_criteria(results: dict[str, Any]) -> Figure:
+    """Left: every criterion minus its minimum over K; right: the log-likelihood."""
+    models = sorted(results["models"], key=lambda m: m["K"])
+    ks = [m["K"] for m in models]
+    fig, (ax_crit, ax_ll) = rs.new_figure(1, 2, width=rs.WIDTH_DOUBLE, height=2.8)
+    for c in CRITERIA:
+        values = np.array([m["criteria"][c] for m in models])
+        ax_crit.plot(ks, values - values.min(), label=CRITERION_LABELS[c], **rs.CRITERION_STYLES[c])
+    ax_crit.set_yscale("symlog", linthresh=10.0)
+    ax_crit.axhline(0.0, color="grey", lw=0.6)
+    ax_crit.set_xticks(ks)
+    ax_crit.set_xlabel("K (number of segments)")
+    ax_crit.set_ylabel("criterion - its minimum over K\n(symmetric log scale, linear below 10)")
+    ax_crit.legend(ncol=2)
+    ax_crit.set_title("information criteria (lower is better)")
+    ax_ll.plot(ks, [m["loglik"] for m in models], marker="o", color="black")
+    ax_ll.set_xticks(ks)
+    ax_ll.set_xlabel("K (number of segments)")
+    ax_ll.set_ylabel("maximised log-likelihood log L")
+    ax_ll.set_title("fit")
+    k = results["chosen_K"]
+    for ax in (ax_crit, ax_ll):
+        ax.axvline(k, color="grey", ls=":", lw=1.0)
+    return fig
+
+
+def _ellipse(centre: np.ndarray, cov: np.ndarray, level: float, **kwargs: Any) -> Ellipse:
+    """The ``level`` region of a bivariate normal with covariance ``cov`` around ``centre``."""
+    values, vectors = np.linalg.eigh(cov)
+    scale = np.sqrt(chi2.ppf(level, df=2))
+    angle = np.degrees(np.arctan2(vectors[1, -1], vectors[0, -1]))
+    return Ellipse(
+        tuple(centre),
+        width=2 * scale * np.sqrt(values[-1]),
+        height=2 * scale * np.sqrt(values[0]),
+        angle=angle,
+        **kwargs,
+    )
+
+
+def plot_store_ols(real: RealData) -> Figure:
+    """Store OLS estimates coloured by segment; centres with confidence and store regions.
+
+    Left: every store; dashed, the 95% region where a store of segment c puts its
+    own OLS estimate under the model (b_i ~ N(theta_c, (X'X)^-1)). Right: zoom on
+    the centres with their 95% confidence ellipses (observed information).
+    """
+    labels = real.segments["segment"].to_numpy() - 1
+    ols = real.stats.ols
+    store_cov = np.linalg.inv(real.stats.gram)
+    cov = real.inference.full_cov
+    fig, (ax_all, ax_zoom) = rs.new_figure(1, 2, width=rs.WIDTH_DOUBLE, height=3.3)
+    for c in range(real.k):
+        colour = rs.segment_colour(c)
+        mine = labels == c
+        block = slice(2 * c, 2 * c + 2)
+        for ax in (ax_all, ax_zoom):
+            ax.scatter(
+                ols[mine, 0],
+                ols[mine, 1],
+                s=7,
+                color=colour,
+                alpha=0.55,
+                lw=0,
+                label=f"segment {c + 1} ({mine.sum()} stores)",
+            )
+            ax.plot(*real.theta[c], marker="X", ms=8, color=colour, mec="black", mew=0.7)
+            ax.add_patch(
+                _ellipse(
+                    real.theta[c],
+                    cov[block, block],
+                    LEVEL,
+                    fc=colour,
+                    ec="black",
+                    lw=0.8,
+                    alpha=0.5,
+                )
+            )
+        ax_all.add_patch(
+            _ellipse(real.theta[c], store_cov, LEVEL, fill=False, ec=colour, ls="--", lw=1.0)
+        )
+    lo = real.theta.min(axis=0)
+    hi = real.theta.max(axis=0)
+    pad = 0.35 * (hi - lo) + 0.1
+    ax_zoom.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
+    ax_zoom.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
+    for ax in (ax_all, ax_zoom):
+        ax.set_xlabel("alpha_i: intercept of the store's own OLS\n(log sales at price 1)")
+        ax.set_ylabel("beta_i: price coefficient of the store's OLS\n(elasticity of sales)")
+    ax_all.set_title("all stores; dashed: 95% region of a segment's stores")
+    ax_zoom.set_title("segment centres, 95% confidence ellipses")
+    ax_all.legend(loc="lower left", markerscale=2)
+    return fig
+
+
+def plot_demand(real: RealData) -> Figure:
+    """Store-week sales against price per segment, with the fitted median demand curve and band."""
+    labels = real.segments["segment"].to_numpy() - 1
+    prices = real.prices
+    grid = np.geomspace(prices.min(), prices.max(), 100)
+    design = np.column_stack([np.ones_like(grid), np.log(grid)])
+    cov = real.inference.full_cov
+    z = norm.ppf(0.5 + LEVEL / 2)
+    sales = np.exp(real.panel.y)
+    fig, axes = rs.new_figure(1, real.k, width=rs.WIDTH_DOUBLE, height=2.9, sharey=True)
+    axes = np.atleast_1d(axes)
+    for c, ax in enumerate(axes):
+        colour = rs.segment_colour(c)
+        mine = labels == c
+        ax.scatter(
+            np.broadcast_to(prices, sales[mine].shape).ravel(),
+            sales[mine].ravel(),
+            s=2,
+            color=colour,
+            alpha=0.15,
+            lw=0,
+            rasterized=True,
+        )
+        for other in range(real.k):
+            if other != c:
+                ax.plot(grid, np.exp(design @ real.theta[other]), color="grey", lw=0.8, ls="--")
+        block = slice(2 * c, 2 * c + 2)
+        centre = design @ real.theta[c]
+        half = z * np.sqrt(np.einsum("gp,pq,gq->g", design, cov[block, block], design))
+        ax.fill_between(
+            grid, np.exp(centre - half), np.exp(centre + half), color="black", alpha=0.25, lw=0
+        )
+        ax.plot(grid, np.exp(centre), color="black", lw=1.6)
+        _price_axis(ax, prices)
+        ax.set_yscale("log")
+        alpha, beta = real.theta[c]
+        ax.set_title(
+            f"segment {c + 1}: {mine.sum()} stores\nalpha = {alpha:.3f}, beta = {beta:.3f}"
+        )
+        ax.set_xlabel("weekly price p_t (log scale)")
+    axes[0].set_ylabel("weekly sales S_it of a store (units, log scale)")
+    return fig
+
+
+NICE_TICKS = (1, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 40, 50, 60, 80, 100)
+
+
+def _price_axis(ax: Any, prices: np.ndarray) -> None:
+    """Log-scaled price axis with plain tick labels inside the observed range."""
+    ax.set_xscale("log")
+    lo, hi = prices.min(), prices.max()
+    scale = 10.0 ** np.floor(np.log10(lo))
+    ticks = [t * scale for t in NICE_TICKS if lo <= t * scale <= hi * 1.001]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
+def plot_max_posterior(real: RealData) -> Figure:
+    """Histogram of every store's highest posterior probability, stacked by its segment."""
+    labels = real.segments["segment"].to_numpy() - 1
+    top = real.segments["max_posterior"].to_numpy()
+    bins = np.linspace(1.0 / real.k, 1.0, 29)
+    fig, ax = rs.new_figure(width=rs.WIDTH_SINGLE, height=2.6)
+    ax.hist(
+        [top[labels == c] for c in range(real.k)],
+        bins=bins,
+        stacked=True,
+        color=[rs.segment_colour(c) for c in range(real.k)],
+        label=[f"segment {c + 1}" for c in range(real.k)],
+        edgecolor="white",
+        linewidth=0.3,
+    )
+    ax.axvline(0.9, color="grey", ls=":", lw=1.0)
+    ax.set_xlabel("highest posterior probability max_c w_ic of a store")
+    ax.set_ylabel("number of stores")
+    ax.legend(loc="upper left")
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# readings
+# ---------------------------------------------------------------------------
+
+
+def comparison_reading(results: dict[str, Any]) -> str:
+    """One paragraph on the choice of K, quoting the criteria."""
+    models = {int(m["K"]): m for m in results["models"]}
+    k = int(results["chosen_K"])
+    bic = {kk: m["bic"] for kk, m in models.items()}
+    runner_up = min((kk for kk in bic if kk != k), key=bic.get)
+    agree = [CRITERION_LABELS[c] for c, v in results["chosen_by"].items() if v == k]
+    differ = [
+        f"{CRITERION_LABELS[c]} chooses K = {v}" for c, v in results["chosen_by"].items() if v != k
+    ]
+    ll_gain = models[k]["loglik"] - models[k - 1]["loglik"] if k - 1 in models else None
+    text = (
+        f"BIC (n = NT) chooses K = {k}: its BIC {bic[k]:.2f} is {bic[runner_up] - bic[k]:.2f} "
+        f"below the next best, K = {runner_up} ({bic[runner_up]:.2f}). "
+        f"The same K is chosen by {', '.join(agree)}"
+        + (f"; {', '.join(differ)}" if differ else "")
+        + ". "
+    )
+    if ll_gain is not None:
+        text += f"Going from K = {k - 1} to K = {k} raises log L by {ll_gain:.2f}"
+        if k + 1 in models:
+            text += (
+                f", going on to K = {k + 1} by only "
+                f"{models[k + 1]['loglik'] - models[k]['loglik']:.3f}"
+            )
+        text += ". "
+    text += (
+        f"The best K = {k} start was reached by {models[k]['restarts_at_best']} of "
+        f"{models[k]['n_init']} starts."
+    )
+    return text
+
+
+def profile_reading(real: RealData) -> str:
+    """One paragraph on the segments, quoting the profile table."""
+    rows = profile_rows(real)
+    parts = []
+    for r in rows:
+        parts.append(
+            f"segment {r['segment']} holds {pct(r['pi'])} of stores "
+            f"(95% CI {pct(r['pi_ci'][0])} to {pct(r['pi_ci'][1])}; {r['stores']} stores "
+            f"assigned) with beta = {r['beta']:.3f} {interval(*r['beta_ci'])}, {r['reading']}"
+        )
+    top = real.segments["max_posterior"].to_numpy()
+    largest = max(rows, key=lambda r: r["pi"])
+    most_elastic = min(rows, key=lambda r: r["beta"])
+    return (
+        _sentence("; ".join(parts))
+        + f". The largest segment is {largest['segment']}; the most price-sensitive is "
+        f"segment {most_elastic['segment']}, whose sales fall by about "
+        f"{100 * (1 - 1.01 ** most_elastic['beta']):.2f}% for a 1% price rise "
+        f"(against {100 * (1 - 1.01 ** largest['beta']):.2f}% in segment {largest['segment']}). "
+        f"Stores are assigned with a mean highest posterior of {top.mean():.3f}; "
+        f"{pct(np.mean(top > 0.9))} of stores have a highest posterior above 0.9 and "
+        f"{pct(np.mean(top < 0.7))} below 0.7."
+    )
+
+
+def _sentence(text: str) -> str:
+    """``text`` with its first letter capitalised (the rest untouched)."""
+    return text[:1].upper() + text[1:]

@@ -1,0 +1,308 @@
+"""The report bundle: it builds from the committed outputs, lists only files that exist, its
+tables carry the JSON's numbers; the two-step baseline's Gaussian-mixture EM is right."""
+
+import json
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal
+
+from experiments import baselines, gmm
+from experiments.report import Sources, build, study_section
+from experiments.report_doc import ReportDoc
+from experiments.report_real import elasticity_reading
+from simstudy.cli import build_study
+from simstudy.design import load_config
+from simstudy.runner import run_replication
+
+REPO = Path(__file__).resolve().parents[1]
+OUTPUTS = REPO / "outputs"
+
+
+def committed_sources() -> Sources:
+    return Sources(
+        results=OUTPUTS / "results.json",
+        segments=OUTPUTS / "real" / "store_segments.csv",
+        data=REPO / "data" / "609948.csv",
+        sigma_common=OUTPUTS / "real_sigma_common" / "results.json",
+        sigma_segment=OUTPUTS / "real_sigma_segment" / "results.json",
+        baselines=OUTPUTS / "baselines",
+        real_like=OUTPUTS / "real_like",
+        selection_grid=OUTPUTS / "selection_grid",
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    manifest = build(out, committed_sources())
+    return out, manifest, (out / "report.md").read_text(encoding="utf-8")
+
+
+def markdown_table(text: str, caption_start: str) -> list[list[str]]:
+    """Cells of the first markdown table after the caption that starts with caption_start."""
+    start = text.index(caption_start)
+    lines = text[start:].splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    rows = []
+    for line in lines[first:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return [rows[0], *rows[2:]]  # header, then the body (no separator)
+
+
+def latex_rows(path: Path) -> list[list[str]]:
+    """Body cells of a booktabs tabular (between midrule and bottomrule)."""
+    text = path.read_text(encoding="utf-8")
+    body = text.split("\\midrule")[1].split("\\bottomrule")[0]
+    rows = [line.strip().removesuffix("\\\\").strip() for line in body.strip().splitlines()]
+    return [[cell.strip() for cell in row.split("&")] for row in rows if row]
+
+
+def numbers(cell: str) -> list[float]:
+    return [float(x) for x in re.findall(r"-?\d+\.\d+|-?\d+", cell)]
+
+
+# ---------------------------------------------------------------------------
+# the report
+# ---------------------------------------------------------------------------
+
+
+def test_every_listed_table_and_figure_exists(built):
+    out, manifest, text = built
+    assert manifest["tables"] and manifest["figures"]
+    for entry in manifest["tables"]:
+        assert (out / entry["files"][0]).is_file(), entry
+        assert entry["files"][0].endswith(".tex")
+        assert f"**Table {entry['number']}.**" in text
+    for entry in manifest["figures"]:
+        suffixes = sorted(Path(f).suffix for f in entry["files"])
+        assert suffixes == [".pdf", ".png"], entry
+        for f in entry["files"]:
+            assert (out / f).stat().st_size > 1000, f
+        assert f"**Figure {entry['number']}.**" in text
+    links = re.findall(r"\]\(((?:figures|tables)/[^)]+)\)", text)
+    assert links
+    for link in links:
+        assert (out / link).is_file(), link
+    on_disk = {p.relative_to(out).as_posix() for p in out.glob("*/*") if p.is_file()}
+    listed = {f for e in manifest["tables"] + manifest["figures"] for f in e["files"]}
+    assert on_disk == listed  # nothing stale, nothing unlisted
+    written = json.loads((out / "manifest.json").read_text())
+    assert [t["name"] for t in written["tables"]] == [t["name"] for t in manifest["tables"]]
+
+
+def test_real_data_figures_and_tables_are_there(built):
+    _, manifest, text = built
+    names = {f["name"] for f in manifest["figures"]}
+    assert {"real_criteria", "real_store_ols", "real_demand", "real_max_posterior"} <= names
+    tables = {t["name"] for t in manifest["tables"]}
+    assert {"real_model_comparison", "real_segment_profiles"} <= tables
+    for missing in manifest["missing"]:  # a study not yet run is named in a line
+        assert f"`{missing}/summary.json`" in text
+
+
+def test_model_comparison_table_equals_results_json(built):
+    _, _, text = built
+    results = json.loads((OUTPUTS / "results.json").read_text())
+    table = markdown_table(text, "**Table 1.** Model comparison")
+    header, body = table[0], table[1:]
+    assert header[:3] == ["K", "log L", "params"]
+    models = sorted(results["models"], key=lambda m: m["K"])
+    assert len(body) == len(models)
+    criteria = ["bic", "bic_n", "aic", "aic3", "caic", "icl"]
+    for row, model in zip(body, models, strict=True):
+        assert int(row[0]) == model["K"]
+        assert float(row[1]) == pytest.approx(model["loglik"], abs=5e-4)
+        assert int(row[2]) == model["n_params"]
+        for cell, name in zip(row[3:9], criteria, strict=True):
+            assert float(cell.rstrip(" *")) == pytest.approx(model["criteria"][name], abs=5e-3)
+            starred = cell.endswith("*")
+            assert starred == (results["chosen_by"][name] == model["K"])
+
+
+def test_segment_profile_latex_equals_results_json(built):
+    out, _, _ = built
+    results = json.loads((OUTPUTS / "results.json").read_text())
+    model = next(m for m in results["models"] if m["K"] == results["chosen_K"])
+    se = model["standard_errors"]["observed"]
+    rows = latex_rows(out / "tables" / "real_segment_profiles.tex")
+    assert len(rows) == results["chosen_K"]
+    for c, row in enumerate(rows):
+        pi, pi_lo, pi_hi = numbers(row[2])
+        alpha, alpha_lo, alpha_hi = numbers(row[3])
+        beta, beta_lo, beta_hi = numbers(row[4])
+        assert pi == pytest.approx(model["pi"][c], abs=5e-4)
+        assert [pi_lo, pi_hi] == pytest.approx(se["pi"]["ci_logit"][c], abs=5e-4)
+        assert alpha == pytest.approx(model["alpha"][c], abs=5e-4)
+        assert [alpha_lo, alpha_hi] == pytest.approx(se["alpha"]["ci"][c], abs=5e-4)
+        assert beta == pytest.approx(model["beta"][c], abs=5e-4)
+        assert [beta_lo, beta_hi] == pytest.approx(se["beta"]["ci"][c], abs=5e-4)
+        assert row[5] == elasticity_reading(tuple(se["beta"]["ci"][c]))
+    segments = np.loadtxt(
+        OUTPUTS / "real" / "store_segments.csv", delimiter=",", skiprows=1, usecols=(-2,)
+    )
+    assert [int(r[1]) for r in rows] == [int(np.sum(segments == c + 1)) for c in range(len(rows))]
+
+
+def test_baseline_table_equals_summary_json(built):
+    _, manifest, text = built
+    if str(committed_sources().baselines) in manifest["missing"]:
+        pytest.skip("outputs/baselines not committed")
+    summary = json.loads((OUTPUTS / "baselines" / "summary.json").read_text())["conditions"][0]
+    body = markdown_table(text, "Choice of K and classification by method")[1:]
+    for row, method in zip(body, ("full", "single", "twostep"), strict=True):
+        result = summary["methods"][method]
+        rate, low, high = numbers(row[1])
+        assert rate == pytest.approx(result["selection"]["hit_rate"], abs=5e-4)
+        assert [low, high] == pytest.approx(
+            [result["selection"]["ci_low"], result["selection"]["ci_high"]], abs=5e-4
+        )
+        assert float(row[3]) == pytest.approx(
+            result["classification"]["misclassification_mean"], abs=5e-5
+        )
+
+
+def test_elasticity_reading():
+    assert elasticity_reading((-1.3, -1.05)) == "clearly elastic"
+    assert elasticity_reading((-0.9, -0.2)) == "clearly inelastic"
+    assert elasticity_reading((-1.2, -0.8)) == "undetermined"
+
+
+# ---------------------------------------------------------------------------
+# study sections on small studies run here (the committed ones may not exist yet)
+# ---------------------------------------------------------------------------
+
+
+def test_missing_study_is_one_line(tmp_path):
+    doc = ReportDoc(tmp_path, "t")
+    assert not study_section(doc, tmp_path / "nothing", "real_like", "3.1")
+    assert "Not available yet" in doc.markdown()
+    assert not doc.tables and not doc.figures
+
+
+def test_study_sections_from_small_studies(tmp_path):
+    from experiments import recovery, selection
+
+    one = tmp_path / "one"
+    grid = tmp_path / "grid"
+    config = REPO / "experiments" / "configs"
+    args = ["--replications", "3", "--no-figures", "--quiet"]
+    assert (
+        recovery.main(["--config", str(config / "real_like.json"), "--out", str(one), *args]) == 0
+    )
+    assert selection.main(["--config", str(config / "smoke.json"), "--out", str(grid), *args]) == 0
+    doc = ReportDoc(tmp_path / "report", "t")
+    assert study_section(doc, one, "real_like", "3.1")
+    assert study_section(doc, grid, "selection_grid", "3.2")
+    text = doc.markdown()
+    summary = json.loads((one / "summary.json").read_text())["conditions"][0]
+    body = markdown_table(text, "Recovery at the true K")[1:]
+    for row, rec in zip(body, summary["recovery"], strict=True):
+        assert row[0] == rec["parameter"]
+        assert float(row[3]) == pytest.approx(rec["bias"], abs=5e-5)
+        assert float(row[6]) == pytest.approx(rec["rmse"], abs=5e-5)
+    assert f"in {100 * summary['selection']['bic']['hit_rate']:.1f}% of replications" in text
+    names = {t["name"] for t in doc.tables}
+    assert {"selection_grid_hit_rates_reference", "selection_grid_hit_rate_bic"} <= names
+    for t in doc.tables:
+        assert (tmp_path / "report" / t["files"][0]).is_file()
+
+
+# ---------------------------------------------------------------------------
+# the baseline study
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore::estimator.results.ConvergenceWarning")
+def test_baselines_full_method_is_the_recovery_study(tmp_path):
+    config = REPO / "experiments" / "configs" / "real_like.json"
+    document = baselines.run(config, tmp_path, replications=2, gmm_n_init=2, quiet=True)
+    summary = document["conditions"][0]
+    assert summary["n_ok"] == 2 and set(summary["methods"]) == set(baselines.METHODS)
+    raw = np.genfromtxt(tmp_path / "raw" / "condition_0000.csv", delimiter=",", names=True)
+    study = build_study(load_config(config))
+    condition = study.conditions[0]
+    for r in range(2):
+        record = run_replication(study, condition, r)
+        assert raw["full_est_alpha_3"][r] == pytest.approx(record["est_alpha_3"], abs=1e-12)
+        assert raw["full_chosen_k"][r] == record["chosen_bic"]
+
+
+# ---------------------------------------------------------------------------
+# the Gaussian mixture of the two-step route
+# ---------------------------------------------------------------------------
+
+
+def three_clusters(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    means = np.array([[0.0, 0.0], [6.0, 1.0], [1.0, 7.0]])
+    covs = np.array(
+        [[[1.0, 0.5], [0.5, 1.0]], [[0.5, -0.2], [-0.2, 0.8]], [[2.0, 0.0], [0.0, 0.3]]]
+    )
+    weights = np.array([0.5, 0.3, 0.2])
+    labels = rng.choice(3, size=n, p=weights)
+    x = np.array([rng.multivariate_normal(means[k], covs[k]) for k in labels])
+    return x, labels, means, covs, weights
+
+
+def test_gmm_recovers_well_separated_clusters():
+    x, labels, means, covs, weights = three_clusters()
+    fit = gmm.fit_gmm(x, 3, n_init=5, seed=1)
+    assert fit.converged and fit.n_degenerate == 0
+    np.testing.assert_allclose(fit.means, means[np.lexsort(means.T[::-1])], atol=0.25)
+    order = np.lexsort(means.T[::-1])
+    np.testing.assert_allclose(fit.weights, weights[order], atol=0.05)
+    np.testing.assert_allclose(fit.covariances, covs[order], atol=0.35)
+    to_true = order[fit.labels]
+    assert np.mean(to_true == labels) > 0.98
+    selection = gmm.select_gmm(x, range(1, 6), n_init=3, seed=2)
+    assert selection.chosen_k == 3
+
+
+def test_gmm_loglik_matches_scipy_and_never_decreases():
+    x, *_ = three_clusters(n=300, seed=3)
+    fit = gmm.fit_gmm(x, 4, n_init=3, seed=4, tol=1e-12)
+    brute = np.log(
+        sum(
+            w * multivariate_normal(m, c).pdf(x)
+            for w, m, c in zip(fit.weights, fit.means, fit.covariances, strict=True)
+        )
+    ).sum()
+    assert fit.loglik == pytest.approx(brute, rel=1e-10)
+    assert np.all(np.diff(fit.loglik_trace) >= -1e-9 * abs(fit.loglik))
+    post = np.column_stack(
+        [
+            w * multivariate_normal(m, c).pdf(x)
+            for w, m, c in zip(fit.weights, fit.means, fit.covariances, strict=True)
+        ]
+    )
+    np.testing.assert_allclose(fit.responsibilities, post / post.sum(1, keepdims=True), atol=1e-10)
+    assert fit.n_params == 4 * (2 + 3) + 3
+    assert fit.bic() == pytest.approx(fit.n_params * np.log(300) - 2 * fit.loglik)
+
+
+def test_gmm_m_step_is_weighted_moments():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(50, 3))
+    resp = rng.dirichlet(np.ones(2), size=50)[None]
+    weights, means, covs, counts = gmm.m_step(x, resp, reg_covar=0.0)
+    for k in range(2):
+        w = resp[0, :, k]
+        np.testing.assert_allclose(means[0, k], w @ x / w.sum())
+        np.testing.assert_allclose(covs[0, k], np.cov(x.T, aweights=w, bias=True), atol=1e-12)
+    np.testing.assert_allclose(weights[0], resp[0].mean(0))
+
+
+def test_gmm_degenerate_start_is_dropped_and_all_degenerate_warns():
+    x = np.vstack([np.zeros((3, 2)) + 1e-3 * np.arange(6).reshape(3, 2), np.ones((3, 2))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = gmm.fit_gmm(x, 3, n_init=2, seed=0, min_count=3)
+    assert fit.degenerate and fit.bic() == np.inf
+    with pytest.raises(ValueError, match="shape"):
+        gmm.fit_gmm(np.zeros(5), 1)

@@ -442,7 +442,8 @@ def plot_max_posterior(real: RealData) -> Figure:
     )
     ax.axvline(0.9, color="grey", ls=":", lw=1.0)
     ax.set_xlabel("highest posterior probability max_c w_ic of a store")
-    ax.set_ylabel("number of stores")
+    ax.set_yscale("log")
+    ax.set_ylabel("number of stores (log scale)")
     ax.legend(loc="upper left")
     return fig
 

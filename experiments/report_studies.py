@@ -206,10 +206,17 @@ def pooled_rates(conditions: Sequence[Summary], criterion: str) -> dict[str, flo
 def recovery_reading(condition: Summary) -> str:
     """One paragraph on recovery (and coverage, when recorded) in one condition."""
     rows = condition["recovery"]
-    worst_bias = max(rows, key=lambda r: abs(r["bias"]) / r["mcse_bias"])
+    rows = [r for r in rows if r["n"] and r["mcse_bias"]]  # pi_1 = 1 at K = 1 has no error
+    if not rows:
+        return f"No replication of {condition['label']} has estimates to summarise."
+
+    def z_score(r: dict[str, Any]) -> float:
+        return abs(r["bias"]) / r["mcse_bias"]
+
+    worst_bias = max(rows, key=z_score)
     worst_rmse = max(rows, key=lambda r: r["rmse"])
     best_rmse = min(rows, key=lambda r: r["rmse"])
-    z = abs(worst_bias["bias"]) / worst_bias["mcse_bias"]
+    z = z_score(worst_bias)
     text = (
         f"Over {condition['n_ok']} replications ({condition['n_errors']} errors), "
         f"the largest bias relative to its Monte Carlo error is that of "
@@ -225,7 +232,9 @@ def recovery_reading(condition: Summary) -> str:
             continue
         low = min(present, key=lambda r: r[key])
         high = max(present, key=lambda r: r[key])
-        ratios = [r[f"se_{kind}_ratio"] for r in present if r.get(f"se_{kind}_ratio")]
+        ratios = [r[f"se_{kind}_ratio"] for r in present if r.get(f"se_{kind}_ratio")] or [
+            float("nan")
+        ]
         text += (
             f"The {kind} 95% intervals cover the truth in {pct(low[key])} ({low['parameter']}) "
             f"to {pct(high[key])} ({high['parameter']}) of replications, with mean SE / SD "

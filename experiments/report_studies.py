@@ -194,7 +194,7 @@ def pooled_rates(conditions: Sequence[Summary], criterion: str) -> dict[str, flo
         "low": low,
         "high": high,
         "too_few": few / n if n else float("nan"),
-        "too_many": 1 - hits / n - few / n if n else float("nan"),
+        "too_many": max(0.0, 1 - hits / n - few / n) if n else float("nan"),
     }
 
 
@@ -407,12 +407,12 @@ def _criteria_caption(conditions: Sequence[Summary], group: str) -> str:
 
 
 CAPTIONS: tuple[tuple[str, Callable[[Sequence[Summary], str], str]], ...] = (
+    ("hit_rate", _hit_caption),
     ("chosen_k_criteria", _criteria_caption),
     ("chosen_k_bic", _chosen_caption),
-    ("hit_rate", _hit_caption),
+    ("coverage", _coverage_caption),
     ("rmse", _rmse_caption),
     ("errors", _errors_caption),
-    ("coverage", _coverage_caption),
 )
 """Figure-name prefix of the harness (simstudy.report) and the caption it gets."""
 

@@ -189,6 +189,9 @@ def baselines_section(doc: ReportDoc, src: Sources) -> bool:
     )
     for paragraph in rb.reading(summary):
         doc.text(paragraph)
+    check = rb.agreement_with_study(records, src.real_like)
+    if check:
+        doc.text(check)
     doc.table(
         "baselines_methods",
         "Choice of K and classification by method: hit rate of the true K = "

@@ -32,6 +32,32 @@ def load_baselines(folder: Path) -> tuple[dict[str, Any], pd.DataFrame] | None:
     return summary, records[records["status"] == "ok"]
 
 
+def agreement_with_study(records: pd.DataFrame, study_folder: Path) -> str | None:
+    """How the estimator's fits here compare with the recovery study's on the same panels.
+
+    Returns a sentence, or None when the study's raw records are not there.
+    """
+    path = Path(study_folder) / "raw" / "condition_0000.csv"
+    if not path.is_file():
+        return None
+    study = pd.read_csv(path)
+    shared = records.merge(study, on="replication", suffixes=("", "_study"))
+    if not len(shared):
+        return None
+    columns = [c.removeprefix("full_est_") for c in records if c.startswith("full_est_")]
+    diff = max(
+        float(np.max(np.abs(shared[f"full_est_{c}"] - shared[f"est_{c}"])))
+        for c in columns
+        if f"est_{c}" in shared
+    )
+    same_k = int(np.sum(shared["full_chosen_k"] == shared["chosen_bic"]))
+    return (
+        f"Check: on the {len(shared)} panels it shares with the real_like study, the "
+        f"estimator's fits here differ from the study's by at most {diff:.1e} in any "
+        f"estimate, and choose the same K in {same_k} of {len(shared)}."
+    )
+
+
 # ---------------------------------------------------------------------------
 # tables
 # ---------------------------------------------------------------------------

@@ -159,6 +159,7 @@ def plot_errors(summary: dict[str, Any], records: pd.DataFrame) -> Figure:
             patch.set_alpha(0.45)
         ax.axhline(0.0, color="grey", lw=0.8, ls="--")
         ax.set_title(name)
+        ax.set_xlabel("method")
         ax.set_ylabel("estimate - truth")
     for ax in np.ravel(axes)[len(rows) :]:
         ax.set_visible(False)
@@ -202,6 +203,7 @@ def plot_selection_and_time(summary: dict[str, Any], records: pd.DataFrame) -> F
         patch.set_facecolor(rs.METHOD_COLOURS[m])
         patch.set_alpha(0.45)
     ax_t.set_yscale("log")
+    ax_t.set_xlabel("method")
     ax_t.set_ylabel("seconds per replication (log scale)")
     ax_t.set_title("time")
     return fig

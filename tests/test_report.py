@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from experiments import baselines, gmm
+from experiments import baselines, gmm, report_baselines, report_real
 from experiments.report import Sources, build, study_section
 from experiments.report_doc import ReportDoc
 from experiments.report_real import elasticity_reading
@@ -165,6 +165,30 @@ def test_baseline_table_equals_summary_json(built):
         assert float(row[3]) == pytest.approx(
             result["classification"]["misclassification_mean"], abs=5e-5
         )
+
+
+def test_every_axis_of_every_figure_is_labelled():
+    src = committed_sources()
+    real = report_real.load_real(src.results, src.segments, src.data)
+    figures = [
+        report_real.plot_criteria(real.results),
+        report_real.plot_store_ols(real),
+        report_real.plot_demand(real),
+        report_real.plot_max_posterior(real),
+    ]
+    loaded = report_baselines.load_baselines(src.baselines)
+    if loaded is not None:
+        figures += [
+            report_baselines.plot_errors(*loaded),
+            report_baselines.plot_selection_and_time(*loaded),
+        ]
+    for fig in figures:
+        axes = [ax for ax in fig.axes if ax.get_visible()]
+        assert axes
+        for ax in axes:
+            assert ax.get_xlabel(), fig
+        # shared y axes carry the label on the first panel of the row
+        assert any(ax.get_ylabel() for ax in axes)
 
 
 def test_elasticity_reading():

@@ -33,11 +33,14 @@ from typing import Any
 
 import numpy as np
 
-from .generate import REAL_DATA, Truth, real_prices
+from .generate import REAL_DATA, Irregularities, Truth, real_prices
 
 FACTORS: tuple[str, ...] = ("N", "T", "K", "separation", "sigma", "prices")
 """Factors a config may vary, in the order conditions are labelled."""
 FACTOR_DEFAULTS: dict[str, Any] = {"T": 52, "separation": 1.0, "sigma": 1.0, "prices": "real"}
+IRREGULAR_FACTORS: tuple[str, ...] = ("missing_rate", "price_noise")
+"""Optional factors (issue 7's irregular panels); a condition carries them only when the
+config lists them, so the conditions of other configs are unchanged."""
 FIT_DEFAULTS: dict[str, Any] = {
     "n_init": 10,
     "tol": 1e-8,
@@ -242,13 +245,30 @@ class Condition:
     k_range: tuple[int, ...]
     fit: dict[str, Any] = field(default_factory=lambda: dict(FIT_DEFAULTS))
     price_data: str = str(REAL_DATA)
+    extra_regressors: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def coef_names(self) -> tuple[str, ...]:
+        """Names of the per-segment coefficients: alpha, beta, then the extra regressors."""
+        return ("alpha", "beta", *(name for name, _ in self.extra_regressors))
+
+    @property
+    def irregularities(self) -> Irregularities | None:
+        """How the panel departs from a balanced common-price one; None when it does not."""
+        missing = float(self.factors.get("missing_rate", 0.0))
+        noise = float(self.factors.get("price_noise", 0.0))
+        if missing == 0 and noise == 0 and not self.extra_regressors:
+            return None
+        return Irregularities(missing, noise, self.extra_regressors)
 
     @property
     def label(self) -> str:
         """Short human-readable name, e.g. ``N=300 T=52 K=3 sep=1 sigma=1``."""
         short = {"separation": "sep"}
         parts = []
-        for name in FACTORS:
+        for name in (*FACTORS, *IRREGULAR_FACTORS):
+            if name not in self.factors:
+                continue
             value = self.factors[name]
             if name == "prices":
                 if value == "real":
@@ -256,6 +276,8 @@ class Condition:
                 value = f"lognormal({value['meanlog']:g},{value['sdlog']:g})"
             elif isinstance(value, float):
                 value = f"{value:g}"
+            elif isinstance(value, list):
+                value = "/".join(f"{v:g}" for v in value)
             parts.append(f"{short.get(name, name)}={value}")
         return " ".join(parts)
 
@@ -269,7 +291,7 @@ class Condition:
             "k_range": list(self.k_range),
             "fit": self.fit,
             "price_data": self.price_data,
-        }
+        } | ({"extra_regressors": dict(self.extra_regressors)} if self.extra_regressors else {})
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -297,9 +319,10 @@ def check_config(config: dict[str, Any], where: str = "config") -> dict[str, Any
     missing = [key for key in REQUIRED_KEYS if key not in config]
     if missing:
         raise ValueError(f"{where}: missing key(s) {missing}")
-    unknown = sorted(set(config["factors"]) - set(FACTORS))
+    known = (*FACTORS, *IRREGULAR_FACTORS)
+    unknown = sorted(set(config["factors"]) - set(known))
     if unknown:
-        raise ValueError(f"{where}: unknown factor(s) {unknown}; factors are {list(FACTORS)}")
+        raise ValueError(f"{where}: unknown factor(s) {unknown}; factors are {list(known)}")
     if "N" not in config["factors"]:
         raise ValueError(f"{where}: factors must list N (numbers of stores)")
     out = dict(config)
@@ -349,7 +372,8 @@ def conditions(config: Mapping[str, Any]) -> list[Condition]:
     base_k = len(config["truth"]["pi"])
     levels = {
         name: config["factors"].get(name, [FACTOR_DEFAULTS.get(name, base_k)]) for name in FACTORS
-    }
+    } | {name: config["factors"][name] for name in IRREGULAR_FACTORS if name in config["factors"]}
+    extras = tuple((str(n), float(p)) for n, p in config.get("extra_regressors", {}).items())
     out = []
     for index, factors in enumerate(expand_grid(levels)):
         factors = {
@@ -361,7 +385,9 @@ def conditions(config: Mapping[str, Any]) -> list[Condition]:
         theta, pi = _truth_for_k(config, factors["K"], "config")
         theta = separate(theta, pi, float(factors["separation"]))
         order = np.lexsort(theta.T[::-1])
-        truth = Truth(theta[order], pi[order], float(factors["sigma"]))
+        sigma = factors["sigma"]
+        sigma = np.asarray(sigma, dtype=float)[order] if isinstance(sigma, list) else float(sigma)
+        truth = Truth(theta[order], pi[order], sigma)
         out.append(
             Condition(
                 id=index,
@@ -370,6 +396,7 @@ def conditions(config: Mapping[str, Any]) -> list[Condition]:
                 k_range=tuple(config["k_range"]),
                 fit=dict(config["fit"]),
                 price_data=str(config["price_data"]),
+                extra_regressors=extras,
             )
         )
     return out

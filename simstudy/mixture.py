@@ -46,7 +46,7 @@ from estimator.panel import SufficientStats
 from estimator.selection import CRITERIA, fit_k_range
 
 from .design import Condition
-from .generate import Truth, draw_prices, generate_stats
+from .generate import Truth, draw_prices, generate_long, generate_stats
 from .metrics import (
     adjusted_rand_index,
     interval_coverage,
@@ -86,13 +86,20 @@ def generate(condition: Condition, seed: np.random.SeedSequence) -> SimData:
     """Draw one data set for ``condition`` (prices from child 0, stores from child 1 of seed)."""
     f = condition.factors
     prices = draw_prices(f["prices"], f["T"], seed_sequence(seed, 0), condition.price_data)
-    stats, labels = generate_stats(condition.truth, prices, f["N"], seed_sequence(seed, 1))
+    irregular = condition.irregularities
+    if irregular is None:
+        stats, labels = generate_stats(condition.truth, prices, f["N"], seed_sequence(seed, 1))
+    else:
+        panel, labels = generate_long(
+            condition.truth, prices, f["N"], seed_sequence(seed, 1), irregular
+        )
+        stats = panel.sufficient_stats()
     return SimData(stats=stats, labels=labels, prices=prices)
 
 
-def parameter_names(n_components: int) -> list[str]:
+def parameter_names(n_components: int, coef_names: tuple[str, ...] = COEF_NAMES) -> list[str]:
     """Names of a K-segment truth's parameters: alpha_1, beta_1, pi_1, ..., pi_K."""
-    return [f"{name}_{c + 1}" for c in range(n_components) for name in (*COEF_NAMES, "pi")]
+    return [f"{name}_{c + 1}" for c in range(n_components) for name in (*coef_names, "pi")]
 
 
 def analyse(condition: Condition, data: SimData, seed: np.random.SeedSequence) -> dict[str, Any]:
@@ -120,6 +127,7 @@ def analyse(condition: Condition, data: SimData, seed: np.random.SeedSequence) -
         seed=seed,
         init=fit_settings["init"],
         sigma=fit_settings["sigma"],
+        coef_names=condition.coef_names,
     )
     record: dict[str, Any] = {}
     for k in selection.k_range:
@@ -134,17 +142,20 @@ def analyse(condition: Condition, data: SimData, seed: np.random.SeedSequence) -
 
     truth = condition.truth
     fit = selection.fits[truth.n_components]
-    metric = data.stats.gram / condition.factors["T"]
+    gram = data.stats.gram if data.stats.shared_gram else data.stats.gram.mean(axis=0)
+    metric = gram / condition.factors["T"]
     perm = match_segments(fit.theta, truth.theta, metric)
     for c in range(truth.n_components):
-        for j, name in enumerate(COEF_NAMES):
+        for j, name in enumerate(condition.coef_names):
             record[f"est_{name}_{c + 1}"] = float(fit.theta[perm[c], j])
         record[f"est_pi_{c + 1}"] = float(fit.pi[perm[c]])
         if fit_settings["sigma"] != "fixed":
             record[f"est_sigma_{c + 1}"] = float(fit.sigma[perm[c]])
     if fit_settings.get("inference", False):
         estimated_sigma = fit.sigma_mode != "fixed"
-        record.update(inference_fields(fit, data.stats, truth, perm, estimated_sigma))
+        record.update(
+            inference_fields(fit, data.stats, truth, perm, estimated_sigma, condition.coef_names)
+        )
     record["ari"] = adjusted_rand_index(data.labels, fit.labels)
     record["misclassification"] = misclassification_rate(data.labels, fit.labels, perm)
     record["n_iter"] = fit.n_iter
@@ -160,6 +171,7 @@ def inference_fields(
     truth: Truth,
     perm: np.ndarray,
     estimated_sigma: bool = False,
+    coef_names: tuple[str, ...] = COEF_NAMES,
 ) -> dict[str, Any]:
     """Standard errors and interval coverage of one fit at the true K, segments matched.
 
@@ -180,6 +192,8 @@ def inference_fields(
         estimates true segment c.
     estimated_sigma : bool
         Also record sigma (the fit estimated it, common or per segment).
+    coef_names : tuple of str
+        Names of the P coefficients per segment.
 
     Returns
     -------
@@ -202,7 +216,7 @@ def inference_fields(
         fields[f"se_valid_{kind}"] = bool(inference.valid)
         for c in range(truth.n_components):
             segment = c + 1
-            for j, name in enumerate(COEF_NAMES):
+            for j, name in enumerate(coef_names):
                 se = inference.se_theta[c, j]
                 fields[f"se_{kind}_{name}_{segment}"] = float(se)
                 fields[f"cover_{kind}_{name}_{segment}"] = _flag(theta_cover[c, j], se)
@@ -228,7 +242,7 @@ def _true_values(condition: Condition) -> dict[str, float]:
     truth = condition.truth
     values = {}
     for c in range(truth.n_components):
-        for j, name in enumerate(COEF_NAMES):
+        for j, name in enumerate(condition.coef_names):
             values[f"{name}_{c + 1}"] = float(truth.theta[c, j])
         values[f"pi_{c + 1}"] = float(truth.pi[c])
         if condition.fit["sigma"] != "fixed":

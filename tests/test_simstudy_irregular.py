@@ -69,3 +69,26 @@ def test_bad_irregularities_and_shapes():
         generate_long(Truth(THETA, PI), real_prices(), 10, 1, Irregularities(extras=(("p", 0.5),)))
     with pytest.raises(ValueError, match="one per segment"):
         Truth(THETA, PI, sigma=[1.0, 2.0])
+
+
+def test_irregular_config_conditions_and_records():
+    from pathlib import Path
+
+    from estimator.init import seed_sequence
+    from simstudy import mixture
+    from simstudy.design import conditions, load_config
+
+    config = load_config(Path(__file__).resolve().parents[1] / "experiments/configs/irregular.json")
+    grid = conditions(config)
+    assert len(grid) == 8
+    hardest = grid[-1]
+    assert hardest.irregularities == Irregularities(0.2, 0.25, (("promo", 0.3),))
+    assert hardest.coef_names == ("alpha", "beta", "promo")
+    np.testing.assert_allclose(hardest.truth.sigma, [0.7, 1.0, 1.4])
+    small = type(hardest)(**{**hardest.__dict__, "factors": {**hardest.factors, "N": 120}})
+    data = mixture.generate(small, seed_sequence(1, 0))
+    assert not data.stats.shared_gram and data.stats.n_obs.mean() < 52
+    record = mixture.analyse(small, data, seed_sequence(1, 1))
+    for name in ("est_promo_1", "est_sigma_3", "se_observed_promo_2", "cover_naive_sigma_1"):
+        assert name in record
+    assert record["chosen_bic"] in (2, 3, 4)

@@ -26,7 +26,7 @@ from tabulate import tabulate
 from estimator.atomic import write_text_atomic
 from estimator.selection import CRITERIA
 
-from .design import FACTORS
+from .design import FACTORS, IRREGULAR_FACTORS
 from .mixture import SE_KINDS
 
 TABLE_FORMATS: dict[str, str] = {"md": "github", "tex": "latex_booktabs"}
@@ -60,12 +60,15 @@ def _floats(values: Iterable[float | None]) -> np.ndarray:
 def _level(value: Any) -> str:
     if isinstance(value, dict):
         return "-".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value.values())
+    if isinstance(value, list):  # one level per segment, e.g. sigma
+        return "-".join(f"{v:g}" for v in value)
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def varying_factors(summaries: Sequence[dict[str, Any]]) -> list[str]:
     """Factors with more than one level among the conditions, in :data:`FACTORS` order."""
-    return [name for name in FACTORS if len({_level(s["factors"][name]) for s in summaries}) > 1]
+    present = [*FACTORS, *(f for f in IRREGULAR_FACTORS if f in summaries[0]["factors"])]
+    return [name for name in present if len({_level(s["factors"][name]) for s in summaries}) > 1]
 
 
 def _groups(
@@ -89,7 +92,10 @@ def _title(group: str) -> str:
 
 
 def _levels(summaries: Sequence[dict[str, Any]], factor: str) -> list[Any]:
-    return sorted({s["factors"][factor] for s in summaries})
+    distinct = {}
+    for s in summaries:
+        distinct.setdefault(_level(s["factors"][factor]), s["factors"][factor])
+    return sorted(distinct.values(), key=_sort_key)
 
 
 def _stem(name: str, group: str) -> str:

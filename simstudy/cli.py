@@ -38,6 +38,7 @@ from .runner import (
     BACKENDS,
     CHECKPOINT_SECONDS,
     DaskMissingError,
+    SchedulerUnreachableError,
     Study,
     StudyMismatchError,
     run_study,
@@ -163,7 +164,7 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
             progress=None if args.quiet else sys.stderr,
             checkpoint_every=args.checkpoint_seconds,
         )
-    except (StudyMismatchError, DaskMissingError) as err:
+    except (StudyMismatchError, DaskMissingError, SchedulerUnreachableError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     wall = time.perf_counter() - started

@@ -123,6 +123,10 @@ class DaskMissingError(ImportError):
     """``backend="dask"`` without dask.distributed installed."""
 
 
+class SchedulerUnreachableError(ConnectionError):
+    """No dask scheduler answers at the given address or scheduler file."""
+
+
 def replication_seed(study_seed: int, condition_id: int, replication: int) -> int:
     """The integer seed of one replication: 63 bits of ``seed_sequence(study_seed, c, r)``.
 
@@ -346,6 +350,8 @@ def dask_client(
     ------
     DaskMissingError
         dask.distributed is not installed (the message says how to install it).
+    SchedulerUnreachableError
+        Nothing answers at ``scheduler`` (after distributed's connect timeout, 30 s).
     """
     distributed = _import_distributed()
     if isinstance(scheduler, distributed.Client):
@@ -361,10 +367,16 @@ def dask_client(
         finally:
             cluster.close()
         return
-    if Path(scheduler).is_file():
-        client = distributed.Client(scheduler_file=str(scheduler), set_as_default=False)
-    else:
-        client = distributed.Client(str(scheduler), set_as_default=False)
+    try:
+        if Path(scheduler).is_file():
+            client = distributed.Client(scheduler_file=str(scheduler), set_as_default=False)
+        else:
+            client = distributed.Client(str(scheduler), set_as_default=False)
+    except OSError as err:  # distributed's connection timeout is an OSError
+        raise SchedulerUnreachableError(
+            f"no dask scheduler at {scheduler} (an address such as tcp://host:8786 or an "
+            f"existing scheduler file): {err}"
+        ) from err
     with client:
         yield client
 

@@ -28,6 +28,7 @@ from simstudy.design import load_config  # noqa: E402
 from simstudy.runner import (  # noqa: E402
     DASK_INSTALL,
     DaskMissingError,
+    SchedulerUnreachableError,
     raw_path,
     read_records,
     replication_seed,
@@ -262,3 +263,17 @@ def test_a_scheduler_needs_the_dask_backend(tmp_path):
         selection.main(["--config", str(SMOKE), "--scheduler", "tcp://127.0.0.1:8786"])
     with pytest.raises(ValueError, match="backend='dask'"):
         run_study(small_study(1), tmp_path, scheduler="tcp://127.0.0.1:8786", progress=None)
+
+
+def test_no_scheduler_at_the_address_is_a_clear_error(tmp_path):
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        with pytest.raises(SchedulerUnreachableError, match="no dask scheduler at tcp://"):
+            run_study(
+                small_study(1),
+                tmp_path,
+                backend="dask",
+                scheduler="tcp://127.0.0.1:9",
+                progress=None,
+            )

@@ -401,7 +401,9 @@ def _describe(client: Client, stream: TextIO | None) -> None:
     """Wait for a first worker, then say where the study runs."""
     if not client.nthreads():
         if stream is not None:
-            print(f"waiting for a dask worker at {client.scheduler.address}", file=stream)
+            print(
+                f"waiting for a dask worker at {client.scheduler.address}", file=stream, flush=True
+            )
         client.wait_for_workers(1)
     if stream is not None:
         threads = client.nthreads()
@@ -500,6 +502,8 @@ def run_study(
         ``out_dir`` holds a different study.
     DaskMissingError
         ``backend="dask"`` without dask.distributed installed (an ImportError).
+    SchedulerUnreachableError
+        No dask scheduler answers at ``scheduler``.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")

@@ -184,6 +184,22 @@ def test_a_killed_worker_loses_no_replication_and_records_none_twice(reference, 
     assert_same_records(saved(tmp_path / "out"), reference)
 
 
+def test_a_one_worker_cluster_runs_the_study_on_its_worker(reference, tmp_path):
+    # joblib would run a one-thread backend's calls in this process; the runner must not
+    log = tmp_path / "calls.txt"
+    records = run_study(
+        small_study(replications=2, generate=logging_generate(log)),
+        tmp_path / "out",
+        backend="dask",
+        n_jobs=1,  # no scheduler: a LocalCluster of 1 worker process
+        batch_size=BATCH,
+        progress=None,
+    )
+    pids = {int(line.split()[2]) for line in log.read_text().splitlines()}
+    assert len(pids) == 1 and os.getpid() not in pids
+    assert_same_records(records, {c: f[f["replication"] < 2] for c, f in reference.items()})
+
+
 DRIVER = """
 import dataclasses, sys, time
 from simstudy import mixture

@@ -1479,7 +1479,7 @@ def save_figure(result: dict[str, Any], out: Path) -> list[Path]:
             ref = scale[-1][key] * ns / ns[-1]
             axis.loglog(ns, ref, color="grey", lw=0.8, ls="-.", label="slope 1 (linear)")
     ax.axhline(60, color="k", lw=0.6, ls=":")
-    ax.text(ns[0] if len(ns) else 1, 70, "60 s", fontsize=8)
+    ax.text(ns[-1] if len(ns) else 1, 40, "60 s", fontsize=8, ha="right", va="top")
     ax.set_xlabel("stores N (T = 52, K = 3, n_init = 5)")
     ax.set_ylabel("seconds")
     ax.set_title("time against N (library default rule)")

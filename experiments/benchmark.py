@@ -68,6 +68,7 @@ from estimator.panel import (
 )
 from estimator.results import ConvergenceWarning
 from estimator.selection import fit_k_range
+from simstudy.generate import Truth, draw_prices, generate_panel
 
 from .naive_em import naive_e_step, naive_fit, naive_m_step
 
@@ -311,19 +312,8 @@ def _truth_arrays(truth: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]
 def generate_y(
     truth: dict[str, Any], prices: np.ndarray, n_stores: int, seed: np.random.SeedSequence
 ) -> np.ndarray:
-    """Log sales of ``n_stores`` synthetic stores, shape (N, T).
-
-    Uses :func:`simstudy.generate.generate_panel` when simstudy is importable,
-    else the same model drawn here with numpy.
-    """
+    """Log sales of ``n_stores`` synthetic stores, shape (N, T) (simstudy's generator)."""
     theta, pi, sigma = _truth_arrays(truth)
-    try:
-        from simstudy.generate import Truth, generate_panel
-    except ImportError:
-        rng = np.random.default_rng(seed)
-        X = design_matrix(prices)
-        labels = rng.choice(len(pi), size=n_stores, p=pi)
-        return theta[labels] @ X.T + sigma * rng.standard_normal((n_stores, len(prices)))
     panel, _ = generate_panel(Truth(theta, pi, sigma), prices, n_stores, seed)
     return panel.y
 
@@ -387,11 +377,6 @@ def lognormal_prices(n_weeks: int, seed: np.random.SeedSequence) -> np.ndarray:
         "meanlog": float(log_real.mean()),
         "sdlog": float(log_real.std()),
     }
-    try:
-        from simstudy.generate import draw_prices
-    except ImportError:
-        rng = np.random.default_rng(seed)
-        return np.exp(spec["meanlog"] + spec["sdlog"] * rng.standard_normal(n_weeks))
     return draw_prices(spec, n_weeks, seed)
 
 

@@ -15,11 +15,20 @@ def write_atomic(path: str | Path, write: Callable[[IO[str]], Any]) -> Path:
 
     A crash or an exception inside ``write`` leaves any existing ``path`` untouched.
     """
+    return _replace_with(path, write, {"mode": "w", "encoding": "utf-8", "newline": ""})
+
+
+def write_bytes_atomic(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
+    """Binary :func:`write_atomic` (figures): ``write(handle)`` on a temporary file, then rename."""
+    return _replace_with(path, write, {"mode": "wb"})
+
+
+def _replace_with(path: str | Path, write: Callable[[IO[Any]], Any], how: dict[str, Any]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with os.fdopen(fd, **how) as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())

@@ -32,12 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from simstudy.style import style
+
 from . import baselines as baseline_study
 from . import report_baselines as rb
 from . import report_real as rr
 from . import report_studies as rst
 from .report_doc import ReportDoc, num
-from .report_style import style
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import report_style as rs
+from simstudy import style as rs
+
 from .report_doc import interval, num, pct
 
 METHOD_ORDER: tuple[str, ...] = ("full", "single", "twostep")

@@ -21,8 +21,7 @@ from matplotlib.figure import Figure
 from tabulate import tabulate
 
 from estimator.atomic import write_json_atomic, write_text_atomic
-
-from . import report_style
+from simstudy import style as report_style
 
 LATEX_SPECIALS = {
     "\\": r"\textbackslash{}",

@@ -29,9 +29,9 @@ from scipy.stats import chi2, norm
 from estimator.inference import Inference, observed_information_se
 from estimator.panel import Panel, SufficientStats, load_csv
 from estimator.selection import CRITERIA
+from simstudy import style as rs
 from simstudy.report import CRITERION_LABELS
 
-from . import report_style as rs
 from .report_doc import interval, num, pct
 
 LEVEL = 0.95

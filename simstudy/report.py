@@ -8,11 +8,8 @@ from the model. Figures are drawn on :class:`matplotlib.figure.Figure` objects
 
 from __future__ import annotations
 
-import io
 import math
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ from tabulate import tabulate
 from estimator.atomic import write_text_atomic
 from estimator.selection import CRITERIA
 
+from . import style as figure_style
 from .design import FACTORS, IRREGULAR_FACTORS
 from .mixture import SE_KINDS
 
@@ -102,30 +100,9 @@ def _stem(name: str, group: str) -> str:
     return f"{name}_{group}" if group else name
 
 
-def write_bytes_atomic(path: Path, write: Callable[[io.BufferedWriter], Any]) -> Path:
-    """Binary twin of :func:`estimator.atomic.write_atomic` (figures are binary)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def save_figure(fig: Figure, stem: Path) -> list[Path]:
-    """Write ``stem.png`` and ``stem.pdf`` whole."""
-    paths = []
-    for fmt in FIGURE_FORMATS:
-        path = stem.parent / f"{stem.name}.{fmt}"
-        dpi = 150 if fmt == "png" else None
-        paths.append(
-            write_bytes_atomic(path, lambda h, f=fmt, d=dpi: fig.savefig(h, format=f, dpi=d))
-        )
-    return paths
+    """Write ``stem.png`` and ``stem.pdf`` whole, in the shared figure style."""
+    return figure_style.save(fig, stem)
 
 
 def _log_n_axis(ax: Any, ns: Sequence[int]) -> None:
@@ -702,6 +679,14 @@ def write_report(
     paths = write_tables(summaries, out_dir)
     if not figures:
         return paths
+    with figure_style.style():
+        return paths + _write_figures(summaries, records, out_dir)
+
+
+def _write_figures(
+    summaries: Sequence[dict[str, Any]], records: dict[int, pd.DataFrame], out_dir: Path
+) -> list[Path]:
+    paths: list[Path] = []
     if len(_levels(summaries, "N")) > 1:
         paths += plot_hit_rates(summaries, out_dir)
         paths += plot_rmse(summaries, out_dir)

@@ -147,17 +147,7 @@ def plot_errors(summary: dict[str, Any], records: pd.DataFrame) -> Figure:
     for ax, row in zip(np.ravel(axes), rows, strict=False):
         name = row["parameter"]
         data = [records[f"{m}_est_{name}"].to_numpy(float) - row["true"] for m in METHOD_ORDER]
-        box = ax.boxplot(
-            data,
-            tick_labels=["estimator", "1 start", "two-step"],
-            patch_artist=True,
-            widths=0.6,
-            flierprops={"markersize": 2},
-            medianprops={"color": "black"},
-        )
-        for patch, m in zip(box["boxes"], METHOD_ORDER, strict=True):
-            patch.set_facecolor(rs.METHOD_COLOURS[m])
-            patch.set_alpha(0.45)
+        _method_boxplot(ax, data)
         ax.axhline(0.0, color="grey", lw=0.8, ls="--")
         ax.set_title(name)
         ax.set_xlabel("method")
@@ -192,17 +182,7 @@ def plot_selection_and_time(summary: dict[str, Any], records: pd.DataFrame) -> F
     ax_k.legend(loc="upper right")
     ax_k.set_title("choice of K (bars at the true K: Wilson 95%)")
     seconds = [records[f"{m}_seconds"].to_numpy(float) for m in METHOD_ORDER]
-    box = ax_t.boxplot(
-        seconds,
-        tick_labels=["estimator", "1 start", "two-step"],
-        patch_artist=True,
-        widths=0.6,
-        flierprops={"markersize": 2},
-        medianprops={"color": "black"},
-    )
-    for patch, m in zip(box["boxes"], METHOD_ORDER, strict=True):
-        patch.set_facecolor(rs.METHOD_COLOURS[m])
-        patch.set_alpha(0.45)
+    _method_boxplot(ax_t, seconds)
     ax_t.set_yscale("log")
     ax_t.set_xlabel("method")
     ax_t.set_ylabel("seconds per replication (log scale)")
@@ -315,3 +295,18 @@ def single_reading(summary: dict[str, Any]) -> str:
 def reading(summary: dict[str, Any]) -> list[str]:
     """Two paragraphs: the estimator against each baseline, quoting the summary."""
     return [twostep_reading(summary), single_reading(summary)]
+
+
+def _method_boxplot(ax: Any, data: list[np.ndarray]) -> None:
+    """One box per method (in :data:`METHOD_ORDER`), filled in the method's colour."""
+    box = ax.boxplot(
+        data,
+        tick_labels=["estimator", "1 start", "two-step"],
+        patch_artist=True,
+        widths=0.6,
+        flierprops={"markersize": 2},
+        medianprops={"color": "black"},
+    )
+    for patch, m in zip(box["boxes"], METHOD_ORDER, strict=True):
+        patch.set_facecolor(rs.METHOD_COLOURS[m])
+        patch.set_alpha(0.45)

@@ -14,6 +14,7 @@ from .em import (
     Estimate,
     LogL,
     MStep,
+    distinct_maxima,
     fit_mixture,
 )
 from .longpanel import LongPanel, load_long_csv, load_panel
@@ -45,6 +46,7 @@ __all__ = [
     "Panel",
     "SufficientStats",
     "design_matrix",
+    "distinct_maxima",
     "fit_k_range",
     "fit_mixture",
     "load_csv",

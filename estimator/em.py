@@ -16,11 +16,10 @@ import warnings
 
 import numpy as np
 
+from .driver import MIN_SEGMENT_WEIGHT
 from .engine import (
-    MIN_SEGMENT_WEIGHT,
     SIGMA_MODES,
     EMRun,
-    Prepared,
     SigmaMode,
     e_step,
     m_step,
@@ -44,12 +43,16 @@ __all__ = [
     "run_em",
 ]
 
-DEFAULT_TOL = 1e-12
+DEFAULT_TOL = 1e-8
 DEFAULT_MAX_ITER = 5000
 DEFAULT_N_INIT = 50
-DEFAULT_INIT = "kmeans++"
-BEST_RTOL = 1e-6
-"""Restarts within this relative distance of the best log-likelihood count as reaching it."""
+DEFAULT_INIT = "mixed"
+SAME_MAXIMUM = 1e-6
+"""Certified starts whose log-likelihoods differ by at most this (absolute) reached the same
+maximum; the distinct maxima of a fit are the clusters of certified log-likelihoods at this
+resolution."""
+DUPLICATE_TOL = 1e-4
+"""Two segments closer than this (Gram-metric distance per week, and relative sigma) coincide."""
 
 
 def fit_mixture(
@@ -63,11 +66,16 @@ def fit_mixture(
     init: InitMethod = DEFAULT_INIT,
     theta0: np.ndarray | None = None,
     pi0: np.ndarray | None = None,
+    sigma0: np.ndarray | float | None = None,
     batch: bool = True,
     coef_names: tuple[str, ...] | None = None,
     sigma: SigmaMode = "fixed",
+    polish: bool = True,
 ) -> MixtureFit:
-    """Fit a K-segment mixture of regressions by EM from several starts; keep the best.
+    """Fit a K-segment mixture of regressions from several starts; keep the best maximum.
+
+    Every start runs accelerated EM, then Newton polishing to a certified maximum
+    (:mod:`estimator.engine`); the highest certified maximum is returned.
 
     Parameters
     ----------
@@ -76,81 +84,143 @@ def fit_mixture(
     n_components : int
         Number of segments K.
     n_init : int
-        Number of starting points R (ignored when ``theta0`` is given).
-    tol, max_iter : float, int
-        Stopping rule of :func:`run_em`.
+        Number of drawn starting points (ignored when ``theta0`` is given).
+    tol : float
+        Relative change of the log-likelihood at which EM hands over to Newton.
+    max_iter : int
+        EM-map evaluations per start at most.
     seed : int, SeedSequence, Generator or None
         Randomness of the starting values.
-    init : {"mixed", "kmeans++", "stores"}
+    init : {"mixed", "kmeans++", "stores", "partition"}
         Starting-value scheme (:mod:`estimator.init`).
-    theta0 : ndarray of shape (R, K, P), optional
-        Explicit starting values instead of drawn ones.
-    pi0 : ndarray of shape (R, K), optional
-        Starting mixing proportions (uniform when omitted).
+    theta0 : ndarray of shape (R, K, P) or (K, P), optional
+        Explicit starting values instead of drawn ones (warm start).
+    pi0 : ndarray of shape (R, K) or (K,), optional
+        Starting mixing proportions (uniform when omitted): non-negative, summing to 1.
+    sigma0 : float or ndarray of shape (K,) or (R, K), optional
+        Starting error standard deviations when sigma is estimated (default: the
+        pooled within-store residual standard deviation).
     batch : bool
         Run all starts as one array computation (True) or one after another
         (False); the two give the same result.
     coef_names : tuple of str of length P, optional
     sigma : {"fixed", "common", "segment"}
         Error standard deviation: fixed at 1 (the assignment's model), one
-        estimated for all segments, or one per segment. Estimated sigmas start
-        at the pooled within-store residual standard deviation.
+        estimated for all segments, or one per segment.
+    polish : bool
+        Newton polish and certificate (default); False stops at the EM rule.
 
     Returns
     -------
     MixtureFit
-        The best non-degenerate start, segments in canonical order. A warning
-        (:class:`ConvergenceWarning`) is issued when that start did not converge.
+        The best start, segments in canonical order. A :class:`ConvergenceWarning`
+        when it is not a certified maximum, when every start lost a segment, or
+        when two of its segments coincide.
     """
     started = time.perf_counter()
+    if sigma not in SIGMA_MODES:
+        raise ValueError(f"sigma must be one of {SIGMA_MODES}, got {sigma!r}")
     if theta0 is None:
         theta0, drawn_pi = starting_values(stats, n_components, n_init, seed, init)
         pi0 = drawn_pi if pi0 is None else pi0
-    theta0 = np.asarray(theta0, dtype=float)
-    if theta0.ndim == 2:
-        theta0 = theta0[None]
-    if theta0.shape[1:] != (n_components, stats.n_coef):
-        raise ValueError(
-            f"theta0 must have shape (R, {n_components}, {stats.n_coef}), got {theta0.shape}"
-        )
-    if pi0 is None:
-        pi0 = np.full(theta0.shape[:2], 1.0 / n_components)
-    pi0 = np.broadcast_to(np.asarray(pi0, dtype=float), theta0.shape[:2])
-    if sigma not in SIGMA_MODES:
-        raise ValueError(f"sigma must be one of {SIGMA_MODES}, got {sigma!r}")
-    sigma0 = np.full(theta0.shape[:2], pooled_sigma(stats))
-    prep = prepare(stats)
+    theta0 = _starting_theta(theta0, n_components, stats.n_coef)
+    pi0 = _starting_pi(pi0, theta0.shape[:2])
+    sigma_start = _starting_sigma(sigma0, theta0.shape[:2], pooled_sigma(stats))
+    driver = prepare(stats)
     if batch:
-        run = run_em(prep, theta0, pi0, tol, max_iter, sigma0, sigma)
+        run = run_em(driver, theta0, pi0, tol, max_iter, sigma_start, sigma, polish=polish)
     else:
         runs = [
-            run_em(prep, theta0[[r]], pi0[[r]], tol, max_iter, sigma0[[r]], sigma)
+            run_em(
+                driver, theta0[[r]], pi0[[r]], tol, max_iter, sigma_start[[r]], sigma, polish=polish
+            )
             for r in range(len(theta0))
         ]
         run = _stack_runs(runs)
-    fit = _best_fit(prep, run, tol, max_iter, coef_names, sigma, time.perf_counter() - started)
+    fit = _best_fit(driver, run, tol, max_iter, coef_names, sigma, time.perf_counter() - started)
+    _warn_about(fit, len(theta0), max_iter, tol)
+    return fit
+
+
+def _warn_about(fit: MixtureFit, n_starts: int, max_iter: int, tol: float) -> None:
+    k = fit.n_components
     if fit.degenerate:
         warnings.warn(
-            f"K = {n_components}: every one of {len(theta0)} starts lost a segment "
+            f"K = {k}: every one of {n_starts} starts lost a segment "
             "(degenerate); the result has an empty segment. Reduce K or add starts.",
             ConvergenceWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    elif fit.sigma_floored:
+        return
+    if fit.sigma_floored:
         warnings.warn(
-            f"K = {n_components}: a segment's sigma reached the floor; that segment fits "
+            f"K = {k}: a segment's sigma reached the floor; that segment fits "
             "(almost) exactly and its likelihood is unbounded without the floor",
             ConvergenceWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    if not fit.degenerate and not fit.converged:
+    elif not fit.converged:
         warnings.warn(
-            f"K = {n_components}: the best start did not converge in {max_iter} iterations "
-            f"(tol = {tol:g}); increase max_iter or loosen tol",
+            f"K = {k}: the best start is not a certified maximum (Newton decrement "
+            f"{fit.decrement:.3g}, largest Hessian eigenvalue {fit.max_eigen:.3g}, "
+            f"{fit.n_iter} EM steps of at most {max_iter}, tol = {tol:g}); "
+            "the model may have more segments than the data support",
             ConvergenceWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    return fit
+    if fit.duplicate_segments:
+        warnings.warn(
+            f"K = {k}: two segments coincide (same parameters within {DUPLICATE_TOL:g}); "
+            "the data support fewer segments",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+
+
+def _starting_theta(theta0: np.ndarray, n_components: int, n_coef: int) -> np.ndarray:
+    theta0 = np.asarray(theta0, dtype=float)
+    if theta0.ndim == 2:
+        theta0 = theta0[None]
+    if theta0.ndim != 3 or theta0.shape[1:] != (n_components, n_coef):
+        raise ValueError(
+            f"theta0 must have shape (R, {n_components}, {n_coef}) or ({n_components}, "
+            f"{n_coef}), got {theta0.shape}"
+        )
+    if not np.all(np.isfinite(theta0)):
+        raise ValueError("theta0 must be finite (it has NaN or infinite entries)")
+    return theta0
+
+
+def _starting_pi(pi0: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
+    if pi0 is None:
+        return np.full(shape, 1.0 / shape[1])
+    pi0 = np.asarray(pi0, dtype=float)
+    try:
+        pi0 = np.broadcast_to(pi0, shape)
+    except ValueError:
+        raise ValueError(f"pi0 must have shape {shape} or ({shape[1]},), got {pi0.shape}") from None
+    if not np.all(np.isfinite(pi0)) or np.any(pi0 < 0):
+        raise ValueError(f"pi0 must be finite and non-negative, got {pi0.tolist()}")
+    if np.any(np.abs(pi0.sum(axis=1) - 1.0) > 1e-8):
+        raise ValueError(f"pi0 must sum to 1 over segments, got sums {pi0.sum(axis=1).tolist()}")
+    return pi0
+
+
+def _starting_sigma(
+    sigma0: np.ndarray | float | None, shape: tuple[int, int], default: float
+) -> np.ndarray:
+    if sigma0 is None:
+        return np.full(shape, default)
+    sigma0 = np.asarray(sigma0, dtype=float)
+    try:
+        sigma0 = np.broadcast_to(sigma0, shape).copy()
+    except ValueError:
+        raise ValueError(
+            f"sigma0 must be a number or have shape ({shape[1]},) or {shape}, got {sigma0.shape}"
+        ) from None
+    if not np.all(np.isfinite(sigma0)) or np.any(sigma0 <= 0):
+        raise ValueError(f"sigma0 must be finite and positive, got {sigma0.tolist()}")
+    return sigma0
 
 
 def pooled_sigma(stats: SufficientStats) -> float:
@@ -160,24 +230,39 @@ def pooled_sigma(stats: SufficientStats) -> float:
 
 
 def _stack_runs(runs: list[EMRun]) -> EMRun:
-    arrays = {
-        name: np.concatenate([getattr(r, name) for r in runs])
-        for name in (
-            "theta",
-            "pi",
-            "sigma",
-            "loglik",
-            "n_iter",
-            "converged",
-            "degenerate",
-            "sigma_floored",
-        )
-    }
+    names = [f for f in EMRun.__dataclass_fields__ if f != "traces"]
+    arrays = {name: np.concatenate([getattr(r, name) for r in runs]) for name in names}
     return EMRun(**arrays, traces=[t for r in runs for t in r.traces])
 
 
+def distinct_maxima(logliks: np.ndarray, tol: float = SAME_MAXIMUM) -> int:
+    """Number of clusters of log-likelihood values at resolution ``tol`` (sorted gaps > tol)."""
+    values = np.sort(np.asarray(logliks, dtype=float))
+    if not values.size:
+        return 0
+    return int(1 + np.sum(np.diff(values) > tol))
+
+
+def duplicate_segments(
+    theta: np.ndarray, sigma: np.ndarray, metric: np.ndarray, n_weeks: float
+) -> bool:
+    """Whether two segments have the same parameters within ``DUPLICATE_TOL``.
+
+    Distance between segments is sqrt((a - b)' G (a - b) / T), the root mean square
+    difference of their fitted log sales over the weeks, G the average Gram matrix.
+    """
+    n_components = len(theta)
+    for a in range(n_components):
+        for b in range(a + 1, n_components):
+            diff = theta[a] - theta[b]
+            gap = np.sqrt(max(diff @ metric @ diff, 0.0) / max(n_weeks, 1.0))
+            if gap < DUPLICATE_TOL and abs(sigma[a] - sigma[b]) <= DUPLICATE_TOL * sigma[a]:
+                return True
+    return False
+
+
 def _best_fit(
-    prep: Prepared,
+    driver: object,
     run: EMRun,
     tol: float,
     max_iter: int,
@@ -187,14 +272,17 @@ def _best_fit(
 ) -> MixtureFit:
     valid = ~run.degenerate
     candidates = np.flatnonzero(valid) if valid.any() else np.arange(len(run.loglik))
-    best = int(candidates[np.argmax(run.loglik[candidates])])
+    certified = candidates[run.converged[candidates]]
+    pool = certified if certified.size else candidates
+    best = int(pool[np.argmax(run.loglik[pool])])
     best_ll = run.loglik[best]
-    at_best = valid & (np.abs(run.loglik - best_ll) <= BEST_RTOL * np.abs(best_ll))
+    at_best = valid & (np.abs(run.loglik - best_ll) <= SAME_MAXIMUM)
     order = canonical_order(run.theta[best])
     theta = run.theta[best][order]
     pi = run.pi[best][order]
     sigma = run.sigma[best][order]
-    _, W = e_step(prep, theta[None], pi[None], None if sigma_mode == "fixed" else sigma[None])
+    _, W = e_step(driver, theta[None], pi[None], None if sigma_mode == "fixed" else sigma[None])
+    n_weeks = float(np.mean(driver.stats.n_obs))
     return MixtureFit(
         theta=theta,
         pi=pi,
@@ -215,6 +303,12 @@ def _best_fit(
         max_iter=max_iter,
         seconds=seconds,
         coef_names=coef_names,
+        n_newton=int(run.n_newton[best]),
+        grad_norm=float(run.grad_norm[best]),
+        decrement=float(run.decrement[best]),
+        max_eigen=float(run.max_eigen[best]),
+        n_maxima=distinct_maxima(run.loglik[certified]),
+        duplicate_segments=duplicate_segments(theta, sigma, driver.metric(), n_weeks),
     )
 
 

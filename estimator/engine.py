@@ -1,146 +1,89 @@
-"""The EM engine on per-store sufficient statistics.
+"""The fit loop: accelerated EM from many starts, Newton polish, a certified maximum.
 
-For store i and segment c the Gaussian log-density of all the store's weeks is
+R starting points run together as one batch (parameters (R, K, P), (R, K), and
+sigma (R, K)), each with its own state, on the component driver
+(:mod:`estimator.driver`), which owns every formula of the component.
 
-    log f_ic = -n_i/2 log(2 pi sigma_c^2) - D_ic / (2 sigma_c^2),
-    D_ic = RSS_i + (b_i - theta_c)' G_i (b_i - theta_c),
-
-so one E-step costs O(N K P^2) whatever T is. With every quantity centred at
-``m`` (the mean of the b_i, for numerical accuracy), -D_ic / 2 expands to
-
-    q_ic = h_i' t_c - 1/2 t_c' G_i t_c - 1/2 A_i,   t_c = theta_c - m,
-    h_i = G_i (b_i - m),   A_i = RSS_i + (b_i - m)' G_i (b_i - m),
-
-a matrix product over all stores at once. The engine runs R restarts
-together: parameters are (R, K, P), (R, K) and, when estimated, sigma (R, K);
-posteriors are (R, K, N), built one block of stores at a time; each restart
-keeps its own convergence and leaves the batch when it stops.
-
-The error standard deviation is ``"fixed"`` at 1 (the assignment's model; no
-sigma enters the arithmetic), ``"common"`` to all segments or per ``"segment"``;
-its M-step is closed form, sigma_c^2 = sum_i w_ic D_ic(theta_c) / sum_i w_ic n_i,
-floored at ``SIGMA_FLOOR``.
+1. **Accelerated EM.** SQUAREM (Varadhan & Roland 2008, scheme S3) on the EM
+   map F: from p0, p1 = F(p0), p2 = F(p1), r = p1 - p0, v = p2 - p1 - r,
+   alpha = -||r|| / ||v|| (at most -1, at least -step_max), p' = p0 - 2 alpha r +
+   alpha^2 v, and the next point is F(p'). The extrapolation runs in
+   unconstrained coordinates (theta, log pi, log sigma), so p' is always a valid
+   parameter. If log L(p') < log L(p1) the step is rejected and the next point is
+   the plain EM point p2: the sequence of log-likelihoods never decreases. The
+   step bound adapts as in the SQUAREM package (times 4 when reached, back
+   down after a rejection). A start stops when the relative change of its
+   log-likelihood between iterations is at most ``tol``, after ``max_iter``
+   EM-map evaluations, or when a segment empties (degenerate).
+2. **Newton polish.** From there, Newton steps in (theta, eta, log sigma) with
+   eta_c = log(pi_c / pi_K), with the exact gradient and Hessian
+   (:mod:`estimator.derivatives`) and a backtracking line search that never
+   lowers the log-likelihood. Where the Hessian is not negative definite the
+   step uses its eigenvalues' absolute values (still an ascent direction).
+3. **Certificate.** A start is ``converged`` when the Newton decrement
+   g' (-H)^-1 g (twice the log-likelihood still to gain, to second order) is at
+   most ``DECREMENT_TOL`` and the Hessian, scaled to unit diagonal, is negative
+   definite (its largest eigenvalue below ``-EIGEN_TOL``): gradient zero and a
+   strict local maximum, not a relative-change rule. A start whose
+   log-likelihood is more than ``ABANDON_GAP`` below the best certified one
+   after ``ABANDON_AFTER`` Newton steps is abandoned (it cannot become the
+   best). A start that cannot be polished (a sigma at its floor) keeps its EM
+   result, uncertified.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
+from .derivatives import mixture_derivatives, n_sigma_params, posteriors_and_loglik
+from .driver import (
+    MIN_SEGMENT_WEIGHT,
+    SIGMA_FLOOR,
+    SIGMA_MODES,
+    STORE_BLOCK,
+    ComponentDriver,
+    PosteriorSums,
+    SigmaMode,
+    component_driver,
+    store_blocks,
+)
 from .panel import SufficientStats
 
-SigmaMode = Literal["fixed", "common", "segment"]
-SIGMA_MODES: tuple[str, ...] = ("fixed", "common", "segment")
-MIN_SEGMENT_WEIGHT = 1e-8
-"""A segment whose summed posterior weight falls below this is collapsed (degenerate start)."""
-SIGMA_FLOOR = 1e-3
-"""Smallest error standard deviation an M-step may return; reaching it is reported."""
-_TINY = np.finfo(float).tiny
-STORE_BLOCK = 8192
-"""Stores per block in a sweep: bounds the (R, K, block) temporaries whatever N is."""
+__all__ = [
+    "MIN_SEGMENT_WEIGHT",
+    "SIGMA_FLOOR",
+    "SIGMA_MODES",
+    "EMRun",
+    "SigmaMode",
+    "e_step",
+    "em_sweep",
+    "log_likelihood",
+    "m_step",
+    "posteriors",
+    "prepare",
+    "run_em",
+]
 
-
-@dataclass(frozen=True, eq=False)
-class Prepared:
-    """Constants of one data set, computed once before any EM iteration.
-
-    Attributes
-    ----------
-    center : ndarray of shape (P,)
-        Mean of the stores' OLS estimates; parameters are handled relative to it.
-    h_t : ndarray of shape (P, N)
-        Columns G_i (b_i - center).
-    offset : ndarray of shape (N,)
-        -n_i/2 log(2 pi) - A_i/2: log f_ic minus its theta-dependent part when sigma = 1.
-    half_base : ndarray of shape (N,)
-        -A_i/2.
-    n_obs : ndarray of shape (N,)
-        Weeks observed per store.
-    centered_ols : ndarray of shape (N, P)
-        b_i - center.
-    gram : ndarray of shape (P, P) or (N, P*P)
-        Shared X'X, or each store's G_i flattened.
-    shared_gram : bool
-    """
-
-    center: np.ndarray
-    h_t: np.ndarray
-    offset: np.ndarray
-    half_base: np.ndarray
-    n_obs: np.ndarray
-    centered_ols: np.ndarray
-    gram: np.ndarray
-    shared_gram: bool
-
-    @property
-    def n_stores(self) -> int:
-        """Number of stores N."""
-        return self.h_t.shape[1]
-
-    @property
-    def n_coef(self) -> int:
-        """Number of regressors P."""
-        return self.h_t.shape[0]
-
-    def block(self, start: int, stop: int) -> Prepared:
-        """The same constants restricted to stores ``start:stop`` (views, no copies)."""
-        return Prepared(
-            center=self.center,
-            h_t=self.h_t[:, start:stop],
-            offset=self.offset[start:stop],
-            half_base=self.half_base[start:stop],
-            n_obs=self.n_obs[start:stop],
-            centered_ols=self.centered_ols[start:stop],
-            gram=self.gram if self.shared_gram else self.gram[start:stop],
-            shared_gram=self.shared_gram,
-        )
-
-
-@dataclass(frozen=True, eq=False)
-class PosteriorSums:
-    """Posterior-weighted sums over stores: everything the M-step reads.
-
-    Attributes
-    ----------
-    weight : ndarray of shape (R, K)
-        sum_i w_ic.
-    moment : ndarray of shape (R, K, P)
-        sum_i w_ic (b_i - center) with a shared Gram matrix, else sum_i w_ic G_i (b_i - center).
-    gram : ndarray of shape (R, K, P*P) or None
-        sum_i w_ic G_i (flattened) for per-store Gram matrices; None when shared.
-    base : ndarray of shape (R, K) or None
-        sum_i w_ic A_i, when sigma is estimated.
-    n_obs : ndarray of shape (R, K) or None
-        sum_i w_ic n_i, when sigma is estimated.
-    """
-
-    weight: np.ndarray
-    moment: np.ndarray
-    gram: np.ndarray | None
-    base: np.ndarray | None = None
-    n_obs: np.ndarray | None = None
-
-    def __add__(self, other: PosteriorSums) -> PosteriorSums:
-        pairs = zip(self._fields(), other._fields(), strict=True)
-        return PosteriorSums(*(_add(a, b) for a, b in pairs))
-
-    def take(self, keep: np.ndarray) -> PosteriorSums:
-        """The sums of the restarts selected by ``keep`` (boolean, shape (R,))."""
-        return PosteriorSums(*(None if a is None else a[keep] for a in self._fields()))
-
-    def _fields(self) -> tuple[np.ndarray | None, ...]:
-        return (self.weight, self.moment, self.gram, self.base, self.n_obs)
-
-
-def _add(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
-    return None if a is None else a + b
+DECREMENT_TOL = 1e-12
+"""Newton decrement (log-likelihood units) at or below which the gradient counts as zero."""
+EIGEN_TOL = 1e-12
+"""The unit-diagonal Hessian's largest eigenvalue must be below -EIGEN_TOL (negative definite)."""
+MAX_NEWTON = 50
+"""Newton steps per start at most."""
+ABANDON_GAP = 1.0
+"""Log-likelihood units below the best certified start at which a start is abandoned..."""
+ABANDON_AFTER = 3
+"""...once it has made this many Newton steps."""
+STEP_MAX0 = 1.0
+STEP_FACTOR = 4.0
+"""SQUAREM's initial step bound and its multiplier (the SQUAREM package's defaults)."""
 
 
 @dataclass(frozen=True, eq=False)
 class EMRun:
-    """Outcome of EM from R starting points.
+    """Outcome of the loop from R starting points.
 
     Attributes
     ----------
@@ -151,15 +94,26 @@ class EMRun:
     loglik : ndarray of shape (R,)
         Log-likelihood at the returned parameters.
     n_iter : ndarray of shape (R,)
-        Number of parameter updates (M-steps) made.
+        EM-map evaluations (E- and M-steps) made.
+    n_newton : ndarray of shape (R,)
+        Newton steps made.
     converged : ndarray of shape (R,)
-        Relative change in log-likelihood fell to ``tol`` or below.
+        Certified maximum (polished) or, without polishing, the EM stopping rule met.
     degenerate : ndarray of shape (R,)
         A segment's weight collapsed below ``MIN_SEGMENT_WEIGHT``.
     sigma_floored : ndarray of shape (R,)
         Some sigma update hit ``SIGMA_FLOOR``.
+    abandoned : ndarray of shape (R,)
+        Polishing stopped because the start was clearly below the best.
+    grad_norm : ndarray of shape (R,)
+        Euclidean norm of the gradient in (theta, eta, log sigma) at the result
+        (NaN when not polished).
+    decrement : ndarray of shape (R,)
+        Newton decrement at the result (NaN when not polished).
+    max_eigen : ndarray of shape (R,)
+        Largest eigenvalue of the Hessian in (theta, eta, log sigma) (NaN when not polished).
     traces : list of R ndarrays
-        Log-likelihood before the first update and after every update (n_iter + 1 values).
+        Log-likelihood of every accepted iterate (EM phase, then Newton phase).
     """
 
     theta: np.ndarray
@@ -167,111 +121,110 @@ class EMRun:
     sigma: np.ndarray
     loglik: np.ndarray
     n_iter: np.ndarray
+    n_newton: np.ndarray
     converged: np.ndarray
     degenerate: np.ndarray
     sigma_floored: np.ndarray
+    abandoned: np.ndarray
+    grad_norm: np.ndarray
+    decrement: np.ndarray
+    max_eigen: np.ndarray
     traces: list[np.ndarray]
 
 
-def prepare(stats: SufficientStats) -> Prepared:
-    """Compute the engine's constants from sufficient statistics (one O(N P^2) pass)."""
-    center = stats.ols.mean(axis=0)
-    centered = stats.ols - center
-    if stats.shared_gram:
-        h = centered @ stats.gram
-        gram = stats.gram
-    else:
-        h = np.einsum("npq,nq->np", stats.gram, centered)
-        gram = stats.gram.reshape(stats.n_stores, -1)
-    quad = np.einsum("np,np->n", centered, h)
-    offset = -0.5 * stats.n_obs * np.log(2.0 * np.pi) - 0.5 * (stats.rss + quad)
-    return Prepared(
-        center=center,
-        h_t=np.ascontiguousarray(h.T),
-        offset=offset,
-        half_base=-0.5 * (stats.rss + quad),
-        n_obs=stats.n_obs,
-        centered_ols=centered,
-        gram=gram,
-        shared_gram=stats.shared_gram,
-    )
+class _Blocks:
+    """A driver and the store blocks a sweep visits (built once per fit)."""
+
+    def __init__(self, driver: ComponentDriver) -> None:
+        self.driver = driver
+        if driver.n_stores <= STORE_BLOCK:
+            self.parts = [driver]
+        else:
+            self.parts = [driver.block(a, b) for a, b in store_blocks(driver.n_stores)]
 
 
-def log_joint(
-    prep: Prepared, theta: np.ndarray, pi: np.ndarray, sigma: np.ndarray | None = None
-) -> np.ndarray:
-    """log pi_c + log f_ic for every restart, segment and store.
+def em_sweep(
+    blocks: _Blocks | ComponentDriver,
+    theta: np.ndarray,
+    pi: np.ndarray,
+    sigma: np.ndarray | None = None,
+    with_sigma: bool = False,
+) -> tuple[np.ndarray, PosteriorSums]:
+    """One pass over the stores: the log-likelihood and the M-step's sums.
+
+    The (R, K, N) posteriors exist one block of ``STORE_BLOCK`` stores at a
+    time, so memory stays flat in N.
 
     Parameters
     ----------
-    prep : Prepared
+    blocks : ComponentDriver (or its blocks)
     theta : ndarray of shape (R, K, P)
     pi : ndarray of shape (R, K)
     sigma : ndarray of shape (R, K), optional
-        Error standard deviations; None means 1 (the assignment's model).
-
-    Returns
-    -------
-    ndarray of shape (R, K, N)
-        Stores last, so that sums over segments run over contiguous rows.
-    """
-    n_restarts, n_components, n_coef = theta.shape
-    shifted = (theta - prep.center).reshape(-1, n_coef)
-    out = shifted @ prep.h_t
-    if pi.min() > 0:
-        log_pi = np.log(pi).reshape(-1)
-    else:
-        with np.errstate(divide="ignore"):
-            log_pi = np.log(pi).reshape(-1)
-    if prep.shared_gram:
-        quad = -0.5 * np.einsum("mp,pq,mq->m", shifted, prep.gram, shifted)
-    else:
-        outer = np.einsum("mp,mq->mpq", shifted, shifted).reshape(len(shifted), -1)
-        out -= 0.5 * (outer @ prep.gram.T)
-        quad = 0.0
-    if sigma is None:
-        out += (log_pi + quad)[:, None]
-        out += prep.offset
-    else:
-        variance = sigma.reshape(-1) ** 2
-        if prep.shared_gram:
-            out += quad[:, None]
-        out += prep.half_base
-        out /= variance[:, None]
-        out -= np.outer(np.log(sigma.reshape(-1)), prep.n_obs)
-        out += log_pi[:, None]
-        out += prep.offset - prep.half_base
-    return out.reshape(n_restarts, n_components, prep.n_stores)
-
-
-def e_step(
-    prep: Prepared, theta: np.ndarray, pi: np.ndarray, sigma: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior segment probabilities and the log-likelihood, in log space.
-
-    Parameters
-    ----------
-    prep : Prepared
-    theta : ndarray of shape (R, K, P)
-    pi : ndarray of shape (R, K)
-    sigma : ndarray of shape (R, K), optional
+    with_sigma : bool
+        Also accumulate the sums of the variance update.
 
     Returns
     -------
     loglik : ndarray of shape (R,)
-        sum_i log sum_c pi_c f_ic (a log-sum-exp over segments, shifted by the maximum).
-    W : ndarray of shape (R, K, N)
-        Posteriors; W[r, :, i] sums to 1.
+    sums : PosteriorSums
     """
-    W = log_joint(prep, theta, pi, sigma)
-    top = W.max(axis=1, keepdims=True)
-    W -= top
-    np.exp(W, out=W)
-    total = W.sum(axis=1, keepdims=True)
-    W /= total
-    per_store = np.log(total)
-    per_store += top
-    return per_store.sum(axis=(1, 2)), W
+    if isinstance(blocks, ComponentDriver):
+        blocks = _Blocks(blocks)
+    loglik, sums = None, None
+    for part in blocks.parts:
+        per_store, W = posteriors_and_loglik(part, theta, pi, sigma)
+        part_sums = part.posterior_sums(W, with_sigma)
+        if sums is None:
+            loglik, sums = per_store.sum(axis=1), part_sums
+        else:
+            loglik, sums = loglik + per_store.sum(axis=1), sums + part_sums
+    return loglik, sums
+
+
+def log_likelihood(
+    blocks: _Blocks | ComponentDriver,
+    theta: np.ndarray,
+    pi: np.ndarray,
+    sigma: np.ndarray | None = None,
+) -> np.ndarray:
+    """log L of R parameter sets, shape (R,) (theta (R, K, P), pi (R, K), sigma (R, K) or None)."""
+    if isinstance(blocks, ComponentDriver):
+        blocks = _Blocks(blocks)
+    total = np.zeros(len(theta))
+    for part in blocks.parts:
+        total += posteriors_and_loglik(part, theta, pi, sigma)[0].sum(axis=1)
+    return total
+
+
+def prepare(stats: SufficientStats) -> ComponentDriver:
+    """The component driver of ``stats`` (the constants every iteration reuses)."""
+    return component_driver(stats)
+
+
+def e_step(
+    driver: ComponentDriver, theta: np.ndarray, pi: np.ndarray, sigma: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log-likelihood (R,) and posteriors (R, K, N) of R parameter sets, in log space."""
+    per_store, W = posteriors_and_loglik(driver, theta, pi, sigma)
+    return per_store.sum(axis=1), W
+
+
+def m_step(driver: ComponentDriver, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least squares per segment and mixing proportions (sigma fixed).
+
+    Parameters
+    ----------
+    driver : ComponentDriver
+    W : ndarray of shape (R, K, N)
+
+    Returns
+    -------
+    theta : ndarray of shape (R, K, P)
+    pi : ndarray of shape (R, K)
+    """
+    theta, pi, _, _ = driver.m_step(driver.posterior_sums(W))
+    return theta, pi
 
 
 def posteriors(
@@ -299,187 +252,101 @@ def posteriors(
     theta = np.asarray(theta, dtype=float)
     pi = np.asarray(pi, dtype=float)
     sigma = None if sigma is None else np.asarray(sigma, dtype=float)[None]
-    loglik, W = e_step(prepare(stats), theta[None], pi[None], sigma)
-    return float(loglik[0]), W[0].T.copy()
+    per_store, W = posteriors_and_loglik(component_driver(stats), theta[None], pi[None], sigma)
+    return float(per_store[0].sum()), W[0].T.copy()
 
 
-def posterior_sums(prep: Prepared, W: np.ndarray, with_sigma: bool = False) -> PosteriorSums:
-    """Posterior-weighted sums over the stores of ``prep``.
-
-    Parameters
-    ----------
-    prep : Prepared
-    W : ndarray of shape (R, K, N)
-    with_sigma : bool
-        Also the sums the variance update needs.
-
-    Returns
-    -------
-    PosteriorSums
-    """
-    n_restarts, n_components, n_stores = W.shape
-    flat = W.reshape(-1, n_stores)
-    if prep.shared_gram:
-        moment, gram = flat @ prep.centered_ols, None
-    else:
-        moment = flat @ prep.h_t.T
-        gram = (flat @ prep.gram).reshape(n_restarts, n_components, -1)
-    base = n_obs = None
-    if with_sigma:
-        base = (flat @ (-2.0 * prep.half_base)).reshape(n_restarts, n_components)
-        n_obs = (flat @ prep.n_obs).reshape(n_restarts, n_components)
-    return PosteriorSums(
-        weight=W.sum(axis=2),
-        moment=moment.reshape(n_restarts, n_components, -1),
-        gram=gram,
-        base=base,
-        n_obs=n_obs,
-    )
+# ---------------------------------------------------------------------------
+# parameter vectors
+# ---------------------------------------------------------------------------
 
 
-def m_update(
-    prep: Prepared, sums: PosteriorSums, sigma_mode: SigmaMode = "fixed"
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
-    """The M-step from posterior sums: weighted least squares, proportions, variances.
+class _Layout:
+    """Packing of (theta, pi, sigma) into vectors for extrapolation and Newton steps."""
 
-    Parameters
-    ----------
-    prep : Prepared
-    sums : PosteriorSums
-    sigma_mode : {"fixed", "common", "segment"}
+    def __init__(self, n_components: int, n_coef: int, sigma_mode: str) -> None:
+        self.n_components = n_components
+        self.n_coef = n_coef
+        self.sigma_mode = sigma_mode
+        self.n_theta = n_components * n_coef
+        self.n_sigma = n_sigma_params(sigma_mode, n_components)
 
-    Returns
-    -------
-    theta : ndarray of shape (R, K, P)
-        theta_c = (sum_i w_ic G_i)^-1 sum_i w_ic G_i b_i (the weighted mean of
-        the b_i when G is shared); the same whatever sigma is.
-    pi : ndarray of shape (R, K)
-        Mean posterior of each segment.
-    sigma : ndarray of shape (R, K) or None
-        None when fixed.
-    floored : ndarray of shape (R,)
-        A sigma hit the floor.
-    """
-    weight = sums.weight
-    n_coef = prep.n_coef
-    if sums.gram is None:
-        shifted = sums.moment / np.maximum(weight, _TINY)[..., None]
-    else:
-        lhs = sums.gram.reshape(*weight.shape, n_coef, n_coef).copy()
-        # a collapsed segment's lhs is ~0; its restart is discarded, so keep it solvable
-        lhs += np.eye(n_coef) * (weight < MIN_SEGMENT_WEIGHT)[..., None, None]
-        shifted = np.linalg.solve(lhs, sums.moment[..., None])[..., 0]
-    theta = shifted + prep.center
-    pi = weight / prep.n_stores
-    floored = np.zeros(weight.shape[0], dtype=bool)
-    if sigma_mode == "fixed":
-        return theta, pi, None, floored
-    # sum_i w_ic D_ic(theta_c) = sum w A_i - 2 t_c' sum w h_i + t_c' (sum w G_i) t_c
-    if sums.gram is None:
-        weighted_h = sums.moment @ prep.gram
-        quad = weight * np.einsum("rkp,pq,rkq->rk", shifted, prep.gram, shifted)
-    else:
-        weighted_h = sums.moment
-        quad = np.einsum("rkp,rkpq,rkq->rk", shifted, lhs, shifted)
-    deviance = sums.base - 2.0 * np.einsum("rkp,rkp->rk", shifted, weighted_h) + quad
-    if sigma_mode == "common":
-        variance = deviance.sum(axis=1, keepdims=True) / sums.n_obs.sum(axis=1, keepdims=True)
-        variance = np.broadcast_to(variance, weight.shape)
-    else:
-        variance = deviance / np.maximum(sums.n_obs, _TINY)
-    low = ~(variance >= SIGMA_FLOOR**2)
-    floored = low.any(axis=1)
-    sigma = np.sqrt(np.where(low, SIGMA_FLOOR**2, variance))
-    return theta, pi, sigma, floored
+    def to_log(self, theta: np.ndarray, pi: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        """(theta flat, log pi (K), log sigma (S)) per row, for SQUAREM."""
+        with np.errstate(divide="ignore"):
+            log_pi = np.log(pi)
+        parts = [theta.reshape(len(theta), -1), np.maximum(log_pi, -700.0)]
+        if self.n_sigma:
+            parts.append(np.log(sigma[:, : self.n_sigma]))
+        return np.concatenate(parts, axis=1)
+
+    def from_log(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        theta = x[:, : self.n_theta].reshape(-1, self.n_components, self.n_coef)
+        log_pi = x[:, self.n_theta : self.n_theta + self.n_components]
+        pi = np.exp(log_pi - log_pi.max(axis=1, keepdims=True))
+        pi /= pi.sum(axis=1, keepdims=True)
+        return theta, pi, self._sigma(x[:, self.n_theta + self.n_components :])
+
+    def to_newton(self, theta: np.ndarray, pi: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        """(theta flat, eta (K-1), log sigma (S)) per row: Newton's unconstrained coordinates."""
+        eta = np.log(pi[:, :-1]) - np.log(pi[:, -1:])
+        parts = [theta.reshape(len(theta), -1), eta]
+        if self.n_sigma:
+            parts.append(np.log(sigma[:, : self.n_sigma]))
+        return np.concatenate(parts, axis=1)
+
+    def from_newton(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        theta = x[:, : self.n_theta].reshape(-1, self.n_components, self.n_coef)
+        eta = np.concatenate(
+            [x[:, self.n_theta : self.n_theta + self.n_components - 1], np.zeros((len(x), 1))],
+            axis=1,
+        )
+        pi = np.exp(eta - eta.max(axis=1, keepdims=True))
+        pi /= pi.sum(axis=1, keepdims=True)
+        return theta, pi, self._sigma(x[:, self.n_theta + self.n_components - 1 :])
+
+    def _sigma(self, log_sigma: np.ndarray) -> np.ndarray:
+        if not self.n_sigma:
+            return np.ones((len(log_sigma), self.n_components))
+        sigma = np.exp(log_sigma)
+        return np.broadcast_to(sigma, (len(sigma), self.n_components)).copy()
 
 
-def m_step(prep: Prepared, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted least squares per segment and mixing proportions (sigma fixed).
-
-    Parameters
-    ----------
-    prep : Prepared
-    W : ndarray of shape (R, K, N)
-        Posteriors.
-
-    Returns
-    -------
-    theta : ndarray of shape (R, K, P)
-    pi : ndarray of shape (R, K)
-    """
-    theta, pi, _, _ = m_update(prep, posterior_sums(prep, W))
-    return theta, pi
-
-
-def em_sweep(
-    prep: Prepared,
-    theta: np.ndarray,
-    pi: np.ndarray,
-    sigma: np.ndarray | None = None,
-    with_sigma: bool = False,
-) -> tuple[np.ndarray, PosteriorSums]:
-    """One pass over the stores, in blocks: the log-likelihood and the M-step's sums.
-
-    The (R, K, N) posteriors exist one block of ``STORE_BLOCK`` stores at a
-    time, so memory stays flat in N and the block stays in cache.
-
-    Parameters
-    ----------
-    prep : Prepared
-    theta : ndarray of shape (R, K, P)
-    pi : ndarray of shape (R, K)
-    sigma : ndarray of shape (R, K), optional
-    with_sigma : bool
-        Also accumulate the sums of the variance update.
-
-    Returns
-    -------
-    loglik : ndarray of shape (R,)
-        Log-likelihood at the parameters.
-    sums : PosteriorSums
-        Posterior-weighted sums at the parameters.
-    """
-    if prep.n_stores <= STORE_BLOCK:
-        loglik, W = e_step(prep, theta, pi, sigma)
-        return loglik, posterior_sums(prep, W, with_sigma)
-    loglik, sums = None, None
-    for start in range(0, prep.n_stores, STORE_BLOCK):
-        block = prep.block(start, start + STORE_BLOCK)
-        part_loglik, W = e_step(block, theta, pi, sigma)
-        part_sums = posterior_sums(block, W, with_sigma)
-        if sums is None:
-            loglik, sums = part_loglik, part_sums
-        else:
-            loglik, sums = loglik + part_loglik, sums + part_sums
-    return loglik, sums
+# ---------------------------------------------------------------------------
+# the loop
+# ---------------------------------------------------------------------------
 
 
 def run_em(
-    prep: Prepared,
+    driver: ComponentDriver,
     theta0: np.ndarray,
     pi0: np.ndarray,
     tol: float,
     max_iter: int,
     sigma0: np.ndarray | None = None,
     sigma_mode: SigmaMode = "fixed",
+    accelerate: bool = True,
+    polish: bool = True,
 ) -> EMRun:
-    """Run EM from R starting points at once.
-
-    Each restart stops on its own once the relative change in log-likelihood,
-    ``|l_t - l_{t-1}| / |l_{t-1}|``, is at most ``tol``, after ``max_iter``
-    updates, or when a segment collapses (degenerate). Stopped restarts leave
-    the batch, so later iterations only compute the ones still running.
+    """Accelerated EM, then Newton polish, from R starting points at once.
 
     Parameters
     ----------
-    prep : Prepared
+    driver : ComponentDriver
     theta0 : ndarray of shape (R, K, P)
     pi0 : ndarray of shape (R, K)
     tol : float
+        Relative change of the log-likelihood at which EM hands over to Newton
+        (and, without polishing, stops).
     max_iter : int
+        EM-map evaluations per start at most.
     sigma0 : ndarray of shape (R, K), optional
         Starting sigma when it is estimated (default 1).
     sigma_mode : {"fixed", "common", "segment"}
+    accelerate : bool
+        SQUAREM (True) or plain EM steps (False).
+    polish : bool
+        Newton polish and certificate (True), or stop at the EM rule.
 
     Returns
     -------
@@ -491,66 +358,224 @@ def run_em(
         raise ValueError(f"max_iter must be a whole number >= 0, got {max_iter}")
     if sigma_mode not in SIGMA_MODES:
         raise ValueError(f"sigma must be one of {SIGMA_MODES}, got {sigma_mode!r}")
-    estimate_sigma = sigma_mode != "fixed"
-    n_restarts = theta0.shape[0]
-    out_theta = np.array(theta0, dtype=float, copy=True)
-    out_pi = np.array(pi0, dtype=float, copy=True)
-    out_sigma = np.ones(out_pi.shape)
-    if estimate_sigma and sigma0 is not None:
-        out_sigma[:] = sigma0
-    out_loglik = np.full(n_restarts, -np.inf)
-    n_iter = np.zeros(n_restarts, dtype=int)
-    converged = np.zeros(n_restarts, dtype=bool)
-    degenerate = np.zeros(n_restarts, dtype=bool)
-    sigma_floored = np.zeros(n_restarts, dtype=bool)
-    history: list[tuple[np.ndarray, np.ndarray]] = []
-    active = np.arange(n_restarts)
-    theta, pi = out_theta, out_pi
-    sigma = out_sigma if estimate_sigma else None
-    previous = np.full(n_restarts, np.nan)
-    for iteration in range(max_iter + 1):
-        loglik, sums = em_sweep(prep, theta, pi, sigma, estimate_sigma)
-        history.append((active, loglik))
-        done = np.abs(loglik - previous) <= tol * np.abs(previous)
-        collapsed = (sums.weight < MIN_SEGMENT_WEIGHT).any(axis=1)
-        stop = done | collapsed
-        if iteration == max_iter:
-            stop[:] = True
+    n_restarts, n_components, n_coef = theta0.shape
+    sigma = np.ones((n_restarts, n_components))
+    if sigma_mode != "fixed" and sigma0 is not None:
+        sigma[:] = sigma0
+    state = _State(np.array(theta0, dtype=float), np.array(pi0, dtype=float), sigma)
+    blocks = _Blocks(driver)
+    layout = _Layout(n_components, n_coef, sigma_mode)
+    _accelerated_em(blocks, layout, state, tol, int(max_iter), accelerate)
+    if polish:
+        _polish(blocks, layout, state)
+    else:
+        state.converged[:] = state.em_converged
+    return state.result()
+
+
+class _State:
+    """Per-start arrays the phases update in place."""
+
+    def __init__(self, theta: np.ndarray, pi: np.ndarray, sigma: np.ndarray) -> None:
+        n_restarts = len(theta)
+        self.theta, self.pi, self.sigma = theta, pi, sigma
+        self.loglik = np.full(n_restarts, -np.inf)
+        self.n_iter = np.zeros(n_restarts, dtype=int)
+        self.n_newton = np.zeros(n_restarts, dtype=int)
+        self.em_converged = np.zeros(n_restarts, dtype=bool)
+        self.converged = np.zeros(n_restarts, dtype=bool)
+        self.degenerate = np.zeros(n_restarts, dtype=bool)
+        self.sigma_floored = np.zeros(n_restarts, dtype=bool)
+        self.abandoned = np.zeros(n_restarts, dtype=bool)
+        self.grad_norm = np.full(n_restarts, np.nan)
+        self.decrement = np.full(n_restarts, np.nan)
+        self.max_eigen = np.full(n_restarts, np.nan)
+        self.traces: list[list[float]] = [[] for _ in range(n_restarts)]
+
+    def record(self, rows: np.ndarray, loglik: np.ndarray) -> None:
+        for r, value in zip(rows.tolist(), loglik.tolist(), strict=True):
+            self.traces[r].append(value)
+
+    def result(self) -> EMRun:
+        return EMRun(
+            theta=self.theta,
+            pi=self.pi,
+            sigma=self.sigma,
+            loglik=self.loglik,
+            n_iter=self.n_iter,
+            n_newton=self.n_newton,
+            converged=self.converged,
+            degenerate=self.degenerate,
+            sigma_floored=self.sigma_floored,
+            abandoned=self.abandoned,
+            grad_norm=self.grad_norm,
+            decrement=self.decrement,
+            max_eigen=self.max_eigen,
+            traces=[np.asarray(t) for t in self.traces],
+        )
+
+
+def _em_map(
+    blocks: _Blocks, layout: _Layout, theta: np.ndarray, pi: np.ndarray, sigma: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """log L at the point, whether a segment is empty there, F(point), and floored sigmas."""
+    estimate = layout.sigma_mode != "fixed"
+    loglik, sums = em_sweep(blocks, theta, pi, sigma if estimate else None, estimate)
+    empty = (sums.weight < MIN_SEGMENT_WEIGHT).any(axis=1)
+    new_theta, new_pi, new_sigma, floored = blocks.driver.m_step(sums, layout.sigma_mode)
+    if new_sigma is None:
+        new_sigma = sigma
+    return loglik, empty, (new_theta, new_pi, new_sigma), floored
+
+
+def _accelerated_em(
+    blocks: _Blocks, layout: _Layout, state: _State, tol: float, max_iter: int, accelerate: bool
+) -> None:
+    """SQUAREM (or plain EM) until every start meets the stopping rule; updates ``state``."""
+    active = np.arange(len(state.theta))
+    theta, pi, sigma = state.theta.copy(), state.pi.copy(), state.sigma.copy()
+    step_max = np.full(len(active), STEP_MAX0)
+    previous = np.full(len(active), np.nan)
+    while active.size:
+        loglik0, empty, p1, floored = _em_map(blocks, layout, theta, pi, sigma)
+        state.n_iter[active] += 1
+        state.sigma_floored[active] |= floored
+        state.record(active, loglik0)
+        done = np.abs(loglik0 - previous) <= tol * np.abs(previous)
+        out_of_steps = state.n_iter[active] > max_iter
+        stop = done | empty | out_of_steps
         if stop.any():
-            finished = active[stop]
-            out_theta[finished] = theta[stop]
-            out_pi[finished] = pi[stop]
-            if estimate_sigma:
-                out_sigma[finished] = sigma[stop]
-            out_loglik[finished] = loglik[stop]
-            n_iter[finished] = iteration
-            converged[finished] = done[stop] & ~collapsed[stop]
-            degenerate[finished] = collapsed[stop]
+            rows = active[stop]
+            state.theta[rows], state.pi[rows] = theta[stop], pi[stop]
+            state.sigma[rows] = sigma[stop]
+            state.loglik[rows] = loglik0[stop]
+            state.em_converged[rows] = done[stop] & ~empty[stop]
+            state.degenerate[rows] = empty[stop]
+            state.n_iter[rows] -= 1  # the last evaluation only measured the stopping point
             keep = ~stop
-            if not keep.any():
+            active, loglik0, step_max = active[keep], loglik0[keep], step_max[keep]
+            theta, pi, sigma = theta[keep], pi[keep], sigma[keep]
+            p1 = tuple(part[keep] for part in p1)
+            if not active.size:
                 break
-            active, sums, loglik = active[keep], sums.take(keep), loglik[keep]
-        theta, pi, sigma, floored = m_update(prep, sums, sigma_mode)
-        sigma_floored[active] |= floored
-        previous = loglik
-    return EMRun(
-        theta=out_theta,
-        pi=out_pi,
-        sigma=out_sigma,
-        loglik=out_loglik,
-        n_iter=n_iter,
-        converged=converged,
-        degenerate=degenerate,
-        sigma_floored=sigma_floored,
-        traces=_traces(history, n_restarts),
-    )
+        previous = loglik0
+        if not accelerate:
+            theta, pi, sigma = p1
+            continue
+        loglik1, _, p2, floored2 = _em_map(blocks, layout, *p1)
+        x0 = layout.to_log(theta, pi, sigma)
+        x1 = layout.to_log(*p1)
+        x2 = layout.to_log(*p2)
+        r = x1 - x0
+        v = x2 - x1 - r
+        rr = np.einsum("ij,ij->i", r, r)
+        vv = np.einsum("ij,ij->i", v, v)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            alpha = -np.sqrt(rr / vv)
+        alpha = np.where(np.isfinite(alpha), alpha, -1.0)
+        alpha = np.clip(alpha, -step_max, -1.0)
+        x_new = x0 - 2.0 * alpha[:, None] * r + (alpha**2)[:, None] * v
+        trial_theta, trial_pi, trial_sigma = layout.from_log(x_new)
+        trial_sigma = np.maximum(trial_sigma, SIGMA_FLOOR)
+        loglik_trial, _, p_trial, floored3 = _em_map(
+            blocks, layout, trial_theta, trial_pi, trial_sigma
+        )
+        state.n_iter[active] += 2
+        accept = np.isfinite(loglik_trial) & (loglik_trial >= loglik1)
+        state.sigma_floored[active] |= floored2 | (floored3 & accept)
+        theta = np.where(accept[:, None, None], p_trial[0], p2[0])
+        pi = np.where(accept[:, None], p_trial[1], p2[1])
+        sigma = np.where(accept[:, None], p_trial[2], p2[2])
+        at_bound = alpha == -step_max
+        step_max = np.where(
+            accept,
+            np.where(at_bound, step_max * STEP_FACTOR, step_max),
+            np.where(at_bound, np.maximum(STEP_MAX0, step_max / STEP_FACTOR), step_max),
+        )
 
 
-def _traces(history: list[tuple[np.ndarray, np.ndarray]], n_restarts: int) -> list[np.ndarray]:
-    """Split the per-iteration (active restarts, logliks) records into one trace per restart."""
-    owners = np.concatenate([active for active, _ in history])
-    values = np.concatenate([loglik for _, loglik in history])
-    order = np.argsort(owners, kind="stable")
-    bounds = np.searchsorted(owners[order], np.arange(n_restarts + 1))
-    ordered = values[order]
-    return [ordered[bounds[r] : bounds[r + 1]] for r in range(n_restarts)]
+def _polish(blocks: _Blocks, layout: _Layout, state: _State) -> None:
+    """Newton steps with line search on every start that can be polished; certify each."""
+    rows = np.flatnonzero(~state.degenerate & ~state.sigma_floored & np.isfinite(state.loglik))
+    if not rows.size:
+        return
+    x = layout.to_newton(state.theta[rows], state.pi[rows], state.sigma[rows])
+    loglik = state.loglik[rows].copy()
+    best_certified = -np.inf
+    for step in range(MAX_NEWTON + 1):
+        theta, pi, sigma = layout.from_newton(x)
+        deriv = mixture_derivatives(
+            blocks.driver, theta, pi, sigma if layout.n_sigma else None, layout.sigma_mode
+        )
+        loglik = deriv.loglik
+        direction, decrement, max_eigen, definite = _newton_direction(deriv.score, deriv.hessian)
+        certified = definite & (decrement <= DECREMENT_TOL)
+        state.grad_norm[rows] = np.linalg.norm(deriv.score, axis=1)
+        state.decrement[rows] = decrement
+        state.max_eigen[rows] = max_eigen
+        state.loglik[rows] = loglik
+        state.theta[rows], state.pi[rows], state.sigma[rows] = theta, pi, sigma
+        state.converged[rows] = certified
+        if step:
+            state.record(rows, loglik)
+        if certified.any():
+            best_certified = max(best_certified, float(loglik[certified].max()))
+        behind = (step >= ABANDON_AFTER) & (loglik < best_certified - ABANDON_GAP)
+        state.abandoned[rows] = behind & ~certified
+        going = ~certified & ~behind & np.all(np.isfinite(direction), axis=1)
+        if step == MAX_NEWTON or not going.any():
+            break
+        rows, x, loglik, direction = rows[going], x[going], loglik[going], direction[going]
+        x = _line_search(blocks, layout, x, loglik, direction)
+        state.n_newton[rows] += 1
+        theta, pi, sigma = layout.from_newton(x)
+        sigma_low = (sigma < SIGMA_FLOOR).any(axis=1)
+        if sigma_low.any():
+            state.sigma_floored[rows[sigma_low]] = True
+            rows, x = rows[~sigma_low], x[~sigma_low]
+            if not rows.size:
+                break
+
+
+def _newton_direction(
+    score: np.ndarray, hessian: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Ascent direction, Newton decrement, largest eigenvalue and definiteness per start.
+
+    The Hessian is scaled to unit diagonal before its eigen-decomposition, so the
+    test of definiteness does not depend on the parameters' units. Where it is
+    not negative definite, eigenvalues are replaced by minus their absolute value
+    (floored), which keeps the step an ascent direction.
+    """
+    scale = 1.0 / np.sqrt(np.maximum(np.abs(np.diagonal(hessian, axis1=1, axis2=2)), 1e-300))
+    scaled = hessian * scale[:, :, None] * scale[:, None, :]
+    values, vectors = np.linalg.eigh(scaled)
+    definite = values[:, -1] < -EIGEN_TOL
+    curvature = np.maximum(np.abs(values), 1e-8 * np.abs(values).max(axis=1, keepdims=True))
+    g = score * scale
+    coef = np.einsum("rji,rj->ri", vectors, g) / curvature
+    direction = np.einsum("rij,rj->ri", vectors, coef) * scale
+    decrement = np.einsum("ri,ri->r", score, direction)
+    max_eigen = np.linalg.eigvalsh(hessian)[:, -1]
+    return direction, decrement, max_eigen, definite
+
+
+def _line_search(
+    blocks: _Blocks, layout: _Layout, x: np.ndarray, loglik: np.ndarray, direction: np.ndarray
+) -> np.ndarray:
+    """Backtrack each start's step until the log-likelihood does not decrease."""
+    step = np.ones(len(x))
+    out = x.copy()
+    pending = np.arange(len(x))
+    slack = 1e-12 * np.maximum(1.0, np.abs(loglik))  # rounding in log L itself
+    for _ in range(40):
+        trial = x[pending] + step[pending, None] * direction[pending]
+        theta, pi, sigma = layout.from_newton(trial)
+        value = log_likelihood(blocks, theta, pi, sigma if layout.n_sigma else None)
+        ok = np.isfinite(value) & (value >= loglik[pending] - slack[pending])
+        out[pending[ok]] = trial[ok]
+        pending = pending[~ok]
+        if not pending.size:
+            break
+        step[pending] *= 0.5
+    return out

@@ -141,8 +141,16 @@ from joblib import Parallel, delayed
 from scipy.optimize import linear_sum_assignment
 from scipy.special import expit, logit, ndtri
 
+from .derivatives import (
+    Derivatives,
+    mixture_derivatives,
+    n_sigma_params,
+    pi_jacobian,
+    sigma_groups,
+)
+from .driver import MIN_SEGMENT_WEIGHT, SIGMA_FLOOR, component_driver
 from .em import DEFAULT_MAX_ITER, DEFAULT_TOL, fit_mixture
-from .engine import SIGMA_FLOOR, posteriors
+from .engine import posteriors
 from .init import SeedLike, seed_sequence, starting_values
 from .panel import Panel, SufficientStats
 from .results import ConvergenceWarning, MixtureFit
@@ -159,8 +167,6 @@ FitLike = (
 DEFAULT_LEVEL = 0.95
 MAX_CONDITION = 1e10
 """Largest condition number of the correlation-scaled information that is inverted."""
-MIN_SEGMENT_WEIGHT = 1e-6
-"""Segments with less summed posterior weight (or pi) than this are treated as empty."""
 DEFAULT_N_BOOT = 200
 DEFAULT_BOOT_N_INIT = 5
 
@@ -243,7 +249,7 @@ class Inference:
     @property
     def n_sigma(self) -> int:
         """Number of estimated log sigma entries S: 0 (fixed), 1 (common) or K (segment)."""
-        return _n_sigma(self.sigma_mode, self.n_components)
+        return n_sigma_params(self.sigma_mode, self.n_components)
 
     @property
     def full_cov(self) -> np.ndarray:
@@ -381,7 +387,7 @@ def parameter_names(
     """
     names = [f"{name}_{c + 1}" for c in range(n_components) for name in coef_names]
     names += [f"pi_{c + 1}" for c in range(n_components - 1)]
-    n_sigma = _n_sigma(sigma_mode, n_components)
+    n_sigma = n_sigma_params(sigma_mode, n_components)
     if sigma_mode == "common":
         return names + ["log_sigma"]
     return names + [f"log_sigma_{c + 1}" for c in range(n_sigma)]
@@ -412,7 +418,7 @@ def store_scores(
         the gradient of the log-likelihood (0 at the maximum).
     """
     params = _check_params(theta, pi, stats, sigma)
-    return _scores(_pieces(params, stats), params)
+    return _derivatives(params, stats, keep_store_scores=True).store_scores[0]
 
 
 def score_and_hessian(
@@ -441,63 +447,8 @@ def score_and_hessian(
         Symmetric; minus the observed information. See the module docstring.
     """
     params = _check_params(theta, pi, stats, sigma)
-    pieces = _pieces(params, stats)
-    score, hessian = _score_hessian(pieces, params, stats)
-    return pieces.loglik, score, hessian
-
-
-def _score_hessian(
-    pieces: _Pieces, params: _Params, stats: SufficientStats
-) -> tuple[np.ndarray, np.ndarray]:
-    """Score (D,) and Hessian (D, D) from the per-store pieces; see the module docstring."""
-    W, u, pi = pieces.W, pieces.u, params.pi
-    n_stores, n_components, n_coef = u.shape
-    n_theta = n_components * n_coef
-    S = _scores(pieces, params)
-    e = _pi_jacobian(n_components) / pi[:, None]
-    hessian = -(S.T @ S)
-    wu = S[:, :n_theta].reshape(n_stores, n_components, n_coef)  # w_ic u_ic
-    uu = np.matmul(wu.transpose(1, 2, 0), u.transpose(1, 0, 2))  # sum_i w_ic u_ic u_ic'
-    wgram = _weighted_gram(W, stats)
-    if pieces.variance is not None:
-        wgram = wgram / pieces.variance[:, None, None]
-    pi_block = slice(n_theta, n_theta + n_components - 1)
-    for c in range(n_components):
-        block = slice(c * n_coef, (c + 1) * n_coef)
-        hessian[block, block] += uu[c] - wgram[c]
-        cross = np.outer(wu[:, c].sum(axis=0), e[c])
-        hessian[block, pi_block] += cross
-        hessian[pi_block, block] += cross.T
-    if pieces.v is not None:
-        _add_sigma_blocks(hessian, pieces, wu, e, params.groups)
-    return S.sum(axis=0), 0.5 * (hessian + hessian.T)
-
-
-def _add_sigma_blocks(
-    hessian: np.ndarray, pieces: _Pieces, wu: np.ndarray, e: np.ndarray, groups: np.ndarray
-) -> None:
-    """Add the log-sigma terms of sum_ic w_ic (d^2 a_ic + g_ic g_ic') to ``hessian`` in place.
-
-    ``wu`` is w_ic u_ic (N, K, P) with u already divided by sigma_c^2, ``e`` the
-    (K, K-1) pi gradients, ``groups`` the (K, S) map from segments to log sigma.
-    """
-    n_stores, n_components, n_coef = wu.shape
-    n_theta = n_components * n_coef
-    pi_block = slice(n_theta, n_theta + n_components - 1)
-    tau = slice(n_theta + n_components - 1, None)
-    # theta_c x tau_j(c): sum_i w_ic u_ic (v_ic - 2)
-    cross = np.einsum("nkp,nk->kp", wu, pieces.v - 2.0)
-    theta_tau = (cross[:, :, None] * groups[:, None, :]).reshape(n_theta, -1)
-    hessian[:n_theta, tau] += theta_tau
-    hessian[tau, :n_theta] += theta_tau.T
-    # pi x tau_j: sum_{c in j} e_c sum_i w_ic v_ic
-    wv = pieces.W * pieces.v
-    pi_tau = e.T @ (wv.sum(axis=0)[:, None] * groups)
-    hessian[pi_block, tau] += pi_tau
-    hessian[tau, pi_block] += pi_tau.T
-    # tau_j x tau_j: sum_{c in j} sum_i w_ic (v_ic^2 - 2 D_ic / sigma_c^2)
-    curvature = (pieces.W * (pieces.v**2 - 2.0 * pieces.scaled_dev)).sum(axis=0) @ groups
-    hessian[tau, tau] += np.diag(curvature)
+    deriv = _derivatives(params, stats)
+    return float(deriv.loglik[0]), deriv.score[0], deriv.hessian[0]
 
 
 # ---------------------------------------------------------------------------
@@ -531,11 +482,12 @@ def observed_information_se(
     params = _fit_params(fit, stats)
     dim = params.dim
     details: dict[str, Any] = {"condition_number": float("nan"), "newton_step_in_se": float("nan")}
-    pieces = _pieces(params, stats)
-    problem = _sigma_at_floor(params) or _empty_segments(params.pi, pieces.W)
+    _, W = posteriors(stats, params.theta, params.pi, params.sigma_k)
+    problem = _sigma_at_floor(params) or _empty_segments(params.pi, W)
     cov = np.full((dim, dim), np.nan)
     if problem is None:
-        score, hessian = _score_hessian(pieces, params, stats)
+        deriv = _derivatives(params, stats)
+        score, hessian = deriv.score[0], deriv.hessian[0]
         cov, condition, problem = _invert(-hessian)
         details["condition_number"] = condition
         if problem is None:
@@ -573,7 +525,7 @@ def naive_se(fit: FitLike, stats: SufficientStats, level: float = DEFAULT_LEVEL)
     problem = _sigma_at_floor(params) or _empty_segments(pi, W)
     if problem is None:
         info = np.zeros((dim, dim))
-        wgram = _weighted_gram(W, stats)
+        wgram = component_driver(stats).weighted_gram(W.T[None])[0]
         if params.sigma is not None:
             wgram = wgram / params.sigma_k[:, None, None] ** 2
         for c in range(n_components):
@@ -722,7 +674,7 @@ class _Params:
     @property
     def groups(self) -> np.ndarray:
         """(K, S) 0/1: which log sigma each segment uses."""
-        return _sigma_groups(len(self.pi), self.n_sigma)
+        return sigma_groups(len(self.pi), self.n_sigma)
 
     @property
     def sigma_k(self) -> np.ndarray | None:
@@ -730,43 +682,8 @@ class _Params:
         return None if self.sigma is None else self.groups @ self.sigma
 
 
-@dataclass(frozen=True, eq=False)
-class _Pieces:
-    """Per-store quantities the derivatives are built from.
-
-    loglik; W (N, K) posteriors; u (N, K, P) = d a_ic / d theta_c =
-    G_i (b_i - theta_c) / sigma_c^2; with estimated sigma also v (N, K) =
-    d a_ic / d log sigma_c = -n_i + D_ic / sigma_c^2, scaled_dev (N, K) =
-    D_ic / sigma_c^2 and variance (K,) = sigma_c^2 (all None when fixed).
-    """
-
-    loglik: float
-    W: np.ndarray
-    u: np.ndarray
-    v: np.ndarray | None = None
-    scaled_dev: np.ndarray | None = None
-    variance: np.ndarray | None = None
-
-
 def _n_free(n_components: int, n_coef: int) -> int:
     return n_components * n_coef + n_components - 1
-
-
-def _n_sigma(sigma_mode: str, n_components: int) -> int:
-    """Number of log sigma parameters: 0 (fixed), 1 (common), K (segment)."""
-    return {"fixed": 0, "common": 1}.get(sigma_mode, n_components)
-
-
-def _sigma_groups(n_components: int, n_sigma: int) -> np.ndarray:
-    """(K, S) 0/1 map from segments to log sigma: identity (per segment) or ones (common)."""
-    if n_sigma == n_components:
-        return np.eye(n_components)
-    return np.ones((n_components, n_sigma))
-
-
-def _pi_jacobian(n_components: int) -> np.ndarray:
-    """d pi / d pi_free, shape (K, K-1): identity above a row of -1."""
-    return np.vstack([np.eye(n_components - 1), -np.ones((1, n_components - 1))])
 
 
 def _free_to_full(n_components: int, n_coef: int, n_sigma: int = 0) -> np.ndarray:
@@ -775,7 +692,7 @@ def _free_to_full(n_components: int, n_coef: int, n_sigma: int = 0) -> np.ndarra
     n_free = _n_free(n_components, n_coef)
     jac = np.zeros((n_theta + n_components + n_sigma, n_free + n_sigma))
     jac[:n_theta, :n_theta] = np.eye(n_theta)
-    jac[n_theta : n_theta + n_components, n_theta:n_free] = _pi_jacobian(n_components)
+    jac[n_theta : n_theta + n_components, n_theta:n_free] = pi_jacobian(n_components)
     jac[n_theta + n_components :, n_free:] = np.eye(n_sigma)
     return jac
 
@@ -838,58 +755,25 @@ def _fit_params(fit: FitLike, stats: SufficientStats) -> _Params:
                 f"has {stats.n_stores}: pass the statistics the fit came from"
             )
         mode = fit.sigma_mode
-        sigma = None if mode == "fixed" else fit.sigma[: _n_sigma(mode, fit.n_components)]
+        sigma = None if mode == "fixed" else fit.sigma[: n_sigma_params(mode, fit.n_components)]
         return _check_params(fit.theta, fit.pi, stats, sigma, mode, fit.names())
     if len(fit) not in (2, 3):
         raise ValueError(f"fit must be a MixtureFit or (theta, pi[, sigma]), got {len(fit)} items")
     return _check_params(*fit[:2], stats, *fit[2:])
 
 
-def _pieces(params: _Params, stats: SufficientStats) -> _Pieces:
-    """Log-likelihood, posteriors and the per-store derivative pieces (see :class:`_Pieces`)."""
-    theta = params.theta
+def _derivatives(params: _Params, stats: SufficientStats, **keep: bool) -> Derivatives:
+    """Log-likelihood, score and Hessian in (theta, pi_1..pi_{K-1}, log sigma) of one fit."""
     sigma_k = params.sigma_k
-    loglik, W = posteriors(stats, theta, params.pi, sigma_k)
-    diff = stats.ols[:, None, :] - theta[None, :, :]
-    if stats.shared_gram:
-        u = diff @ stats.gram.T
-    else:
-        u = np.einsum("npq,nkq->nkp", stats.gram, diff)
-    if sigma_k is None:
-        return _Pieces(loglik, W, u)
-    variance = sigma_k**2
-    scaled_dev = (stats.rss[:, None] + np.einsum("nkp,nkp->nk", diff, u)) / variance
-    return _Pieces(
-        loglik,
-        W,
-        u / variance[:, None],
-        v=scaled_dev - stats.n_obs[:, None],
-        scaled_dev=scaled_dev,
-        variance=variance,
+    return mixture_derivatives(
+        component_driver(stats),
+        params.theta[None],
+        params.pi[None],
+        None if sigma_k is None else sigma_k[None],
+        params.sigma_mode,
+        coords="free",
+        **keep,
     )
-
-
-def _scores(pieces: _Pieces, params: _Params) -> np.ndarray:
-    """Per-store scores s_i = sum_c w_ic g_ic, shape (N, D)."""
-    W, u = pieces.W, pieces.u
-    n_stores, n_components, n_coef = u.shape
-    n_theta = n_components * n_coef
-    n_pi = n_theta + n_components - 1
-    S = np.empty((n_stores, n_pi + params.n_sigma))
-    np.multiply(W[:, :, None], u, out=S[:, :n_theta].reshape(n_stores, n_components, n_coef))
-    S[:, n_theta:n_pi] = W @ (_pi_jacobian(n_components) / params.pi[:, None])
-    if pieces.v is not None:
-        S[:, n_pi:] = (W * pieces.v) @ params.groups
-    return S
-
-
-def _weighted_gram(W: np.ndarray, stats: SufficientStats) -> np.ndarray:
-    """sum_i w_ic G_i for every segment, shape (K, P, P)."""
-    n_coef = stats.n_coef
-    if stats.shared_gram:
-        return W.sum(axis=0)[:, None, None] * stats.gram
-    flat = W.T @ stats.gram.reshape(stats.n_stores, n_coef * n_coef)
-    return flat.reshape(-1, n_coef, n_coef)
 
 
 def _empty_segments(pi: np.ndarray, W: np.ndarray) -> str | None:
@@ -1028,35 +912,6 @@ def _json(value: Any) -> Any:
     return value
 
 
-def _draw_stats(
-    theta: np.ndarray,
-    pi: np.ndarray,
-    stats: SufficientStats,
-    rng: np.random.Generator,
-    sigma: np.ndarray | None = None,
-) -> SufficientStats:
-    """Sufficient statistics of a panel drawn from the model (theta, pi, sigma).
-
-    Same N, Gram matrices and weeks as ``stats``: segment c_i ~ pi,
-    b_i ~ N(theta_{c_i}, sigma_{c_i}^2 G_i^-1), RSS_i ~ sigma_{c_i}^2 chi2(n_i - P);
-    ``sigma`` (K,) None means 1.
-    """
-    n_stores, n_coef = stats.n_stores, stats.n_coef
-    segment = rng.choice(len(pi), size=n_stores, p=pi)
-    noise = rng.standard_normal((n_stores, n_coef))
-    chol = np.linalg.cholesky(stats.gram)  # G = L L'  =>  L'^-1 z ~ N(0, G^-1)
-    if stats.shared_gram:
-        shift = np.linalg.solve(chol.T, noise.T).T
-    else:
-        shift = np.linalg.solve(np.swapaxes(chol, 1, 2), noise[..., None])[..., 0]
-    dof = stats.n_obs - n_coef
-    rss = np.where(dof > 0, rng.chisquare(np.maximum(dof, 1.0)), 0.0)
-    if sigma is not None:
-        shift *= sigma[segment, None]
-        rss *= sigma[segment] ** 2
-    return SufficientStats(ols=theta[segment] + shift, rss=rss, gram=stats.gram, n_obs=stats.n_obs)
-
-
 def _match(theta_boot: np.ndarray, theta: np.ndarray, metric: np.ndarray) -> np.ndarray:
     """order such that theta_boot[order] is matched to theta (Hungarian, metric distance)."""
     diff = theta_boot[:, None, :] - theta[None, :, :]
@@ -1082,7 +937,7 @@ def _bootstrap_replicate(
     rng = np.random.default_rng(seq)
     theta, pi = params.theta, params.pi
     n_components = len(pi)
-    boot = _draw_stats(theta, pi, stats, rng, params.sigma_k)
+    boot, _ = component_driver(stats).draw_stats(theta, pi, rng, params.sigma_k)
     starts = [theta[None]]
     if n_init > 0 and n_components > 1:
         drawn, _ = starting_values(boot, n_components, n_init, rng)
@@ -1097,7 +952,7 @@ def _bootstrap_replicate(
             max_iter=max_iter,
             sigma=params.sigma_mode,
         )
-    metric = stats.gram if stats.shared_gram else stats.gram.mean(axis=0)
+    metric = component_driver(stats).metric()
     order = _match(refit.theta, theta, metric)
     sigma = refit.sigma[order] if params.n_sigma == n_components else refit.sigma[: params.n_sigma]
     values = np.concatenate([refit.theta[order].ravel(), refit.pi[order], sigma])

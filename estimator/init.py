@@ -1,14 +1,18 @@
 """Starting values for EM, and the seeding convention shared by the whole product.
 
-Two schemes, both over the stores' own OLS estimates b_i:
+Three schemes, each over the stores' own OLS estimates b_i:
 
-* ``"stores"``: K distinct random stores' b_i are the segment centres;
 * ``"kmeans++"``: the first centre is a random store, each next one a store drawn
-  with probability proportional to its squared distance (in the X'X metric, the
-  one the likelihood uses) to the nearest centre chosen so far.
+  with probability proportional to its squared distance (in the store's Gram
+  metric, the one the likelihood uses) to the nearest centre chosen so far;
+* ``"stores"``: K distinct random stores' b_i are the segment centres;
+* ``"partition"``: the stores are split into K random groups (of random sizes)
+  and each segment starts at its group's pooled least-squares fit, with pi the
+  group shares (flexmix's random-assignment start).
 
-``"mixed"`` (the default) alternates the two, starting with k-means++.
-Mixing probabilities start uniform.
+``"mixed"`` (the default) cycles through the three, k-means++ first, so that the
+starts are not all alike: k-means++ starts are correlated and can all fall into
+the same lesser mode. Mixing probabilities start uniform except for partitions.
 """
 
 from __future__ import annotations
@@ -17,10 +21,13 @@ from typing import Literal
 
 import numpy as np
 
+from .driver import ComponentDriver, component_driver
 from .panel import SufficientStats
 
-InitMethod = Literal["mixed", "kmeans++", "stores"]
-INIT_METHODS: tuple[str, ...] = ("mixed", "kmeans++", "stores")
+InitMethod = Literal["mixed", "kmeans++", "stores", "partition"]
+INIT_METHODS: tuple[str, ...] = ("mixed", "kmeans++", "stores", "partition")
+MIXED_CYCLE: tuple[str, ...] = ("kmeans++", "stores", "partition")
+"""The order in which ``"mixed"`` cycles through the schemes."""
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
 
@@ -83,16 +90,17 @@ def starting_values(
     if not 1 <= n_components <= stats.n_stores:
         raise ValueError(f"K = {n_components} segments needs 1 <= K <= N = {stats.n_stores} stores")
     rng = as_generator(seed)
+    driver = component_driver(stats)
     theta = np.empty((n_init, n_components, stats.n_coef))
-    for r in range(n_init):
-        use_kmeans = method == "kmeans++" or (method == "mixed" and r % 2 == 0)
-        picks = (
-            _kmeans_pp(stats, n_components, rng)
-            if use_kmeans
-            else _random_stores(stats.n_stores, n_components, rng)
-        )
-        theta[r] = stats.ols[picks]
     pi = np.full((n_init, n_components), 1.0 / n_components)
+    for r in range(n_init):
+        scheme = MIXED_CYCLE[r % len(MIXED_CYCLE)] if method == "mixed" else method
+        if scheme == "partition" and n_components > 1:
+            theta[r], pi[r] = _random_partition(driver, n_components, rng)
+        elif scheme == "kmeans++":
+            theta[r] = stats.ols[_kmeans_pp(driver, n_components, rng)]
+        else:
+            theta[r] = stats.ols[_random_stores(stats.n_stores, n_components, rng)]
     return theta, pi
 
 
@@ -100,24 +108,32 @@ def _random_stores(n_stores: int, n_components: int, rng: np.random.Generator) -
     return rng.choice(n_stores, size=n_components, replace=False)
 
 
-def _kmeans_pp(stats: SufficientStats, n_components: int, rng: np.random.Generator) -> np.ndarray:
-    picks = [int(rng.integers(stats.n_stores))]
-    nearest = _gram_distance(stats, stats.ols[picks[0]])
+def _kmeans_pp(driver: ComponentDriver, n_components: int, rng: np.random.Generator) -> np.ndarray:
+    n_stores = driver.n_stores
+    ols = driver.stats.ols
+    picks = [int(rng.integers(n_stores))]
+    nearest = driver.distance_to(ols[picks[0]])
     for _ in range(1, n_components):
         total = nearest.sum()
         if total > 0:
-            choice = int(rng.choice(stats.n_stores, p=nearest / total))
+            choice = int(rng.choice(n_stores, p=nearest / total))
         else:  # every store sits on a chosen centre: any unchosen store will do
-            choice = int(rng.choice(np.setdiff1d(np.arange(stats.n_stores), picks)))
+            choice = int(rng.choice(np.setdiff1d(np.arange(n_stores), picks)))
         picks.append(choice)
-        nearest = np.minimum(nearest, _gram_distance(stats, stats.ols[choice]))
+        nearest = np.minimum(nearest, driver.distance_to(ols[choice]))
         nearest[picks] = 0.0
     return np.asarray(picks)
 
 
-def _gram_distance(stats: SufficientStats, centre: np.ndarray) -> np.ndarray:
-    """(b_i - centre)' G_i (b_i - centre) for every store, shape (N,)."""
-    diff = stats.ols - centre
-    if stats.shared_gram:
-        return np.einsum("np,pq,nq->n", diff, stats.gram, diff)
-    return np.einsum("np,npq,nq->n", diff, stats.gram, diff)
+def _random_partition(
+    driver: ComponentDriver, n_components: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled fits of K random groups of stores (every group non-empty), and their shares."""
+    n_stores = driver.n_stores
+    shares = rng.dirichlet(np.ones(n_components))
+    labels = rng.choice(n_components, size=n_stores, p=shares)
+    labels[rng.choice(n_stores, size=n_components, replace=False)] = np.arange(n_components)
+    W = np.zeros((1, n_components, n_stores))
+    W[0, labels, np.arange(n_stores)] = 1.0
+    theta, pi, _, _ = driver.m_step(driver.posterior_sums(W))
+    return theta[0], pi[0]

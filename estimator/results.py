@@ -56,7 +56,8 @@ class MixtureFit:
     loglik : float
         Log-likelihood at (theta, pi).
     converged : bool
-        The best start met the stopping rule before ``max_iter``.
+        The result is a certified maximum: Newton decrement ~ 0 and the Hessian
+        negative definite (:mod:`estimator.engine`); without polishing, the EM rule met.
     degenerate : bool
         Every start lost a segment; this is the best of them.
     n_iter : int
@@ -66,7 +67,7 @@ class MixtureFit:
     n_init : int
         Number of starts.
     n_at_best : int
-        Non-degenerate starts within 1e-6 (relative) of the best log-likelihood.
+        Non-degenerate starts within 1e-6 (log-likelihood units) of the best.
     n_degenerate : int
         Starts that lost a segment.
     restart_logliks : ndarray of shape (n_init,)
@@ -78,6 +79,22 @@ class MixtureFit:
     seconds : float
         Wall time of the fit.
     coef_names : tuple of str of length P, optional
+    n_newton : int
+        Newton polishing steps made by the best start.
+    grad_norm : float
+        Norm of the gradient in (theta, eta = log(pi_c / pi_K), log sigma) at the
+        result (NaN when not polished).
+    decrement : float
+        Newton decrement g' (-H)^-1 g at the result: twice the log-likelihood
+        still to gain (NaN when not polished).
+    max_eigen : float
+        Largest eigenvalue of the Hessian in those coordinates (negative at a
+        strict maximum; NaN when not polished).
+    n_maxima : int
+        Distinct local maxima among the certified starts (log-likelihoods
+        clustered at 1e-6).
+    duplicate_segments : bool
+        Two segments coincide (the model has more segments than the data support).
     """
 
     theta: np.ndarray
@@ -99,6 +116,12 @@ class MixtureFit:
     max_iter: int
     seconds: float
     coef_names: tuple[str, ...] | None = field(default=None)
+    n_newton: int = 0
+    grad_norm: float = float("nan")
+    decrement: float = float("nan")
+    max_eigen: float = float("nan")
+    n_maxima: int = 0
+    duplicate_segments: bool = False
 
     @property
     def n_components(self) -> int:
@@ -147,7 +170,17 @@ class MixtureFit:
             n_init=self.n_init,
             restarts_at_best=self.n_at_best,
             degenerate_starts=self.n_degenerate,
+            newton_steps=self.n_newton,
+            gradient_norm=_finite_or_none(self.grad_norm),
+            newton_decrement=_finite_or_none(self.decrement),
+            hessian_max_eigenvalue=_finite_or_none(self.max_eigen),
+            distinct_maxima=self.n_maxima,
+            duplicate_segments=self.duplicate_segments,
         )
         if self.sigma_floored:
             out["sigma_floored"] = True
         return out
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None

@@ -57,7 +57,7 @@ from tabulate import tabulate
 
 from estimator.atomic import write_json_atomic, write_text_atomic
 from estimator.em import DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_TOL, prepare, run_em
-from estimator.engine import em_sweep, m_update
+from estimator.engine import em_sweep
 from estimator.init import seed_sequence, starting_values
 from estimator.panel import (
     SufficientStats,
@@ -476,10 +476,15 @@ def measure(
         ours_peak = traced_peak(ours)
     starts = drawn_starts(stats, ks, n_init, seed)
     prep = prepare(stats)
-    engine_runs = {k: run_em(prep, *starts[k], tol, max_iter) for k in ks}
-    for k in ks:  # the starts handed to the straightforward EM are fit_k_range's
-        np.testing.assert_allclose(
-            engine_runs[k].loglik, selection.fits[k].restart_logliks, rtol=1e-12
+    # the same starts as fit_k_range's, run by the engine's plain EM (no SQUAREM, no Newton):
+    # the straightforward EM must reproduce these restart by restart; the certified fits
+    # must reach at least as high a log-likelihood
+    engine_runs = {
+        k: run_em(prep, *starts[k], tol, max_iter, accelerate=False, polish=False) for k in ks
+    }
+    for k in ks:
+        assert selection.fits[k].loglik >= engine_runs[k].loglik.max() - 1e-9 * abs(
+            selection.fits[k].loglik
         )
     iters = int(sum(run.n_iter.sum() for run in engine_runs.values()))
     at_max = int(sum((run.n_iter >= max_iter).sum() for run in engine_runs.values()))
@@ -552,7 +557,7 @@ FIXED_SWEEPS = 20
 def engine_iteration(prep: Any, theta: np.ndarray, pi: np.ndarray) -> None:
     """One engine iteration of R batched restarts: the blockwise sweep and the M-step."""
     _, sums = em_sweep(prep, theta, pi)
-    m_update(prep, sums)
+    prep.m_step(sums)
 
 
 def ours_iteration_us(

@@ -52,14 +52,19 @@ def test_naive_equals_engine_from_same_starts(n_components, tol, max_iter):
     y, X = small_panel(seed=n_components)
     stats = sufficient_stats(y, X)
     theta0, pi0 = starting_values(stats, n_components, 4, seed=7, method="mixed")
-    engine = run_em(prepare(stats), theta0, pi0, tol, max_iter)
+    plain = {"accelerate": False, "polish": False}
+    engine = run_em(prepare(stats), theta0, pi0, tol, max_iter, **plain)
     naive = naive_fit(y, X, theta0, pi0, tol, max_iter)
     np.testing.assert_allclose(naive.restart_logliks, engine.loglik, rtol=1e-10)
     np.testing.assert_array_equal(naive.n_iter, engine.n_iter)
+    # the certified fit from the same starts is at least as high, and at the same maximum
     fit = fit_mixture(stats, n_components, theta0=theta0, pi0=pi0, tol=tol, max_iter=max_iter)
-    assert naive.loglik == pytest.approx(fit.loglik, rel=1e-10)
-    np.testing.assert_allclose(naive.theta, fit.theta, atol=1e-6)
-    np.testing.assert_allclose(naive.pi, fit.pi, atol=1e-6)
+    assert fit.converged
+    assert fit.loglik >= naive.loglik - 1e-9
+    if max_iter == 1000:  # plain EM stopped by a relative-change rule is near, not at, it
+        assert naive.loglik == pytest.approx(fit.loglik, rel=1e-10)
+        np.testing.assert_allclose(naive.theta, fit.theta, atol=1e-3)
+        np.testing.assert_allclose(naive.pi, fit.pi, atol=1e-3)
     for r, run in enumerate(naive.runs):
         np.testing.assert_allclose(run.trace, engine.traces[r], rtol=1e-10)
 
@@ -70,7 +75,7 @@ def test_naive_stopping_rule_and_degenerate_start():
     # a segment centred far from every store collapses: degenerate, like the engine
     theta0 = np.array([[[10.8, -1.1], [60.0, 0.0]]])
     pi0 = np.array([[0.5, 0.5]])
-    engine = run_em(prepare(stats), theta0, pi0, 1e-12, 100)
+    engine = run_em(prepare(stats), theta0, pi0, 1e-12, 100, accelerate=False, polish=False)
     run = naive_em(y, X, theta0[0], pi0[0], 1e-12, 100)
     assert run.degenerate and engine.degenerate[0]
     assert run.n_iter == engine.n_iter[0]

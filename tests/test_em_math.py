@@ -191,9 +191,20 @@ def test_not_converged_warns():
     y, X, _, _ = random_panel(27, n_stores=80, n_components=3)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = fit_mixture(sufficient_stats(y, X), 3, n_init=2, seed=1, max_iter=1)
+        fit = fit_mixture(sufficient_stats(y, X), 3, n_init=2, seed=1, max_iter=1, polish=False)
     assert not fit.converged
-    assert any("did not converge" in str(w.message) for w in caught)
+    assert any("not a certified maximum" in str(w.message) for w in caught)
+
+
+def test_newton_certifies_even_after_one_em_step():
+    """The certificate, not the EM rule, decides convergence: one EM step, then Newton."""
+    y, X, _, _ = random_panel(27, n_stores=80, n_components=3)
+    stats = sufficient_stats(y, X)
+    short = fit_mixture(stats, 3, n_init=2, seed=1, max_iter=1)
+    full = fit_mixture(stats, 3, n_init=2, seed=1)
+    assert short.converged and short.n_newton > 0
+    assert short.decrement <= 1e-12 and short.max_eigen < 0
+    assert short.loglik == pytest.approx(full.loglik, abs=1e-9)
 
 
 def test_front_argument_errors():

@@ -8,7 +8,7 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from estimator import fit_mixture, load_csv
-from estimator.engine import SIGMA_FLOOR, e_step, m_update, posterior_sums, prepare
+from estimator.engine import SIGMA_FLOOR, e_step, prepare
 from estimator.init import starting_values
 from estimator.longpanel import ExcludedStoresWarning, LongPanel, load_long_csv, long_from_arrays
 from estimator.panel import design_matrix
@@ -74,7 +74,7 @@ def test_sigma_m_step_equals_weighted_residual_variances(mode):
     stats = panel.sufficient_stats()
     prep = prepare(stats)
     W = np.random.default_rng(1).dirichlet([1, 1], size=panel.n_stores).T[None]
-    new_theta, _, sigma, _ = m_update(prep, posterior_sums(prep, W, with_sigma=True), mode)
+    new_theta, _, sigma, _ = prep.m_step(prep.posterior_sums(W, with_sigma=True), mode)
     per_row_w = W[0][:, panel.store]  # (K, M)
     for c in range(2):  # theta: weighted least squares on the stacked rows
         root = np.sqrt(per_row_w[c])

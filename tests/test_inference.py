@@ -14,9 +14,9 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from estimator import LogL, SufficientStats, fit_mixture, load_csv, sufficient_stats
+from estimator.driver import component_driver
 from estimator.inference import (
     InferenceWarning,
-    _draw_stats,
     bootstrap_se,
     naive_se,
     observed_information_se,
@@ -374,7 +374,7 @@ def test_drawn_statistics_have_the_sampling_distribution_of_ols(per_store):
     else:
         stats = sufficient_stats(*mixture_panel(rng, theta, pi, 15000, rng.uniform(1, 6, 20)))
         standardise = np.broadcast_to(np.linalg.cholesky(stats.gram), (15000, 2, 2))
-    drawn = _draw_stats(theta, pi, stats, rng)
+    drawn, _ = component_driver(stats).draw_stats(theta, pi, rng)
     z = np.einsum("nqp,nq->np", standardise, drawn.ols - theta[0])
     np.testing.assert_allclose(np.cov(z, rowvar=False), np.eye(2), atol=0.04)
     np.testing.assert_allclose(z.mean(axis=0), 0.0, atol=0.03)

@@ -12,10 +12,10 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from estimator import SufficientStats, fit_mixture, load_csv, sufficient_stats
+from estimator.driver import component_driver
 from estimator.engine import SIGMA_FLOOR
 from estimator.inference import (
     InferenceWarning,
-    _draw_stats,
     bootstrap_se,
     naive_se,
     observed_information_se,
@@ -325,7 +325,7 @@ def test_drawn_statistics_scale_with_segment_sigma():
     rng = np.random.default_rng(6)
     theta, pi, sigma = np.array([[10.0, -1.5]]), np.array([1.0]), np.array([2.5])
     _, stats = stacked_panel(rng, theta, pi, np.ones(1), 4000, per_store=False)
-    drawn = _draw_stats(theta, pi, stats, rng, sigma)
+    drawn, _ = component_driver(stats).draw_stats(theta, pi, rng, sigma)
     z = (drawn.ols - theta[0]) @ np.linalg.cholesky(stats.gram) / sigma[0]
     np.testing.assert_allclose(np.cov(z, rowvar=False), np.eye(2), atol=0.06)
     assert drawn.rss.mean() == pytest.approx(sigma[0] ** 2 * (12 - 2), rel=0.03)

@@ -6,6 +6,7 @@ The assignment's functions are importable from here::
 """
 
 from .em import (
+    DEFAULT_INIT,
     DEFAULT_MAX_ITER,
     DEFAULT_N_INIT,
     DEFAULT_TOL,
@@ -31,6 +32,7 @@ from .selection import CRITERIA, ModelSelection, fit_k_range
 
 __all__ = [
     "CRITERIA",
+    "DEFAULT_INIT",
     "DEFAULT_MAX_ITER",
     "DEFAULT_N_INIT",
     "DEFAULT_TOL",

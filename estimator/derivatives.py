@@ -35,7 +35,7 @@ from typing import Literal
 
 import numpy as np
 
-from .driver import ComponentDriver, store_blocks
+from .driver import ComponentDriver
 
 PiCoordinates = Literal["free", "logratio"]
 
@@ -188,30 +188,30 @@ def mixture_derivatives(
     wu_v = np.zeros((n_restarts, n_components, n_coef))
     w_tau = np.zeros((n_restarts, n_components))
     kept_W, kept_S = [], []
-    for start, stop in store_blocks(driver.n_stores):
-        part = driver if (start, stop) == (0, driver.n_stores) else driver.block(start, stop)
+    for part in driver.parts():
         per_store, W = posteriors_and_loglik(part, theta, pi, sigma)
         u, D = part.residual_pieces(theta)
         if variance is not None:
             u /= variance[..., None, None]
         n_block = W.shape[2]
+        weighted_u = W[..., None] * u
         S = np.empty((n_restarts, n_block, dim))
         S_theta = S[:, :, :n_theta].reshape(n_restarts, n_block, n_components, n_coef)
-        np.multiply(W.transpose(0, 2, 1)[..., None], u.transpose(0, 2, 1, 3), out=S_theta)
+        S_theta[...] = weighted_u.transpose(0, 2, 1, 3)
         S[:, :, n_theta:n_pi] = np.einsum("rkn,rkj->rnj", W, log_pi_grad)
         loglik += per_store.sum(axis=1)
         weight += W.sum(axis=2)
-        wu += np.einsum("rkn,rknp->rkp", W, u)
-        wuu += np.einsum("rkn,rknp,rknq->rkpq", W, u, u)
+        wu += weighted_u.sum(axis=2)
+        wuu += np.matmul(weighted_u.transpose(0, 1, 3, 2), u)
         wgram += part.weighted_gram(W)
         if variance is not None:
             scaled = D / variance[..., None]
             v = scaled - part.n_obs
             S[:, :, n_pi:] = np.einsum("rkn,ks->rns", W * v, groups)
             wv += np.einsum("rkn,rkn->rk", W, v)
-            wu_v += np.einsum("rkn,rknp->rkp", W * (v - 2.0), u)
+            wu_v += np.matmul((v - 2.0)[:, :, None, :], weighted_u)[:, :, 0, :]
             w_tau += np.einsum("rkn,rkn->rk", W, v**2 - 2.0 * scaled)
-        outer += np.einsum("rnd,rne->rde", S, S)
+        outer += np.matmul(S.transpose(0, 2, 1), S)
         if keep_posteriors:
             kept_W.append(W)
         if keep_store_scores:

@@ -117,6 +117,19 @@ class ComponentDriver(ABC):
         self.n_obs = stats.n_obs
         self.half_base = -0.5 * (stats.rss + np.einsum("np,np->n", self.centered, h))
         self.offset = -0.5 * stats.n_obs * np.log(2.0 * np.pi)
+        self._parts: list[ComponentDriver] | None = None
+
+    def parts(self) -> list[ComponentDriver]:
+        """The driver in blocks of at most ``STORE_BLOCK`` stores (built once, then reused).
+
+        A sweep over the blocks keeps the (R, K, block) temporaries small whatever N is.
+        """
+        if self._parts is None:
+            if self.n_stores <= STORE_BLOCK:
+                self._parts = [self]
+            else:
+                self._parts = [self.block(a, b) for a, b in store_blocks(self.n_stores)]
+        return self._parts
 
     def block(self, start: int, stop: int) -> ComponentDriver:
         """The same driver restricted to stores ``start:stop`` (same centre)."""
@@ -399,7 +412,12 @@ class StoreGrams(ComponentDriver):
         lhs = sums.gram.reshape(*weight.shape, n_coef, n_coef)
         # a collapsed segment's lhs is ~0; its restart is discarded, so keep it solvable
         solvable = lhs + np.eye(n_coef) * (weight < MIN_SEGMENT_WEIGHT)[..., None, None]
-        shifted = np.linalg.solve(solvable, sums.moment[..., None])[..., 0]
+        try:
+            shifted = np.linalg.solve(solvable, sums.moment[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            # a segment whose stores' designs are jointly rank deficient (a regressor that
+            # never varies among them): the minimum-norm solution; no certificate follows
+            shifted = (np.linalg.pinv(solvable) @ sums.moment[..., None])[..., 0]
         return shifted, lhs, sums.moment
 
     def weighted_gram(self, W: np.ndarray) -> np.ndarray:

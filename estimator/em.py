@@ -120,13 +120,13 @@ def fit_mixture(
     started = time.perf_counter()
     if sigma not in SIGMA_MODES:
         raise ValueError(f"sigma must be one of {SIGMA_MODES}, got {sigma!r}")
+    driver = prepare(stats)
     if theta0 is None:
-        theta0, drawn_pi = starting_values(stats, n_components, n_init, seed, init)
+        theta0, drawn_pi = starting_values(stats, n_components, n_init, seed, init, driver)
         pi0 = drawn_pi if pi0 is None else pi0
     theta0 = _starting_theta(theta0, n_components, stats.n_coef)
     pi0 = _starting_pi(pi0, theta0.shape[:2])
     sigma_start = _starting_sigma(sigma0, theta0.shape[:2], pooled_sigma(stats))
-    driver = prepare(stats)
     if batch:
         run = run_em(driver, theta0, pi0, tol, max_iter, sigma_start, sigma, polish=polish)
     else:

@@ -42,12 +42,10 @@ from .driver import (
     MIN_SEGMENT_WEIGHT,
     SIGMA_FLOOR,
     SIGMA_MODES,
-    STORE_BLOCK,
     ComponentDriver,
     PosteriorSums,
     SigmaMode,
     component_driver,
-    store_blocks,
 )
 from .panel import SufficientStats
 
@@ -132,19 +130,8 @@ class EMRun:
     traces: list[np.ndarray]
 
 
-class _Blocks:
-    """A driver and the store blocks a sweep visits (built once per fit)."""
-
-    def __init__(self, driver: ComponentDriver) -> None:
-        self.driver = driver
-        if driver.n_stores <= STORE_BLOCK:
-            self.parts = [driver]
-        else:
-            self.parts = [driver.block(a, b) for a, b in store_blocks(driver.n_stores)]
-
-
 def em_sweep(
-    blocks: _Blocks | ComponentDriver,
+    driver: ComponentDriver,
     theta: np.ndarray,
     pi: np.ndarray,
     sigma: np.ndarray | None = None,
@@ -157,7 +144,7 @@ def em_sweep(
 
     Parameters
     ----------
-    blocks : ComponentDriver (or its blocks)
+    driver : ComponentDriver
     theta : ndarray of shape (R, K, P)
     pi : ndarray of shape (R, K)
     sigma : ndarray of shape (R, K), optional
@@ -169,10 +156,8 @@ def em_sweep(
     loglik : ndarray of shape (R,)
     sums : PosteriorSums
     """
-    if isinstance(blocks, ComponentDriver):
-        blocks = _Blocks(blocks)
     loglik, sums = None, None
-    for part in blocks.parts:
+    for part in driver.parts():
         per_store, W = posteriors_and_loglik(part, theta, pi, sigma)
         part_sums = part.posterior_sums(W, with_sigma)
         if sums is None:
@@ -183,16 +168,14 @@ def em_sweep(
 
 
 def log_likelihood(
-    blocks: _Blocks | ComponentDriver,
+    driver: ComponentDriver,
     theta: np.ndarray,
     pi: np.ndarray,
     sigma: np.ndarray | None = None,
 ) -> np.ndarray:
     """log L of R parameter sets, shape (R,) (theta (R, K, P), pi (R, K), sigma (R, K) or None)."""
-    if isinstance(blocks, ComponentDriver):
-        blocks = _Blocks(blocks)
     total = np.zeros(len(theta))
-    for part in blocks.parts:
+    for part in driver.parts():
         total += posteriors_and_loglik(part, theta, pi, sigma)[0].sum(axis=1)
     return total
 
@@ -363,11 +346,10 @@ def run_em(
     if sigma_mode != "fixed" and sigma0 is not None:
         sigma[:] = sigma0
     state = _State(np.array(theta0, dtype=float), np.array(pi0, dtype=float), sigma)
-    blocks = _Blocks(driver)
     layout = _Layout(n_components, n_coef, sigma_mode)
-    _accelerated_em(blocks, layout, state, tol, int(max_iter), accelerate)
+    _accelerated_em(driver, layout, state, tol, int(max_iter), accelerate)
     if polish:
-        _polish(blocks, layout, state)
+        _polish(driver, layout, state)
     else:
         state.converged[:] = state.em_converged
     return state.result()
@@ -416,20 +398,25 @@ class _State:
 
 
 def _em_map(
-    blocks: _Blocks, layout: _Layout, theta: np.ndarray, pi: np.ndarray, sigma: np.ndarray
+    driver: ComponentDriver, layout: _Layout, theta: np.ndarray, pi: np.ndarray, sigma: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
     """log L at the point, whether a segment is empty there, F(point), and floored sigmas."""
     estimate = layout.sigma_mode != "fixed"
-    loglik, sums = em_sweep(blocks, theta, pi, sigma if estimate else None, estimate)
+    loglik, sums = em_sweep(driver, theta, pi, sigma if estimate else None, estimate)
     empty = (sums.weight < MIN_SEGMENT_WEIGHT).any(axis=1)
-    new_theta, new_pi, new_sigma, floored = blocks.driver.m_step(sums, layout.sigma_mode)
+    new_theta, new_pi, new_sigma, floored = driver.m_step(sums, layout.sigma_mode)
     if new_sigma is None:
         new_sigma = sigma
     return loglik, empty, (new_theta, new_pi, new_sigma), floored
 
 
 def _accelerated_em(
-    blocks: _Blocks, layout: _Layout, state: _State, tol: float, max_iter: int, accelerate: bool
+    driver: ComponentDriver,
+    layout: _Layout,
+    state: _State,
+    tol: float,
+    max_iter: int,
+    accelerate: bool,
 ) -> None:
     """SQUAREM (or plain EM) until every start meets the stopping rule; updates ``state``."""
     active = np.arange(len(state.theta))
@@ -437,7 +424,7 @@ def _accelerated_em(
     step_max = np.full(len(active), STEP_MAX0)
     previous = np.full(len(active), np.nan)
     while active.size:
-        loglik0, empty, p1, floored = _em_map(blocks, layout, theta, pi, sigma)
+        loglik0, empty, p1, floored = _em_map(driver, layout, theta, pi, sigma)
         state.n_iter[active] += 1
         state.sigma_floored[active] |= floored
         state.record(active, loglik0)
@@ -462,7 +449,7 @@ def _accelerated_em(
         if not accelerate:
             theta, pi, sigma = p1
             continue
-        loglik1, _, p2, floored2 = _em_map(blocks, layout, *p1)
+        loglik1, _, p2, floored2 = _em_map(driver, layout, *p1)
         x0 = layout.to_log(theta, pi, sigma)
         x1 = layout.to_log(*p1)
         x2 = layout.to_log(*p2)
@@ -478,7 +465,7 @@ def _accelerated_em(
         trial_theta, trial_pi, trial_sigma = layout.from_log(x_new)
         trial_sigma = np.maximum(trial_sigma, SIGMA_FLOOR)
         loglik_trial, _, p_trial, floored3 = _em_map(
-            blocks, layout, trial_theta, trial_pi, trial_sigma
+            driver, layout, trial_theta, trial_pi, trial_sigma
         )
         state.n_iter[active] += 2
         accept = np.isfinite(loglik_trial) & (loglik_trial >= loglik1)
@@ -494,25 +481,27 @@ def _accelerated_em(
         )
 
 
-def _polish(blocks: _Blocks, layout: _Layout, state: _State) -> None:
+def _polish(driver: ComponentDriver, layout: _Layout, state: _State) -> None:
     """Newton steps with line search on every start that can be polished; certify each."""
     rows = np.flatnonzero(~state.degenerate & ~state.sigma_floored & np.isfinite(state.loglik))
     if not rows.size:
         return
     x = layout.to_newton(state.theta[rows], state.pi[rows], state.sigma[rows])
     loglik = state.loglik[rows].copy()
+    all_rows = rows
+    hessians = np.full((len(state.theta), x.shape[1], x.shape[1]), np.nan)
     best_certified = -np.inf
     for step in range(MAX_NEWTON + 1):
         theta, pi, sigma = layout.from_newton(x)
         deriv = mixture_derivatives(
-            blocks.driver, theta, pi, sigma if layout.n_sigma else None, layout.sigma_mode
+            driver, theta, pi, sigma if layout.n_sigma else None, layout.sigma_mode
         )
         loglik = deriv.loglik
-        direction, decrement, max_eigen, definite = _newton_direction(deriv.score, deriv.hessian)
+        direction, decrement, definite = _newton_direction(deriv.score, deriv.hessian)
         certified = definite & (decrement <= DECREMENT_TOL)
         state.grad_norm[rows] = np.linalg.norm(deriv.score, axis=1)
         state.decrement[rows] = decrement
-        state.max_eigen[rows] = max_eigen
+        hessians[rows] = deriv.hessian
         state.loglik[rows] = loglik
         state.theta[rows], state.pi[rows], state.sigma[rows] = theta, pi, sigma
         state.converged[rows] = certified
@@ -526,7 +515,7 @@ def _polish(blocks: _Blocks, layout: _Layout, state: _State) -> None:
         if step == MAX_NEWTON or not going.any():
             break
         rows, x, loglik, direction = rows[going], x[going], loglik[going], direction[going]
-        x = _line_search(blocks, layout, x, loglik, direction)
+        x = _line_search(driver, layout, x, loglik, direction)
         state.n_newton[rows] += 1
         theta, pi, sigma = layout.from_newton(x)
         sigma_low = (sigma < SIGMA_FLOOR).any(axis=1)
@@ -535,12 +524,13 @@ def _polish(blocks: _Blocks, layout: _Layout, state: _State) -> None:
             rows, x = rows[~sigma_low], x[~sigma_low]
             if not rows.size:
                 break
+    state.max_eigen[all_rows] = np.linalg.eigvalsh(hessians[all_rows])[:, -1]
 
 
 def _newton_direction(
     score: np.ndarray, hessian: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Ascent direction, Newton decrement, largest eigenvalue and definiteness per start.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ascent direction, Newton decrement and definiteness per start.
 
     The Hessian is scaled to unit diagonal before its eigen-decomposition, so the
     test of definiteness does not depend on the parameters' units. Where it is
@@ -556,12 +546,15 @@ def _newton_direction(
     coef = np.einsum("rji,rj->ri", vectors, g) / curvature
     direction = np.einsum("rij,rj->ri", vectors, coef) * scale
     decrement = np.einsum("ri,ri->r", score, direction)
-    max_eigen = np.linalg.eigvalsh(hessian)[:, -1]
-    return direction, decrement, max_eigen, definite
+    return direction, decrement, definite
 
 
 def _line_search(
-    blocks: _Blocks, layout: _Layout, x: np.ndarray, loglik: np.ndarray, direction: np.ndarray
+    driver: ComponentDriver,
+    layout: _Layout,
+    x: np.ndarray,
+    loglik: np.ndarray,
+    direction: np.ndarray,
 ) -> np.ndarray:
     """Backtrack each start's step until the log-likelihood does not decrease."""
     step = np.ones(len(x))
@@ -571,7 +564,7 @@ def _line_search(
     for _ in range(40):
         trial = x[pending] + step[pending, None] * direction[pending]
         theta, pi, sigma = layout.from_newton(trial)
-        value = log_likelihood(blocks, theta, pi, sigma if layout.n_sigma else None)
+        value = log_likelihood(driver, theta, pi, sigma if layout.n_sigma else None)
         ok = np.isfinite(value) & (value >= loglik[pending] - slack[pending])
         out[pending[ok]] = trial[ok]
         pending = pending[~ok]

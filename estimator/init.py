@@ -24,9 +24,9 @@ import numpy as np
 from .driver import ComponentDriver, component_driver
 from .panel import SufficientStats
 
-InitMethod = Literal["mixed", "kmeans++", "stores", "partition"]
-INIT_METHODS: tuple[str, ...] = ("mixed", "kmeans++", "stores", "partition")
-MIXED_CYCLE: tuple[str, ...] = ("kmeans++", "stores", "partition")
+InitMethod = Literal["mixed", "kmeans++", "stores", "partition", "small"]
+INIT_METHODS: tuple[str, ...] = ("mixed", "kmeans++", "stores", "partition", "small")
+MIXED_CYCLE: tuple[str, ...] = ("kmeans++", "small", "stores", "partition")
 """The order in which ``"mixed"`` cycles through the schemes."""
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
@@ -62,6 +62,7 @@ def starting_values(
     n_init: int,
     seed: SeedLike = None,
     method: InitMethod = "mixed",
+    driver: ComponentDriver | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``n_init`` starting points for EM.
 
@@ -75,8 +76,10 @@ def starting_values(
         Number of starts R.
     seed : int, SeedSequence, Generator or None
         Randomness; the same seed gives the same starts.
-    method : {"mixed", "kmeans++", "stores"}
+    method : {"mixed", "kmeans++", "stores", "partition"}
         Scheme (see the module docstring).
+    driver : ComponentDriver, optional
+        The component driver of ``stats`` when the caller has one already.
 
     Returns
     -------
@@ -90,13 +93,15 @@ def starting_values(
     if not 1 <= n_components <= stats.n_stores:
         raise ValueError(f"K = {n_components} segments needs 1 <= K <= N = {stats.n_stores} stores")
     rng = as_generator(seed)
-    driver = component_driver(stats)
+    driver = component_driver(stats) if driver is None else driver
     theta = np.empty((n_init, n_components, stats.n_coef))
     pi = np.full((n_init, n_components), 1.0 / n_components)
     for r in range(n_init):
         scheme = MIXED_CYCLE[r % len(MIXED_CYCLE)] if method == "mixed" else method
         if scheme == "partition" and n_components > 1:
             theta[r], pi[r] = _random_partition(driver, n_components, rng)
+        elif scheme == "small" and n_components > 1:
+            theta[r], pi[r] = _small_group(driver, n_components, rng)
         elif scheme == "kmeans++":
             theta[r] = stats.ols[_kmeans_pp(driver, n_components, rng)]
         else:
@@ -125,15 +130,46 @@ def _kmeans_pp(driver: ComponentDriver, n_components: int, rng: np.random.Genera
     return np.asarray(picks)
 
 
-def _random_partition(
+def _small_group(
     driver: ComponentDriver, n_components: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pooled fits of K random groups of stores (every group non-empty), and their shares."""
+    """k-means++ centres, stores to their nearest centre, then one segment cut down to a
+    small group (2 to 10% of the stores) of the stores nearest its centre; pooled fits.
+
+    The maxima that decide over-selection often hold a segment of a handful of stores;
+    starts spread over all stores rarely put a segment there.
+    """
     n_stores = driver.n_stores
-    shares = rng.dirichlet(np.ones(n_components))
-    labels = rng.choice(n_components, size=n_stores, p=shares)
-    labels[rng.choice(n_stores, size=n_components, replace=False)] = np.arange(n_components)
+    centres = driver.stats.ols[_kmeans_pp(driver, n_components, rng)]
+    distance = np.stack([driver.distance_to(c) for c in centres])  # (K, N)
+    ranked = np.argsort(distance, axis=0)
+    labels = ranked[0].copy()
+    small = int(rng.integers(n_components))
+    size = int(rng.integers(2, max(3, int(np.ceil(0.1 * n_stores))) + 1))
+    nearest = np.argsort(distance[small])[:size]
+    moved = (labels == small) & ~np.isin(np.arange(n_stores), nearest)
+    labels[moved] = np.where(ranked[0, moved] == small, ranked[1, moved], ranked[0, moved])
+    labels[nearest] = small
+    return _pooled_fits(driver, labels, n_components, rng)
+
+
+def _pooled_fits(
+    driver: ComponentDriver, labels: np.ndarray, n_components: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled least-squares fit and share of every group (a group left empty gets one store)."""
+    n_stores = driver.n_stores
+    for c in np.setdiff1d(np.arange(n_components), labels):
+        labels[rng.integers(n_stores)] = c
     W = np.zeros((1, n_components, n_stores))
     W[0, labels, np.arange(n_stores)] = 1.0
     theta, pi, _, _ = driver.m_step(driver.posterior_sums(W))
     return theta[0], pi[0]
+
+
+def _random_partition(
+    driver: ComponentDriver, n_components: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled fits of K random groups of stores (every group non-empty), and their shares."""
+    shares = rng.dirichlet(np.ones(n_components))
+    labels = rng.choice(n_components, size=driver.n_stores, p=shares)
+    return _pooled_fits(driver, labels, n_components, rng)

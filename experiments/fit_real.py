@@ -37,6 +37,7 @@ from estimator.atomic import write_json_atomic, write_text_atomic
 from estimator.em import DEFAULT_INIT
 from estimator.engine import SIGMA_MODES
 from estimator.inference import Inference, bootstrap_se, naive_se, observed_information_se
+from estimator.init import INIT_METHODS
 from estimator.longpanel import ExcludedStoresWarning, LongPanel, detect_format, load_panel
 from estimator.panel import Panel
 from estimator.results import MixtureFit
@@ -53,6 +54,8 @@ RESERVED_NAMES = frozenset(
         *("method", "level", "valid", "interval", "parameters", "cov", "n_stores"),
         *("condition_number", "newton_step_in_se", "n_boot", "n_used", "n_degenerate"),
         "n_not_converged",
+        *("newton_steps", "gradient_norm", "newton_decrement", "hessian_max_eigenvalue"),
+        *("distinct_maxima", "duplicate_segments"),
     }
 )
 """Keys of a results.json model entry (and of its standard errors) a coefficient may not take."""
@@ -67,6 +70,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tol", type=float, default=DEFAULT_TOL, help="relative loglik change")
     parser.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER, help="EM iterations")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the starts")
+    parser.add_argument(
+        "--init",
+        choices=INIT_METHODS,
+        default=DEFAULT_INIT,
+        help="starting values: k-means++, random stores, random partitions, or all in turn",
+    )
     parser.add_argument("--out", type=Path, default=Path("outputs"), help="output folder")
     parser.add_argument(
         "--bootstrap",
@@ -351,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         "max_iter": args.max_iter,
         "n_init": args.n_init,
         "seed": args.seed,
-        "init": DEFAULT_INIT,
+        "init": args.init,
         "bootstrap": args.bootstrap,
         "sigma": args.sigma,
         "missing": args.missing,
@@ -365,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         tol=args.tol,
         max_iter=args.max_iter,
         seed=args.seed,
+        init=args.init,
         coef_names=panel.coef_names,
         sigma=args.sigma,
     )

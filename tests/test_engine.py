@@ -115,11 +115,11 @@ def test_every_scheme_gives_valid_starts(init):
 
 
 def test_mixed_starts_are_diverse():
-    """The default cycles through the schemes: partitions' pi differ from uniform."""
+    """The default cycles through the schemes: grouped starts' pi differ from uniform."""
     stats = per_store_stats(2)
-    _, pi = starting_values(stats, 3, 6, seed=1, method="mixed")
-    assert np.allclose(pi[0], 1 / 3) and np.allclose(pi[1], 1 / 3)
-    assert not np.allclose(pi[2], 1 / 3)
+    _, pi = starting_values(stats, 3, 8, seed=1, method="mixed")
+    assert np.allclose(pi[0], 1 / 3) and np.allclose(pi[2], 1 / 3)  # k-means++, stores
+    assert not np.allclose(pi[1], 1 / 3) and not np.allclose(pi[3], 1 / 3)  # small, partition
 
 
 def test_warm_start_from_the_fit_stays_there(real_stats):

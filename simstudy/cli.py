@@ -16,7 +16,6 @@ without it a LocalCluster of ``--n-jobs`` worker processes started for the run
 from __future__ import annotations
 
 import argparse
-import math
 import platform
 import sys
 import time
@@ -44,6 +43,7 @@ from .runner import (
     run_study,
     summarise_study,
 )
+from .simulation import jsonable
 
 StudyKind = Literal["recovery", "selection"]
 DEFAULT_BATCH_SIZE = 10
@@ -102,19 +102,6 @@ def build_study(config: dict[str, Any]) -> Study:
             "price_data": config["price_data"],
         },
     )
-
-
-def jsonable(obj: Any) -> Any:
-    """Replace NaN and infinities by None and numpy scalars by Python ones, recursively."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def _selection_console(summaries: list[dict[str, Any]]) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -183,3 +185,27 @@ def test_write_report_falls_back_to_the_generic_report(tmp_path):
     paths = write_report(conditions, {}, tmp_path, figures=False)
     assert [p.name for p in paths] == ["summary.md", "summary.tex"]
     assert "| dist" in (tmp_path / "tables" / "summary.md").read_text()
+
+
+# ---------------------------------------------------------------------------
+# docs/own_study.md runs as written
+# ---------------------------------------------------------------------------
+
+
+def test_own_study_tutorial_runs(tmp_path, monkeypatch):
+    """Every python block of docs/own_study.md, in order, at the documented small size."""
+    doc = Path(__file__).resolve().parents[1] / "docs" / "own_study.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), flags=re.S)
+    assert len(blocks) >= 6
+    monkeypatch.setenv("SALESMIX_QUICK", "1")
+    monkeypatch.chdir(tmp_path)  # the tutorial writes outputs/own_study relative to here
+    namespace: dict = {"__name__": "own_study_doc"}
+    for block in blocks:
+        exec(compile(block, str(doc), "exec"), namespace)  # noqa: S102 - the tutorial's own code
+    summaries = namespace["summaries"]
+    assert len(summaries) == 4 and summaries["n_errors"].sum() == 0
+    assert summaries["n_ok"].tolist() == [3, 3, 3, 3]
+    assert summaries["bic_hit_rate"].between(0, 1).all()
+    out = tmp_path / "outputs" / "own_study"
+    assert (out / "tables" / "summary.md").is_file()
+    assert (out / "figures" / "bic_hit_rate_by_N.png").is_file()

@@ -22,6 +22,7 @@ from simstudy.report import write_report
 from simstudy.runner import StudyMismatchError, replication_seed
 from simstudy.simulation import design_rows
 
+REPO = Path(__file__).resolve().parents[1]
 DESIGN = [{"n": 5, "mu": 0.0, "dist": "normal"}, {"n": 40, "mu": 1.5, "dist": "normal"}]
 
 
@@ -194,7 +195,7 @@ def test_write_report_falls_back_to_the_generic_report(tmp_path):
 
 def test_own_study_tutorial_runs(tmp_path, monkeypatch):
     """Every python block of docs/own_study.md, in order, at the documented small size."""
-    doc = Path(__file__).resolve().parents[1] / "docs" / "own_study.md"
+    doc = REPO / "docs" / "own_study.md"
     blocks = re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), flags=re.S)
     assert len(blocks) >= 6
     monkeypatch.setenv("SALESMIX_QUICK", "1")
@@ -209,3 +210,24 @@ def test_own_study_tutorial_runs(tmp_path, monkeypatch):
     out = tmp_path / "outputs" / "own_study"
     assert (out / "tables" / "summary.md").is_file()
     assert (out / "figures" / "bic_hit_rate_by_N.png").is_file()
+
+
+def _own_study_table() -> tuple[str, pd.DataFrame]:
+    summaries = pd.read_csv(REPO / "outputs" / "own_study" / "summary.csv")
+    frame, factors = summary_frame(summaries)
+    columns = ["bic_hit_rate", "bic_ci_low", "bic_ci_high"]
+    return factor_table(frame, factors, columns=columns), frame
+
+
+def test_own_study_results_in_the_doc_come_from_outputs():
+    doc = (REPO / "docs" / "own_study.md").read_text(encoding="utf-8")
+    shown = re.search(r"<!-- own_study_table -->\n(.*?)<!-- /own_study_table -->", doc, re.S)
+    table, frame = _own_study_table()
+    assert shown is not None and shown.group(1).strip() == table.strip()
+    # the doc's reading: at every N the two hit rates' intervals overlap
+    for _, cell in frame.groupby("N"):
+        normal, t5 = (cell[cell["errors"] == e].iloc[0] for e in ("normal", "t5"))
+        assert (
+            normal["bic_ci_low"] <= t5["bic_ci_high"] and t5["bic_ci_low"] <= normal["bic_ci_high"]
+        )
+    assert len(frame) == 6 and set(frame["n_ok"]) == {200}

@@ -177,8 +177,8 @@ class Heartbeat:
     ----------
     message : str
         What is running (``fitting K = 1..4``); the line adds the elapsed time.
-    stream : text stream or None
-        Where lines go (None: silent).
+    stream : text stream, None or "stderr"
+        Where lines go (None: silent; "stderr": ``sys.stderr`` when the object is made).
     after, every : float
         Seconds before the first line and between lines.
     """
@@ -186,11 +186,13 @@ class Heartbeat:
     def __init__(
         self,
         message: str,
-        stream: TextIO | None = sys.stderr,
+        stream: TextIO | None | str = "stderr",
         after: float = 3.0,
         every: float = 5.0,
     ) -> None:
-        self.message, self.stream, self.after, self.every = message, stream, after, every
+        # "stderr": the stream of the moment (pytest and notebooks replace sys.stderr)
+        self.stream = sys.stderr if stream == "stderr" else stream
+        self.message, self.after, self.every = message, after, every
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True)
         self.lines = 0

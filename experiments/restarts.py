@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 from tabulate import tabulate
@@ -24,21 +23,74 @@ from tabulate import tabulate
 from estimator import fit_mixture, load_csv
 from estimator.atomic import write_json_atomic, write_text_atomic
 from estimator.results import ConvergenceWarning
+from simstudy import cliargs
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line options, each checked as it is parsed (simstudy.cliargs)."""
+    parser = cliargs.Parser(prog="python -m experiments.restarts", description=__doc__)
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
+        type=cliargs.data_file,
+        default="data/609948.csv",
+        help="wide sales CSV",
+    )
+    parser.add_argument(
+        "--k",
+        metavar="K",
+        type=cliargs.positive_int,
+        nargs="+",
+        default=[2, 3, 4],
+        help="numbers of segments",
+    )
+    parser.add_argument(
+        "--n-init",
+        metavar="N",
+        type=cliargs.positive_int,
+        nargs="+",
+        default=[5, 10, 20, 50],
+        help="EM starts per fit, one setting each",
+    )
+    parser.add_argument(
+        "--tol",
+        metavar="TOL",
+        type=cliargs.positive_float,
+        nargs="+",
+        default=[1e-8, 1e-10, 1e-12],
+        help="relative log-likelihood tolerances, one setting each",
+    )
+    parser.add_argument(
+        "--max-iter", type=cliargs.positive_int, default=5000, help="EM iterations per start"
+    )
+    parser.add_argument(
+        "--seeds", type=cliargs.positive_int, default=40, help="independent fits per setting"
+    )
+    parser.add_argument(
+        "--reference-starts",
+        type=cliargs.positive_int,
+        default=400,
+        help="starts of the reference fit (tol 1e-14) that defines the best log-likelihood",
+    )
+    parser.add_argument(
+        "--hit",
+        type=cliargs.positive_float,
+        default=1e-4,
+        help="log-likelihood distance from the reference that counts as a hit",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        type=cliargs.output_dir,
+        default="outputs/restarts",
+        help="output folder",
+    )
+    return parser
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(prog="python -m experiments.restarts", description=__doc__)
-    parser.add_argument("--data", type=Path, default=Path("data/609948.csv"))
-    parser.add_argument("--k", type=int, nargs="+", default=[2, 3, 4])
-    parser.add_argument("--n-init", type=int, nargs="+", default=[5, 10, 20, 50])
-    parser.add_argument("--tol", type=float, nargs="+", default=[1e-8, 1e-10, 1e-12])
-    parser.add_argument("--max-iter", type=int, default=5000)
-    parser.add_argument("--seeds", type=int, default=40, help="independent fits per setting")
-    parser.add_argument("--reference-starts", type=int, default=400)
-    parser.add_argument("--hit", type=float, default=1e-4, help="loglik distance that counts")
-    parser.add_argument("--out", type=Path, default=Path("outputs/restarts"))
-    return parser.parse_args(argv)
+    return build_parser().parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,4 +148,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cliargs.run_cli(main))

@@ -40,8 +40,8 @@ FACTORS: tuple[str, ...] = ("N", "T", "K", "separation", "sigma", "prices")
 """Factors a config may vary, in the order conditions are labelled."""
 FACTOR_DEFAULTS: dict[str, Any] = {"T": 52, "separation": 1.0, "sigma": 1.0, "prices": "real"}
 IRREGULAR_FACTORS: tuple[str, ...] = ("missing_rate", "price_noise")
-"""Optional factors (issue 7's irregular panels); a condition carries them only when the
-config lists them, so the conditions of other configs are unchanged."""
+"""Optional factors of irregular panels (missing weeks, store-specific prices); a condition
+carries them only when the config lists them, so the conditions of other configs are unchanged."""
 FIT_DEFAULTS: dict[str, Any] = {
     "n_init": 10,
     "tol": 1e-8,

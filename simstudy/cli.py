@@ -172,8 +172,8 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
     if args.replications is not None:
         config["replications"] = args.replications
     try:
-        out_dir = args.out or cliargs.output_dir(str(Path("outputs") / config["name"]))
-    except argparse.ArgumentTypeError as err:
+        out_dir = args.out or cliargs.check_output_dir(Path("outputs") / config["name"])
+    except ValueError as err:
         print(f"error: argument --out (default): {err}", file=sys.stderr)
         return 2
     batch_size = args.batch_size or int(config.get("batch_size", DEFAULT_BATCH_SIZE))

@@ -6,7 +6,8 @@
 * argparse ``type=`` checks: :func:`positive_int`, :func:`non_negative_int`,
   :func:`positive_float`, :func:`non_negative_float`, :func:`n_jobs`,
   :func:`data_file`, :func:`existing_dir`, :func:`output_dir` (a folder that can
-  be created and written: not under a file, not read-only);
+  be created and written: not under a file, not read-only; also as the plain
+  check :func:`check_output_dir`);
 * :func:`run_cli`: runs a ``main(argv)`` so that an unexpected exception is one
   line on stderr (exit status 1) unless ``--debug`` asks for the traceback;
 * :class:`Heartbeat`: a progress line on stderr every few seconds while a long
@@ -129,29 +130,35 @@ def existing_dir(text: str) -> Path:
     return path
 
 
-def output_dir(text: str) -> Path:
-    """A folder that exists or can be created, and can be written into.
+def check_output_dir(path: str | Path) -> Path:
+    """A folder that exists or can be created, and can be written into; ValueError if not.
 
     The nearest existing ancestor must be a folder (not a file) in which a file
     can be created (probed with a temporary file, removed at once), so a run
-    fails here instead of after its work.
+    fails before its work instead of after it. Nothing is created.
     """
-    path = Path(text)
+    path = Path(path)
     if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a file; expected a folder")
+        raise ValueError(f"{path} is a file; expected a folder")
     base = path
     while not base.exists():
         base = base.parent
     if not base.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is under {base}, which is a file")
+        raise ValueError(f"{path} is under {base}, which is a file")
     try:
         with tempfile.TemporaryFile(dir=base):
             pass
     except OSError as err:
-        raise argparse.ArgumentTypeError(
-            f"cannot write into {base} ({err.strerror or err})"
-        ) from None
+        raise ValueError(f"cannot write into {base} ({err.strerror or err})") from None
     return path
+
+
+def output_dir(text: str) -> Path:
+    """argparse type of an output folder (:func:`check_output_dir`)."""
+    try:
+        return check_output_dir(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def run_cli(main: Callable[[list[str] | None], int], argv: Sequence[str] | None = None) -> int:

@@ -31,6 +31,7 @@ import pandas as pd
 
 from estimator.atomic import write_json_atomic, write_text_atomic
 
+from .cliargs import check_output_dir
 from .runner import RECORD_KEYS, Study, run_study
 
 SUMMARY_KEYS: tuple[str, ...] = ("n_replications", "n_ok", "n_errors", "first_error")
@@ -338,7 +339,10 @@ def run_simulation(
         seed=seed,
         settings={"kind": "run_simulation"},
     )
-    out_dir = Path(out_dir)
+    try:
+        out_dir = check_output_dir(out_dir)
+    except ValueError as err:
+        raise ValueError(f"out_dir: {err}") from None
     records = run_study(
         study, out_dir, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
         batch_size=batch_size, progress=progress,

@@ -117,6 +117,12 @@ def test_bad_designs_are_refused_before_anything_is_written(tmp_path, design, me
     assert not out.exists()
 
 
+def test_an_output_folder_under_a_file_is_refused(tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(ValueError, match=r"^out_dir: .*a_file/study is under .*a_file, which is"):
+        run_simulation(DESIGN, 2, generate, analyse, out_dir=tmp_path / "a_file" / "study")
+
+
 def test_numpy_levels_are_plain_json():
     rows = design_rows(pd.DataFrame({"n": np.array([5, 6]), "x": [0.5, 1.0]}))
     assert rows == [{"n": 5, "x": 0.5}, {"n": 6, "x": 1.0}]

@@ -365,7 +365,14 @@ def check_config(config: dict[str, Any], where: str = "config") -> dict[str, Any
                 f"{where}: factors.T: {too_long} but the real price series has {weeks} weeks"
             )
     base_k = len(config["truth"]["pi"])
-    for k in factors.get("K", [base_k]):
+    true_ks = factors.get("K", [base_k])
+    for i, sigma in enumerate(factors.get("sigma", [])):
+        if isinstance(sigma, list) and any(len(sigma) != int(k) for k in true_ks):
+            raise ConfigError(
+                f"{where}: factors.sigma[{i}]: {len(sigma)} standard deviations (one per "
+                f"segment) but the true K is {true_ks}"
+            )
+    for k in true_ks:
         _truth_for_k(out, int(k), where)
         if int(k) not in out["k_range"]:
             raise ConfigError(

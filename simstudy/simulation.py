@@ -254,7 +254,7 @@ def run_simulation(
     seed: int = 0,
     name: str = "simulation",
     batch_size: int = 10,
-    progress: TextIO | None = sys.stderr,
+    progress: TextIO | None | str = "stderr",
     scheduler: Any = None,
 ) -> pd.DataFrame:
     """Run ``replications`` replications of every condition of ``design``; one summary row each.
@@ -295,8 +295,8 @@ def run_simulation(
         Study name, recorded in ``study.json``.
     batch_size : int
         Replications per work unit.
-    progress : text stream or None
-        Progress lines (None: silent).
+    progress : text stream, None or "stderr"
+        Progress lines (None: silent; "stderr": ``sys.stderr`` at the time of the call).
     scheduler : str, Path, distributed.Client or None
         With ``backend="dask"``: the cluster (:func:`simstudy.runner.run_study`).
 
@@ -345,7 +345,7 @@ def run_simulation(
         raise ValueError(f"out_dir: {err}") from None
     records = run_study(
         study, out_dir, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
-        batch_size=batch_size, progress=progress,
+        batch_size=batch_size, progress=sys.stderr if progress == "stderr" else progress,
     )  # fmt: skip
     summaries = [science.run_summarise(c, records[c.id]) for c in study.conditions]
     frame = pd.DataFrame(

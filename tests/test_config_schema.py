@@ -58,6 +58,7 @@ BAD = [
     ("factors.sigma", [[1, -1]], r"factors\.sigma\[0\]: expected a number > 0 or a list"),
     ("factors.prices", ["fake"], r"factors\.prices\[0\]: expected \"real\" or"),
     ("factors.missing_rate", [1.0], r"factors\.missing_rate\[0\]: expected a number in \[0, 1\)"),
+    ("factors.sigma", [1.0, [1.0, 1.2]], r"factors\.sigma\[1\]: 2 standard deviations \(one per"),
     ("truth.pi", [0.5, 0.3, 0.1], r"truth\.pi: proportions must sum to 1, they sum to 0\.9"),
     ("truth.pi", [0.5, 0.5], r"truth\.pi: 2 proportions for 3 segments in theta"),
     ("truth.pi", [1.2, -0.1, -0.1], r"truth\.pi\[1\]: expected a number > 0, got -0\.1"),

@@ -191,6 +191,8 @@ class _UserScience:
         results = results.reset_index(drop=True)
         if self.summarise is None:
             summary = default_summary(results)
+        elif not len(ok):  # nothing to summarise: the user's fields are left empty (NaN)
+            summary = {}
         else:
             summary = self.summarise(dict(condition.factors), results)
             if not isinstance(summary, Mapping):

@@ -139,6 +139,11 @@ def test_errors_are_recorded_and_a_study_that_only_fails_says_why(tmp_path):
     assert frame["n_errors"].tolist() == [2, 0]
     assert frame.loc[0, "first_error"] == "ArithmeticError: too few stores"
     assert np.isnan(frame.loc[0, "mean"]) and frame.loc[1, "n_ok"] == 2
+    # the user's summarise only sees conditions with results
+    frame = run_simulation(
+        DESIGN, 2, generate, fragile, summarise, out_dir=tmp_path / "s", progress=None
+    )
+    assert np.isnan(frame.loc[0, "rmse"]) and np.isfinite(frame.loc[1, "rmse"])
 
     def no_dict(condition, data, rng):
         return data.mean()

@@ -15,6 +15,10 @@ runner's (:mod:`simstudy.runner`): reproducible seeds whatever the number of
 workers, parallel workers (joblib loky processes, threads or dask), checkpoints
 and resume in ``out_dir``, error capture (a replication that raises is recorded
 and the study goes on) and progress on stderr. See docs/own_study.md.
+
+To rerun one replication by hand (a failing one, say): its record's ``seed``
+column is s; ``generate`` got ``default_rng(SeedSequence(s).spawn(2)[0])`` and
+``analyse`` ``default_rng(SeedSequence(s).spawn(2)[1])``.
 """
 
 from __future__ import annotations

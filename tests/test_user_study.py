@@ -73,6 +73,10 @@ def test_run_simulation_summarises_each_condition_from_its_own_seeds(tmp_path):
         seed=3, n_jobs=2, backend="threading", batch_size=4, progress=None,
     )  # fmt: skip
     pd.testing.assert_frame_equal(frame, again)
+    raw = pd.read_csv(tmp_path / "a" / "raw" / "condition_0001.csv")
+    for seed, u in zip(raw["seed"], raw["u"], strict=True):  # analyse: child 1 (module doc)
+        rng = np.random.default_rng(np.random.SeedSequence(int(seed)).spawn(2)[1])
+        assert u == rng.random()
     saved = pd.read_csv(tmp_path / "a" / "summary.csv")
     np.testing.assert_allclose(saved["rmse"], frame["rmse"], rtol=1e-12)
     document = json.loads((tmp_path / "a" / "summary.json").read_text())

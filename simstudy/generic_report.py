@@ -188,8 +188,9 @@ def plot_statistic(
     """One statistic against one factor, one line per level of another factor.
 
     Every other varying factor splits the conditions into panels (at most
-    :data:`MAX_PANELS`); a numeric ``x`` is drawn on a numeric axis, any other at
-    evenly spaced positions labelled by level.
+    :data:`MAX_PANELS`); a numeric ``x`` is drawn on a numeric axis (logarithmic
+    when its positive levels span a factor of 10 or more), any other at evenly
+    spaced positions labelled by level.
 
     Parameters
     ----------
@@ -228,6 +229,8 @@ def plot_statistic(
         )
     numeric_x = _is_numeric_factor(frame, x)
     x_levels = _sorted_levels(frame, x)
+    # levels spanning a factor of 10 or more (numbers of stores, say) read best on a log axis
+    log_x = numeric_x and min(x_levels) > 0 and max(x_levels) >= 10 * min(x_levels)
     position = {level_text(v): (v if numeric_x else i) for i, v in enumerate(x_levels)}
     line_levels = _sorted_levels(frame, lines) if lines is not None else [None]
     n_cols = min(3, len(panels))
@@ -261,6 +264,10 @@ def plot_statistic(
                 )
             if not numeric_x:
                 ax.set_xticks(range(len(x_levels)), [level_text(v) for v in x_levels])
+            elif log_x:
+                ax.set_xscale("log")
+                ax.set_xticks(x_levels, [level_text(v) for v in x_levels])
+                ax.minorticks_off()
             ax.set_xlabel(x)
             ax.set_title(", ".join(f"{k} = {level_text(v)}" for k, v in panel.items()))
         for ax in axes.ravel()[len(panels) :]:

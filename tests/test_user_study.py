@@ -184,6 +184,7 @@ def test_generic_report_tables_and_figures(tmp_path):
     np.testing.assert_allclose(normal.get_ydata(), frame["rmse"][:3])
     np.testing.assert_allclose(t.get_ydata(), frame["rmse"][3:])
     assert normal.get_label() == "dist = normal"
+    assert fig.axes[0].get_xscale() == "log"  # 5 to 80 stores
 
 
 def test_bad_report_choices_write_nothing(tmp_path):

@@ -56,7 +56,7 @@ from estimator.atomic import write_json_atomic
 from estimator.init import seed_sequence
 from estimator.results import ConvergenceWarning
 from estimator.selection import fit_k_range
-from simstudy import mixture
+from simstudy import cliargs, mixture
 from simstudy.cli import jsonable
 from simstudy.design import Condition, conditions, load_config
 from simstudy.metrics import (
@@ -326,21 +326,53 @@ def build_study(config: dict[str, Any], replications: int, gmm_n_init: int) -> S
     )
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line options."""
-    parser = argparse.ArgumentParser(
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line options, each checked as it is parsed (simstudy.cliargs)."""
+    parser = cliargs.Parser(
         prog="python -m experiments.baselines",
         description="Compare the estimator with a single EM start and the two-step route.",
     )
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="study config")
-    parser.add_argument("--replications", type=int, default=DEFAULT_REPLICATIONS)
-    parser.add_argument("--n-jobs", type=int, default=1, help="parallel workers (default 1)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results folder")
     parser.add_argument(
-        "--gmm-n-init", type=int, help="starts of each Gaussian mixture (default: the config's)"
+        "--config",
+        metavar="FILE",
+        type=cliargs.data_file,
+        default=str(DEFAULT_CONFIG),
+        help="study config (JSON)",
+    )
+    parser.add_argument(
+        "--replications",
+        metavar="R",
+        type=cliargs.positive_int,
+        default=DEFAULT_REPLICATIONS,
+        help="replications of the study",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        metavar="J",
+        type=cliargs.n_jobs,
+        default=1,
+        help="parallel workers (-1: every core)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        type=cliargs.output_dir,
+        default=str(DEFAULT_OUT),
+        help="results folder",
+    )
+    parser.add_argument(
+        "--gmm-n-init",
+        metavar="N",
+        type=cliargs.positive_int,
+        help="starts of each Gaussian mixture; default: the config's n_init",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    return build_parser().parse_args(argv)
 
 
 def run(
@@ -410,4 +442,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cliargs.run_cli(main))

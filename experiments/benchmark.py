@@ -1,4 +1,4 @@
-"""Benchmark the EM engine against a straightforward implementation (issue 5).
+"""Benchmark the EM engine against a straightforward implementation.
 
 Usage::
 
@@ -68,6 +68,7 @@ from estimator.panel import (
 )
 from estimator.results import ConvergenceWarning
 from estimator.selection import fit_k_range
+from simstudy import cliargs
 from simstudy.generate import Truth, draw_prices, generate_panel
 
 from .naive_em import naive_e_step, naive_fit, naive_m_step
@@ -1614,35 +1615,62 @@ def run_benchmark(
     return result
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line options."""
-    parser = argparse.ArgumentParser(
-        prog="python -m experiments.benchmark",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line options, each checked as it is parsed (simstudy.cliargs)."""
+    parser = cliargs.Parser(prog="python -m experiments.benchmark", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fast smoke run (small cases)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
-    parser.add_argument("--repeats", type=int, help="timed runs per case (median)")
     parser.add_argument(
-        "--naive-budget", type=float, help="seconds a straightforward run may take (cases 3-4)"
+        "--out",
+        metavar="DIR",
+        type=cliargs.output_dir,
+        default=str(DEFAULT_OUT),
+        help="output folder",
+    )
+    parser.add_argument(
+        "--repeats",
+        metavar="R",
+        type=cliargs.positive_int,
+        help="timed runs per case (median); default: the settings' (fewer with --quick)",
+    )
+    parser.add_argument(
+        "--naive-budget",
+        metavar="S",
+        type=cliargs.positive_float,
+        help="seconds a straightforward run may take (cases 3-4); default: the settings'",
     )
     parser.add_argument(
         "--study", action="store_true", help="also run case 5 (the whole real_like study)"
     )
     parser.add_argument(
-        "--study-replications", type=int, help="replications of case 5 (default: config's)"
+        "--study-replications",
+        metavar="R",
+        type=cliargs.positive_int,
+        help="replications of case 5; default: the config's",
     )
     parser.add_argument(
         "--blas-threads",
-        type=int,
+        metavar="T",
+        type=cliargs.non_negative_int,
         default=1,
         help="OPENBLAS_NUM_THREADS for this run (0: leave the environment as is)",
     )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of data and starts")
-    parser.add_argument("--probe-n", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--probe-n-init", type=int, default=5, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--seed",
+        type=cliargs.non_negative_int,
+        default=DEFAULT_SEED,
+        help="seed of data and starts",
+    )
+    # internal: one timed probe in a fresh process (run by the benchmark itself)
+    parser.add_argument("--probe-n", type=cliargs.positive_int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--probe-n-init", type=cliargs.positive_int, default=5, help=argparse.SUPPRESS
+    )
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    return build_parser().parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1685,4 +1713,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cliargs.run_cli(main))

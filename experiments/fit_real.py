@@ -42,6 +42,7 @@ from estimator.longpanel import ExcludedStoresWarning, LongPanel, detect_format,
 from estimator.panel import Panel
 from estimator.results import MixtureFit
 from estimator.selection import CRITERIA, ModelSelection
+from simstudy import cliargs
 
 DEFAULT_DATA = Path("data/609948.csv")
 DEFAULT_SEED = 20261121
@@ -61,30 +62,63 @@ RESERVED_NAMES = frozenset(
 """Keys of a results.json model entry (and of its standard errors) a coefficient may not take."""
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line options."""
-    parser = argparse.ArgumentParser(prog="python -m experiments.fit_real", description=__doc__)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="wide CSV: Price, stores")
-    parser.add_argument("--k", type=int, nargs="+", default=[1, 2, 3, 4], help="K values to fit")
-    parser.add_argument("--n-init", type=int, default=DEFAULT_N_INIT, help="EM starts per K")
-    parser.add_argument("--tol", type=float, default=DEFAULT_TOL, help="relative loglik change")
-    parser.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER, help="EM iterations")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the starts")
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line options, each checked as it is parsed (simstudy.cliargs)."""
+    parser = cliargs.Parser(prog="python -m experiments.fit_real", description=__doc__)
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
+        type=cliargs.data_file,
+        default=str(DEFAULT_DATA),
+        help="sales CSV: wide (Price, one column per store) or long",
+    )
+    parser.add_argument(
+        "--k",
+        metavar="K",
+        type=cliargs.positive_int,
+        nargs="+",
+        default=[1, 2, 3, 4],
+        help="numbers of segments to fit",
+    )
+    parser.add_argument(
+        "--n-init", type=cliargs.positive_int, default=DEFAULT_N_INIT, help="EM starts per K"
+    )
+    parser.add_argument(
+        "--tol",
+        type=cliargs.positive_float,
+        default=DEFAULT_TOL,
+        help="relative change in log-likelihood at which EM hands over to Newton polishing",
+    )
+    parser.add_argument(
+        "--max-iter", type=cliargs.positive_int, default=DEFAULT_MAX_ITER, help="EM iterations"
+    )
+    parser.add_argument(
+        "--seed", type=cliargs.non_negative_int, default=DEFAULT_SEED, help="seed of the starts"
+    )
     parser.add_argument(
         "--init",
         choices=INIT_METHODS,
         default=DEFAULT_INIT,
-        help="starting values: k-means++, random stores, random partitions, or all in turn",
+        help="starting values: all schemes in turn, k-means++, small groups, random stores "
+        "or random partitions",
     )
-    parser.add_argument("--out", type=Path, default=Path("outputs"), help="output folder")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        type=cliargs.output_dir,
+        default="outputs",
+        help="output folder (results.json, real/store_segments.csv)",
+    )
     parser.add_argument(
         "--bootstrap",
-        type=int,
+        type=cliargs.non_negative_int,
         default=0,
         metavar="B",
-        help="parametric bootstrap refits (chosen K)",
+        help="parametric bootstrap refits of the chosen K (0: none)",
     )
-    parser.add_argument("--n-jobs", type=int, default=1, help="bootstrap workers (-1: all cores)")
+    parser.add_argument(
+        "--n-jobs", type=cliargs.n_jobs, default=1, help="bootstrap workers (-1: every core)"
+    )
     parser.add_argument(
         "--sigma",
         choices=SIGMA_MODES,
@@ -112,7 +146,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="COL",
         help="long file: extra regressor columns, in order (default: every other column)",
     )
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    return build_parser().parse_args(argv)
 
 
 def sha256(path: Path) -> str:
@@ -367,18 +406,22 @@ def main(argv: list[str] | None = None) -> int:
         "format": data_format,
         "extra_regressors": list(panel.coef_names[2:]),
     }
-    selection = fit_k_range(
-        panel.sufficient_stats(),
-        args.k,
-        n_init=args.n_init,
-        tol=args.tol,
-        max_iter=args.max_iter,
-        seed=args.seed,
-        init=args.init,
-        coef_names=panel.coef_names,
-        sigma=args.sigma,
-    )
-    inference = standard_errors(panel, selection, args.bootstrap, args.seed, args.n_jobs)
+    with cliargs.Heartbeat(f"fitting K = {sorted(set(args.k))}, {args.n_init} starts each"):
+        selection = fit_k_range(
+            panel.sufficient_stats(),
+            args.k,
+            n_init=args.n_init,
+            tol=args.tol,
+            max_iter=args.max_iter,
+            seed=args.seed,
+            init=args.init,
+            coef_names=panel.coef_names,
+            sigma=args.sigma,
+        )
+    with cliargs.Heartbeat(
+        "standard errors" + (f", {args.bootstrap} bootstrap refits" if args.bootstrap else "")
+    ):
+        inference = standard_errors(panel, selection, args.bootstrap, args.seed, args.n_jobs)
     document = results_document(panel, selection, settings, args.data, inference)
     segments = store_segments_csv(panel, selection)
     write_json_atomic(args.out / "results.json", document)
@@ -401,4 +444,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cliargs.run_cli(main))

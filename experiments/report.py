@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from simstudy import cliargs
 from simstudy.style import style
 
 from . import baselines as baseline_study
@@ -346,23 +347,44 @@ def build(
     return manifest
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line options."""
-    parser = argparse.ArgumentParser(
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line options, each checked as it is parsed (simstudy.cliargs)."""
+    parser = cliargs.Parser(
         prog="python -m experiments.report",
         description="Build report.md, LaTeX tables and PNG/PDF figures from the committed outputs.",
     )
-    parser.add_argument("--out", type=Path, default=Path("outputs/report"), help="report folder")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        type=cliargs.output_dir,
+        default="outputs/report",
+        help="report folder",
+    )
     parser.add_argument(
         "--rerun-baselines",
         action="store_true",
         help="run (or resume) python -m experiments.baselines into outputs/baselines first",
     )
     parser.add_argument(
-        "--baseline-replications", type=int, default=baseline_study.DEFAULT_REPLICATIONS
+        "--baseline-replications",
+        metavar="R",
+        type=cliargs.positive_int,
+        default=baseline_study.DEFAULT_REPLICATIONS,
+        help="replications of the baseline study (with --rerun-baselines)",
     )
-    parser.add_argument("--n-jobs", type=int, default=1, help="workers for --rerun-baselines")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--n-jobs",
+        metavar="J",
+        type=cliargs.n_jobs,
+        default=1,
+        help="workers for --rerun-baselines (-1: every core)",
+    )
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    return build_parser().parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -384,4 +406,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cliargs.run_cli(main))

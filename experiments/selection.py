@@ -12,6 +12,7 @@ DIR/tables/ (markdown and LaTeX) and DIR/figures/ (PNG and PDF); see docs/simstu
 from __future__ import annotations
 
 from simstudy.cli import main as run
+from simstudy.cliargs import run_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,4 +21,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main))

@@ -33,23 +33,49 @@ from estimator.atomic import write_json_atomic, write_text_atomic
 from estimator.inference import naive_se, observed_information_se
 from estimator.init import seed_sequence
 from estimator.results import ConvergenceWarning
+from simstudy import cliargs
 
 MODES = ("common", "segment")
 METHODS = ("observed", "naive")
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line options, each checked as it is parsed (simstudy.cliargs)."""
+    parser = cliargs.Parser(prog="python -m experiments.sigma_calibration", description=__doc__)
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
+        type=cliargs.data_file,
+        default="data/609948.csv",
+        help="wide sales CSV (its prices are the design)",
+    )
+    parser.add_argument(
+        "--truth-dir",
+        metavar="DIR",
+        type=cliargs.existing_dir,
+        default="outputs",
+        help="folder holding real_sigma_common/ and real_sigma_segment/ results.json",
+    )
+    parser.add_argument(
+        "--reps", type=cliargs.positive_int, default=1000, help="replications per sigma mode"
+    )
+    parser.add_argument("--n-init", type=cliargs.positive_int, default=5, help="EM starts per fit")
+    parser.add_argument(
+        "--seed", type=cliargs.non_negative_int, default=20261121, help="seed of the study"
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        type=cliargs.output_dir,
+        default="outputs/sigma_calibration",
+        help="output folder",
+    )
+    return parser
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(
-        prog="python -m experiments.sigma_calibration", description=__doc__
-    )
-    parser.add_argument("--data", type=Path, default=Path("data/609948.csv"))
-    parser.add_argument("--truth-dir", type=Path, default=Path("outputs"))
-    parser.add_argument("--reps", type=int, default=1000)
-    parser.add_argument("--n-init", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=20261121)
-    parser.add_argument("--out", type=Path, default=Path("outputs/sigma_calibration"))
-    return parser.parse_args(argv)
+    return build_parser().parse_args(argv)
 
 
 def load_truth(path: Path, k: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -194,4 +220,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cliargs.run_cli(main))

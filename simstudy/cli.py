@@ -16,7 +16,6 @@ without it a LocalCluster of ``--n-jobs`` worker processes started for the run
 from __future__ import annotations
 
 import argparse
-import math
 import platform
 import sys
 import time
@@ -31,7 +30,7 @@ from tabulate import tabulate
 from estimator.atomic import write_json_atomic
 from estimator.selection import CRITERIA
 
-from . import mixture
+from . import cliargs, mixture
 from .design import conditions, load_config
 from .report import CRITERION_LABELS, hit_rate_pivot, recovery_table, write_report
 from .runner import (
@@ -44,26 +43,49 @@ from .runner import (
     run_study,
     summarise_study,
 )
+from .simulation import jsonable
 
 StudyKind = Literal["recovery", "selection"]
 DEFAULT_BATCH_SIZE = 10
 
 
-def parse_args(argv: list[str] | None, kind: StudyKind) -> argparse.Namespace:
-    """Command-line options of a study entry point."""
-    parser = argparse.ArgumentParser(
+def build_parser(kind: StudyKind) -> argparse.ArgumentParser:
+    """The options of a study entry point (every one checked as it is parsed)."""
+    parser = cliargs.Parser(
         prog=f"python -m experiments.{kind}",
-        description=f"Run a Monte Carlo {kind} study from a JSON config.",
+        description=f"Run a Monte Carlo {kind} study from a JSON config (docs/simstudy.md).",
     )
-    parser.add_argument("--config", type=Path, required=True, help="study config (JSON)")
-    parser.add_argument("--replications", type=int, help="replications per condition (R)")
-    parser.add_argument("--n-jobs", type=int, default=1, help="parallel workers (default 1)")
-    parser.add_argument("--out", type=Path, help="results folder (default outputs/NAME)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        type=cliargs.data_file,
+        required=True,
+        help="study config (JSON)",
+    )
+    parser.add_argument(
+        "--replications",
+        metavar="R",
+        type=cliargs.positive_int,
+        help="replications per condition (R); default: the config's",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        metavar="J",
+        type=cliargs.n_jobs,
+        default=1,
+        help="parallel workers (-1: every core)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        type=cliargs.output_dir,
+        help="results folder; default: outputs/NAME of the config",
+    )
     parser.add_argument(
         "--backend",
         choices=BACKENDS,
         default="loky",
-        help="joblib backend (default loky; dask: a dask.distributed cluster)",
+        help="joblib backend (dask: a dask.distributed cluster)",
     )
     parser.add_argument(
         "--scheduler",
@@ -71,18 +93,31 @@ def parse_args(argv: list[str] | None, kind: StudyKind) -> argparse.Namespace:
         help="with --backend dask: a running scheduler (tcp://host:8786 or a scheduler file); "
         "default: a LocalCluster of --n-jobs worker processes",
     )
-    parser.add_argument("--batch-size", type=int, help="replications per work unit")
+    parser.add_argument(
+        "--batch-size",
+        metavar="B",
+        type=cliargs.positive_int,
+        help=f"replications per work unit; default: the config's batch_size, else "
+        f"{DEFAULT_BATCH_SIZE}",
+    )
     parser.add_argument(
         "--checkpoint-seconds",
-        type=float,
+        metavar="S",
+        type=cliargs.non_negative_float,
         default=CHECKPOINT_SECONDS,
         help="seconds between checkpoints of raw/ (0: after every batch)",
     )
     parser.add_argument("--no-figures", action="store_true", help="tables only, no figures")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    return parser
+
+
+def parse_args(argv: list[str] | None, kind: StudyKind) -> argparse.Namespace:
+    """Command-line options of a study entry point."""
+    parser = build_parser(kind)
     args = parser.parse_args(argv)
     if args.scheduler is not None and args.backend != "dask":
-        parser.error("--scheduler needs --backend dask")
+        parser.error("argument --scheduler: needs --backend dask")
     return args
 
 
@@ -102,19 +137,6 @@ def build_study(config: dict[str, Any]) -> Study:
             "price_data": config["price_data"],
         },
     )
-
-
-def jsonable(obj: Any) -> Any:
-    """Replace NaN and infinities by None and numpy scalars by Python ones, recursively."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def _selection_console(summaries: list[dict[str, Any]]) -> str:
@@ -149,7 +171,11 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
         return 2
     if args.replications is not None:
         config["replications"] = args.replications
-    out_dir = args.out or Path("outputs") / config["name"]
+    try:
+        out_dir = args.out or cliargs.check_output_dir(Path("outputs") / config["name"])
+    except ValueError as err:
+        print(f"error: argument --out (default): {err}", file=sys.stderr)
+        return 2
     batch_size = args.batch_size or int(config.get("batch_size", DEFAULT_BATCH_SIZE))
     study = build_study(config)
     started = time.perf_counter()
@@ -168,6 +194,15 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     wall = time.perf_counter() - started
+    frames = [frame for frame in records.values() if len(frame)]
+    if frames and all((frame["status"] != "ok").all() for frame in frames):
+        first = frames[0]["error"].iloc[0]
+        print(
+            f"error: every replication failed; the first error: {first} "
+            f"(records in {out_dir}/raw/)",
+            file=sys.stderr,
+        )
+        return 1
     summaries = summarise_study(study, records)
     document = {
         "study": config["name"],
@@ -205,6 +240,7 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
         print(hit_rate_pivot(jsonable(summaries), fmt="md"))
     print(
         f"\n{len(summaries)} conditions x {study.replications} replications, {n_errors} errors; "
-        f"{wall:.1f} s {_how(args)}; wrote {out_dir}/summary.json, raw/, tables/, figures/"
+        f"{wall:.1f} s {_how(args)}; wrote {out_dir}/summary.json, raw/, tables/"
+        f"{'' if args.no_figures else ', figures/'}"
     )
     return 0

@@ -34,13 +34,14 @@ from typing import Any
 import numpy as np
 
 from .generate import REAL_DATA, Irregularities, Truth, real_prices
+from .schema import REQUIRED, ConfigError, check_schema
 
 FACTORS: tuple[str, ...] = ("N", "T", "K", "separation", "sigma", "prices")
 """Factors a config may vary, in the order conditions are labelled."""
 FACTOR_DEFAULTS: dict[str, Any] = {"T": 52, "separation": 1.0, "sigma": 1.0, "prices": "real"}
 IRREGULAR_FACTORS: tuple[str, ...] = ("missing_rate", "price_noise")
-"""Optional factors (issue 7's irregular panels); a condition carries them only when the
-config lists them, so the conditions of other configs are unchanged."""
+"""Optional factors of irregular panels (missing weeks, store-specific prices); a condition
+carries them only when the config lists them, so the conditions of other configs are unchanged."""
 FIT_DEFAULTS: dict[str, Any] = {
     "n_init": 10,
     "tol": 1e-8,
@@ -50,7 +51,7 @@ FIT_DEFAULTS: dict[str, Any] = {
 }
 """EM settings of every fit; ``sigma`` is the model's noise: fixed at 1, or estimated
 ("common" or per "segment", :mod:`estimator.engine`)."""
-REQUIRED_KEYS: tuple[str, ...] = ("name", "truth", "factors", "replications", "k_range", "seed")
+REQUIRED_KEYS: tuple[str, ...] = REQUIRED
 
 
 # ---------------------------------------------------------------------------
@@ -305,43 +306,78 @@ def load_config(path: str | Path) -> dict[str, Any]:
     -------
     dict
         The config with defaults filled in.
+
+    Raises
+    ------
+    ConfigError
+        A ValueError whose one line names the file and the key path at fault.
     """
     path = Path(path)
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: cannot read the config: {err}") from err
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path}: line {err.lineno}: not valid JSON: {err.msg}") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read the config: {err}") from err
     return check_config(config, str(path))
 
 
 def check_config(config: dict[str, Any], where: str = "config") -> dict[str, Any]:
-    """Validate a config dict and fill in defaults (see :func:`load_config`)."""
-    missing = [key for key in REQUIRED_KEYS if key not in config]
-    if missing:
-        raise ValueError(f"{where}: missing key(s) {missing}")
-    known = (*FACTORS, *IRREGULAR_FACTORS)
-    unknown = sorted(set(config["factors"]) - set(known))
-    if unknown:
-        raise ValueError(f"{where}: unknown factor(s) {unknown}; factors are {list(known)}")
-    if "N" not in config["factors"]:
-        raise ValueError(f"{where}: factors must list N (numbers of stores)")
+    """Validate a config dict and fill in defaults (see :func:`load_config`).
+
+    Every key, type and range is checked first (:func:`simstudy.schema.check_schema`),
+    then what involves several keys: a truth for every true K, true K inside
+    ``k_range``, T within the real price series, one coefficient per regressor.
+
+    Raises
+    ------
+    ConfigError
+        ``"{where}: {key path}: {what is wrong}"``, one line.
+    """
+    try:
+        check_schema(config)
+    except ConfigError as err:
+        raise ConfigError(f"{where}: {err}") from None
     out = dict(config)
     out["fit"] = {**FIT_DEFAULTS, **config.get("fit", {})}
     out["k_range"] = sorted({int(k) for k in config["k_range"]})
     out.setdefault("price_data", str(REAL_DATA))
-    if int(config["replications"]) < 1:
-        raise ValueError(f"{where}: replications must be at least 1")
     factors = config["factors"]
+    width = 2 + len(config.get("extra_regressors", {}))
+    truths = {"truth": config["truth"]} | {
+        f"truths_by_k.{k}": t for k, t in config.get("truths_by_k", {}).items()
+    }
+    for key, truth in truths.items():
+        if len(truth["theta"][0]) != width:
+            raise ConfigError(
+                f"{where}: {key}.theta: segments need {width} coefficients (alpha, beta"
+                f"{', one per extra regressor' if width > 2 else ''}), "
+                f"got {len(truth['theta'][0])}"
+            )
     if "real" in factors.get("prices", ["real"]):
-        weeks = real_prices(out["price_data"]).size
+        try:
+            weeks = real_prices(out["price_data"]).size
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"{where}: price_data: {err}") from None
         too_long = [t for t in factors.get("T", [FACTOR_DEFAULTS["T"]]) if int(t) > weeks]
         if too_long:
-            raise ValueError(f"{where}: T = {too_long} but the real price series has {weeks} weeks")
+            raise ConfigError(
+                f"{where}: factors.T: {too_long} but the real price series has {weeks} weeks"
+            )
     base_k = len(config["truth"]["pi"])
-    for k in factors.get("K", [base_k]):
+    true_ks = factors.get("K", [base_k])
+    for i, sigma in enumerate(factors.get("sigma", [])):
+        if isinstance(sigma, list) and any(len(sigma) != int(k) for k in true_ks):
+            raise ConfigError(
+                f"{where}: factors.sigma[{i}]: {len(sigma)} standard deviations (one per "
+                f"segment) but the true K is {true_ks}"
+            )
+    for k in true_ks:
         _truth_for_k(out, int(k), where)
         if int(k) not in out["k_range"]:
-            raise ValueError(f"{where}: true K = {k} is not in k_range {out['k_range']}")
+            raise ConfigError(
+                f"{where}: factors.K: true K = {k} is not in k_range {out['k_range']}"
+            )
     return out
 
 
@@ -351,7 +387,9 @@ def _truth_for_k(config: Mapping[str, Any], k: int, where: str) -> tuple[np.ndar
     if str(k) in by_k:
         entry = by_k[str(k)]
     if entry is None:
-        raise ValueError(f"{where}: no truth with K = {k} segments (add it to truths_by_k)")
+        raise ConfigError(
+            f"{where}: factors.K: no truth with K = {k} segments (add it to truths_by_k)"
+        )
     theta = np.asarray(entry["theta"], dtype=float).reshape(k, -1)
     return theta, np.asarray(entry["pi"], dtype=float)
 

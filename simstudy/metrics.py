@@ -122,6 +122,68 @@ def wilson_interval(successes: int, trials: int, level: float = 0.95) -> tuple[f
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
+def _finite(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Values as a flat float array with NaN and infinities (failed replications) dropped."""
+    values = np.asarray(values, dtype=float).ravel()
+    return values[np.isfinite(values)]
+
+
+def bias(estimates: Sequence[float] | np.ndarray, truth: float) -> float:
+    """Mean error of the estimates, ``mean(estimates) - truth`` (NaN entries dropped).
+
+    Parameters
+    ----------
+    estimates : array-like of shape (R,)
+        One estimate per replication.
+    truth : float
+
+    Returns
+    -------
+    float
+        NaN when no estimate is finite.
+    """
+    values = _finite(estimates)
+    return float(np.mean(values - truth)) if values.size else float("nan")
+
+
+def rmse(estimates: Sequence[float] | np.ndarray, truth: float) -> float:
+    """Root mean squared error ``sqrt(mean((estimates - truth)^2))`` (NaN entries dropped).
+
+    Parameters
+    ----------
+    estimates : array-like of shape (R,)
+    truth : float
+
+    Returns
+    -------
+    float
+        NaN when no estimate is finite.
+    """
+    values = _finite(estimates)
+    return float(np.sqrt(np.mean((values - truth) ** 2))) if values.size else float("nan")
+
+
+def mcse_mean(values: Sequence[float] | np.ndarray) -> float:
+    """Monte Carlo standard error of a mean over replications, ``sd / sqrt(R)``.
+
+    The MCSE of a bias is that of the mean of the estimates.
+
+    Parameters
+    ----------
+    values : array-like of shape (R,)
+        One value per replication (NaN entries dropped).
+
+    Returns
+    -------
+    float
+        NaN with fewer than two finite values.
+    """
+    values = _finite(values)
+    if values.size < 2:
+        return float("nan")
+    return float(values.std(ddof=1) / np.sqrt(values.size))
+
+
 def parameter_recovery(estimates: np.ndarray, truth: float) -> dict[str, float]:
     """Mean, bias, RMSE, standard deviation and the Monte Carlo standard error of the bias.
 
@@ -136,8 +198,7 @@ def parameter_recovery(estimates: np.ndarray, truth: float) -> dict[str, float]:
     dict
         ``true, n, mean, bias, mcse_bias, sd, rmse``; the MCSE of the bias is sd / sqrt(n).
     """
-    values = np.asarray(estimates, dtype=float)
-    values = values[np.isfinite(values)]
+    values = _finite(estimates)
     n = values.size
     if n == 0:
         nan = float("nan")
@@ -150,16 +211,14 @@ def parameter_recovery(estimates: np.ndarray, truth: float) -> dict[str, float]:
             "sd": nan,
             "rmse": nan,
         }
-    errors = values - truth
-    sd = float(values.std(ddof=1)) if n > 1 else float("nan")
     return {
         "true": float(truth),
         "n": n,
         "mean": float(values.mean()),
-        "bias": float(errors.mean()),
-        "mcse_bias": sd / np.sqrt(n) if n > 1 else float("nan"),
-        "sd": sd,
-        "rmse": float(np.sqrt(np.mean(errors**2))),
+        "bias": bias(values, truth),
+        "mcse_bias": mcse_mean(values),
+        "sd": float(values.std(ddof=1)) if n > 1 else float("nan"),
+        "rmse": rmse(values, truth),
     }
 
 

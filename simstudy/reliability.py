@@ -16,10 +16,18 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+from tabulate import tabulate
 
-from estimator import ConvergenceWarning, SufficientStats, fit_mixture
+from estimator import (
+    DEFAULT_INIT,
+    DEFAULT_N_INIT,
+    DEFAULT_TOL,
+    ConvergenceWarning,
+    SufficientStats,
+    fit_mixture,
+)
 
-from .hard_cases import hard_cases
+from .hard_cases import SCHEMES, hard_cases
 
 HIT = 1e-6
 """Log-likelihood units within which a fit counts as reaching the best-known maximum."""
@@ -103,3 +111,18 @@ def hard_case_table(
             rate = reach_rate(stats, k, best, n_seeds, sigma=case.sigma_mode)
             rows.append({"case": case.name, "K": k, "sigma": case.sigma_mode, **rate})
     return rows
+
+
+def restarts_markdown(document: dict[str, Any]) -> str:
+    """The restarts study's tables (real data, then the hard-case suite) as markdown."""
+    args = document["args"]
+    return (
+        f"# Do the defaults reach the maximum?\n\n`{document['command']}`\n\n"
+        f"Real data: best known from {args['per_scheme']} starts of each of "
+        f"{', '.join(SCHEMES)}; {args['seeds']} seeds per setting; reached = within {HIT:g}. "
+        f"Defaults: n_init {DEFAULT_N_INIT}, init {DEFAULT_INIT}, tol {DEFAULT_TOL:g}.\n\n"
+        + tabulate(document["real"], headers="keys", tablefmt="github")
+        + f"\n\n## Hard-case suite, default settings, {args['hard_seeds']} seeds per fit\n\n"
+        + tabulate(document["hard_cases"], headers="keys", tablefmt="github")
+        + "\n"
+    )

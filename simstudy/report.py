@@ -25,6 +25,7 @@ from estimator.selection import CRITERIA
 
 from . import style as figure_style
 from .design import FACTORS, IRREGULAR_FACTORS
+from .generic_report import write_generic_report
 from .mixture import SE_KINDS
 
 TABLE_FORMATS: dict[str, str] = {"md": "github", "tex": "latex_booktabs"}
@@ -673,9 +674,14 @@ def write_report(
     Line plots against N need at least two levels of N; the criterion x chosen K
     heat map is drawn per condition when there are at most 6 conditions, the
     coverage figure per condition that recorded standard errors when at most
-    :data:`MAX_COVERAGE_FIGURES` did.
+    :data:`MAX_COVERAGE_FIGURES` did. Summaries of another study (no ``recovery``
+    and ``selection``) get :func:`simstudy.generic_report.write_generic_report`.
     """
     out_dir = Path(out_dir)
+    if not all("recovery" in s and "selection" in s for s in summaries):
+        # not the mixture study's summaries (a study of the user's own): tables and
+        # figures of its numeric fields by design factor
+        return write_generic_report(summaries, out_dir, figures=figures)
     paths = write_tables(summaries, out_dir)
     if not figures:
         return paths

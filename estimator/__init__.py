@@ -5,6 +5,7 @@ The assignment's functions are importable from here::
     from estimator import LogL, EStep, MStep, EM, Estimate
 """
 
+from .blrt import BLRTResult, BLRTStep, bootstrap_lrt
 from .em import (
     DEFAULT_MAX_ITER,
     DEFAULT_N_INIT,
@@ -29,6 +30,8 @@ from .results import ConvergenceWarning, MixtureFit
 from .selection import CRITERIA, ModelSelection, fit_k_range
 
 __all__ = [
+    "BLRTResult",
+    "BLRTStep",
     "CRITERIA",
     "DEFAULT_MAX_ITER",
     "DEFAULT_N_INIT",
@@ -43,6 +46,7 @@ __all__ = [
     "MixtureFit",
     "ModelSelection",
     "Panel",
+    "bootstrap_lrt",
     "SufficientStats",
     "design_matrix",
     "fit_k_range",

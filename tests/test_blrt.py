@@ -1,0 +1,140 @@
+"""The bootstrap likelihood-ratio test: p-value, seeding, bootstrap panels' design, decisions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from estimator import fit_k_range, fit_mixture, sufficient_stats
+from estimator.blrt import (
+    bootstrap_lrt,
+    bootstrap_p_value,
+    draw_bootstrap_stats,
+    stopping_count,
+)
+from estimator.longpanel import long_from_arrays
+from estimator.selection import information_criteria
+
+PRICES = np.exp(np.linspace(0.4, 1.4, 20))
+X = np.column_stack([np.ones_like(PRICES), np.log(PRICES)])
+FAST = {"n_init": 3, "tol": 1e-8, "max_iter": 1000}
+
+
+def panel_stats(theta: np.ndarray, pi: np.ndarray, n_stores: int, seed: int):
+    """Sufficient statistics of a balanced panel with unit noise and the PRICES design."""
+    rng = np.random.default_rng(seed)
+    segment = rng.choice(len(pi), size=n_stores, p=pi)
+    y = theta[segment] @ X.T + rng.standard_normal((n_stores, len(PRICES)))
+    return sufficient_stats(y, X)
+
+
+def test_p_value_formula():
+    lr_boot = np.array([0.5, 3.0, 1.0, 7.0])
+    assert bootstrap_p_value(2.0, lr_boot) == (1 + 2) / 5
+    assert bootstrap_p_value(3.0, lr_boot) == (1 + 2) / 5  # ties count as exceeding
+    assert bootstrap_p_value(8.0, lr_boot) == 1 / 5
+    assert bootstrap_p_value(-1.0, lr_boot) == 1.0
+
+
+def test_stopping_count_makes_an_early_stop_a_certain_non_rejection():
+    for n_boot, level in [(99, 0.05), (19, 0.05), (97, 0.05), (199, 0.01), (39, 0.1)]:
+        h = stopping_count(n_boot, level)
+        assert h / n_boot > level  # the sequential p-value h / l, l <= B
+        assert (1 + h) / (n_boot + 1) > level  # the full-sample p-value can only be larger
+        assert (h - 1) / n_boot <= level  # the smallest such count
+
+
+def test_sabic_formula():
+    crit = information_criteria(-100.0, 5, 1040.0, 20, 0.0)
+    assert crit["sabic"] == pytest.approx(5 * np.log(1042.0 / 24.0) + 200.0)
+    assert crit["sabic_n"] == pytest.approx(5 * np.log(22.0 / 24.0) + 200.0)
+
+
+def test_bootstrap_panels_keep_the_design_of_an_unbalanced_panel():
+    """Missing weeks and an extra regressor: every store keeps its Gram matrix and its weeks."""
+    rng = np.random.default_rng(3)
+    n_stores, n_weeks = 60, 15
+    store = np.repeat(np.arange(n_stores), n_weeks)
+    week = np.tile(np.arange(n_weeks), n_stores)
+    keep = rng.random(store.size) > 0.25
+    extra = rng.normal(0.0, 1.0, store.size)  # store-specific, like a temperature
+    Xl = np.column_stack([np.ones(store.size), rng.normal(1.0, 0.3, store.size), extra])
+    truth = np.array([[1.0, -1.0, 0.5], [4.0, -2.0, 1.0]])
+    y = np.einsum("mp,mp->m", Xl, truth[store % 2]) + rng.standard_normal(store.size)
+    panel = long_from_arrays(store[keep], week[keep], y[keep], Xl[keep])
+    stats = panel.sufficient_stats()
+    fit = fit_mixture(stats, 2, seed=1, sigma="segment", **FAST)
+    boot = draw_bootstrap_stats(fit, stats, 5)
+    assert boot.gram.shape == (n_stores, 3, 3)
+    np.testing.assert_array_equal(boot.gram, stats.gram)
+    np.testing.assert_array_equal(boot.n_obs, stats.n_obs)
+    assert not np.array_equal(boot.ols, stats.ols)
+    again = draw_bootstrap_stats(fit, stats, 5)
+    np.testing.assert_array_equal(again.ols, boot.ols)
+
+
+def test_bootstrap_panels_follow_the_generating_model():
+    """One segment with sigma 2: store OLS ~ N(theta, 4 G^-1), RSS ~ 4 chi2(T - P)."""
+    stats = panel_stats(np.array([[2.0, -1.5]]), np.array([1.0]), 4000, seed=0)
+    fit = fit_mixture(stats, 1, sigma="common", **FAST)
+    fit = type(fit)(**{**fit.__dict__, "theta": np.array([[2.0, -1.5]]), "sigma": np.array([2.0])})
+    boot = draw_bootstrap_stats(fit, stats, 11)
+    np.testing.assert_array_equal(boot.gram, stats.gram)
+    dof = len(PRICES) - 2
+    assert boot.rss.mean() == pytest.approx(4.0 * dof, rel=0.03)
+    cov = np.cov(boot.ols, rowvar=False)
+    np.testing.assert_allclose(cov, 4.0 * np.linalg.inv(stats.gram), rtol=0.1)
+    np.testing.assert_allclose(boot.ols.mean(axis=0), [2.0, -1.5], atol=0.05)
+
+
+def test_result_does_not_depend_on_n_jobs():
+    stats = panel_stats(np.array([[1.0, -1.0], [2.0, -1.2]]), np.array([0.5, 0.5]), 40, seed=4)
+    one = bootstrap_lrt(stats, 3, 19, seed=9, n_jobs=1, **FAST)
+    two = bootstrap_lrt(stats, 3, 19, seed=9, n_jobs=2, **FAST)
+    assert [s.k0 for s in one.steps] == [s.k0 for s in two.steps]
+    for a, b in zip(one.steps, two.steps, strict=True):
+        np.testing.assert_array_equal(a.lr_boot, b.lr_boot)
+        assert a.p_value == b.p_value
+    assert one.chosen_k == two.chosen_k
+    other = bootstrap_lrt(stats, 2, 19, seed=10, **FAST)
+    assert not np.array_equal(other.steps[0].lr_boot, one.steps[0].lr_boot)
+
+
+def test_separated_segments_are_found_and_one_segment_is_not_split():
+    two = panel_stats(np.array([[1.0, -1.0], [3.0, -1.5]]), np.array([0.4, 0.6]), 80, seed=1)
+    result = bootstrap_lrt(two, 3, 19, seed=2, **FAST)
+    first, second = result.steps
+    assert first.rejected and first.p_value == pytest.approx(1 / 20)
+    assert first.lr > first.lr_boot.max()
+    assert not second.rejected and result.chosen_k == 2
+    one = panel_stats(np.array([[1.0, -1.0]]), np.array([1.0]), 80, seed=1)
+    result = bootstrap_lrt(one, 3, 19, seed=2, **FAST)
+    assert len(result.steps) == 1 and not result.steps[0].rejected and result.chosen_k == 1
+    doc = result.to_dict()
+    assert doc["chosen_K"] == 1 and len(doc["tests"][0]["lr_boot"]) == 19
+
+
+def test_given_fits_are_used_and_sequential_stopping_is_consistent():
+    one = panel_stats(np.array([[1.0, -1.0]]), np.array([1.0]), 60, seed=5)
+    fits = fit_k_range(one, (1, 2), seed=0, **FAST).fits
+    full = bootstrap_lrt(one, 2, 39, seed=3, fits=fits, **FAST)
+    seq = bootstrap_lrt(one, 2, 39, seed=3, fits=fits, sequential=True, **FAST)
+    a, b = full.steps[0], seq.steps[0]
+    assert a.lr == pytest.approx(2 * (fits[2].loglik - fits[1].loglik))
+    assert b.stopped_early and b.n_used < 39 and b.n_exceed == stopping_count(39, 0.05)
+    # the samples drawn are the first ones of the full test, and the decision is the same
+    np.testing.assert_array_equal(b.lr_boot, a.lr_boot[: b.n_used])
+    assert b.p_value == b.n_exceed / b.n_used > 0.05 and not a.rejected
+
+
+def test_bad_arguments_are_refused_naming_them():
+    stats = panel_stats(np.array([[1.0, -1.0]]), np.array([1.0]), 20, seed=0)
+    with pytest.raises(ValueError, match="n_boot = 9 cannot reject at level 0.05"):
+        bootstrap_lrt(stats, 2, 9)
+    with pytest.raises(ValueError, match="k_min < k_max"):
+        bootstrap_lrt(stats, 1, 19)
+    with pytest.raises(ValueError, match="level"):
+        bootstrap_lrt(stats, 2, 19, level=1.5)
+    fits = fit_k_range(stats, (1, 2), seed=0, **FAST).fits
+    with pytest.raises(ValueError, match="fits: K = \\[1, 2\\]"):
+        bootstrap_lrt(stats, 2, 19, fits=fits, sigma="common")

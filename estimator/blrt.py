@@ -321,7 +321,10 @@ def _test(
     )
 
 
-def _check(k_min: int, k_max: int, n_boot: int, level: float, sigma: str, n_init: int) -> None:
+def check_settings(
+    k_min: int, k_max: int, n_boot: int, level: float, sigma: str = "fixed", n_init: int = 0
+) -> None:
+    """Raise ValueError, naming the argument, unless the settings make a test that can reject."""
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
     if not 1 <= k_min < k_max:
@@ -395,7 +398,7 @@ def bootstrap_lrt(
     """
     stats = data if isinstance(data, SufficientStats) else data.sufficient_stats()
     k_min, k_max, n_boot = int(k_min), int(k_max), int(n_boot)
-    _check(k_min, k_max, n_boot, level, sigma, n_init)
+    check_settings(k_min, k_max, n_boot, level, sigma, n_init)
     given = dict(fits or {})
     wrong = sorted(k for k, fit in given.items() if fit.sigma_mode != sigma)
     if wrong:

@@ -285,7 +285,7 @@ def study_section(doc: ReportDoc, folder: Path, name: str, number: str) -> bool:
             rows,
         )
         doc.text(rst.grid_reading(conditions))
-        for criterion in rst.CRITERIA:
+        for criterion in rst.selection_methods(conditions):
             headers, rows = rst.pivot(conditions, criterion)
             doc.table(
                 f"{name}_hit_rate_{criterion}",

@@ -1,0 +1,137 @@
+"""The bootstrap likelihood-ratio test on a fitted data set: run it, tabulate it, draw it.
+
+Used by ``python -m experiments.fit_real --blrt B``; the test itself is
+:func:`estimator.blrt.bootstrap_lrt`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from tabulate import tabulate
+
+from estimator.blrt import BLRTResult, bootstrap_lrt
+from estimator.panel import SufficientStats
+from estimator.selection import ModelSelection
+
+from . import style
+
+BLRT_SEED_KEY = 15
+"""Child of the run's seed that the test draws from (apart from the fits' own streams)."""
+
+
+def blrt_on_fits(
+    stats: SufficientStats,
+    selection: ModelSelection,
+    n_boot: int,
+    seed: int | None,
+    n_jobs: int = 1,
+    level: float = 0.05,
+) -> BLRTResult:
+    """Sequential BLRT over the K range of ``selection``, reusing its fits as the observed ones.
+
+    K0 runs from the smallest fitted K to at most the largest minus one; the
+    bootstrap refits use the test's own settings (:mod:`estimator.blrt` defaults),
+    recorded in the result.
+
+    Parameters
+    ----------
+    stats : SufficientStats
+        The data the fits came from.
+    selection : ModelSelection
+        Fits over a contiguous range of K (fit_k_range).
+    n_boot : int
+        Bootstrap samples B per test.
+    seed : int or None
+        The run's seed; the test uses its child ``BLRT_SEED_KEY``.
+    n_jobs : int
+        joblib workers over bootstrap samples.
+    level : float
+    """
+    ks = selection.k_range
+    if list(ks) != list(range(ks[0], ks[-1] + 1)) or len(ks) < 2:
+        raise ValueError(f"--blrt needs at least two consecutive K values (--k), got {list(ks)}")
+    sigma = selection.fits[ks[0]].sigma_mode
+    return bootstrap_lrt(
+        stats,
+        ks[-1],
+        n_boot,
+        level=level,
+        k_min=ks[0],
+        n_jobs=n_jobs,
+        seed=np.random.SeedSequence(seed, spawn_key=(BLRT_SEED_KEY,)),
+        sigma=sigma,
+        fits=selection.fits,
+    )
+
+
+def blrt_text(result: BLRTResult) -> str:
+    """The tests as a terminal table: K0 vs K0 + 1, LR, p-value, B used, decision."""
+    rows = [
+        [
+            f"{s.k0} vs {s.k0 + 1}",
+            f"{s.lr:.3f}",
+            f"{s.p_value:.3f}",
+            f"{s.n_used}/{s.n_boot}",
+            f"reject K0 = {s.k0}" if s.rejected else f"keep K0 = {s.k0}",
+        ]
+        for s in result.steps
+    ]
+    table = tabulate(
+        rows, headers=["K0 vs K0+1", "LR", "p", "B used", "decision"], disable_numparse=True
+    )
+    return (
+        f"bootstrap likelihood-ratio test (level {result.level:g}): "
+        f"chosen K = {result.chosen_k}\n{table}"
+    )
+
+
+def plot_blrt(result: BLRTResult, stem: Path) -> list[Path]:
+    """Histogram of the bootstrap LR* per K0 with the observed LR marked; PNG and PDF.
+
+    One panel per test, side by side (one column wide for a single test, the text
+    width otherwise). An observed LR far beyond the bootstrap values is marked by
+    an arrow at the right edge with its value, so the histogram stays readable.
+
+    Parameters
+    ----------
+    result : BLRTResult
+    stem : Path
+        Output path without suffix.
+
+    Returns
+    -------
+    list of Path
+    """
+    n = len(result.steps)
+    width = style.WIDTH_SINGLE if n == 1 else style.WIDTH_DOUBLE
+    with style.style():
+        fig, axes = style.new_figure(1, n, width=width, height=2.4, squeeze=False)
+        for ax, step in zip(axes[0], result.steps, strict=True):
+            boot = step.lr_boot
+            top = float(max(boot.max(), 0.0)) * 1.15 + 1.0
+            ax.hist(boot, bins=20, range=(min(boot.min(), 0.0), top), color="#999999")
+            ax.set_xlim(min(boot.min(), 0.0), max(top, step.lr * 1.1) if step.lr < top else top)
+            if step.lr < top:
+                ax.axvline(step.lr, color="#D55E00", lw=1.5, label=f"observed LR = {step.lr:.2f}")
+                ax.legend(loc="upper right")
+            else:
+                ax.annotate(
+                    f"observed LR\n= {step.lr:.1f}",
+                    xy=(1.0, 0.5),
+                    xycoords="axes fraction",
+                    xytext=(0.62, 0.7),
+                    textcoords="axes fraction",
+                    color="#D55E00",
+                    fontsize=7,
+                    arrowprops={"arrowstyle": "->", "color": "#D55E00"},
+                )
+            ax.set_title(
+                f"K0 = {step.k0} vs {step.k0 + 1}: p = {step.p_value:.3f}, B = {step.n_used}",
+                fontsize=8,
+            )
+            ax.yaxis.get_major_locator().set_params(integer=True)
+            ax.set_xlabel("bootstrap LR*")
+            ax.set_ylabel("samples")
+        return style.save(fig, stem)

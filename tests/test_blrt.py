@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from estimator import fit_k_range, fit_mixture, sufficient_stats
@@ -14,6 +18,8 @@ from estimator.blrt import (
 )
 from estimator.longpanel import long_from_arrays
 from estimator.selection import information_criteria
+from experiments import selection
+from simstudy.design import check_config, conditions, load_config
 
 PRICES = np.exp(np.linspace(0.4, 1.4, 20))
 X = np.column_stack([np.ones_like(PRICES), np.log(PRICES)])
@@ -138,3 +144,86 @@ def test_bad_arguments_are_refused_naming_them():
     fits = fit_k_range(stats, (1, 2), seed=0, **FAST).fits
     with pytest.raises(ValueError, match="fits: K = \\[1, 2\\]"):
         bootstrap_lrt(stats, 2, 19, fits=fits, sigma="common")
+
+
+# ---------------------------------------------------------------------------
+# the harness: the two study configs, their smoke variants, the records
+# ---------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / "experiments" / "configs"
+
+
+def smoke_variant(name: str, tmp_path: Path, **factors) -> Path:
+    """The shipped config with tiny N, two replications and B = 19, written to tmp_path."""
+    config = json.loads((CONFIGS / f"{name}.json").read_text())
+    config["factors"].update(factors)
+    config.update(replications=2, batch_size=1)
+    config["blrt"]["n_boot"] = 19
+    config["fit"].update(n_init=3)
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_blrt_configs_are_the_promised_studies():
+    size = load_config(CONFIGS / "blrt_size.json")
+    (cond,) = conditions(size)
+    assert cond.factors["N"] == 300 and cond.factors["T"] == 52 and cond.factors["K"] == 2
+    assert size["replications"] >= 500 and size["fit"]["blrt"]["k_min"] == 2
+    assert size["fit"]["blrt"]["k_max"] == 3 and size["fit"]["blrt"]["level"] == 0.05
+    results = json.loads((REPO / "outputs" / "results.json").read_text())
+    model = next(m for m in results["models"] if m["K"] == 2)
+    np.testing.assert_allclose(np.ravel(size["truth"]["theta"]), model["theta"], rtol=1e-6)
+    np.testing.assert_allclose(size["truth"]["pi"], model["pi"], rtol=1e-6)
+    grid = load_config(CONFIGS / "blrt_grid.json")
+    cells = {(c.factors["K"], c.factors["N"], c.factors["separation"]) for c in conditions(grid)}
+    assert cells == {(k, n, s) for k in (2, 3) for n in (100, 300, 1000) for s in (0.5, 1.0)}
+    assert grid["replications"] >= 200 and grid["fit"]["blrt"]["n_boot"] == 99
+
+
+def test_size_study_smoke_variant_runs_through_the_cli(tmp_path):
+    out = tmp_path / "size"
+    argv = ["--config", str(smoke_variant("blrt_size", tmp_path, N=[60])), "--out", str(out)]
+    assert selection.main([*argv, "--quiet", "--no-figures"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    (cond,) = summary["conditions"]
+    assert cond["n_ok"] == 2
+    (test,) = cond["blrt"]["tests"]
+    assert test["K0"] == 2 and test["n"] == 2 and test["ci_low"] <= test["rejection_rate"]
+    assert cond["selection"]["blrt"]["n"] == 2 and "sabic" in cond["selection"]
+    records = pd.read_csv(next((out / "raw").glob("condition_*.csv")))
+    rejected = records["blrt_p_K2"] <= 0.05
+    assert (records["chosen_blrt"] == np.where(rejected, 3, 2)).all()
+    assert test["rejections"] == int(rejected.sum())
+    table = (out / "tables" / "blrt.md").read_text()
+    assert "rejection rate" in table and "BLRT" in (out / "tables" / "selection.md").read_text()
+
+
+def test_grid_smoke_variant_records_the_sequential_test_and_draws_it(tmp_path):
+    out = tmp_path / "grid"
+    path = smoke_variant("blrt_grid", tmp_path, N=[40, 80], K=[2], separation=[1.0])
+    assert selection.main(["--config", str(path), "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["conditions"]) == 2
+    records = pd.concat(pd.read_csv(p) for p in (out / "raw").glob("condition_*.csv"))
+    for _, r in records.iterrows():
+        p = [r[f"blrt_p_K{k}"] for k in (1, 2, 3)]
+        tested = [k for k in (1, 2, 3) if np.isfinite(p[k - 1])]
+        # sequential: every test before the last rejected, the last one decides K
+        assert all(p[k - 1] <= 0.05 for k in tested[:-1])
+        last = tested[-1]
+        assert r["chosen_blrt"] == (last if p[last - 1] > 0.05 else last + 1)
+    assert (out / "figures" / "hit_rate.png").stat().st_size > 1000
+
+
+def test_bad_blrt_entries_are_refused_in_one_line():
+    base = json.loads((CONFIGS / "blrt_size.json").read_text())
+    with pytest.raises(ValueError, match="'blrt' needs n_boot"):
+        check_config({**base, "blrt": {"level": 0.05}}, "c.json")
+    with pytest.raises(ValueError, match="c.json: 'blrt': n_boot = 9 cannot reject"):
+        check_config({**base, "blrt": {"n_boot": 9}}, "c.json")
+    with pytest.raises(ValueError, match="unknown key"):
+        check_config({**base, "blrt": {"n_boot": 99, "B": 3}}, "c.json")
+    with pytest.raises(ValueError, match="must lie in k_range"):
+        check_config({**base, "blrt": {"n_boot": 99, "k_max": 5}}, "c.json")

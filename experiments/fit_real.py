@@ -44,7 +44,7 @@ from estimator.longpanel import ExcludedStoresWarning, LongPanel, detect_format,
 from estimator.panel import Panel
 from estimator.results import MixtureFit
 from estimator.selection import CRITERIA, ModelSelection
-from simstudy.blrt_report import blrt_on_fits, blrt_text, plot_blrt
+from simstudy.blrt_report import blrt_argument_problem, blrt_on_fits, blrt_text, plot_blrt
 
 DEFAULT_DATA = Path("data/609948.csv")
 DEFAULT_SEED = 20261121
@@ -348,6 +348,9 @@ def describe(panel: Panel | LongPanel, path: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the real-data fit and write its outputs."""
     args = parse_args(argv)
+    if (problem := blrt_argument_problem(args.k, args.blrt)) is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
         panel, data_format, excluded_messages = load_data(args)
     except ValueError as err:

@@ -6,12 +6,14 @@ Used by ``python -m experiments.fit_real --blrt B``; the test itself is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tabulate import tabulate
 
-from estimator.blrt import BLRTResult, bootstrap_lrt
+from estimator.blrt import BLRTResult, bootstrap_lrt, check_settings
 from estimator.panel import SufficientStats
 from estimator.selection import ModelSelection
 
@@ -19,6 +21,22 @@ from . import style
 
 BLRT_SEED_KEY = 15
 """Child of the run's seed that the test draws from (apart from the fits' own streams)."""
+
+
+def blrt_argument_problem(k_values: Sequence[int], n_boot: int, level: float = 0.05) -> str | None:
+    """Why ``--blrt n_boot`` cannot run with ``--k k_values`` (one line), or None when it can."""
+    if n_boot == 0:
+        return None
+    ks = sorted(set(int(k) for k in k_values))
+    if n_boot < 0:
+        return f"--blrt must be a number of bootstrap samples >= 0, got {n_boot}"
+    if len(ks) < 2 or ks != list(range(ks[0], ks[-1] + 1)):
+        return f"--blrt needs at least two consecutive K values (--k), got {ks}"
+    try:
+        check_settings(ks[0], ks[-1], n_boot, level)
+    except ValueError as err:
+        return f"--blrt: {err}"
+    return None
 
 
 def blrt_on_fits(
@@ -50,8 +68,9 @@ def blrt_on_fits(
     level : float
     """
     ks = selection.k_range
-    if list(ks) != list(range(ks[0], ks[-1] + 1)) or len(ks) < 2:
-        raise ValueError(f"--blrt needs at least two consecutive K values (--k), got {list(ks)}")
+    problem = blrt_argument_problem(ks, n_boot, level)
+    if problem is not None:
+        raise ValueError(problem)
     sigma = selection.fits[ks[0]].sigma_mode
     return bootstrap_lrt(
         stats,
@@ -87,7 +106,7 @@ def blrt_text(result: BLRTResult) -> str:
     )
 
 
-def plot_blrt(result: BLRTResult, stem: Path) -> list[Path]:
+def plot_blrt(result: BLRTResult | dict[str, Any], stem: Path) -> list[Path]:
     """Histogram of the bootstrap LR* per K0 with the observed LR marked; PNG and PDF.
 
     One panel per test, side by side (one column wide for a single test, the text
@@ -96,7 +115,8 @@ def plot_blrt(result: BLRTResult, stem: Path) -> list[Path]:
 
     Parameters
     ----------
-    result : BLRTResult
+    result : BLRTResult or dict
+        The test, or its ``to_dict()`` form (results.json's ``blrt`` entry).
     stem : Path
         Output path without suffix.
 
@@ -104,34 +124,41 @@ def plot_blrt(result: BLRTResult, stem: Path) -> list[Path]:
     -------
     list of Path
     """
-    n = len(result.steps)
-    width = style.WIDTH_SINGLE if n == 1 else style.WIDTH_DOUBLE
+    doc = result.to_dict() if isinstance(result, BLRTResult) else result
+    tests = doc["tests"]
+    width = style.WIDTH_SINGLE if len(tests) == 1 else style.WIDTH_DOUBLE
     with style.style():
-        fig, axes = style.new_figure(1, n, width=width, height=2.4, squeeze=False)
-        for ax, step in zip(axes[0], result.steps, strict=True):
-            boot = step.lr_boot
-            top = float(max(boot.max(), 0.0)) * 1.15 + 1.0
-            ax.hist(boot, bins=20, range=(min(boot.min(), 0.0), top), color="#999999")
-            ax.set_xlim(min(boot.min(), 0.0), max(top, step.lr * 1.1) if step.lr < top else top)
-            if step.lr < top:
-                ax.axvline(step.lr, color="#D55E00", lw=1.5, label=f"observed LR = {step.lr:.2f}")
-                ax.legend(loc="upper right")
-            else:
-                ax.annotate(
-                    f"observed LR\n= {step.lr:.1f}",
-                    xy=(1.0, 0.5),
-                    xycoords="axes fraction",
-                    xytext=(0.62, 0.7),
-                    textcoords="axes fraction",
-                    color="#D55E00",
-                    fontsize=7,
-                    arrowprops={"arrowstyle": "->", "color": "#D55E00"},
-                )
+        fig, axes = style.new_figure(1, len(tests), width=width, height=2.4, squeeze=False)
+        for ax, test in zip(axes[0], tests, strict=True):
+            _lr_panel(ax, np.asarray(test["lr_boot"], dtype=float), float(test["lr"]))
             ax.set_title(
-                f"K0 = {step.k0} vs {step.k0 + 1}: p = {step.p_value:.3f}, B = {step.n_used}",
+                f"K0 = {test['K0']} vs {test['K0'] + 1}: p = {test['p_value']:.3f}, "
+                f"B = {test['n_used']}",
                 fontsize=8,
             )
-            ax.yaxis.get_major_locator().set_params(integer=True)
-            ax.set_xlabel("bootstrap LR*")
-            ax.set_ylabel("samples")
         return style.save(fig, stem)
+
+
+def _lr_panel(ax: Any, boot: np.ndarray, lr: float) -> None:
+    """One test's histogram of LR* and its observed LR (a line, or an arrow when off scale)."""
+    low = min(float(boot.min()), 0.0)
+    top = max(float(boot.max()), 0.0) * 1.15 + 1.0
+    ax.hist(boot, bins=20, range=(low, top), color="#999999")
+    if lr < top:
+        ax.axvline(lr, color="#D55E00", lw=1.5, label=f"observed LR = {lr:.2f}")
+        ax.legend(loc="upper right")
+    else:
+        ax.annotate(
+            f"observed LR\n= {lr:.1f}",
+            xy=(1.0, 0.5),
+            xycoords="axes fraction",
+            xytext=(0.62, 0.7),
+            textcoords="axes fraction",
+            color="#D55E00",
+            fontsize=7,
+            arrowprops={"arrowstyle": "->", "color": "#D55E00"},
+        )
+    ax.set_xlim(low, top)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("bootstrap LR*")
+    ax.set_ylabel("samples")

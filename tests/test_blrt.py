@@ -18,7 +18,7 @@ from estimator.blrt import (
 )
 from estimator.longpanel import long_from_arrays
 from estimator.selection import information_criteria
-from experiments import selection
+from experiments import fit_real, selection
 from simstudy.design import check_config, conditions, load_config
 
 PRICES = np.exp(np.linspace(0.4, 1.4, 20))
@@ -227,3 +227,43 @@ def test_bad_blrt_entries_are_refused_in_one_line():
         check_config({**base, "blrt": {"n_boot": 99, "B": 3}}, "c.json")
     with pytest.raises(ValueError, match="must lie in k_range"):
         check_config({**base, "blrt": {"n_boot": 99, "k_max": 5}}, "c.json")
+
+
+# ---------------------------------------------------------------------------
+# the real data: fit_real --blrt B
+# ---------------------------------------------------------------------------
+
+
+def test_fit_real_blrt_writes_the_tests_the_table_and_the_figure(tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["--data", str(REPO / "data" / "609948.csv"), "--out", str(out), "--k", "1", "2"]
+    assert fit_real.main([*argv, "--n-init", "3", "--blrt", "19"]) == 0
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["settings"]["blrt"] == 19
+    blrt = doc["blrt"]
+    (test,) = blrt["tests"]
+    loglik = {m["K"]: m["loglik"] for m in doc["models"]}
+    assert test["K0"] == 1 and test["lr"] == pytest.approx(2 * (loglik[2] - loglik[1]))
+    assert len(test["lr_boot"]) == test["n_used"] == 19
+    assert test["p_value"] == bootstrap_p_value(test["lr"], np.array(test["lr_boot"]))
+    assert blrt["chosen_K"] == (2 if test["rejected"] else 1)
+    printed = capsys.readouterr().out
+    assert f"chosen K = {blrt['chosen_K']}" in printed and "1 vs 2" in printed
+    for suffix in ("png", "pdf"):
+        assert (out / "real" / f"blrt_lr.{suffix}").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--k", "3", "--blrt", "19"], "--blrt needs at least two consecutive K values"),
+        (["--k", "1", "3", "--blrt", "19"], "--blrt needs at least two consecutive K values"),
+        (["--blrt", "9"], "--blrt: n_boot = 9 cannot reject at level 0.05"),
+    ],
+)
+def test_fit_real_bad_blrt_is_one_line_and_writes_nothing(tmp_path, capsys, extra, message):
+    out = tmp_path / "out"
+    assert fit_real.main(["--out", str(out), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

@@ -413,12 +413,14 @@ def plot_hit_rates(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[P
                 n = [s["factors"]["N"] for s in cell]
                 for name in selection_methods(members):
                     sel = [s["selection"][name] for s in cell]
-                    line = ax.plot(
-                        n,
-                        _floats(r["hit_rate"] for r in sel),
-                        marker="o",
-                        ms=3,
-                        label=CRITERION_LABELS[name],
+                    line = (
+                        ax.plot(  # nine methods: colour and marker and line style tell them apart
+                            n,
+                            _floats(r["hit_rate"] for r in sel),
+                            ms=3,
+                            label=CRITERION_LABELS[name],
+                            **figure_style.CRITERION_STYLES[name],
+                        )
                     )
                     if name == "bic":  # one band keeps the panel readable; tables have all
                         ax.fill_between(

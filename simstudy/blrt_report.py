@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 from tabulate import tabulate
 
 from estimator.blrt import BLRTResult, bootstrap_lrt, check_settings
@@ -106,37 +107,51 @@ def blrt_text(result: BLRTResult) -> str:
     )
 
 
-def plot_blrt(result: BLRTResult | dict[str, Any], stem: Path) -> list[Path]:
-    """Histogram of the bootstrap LR* per K0 with the observed LR marked; PNG and PDF.
+def blrt_figure(result: BLRTResult | dict[str, Any]) -> Figure:
+    """Histogram of the bootstrap LR* per K0 with the observed LR marked.
 
     One panel per test, side by side (one column wide for a single test, the text
     width otherwise). An observed LR far beyond the bootstrap values is marked by
     an arrow at the right edge with its value, so the histogram stays readable.
+    Draw it inside :func:`simstudy.style.style`.
 
     Parameters
     ----------
     result : BLRTResult or dict
         The test, or its ``to_dict()`` form (results.json's ``blrt`` entry).
-    stem : Path
-        Output path without suffix.
-
-    Returns
-    -------
-    list of Path
     """
     doc = result.to_dict() if isinstance(result, BLRTResult) else result
     tests = doc["tests"]
     width = style.WIDTH_SINGLE if len(tests) == 1 else style.WIDTH_DOUBLE
+    fig, axes = style.new_figure(1, len(tests), width=width, height=2.4, squeeze=False)
+    for ax, test in zip(axes[0], tests, strict=True):
+        _lr_panel(ax, np.asarray(test["lr_boot"], dtype=float), float(test["lr"]))
+        ax.set_title(
+            f"K0 = {test['K0']} vs {test['K0'] + 1}: p = {test['p_value']:.3f}, "
+            f"B = {test['n_used']}",
+            fontsize=8,
+        )
+    return fig
+
+
+def blrt_caption(result: BLRTResult | dict[str, Any]) -> str:
+    """Caption of :func:`blrt_figure`, with the chosen K and the tests' p-values."""
+    doc = result.to_dict() if isinstance(result, BLRTResult) else result
+    tests = "; ".join(
+        f"K0 = {t['K0']}: LR = {t['lr']:.2f}, p = {t['p_value']:.3f}" for t in doc["tests"]
+    )
+    return (
+        "Bootstrap likelihood-ratio tests of K0 against K0 + 1 segments: per K0 the "
+        "distribution of LR* = 2 (log L_{K0+1} - log L_{K0}) over panels drawn from the fitted "
+        "K0 model, and the observed LR (orange). "
+        f"{tests}; at level {doc['level']:g} the test chooses K = {doc['chosen_K']}."
+    )
+
+
+def plot_blrt(result: BLRTResult | dict[str, Any], stem: Path) -> list[Path]:
+    """:func:`blrt_figure` written as ``stem.png`` and ``stem.pdf``; return both paths."""
     with style.style():
-        fig, axes = style.new_figure(1, len(tests), width=width, height=2.4, squeeze=False)
-        for ax, test in zip(axes[0], tests, strict=True):
-            _lr_panel(ax, np.asarray(test["lr_boot"], dtype=float), float(test["lr"]))
-            ax.set_title(
-                f"K0 = {test['K0']} vs {test['K0'] + 1}: p = {test['p_value']:.3f}, "
-                f"B = {test['n_used']}",
-                fontsize=8,
-            )
-        return style.save(fig, stem)
+        return style.save(blrt_figure(result), stem)
 
 
 def _lr_panel(ax: Any, boot: np.ndarray, lr: float) -> None:

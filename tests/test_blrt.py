@@ -19,6 +19,8 @@ from estimator.blrt import (
 from estimator.longpanel import long_from_arrays
 from estimator.selection import information_criteria
 from experiments import fit_real, selection
+from experiments.report import Sources, real_section
+from experiments.report_doc import ReportDoc
 from simstudy.design import check_config, conditions, load_config
 
 PRICES = np.exp(np.linspace(0.4, 1.4, 20))
@@ -267,3 +269,23 @@ def test_fit_real_bad_blrt_is_one_line_and_writes_nothing(tmp_path, capsys, extr
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_report_shows_the_blrt_figure_when_results_json_has_the_test(tmp_path):
+    out = tmp_path / "out"
+    argv = ["--data", str(REPO / "data" / "609948.csv"), "--out", str(out), "--k", "1", "2"]
+    assert fit_real.main([*argv, "--n-init", "3", "--blrt", "19"]) == 0
+    blrt = json.loads((out / "results.json").read_text())["blrt"]
+    sources = Sources(
+        results=out / "results.json",
+        segments=out / "real" / "store_segments.csv",
+        data=REPO / "data" / "609948.csv",
+        sigma_common=tmp_path / "absent.json",
+        sigma_segment=tmp_path / "absent.json",
+    )
+    doc = ReportDoc(tmp_path / "report", "test")
+    real_section(doc, sources)
+    (entry,) = [f for f in doc.figures if f["name"] == "real_blrt"]
+    assert f"chooses K = {blrt['chosen_K']}" in entry["caption"]
+    assert f"p = {blrt['tests'][0]['p_value']:.3f}" in entry["caption"]
+    assert (tmp_path / "report" / "figures" / "real_blrt.png").stat().st_size > 1000

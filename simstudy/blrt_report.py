@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from tabulate import tabulate
 
 from estimator.blrt import BLRTResult, bootstrap_lrt, check_settings
+from estimator.init import seed_sequence
 from estimator.panel import SufficientStats
 from estimator.selection import ModelSelection
 
@@ -80,7 +81,7 @@ def blrt_on_fits(
         level=level,
         k_min=ks[0],
         n_jobs=n_jobs,
-        seed=np.random.SeedSequence(seed, spawn_key=(BLRT_SEED_KEY,)),
+        seed=seed_sequence(seed, BLRT_SEED_KEY),
         sigma=sigma,
         fits=selection.fits,
     )

@@ -5,6 +5,7 @@ The assignment's functions are importable from here::
     from estimator import LogL, EStep, MStep, EM, Estimate
 """
 
+from .blrt import BLRTResult, BLRTStep, bootstrap_lrt
 from .em import (
     DEFAULT_INIT,
     DEFAULT_MAX_ITER,
@@ -18,6 +19,8 @@ from .em import (
     distinct_maxima,
     fit_mixture,
 )
+from .engine import SIGMA_MODES
+from .init import INIT_METHODS
 from .longpanel import LongPanel, load_long_csv, load_panel
 from .panel import (
     Panel,
@@ -31,8 +34,12 @@ from .results import ConvergenceWarning, MixtureFit
 from .selection import CRITERIA, ModelSelection, fit_k_range
 
 __all__ = [
+    "BLRTResult",
+    "BLRTStep",
     "CRITERIA",
     "DEFAULT_INIT",
+    "INIT_METHODS",
+    "SIGMA_MODES",
     "DEFAULT_MAX_ITER",
     "DEFAULT_N_INIT",
     "DEFAULT_TOL",
@@ -46,6 +53,7 @@ __all__ = [
     "MixtureFit",
     "ModelSelection",
     "Panel",
+    "bootstrap_lrt",
     "SufficientStats",
     "design_matrix",
     "distinct_maxima",

@@ -40,6 +40,7 @@ __all__ = [
     "fit_mixture",
     "m_step",
     "prepare",
+    "refit",
     "run_em",
 ]
 
@@ -140,6 +141,68 @@ def fit_mixture(
     fit = _best_fit(driver, run, tol, max_iter, coef_names, sigma, time.perf_counter() - started)
     _warn_about(fit, len(theta0), max_iter, tol)
     return fit
+
+
+def refit(
+    stats: SufficientStats,
+    theta: np.ndarray,
+    pi: np.ndarray,
+    sigma: np.ndarray | None,
+    rng: np.random.Generator,
+    *,
+    n_init: int,
+    init: InitMethod = DEFAULT_INIT,
+    tol: float = DEFAULT_TOL,
+    max_iter: int = DEFAULT_MAX_ITER,
+    sigma_mode: SigmaMode = "fixed",
+) -> MixtureFit:
+    """Fit len(pi) segments from a known point plus ``n_init`` drawn starts, quietly.
+
+    The parametric bootstrap and the bootstrap likelihood-ratio test refit every
+    drawn panel this way: starting at the generating (or observed) parameters
+    guarantees the refit reaches at least that maximum, the drawn starts look for a
+    higher one.
+
+    Parameters
+    ----------
+    stats : SufficientStats
+    theta : ndarray of shape (K, P)
+    pi : ndarray of shape (K,)
+    sigma : ndarray of shape (K,) or None
+        Starting sigma of the known point when sigma is estimated.
+    rng : numpy Generator
+        Randomness of the drawn starts.
+    n_init, init, tol, max_iter, sigma_mode
+        As in :func:`fit_mixture` (``sigma_mode`` is its ``sigma``).
+
+    Returns
+    -------
+    MixtureFit
+        No warning is issued; read ``converged`` and ``degenerate``.
+    """
+    n_components = len(pi)
+    driver = prepare(stats)
+    theta0, pi0 = [np.asarray(theta, dtype=float)[None]], [np.asarray(pi, dtype=float)[None]]
+    if n_init > 0 and n_components > 1:
+        drawn, drawn_pi = starting_values(stats, n_components, n_init, rng, init, driver)
+        theta0.append(drawn)
+        pi0.append(drawn_pi)
+    n_starts = sum(len(t) for t in theta0)
+    sigma0 = np.full((n_starts, n_components), pooled_sigma(stats))
+    if sigma is not None:
+        sigma0[0] = sigma
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fit_mixture(
+            stats,
+            n_components,
+            theta0=np.concatenate(theta0),
+            pi0=np.concatenate(pi0),
+            sigma0=sigma0,
+            tol=tol,
+            max_iter=max_iter,
+            sigma=sigma_mode,
+        )
 
 
 def _warn_about(fit: MixtureFit, n_starts: int, max_iter: int, tol: float) -> None:

@@ -149,11 +149,11 @@ from .derivatives import (
     sigma_groups,
 )
 from .driver import MIN_SEGMENT_WEIGHT, SIGMA_FLOOR, component_driver
-from .em import DEFAULT_MAX_ITER, DEFAULT_TOL, fit_mixture
+from .em import DEFAULT_MAX_ITER, DEFAULT_TOL, refit
 from .engine import posteriors
-from .init import SeedLike, seed_sequence, starting_values
+from .init import SeedLike, seed_sequence
 from .panel import Panel, SufficientStats
-from .results import ConvergenceWarning, MixtureFit
+from .results import MixtureFit
 
 Method = Literal["observed", "naive", "bootstrap"]
 FitLike = (
@@ -938,23 +938,20 @@ def _bootstrap_replicate(
     theta, pi = params.theta, params.pi
     n_components = len(pi)
     boot, _ = component_driver(stats).draw_stats(theta, pi, rng, params.sigma_k)
-    starts = [theta[None]]
-    if n_init > 0 and n_components > 1:
-        drawn, _ = starting_values(boot, n_components, n_init, rng)
-        starts.append(drawn)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        refit = fit_mixture(
-            boot,
-            n_components,
-            theta0=np.concatenate(starts),
-            tol=tol,
-            max_iter=max_iter,
-            sigma=params.sigma_mode,
-        )
+    fit = refit(
+        boot,
+        theta,
+        pi,
+        params.sigma_k,
+        rng,
+        n_init=n_init,
+        tol=tol,
+        max_iter=max_iter,
+        sigma_mode=params.sigma_mode,
+    )
     metric = component_driver(stats).metric()
-    order = _match(refit.theta, theta, metric)
-    sigma = refit.sigma[order] if params.n_sigma == n_components else refit.sigma[: params.n_sigma]
-    values = np.concatenate([refit.theta[order].ravel(), refit.pi[order], sigma])
+    order = _match(fit.theta, theta, metric)
+    sigma = fit.sigma[order] if params.n_sigma == n_components else fit.sigma[: params.n_sigma]
+    values = np.concatenate([fit.theta[order].ravel(), fit.pi[order], sigma])
     floored = params.n_sigma > 0 and not np.all(sigma > SIGMA_FLOOR * (1.0 + 1e-9))
-    return values, refit.converged, refit.degenerate or floored
+    return values, fit.converged, fit.degenerate or floored

@@ -11,7 +11,12 @@ aic        2 k - 2 l
 aic3       3 k - 2 l
 caic       k (log(n) + 1) - 2 l               consistent AIC, with n = N*T
 icl        bic + 2 EN                         EN = -sum_ic w_ic log w_ic
+sabic      k log((n + 2) / 24) - 2 l          sample-size-adjusted BIC (Sclove 1987)
+sabic_n    k log((N + 2) / 24) - 2 l          the same with stores as the unit
 =========  =================================  ==================================
+
+The bootstrap likelihood-ratio test, the one choice of K that is a test rather
+than a criterion, is in :mod:`estimator.blrt`.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from .init import InitMethod, SeedLike, seed_sequence
 from .panel import SufficientStats
 from .results import MixtureFit
 
-CRITERIA: tuple[str, ...] = ("bic", "bic_n", "aic", "aic3", "caic", "icl")
+CRITERIA: tuple[str, ...] = ("bic", "bic_n", "aic", "aic3", "caic", "icl", "sabic", "sabic_n")
 SELECTING_CRITERION = "bic"
 DEFAULT_K_RANGE: tuple[int, ...] = (1, 2, 3, 4)
 
@@ -72,6 +77,8 @@ def information_criteria(
         "aic3": float(3.0 * n_params + deviance),
         "caic": float(n_params * (np.log(n_obs) + 1.0) + deviance),
         "icl": float(bic + 2.0 * entropy),
+        "sabic": float(n_params * np.log((n_obs + 2.0) / 24.0) + deviance),
+        "sabic_n": float(n_params * np.log((n_stores + 2.0) / 24.0) + deviance),
     }
 
 

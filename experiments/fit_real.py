@@ -1,7 +1,9 @@
 """Fit the real panel for every K, choose K by BIC, write results.json and store segments.
 
 Every K gets observed-information and naive standard errors and 95% intervals
-(docs/inference.md); ``--bootstrap B`` adds a parametric bootstrap for the chosen K.
+(docs/inference.md); ``--bootstrap B`` adds a parametric bootstrap for the chosen K,
+``--blrt B`` the bootstrap likelihood-ratio tests of K0 vs K0 + 1 (results.json
+``blrt``, figure real/blrt_lr).
 ``--sigma common|segment`` estimates the error standard deviation (default: fixed
 at 1, the assignment's model); ``--missing drop`` reads empty cells of a wide file
 as weeks the store was not observed; a long file (columns store, week, sales,
@@ -11,8 +13,9 @@ price and extra regressors such as promo) is detected from its header
 Usage::
 
     python -m experiments.fit_real [--data PATH] [--k 1 2 3 4] [--n-init N] [--seed S] [--out DIR]
-                                   [--bootstrap B] [--n-jobs J] [--sigma {fixed,common,segment}]
-                                   [--missing {error,drop}] [--format {auto,wide,long}]
+                                   [--bootstrap B] [--blrt B] [--n-jobs J]
+                                   [--sigma {fixed,common,segment}] [--missing {error,drop}]
+                                   [--format {auto,wide,long}]
                                    [--extra COL [COL ...]]
 """
 
@@ -43,6 +46,7 @@ from estimator.panel import Panel
 from estimator.results import MixtureFit
 from estimator.selection import CRITERIA, ModelSelection
 from simstudy import cliargs
+from simstudy.blrt_report import blrt_argument_problem, blrt_on_fits, blrt_text, plot_blrt
 
 DEFAULT_DATA = Path("data/609948.csv")
 DEFAULT_SEED = 20261121
@@ -118,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--n-jobs", type=cliargs.n_jobs, default=1, help="bootstrap workers (-1: every core)"
+    )
+    parser.add_argument(
+        "--blrt",
+        type=cliargs.non_negative_int,
+        default=0,
+        metavar="B",
+        help="bootstrap likelihood-ratio tests of K0 vs K0 + 1 segments, B samples each",
     )
     parser.add_argument(
         "--sigma",
@@ -385,6 +396,9 @@ def describe(panel: Panel | LongPanel, path: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the real-data fit and write its outputs."""
     args = parse_args(argv)
+    if (problem := blrt_argument_problem(args.k, args.blrt)) is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
         panel, data_format, excluded_messages = load_data(args)
     except ValueError as err:
@@ -401,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "init": args.init,
         "bootstrap": args.bootstrap,
+        "blrt": args.blrt,
         "sigma": args.sigma,
         "missing": args.missing,
         "format": data_format,
@@ -423,11 +438,17 @@ def main(argv: list[str] | None = None) -> int:
     ):
         inference = standard_errors(panel, selection, args.bootstrap, args.seed, args.n_jobs)
     document = results_document(panel, selection, settings, args.data, inference)
+    if args.blrt:
+        blrt = blrt_on_fits(panel.sufficient_stats(), selection, args.blrt, args.seed, args.n_jobs)
+        document["blrt"] = blrt.to_dict()
     segments = store_segments_csv(panel, selection)
     write_json_atomic(args.out / "results.json", document)
     write_text_atomic(args.out / "real" / "store_segments.csv", segments)
     print(describe(panel, args.data))
     print(comparison_table(selection))
+    if args.blrt:
+        plot_blrt(blrt, args.out / "real" / "blrt_lr")
+        print(f"\n{blrt_text(blrt)}")
     sigma_note = {
         "fixed": "",
         "common": "; sigma estimated, one for all segments",

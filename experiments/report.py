@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from simstudy import cliargs
+from simstudy.blrt_report import blrt_caption, blrt_figure
 from simstudy.style import style
 
 from . import baselines as baseline_study
@@ -101,6 +102,8 @@ def real_section(doc: ReportDoc, src: Sources) -> rr.RealData:
             "symmetric log scale, linear below 10) and the maximised log-likelihood (right). "
             f"Dotted: the K chosen by BIC, K = {results['chosen_K']}.",
         )
+        if "blrt" in results:  # fit_real --blrt B
+            doc.figure(blrt_figure(results["blrt"]), "real_blrt", blrt_caption(results["blrt"]))
     doc.heading(f"1.2 The {k} segments", 3)
     doc.table(
         "real_segment_profiles",
@@ -286,7 +289,7 @@ def study_section(doc: ReportDoc, folder: Path, name: str, number: str) -> bool:
             rows,
         )
         doc.text(rst.grid_reading(conditions))
-        for criterion in rst.CRITERIA:
+        for criterion in rst.selection_methods(conditions):
             headers, rows = rst.pivot(conditions, criterion)
             doc.table(
                 f"{name}_hit_rate_{criterion}",

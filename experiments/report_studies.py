@@ -14,9 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from estimator.selection import CRITERIA
 from simstudy.metrics import wilson_interval
-from simstudy.report import CRITERION_LABELS
+from simstudy.report import CRITERION_LABELS, selection_methods
 
 from .report_doc import ReportDoc, interval, num, pct
 
@@ -102,7 +101,7 @@ CRITERIA_HEADERS = (
 def criteria_rows(condition: Summary) -> list[list[str]]:
     """Hit rate of every criterion in one condition, with its Wilson interval and misses."""
     rows = []
-    for c in CRITERIA:
+    for c in selection_methods([condition]):
         sel = condition["selection"][c]
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(sel["distribution"].items()))
         rows.append(
@@ -163,7 +162,7 @@ def reference_rows(conditions: Sequence[Summary]) -> tuple[list[str], list[list[
     ns = sorted({c["factors"]["N"] for c in members})
     ks = sorted({c["factors"]["K"] for c in members})
     rows = []
-    for crit in CRITERIA:
+    for crit in selection_methods(members):
         for k in ks:
             row = [CRITERION_LABELS[crit], str(k)]
             for n in ns:
@@ -253,8 +252,9 @@ def criteria_reading(condition: Summary) -> str:
     """One paragraph on the choice of K in one condition."""
     sel = condition["selection"]
     true_k = condition["factors"]["K"]
-    best = max(CRITERIA, key=lambda c: sel[c]["hit_rate"])
-    worst = min(CRITERIA, key=lambda c: sel[c]["hit_rate"])
+    methods = selection_methods([condition])
+    best = max(methods, key=lambda c: sel[c]["hit_rate"])
+    worst = min(methods, key=lambda c: sel[c]["hit_rate"])
     bic = sel["bic"]
     return (
         f"BIC (n = NT) finds the true K = {true_k} in {pct(bic['hit_rate'])} of replications "
@@ -271,8 +271,8 @@ def grid_reading(conditions: Sequence[Summary]) -> str:
     """One paragraph on the selection grid: pooled hit rates, the hard cases, misspecification."""
     sigmas = sorted({c["factors"].get("sigma", 1.0) for c in conditions})
     model_sigma = [c for c in conditions if c["factors"].get("sigma", 1.0) == sigmas[0]]
-    pooled = {crit: pooled_rates(model_sigma, crit) for crit in CRITERIA}
-    ranked = sorted(CRITERIA, key=lambda c: -pooled[c]["rate"])
+    pooled = {crit: pooled_rates(model_sigma, crit) for crit in selection_methods(model_sigma)}
+    ranked = sorted(pooled, key=lambda c: -pooled[c]["rate"])
     text = (
         f"Over the {len(model_sigma)} conditions with sigma = {sigmas[0]:g} "
         f"({pooled['bic']['n']} replications), the criteria find the true K in "
@@ -400,7 +400,9 @@ def _criteria_caption(conditions: Sequence[Summary], group: str) -> str:
         sel = match[0]["selection"]
         text += (
             " Hit rates: "
-            + ", ".join(f"{CRITERION_LABELS[c]} {pct(sel[c]['hit_rate'])}" for c in CRITERIA)
+            + ", ".join(
+                f"{CRITERION_LABELS[c]} {pct(sel[c]['hit_rate'])}" for c in selection_methods(match)
+            )
             + "."
         )
     return text

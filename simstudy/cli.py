@@ -28,11 +28,17 @@ import scipy
 from tabulate import tabulate
 
 from estimator.atomic import write_json_atomic
-from estimator.selection import CRITERIA
 
 from . import cliargs, mixture
 from .design import conditions, load_config
-from .report import CRITERION_LABELS, hit_rate_pivot, recovery_table, write_report
+from .report import (
+    CRITERION_LABELS,
+    blrt_table,
+    hit_rate_pivot,
+    recovery_table,
+    selection_methods,
+    write_report,
+)
 from .runner import (
     BACKENDS,
     CHECKPOINT_SECONDS,
@@ -140,13 +146,14 @@ def build_study(config: dict[str, Any]) -> Study:
 
 
 def _selection_console(summaries: list[dict[str, Any]]) -> str:
-    headers = ["condition", "n", "err", *[CRITERION_LABELS[c] for c in CRITERIA]]
+    methods = selection_methods(summaries)
+    headers = ["condition", "n", "err", *[CRITERION_LABELS[c] for c in methods]]
     body = [
         [
             s["label"],
             s["n_ok"],
             s["n_errors"],
-            *[f"{s['selection'][c]['hit_rate']:.3f}" if s["n_ok"] else "-" for c in CRITERIA],
+            *[f"{s['selection'][c]['hit_rate']:.3f}" if s["n_ok"] else "-" for c in methods],
         ]
         for s in summaries
     ]
@@ -235,6 +242,9 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
         print()
     if len(summaries) <= 24:
         print(_selection_console(summaries))
+    if any("blrt" in s for s in summaries):
+        print("\nbootstrap likelihood-ratio tests (rejections of K0 segments)")
+        print(blrt_table(jsonable(summaries), fmt="md"))
     else:
         print("hit rate of BIC (all criteria: tables/selection.md)")
         print(hit_rate_pivot(jsonable(summaries), fmt="md"))

@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from estimator.blrt import check_settings
+
 from .generate import REAL_DATA, Irregularities, Truth, real_prices
 from .schema import REQUIRED, ConfigError, check_schema
 
@@ -51,6 +53,8 @@ FIT_DEFAULTS: dict[str, Any] = {
 }
 """EM settings of every fit; ``sigma`` is the model's noise: fixed at 1, or estimated
 ("common" or per "segment", :mod:`estimator.engine`)."""
+BLRT_DEFAULTS: dict[str, Any] = {"level": 0.05, "k_min": 1, "k_max": None, "sequential": False}
+"""Defaults of a config's optional ``"blrt"`` entry (:func:`check_blrt`)."""
 REQUIRED_KEYS: tuple[str, ...] = REQUIRED
 
 
@@ -341,6 +345,8 @@ def check_config(config: dict[str, Any], where: str = "config") -> dict[str, Any
     out = dict(config)
     out["fit"] = {**FIT_DEFAULTS, **config.get("fit", {})}
     out["k_range"] = sorted({int(k) for k in config["k_range"]})
+    if "blrt" in config:  # the analysis of a replication reads it with the fit settings
+        out["fit"]["blrt"] = check_blrt(config["blrt"], out["k_range"], where)
     out.setdefault("price_data", str(REAL_DATA))
     factors = config["factors"]
     width = 2 + len(config.get("extra_regressors", {}))
@@ -378,6 +384,36 @@ def check_config(config: dict[str, Any], where: str = "config") -> dict[str, Any
             raise ConfigError(
                 f"{where}: factors.K: true K = {k} is not in k_range {out['k_range']}"
             )
+    return out
+
+
+def check_blrt(blrt: Any, k_range: Sequence[int], where: str = "config") -> dict[str, Any]:
+    """Validate a config's ``"blrt"`` entry and fill in its defaults.
+
+    Keys: ``n_boot`` (bootstrap samples per test, required), ``level`` (0.05),
+    ``k_min`` (first K0 tested, 1), ``k_max`` (largest K considered; default the
+    largest of ``k_range``), ``sequential`` (Besag-Clifford early stopping, false).
+    The refits use the config's ``fit`` settings.
+    """
+    if not isinstance(blrt, Mapping):
+        raise ValueError(f"{where}: 'blrt' must be an object such as {{\"n_boot\": 99}}")
+    unknown = sorted(set(blrt) - set(BLRT_DEFAULTS) - {"n_boot"})
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {unknown} in 'blrt'")
+    if "n_boot" not in blrt:
+        raise ValueError(f"{where}: 'blrt' needs n_boot (bootstrap samples per test)")
+    out = {**BLRT_DEFAULTS, **blrt}
+    if out["k_max"] is None:
+        out["k_max"] = max(k_range)
+    if not (min(k_range) <= int(out["k_min"]) and int(out["k_max"]) <= max(k_range)):
+        raise ValueError(
+            f"{where}: 'blrt' k_min = {out['k_min']} and k_max = {out['k_max']} must lie in "
+            f"k_range {list(k_range)} (the test reuses the replication's fits)"
+        )
+    try:
+        check_settings(int(out["k_min"]), int(out["k_max"]), int(out["n_boot"]), out["level"])
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: 'blrt': {err}") from err
     return out
 
 

@@ -22,6 +22,12 @@ estimated, ``sigma_c``): ``se_{kind}_{NAME}``, the standard error, and
 ``cover_{kind}_{NAME}``, 1.0 when the 95% interval contains the true value, 0.0
 when not, NaN when the standard error could not be computed; for pi also
 ``cover_{kind}_logit_pi_c`` (the logit-scale interval); and ``se_valid_{kind}``.
+
+With a ``"blrt"`` entry in the config (``fit["blrt"]``, :func:`simstudy.design.check_blrt`)
+the record also holds the bootstrap likelihood-ratio test (:mod:`estimator.blrt`,
+on the fits already made, the same settings for the refits): ``chosen_blrt``
+and, for every K0 = k_min .. k_max - 1, ``blrt_lr_K{K0}``, ``blrt_p_K{K0}`` and
+``blrt_n_used_K{K0}`` (NaN for a K0 not reached because an earlier test did not reject).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from estimator.blrt import bootstrap_lrt
 from estimator.inference import (
     FitLike,
     Inference,
@@ -54,6 +61,7 @@ from .metrics import (
     misclassification_rate,
     parameter_recovery,
     selection_rates,
+    wilson_interval,
 )
 
 COEF_NAMES: tuple[str, ...] = ("alpha", "beta")
@@ -139,6 +147,8 @@ def analyse(condition: Condition, data: SimData, seed: np.random.SeedSequence) -
         record[f"n_iter_K{k}"] = fit.n_iter
     for name, k in selection.chosen_by().items():
         record[f"chosen_{name}"] = k
+    if "blrt" in fit_settings:
+        record.update(blrt_fields(fit_settings, data.stats, selection.fits, seed_sequence(seed, 0)))
 
     truth = condition.truth
     fit = selection.fits[truth.n_components]
@@ -163,6 +173,82 @@ def analyse(condition: Condition, data: SimData, seed: np.random.SeedSequence) -
     record["degenerate"] = fit.degenerate
     record["restarts_at_best"] = fit.n_at_best
     return record
+
+
+def blrt_fields(
+    fit_settings: dict[str, Any],
+    stats: SufficientStats,
+    fits: dict[int, Any],
+    seed: np.random.SeedSequence,
+) -> dict[str, Any]:
+    """The bootstrap likelihood-ratio test's fields of a record (module docstring).
+
+    Parameters
+    ----------
+    fit_settings : dict
+        A condition's ``fit``, with its ``blrt`` entry.
+    stats : SufficientStats
+    fits : dict of int to MixtureFit
+        The replication's fits over its k_range (reused as the observed fits).
+    seed : SeedSequence
+        Root of the test's bootstrap streams.
+    """
+    blrt = fit_settings["blrt"]
+    result = bootstrap_lrt(
+        stats,
+        int(blrt["k_max"]),
+        int(blrt["n_boot"]),
+        level=float(blrt["level"]),
+        k_min=int(blrt["k_min"]),
+        seed=seed,
+        n_init=fit_settings["n_init"],
+        tol=fit_settings["tol"],
+        max_iter=fit_settings["max_iter"],
+        init=fit_settings["init"],
+        sigma=fit_settings["sigma"],
+        fits=fits,
+        sequential=bool(blrt["sequential"]),
+    )
+    fields: dict[str, Any] = {"chosen_blrt": result.chosen_k}
+    nan = float("nan")
+    for k0 in range(result.k_min, result.k_max):
+        step = next((s for s in result.steps if s.k0 == k0), None)
+        fields[f"blrt_lr_K{k0}"] = nan if step is None else step.lr
+        fields[f"blrt_p_K{k0}"] = nan if step is None else step.p_value
+        fields[f"blrt_n_used_K{k0}"] = nan if step is None else float(step.n_used)
+    return fields
+
+
+def blrt_summary(blrt: dict[str, Any], ok: pd.DataFrame) -> dict[str, Any]:
+    """Per K0 tested: how often the test of K0 against K0 + 1 rejected, with a Wilson interval.
+
+    Returns
+    -------
+    dict
+        ``level`` and ``tests``: one row per K0 with ``K0``, ``n`` (replications
+        that reached the test), ``rejections``, ``rejection_rate``, ``ci_low``,
+        ``ci_high`` and ``n_used_mean`` (bootstrap samples drawn).
+    """
+    tests = []
+    for k0 in range(int(blrt["k_min"]), int(blrt["k_max"])):
+        column = f"blrt_p_K{k0}"
+        p = ok[column].to_numpy(dtype=float) if column in ok else np.array([])
+        reached = p[np.isfinite(p)]
+        rejections = int(np.sum(reached <= blrt["level"]))
+        low, high = wilson_interval(rejections, int(reached.size))
+        used = ok[f"blrt_n_used_K{k0}"].to_numpy(dtype=float) if reached.size else reached
+        tests.append(
+            {
+                "K0": k0,
+                "n": int(reached.size),
+                "rejections": rejections,
+                "rejection_rate": rejections / reached.size if reached.size else float("nan"),
+                "ci_low": low,
+                "ci_high": high,
+                "n_used_mean": float(np.nanmean(used)) if reached.size else float("nan"),
+            }
+        )
+    return {"level": float(blrt["level"]), "n_boot": int(blrt["n_boot"]), "tests": tests}
 
 
 def inference_fields(
@@ -304,7 +390,9 @@ def summarise(condition: Condition, records: pd.DataFrame) -> dict[str, Any]:
         with counts), ``recovery`` (one row per parameter; with standard errors in
         the records also their mean and interval coverage, :func:`_coverage_columns`),
         ``inference`` (valid / invalid standard errors per kind, only when recorded),
-        ``classification``, ``convergence``, ``selection`` (per criterion) and ``seconds``.
+        ``classification``, ``convergence``, ``selection`` (per criterion, and ``blrt``
+        when the config asks for the test), ``blrt`` (:func:`blrt_summary`, likewise)
+        and ``seconds``.
     """
     ok = records[records["status"] == "ok"] if len(records) else records
     failed = records[records["status"] != "ok"] if len(records) else records
@@ -347,12 +435,15 @@ def summarise(condition: Condition, records: pd.DataFrame) -> dict[str, Any]:
                 (~ok[[f"converged_K{k}" for k in condition.k_range]].astype(bool)).any(axis=1).sum()
             ),
         }
+    methods = (*CRITERIA, *(["blrt"] if "blrt" in condition.fit else []))
     summary["selection"] = {
         name: selection_rates(
             ok[f"chosen_{name}"].to_numpy(dtype=int) if len(ok) else [], true_k, condition.k_range
         )
-        for name in CRITERIA
+        for name in methods
     }
+    if "blrt" in condition.fit:
+        summary["blrt"] = blrt_summary(condition.fit["blrt"], ok)
     seconds = records["seconds"].to_numpy(dtype=float) if len(records) else np.array([])
     summary["seconds"] = {
         "mean": float(seconds.mean()) if seconds.size else float("nan"),

@@ -43,12 +43,26 @@ CRITERION_LABELS: dict[str, str] = {
     "aic3": "AIC3",
     "caic": "CAIC",
     "icl": "ICL",
+    "sabic": "SABIC (n = NT)",
+    "sabic_n": "SABIC (n = N)",
+    "blrt": "BLRT",
 }
 
 
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
+
+
+def selection_methods(summaries: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    """The criteria (and ``blrt``, the bootstrap test) every summary has hit rates for.
+
+    In the order of :data:`estimator.selection.CRITERIA`, then ``blrt``; summaries
+    written before a criterion existed simply lack it.
+    """
+    return tuple(
+        name for name in (*CRITERIA, "blrt") if all(name in s["selection"] for s in summaries)
+    )
 
 
 def _floats(values: Iterable[float | None]) -> np.ndarray:
@@ -232,11 +246,12 @@ def coverage_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
 
 def selection_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
     """Hit rate of every criterion with its Wilson 95% interval, and BIC's misses."""
+    methods = selection_methods(summaries)
     headers = [
         "condition",
         "n",
         "errors",
-        *[CRITERION_LABELS[c] for c in CRITERIA],
+        *[CRITERION_LABELS[c] for c in methods],
         "BIC too few",
         "BIC too many",
     ]
@@ -245,7 +260,7 @@ def selection_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str
         sel = s["selection"]
         cells = [
             f"{_rate(sel[c]['hit_rate'])} [{_rate(sel[c]['ci_low'])}, {_rate(sel[c]['ci_high'])}]"
-            for c in CRITERIA
+            for c in methods
         ]
         body.append(
             [
@@ -270,6 +285,21 @@ def chosen_k_table(
         [s["label"], *[s["selection"][criterion]["distribution"].get(str(k), 0) for k in ks]]
         for s in summaries
     ]
+    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
+
+
+def blrt_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
+    """How often the bootstrap LRT of K0 against K0 + 1 rejected, with Wilson 95% intervals.
+
+    One row per condition and K0 tested; at K0 = true K the rate is the test's size.
+    """
+    headers = ["condition", "true K", "K0", "reached", "rejection rate [95% CI]", "mean B used"]
+    body = []
+    for s in summaries:
+        for t in s.get("blrt", {}).get("tests", []):
+            rate = f"{_rate(t['rejection_rate'])} [{_rate(t['ci_low'])}, {_rate(t['ci_high'])}]"
+            used = _fmt(t["n_used_mean"], 1)
+            body.append([s["label"], s["factors"]["K"], t["K0"], t["n"], rate, used])
     return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
 
 
@@ -344,12 +374,15 @@ TABLES: dict[str, Callable[..., str]] = {
 def write_tables(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
     """Every table of :data:`TABLES` as ``out_dir/tables/NAME.md`` and ``NAME.tex``.
 
-    Plus ``coverage`` (:func:`coverage_table`) when some condition recorded standard errors.
+    Plus ``coverage`` (:func:`coverage_table`) when some condition recorded standard errors,
+    and ``blrt`` (:func:`blrt_table`) when the study ran the bootstrap likelihood-ratio test.
     """
     paths = []
     tables = dict(TABLES)
     if any(has_coverage(s) for s in summaries):
         tables["coverage"] = coverage_table
+    if any("blrt" in s for s in summaries):
+        tables["blrt"] = blrt_table
     for name, make in tables.items():
         for fmt in TABLE_FORMATS:
             paths.append(
@@ -379,14 +412,16 @@ def plot_hit_rates(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[P
                     key=lambda s: s["factors"]["N"],
                 )
                 n = [s["factors"]["N"] for s in cell]
-                for name in CRITERIA:
+                for name in selection_methods(members):
                     sel = [s["selection"][name] for s in cell]
-                    line = ax.plot(
-                        n,
-                        _floats(r["hit_rate"] for r in sel),
-                        marker="o",
-                        ms=3,
-                        label=CRITERION_LABELS[name],
+                    line = (
+                        ax.plot(  # nine methods: colour and marker and line style tell them apart
+                            n,
+                            _floats(r["hit_rate"] for r in sel),
+                            ms=3,
+                            label=CRITERION_LABELS[name],
+                            **figure_style.CRITERION_STYLES[name],
+                        )
                     )
                     if name == "bic":  # one band keeps the panel readable; tables have all
                         ax.fill_between(

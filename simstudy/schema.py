@@ -16,10 +16,10 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from estimator import INIT_METHODS, SIGMA_MODES
+
 PI_TOLERANCE = 1e-6
 """How far the proportions of a truth may sum from 1 (JSON round-off)."""
-INIT_METHODS: tuple[str, ...] = ("kmeans++", "stores", "mixed")
-SIGMA_MODES: tuple[str, ...] = ("fixed", "common", "segment")
 
 Check = Callable[[Any, str], None]
 
@@ -237,6 +237,16 @@ CONFIG_SCHEMA: dict[str, Check] = {
     "batch_size": _integer(1),
     "price_data": _text,
     "extra_regressors": lambda value, path: _extras(value, path),
+    "blrt": _mapping(
+        {
+            "n_boot": _integer(2),
+            "level": _number(0, 1, low_open=True),
+            "k_min": _integer(1),
+            "k_max": _integer(1),
+            "sequential": _boolean,
+        },
+        ("n_boot",),
+    ),
 }
 REQUIRED: tuple[str, ...] = ("name", "truth", "factors", "replications", "k_range", "seed")
 

@@ -48,8 +48,12 @@ CRITERION_STYLES: dict[str, dict[str, Any]] = {
     "aic3": {"color": "#009E73", "marker": "v", "ls": ":"},
     "caic": {"color": "#CC79A7", "marker": "D", "ls": "--"},
     "icl": {"color": "#D55E00", "marker": "P", "ls": "-"},
+    "sabic": {"color": "#56B4E9", "marker": "X", "ls": "-."},
+    "sabic_n": {"color": "#56B4E9", "marker": "x", "ls": ":"},
+    "blrt": {"color": "#7F7F7F", "marker": "*", "ls": "-"},
 }
-"""Colour, marker and line style of every information criterion (estimator.selection.CRITERIA)."""
+"""Colour, marker and line style of every information criterion (estimator.selection.CRITERIA)
+and of the bootstrap likelihood-ratio test (``blrt``)."""
 
 WIDTH_SINGLE = 3.5
 """Inches: one column of a two-column paper."""

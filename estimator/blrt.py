@@ -1,0 +1,442 @@
+"""The bootstrap likelihood-ratio test (BLRT) for the number of segments.
+
+McLachlan (1987); R's mclust ``mclustBootstrapLRT`` and mixtools ``boot.comp``.
+For K0 = k_min, k_min + 1, ... the statistic
+
+    LR = 2 (log L_{K0+1} - log L_{K0})
+
+is compared with its distribution under the fitted K0-segment model: B panels
+are drawn from that model with the data's own design (the same stores, Gram
+matrices X_i'X_i, weeks per store and sigma mode, drawn directly as sufficient
+statistics), both models are refitted on each with the same settings, and
+
+    p = (1 + #{LR*_b >= LR}) / (B + 1).
+
+The procedure stops at the first K0 whose p exceeds ``level`` and chooses
+K = K0; if every test up to ``k_max - 1`` rejects, it chooses ``k_max``.
+
+Bootstrap refits would otherwise often stop at local maxima (the K0 + 1 fit in
+particular), biasing LR* down; so the K0 refit also starts from the generating
+parameters and the K0 + 1 refit from the observed K0 + 1 solution, besides
+``n_init`` drawn starts.
+
+Sample b of the test of K0 draws from ``seed_sequence(seed, K0, b)``, the
+observed fits (when not given) from ``seed_sequence(seed, 0, K)``: the result
+does not depend on ``n_jobs``.
+
+With ``sequential=True`` a test stops drawing once its decision is certain
+(Besag & Clifford 1991): after h = floor(level B) + 1 exceedances the test
+cannot reject whatever the remaining samples say, and its p-value is h / l
+for l samples used (greater than ``level``); otherwise p is the formula above.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+
+from .driver import component_driver
+from .em import DEFAULT_INIT, fit_mixture, refit
+from .engine import SIGMA_MODES, SigmaMode
+from .init import InitMethod, SeedLike, seed_sequence
+from .panel import SufficientStats
+from .results import MixtureFit
+
+DEFAULT_N_BOOT = 99
+DEFAULT_LEVEL = 0.05
+DEFAULT_BLRT_N_INIT = 10
+"""Drawn starts per refit, besides the generating (K0) or observed (K0 + 1) solution."""
+DEFAULT_BLRT_TOL = 1e-10
+DEFAULT_BLRT_MAX_ITER = 1000
+
+
+# ---------------------------------------------------------------------------
+# results
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class BLRTStep:
+    """The test of K0 against K0 + 1 segments.
+
+    Attributes
+    ----------
+    k0 : int
+    loglik0, loglik1 : float
+        Observed log-likelihoods with K0 and K0 + 1 segments.
+    lr : float
+        2 (loglik1 - loglik0).
+    p_value : float
+    rejected : bool
+        p_value <= level: K0 segments are not enough.
+    n_boot : int
+        Bootstrap samples requested (B).
+    n_used : int
+        Samples drawn (fewer than B when a sequential test stopped early).
+    n_exceed : int
+        Samples with LR* >= LR.
+    stopped_early : bool
+    lr_boot : ndarray of shape (n_used,)
+        The bootstrap statistics LR*, in sample order.
+    n_not_converged : int
+        Samples whose K0 or K0 + 1 refit did not converge.
+    n_degenerate : int
+        Samples whose K0 + 1 refit lost a segment in every start.
+    """
+
+    k0: int
+    loglik0: float
+    loglik1: float
+    lr: float
+    p_value: float
+    rejected: bool
+    n_boot: int
+    n_used: int
+    n_exceed: int
+    stopped_early: bool
+    lr_boot: np.ndarray
+    n_not_converged: int
+    n_degenerate: int
+
+    def to_dict(self, include_replicates: bool = True) -> dict[str, Any]:
+        """JSON-ready form; ``lr_boot`` only with ``include_replicates``."""
+        out: dict[str, Any] = {
+            "K0": self.k0,
+            "loglik0": self.loglik0,
+            "loglik1": self.loglik1,
+            "lr": self.lr,
+            "p_value": self.p_value,
+            "rejected": self.rejected,
+            "n_boot": self.n_boot,
+            "n_used": self.n_used,
+            "n_exceed": self.n_exceed,
+            "stopped_early": self.stopped_early,
+            "n_not_converged": self.n_not_converged,
+            "n_degenerate": self.n_degenerate,
+        }
+        if include_replicates:
+            out["lr_boot"] = self.lr_boot.tolist()
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class BLRTResult:
+    """A sequential bootstrap likelihood-ratio test over K0 = k_min, k_min + 1, ...
+
+    Attributes
+    ----------
+    steps : tuple of BLRTStep
+        The tests run, ascending K0; the last one is the first not rejected
+        (or the test of k_max - 1).
+    chosen_k : int
+    level : float
+    n_boot : int
+    k_min, k_max : int
+    sequential : bool
+        Besag-Clifford early stopping was on.
+    settings : dict
+        Refit settings: n_init, tol, max_iter, init, sigma.
+    """
+
+    steps: tuple[BLRTStep, ...]
+    chosen_k: int
+    level: float
+    n_boot: int
+    k_min: int
+    k_max: int
+    sequential: bool
+    settings: dict[str, Any]
+
+    def step(self, k0: int) -> BLRTStep:
+        """The test of ``k0`` against ``k0 + 1`` segments (KeyError when it was not run)."""
+        for s in self.steps:
+            if s.k0 == k0:
+                return s
+        raise KeyError(f"K0 = {k0} was not tested (tested: {[s.k0 for s in self.steps]})")
+
+    def to_dict(self, include_replicates: bool = True) -> dict[str, Any]:
+        """JSON-ready form (every step's ``lr_boot`` only with ``include_replicates``)."""
+        return {
+            "chosen_K": self.chosen_k,
+            "level": self.level,
+            "n_boot": self.n_boot,
+            "k_min": self.k_min,
+            "k_max": self.k_max,
+            "sequential": self.sequential,
+            "settings": dict(self.settings),
+            "tests": [s.to_dict(include_replicates) for s in self.steps],
+        }
+
+
+# ---------------------------------------------------------------------------
+# the pieces
+# ---------------------------------------------------------------------------
+
+
+def bootstrap_p_value(lr: float, lr_boot: np.ndarray) -> float:
+    """Monte Carlo p-value (1 + #{LR*_b >= LR}) / (B + 1).
+
+    Parameters
+    ----------
+    lr : float
+        Observed statistic.
+    lr_boot : ndarray of shape (B,)
+        Bootstrap statistics.
+    """
+    lr_boot = np.asarray(lr_boot, dtype=float)
+    return float((1 + np.sum(lr_boot >= lr)) / (lr_boot.size + 1))
+
+
+def stopping_count(n_boot: int, level: float) -> int:
+    """Besag-Clifford h: exceedances after which a test of ``n_boot`` samples cannot reject.
+
+    h = floor(level B) + 1 is the smallest count with h / B > level, so both the
+    full-sample p-value (>= (1 + h) / (B + 1)) and the sequential one (h / l,
+    l <= B) exceed ``level`` once h samples have LR* >= LR.
+    """
+    return math.floor(level * n_boot) + 1
+
+
+def draw_bootstrap_stats(
+    fit: MixtureFit, stats: SufficientStats, seed: SeedLike
+) -> SufficientStats:
+    """Sufficient statistics of one panel drawn from ``fit`` with the design of ``stats``.
+
+    Parameters
+    ----------
+    fit : MixtureFit
+        The generating model (theta, pi and, unless fixed, sigma).
+    stats : SufficientStats
+        The data: N, every store's Gram matrix and number of weeks are kept.
+    seed : int, SeedSequence, Generator or None
+
+    Returns
+    -------
+    SufficientStats
+        Same ``gram`` and ``n_obs`` as ``stats``.
+    """
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    sigma = None if fit.sigma_mode == "fixed" else np.asarray(fit.sigma, dtype=float)
+    drawn, _ = component_driver(stats).draw_stats(fit.theta, fit.pi, rng, sigma)
+    return drawn
+
+
+def _refit(
+    boot: SufficientStats, fit: MixtureFit, rng: np.random.Generator, settings: Mapping[str, Any]
+) -> MixtureFit:
+    """Fit len(fit.pi) segments to ``boot`` from ``fit`` and ``n_init`` drawn starts."""
+    return refit(
+        boot,
+        fit.theta,
+        fit.pi,
+        None if fit.sigma_mode == "fixed" else fit.sigma,
+        rng,
+        n_init=settings["n_init"],
+        init=settings["init"],
+        tol=settings["tol"],
+        max_iter=settings["max_iter"],
+        sigma_mode=settings["sigma"],
+    )
+
+
+def _replicate(
+    null: MixtureFit,
+    alternative: MixtureFit,
+    stats: SufficientStats,
+    seq: np.random.SeedSequence,
+    settings: Mapping[str, Any],
+) -> tuple[float, bool, bool]:
+    """One bootstrap sample: (LR*, both refits converged, K0 + 1 refit degenerate)."""
+    rng = np.random.default_rng(seq)
+    boot = draw_bootstrap_stats(null, stats, rng)
+    fit0 = _refit(boot, null, rng, settings)
+    fit1 = _refit(boot, alternative, rng, settings)
+    lr = 2.0 * (fit1.loglik - fit0.loglik)
+    return lr, fit0.converged and fit1.converged, fit1.degenerate
+
+
+def _test(
+    null: MixtureFit,
+    alternative: MixtureFit,
+    stats: SufficientStats,
+    root: np.random.SeedSequence,
+    n_boot: int,
+    level: float,
+    sequential: bool,
+    settings: Mapping[str, Any],
+    parallel: Parallel,
+    chunk: int,
+) -> BLRTStep:
+    """Run the test of K0 = null.n_components against K0 + 1 (module docstring)."""
+    k0 = null.n_components
+    lr = 2.0 * (alternative.loglik - null.loglik)
+    h = stopping_count(n_boot, level)
+    runs: list[tuple[float, bool, bool]] = []
+    exceed = 0
+    stopped = False
+    while len(runs) < n_boot and not stopped:
+        todo = range(len(runs), min(n_boot, len(runs) + (chunk if sequential else n_boot)))
+        batch = parallel(
+            delayed(_replicate)(null, alternative, stats, seed_sequence(root, k0, b), settings)
+            for b in todo
+        )
+        for run in batch:  # in sample order, so the stopping point does not depend on chunk
+            runs.append(run)
+            exceed += run[0] >= lr
+            if sequential and exceed >= h:
+                stopped = len(runs) < n_boot
+                break
+    lr_boot = np.array([r[0] for r in runs], dtype=float)
+    p_value = exceed / len(runs) if stopped else bootstrap_p_value(lr, lr_boot)
+    return BLRTStep(
+        k0=k0,
+        loglik0=float(null.loglik),
+        loglik1=float(alternative.loglik),
+        lr=float(lr),
+        p_value=float(p_value),
+        rejected=bool(p_value <= level),
+        n_boot=n_boot,
+        n_used=len(runs),
+        n_exceed=int(exceed),
+        stopped_early=stopped,
+        lr_boot=lr_boot,
+        n_not_converged=int(sum(not r[1] for r in runs)),
+        n_degenerate=int(sum(r[2] for r in runs)),
+    )
+
+
+def check_settings(
+    k_min: int, k_max: int, n_boot: int, level: float, sigma: str = "fixed", n_init: int = 0
+) -> None:
+    """Raise ValueError, naming the argument, unless the settings make a test that can reject."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    if not 1 <= k_min < k_max:
+        raise ValueError(f"need 1 <= k_min < k_max, got k_min = {k_min}, k_max = {k_max}")
+    if n_boot < 1 or 1.0 / (n_boot + 1) > level:
+        raise ValueError(
+            f"n_boot = {n_boot} cannot reject at level {level}: the smallest p-value is "
+            f"1 / (n_boot + 1); use n_boot >= {math.ceil(1.0 / level) - 1}"
+        )
+    if sigma not in SIGMA_MODES:
+        raise ValueError(f"sigma must be one of {SIGMA_MODES}, got {sigma!r}")
+    if n_init < 0:
+        raise ValueError(f"n_init must be >= 0, got {n_init}")
+
+
+# ---------------------------------------------------------------------------
+# the test
+# ---------------------------------------------------------------------------
+
+
+def bootstrap_lrt(
+    data: SufficientStats | Any,
+    k_max: int,
+    n_boot: int = DEFAULT_N_BOOT,
+    *,
+    level: float = DEFAULT_LEVEL,
+    k_min: int = 1,
+    n_jobs: int = 1,
+    seed: SeedLike = None,
+    n_init: int = DEFAULT_BLRT_N_INIT,
+    tol: float = DEFAULT_BLRT_TOL,
+    max_iter: int = DEFAULT_BLRT_MAX_ITER,
+    init: InitMethod = DEFAULT_INIT,
+    sigma: SigmaMode = "fixed",
+    fits: Mapping[int, MixtureFit] | None = None,
+    sequential: bool = False,
+) -> BLRTResult:
+    """Choose the number of segments by sequential bootstrap likelihood-ratio tests.
+
+    Parameters
+    ----------
+    data : SufficientStats or Panel
+        The data (anything with a ``sufficient_stats()`` method will do).
+    k_max : int
+        Largest number of segments considered: K0 runs from ``k_min`` to at most
+        ``k_max - 1``.
+    n_boot : int
+        Bootstrap samples B per test (at least 1 / level - 1).
+    level : float
+        Significance level of every test.
+    k_min : int
+        First K0 tested.
+    n_jobs : int
+        joblib workers over bootstrap samples (-1: all cores); the result does
+        not depend on it.
+    seed : int, SeedSequence, Generator or None
+        Root of every stream (module docstring).
+    n_init, tol, max_iter, init, sigma
+        Settings of every fit (:func:`estimator.em.fit_mixture`): the observed
+        fits not given in ``fits`` and the bootstrap refits, which start from
+        ``n_init`` drawn points plus the generating or observed solution.
+    fits : mapping of int to MixtureFit, optional
+        Observed fits already made (e.g. ``fit_k_range(...).fits``); K values
+        missing are fitted here. Their sigma mode must be ``sigma``.
+    sequential : bool
+        Stop a test's sampling once its decision is certain (Besag & Clifford).
+
+    Returns
+    -------
+    BLRTResult
+    """
+    stats = data if isinstance(data, SufficientStats) else data.sufficient_stats()
+    k_min, k_max, n_boot = int(k_min), int(k_max), int(n_boot)
+    check_settings(k_min, k_max, n_boot, level, sigma, n_init)
+    given = dict(fits or {})
+    wrong = sorted(k for k, fit in given.items() if fit.sigma_mode != sigma)
+    if wrong:
+        raise ValueError(f"fits: K = {wrong} were fitted with another sigma mode than {sigma!r}")
+    settings = {"n_init": n_init, "tol": tol, "max_iter": max_iter, "init": init, "sigma": sigma}
+    root = seed_sequence(seed)
+
+    def observed(k: int) -> MixtureFit:
+        if k not in given:
+            given[k] = fit_mixture(
+                stats,
+                k,
+                n_init=n_init,
+                tol=tol,
+                max_iter=max_iter,
+                seed=seed_sequence(root, 0, k),
+                init=init,
+                sigma=sigma,
+            )
+        return given[k]
+
+    chunk = 2 * max(1, effective_n_jobs(n_jobs))
+    steps: list[BLRTStep] = []
+    chosen = k_max
+    with Parallel(n_jobs=n_jobs) as parallel:
+        for k0 in range(k_min, k_max):
+            step = _test(
+                observed(k0),
+                observed(k0 + 1),
+                stats,
+                root,
+                n_boot,
+                level,
+                sequential,
+                settings,
+                parallel,
+                chunk,
+            )
+            steps.append(step)
+            if not step.rejected:
+                chosen = k0
+                break
+    return BLRTResult(
+        steps=tuple(steps),
+        chosen_k=chosen,
+        level=float(level),
+        n_boot=n_boot,
+        k_min=k_min,
+        k_max=k_max,
+        sequential=sequential,
+        settings=settings,
+    )

@@ -38,7 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=cliargs.positive_int, default=40, help="fits per setting")
     p.add_argument("--per-scheme", type=cliargs.positive_int, default=500, help="search starts")
     p.add_argument("--hard-seeds", type=cliargs.positive_int, default=20, help="hard-case fits")
-    p.add_argument("--hard", type=cliargs.data_file, default="tests/data/hard_cases.json")
+    p.add_argument(
+        "--hard",
+        type=cliargs.data_file,
+        default="tests/data/hard_cases.json",
+        help="best-known maxima of the hard-case suite (python -m experiments.hard_cases)",
+    )
     p.add_argument("--out", type=cliargs.output_dir, default="outputs/restarts", help="folder")
     return p
 

@@ -221,7 +221,7 @@ def test_grid_smoke_variant_records_the_sequential_test_and_draws_it(tmp_path):
 
 def test_bad_blrt_entries_are_refused_in_one_line():
     base = json.loads((CONFIGS / "blrt_size.json").read_text())
-    with pytest.raises(ValueError, match="'blrt' needs n_boot"):
+    with pytest.raises(ValueError, match="c.json: blrt.n_boot: missing key"):
         check_config({**base, "blrt": {"level": 0.05}}, "c.json")
     with pytest.raises(ValueError, match="c.json: 'blrt': n_boot = 9 cannot reject"):
         check_config({**base, "blrt": {"n_boot": 9}}, "c.json")

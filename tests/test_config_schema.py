@@ -48,7 +48,12 @@ BAD = [
     ("fit.tol", -1, r"fit\.tol: expected a number > 0, got -1"),
     ("fit.n_init", 0, r"fit\.n_init: expected an integer >= 1, got 0"),
     ("fit.max_iter", 10.5, r"fit\.max_iter: expected an integer >= 1, got 10\.5"),
-    ("fit.init", "kmeans", r"fit\.init: expected one of \['kmeans\+\+', 'stores', 'mixed'\]"),
+    (
+        "fit.init",
+        "kmeans",
+        r"fit\.init: expected one of \['mixed', 'kmeans\+\+', 'stores', "
+        r"'partition', 'small'\]",
+    ),
     ("fit.inference", "yes", r"fit\.inference: expected true or false"),
     ("factors.N", [-5], r"factors\.N\[0\]: expected an integer >= 2, got -5"),
     ("factors.N", 300, r"factors\.N: expected a non-empty list of numbers of stores"),

@@ -37,10 +37,10 @@ from .report import CRITERION_LABELS, hit_rate_pivot, recovery_table, write_repo
 from .runner import (
     BACKENDS,
     CHECKPOINT_SECONDS,
-    DaskMissingError,
-    SchedulerUnreachableError,
+    RUN_ERRORS,
     Study,
-    StudyMismatchError,
+    StudyFailedError,
+    StudyInterrupted,
     run_study,
     summarise_study,
 )
@@ -77,6 +77,11 @@ def parse_args(argv: list[str] | None, kind: StudyKind) -> argparse.Namespace:
         type=float,
         default=CHECKPOINT_SECONDS,
         help="seconds between checkpoints of raw/ (0: after every batch)",
+    )
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard the results folder's records and start over (also when its study changed)",
     )
     parser.add_argument("--no-figures", action="store_true", help="tables only, no figures")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -163,10 +168,17 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
             batch_size=batch_size,
             progress=None if args.quiet else sys.stderr,
             checkpoint_every=args.checkpoint_seconds,
+            restart=args.restart,
         )
-    except (StudyMismatchError, DaskMissingError, SchedulerUnreachableError) as err:
+    except RUN_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except StudyFailedError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except StudyInterrupted as err:
+        print(err, file=sys.stderr)
+        return 130
     wall = time.perf_counter() - started
     summaries = summarise_study(study, records)
     document = {

@@ -33,7 +33,7 @@ import scipy
 from tabulate import tabulate
 
 from estimator import DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, fit_k_range
-from estimator.atomic import write_json_atomic, write_text_atomic
+from estimator.atomic import write_json_unit
 from estimator.em import DEFAULT_INIT
 from estimator.engine import SIGMA_MODES
 from estimator.inference import Inference, bootstrap_se, naive_se, observed_information_se
@@ -371,8 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     inference = standard_errors(panel, selection, args.bootstrap, args.seed, args.n_jobs)
     document = results_document(panel, selection, settings, args.data, inference)
     segments = store_segments_csv(panel, selection)
-    write_json_atomic(args.out / "results.json", document)
-    write_text_atomic(args.out / "real" / "store_segments.csv", segments)
+    write_json_unit(args.out / "results.json", document, {"real/store_segments.csv": segments})
     print(describe(panel, args.data))
     print(comparison_table(selection))
     sigma_note = {

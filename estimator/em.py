@@ -38,6 +38,7 @@ from .validation import (
     check_probabilities,
     check_seed,
     check_weights,
+    check_whole_number,
 )
 
 __all__ = [
@@ -57,6 +58,10 @@ DEFAULT_TOL = 1e-12
 DEFAULT_MAX_ITER = 5000
 DEFAULT_N_INIT = 50
 DEFAULT_INIT = "kmeans++"
+MAX_GRAM_CONDITION = 1e12
+"""The fronts refuse an X whose X'X is worse conditioned (the estimates would be noise)."""
+MAX_N_INIT = 1_000_000
+"""More starts than this are refused (they would not fit in memory as one batch)."""
 BEST_RTOL = 1e-6
 """Restarts within this relative distance of the best log-likelihood count as reaching it."""
 
@@ -240,12 +245,18 @@ def _params(theta: np.ndarray, pi: np.ndarray, n_coef: int) -> tuple[np.ndarray,
 
 def _stats(y: np.ndarray, X: np.ndarray) -> SufficientStats:
     """Validated sufficient statistics of raw y (N, T) and X (T, P); overflow is refused."""
-    y, X = check_y_X(as_float_array(y, "y"), as_float_array(X, "X"))
+    X = as_float_array(X, "X")
+    if X.ndim == 2 and X.shape[1] == 0:
+        raise ValueError(f"X has no columns, shape {X.shape}: it needs one per regressor")
+    y, X = check_y_X(as_float_array(y, "y"), X)
     with np.errstate(all="ignore"):
         stats = sufficient_stats(y, X)
-    if not np.all(np.isfinite(stats.gram)):
+        finite = np.all(np.isfinite(stats.gram))
+        condition = np.linalg.cond(stats.gram) if finite else np.inf
+    if not condition < MAX_GRAM_CONDITION:
         raise ValueError(
-            f"X is too large in magnitude (max |X| = {np.abs(X).max():.3g}): X'X overflows"
+            f"X is too large or too small in magnitude (max |X| = {np.abs(X).max():.3g}): X'X "
+            f"overflows or is numerically singular (condition number {condition:.3g})"
         )
     if not (np.all(np.isfinite(stats.ols)) and np.all(np.isfinite(stats.rss))):
         raise ValueError(
@@ -295,9 +306,14 @@ def LogL(theta: np.ndarray, pi: np.ndarray, y: np.ndarray, X: np.ndarray) -> flo
     """
     stats = _stats(y, X)
     theta_k, pi = _params(theta, pi, stats.n_coef)
+    return _loglik(stats, theta_k, pi, "theta")
+
+
+def _loglik(stats: SufficientStats, theta: np.ndarray, pi: np.ndarray, blame: str) -> float:
+    """Finite log-likelihood at theta (K, P) and pi (K,); else a ValueError blaming ``blame``."""
     with np.errstate(all="ignore"):
-        loglik, _ = e_step(prepare(stats), theta_k[None], pi[None])
-    return float(_finite(loglik, "theta")[0])
+        loglik, _ = e_step(prepare(stats), theta[None], pi[None])
+    return float(_finite(loglik, blame)[0])
 
 
 def EStep(theta: np.ndarray, pi: np.ndarray, y: np.ndarray, X: np.ndarray) -> np.ndarray:  # noqa: N802
@@ -351,7 +367,7 @@ def MStep(y: np.ndarray, X: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.n
         or a segment with no weight.
     """
     stats = _stats(y, X)
-    W = check_weights(W, "W", stats.n_stores)
+    W = check_weights(W, "W", stats.n_stores, "the stores of y")
     empty = np.flatnonzero(W.sum(axis=0) < MIN_SEGMENT_WEIGHT)
     if empty.size:
         raise ValueError(f"segment(s) {empty.tolist()} have no weight in W: theta is undefined")
@@ -402,11 +418,12 @@ def EM(  # noqa: N802
         Naming the argument at fault (see :mod:`estimator.validation`).
     """
     K, tol, max_iter, seed = _loop_args(K, tol, max_iter, seed)  # noqa: N806
-    stats = _stats(y, X)
+    stats = _enough_stores(_stats(y, X), K)
     if theta0 is not None:
         pi_start = np.full(K, 1.0 / K) if pi0 is None else pi0
         pi_start = check_probabilities(pi_start, "pi0", (K,))
         theta_k = check_flat_theta(theta0, "theta0", K, stats.n_coef)
+        _loglik(stats, theta_k, pi_start, "theta0")  # a start too far out is refused here
         with np.errstate(all="ignore"):
             fit = fit_mixture(
                 stats, K, theta0=theta_k[None], pi0=pi_start[None], tol=tol, max_iter=max_iter
@@ -458,8 +475,8 @@ def Estimate(  # noqa: N802
         Naming the argument at fault (see :mod:`estimator.validation`).
     """
     K, tol, max_iter, seed = _loop_args(K, tol, max_iter, seed)  # noqa: N806
-    n_init = check_count(n_init, "n_init")
-    stats = _stats(y, X)
+    n_init = check_whole_number(n_init, "n_init", minimum=1, maximum=MAX_N_INIT)
+    stats = _enough_stores(_stats(y, X), K)
     with np.errstate(all="ignore"):
         fit = fit_mixture(stats, K, n_init=n_init, seed=seed, tol=tol, max_iter=max_iter)
     return _result(fit)
@@ -473,6 +490,13 @@ def _loop_args(K: object, tol: object, max_iter: object, seed: object) -> tuple:
         check_count(max_iter, "max_iter"),
         check_seed(seed, "seed"),
     )
+
+
+def _enough_stores(stats: SufficientStats, K: int) -> SufficientStats:  # noqa: N803
+    """``stats`` when y has at least K stores."""
+    if K > stats.n_stores:
+        raise ValueError(f"K = {K} segments needs 1 <= K <= N = {stats.n_stores} (the stores of y)")
+    return stats
 
 
 def _result(fit: MixtureFit) -> tuple[np.ndarray, np.ndarray, float]:

@@ -24,8 +24,10 @@ WEIGHT_ROW_ATOL = 1e-6
 """Tolerance of a row of posterior weights W summing to 1."""
 
 
-def check_whole_number(value: object, name: str, minimum: int | None = 0) -> int:
-    """A whole number (``int`` or numpy integer; not bool, float or str) >= ``minimum``.
+def check_whole_number(
+    value: object, name: str, minimum: int | None = 0, maximum: int | None = None
+) -> int:
+    """A whole number (``int`` or numpy integer; not bool, float or str) in [minimum, maximum].
 
     Parameters
     ----------
@@ -34,6 +36,8 @@ def check_whole_number(value: object, name: str, minimum: int | None = 0) -> int
         The argument's name, for the message.
     minimum : int or None
         Smallest allowed value (None: no bound).
+    maximum : int or None
+        Largest allowed value (None: no bound).
 
     Returns
     -------
@@ -44,7 +48,7 @@ def check_whole_number(value: object, name: str, minimum: int | None = 0) -> int
     TypeError
         ``value`` is a bool, a float (even 3.0), a string or anything else not integral.
     ValueError
-        ``value < minimum``.
+        ``value`` outside [minimum, maximum].
     """
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
         raise TypeError(
@@ -53,6 +57,8 @@ def check_whole_number(value: object, name: str, minimum: int | None = 0) -> int
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
     return value
 
 
@@ -168,8 +174,17 @@ def check_probabilities(value: object, name: str, shape: Sequence[int | None]) -
     return array
 
 
-def check_weights(value: object, name: str, n_rows: int) -> np.ndarray:
+def check_weights(value: object, name: str, n_rows: int, rows: str = "rows") -> np.ndarray:
     """Posterior weights (N, K): finite, non-negative, every row summing to 1.
+
+    Parameters
+    ----------
+    value : array_like
+    name : str
+    n_rows : int
+        N.
+    rows : str
+        What N counts, for the message (e.g. "the stores of y").
 
     Returns
     -------
@@ -177,7 +192,9 @@ def check_weights(value: object, name: str, n_rows: int) -> np.ndarray:
     """
     array = as_float_array(value, name)
     if array.ndim != 2 or array.shape[0] != n_rows:
-        raise ValueError(f"{name} must have shape (N, K) with N = {n_rows}, got {array.shape}")
+        raise ValueError(
+            f"{name} must have shape (N, K) with N = {n_rows} ({rows}), got {array.shape}"
+        )
     array = check_finite_array(array, name)
     if array.shape[1] == 0:
         raise ValueError(f"{name} has no columns: it needs one per segment")

@@ -776,7 +776,7 @@ def _run_locked(
                 last_flush = time.perf_counter()
             meter.update(len(batch), sum(r["status"] != "ok" for r in batch))
     except KeyboardInterrupt:
-        batches.close()  # stop the workers first: Ctrl-C again must not lose the records
+        _stop(batches)  # stop the workers first: Ctrl-C again must not lose the records
         flush()
         failed = True  # saved: nothing left to write
         raise StudyInterrupted(saved(), total) from None
@@ -788,13 +788,25 @@ def _run_locked(
             if not failed:
                 flush()
         finally:
-            batches.close()  # then stop the workers (a dask cluster: release its tasks)
+            _stop(batches)  # then stop the workers (a dask cluster: release its tasks)
     frames = {
         cid: records_frame(r for rep, r in records[cid].items() if rep < study.replications)
         for cid in ids
     }
     _check_not_all_failed(frames)
     return frames
+
+
+def _stop(batches: Iterator[list[dict[str, Any]]]) -> None:
+    """Close the batch generator: joblib cancels what is running and stops its workers.
+
+    Batches finished but not yet received are dropped (they are missing from the
+    checkpoints, so the next run computes them); joblib's warning about them is
+    not for the user of a study.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*tasks have been successfully executed")
+        batches.close()
 
 
 def _check_not_all_failed(frames: dict[int, pd.DataFrame]) -> None:

@@ -371,7 +371,11 @@ def main(argv: list[str] | None = None) -> int:
     inference = standard_errors(panel, selection, args.bootstrap, args.seed, args.n_jobs)
     document = results_document(panel, selection, settings, args.data, inference)
     segments = store_segments_csv(panel, selection)
-    write_json_unit(args.out / "results.json", document, {"real/store_segments.csv": segments})
+    try:
+        write_json_unit(args.out / "results.json", document, {"real/store_segments.csv": segments})
+    except OSError as err:  # disk full, read-only: what was there before is whole
+        print(f"error: cannot write {err.filename or args.out}: {err.strerror}", file=sys.stderr)
+        return 1
     print(describe(panel, args.data))
     print(comparison_table(selection))
     sigma_note = {

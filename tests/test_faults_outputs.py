@@ -86,9 +86,12 @@ def test_fit_real_interrupted_between_its_files_is_never_read_as_a_mix(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
     monkeypatch.setattr(atomic, "write_json_atomic", disk_full)
-    with pytest.raises(OSError):
-        fit(tmp_path, 1, 2, 3)
+    args = ["--data", str(DATA), "--out", str(tmp_path), "--n-init", "2", "--k", "1", "2", "3"]
     capsys.readouterr()
+    assert fit_real.main(args) == 1
+    assert capsys.readouterr().err == (
+        f"error: cannot write {tmp_path / 'results.json'}: No space left on device\n"
+    )
     assert json.loads((tmp_path / "results.json").read_text()) == first  # the old one, whole
     with pytest.raises(UnitMismatchError, match="real/store_segments.csv is not the file"):
         read_json_unit(tmp_path / "results.json")

@@ -800,12 +800,13 @@ def _run_locked(
 def _stop(batches: Iterator[list[dict[str, Any]]]) -> None:
     """Close the batch generator: joblib cancels what is running and stops its workers.
 
-    Batches finished but not yet received are dropped (they are missing from the
-    checkpoints, so the next run computes them); joblib's warning about them is
-    not for the user of a study.
+    Batches finished but not yet received, and those cancelled, are dropped (they
+    are missing from the checkpoints, so the next run computes them); joblib's
+    warnings about them are not for the user of a study.
     """
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*tasks have been successfully executed")
+        # "N tasks ... executed but not used", "N tasks ... cancelled"
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"joblib\.parallel")
         batches.close()
 
 

@@ -161,6 +161,8 @@ def read_records(
     what_to_do = "delete it to recompute that condition's replications, or restore it from a copy"
     if not text.strip():
         raise CheckpointError(f"{path}: empty checkpoint file (0 bytes); {what_to_do}")
+    if "\n" not in text:
+        raise CheckpointError(f"{path}: cut short inside its header (line 1); {what_to_do}")
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader)
     if header[: len(RECORD_KEYS)] != list(RECORD_KEYS) or "seconds" not in header:

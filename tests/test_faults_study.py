@@ -194,6 +194,9 @@ def test_empty_checkpoint_and_torn_manifest_name_the_file(tmp_path):
     raw_path(tmp_path, 3).write_bytes(b"")
     with pytest.raises(CheckpointError, match=f"{raw_path(tmp_path, 3)}: empty .*delete it"):
         run(tmp_path)
+    raw_path(tmp_path, 3).write_text("condition_id,replication,se")
+    with pytest.raises(CheckpointError, match=f"{raw_path(tmp_path, 3)}: cut short inside its"):
+        run(tmp_path)
     raw_path(tmp_path, 3).unlink()
     manifest = tmp_path / "study.json"
     manifest.write_text(manifest.read_text()[:25])

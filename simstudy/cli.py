@@ -5,7 +5,8 @@ Usage::
     python -m experiments.recovery --config FILE [--replications R] [--n-jobs J] [--out DIR]
                                    [--backend loky|threading|sequential|dask]
                                    [--scheduler ADDRESS] [--batch-size B]
-                                   [--checkpoint-seconds S] [--no-figures] [--quiet]
+                                   [--checkpoint-seconds S] [--restart] [--no-figures]
+                                   [--quiet]
 
 ``--backend dask`` runs the batches on a dask.distributed cluster: the scheduler at
 ``--scheduler`` (an address such as ``tcp://host:8786`` or a scheduler file), or

@@ -438,3 +438,47 @@ def test_a_missing_scheduler_file_fails_at_once_and_writes_nothing(tmp_path):
     with pytest.raises(SchedulerUnreachableError, match="scheduler file .*nope.json does not"):
         run(tmp_path / "out", backend="dask", scheduler=tmp_path / "nope.json")
     assert not (tmp_path / "out").exists()
+
+
+SMOKE = REPO / "experiments" / "configs" / "smoke.json"
+
+
+def test_the_study_cli_prints_one_line_and_exits_2_when_the_folder_is_locked(tmp_path, capsys):
+    from simstudy import cli
+
+    holder = acquire(tmp_path)
+    try:
+        assert cli.main(["--config", str(SMOKE), "--out", str(tmp_path)], "selection") == 2
+    finally:
+        holder.release()
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path} is in use by process {os.getpid()}")
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("raised", "status", "line"),
+    [
+        (
+            StudyInterrupted(7, 160),
+            130,
+            "interrupted: 7 of 160 replications saved; rerun the same command to resume",
+        ),
+        (
+            StudyFailedError("every one of the 160 replications failed; the first: E"),
+            1,
+            "error: every one of the 160 replications failed; the first: E",
+        ),
+    ],
+)
+def test_the_study_cli_reports_an_interruption_or_a_total_failure(
+    tmp_path, capsys, monkeypatch, raised, status, line
+):
+    from simstudy import cli
+
+    def stopped(*args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr(cli, "run_study", stopped)
+    assert cli.main(["--config", str(SMOKE), "--out", str(tmp_path)], "selection") == status
+    assert capsys.readouterr().err == line + "\n"

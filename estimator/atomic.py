@@ -1,13 +1,36 @@
-"""Write files whole or not at all: a temporary file in the same folder, then a rename."""
+"""Write files whole or not at all, and several files as one unit.
+
+One file: a temporary file in the same folder, fsynced, then renamed over the
+target; it gets the permissions a plain ``open(path, "w")`` would give
+(0666 minus the user's umask), not mkstemp's 0600.
+
+Several files as a unit (:func:`write_json_unit`): the companion files are
+written first (each atomically), then the JSON document last, holding the
+SHA-256 of every companion under ``"files"``. :func:`read_json_unit` checks
+them, so a reader never takes a mix of two runs (the document of one run
+beside a companion of another, e.g. after a full disk or a kill between the
+files) for a result: it gets one :class:`UnitMismatchError` naming the file.
+A swap of a temporary folder was not chosen because the companions live in
+folders shared with other outputs (``outputs/results.json`` beside
+``outputs/real/``), which cannot be swapped as one.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
+
+UNIT_KEY = "files"
+"""Key of a unit's JSON document mapping companion paths (relative, POSIX) to SHA-256."""
+
+
+class UnitMismatchError(ValueError):
+    """A companion file of a JSON document is missing or not the one written with it."""
 
 
 def write_atomic(path: str | Path, write: Callable[[IO[str]], Any]) -> Path:
@@ -74,7 +97,89 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     return write_atomic(path, lambda handle: handle.write(text))
 
 
+def json_text(obj: Any) -> str:
+    """``obj`` as indented JSON (NaN and infinities refused), with a final newline."""
+    return json.dumps(obj, indent=2, allow_nan=False) + "\n"
+
+
 def write_json_atomic(path: str | Path, obj: Any) -> Path:
     """Write ``obj`` as indented JSON (NaN and infinities refused) to ``path`` atomically."""
-    text = json.dumps(obj, indent=2, allow_nan=False) + "\n"
-    return write_text_atomic(path, text)
+    return write_text_atomic(path, json_text(obj))
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_json_unit(
+    path: str | Path, document: dict[str, Any], companions: Mapping[str, str | bytes]
+) -> Path:
+    """Write a JSON document and its companion files as one unit.
+
+    Parameters
+    ----------
+    path : str or Path
+        The JSON document.
+    document : dict
+        Its content; written with ``document["files"]`` = SHA-256 of every companion.
+    companions : mapping of str to str or bytes
+        Companion paths relative to ``path``'s folder (POSIX form, e.g.
+        ``"real/store_segments.csv"``) to their content (text is UTF-8 encoded).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Notes
+    -----
+    Each file is written atomically, the document last: whatever interrupts the
+    unit, :func:`read_json_unit` either finds every companion as recorded or
+    raises :class:`UnitMismatchError`.
+    """
+    path = Path(path)
+    if UNIT_KEY in document:
+        raise ValueError(f"document already has a {UNIT_KEY!r} key")
+    json_text(document)  # a document JSON refuses (NaN) fails before any companion is replaced
+    hashes = {}
+    for name, content in companions.items():
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        write_bytes_atomic(path.parent / name, lambda handle, data=data: handle.write(data))
+        hashes[name] = _sha256(data)
+    return write_json_atomic(path, {**document, UNIT_KEY: hashes})
+
+
+def read_json_unit(path: str | Path) -> dict[str, Any]:
+    """Read a JSON document written by :func:`write_json_unit` and check its companions.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    dict
+        The document (a document without ``"files"`` has nothing to check).
+
+    Raises
+    ------
+    UnitMismatchError
+        A companion is missing or differs from the one written with the document.
+    ValueError
+        The document is not valid JSON (the message names the file).
+    """
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise ValueError(f"{path}: not a complete JSON document ({err})") from err
+    for name, digest in document.get(UNIT_KEY, {}).items():
+        companion = path.parent / name
+        if not companion.is_file():
+            raise UnitMismatchError(f"{companion}: missing; it was written with {path}")
+        if _sha256(companion.read_bytes()) != digest:
+            raise UnitMismatchError(
+                f"{companion} is not the file written with {path} (another run's, or the run "
+                "was interrupted between its files); rerun to write them together"
+            )
+    return document

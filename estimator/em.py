@@ -29,6 +29,20 @@ from .engine import (
 from .init import InitMethod, SeedLike, starting_values
 from .panel import SufficientStats, check_y_X, sufficient_stats
 from .results import ConvergenceWarning, MixtureFit, canonical_order
+from .validation import (
+    as_float_array,
+    check_count,
+    check_flat_theta,
+    check_non_negative,
+    check_positive,
+    check_probabilities,
+    check_seed,
+    check_start_pi,
+    check_start_sigma,
+    check_start_theta,
+    check_weights,
+    check_whole_number,
+)
 
 __all__ = [
     "EM",
@@ -54,6 +68,10 @@ maximum; the distinct maxima of a fit are the clusters of certified log-likeliho
 resolution."""
 DUPLICATE_TOL = 1e-4
 """Two segments closer than this (Gram-metric distance per week, and relative sigma) coincide."""
+MAX_GRAM_CONDITION = 1e12
+"""The fronts refuse an X whose X'X is worse conditioned (the estimates would be noise)."""
+MAX_N_INIT = 1_000_000
+"""More starts than this are refused (they would not fit in memory as one batch)."""
 
 
 def fit_mixture(
@@ -119,15 +137,23 @@ def fit_mixture(
         when two of its segments coincide.
     """
     started = time.perf_counter()
+    n_components = check_count(n_components, "n_components")
+    n_init = check_whole_number(n_init, "n_init", minimum=1, maximum=MAX_N_INIT)
+    max_iter = check_whole_number(max_iter, "max_iter", minimum=0)
+    tol = check_non_negative(tol, "tol")
+    check_seed(seed)
     if sigma not in SIGMA_MODES:
         raise ValueError(f"sigma must be one of {SIGMA_MODES}, got {sigma!r}")
     driver = prepare(stats)
     if theta0 is None:
         theta0, drawn_pi = starting_values(stats, n_components, n_init, seed, init, driver)
         pi0 = drawn_pi if pi0 is None else pi0
-    theta0 = _starting_theta(theta0, n_components, stats.n_coef)
-    pi0 = _starting_pi(pi0, theta0.shape[:2])
-    sigma_start = _starting_sigma(sigma0, theta0.shape[:2], pooled_sigma(stats))
+    theta0 = check_start_theta(theta0, "theta0", n_components, stats.n_coef)
+    shape = theta0.shape[:2]
+    pi0 = np.full(shape, 1.0 / n_components) if pi0 is None else check_start_pi(pi0, "pi0", *shape)
+    sigma_start = np.full(shape, pooled_sigma(stats))
+    if sigma0 is not None:
+        sigma_start[:] = check_start_sigma(np.broadcast_to(sigma0, shape), "sigma0", shape)
     if batch:
         run = run_em(driver, theta0, pi0, tol, max_iter, sigma_start, sigma, polish=polish)
     else:
@@ -240,52 +266,6 @@ def _warn_about(fit: MixtureFit, n_starts: int, max_iter: int, tol: float) -> No
         )
 
 
-def _starting_theta(theta0: np.ndarray, n_components: int, n_coef: int) -> np.ndarray:
-    theta0 = np.asarray(theta0, dtype=float)
-    if theta0.ndim == 2:
-        theta0 = theta0[None]
-    if theta0.ndim != 3 or theta0.shape[1:] != (n_components, n_coef):
-        raise ValueError(
-            f"theta0 must have shape (R, {n_components}, {n_coef}) or ({n_components}, "
-            f"{n_coef}), got {theta0.shape}"
-        )
-    if not np.all(np.isfinite(theta0)):
-        raise ValueError("theta0 must be finite (it has NaN or infinite entries)")
-    return theta0
-
-
-def _starting_pi(pi0: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
-    if pi0 is None:
-        return np.full(shape, 1.0 / shape[1])
-    pi0 = np.asarray(pi0, dtype=float)
-    try:
-        pi0 = np.broadcast_to(pi0, shape)
-    except ValueError:
-        raise ValueError(f"pi0 must have shape {shape} or ({shape[1]},), got {pi0.shape}") from None
-    if not np.all(np.isfinite(pi0)) or np.any(pi0 < 0):
-        raise ValueError(f"pi0 must be finite and non-negative, got {pi0.tolist()}")
-    if np.any(np.abs(pi0.sum(axis=1) - 1.0) > 1e-8):
-        raise ValueError(f"pi0 must sum to 1 over segments, got sums {pi0.sum(axis=1).tolist()}")
-    return pi0
-
-
-def _starting_sigma(
-    sigma0: np.ndarray | float | None, shape: tuple[int, int], default: float
-) -> np.ndarray:
-    if sigma0 is None:
-        return np.full(shape, default)
-    sigma0 = np.asarray(sigma0, dtype=float)
-    try:
-        sigma0 = np.broadcast_to(sigma0, shape).copy()
-    except ValueError:
-        raise ValueError(
-            f"sigma0 must be a number or have shape ({shape[1]},) or {shape}, got {sigma0.shape}"
-        ) from None
-    if not np.all(np.isfinite(sigma0)) or np.any(sigma0 <= 0):
-        raise ValueError(f"sigma0 must be finite and positive, got {sigma0.tolist()}")
-    return sigma0
-
-
 def pooled_sigma(stats: SufficientStats) -> float:
     """Pooled within-store residual standard deviation, sqrt(sum RSS_i / sum (n_i - P))."""
     dof = float(np.sum(stats.n_obs - stats.n_coef))
@@ -382,25 +362,41 @@ def _best_fit(
 
 def _params(theta: np.ndarray, pi: np.ndarray, n_coef: int) -> tuple[np.ndarray, np.ndarray]:
     """Validate a flat theta (alpha_1, beta_1, ..., alpha_K, beta_K) and pi; return (K, P), (K,)."""
-    pi = np.asarray(pi, dtype=float).ravel()
-    theta = np.asarray(theta, dtype=float).ravel()
-    n_components = pi.size
-    if n_components == 0:
-        raise ValueError("pi is empty: it needs one entry per segment")
-    if theta.size != n_components * n_coef:
-        raise ValueError(
-            f"theta has {theta.size} entries but pi has {n_components}: theta must be "
-            f"(alpha_1, beta_1, ..., alpha_K, beta_K) with {n_components * n_coef} entries"
-        )
-    if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(pi))):
-        raise ValueError("theta and pi must be finite")
-    if np.any(pi < 0) or abs(pi.sum() - 1.0) > 1e-8:
-        raise ValueError(f"pi must be non-negative and sum to 1, got {pi.tolist()}")
-    return theta.reshape(n_components, n_coef), pi
+    pi = check_probabilities(pi, "pi", (None,))
+    return check_flat_theta(theta, "theta", pi.size, n_coef), pi
 
 
 def _stats(y: np.ndarray, X: np.ndarray) -> SufficientStats:
-    return sufficient_stats(*check_y_X(y, X))
+    """Validated sufficient statistics of raw y (N, T) and X (T, P); overflow is refused."""
+    X = as_float_array(X, "X")
+    if X.ndim == 2 and X.shape[1] == 0:
+        raise ValueError(f"X has no columns, shape {X.shape}: it needs one per regressor")
+    y, X = check_y_X(as_float_array(y, "y"), X)
+    with np.errstate(all="ignore"):
+        stats = sufficient_stats(y, X)
+        finite = np.all(np.isfinite(stats.gram))
+        condition = np.linalg.cond(stats.gram) if finite else np.inf
+    if not condition < MAX_GRAM_CONDITION:
+        raise ValueError(
+            f"X is too large or too small in magnitude (max |X| = {np.abs(X).max():.3g}): X'X "
+            f"overflows or is numerically singular (condition number {condition:.3g})"
+        )
+    if not (np.all(np.isfinite(stats.ols)) and np.all(np.isfinite(stats.rss))):
+        raise ValueError(
+            f"y is too large in magnitude (max |y| = {np.abs(y).max():.3g}): its sums of squares "
+            "overflow; y is log sales"
+        )
+    return stats
+
+
+def _finite(value: np.ndarray, blame: str) -> np.ndarray:
+    """``value`` when every entry is finite; else a ValueError blaming the argument ``blame``."""
+    if not np.all(np.isfinite(value)):
+        raise ValueError(
+            f"{blame} is too large in magnitude: the result overflows in floating point "
+            f"(it would be NaN or infinite); check the scale of {blame}"
+        )
+    return value
 
 
 def LogL(theta: np.ndarray, pi: np.ndarray, y: np.ndarray, X: np.ndarray) -> float:  # noqa: N802
@@ -409,9 +405,10 @@ def LogL(theta: np.ndarray, pi: np.ndarray, y: np.ndarray, X: np.ndarray) -> flo
     Parameters
     ----------
     theta : array_like of shape (2K,)
-        (alpha_1, beta_1, ..., alpha_K, beta_K).
+        (alpha_1, beta_1, ..., alpha_K, beta_K). A 2-D array is refused (see
+        :func:`estimator.validation.check_flat_theta`).
     pi : array_like of shape (K,)
-        Mixing proportions summing to 1.
+        Mixing proportions, non-negative, summing to 1.
     y : array_like of shape (N, T)
         Log sales, stores x weeks.
     X : array_like of shape (T, 2)
@@ -420,11 +417,26 @@ def LogL(theta: np.ndarray, pi: np.ndarray, y: np.ndarray, X: np.ndarray) -> flo
     Returns
     -------
     float
+        Finite.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric arrays (strings, booleans, complex).
+    ValueError
+        Wrong shapes, NaN or infinite values, pi not a probability vector, or
+        values so large that the log-likelihood overflows (naming the argument).
     """
     stats = _stats(y, X)
     theta_k, pi = _params(theta, pi, stats.n_coef)
-    loglik, _ = e_step(prepare(stats), theta_k[None], pi[None])
-    return float(loglik[0])
+    return _loglik(stats, theta_k, pi, "theta")
+
+
+def _loglik(stats: SufficientStats, theta: np.ndarray, pi: np.ndarray, blame: str) -> float:
+    """Finite log-likelihood at theta (K, P) and pi (K,); else a ValueError blaming ``blame``."""
+    with np.errstate(all="ignore"):
+        loglik, _ = e_step(prepare(stats), theta[None], pi[None])
+    return float(_finite(loglik, blame)[0])
 
 
 def EStep(theta: np.ndarray, pi: np.ndarray, y: np.ndarray, X: np.ndarray) -> np.ndarray:  # noqa: N802
@@ -441,11 +453,17 @@ def EStep(theta: np.ndarray, pi: np.ndarray, y: np.ndarray, X: np.ndarray) -> np
     -------
     W : ndarray of shape (N, K)
         Rows sum to 1; computed in log space.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`LogL`.
     """
     stats = _stats(y, X)
     theta_k, pi = _params(theta, pi, stats.n_coef)
-    _, W = e_step(prepare(stats), theta_k[None], pi[None])
-    return W[0].T.copy()
+    with np.errstate(all="ignore"):
+        _, W = e_step(prepare(stats), theta_k[None], pi[None])
+    return _finite(W[0].T.copy(), "theta")
 
 
 def MStep(y: np.ndarray, X: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802
@@ -456,7 +474,7 @@ def MStep(y: np.ndarray, X: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.n
     y : array_like of shape (N, T)
     X : array_like of shape (T, 2)
     W : array_like of shape (N, K)
-        Posterior weights.
+        Posterior weights: non-negative, every row summing to 1.
 
     Returns
     -------
@@ -464,18 +482,21 @@ def MStep(y: np.ndarray, X: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.n
         (alpha_1, beta_1, ..., alpha_K, beta_K).
     pi : ndarray of shape (K,)
         pi_c = mean of W[:, c].
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`LogL`; also W not of shape (N, K), a row of W not summing to 1,
+        or a segment with no weight.
     """
     stats = _stats(y, X)
-    W = np.asarray(W, dtype=float)
-    if W.ndim != 2 or W.shape[0] != stats.n_stores:
-        raise ValueError(f"W must have shape (N, K) with N = {stats.n_stores}, got {W.shape}")
-    if not np.all(np.isfinite(W)) or np.any(W < 0):
-        raise ValueError("W must be finite and non-negative")
+    W = check_weights(W, "W", stats.n_stores, "the stores of y")
     empty = np.flatnonzero(W.sum(axis=0) < MIN_SEGMENT_WEIGHT)
     if empty.size:
         raise ValueError(f"segment(s) {empty.tolist()} have no weight in W: theta is undefined")
-    theta, pi = m_step(prepare(stats), W.T[None])
-    return theta[0].ravel(), pi[0]
+    with np.errstate(all="ignore"):
+        theta, pi = m_step(prepare(stats), W.T[None])
+    return _finite(theta[0].ravel(), "y"), pi[0]
 
 
 def EM(  # noqa: N802
@@ -494,18 +515,18 @@ def EM(  # noqa: N802
     Parameters
     ----------
     K : int
-        Number of segments.
+        Number of segments (a whole number >= 1; bool, float and str are refused).
     y : array_like of shape (N, T)
     X : array_like of shape (T, 2)
     tol : float
-        Relative change in log-likelihood at which to stop.
+        Relative change in log-likelihood at which to stop (> 0).
     max_iter : int
-        Maximum number of EM iterations.
+        Maximum number of EM iterations (>= 1).
     theta0 : array_like of shape (2K,), optional
         Starting theta; drawn by k-means++ over the stores' OLS estimates when omitted.
     pi0 : array_like of shape (K,), optional
-        Starting mixing proportions (uniform when omitted).
-    seed : int, SeedSequence, Generator or None
+        Starting mixing proportions (uniform when omitted; only with ``theta0``).
+    seed : int >= 0, SeedSequence, Generator or None
         Randomness of the drawn start.
 
     Returns
@@ -513,21 +534,31 @@ def EM(  # noqa: N802
     theta : ndarray of shape (2K,)
     pi : ndarray of shape (K,)
     loglik : float
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the argument at fault (see :mod:`estimator.validation`).
     """
-    stats = _stats(y, X)
+    K, tol, max_iter, seed = _loop_args(K, tol, max_iter, seed)  # noqa: N806
+    stats = _enough_stores(_stats(y, X), K)
     if theta0 is not None:
         pi_start = np.full(K, 1.0 / K) if pi0 is None else pi0
-        theta_k, pi_start = _params(theta0, pi_start, stats.n_coef)
-        if len(pi_start) != K:
-            raise ValueError(f"theta0 describes {len(pi_start)} segments, K = {K}")
-        fit = fit_mixture(
-            stats, K, theta0=theta_k[None], pi0=pi_start[None], tol=tol, max_iter=max_iter
-        )
+        pi_start = check_probabilities(pi_start, "pi0", (K,))
+        theta_k = check_flat_theta(theta0, "theta0", K, stats.n_coef)
+        _loglik(stats, theta_k, pi_start, "theta0")  # a start too far out is refused here
+        with np.errstate(all="ignore"):
+            fit = fit_mixture(
+                stats, K, theta0=theta_k[None], pi0=pi_start[None], tol=tol, max_iter=max_iter
+            )
     else:
-        fit = fit_mixture(
-            stats, K, n_init=1, init="kmeans++", seed=seed, tol=tol, max_iter=max_iter
-        )
-    return fit.theta.ravel(), fit.pi, fit.loglik
+        if pi0 is not None:
+            raise ValueError("pi0 is only used with theta0: give both, or neither")
+        with np.errstate(all="ignore"):
+            fit = fit_mixture(
+                stats, K, n_init=1, init="kmeans++", seed=seed, tol=tol, max_iter=max_iter
+            )
+    return _result(fit)
 
 
 def Estimate(  # noqa: N802
@@ -545,13 +576,14 @@ def Estimate(  # noqa: N802
     Parameters
     ----------
     K : int
+        Whole number >= 1.
     y : array_like of shape (N, T)
     X : array_like of shape (T, 2)
     n_init : int
-        Number of starting values (k-means++ spreads over the stores' OLS estimates).
+        Number of starting values, >= 1 (k-means++ spreads over the stores' OLS estimates).
     tol, max_iter : float, int
-        Stopping rule of each EM run.
-    seed : int, SeedSequence, Generator or None
+        Stopping rule of each EM run (> 0, >= 1).
+    seed : int >= 0, SeedSequence, Generator or None
 
     Returns
     -------
@@ -559,6 +591,39 @@ def Estimate(  # noqa: N802
         Segments in canonical order (ascending alpha, then beta).
     pi : ndarray of shape (K,)
     loglik : float
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the argument at fault (see :mod:`estimator.validation`).
     """
-    fit = fit_mixture(_stats(y, X), K, n_init=n_init, seed=seed, tol=tol, max_iter=max_iter)
-    return fit.theta.ravel(), fit.pi, fit.loglik
+    K, tol, max_iter, seed = _loop_args(K, tol, max_iter, seed)  # noqa: N806
+    n_init = check_whole_number(n_init, "n_init", minimum=1, maximum=MAX_N_INIT)
+    stats = _enough_stores(_stats(y, X), K)
+    with np.errstate(all="ignore"):
+        fit = fit_mixture(stats, K, n_init=n_init, seed=seed, tol=tol, max_iter=max_iter)
+    return _result(fit)
+
+
+def _loop_args(K: object, tol: object, max_iter: object, seed: object) -> tuple:  # noqa: N803
+    """Checked (K, tol, max_iter, seed) of :func:`EM` and :func:`Estimate`."""
+    return (
+        check_count(K, "K"),
+        check_positive(tol, "tol"),
+        check_count(max_iter, "max_iter"),
+        check_seed(seed, "seed"),
+    )
+
+
+def _enough_stores(stats: SufficientStats, K: int) -> SufficientStats:  # noqa: N803
+    """``stats`` when y has at least K stores."""
+    if K > stats.n_stores:
+        raise ValueError(f"K = {K} segments needs 1 <= K <= N = {stats.n_stores} (the stores of y)")
+    return stats
+
+
+def _result(fit: MixtureFit) -> tuple[np.ndarray, np.ndarray, float]:
+    """(flat theta, pi, loglik) of a fit, all finite (else the data's scale is blamed)."""
+    theta = _finite(fit.theta.ravel(), "y")
+    pi = _finite(fit.pi, "y")
+    return theta, pi, float(_finite(np.asarray(fit.loglik), "y"))

@@ -519,9 +519,13 @@ def _polish(driver: ComponentDriver, layout: _Layout, state: _State) -> None:
         state.n_newton[rows] += 1
         theta, pi, sigma = layout.from_newton(x)
         sigma_low = (sigma < SIGMA_FLOOR).any(axis=1)
-        if sigma_low.any():
-            state.sigma_floored[rows[sigma_low]] = True
-            rows, x = rows[~sigma_low], x[~sigma_low]
+        # a segment Newton drives towards no stores: an empty segment, not a maximum
+        emptying = (pi * driver.n_stores < MIN_SEGMENT_WEIGHT).any(axis=1)
+        state.sigma_floored[rows[sigma_low]] = True
+        state.degenerate[rows[emptying]] = True
+        stop = sigma_low | emptying
+        if stop.any():
+            rows, x = rows[~stop], x[~stop]
             if not rows.size:
                 break
     state.max_eigen[all_rows] = np.linalg.eigvalsh(hessians[all_rows])[:, -1]

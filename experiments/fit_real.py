@@ -36,7 +36,7 @@ import scipy
 from tabulate import tabulate
 
 from estimator import DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, fit_k_range
-from estimator.atomic import write_json_atomic, write_text_atomic
+from estimator.atomic import write_json_unit
 from estimator.em import DEFAULT_INIT
 from estimator.engine import SIGMA_MODES
 from estimator.inference import Inference, bootstrap_se, naive_se, observed_information_se
@@ -442,8 +442,11 @@ def main(argv: list[str] | None = None) -> int:
         blrt = blrt_on_fits(panel.sufficient_stats(), selection, args.blrt, args.seed, args.n_jobs)
         document["blrt"] = blrt.to_dict()
     segments = store_segments_csv(panel, selection)
-    write_json_atomic(args.out / "results.json", document)
-    write_text_atomic(args.out / "real" / "store_segments.csv", segments)
+    try:
+        write_json_unit(args.out / "results.json", document, {"real/store_segments.csv": segments})
+    except OSError as err:  # disk full, read-only: what was there before is whole
+        print(f"error: cannot write {err.filename or args.out}: {err.strerror}", file=sys.stderr)
+        return 1
     print(describe(panel, args.data))
     print(comparison_table(selection))
     if args.blrt:

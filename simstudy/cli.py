@@ -5,7 +5,8 @@ Usage::
     python -m experiments.recovery --config FILE [--replications R] [--n-jobs J] [--out DIR]
                                    [--backend loky|threading|sequential|dask]
                                    [--scheduler ADDRESS] [--batch-size B]
-                                   [--checkpoint-seconds S] [--no-figures] [--quiet]
+                                   [--checkpoint-seconds S] [--restart] [--no-figures]
+                                   [--quiet]
 
 ``--backend dask`` runs the batches on a dask.distributed cluster: the scheduler at
 ``--scheduler`` (an address such as ``tcp://host:8786`` or a scheduler file), or
@@ -42,10 +43,10 @@ from .report import (
 from .runner import (
     BACKENDS,
     CHECKPOINT_SECONDS,
-    DaskMissingError,
-    SchedulerUnreachableError,
+    RUN_ERRORS,
     Study,
-    StudyMismatchError,
+    StudyFailedError,
+    StudyInterrupted,
     run_study,
     summarise_study,
 )
@@ -112,6 +113,11 @@ def build_parser(kind: StudyKind) -> argparse.ArgumentParser:
         type=cliargs.non_negative_float,
         default=CHECKPOINT_SECONDS,
         help="seconds between checkpoints of raw/ (0: after every batch)",
+    )
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard the results folder's records and start over (also when its study changed)",
     )
     parser.add_argument("--no-figures", action="store_true", help="tables only, no figures")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -196,10 +202,17 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
             batch_size=batch_size,
             progress=None if args.quiet else sys.stderr,
             checkpoint_every=args.checkpoint_seconds,
+            restart=args.restart,
         )
-    except (StudyMismatchError, DaskMissingError, SchedulerUnreachableError) as err:
+    except RUN_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except StudyFailedError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except StudyInterrupted as err:
+        print(err, file=sys.stderr)
+        return 130
     wall = time.perf_counter() - started
     frames = [frame for frame in records.values() if len(frame)]
     if frames and all((frame["status"] != "ok").all() for frame in frames):

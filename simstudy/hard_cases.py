@@ -171,7 +171,14 @@ def best_known_for(
         ``distinct_logliks`` (distinct final log-likelihoods at 1e-6).
     """
     fits = [
-        fit_mixture(stats, k, n_init=n_per_scheme, init=scheme, seed=[seed, k, i], sigma=sigma_mode)
+        fit_mixture(
+            stats,
+            k,
+            n_init=n_per_scheme,
+            init=scheme,
+            seed=np.random.SeedSequence([seed, k, i]),
+            sigma=sigma_mode,
+        )
         for i, scheme in enumerate(SCHEMES)
     ]
     best = max(fits, key=lambda f: (f.converged, f.loglik))

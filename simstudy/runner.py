@@ -17,23 +17,38 @@ and ``summarise(condition, records) -> dict``. The runner owns everything else:
 * checkpoints: a condition's records are rewritten whole (temporary file,
   then rename) to ``DIR/raw/condition_{id}.csv`` every few seconds while new
   ones arrive, and at the end; a second run into the same folder reads them
-  back and runs only the missing replications. ``DIR/study.json`` records what
-  the folder holds and a run with a different study refuses to mix into it;
+  back, each record verified by its checksum (:mod:`simstudy.records`; an
+  invalid one is dropped with a warning and recomputed), and runs only the
+  missing replications. ``DIR/study.json`` records what the folder holds and a
+  run with a different study refuses to mix into it; a changed ``generate`` or
+  ``analyse`` (their source, or :attr:`Study.version`) is refused unless
+  ``restart=True`` discards the old records;
+* one writer: the run holds an exclusive lock on the folder
+  (:mod:`simstudy.lock`), and checks before every checkpoint that the folder is
+  still the one it locked (not deleted or replaced);
 * errors: a replication that raises is recorded (status ``error``, the message
-  and its seed) and the study goes on;
+  and its seed) and the study goes on; a rerun retries errored replications; a
+  run in which every replication failed raises :class:`StudyFailedError`;
+* failures of the run itself end in one exception naming the path at fault, with
+  every checkpointed record intact: :data:`RUN_ERRORS`; Ctrl-C raises
+  :class:`StudyInterrupted` after saving what finished;
+* loky worker processes exit within a second when the driver dies (even ``kill -9``);
 * progress on stderr: replications done / total, elapsed, estimated remaining.
 """
 
 from __future__ import annotations
 
-import io
+import hashlib
+import inspect
 import json
 import os
+import re
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
@@ -42,9 +57,19 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed, parallel_config
 
-from estimator.atomic import write_json_atomic, write_text_atomic
+from estimator.atomic import write_json_atomic
 from estimator.init import seed_sequence
 from estimator.results import ConvergenceWarning
+
+from .lock import FolderLock, StudyLockedError, acquire
+from .records import (
+    RECORD_KEYS,
+    CheckpointError,
+    RecordWarning,
+    read_records,
+    records_frame,
+    write_records,
+)
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -52,13 +77,11 @@ if TYPE_CHECKING:
 BACKENDS: tuple[str, ...] = ("loky", "threading", "sequential", "dask")
 DASK_INSTALL = 'pip install -e ".[dask]"'
 """How to install the optional dask backend (quoted in the error when it is missing)."""
-RECORD_KEYS: tuple[str, ...] = ("condition_id", "replication", "seed", "status", "error")
-"""Fields every record starts with; ``seconds`` comes last."""
 MANIFEST = "study.json"
 CHECKPOINT_SECONDS = 5.0
 """Default time between checkpoints (rewriting a condition's file costs O(its records))."""
-# pandas >= 3 parses floats exactly by default and deprecates the option that pandas 2 needs
-_EXACT_FLOATS = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+WATCHDOG_SECONDS = 0.25
+"""How often a loky worker checks that the driver is alive."""
 
 
 class StudyCondition(Protocol):
@@ -90,6 +113,10 @@ class Study:
         Root of every random stream of the study.
     settings : dict
         Anything else that defines the results (compared on resume).
+    version : str or None
+        The version of ``generate`` and ``analyse`` (compared on resume). None:
+        a fingerprint of their source code (a change in a function they call is
+        not seen: give a version string and change it when results would change).
     """
 
     name: str
@@ -100,6 +127,7 @@ class Study:
     replications: int
     seed: int
     settings: dict[str, Any] = field(default_factory=dict)
+    version: str | None = None
 
     def unit(self) -> Study:
         """This study without its conditions: what a worker needs besides one condition."""
@@ -114,9 +142,54 @@ class Study:
             "conditions": [c.to_dict() for c in self.conditions],
         }
 
+    def code(self) -> dict[str, str]:
+        """What identifies the study's code (compared on resume): its version or fingerprint."""
+        if self.version is not None:
+            return {"version": self.version}
+        return {"generate": fingerprint(self.generate), "analyse": fingerprint(self.analyse)}
+
+
+def fingerprint(function: Callable[..., Any]) -> str:
+    """SHA-256 of a function's source (of its qualified name when the source is unavailable)."""
+    function = getattr(function, "func", function)  # functools.partial
+    try:
+        text = inspect.getsource(function)
+    except (OSError, TypeError):
+        text = f"{getattr(function, '__module__', '')}.{getattr(function, '__qualname__', '')}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
 
 class StudyMismatchError(ValueError):
     """The results folder holds a different study."""
+
+
+class StudyChangedError(StudyMismatchError):
+    """The results folder holds this study made by other code (generate/analyse changed)."""
+
+
+class StudyFolderError(RuntimeError):
+    """The results folder cannot be used: deleted or replaced during the run, or unwritable."""
+
+
+class CheckpointWriteError(RuntimeError):
+    """A checkpoint could not be written (disk full, read-only); earlier ones are intact."""
+
+
+class StudyFailedError(RuntimeError):
+    """Every replication of the run failed; the message holds the first error."""
+
+
+class StudyInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run, after every finished replication was saved.
+
+    ``str(err)`` is the line to print: how many replications are saved and how to resume.
+    """
+
+    def __init__(self, saved: int, total: int) -> None:
+        super().__init__(
+            f"interrupted: {saved} of {total} replications saved; rerun the same command to resume"
+        )
+        self.saved, self.total = saved, total
 
 
 class DaskMissingError(ImportError):
@@ -162,13 +235,43 @@ def run_replication(study: Study, condition: StudyCondition, replication: int) -
     return record
 
 
+_watchdog_started = threading.Event()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a worker process whose parent is ``parent``: exit as soon as the parent is gone.
+
+    loky has no such mechanism on POSIX: without it, the workers of a driver
+    killed by SIGKILL finish their batch and idle for minutes. A daemon thread
+    polls the parent PID (it changes when the parent dies and the worker is
+    re-parented). Threads and in-process runs (same PID) and dask workers
+    (whose parent is a nanny) are left alone.
+    """
+    if os.getppid() != parent or _watchdog_started.is_set():
+        return
+    _watchdog_started.set()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCHDOG_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
 def run_batch(
-    study: Study, condition: StudyCondition, replications: Sequence[int]
+    study: Study,
+    condition: StudyCondition,
+    replications: Sequence[int],
+    parent: int | None = None,
 ) -> list[dict[str, Any]]:
     """Run several replications of one condition (one work unit).
 
     ``study`` is a :meth:`Study.unit` (no conditions), so a task is cheap to send.
+    ``parent`` is the driver's PID: a worker process of the driver exits when it dies.
     """
+    if parent is not None:
+        _exit_with_parent(parent)
     with warnings.catch_warnings():
         # convergence is in every record (converged_K*); the warnings would only spam stderr
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -185,50 +288,58 @@ def raw_path(out_dir: Path, condition_id: int) -> Path:
     return Path(out_dir) / "raw" / f"condition_{condition_id:04d}.csv"
 
 
-def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """Records as a DataFrame sorted by replication.
+def _read_json(path: Path) -> dict[str, Any]:
+    """A JSON object the runner wrote; a torn or empty file is named with what to do."""
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        obj = None
+    if not isinstance(obj, dict):
+        raise StudyFolderError(
+            f"{path} is empty or cut short (not a JSON object); if the folder holds this "
+            "study, delete the file and rerun (it is rewritten), else use another --out"
+        )
+    return obj
 
-    Columns: :data:`RECORD_KEYS`, then the others in order of first appearance, then
-    ``seconds``; so the layout depends only on the set of records, not on their arrival.
+
+def _check_manifest(out_dir: Path, study: Study, restart: bool) -> bool:
+    """Check ``out_dir``'s study.json against ``study``; write it when new.
+
+    Returns True when the folder's records must be discarded (``restart``).
     """
-    rows = sorted(records, key=lambda r: r["replication"])
-    columns = list(RECORD_KEYS)
-    for row in rows:
-        columns.extend(key for key in row if key not in columns and key != "seconds")
-    frame = pd.DataFrame(rows)
-    if not len(frame):
-        return frame
-    return frame[[*columns, "seconds"]]
-
-
-def write_records(path: Path, records: Iterable[dict[str, Any]]) -> None:
-    """Write records to CSV whole (floats round-trip exactly)."""
-    buffer = io.StringIO()
-    records_frame(records).to_csv(buffer, index=False)
-    write_text_atomic(path, buffer.getvalue())
-
-
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Records of a checkpoint file, exactly as written (empty list when absent)."""
-    if not Path(path).is_file():
-        return []
-    frame = pd.read_csv(path, keep_default_na=False, na_values=[""], **_EXACT_FLOATS)
-    frame["error"] = ["" if pd.isna(e) else str(e) for e in frame["error"]]
-    return frame.to_dict(orient="records")
-
-
-def _check_manifest(out_dir: Path, manifest: dict[str, Any]) -> None:
     path = out_dir / MANIFEST
+    manifest = study.manifest()
+    document = {**manifest, "code": study.code()}
     if path.is_file():
-        existing = json.loads(path.read_text(encoding="utf-8"))
+        existing = _read_json(path)
         stored = {key: existing.get(key) for key in manifest}
-        if stored != json.loads(json.dumps(manifest)):
+        if stored != json.loads(json.dumps(manifest)) and not restart:
             raise StudyMismatchError(
                 f"{out_dir} holds results of a different study (its {MANIFEST} differs in "
-                "name, seed, settings or conditions); use another --out folder"
+                "name, seed, settings or conditions); use another --out folder, or --restart "
+                "to discard its records"
             )
-    else:
-        write_json_atomic(path, manifest)
+        # folders written before code fingerprints existed carry none: nothing to compare
+        code = existing.get("code", document["code"])
+        if code != document["code"] and not restart:
+            raise StudyChangedError(
+                f"{out_dir} holds records made by other code (generate/analyse or the study's "
+                "version changed since); rerun with --restart (restart=True) to discard them "
+                "and start over, or use another --out folder"
+            )
+        if existing == document and not restart:
+            return False
+    write_json_atomic(path, document)
+    return restart
+
+
+def _checkpointed(out_dir: Path, ids: Sequence[int], report: Callable[[str], None]) -> dict:
+    """Records already in ``out_dir`` per condition id (errored ones left out: they are rerun)."""
+    records = {}
+    for cid in ids:
+        found = read_records(raw_path(out_dir, cid), cid, report)
+        records[cid] = {r["replication"]: r for r in found if r["status"] == "ok"}
+    return records
 
 
 # ---------------------------------------------------------------------------
@@ -373,6 +484,11 @@ def dask_client(
         finally:
             cluster.close()
         return
+    if not _is_address(str(scheduler)) and not Path(scheduler).is_file():
+        raise SchedulerUnreachableError(
+            f"scheduler file {scheduler} does not exist (give the file a scheduler wrote with "
+            "--scheduler-file, or an address such as tcp://host:8786)"
+        )
     try:
         if Path(scheduler).is_file():
             client = distributed.Client(scheduler_file=str(scheduler), set_as_default=False)
@@ -385,6 +501,14 @@ def dask_client(
         ) from err
     with client:
         yield client
+
+
+def _is_address(scheduler: str) -> bool:
+    """Whether ``scheduler`` reads as a scheduler address (protocol://... or host:port)."""
+    return (
+        "://" in scheduler
+        or re.fullmatch(r"[\w.\-]+:\d+|\[[0-9a-fA-F:]+\]:\d+", scheduler) is not None
+    )
 
 
 def _cluster_backend(client: Client) -> Any:
@@ -426,20 +550,26 @@ def _execute(
     tasks: list[tuple[int, list[int]]],
     n_jobs: int,
     backend: str,
-    scheduler: str | Path | Client | None = None,
+    client: Client | None = None,
     stream: TextIO | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
+    """Run ``tasks`` and yield each batch's records as it completes.
+
+    With ``backend="dask"``: on ``client`` (already connected), or without one on a
+    LocalCluster of ``n_jobs`` processes started here when there are tasks.
+    """
     by_id = {c.id: c for c in study.conditions}
     unit = study.unit()
-    calls = (delayed(run_batch)(unit, by_id[cid], reps) for cid, reps in tasks)
+    driver = os.getpid()
+    calls = (delayed(run_batch)(unit, by_id[cid], reps, driver) for cid, reps in tasks)
     if backend == "dask":
         if not tasks:  # nothing to run: no cluster to start
             return
-        with dask_client(scheduler, local_workers(n_jobs)) as client:
-            _describe(client, stream)
+        with dask_client(client, local_workers(n_jobs)) as connected:
+            _describe(connected, stream)
             # every batch is submitted at once (a growing cluster gets work at once);
             # dask runs them in submission order and reruns those of a worker that dies
-            with parallel_config(backend=_cluster_backend(client)):
+            with parallel_config(backend=_cluster_backend(connected)):
                 results = Parallel(
                     return_as="generator_unordered", batch_size=1, pre_dispatch="all"
                 )(calls)
@@ -465,6 +595,7 @@ def run_study(
     batch_size: int = 10,
     progress: TextIO | None = sys.stderr,
     checkpoint_every: float = CHECKPOINT_SECONDS,
+    restart: bool = False,
 ) -> dict[int, pd.DataFrame]:
     """Run every missing replication of ``study`` and checkpoint the records in ``out_dir``.
 
@@ -473,7 +604,8 @@ def run_study(
     study : Study
     out_dir : str or Path
         Results folder; records of an earlier run of the same study are kept and
-        only the missing replications are run.
+        only the missing replications (and those that errored) are run. The run
+        holds an exclusive lock on it.
     n_jobs : int
         Worker processes (or threads); 1 runs in this process. With ``backend="dask"``
         and no ``scheduler``: the worker processes of the LocalCluster started for
@@ -485,17 +617,22 @@ def run_study(
     scheduler : str, Path, distributed.Client or None
         Only with ``backend="dask"``: a scheduler address (``tcp://host:8786``), a
         scheduler file, or a connected Client; None starts a LocalCluster of
-        ``n_jobs`` processes with one thread each for this run.
+        ``n_jobs`` processes with one thread each for this run. A scheduler is
+        connected to before anything is written in ``out_dir``.
     batch_size : int
         Replications per work unit (a dask task).
     progress : text stream or None
-        Where progress lines go (None: silent).
+        Where progress lines and warnings about dropped records go (None: silent;
+        dropped records then raise a :class:`~simstudy.records.RecordWarning`).
     checkpoint_every : float
         Seconds between checkpoints: the files of conditions with new records are
         rewritten when a batch arrives this long after the last checkpoint, and at
         the end (also after Ctrl-C or an exception). A killed process loses at most
         the replications of the last ``checkpoint_every`` seconds; 0 writes after
         every batch.
+    restart : bool
+        Discard the folder's records (and its study.json) and start over, even when
+        the folder holds a different or changed study.
 
     Returns
     -------
@@ -505,11 +642,26 @@ def run_study(
     Raises
     ------
     StudyMismatchError
-        ``out_dir`` holds a different study.
+        ``out_dir`` holds a different study; :class:`StudyChangedError` (a subclass)
+        when only the code (fingerprint or version) differs.
+    StudyLockedError
+        Another live process runs in ``out_dir`` (the message names it).
+    StudyFolderError
+        ``out_dir`` is unwritable, has a torn study.json, or was deleted or replaced
+        during the run (nothing is written into a replacement).
+    CheckpointError
+        A checkpoint file has no header (0 bytes).
+    CheckpointWriteError
+        A checkpoint could not be written (disk full, read-only); the records of
+        earlier checkpoints are intact.
+    StudyFailedError
+        Every replication of the study failed (the message holds the first error).
+    StudyInterrupted
+        Ctrl-C; every finished replication was saved first.
     DaskMissingError
         ``backend="dask"`` without dask.distributed installed (an ImportError).
     SchedulerUnreachableError
-        No dask scheduler answers at ``scheduler``.
+        No dask scheduler answers at ``scheduler`` (a missing scheduler file: at once).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -523,14 +675,59 @@ def run_study(
     if len(set(ids)) != len(ids):
         raise ValueError("condition ids must be distinct")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _check_manifest(out_dir, study.manifest())
+    with ExitStack() as stack:
+        client = None
+        if backend == "dask" and scheduler is not None:
+            client = stack.enter_context(dask_client(scheduler))  # connected before any write
+        lock = _lock(out_dir, progress)
+        stack.callback(lock.release)
+        return _run_locked(
+            study, lock, n_jobs, backend, client, batch_size, progress, checkpoint_every, restart
+        )
+    raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow
 
+
+def _lock(out_dir: Path, progress: TextIO | None) -> FolderLock:
+    try:
+        lock = acquire(out_dir)
+    except OSError as err:
+        raise StudyFolderError(f"cannot use {out_dir}: {err.strerror or err}") from err
+    if lock.took_over and progress is not None:
+        print(f"{out_dir}: {lock.took_over}", file=progress, flush=True)
+    return lock
+
+
+def _run_locked(
+    study: Study,
+    lock: FolderLock,
+    n_jobs: int,
+    backend: str,
+    client: Client | None,
+    batch_size: int,
+    progress: TextIO | None,
+    checkpoint_every: float,
+    restart: bool,
+) -> dict[int, pd.DataFrame]:
+    """:func:`run_study` once the folder is locked (and a dask scheduler connected)."""
+    out_dir = lock.folder
+    ids = [c.id for c in study.conditions]
+    try:
+        discard = _check_manifest(out_dir, study, restart)
+    except OSError as err:
+        raise StudyFolderError(f"cannot write {out_dir / MANIFEST}: {err.strerror}") from err
     for torn in (out_dir / "raw").glob(".condition_*.tmp"):  # left by a killed run
         torn.unlink(missing_ok=True)
-    records = {
-        cid: {r["replication"]: r for r in read_records(raw_path(out_dir, cid))} for cid in ids
-    }
+    if discard:
+        for path in (out_dir / "raw").glob("condition_*.csv"):
+            path.unlink()
+
+    def report(message: str) -> None:
+        if progress is None:
+            warnings.warn(message, RecordWarning, stacklevel=2)
+        else:
+            print(f"warning: {message}", file=progress, flush=True)
+
+    records = _checkpointed(out_dir, ids, report)
     missing = {cid: [r for r in range(study.replications) if r not in records[cid]] for cid in ids}
     total = len(ids) * study.replications
     todo = sum(len(reps) for reps in missing.values())
@@ -544,14 +741,30 @@ def run_study(
     dirty: set[int] = set()
     last_flush = -np.inf  # the first batch is written at once: the run shows it works
 
+    def saved() -> int:
+        return sum(rep < study.replications for cid in ids for rep in records[cid])
+
     def flush() -> None:
         for cid in sorted(dirty):
-            write_records(raw_path(out_dir, cid), records[cid].values())
-        dirty.clear()
+            if not lock.intact():
+                raise StudyFolderError(
+                    f"{out_dir} was deleted or replaced during the run; stopped without writing "
+                    f"into it ({len(records[cid])} records of condition {cid} not saved); "
+                    "rerun to start again"
+                )
+            path = raw_path(out_dir, cid)
+            try:
+                write_records(path, records[cid].values())
+            except OSError as err:
+                raise CheckpointWriteError(
+                    f"cannot write {path}: {err.strerror or err}; the records checkpointed "
+                    "before are intact: free space or fix permissions, then rerun the same "
+                    "command to resume"
+                ) from err
+            dirty.discard(cid)
 
-    batches = _execute(
-        study, plan_batches(missing, batch_size), n_jobs, backend, scheduler, progress
-    )
+    batches = _execute(study, plan_batches(missing, batch_size), n_jobs, backend, client, progress)
+    failed = False
     try:
         for batch in batches:
             cid = batch[0]["condition_id"]
@@ -562,13 +775,62 @@ def run_study(
                 flush()
                 last_flush = time.perf_counter()
             meter.update(len(batch), sum(r["status"] != "ok" for r in batch))
-    finally:  # also on Ctrl-C or an error: keep every finished replication
+    except KeyboardInterrupt:
+        _stop(batches)  # stop the workers first: Ctrl-C again must not lose the records
         flush()
-        batches.close()  # then stop the workers (a dask cluster: release its tasks)
-    return {
+        failed = True  # saved: nothing left to write
+        raise StudyInterrupted(saved(), total) from None
+    except (StudyFolderError, CheckpointWriteError):
+        failed = True  # the checkpoint that failed is not retried
+        raise
+    finally:  # also on an error: keep every finished replication
+        try:
+            if not failed:
+                flush()
+        finally:
+            _stop(batches)  # then stop the workers (a dask cluster: release its tasks)
+    frames = {
         cid: records_frame(r for rep, r in records[cid].items() if rep < study.replications)
         for cid in ids
     }
+    _check_not_all_failed(frames)
+    return frames
+
+
+def _stop(batches: Iterator[list[dict[str, Any]]]) -> None:
+    """Close the batch generator: joblib cancels what is running and stops its workers.
+
+    Batches finished but not yet received, and those cancelled, are dropped (they
+    are missing from the checkpoints, so the next run computes them); joblib's
+    warnings about them are not for the user of a study.
+    """
+    with warnings.catch_warnings():
+        # "N tasks ... executed but not used", "N tasks ... cancelled"
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"joblib\.parallel")
+        batches.close()
+
+
+def _check_not_all_failed(frames: dict[int, pd.DataFrame]) -> None:
+    """Raise :class:`StudyFailedError` when there are records and every one is an error."""
+    every = pd.concat([f for f in frames.values() if len(f)] or [pd.DataFrame()])
+    if len(every) and (every["status"] == "error").all():
+        first = every.sort_values(["condition_id", "replication"]).iloc[0]
+        raise StudyFailedError(
+            f"every one of the {len(every)} replications failed; the first (condition "
+            f"{first['condition_id']}, replication {first['replication']}): {first['error']}"
+        )
+
+
+RUN_ERRORS = (
+    StudyMismatchError,
+    StudyLockedError,
+    StudyFolderError,
+    CheckpointError,
+    CheckpointWriteError,
+    DaskMissingError,
+    SchedulerUnreachableError,
+)
+"""What ends a run with one line to print (the message names the path or address at fault)."""
 
 
 def summarise_study(study: Study, records: dict[int, pd.DataFrame]) -> list[dict[str, Any]]:

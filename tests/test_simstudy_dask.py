@@ -216,7 +216,7 @@ def slow_generate(condition, seed):
 config = load_config({smoke!r})
 config["replications"] = {replications}
 config["price_data"] = {price_data!r}
-study = dataclasses.replace(build_study(config), generate=slow_generate)
+study = dataclasses.replace(build_study(config), generate=slow_generate, version="1")
 run_study(study, {out!r}, backend="dask", scheduler={address!r}, batch_size=1,
           checkpoint_every=0, progress=None)
 """
@@ -251,7 +251,7 @@ def test_resume_after_the_client_is_killed(cluster, reference, tmp_path):
 
     log = tmp_path / "calls.txt"
     resumed = run_study(
-        small_study(generate=logging_generate(log)),
+        small_study(generate=logging_generate(log), version="1"),
         out,
         backend="dask",
         scheduler=cluster.scheduler_address,

@@ -103,7 +103,7 @@ def test_resume_after_interrupted_run(tmp_path):
 
     with pytest.raises(Interrupted):
         run_study(
-            small_study(replications=6, generate=dying_generate),
+            small_study(replications=6, generate=dying_generate, version="1"),
             tmp_path / "run",
             batch_size=2,
             progress=None,
@@ -116,7 +116,7 @@ def test_resume_after_interrupted_run(tmp_path):
         return mixture.generate(condition, seed)
 
     resumed = run_study(
-        small_study(replications=6, generate=counting_generate),
+        small_study(replications=6, generate=counting_generate, version="1"),
         tmp_path / "run",
         batch_size=2,
         progress=None,
@@ -129,7 +129,7 @@ def test_resume_after_interrupted_run(tmp_path):
 
 
 def test_more_replications_later_runs_only_the_new_ones(tmp_path):
-    run_study(small_study(replications=2), tmp_path, progress=None)
+    run_study(small_study(replications=2, version="1"), tmp_path, progress=None)
     calls = []
 
     def counting_generate(condition, seed):
@@ -137,7 +137,9 @@ def test_more_replications_later_runs_only_the_new_ones(tmp_path):
         return mixture.generate(condition, seed)
 
     records = run_study(
-        small_study(replications=3, generate=counting_generate), tmp_path, progress=None
+        small_study(replications=3, generate=counting_generate, version="1"),
+        tmp_path,
+        progress=None,
     )
     assert len(calls) == 8  # one new replication in each of the 8 conditions
     frames_equal(records, run_study(small_study(replications=3), tmp_path / "fresh", progress=None))

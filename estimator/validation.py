@@ -1,0 +1,285 @@
+"""Small checkers for public arguments: refuse bad numbers with a message naming the argument.
+
+Every checker returns the value in the form the caller computes with (an ``int``,
+a ``float`` or a float ndarray) or raises:
+
+* ``TypeError`` for a value of the wrong kind (``True`` or ``2.5`` or ``"3"`` as a
+  count, a string or object array as data);
+* ``ValueError`` for a value of the right kind that is out of range, non-finite
+  or of the wrong shape.
+
+Messages start with the argument's name, so the user sees which one is at fault.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+PROBABILITY_ATOL = 1e-8
+"""Tolerance of a probability vector's sum (pi, pi0)."""
+WEIGHT_ROW_ATOL = 1e-6
+"""Tolerance of a row of posterior weights W summing to 1."""
+
+
+def check_whole_number(
+    value: object, name: str, minimum: int | None = 0, maximum: int | None = None
+) -> int:
+    """A whole number (``int`` or numpy integer; not bool, float or str) in [minimum, maximum].
+
+    Parameters
+    ----------
+    value : object
+    name : str
+        The argument's name, for the message.
+    minimum : int or None
+        Smallest allowed value (None: no bound).
+    maximum : int or None
+        Largest allowed value (None: no bound).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        ``value`` is a bool, a float (even 3.0), a string or anything else not integral.
+    ValueError
+        ``value`` outside [minimum, maximum].
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be a whole number (int), got {value!r} ({type(value).__name__})"
+        )
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+def check_count(value: object, name: str) -> int:
+    """A whole number >= 1 (K, n_components, n_init, max_iter, replications)."""
+    return check_whole_number(value, name, minimum=1)
+
+
+def check_seed(seed: object, name: str = "seed") -> object:
+    """A seed: None, a ``SeedSequence``, a ``Generator`` or a whole number >= 0.
+
+    Returns
+    -------
+    None, SeedSequence, Generator or int
+    """
+    if seed is None or isinstance(seed, np.random.SeedSequence | np.random.Generator):
+        return seed
+    return check_whole_number(seed, name, minimum=0)
+
+
+def check_positive(value: object, name: str) -> float:
+    """A finite real number > 0 (tol, a standard deviation); bool and str refused.
+
+    Returns
+    -------
+    float
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be finite and > 0, got {value}")
+    return value
+
+
+def check_non_negative(value: object, name: str) -> float:
+    """A finite real number >= 0 (a tolerance that may be 0); bool and str refused."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not (np.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be finite and >= 0, got {value}")
+    return value
+
+
+def as_float_array(value: object, name: str) -> np.ndarray:
+    """``value`` as a float ndarray; strings, bools, complex and objects are refused.
+
+    Raises
+    ------
+    TypeError
+        The array's elements are not real numbers.
+    """
+    array = np.asarray(value)
+    if array.dtype.kind in "iuf":
+        return array.astype(float, copy=False)
+    if array.dtype.kind == "O":
+        try:
+            if all(
+                isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_)
+                for v in array.ravel()
+            ):
+                return array.astype(float)
+        except (TypeError, ValueError):
+            pass
+    kind = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes"}.get(
+        array.dtype.kind, f"{array.dtype} values"
+    )
+    raise TypeError(f"{name} must hold real numbers, got {kind}")
+
+
+def _shape_text(shape: Sequence[int | str | None]) -> str:
+    return "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+
+
+def check_finite_array(
+    value: object, name: str, shape: Sequence[int | None] | None = None
+) -> np.ndarray:
+    """A float array with only finite values, of the given shape.
+
+    Parameters
+    ----------
+    value : array_like
+    name : str
+    shape : sequence of int or None, optional
+        Expected shape; None entries match any length. None: any shape.
+
+    Returns
+    -------
+    ndarray of float
+    """
+    array = as_float_array(value, name)
+    if shape is not None and (
+        array.ndim != len(shape)
+        or any(s is not None and s != a for s, a in zip(shape, array.shape, strict=True))
+    ):
+        raise ValueError(f"{name} must have shape {_shape_text(shape)}, got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        raise ValueError(f"{name} contains NaN or infinite values (first at index {where})")
+    return array
+
+
+def check_probabilities(value: object, name: str, shape: Sequence[int | None]) -> np.ndarray:
+    """Probability vectors along the last axis: finite, non-negative, each summing to 1.
+
+    Parameters
+    ----------
+    value : array_like
+    name : str
+    shape : sequence of int or None
+        Expected shape, e.g. ``(K,)`` for pi or ``(None, K)`` for several starts.
+
+    Returns
+    -------
+    ndarray of float
+    """
+    array = check_finite_array(value, name, shape)
+    if array.size == 0:
+        raise ValueError(f"{name} is empty: it needs one entry per segment")
+    if np.any(array < 0) or np.any(np.abs(array.sum(axis=-1) - 1.0) > PROBABILITY_ATOL):
+        raise ValueError(f"{name} must be non-negative and sum to 1, got {array.tolist()}")
+    return array
+
+
+def check_weights(value: object, name: str, n_rows: int, rows: str = "rows") -> np.ndarray:
+    """Posterior weights (N, K): finite, non-negative, every row summing to 1.
+
+    Parameters
+    ----------
+    value : array_like
+    name : str
+    n_rows : int
+        N.
+    rows : str
+        What N counts, for the message (e.g. "the stores of y").
+
+    Returns
+    -------
+    ndarray of shape (n_rows, K)
+    """
+    array = as_float_array(value, name)
+    if array.ndim != 2 or array.shape[0] != n_rows:
+        raise ValueError(
+            f"{name} must have shape (N, K) with N = {n_rows} ({rows}), got {array.shape}"
+        )
+    array = check_finite_array(array, name)
+    if array.shape[1] == 0:
+        raise ValueError(f"{name} has no columns: it needs one per segment")
+    if np.any(array < 0):
+        raise ValueError(f"{name} must be non-negative")
+    sums = array.sum(axis=1)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > WEIGHT_ROW_ATOL)
+    if bad.size:
+        raise ValueError(
+            f"every row of {name} must sum to 1 (posterior probabilities); row {bad[0]} sums "
+            f"to {sums[bad[0]]:.6g}"
+        )
+    return array
+
+
+def check_flat_theta(value: object, name: str, n_components: int, n_coef: int) -> np.ndarray:
+    """The assignment's flat theta (alpha_1, beta_1, ..., alpha_K, beta_K): 1-D, K*P finite.
+
+    A 2-D array is refused: whether its rows are segments (K, P) or coefficients
+    (P, K) cannot be told when K = P, and flattening the wrong one gives a wrong
+    answer silently. Pass ``theta.ravel()`` of a (K, P) array.
+
+    Returns
+    -------
+    ndarray of shape (K, P)
+    """
+    array = as_float_array(value, name)
+    if array.ndim != 1:
+        raise ValueError(
+            f"{name} must be flat, (alpha_1, beta_1, ..., alpha_K, beta_K), got shape "
+            f"{array.shape}; for a (K, {n_coef}) array with one row per segment pass "
+            f"{name}.ravel()"
+        )
+    if array.size != n_components * n_coef:
+        raise ValueError(
+            f"{name} has {array.size} entries but pi has {n_components}: {name} must be "
+            f"(alpha_1, beta_1, ..., alpha_K, beta_K) with {n_components * n_coef} entries"
+        )
+    return check_finite_array(array, name).reshape(n_components, n_coef)
+
+
+def check_start_theta(value: object, name: str, n_components: int, n_coef: int) -> np.ndarray:
+    """Starting coefficients: (K, P) for one start or (R, K, P) for R starts; finite.
+
+    Returns
+    -------
+    ndarray of shape (R, K, P)
+    """
+    array = as_float_array(value, name)
+    if array.ndim == 2:
+        array = array[None]
+    return check_finite_array(array, name, (None, n_components, n_coef))
+
+
+def check_start_pi(value: object, name: str, n_starts: int, n_components: int) -> np.ndarray:
+    """Starting mixing proportions: (K,) or (R, K), each row non-negative summing to 1.
+
+    Returns
+    -------
+    ndarray of shape (R, K)
+    """
+    array = as_float_array(value, name)
+    if array.ndim == 1:
+        array = np.broadcast_to(array, (n_starts, array.size))
+    return check_probabilities(array, name, (n_starts, n_components))
+
+
+def check_start_sigma(value: object, name: str, shape: Sequence[int | None]) -> np.ndarray:
+    """Starting standard deviations: finite and > 0, of the given shape.
+
+    Returns
+    -------
+    ndarray of float
+    """
+    array = check_finite_array(value, name, shape)
+    if np.any(array <= 0):
+        raise ValueError(f"{name} must be > 0, got {array.tolist()}")
+    return array

@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from .driver import MIN_SEGMENT_WEIGHT
+from .driver import MIN_SEGMENT_WEIGHT, SIGMA_FLOOR
 from .engine import (
     SIGMA_MODES,
     EMRun,
@@ -26,7 +26,7 @@ from .engine import (
     prepare,
     run_em,
 )
-from .init import InitMethod, SeedLike, starting_values
+from .init import InitMethod, SeedLike, starting_points, starting_values
 from .panel import SufficientStats, check_y_X, sufficient_stats
 from .results import ConvergenceWarning, MixtureFit, canonical_order
 from .validation import (
@@ -60,7 +60,7 @@ __all__ = [
 
 DEFAULT_TOL = 1e-8
 DEFAULT_MAX_ITER = 5000
-DEFAULT_N_INIT = 50
+DEFAULT_N_INIT = 100
 DEFAULT_INIT = "mixed"
 SAME_MAXIMUM = 1e-6
 """Certified starts whose log-likelihoods differ by at most this (absolute) reached the same
@@ -145,8 +145,11 @@ def fit_mixture(
     if sigma not in SIGMA_MODES:
         raise ValueError(f"sigma must be one of {SIGMA_MODES}, got {sigma!r}")
     driver = prepare(stats)
+    drawn_sigma = None
     if theta0 is None:
-        theta0, drawn_pi = starting_values(stats, n_components, n_init, seed, init, driver)
+        theta0, drawn_pi, drawn_sigma = starting_points(
+            stats, n_components, n_init, seed, init, driver
+        )
         pi0 = drawn_pi if pi0 is None else pi0
     theta0 = check_start_theta(theta0, "theta0", n_components, stats.n_coef)
     shape = theta0.shape[:2]
@@ -154,6 +157,9 @@ def fit_mixture(
     sigma_start = np.full(shape, pooled_sigma(stats))
     if sigma0 is not None:
         sigma_start[:] = check_start_sigma(np.broadcast_to(sigma0, shape), "sigma0", shape)
+    elif sigma == "segment" and drawn_sigma is not None:  # grouped starts: the groups' own SD
+        own = np.isfinite(drawn_sigma) & (drawn_sigma > 0)
+        sigma_start[own] = np.maximum(drawn_sigma[own], SIGMA_FLOOR)
     if batch:
         run = run_em(driver, theta0, pi0, tol, max_iter, sigma_start, sigma, polish=polish)
     else:
@@ -234,36 +240,31 @@ def refit(
 def _warn_about(fit: MixtureFit, n_starts: int, max_iter: int, tol: float) -> None:
     k = fit.n_components
     if fit.degenerate:
-        warnings.warn(
+        _warn(
             f"K = {k}: every one of {n_starts} starts lost a segment "
-            "(degenerate); the result has an empty segment. Reduce K or add starts.",
-            ConvergenceWarning,
-            stacklevel=3,
+            "(degenerate); the result has an empty segment. Reduce K or add starts."
         )
-        return
-    if fit.sigma_floored:
-        warnings.warn(
+    elif fit.sigma_floored:
+        _warn(
             f"K = {k}: a segment's sigma reached the floor; that segment fits "
-            "(almost) exactly and its likelihood is unbounded without the floor",
-            ConvergenceWarning,
-            stacklevel=3,
+            "(almost) exactly and its likelihood is unbounded without the floor"
         )
     elif not fit.converged:
-        warnings.warn(
+        _warn(
             f"K = {k}: the best start is not a certified maximum (Newton decrement "
             f"{fit.decrement:.3g}, largest Hessian eigenvalue {fit.max_eigen:.3g}, "
             f"{fit.n_iter} EM steps of at most {max_iter}, tol = {tol:g}); "
-            "the model may have more segments than the data support",
-            ConvergenceWarning,
-            stacklevel=3,
+            "the model may have more segments than the data support"
         )
     if fit.duplicate_segments:
-        warnings.warn(
+        _warn(
             f"K = {k}: two segments coincide (same parameters within {DUPLICATE_TOL:g}); "
-            "the data support fewer segments",
-            ConvergenceWarning,
-            stacklevel=3,
+            "the data support fewer segments"
         )
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, ConvergenceWarning, stacklevel=4)
 
 
 def pooled_sigma(stats: SufficientStats) -> float:

@@ -26,7 +26,7 @@ from .panel import SufficientStats
 
 InitMethod = Literal["mixed", "kmeans++", "stores", "partition", "small"]
 INIT_METHODS: tuple[str, ...] = ("mixed", "kmeans++", "stores", "partition", "small")
-MIXED_CYCLE: tuple[str, ...] = ("kmeans++", "small", "stores", "partition")
+MIXED_CYCLE: tuple[str, ...] = ("kmeans++", "small", "small", "partition")
 """The order in which ``"mixed"`` cycles through the schemes."""
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
@@ -64,7 +64,23 @@ def starting_values(
     method: InitMethod = "mixed",
     driver: ComponentDriver | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``n_init`` starting points for EM.
+    """Draw ``n_init`` starting points for EM: (theta (R, K, P), pi (R, K)).
+
+    The same draws as :func:`starting_points`, without the sigmas.
+    """
+    theta, pi, _ = starting_points(stats, n_components, n_init, seed, method, driver)
+    return theta, pi
+
+
+def starting_points(
+    stats: SufficientStats,
+    n_components: int,
+    n_init: int,
+    seed: SeedLike = None,
+    method: InitMethod = "mixed",
+    driver: ComponentDriver | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw ``n_init`` starting points for EM, with each group's own sigma where there is one.
 
     Parameters
     ----------
@@ -85,6 +101,11 @@ def starting_values(
     -------
     theta : ndarray of shape (R, K, P)
     pi : ndarray of shape (R, K)
+    sigma : ndarray of shape (R, K)
+        For the grouped schemes (``"small"``, ``"partition"``), every group's own
+        residual standard deviation at its pooled fit (a start for per-segment
+        sigma: a small group of stores that fit closely starts with a small
+        sigma); NaN for the others.
     """
     if method not in INIT_METHODS:
         raise ValueError(f"init method must be one of {INIT_METHODS}, got {method!r}")
@@ -96,17 +117,18 @@ def starting_values(
     driver = component_driver(stats) if driver is None else driver
     theta = np.empty((n_init, n_components, stats.n_coef))
     pi = np.full((n_init, n_components), 1.0 / n_components)
+    sigma = np.full((n_init, n_components), np.nan)
     for r in range(n_init):
         scheme = MIXED_CYCLE[r % len(MIXED_CYCLE)] if method == "mixed" else method
         if scheme == "partition" and n_components > 1:
-            theta[r], pi[r] = _random_partition(driver, n_components, rng)
+            theta[r], pi[r], sigma[r] = _random_partition(driver, n_components, rng)
         elif scheme == "small" and n_components > 1:
-            theta[r], pi[r] = _small_group(driver, n_components, rng)
+            theta[r], pi[r], sigma[r] = _small_group(driver, n_components, rng)
         elif scheme == "kmeans++":
             theta[r] = stats.ols[_kmeans_pp(driver, n_components, rng)]
         else:
             theta[r] = stats.ols[_random_stores(stats.n_stores, n_components, rng)]
-    return theta, pi
+    return theta, pi, sigma
 
 
 def _random_stores(n_stores: int, n_components: int, rng: np.random.Generator) -> np.ndarray:
@@ -132,20 +154,29 @@ def _kmeans_pp(driver: ComponentDriver, n_components: int, rng: np.random.Genera
 
 def _small_group(
     driver: ComponentDriver, n_components: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """k-means++ centres, stores to their nearest centre, then one segment cut down to a
-    small group (2 to 10% of the stores) of the stores nearest its centre; pooled fits.
+    small group (1 store to 10% of them, log-uniform) around an anchor; pooled fits.
 
-    The maxima that decide over-selection often hold a segment of a handful of stores;
-    starts spread over all stores rarely put a segment there.
+    The maxima that decide over-selection often hold a segment of a handful of stores:
+    stores far from the rest (the anchor is then that segment's k-means++ centre) or,
+    with sigma per segment, stores that fit unusually closely (the anchor is then a
+    store drawn with probability proportional to its residual precision, half the
+    time). Starts spread over all stores rarely put a segment there.
     """
     n_stores = driver.n_stores
-    centres = driver.stats.ols[_kmeans_pp(driver, n_components, rng)]
-    distance = np.stack([driver.distance_to(c) for c in centres])  # (K, N)
+    stats = driver.stats
+    picks = _kmeans_pp(driver, n_components, rng)
+    small = int(rng.integers(n_components))
+    dof = stats.n_obs - stats.n_coef
+    precision = np.where((dof > 0) & (stats.rss > 0), dof / np.maximum(stats.rss, 1e-300), 0.0)
+    if rng.random() < 0.5 and precision.sum() > 0:
+        picks[small] = int(rng.choice(n_stores, p=precision / precision.sum()))
+    distance = np.stack([driver.distance_to(stats.ols[p]) for p in picks])  # (K, N)
     ranked = np.argsort(distance, axis=0)
     labels = ranked[0].copy()
-    small = int(rng.integers(n_components))
-    size = int(rng.integers(2, max(3, int(np.ceil(0.1 * n_stores))) + 1))
+    # log-uniform size: groups of a few stores as often as groups of 10% of them
+    size = int(np.exp(rng.uniform(0.0, np.log(max(1.0, 0.1 * n_stores) + 1.0))))
     nearest = np.argsort(distance[small])[:size]
     moved = (labels == small) & ~np.isin(np.arange(n_stores), nearest)
     labels[moved] = np.where(ranked[0, moved] == small, ranked[1, moved], ranked[0, moved])
@@ -155,20 +186,20 @@ def _small_group(
 
 def _pooled_fits(
     driver: ComponentDriver, labels: np.ndarray, n_components: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pooled least-squares fit and share of every group (a group left empty gets one store)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pooled fit, share and residual SD of every group (an empty group gets one store)."""
     n_stores = driver.n_stores
     for c in np.setdiff1d(np.arange(n_components), labels):
         labels[rng.integers(n_stores)] = c
     W = np.zeros((1, n_components, n_stores))
     W[0, labels, np.arange(n_stores)] = 1.0
-    theta, pi, _, _ = driver.m_step(driver.posterior_sums(W))
-    return theta[0], pi[0]
+    theta, pi, sigma, _ = driver.m_step(driver.posterior_sums(W, with_sigma=True), "segment")
+    return theta[0], pi[0], sigma[0]
 
 
 def _random_partition(
     driver: ComponentDriver, n_components: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pooled fits of K random groups of stores (every group non-empty), and their shares."""
     shares = rng.dirichlet(np.ones(n_components))
     labels = rng.choice(n_components, size=driver.n_stores, p=shares)

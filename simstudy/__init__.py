@@ -17,7 +17,8 @@ from .metrics import (
     selection_rates,
     wilson_interval,
 )
-from .simulation import StudyFailedError, default_summary, run_simulation
+from .runner import StudyFailedError
+from .simulation import default_summary, run_simulation
 
 __all__ = [
     "StudyFailedError",

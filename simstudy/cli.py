@@ -208,21 +208,12 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except StudyFailedError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {err} (records in {out_dir}/raw/)", file=sys.stderr)
         return 1
     except StudyInterrupted as err:
         print(err, file=sys.stderr)
         return 130
     wall = time.perf_counter() - started
-    frames = [frame for frame in records.values() if len(frame)]
-    if frames and all((frame["status"] != "ok").all() for frame in frames):
-        first = frames[0]["error"].iloc[0]
-        print(
-            f"error: every replication failed; the first error: {first} "
-            f"(records in {out_dir}/raw/)",
-            file=sys.stderr,
-        )
-        return 1
     summaries = summarise_study(study, records)
     document = {
         "study": config["name"],

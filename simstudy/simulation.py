@@ -43,10 +43,6 @@ SUMMARY_KEYS: tuple[str, ...] = ("n_replications", "n_ok", "n_errors", "first_er
 Scalar = bool | int | float | str | None
 
 
-class StudyFailedError(RuntimeError):
-    """Every replication of a study raised; the message is the first error."""
-
-
 # ---------------------------------------------------------------------------
 # the design
 # ---------------------------------------------------------------------------
@@ -369,11 +365,6 @@ def run_simulation(
         ],
     }
     write_json_atomic(out_dir / "summary.json", jsonable(document))
-    if sum(s["n_ok"] for s in summaries) == 0:
-        first = next(s["first_error"] for s in summaries if s["first_error"])
-        raise StudyFailedError(
-            f"every replication failed; the first error: {first} (records in {out_dir}/raw/)"
-        )
     return frame
 
 

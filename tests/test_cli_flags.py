@@ -174,7 +174,7 @@ def test_a_study_whose_every_replication_fails_exits_1_with_the_first_error(
     code, out = _study(tmp_path, capsys)
     assert code == 1
     assert out.err.splitlines() == [
-        f"error: every replication failed; the first error: FloatingPointError: no stores left "
-        f"(records in {tmp_path}/raw/)"
+        "error: every one of the 8 replications failed; the first (condition 0, replication 0): "
+        f"FloatingPointError: no stores left (records in {tmp_path}/raw/)"
     ]
     assert (tmp_path / "raw" / "condition_0000.csv").is_file()

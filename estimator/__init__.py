@@ -5,6 +5,7 @@ The assignment's functions are importable from here::
     from estimator import LogL, EStep, MStep, EM, Estimate
 """
 
+from .csvio import detect_format, load_csv, load_long_csv, load_panel
 from .em import (
     DEFAULT_MAX_ITER,
     DEFAULT_N_INIT,
@@ -16,12 +17,11 @@ from .em import (
     MStep,
     fit_mixture,
 )
-from .longpanel import LongPanel, load_long_csv, load_panel
+from .longpanel import ExcludedStoresWarning, LongPanel
 from .panel import (
     Panel,
     SufficientStats,
     design_matrix,
-    load_csv,
     panel_from_arrays,
     sufficient_stats,
 )
@@ -37,6 +37,7 @@ __all__ = [
     "ConvergenceWarning",
     "EStep",
     "Estimate",
+    "ExcludedStoresWarning",
     "LogL",
     "LongPanel",
     "MStep",
@@ -45,6 +46,7 @@ __all__ = [
     "Panel",
     "SufficientStats",
     "design_matrix",
+    "detect_format",
     "fit_k_range",
     "fit_mixture",
     "load_csv",

@@ -3,9 +3,13 @@
 The assignment's functions are importable from here::
 
     from estimator import LogL, EStep, MStep, EM, Estimate
+
+and so is a scikit-learn-style estimator::
+
+    from estimator import SalesMixture, select_k
 """
 
-from .csvio import detect_format, load_csv, load_long_csv, load_panel
+from .csvio import as_panel, detect_format, load_csv, load_long_csv, load_panel
 from .em import (
     DEFAULT_MAX_ITER,
     DEFAULT_N_INIT,
@@ -18,6 +22,7 @@ from .em import (
     fit_mixture,
 )
 from .longpanel import ExcludedStoresWarning, LongPanel
+from .model import MixtureSummary, NotFittedError, SalesMixture, select_k
 from .panel import (
     Panel,
     SufficientStats,
@@ -42,9 +47,13 @@ __all__ = [
     "LongPanel",
     "MStep",
     "MixtureFit",
+    "MixtureSummary",
     "ModelSelection",
+    "NotFittedError",
     "Panel",
+    "SalesMixture",
     "SufficientStats",
+    "as_panel",
     "design_matrix",
     "detect_format",
     "fit_k_range",
@@ -53,5 +62,6 @@ __all__ = [
     "load_long_csv",
     "load_panel",
     "panel_from_arrays",
+    "select_k",
     "sufficient_stats",
 ]

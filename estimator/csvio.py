@@ -615,3 +615,40 @@ def load_panel(
             "out the store-weeks not observed"
         )
     return load_long_csv(source, extra=extra)
+
+
+def as_panel(data: Any) -> Panel | LongPanel:
+    """Turn any supported form of sales data into a validated panel.
+
+    Parameters
+    ----------
+    data : Panel, LongPanel, DataFrame, path-like or tuple (y, X)
+        A panel as is; a wide DataFrame (a ``Price`` column and one column per
+        store; NaN cells are weeks that store was not observed) or a long one
+        (``store, week, sales, price`` and extra regressors), detected from the
+        columns; a CSV path in either layout; or arrays ``(y, X)`` of log sales
+        (N x T) and the design (T x P).
+
+    Returns
+    -------
+    Panel or LongPanel
+
+    Raises
+    ------
+    TypeError
+        ``data`` is none of these.
+    ValueError
+        Every error of the loaders and of :func:`~estimator.panel.panel_from_arrays`.
+    """
+    if isinstance(data, Panel | LongPanel):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return load_panel(data, missing="drop" if detect_format(data) == "wide" else "error")
+    if isinstance(data, str | os.PathLike):
+        return load_panel(data)
+    if isinstance(data, tuple) and len(data) == 2:
+        return panel_from_arrays(*data)
+    raise TypeError(
+        "data must be a Panel, LongPanel, DataFrame (wide or long), CSV path or a tuple "
+        f"(y, X) of arrays, got {type(data).__name__}"
+    )

@@ -75,7 +75,7 @@ class Where:
         if self.lines is not None:
             return f"row {i + 1} (file line {int(self.lines[i])})"
         if self.index is not None:
-            return f"row {i + 1} (index {self.index[i]!r})"
+            return f"row {i + 1} (index {self.index[i : i + 1].to_list()[0]!r})"
         return f"row {i + 1}"
 
 
@@ -171,8 +171,6 @@ def _check_header(header: Sequence[Any], where: str) -> None:
 
 def _price_column(header: Sequence[Any], where: str) -> Any:
     """The header's ``Price`` column, accepting any capitalisation when only one matches."""
-    if PRICE_COLUMN in header:
-        return PRICE_COLUMN
     matches = [name for name in header if str(name).strip().lower() == PRICE_COLUMN.lower()]
     if len(matches) == 1:
         return matches[0]
@@ -255,13 +253,19 @@ def numeric_column(
         bad = ~np.isfinite(numbers) & ~(allow_missing & np.isnan(numbers))
         if not bad.any():
             return numbers
-    text = column.astype(str).str.strip()
+    text = _text(column)
     numbers, absent, invalid = _classify(text)
     bad = invalid | (absent & (not allow_missing))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise _cell_error(text.iloc[row], name, where, row, missing_hint)
     return numbers
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """Cells as stripped text; a missing value (None, NaN, NA) reads as ``"nan"``."""
+    cells = ["nan" if pd.isna(v) else str(v).strip() for v in column.to_numpy(dtype=object)]
+    return pd.Series(cells, dtype=object)
 
 
 def _check_positive(values: np.ndarray, name: Any, where: Where, kind: str) -> None:
@@ -529,7 +533,7 @@ def load_long_csv(source: Source, extra: Sequence[str] | None = None) -> LongPan
 
 def _blank(column: pd.Series) -> pd.Series:
     """Missing (None, NaN) or empty-text cells."""
-    return column.isna() | (column.astype(str).str.strip() == "")
+    return column.isna() | (_text(column).to_numpy() == "")
 
 
 # ---------------------------------------------------------------------------

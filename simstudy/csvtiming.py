@@ -1,0 +1,96 @@
+"""Time and memory of reading a large wide sales CSV with :func:`estimator.load_csv`.
+
+:func:`time_wide_csv` writes a synthetic wide CSV (``Price`` and one column per
+store, cells like the real data's ``25798.05``) to a temporary folder, loads
+it in a fresh Python process and reports the load's wall time and that
+process's peak resident memory (``resource.getrusage``), so the figure is not
+inflated by the writer. Run it by hand, e.g.::
+
+    python -c "from simstudy.csvtiming import time_wide_csv; print(time_wide_csv(10**6, 52))"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_REPO = Path(__file__).resolve().parents[1]
+_CHILD = """
+import json, resource, sys, time
+from estimator import load_csv
+start = time.perf_counter()
+panel = load_csv(sys.argv[1])
+seconds = time.perf_counter() - start
+peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_kb / 1024, "shape": panel.y.shape}))
+"""
+
+
+def write_wide_csv(path: str | os.PathLike, n_stores: int, n_weeks: int, seed: int = 0) -> Path:
+    """Write a synthetic wide sales CSV, one week (row) at a time.
+
+    Parameters
+    ----------
+    path : str or path-like
+    n_stores, n_weeks : int
+        N store columns and T week rows.
+    seed : int
+
+    Returns
+    -------
+    Path
+        ``path``; log sales are 10 - 1.1 log p_t + N(0, 1), both to 2 decimals.
+    """
+    rng = np.random.default_rng(seed)
+    prices = np.round(rng.uniform(1.5, 4.5, n_weeks), 2)
+    path = Path(path)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(",".join(["Price", *(f"Sales{i + 1}" for i in range(n_stores))]) + "\n")
+        for price in prices:
+            sales = np.exp(10.0 - 1.1 * np.log(price) + rng.standard_normal(n_stores))
+            handle.write(f"{price:.2f}," + ",".join(np.char.mod("%.2f", sales)) + "\n")
+    return path
+
+
+def time_wide_csv(n_stores: int, n_weeks: int = 52, seed: int = 0) -> dict[str, Any]:
+    """Write a wide CSV of ``n_stores`` x ``n_weeks``, load it in a fresh process, report.
+
+    Parameters
+    ----------
+    n_stores, n_weeks : int
+    seed : int
+
+    Returns
+    -------
+    dict
+        ``n_stores``, ``n_weeks``, ``file_mb`` (size of the CSV), ``seconds``
+        (wall time of :func:`estimator.load_csv`) and ``peak_rss_mb`` (peak
+        resident memory of the loading process, interpreter and imports included).
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_wide_csv(Path(folder) / "wide.csv", n_stores, n_weeks, seed)
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(_REPO), os.environ.get("PYTHONPATH", "")]),
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"loading {path} failed: {done.stderr.strip().splitlines()[-1]}")
+        measured = json.loads(done.stdout)
+        file_mb = path.stat().st_size / 2**20
+    if tuple(measured.pop("shape")) != (n_stores, n_weeks):
+        raise RuntimeError("the loaded panel does not have the written shape")
+    return {"n_stores": n_stores, "n_weeks": n_weeks, "file_mb": file_mb, **measured}

@@ -85,6 +85,8 @@ def test_two_price_columns_are_named(tmp_path):
         ("Price,S1,S2\n2,10,20\n3,NA,2\n", r"column 'S1', row 2 .*NaN cell \('NA'\).*drop"),
         ("Price,S1,S2\n2,10,20\n,8,2\n", r"column 'Price', row 2 .*empty cell$"),
         ("Sales1,Sales2\n1,2\n3,4\n", r"no 'Price' column \(columns: 'Sales1', 'Sales2'\)"),
+        ("Price,S1\n2,x\n3,\n4,5\n", r"column 'S1', row 1 \(file line 2\): non-numeric value 'x'"),
+        ("Price,S1\n2,\n3,x\n4,5\n", r"column 'S1', row 1 \(file line 2\): empty cell"),
     ],
 )
 def test_bad_rows_and_headers_name_file_and_line(tmp_path, text, expected):
@@ -92,6 +94,12 @@ def test_bad_rows_and_headers_name_file_and_line(tmp_path, text, expected):
     with pytest.raises(ValueError, match=expected) as info:
         load_csv(path)
     assert "\n" not in str(info.value)
+
+
+def test_dropped_cells_do_not_hide_a_later_invalid_one(tmp_path):
+    path = write(tmp_path, "Price,S1,S2\n2,,1\n3,x,2\n4,5,3\n")
+    with pytest.raises(ValueError, match=r"column 'S1', row 2 \(file line 3\): non-numeric"):
+        load_csv(path, missing="drop")
 
 
 def test_quoted_cells_and_headers_are_read(tmp_path):
@@ -112,7 +120,7 @@ def test_error_names_first_bad_column_in_header_order_then_first_row(tmp_path, s
     rng = np.random.default_rng(seed)
     n_weeks, n_stores = 7, 9
     cells = rng.integers(1, 100, (n_weeks, n_stores)).astype(str)
-    bad = rng.random((n_weeks, n_stores)) < 0.08
+    bad = rng.random((n_weeks, n_stores)) < 0.25
     bad[rng.integers(n_weeks), rng.integers(n_stores)] = True
     kinds = np.array(["", "abc", "inf", "NaN"])
     cells[bad] = kinds[rng.integers(len(kinds), size=bad.sum())]

@@ -223,6 +223,10 @@ def _cell_error(cell: str, name: Any, where: Where, row: int, hint: bool) -> Val
     return ValueError(f"{where.source}: column {name!r}, {where.row(row)}: {what}{advice}")
 
 
+def _is_number(dtype: Any) -> bool:
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
 def numeric_column(
     column: pd.Series,
     name: Any,
@@ -248,7 +252,7 @@ def numeric_column(
     -------
     ndarray of shape (M,)
     """
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+    if _is_number(column.dtype):
         numbers = column.to_numpy(dtype=float, copy=True)
         bad = ~np.isfinite(numbers) & ~(allow_missing & np.isnan(numbers))
         if not bad.any():
@@ -360,6 +364,12 @@ def _wide_values(source: Any, missing: str) -> tuple[list[Any], np.ndarray, Wher
         price = _price_column(header, where.source)
         if len(header) < 2:
             raise ValueError(f"{where.source}: no store columns besides {price!r}")
+        allowed = np.array([missing == "drop" and column != price for column in header])
+        if all(_is_number(dtype) for dtype in source.dtypes):
+            values = source.to_numpy(dtype=float)  # one array, no per-column pass
+            if (np.isfinite(values) | (np.isnan(values) & allowed)).all():
+                return header, values, where
+        # some cell is text or missing: check column by column for the exact message
         columns = [
             numeric_column(
                 source.iloc[:, j], name, where, missing == "drop" and name != price, name != price
@@ -433,8 +443,9 @@ def load_csv(source: Source, missing: str = "error") -> Panel | LongPanel:
             "elasticity is not identified"
         )
     store_ids = [name for name in header if name != price]
-    y = np.ascontiguousarray(np.delete(values, price_index, axis=1).T)
-    del values
+    sales = values[:, 1:] if price_index == 0 else np.delete(values, price_index, axis=1)
+    y = np.ascontiguousarray(sales.T)
+    del values, sales
     np.log(y, out=y)
     X = design_matrix(prices)
     if np.isnan(y).any():

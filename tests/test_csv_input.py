@@ -1,6 +1,7 @@
 """Data in: paths, file objects, DataFrames; BOM, header case, field counts, exact error sites."""
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ import pandas as pd
 import pytest
 
 from estimator import LongPanel, as_panel, detect_format, load_csv, load_long_csv, load_panel
-from simstudy.csvtiming import time_wide_csv, write_wide_csv
+from simstudy.csvtiming import record_wide_csv, write_wide_csv
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "609948.csv"
 GOOD = "Price,Sales1,Sales2\n2.0,10,20\n3.0,8,15\n4.0,6,11\n"
@@ -196,10 +197,12 @@ def test_wide_frame_with_nan_is_a_panel_with_missing_weeks():
     assert np.bincount(panel.store).tolist() == [2, 3]
 
 
-def test_time_wide_csv_reports_a_loaded_panel_of_the_requested_size(tmp_path):
+def test_wide_csv_timing_is_recorded_for_a_panel_of_the_requested_size(tmp_path):
     path = write_wide_csv(tmp_path / "w.csv", 20, 6, seed=1)
-    panel = load_csv(path)
-    assert panel.y.shape == (20, 6)
-    result = time_wide_csv(20, 6)
-    assert result["n_stores"] == 20 and result["n_weeks"] == 6
-    assert result["file_mb"] > 0 and result["seconds"] >= 0 and result["peak_rss_mb"] > 0
+    assert load_csv(path).y.shape == (20, 6)
+    out = tmp_path / "timing.json"
+    record = record_wide_csv(out, 20, 6)  # raises if the loaded shape differs
+    assert json.loads(out.read_text()) == record
+    assert (record["n_stores"], record["n_weeks"]) == (20, 6)
+    assert record["file_mb"] == pytest.approx(path.stat().st_size / 2**20, rel=0.2)
+    assert record["command"].startswith("python -m simstudy.csvtiming --stores 20 --weeks 6")

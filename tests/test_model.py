@@ -1,6 +1,7 @@
 """SalesMixture and select_k: scikit-learn conventions, every input kind, new data, criteria."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -236,3 +237,15 @@ def test_reprs_are_compact(model):
     fit_text = repr(model.fit_)
     assert len(fit_text) < 300 and "\n" not in fit_text
     assert f"loglik={model.loglik_:.6f}" in fit_text and "K=3" in fit_text
+
+
+def test_library_doc_code_runs(monkeypatch, capsys):
+    text = (ROOT / "docs" / "library.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 4
+    monkeypatch.chdir(ROOT)
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "docs/library.md", "exec"), namespace)
+    assert namespace["best"].n_components == 3
+    assert "SalesMixture results" in capsys.readouterr().out

@@ -180,18 +180,20 @@ class SalesMixture:
             DataFrame are weeks the store was not observed.
         """
         train = self._data(data)
-        fit = fit_mixture(
-            train.stats,
-            self.n_components,
-            n_init=self.n_init,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            seed=self.random_state,
-            init=self.init,
-            coef_names=tuple(train.panel.coef_names),
-            sigma=self.sigma,
-        )
+        fit = fit_mixture(train.stats, self.n_components, **self._options(train))
         return self._adopt(fit, train)
+
+    def _options(self, train: _Data) -> dict[str, Any]:
+        """Keyword arguments of fit_mixture and fit_k_range for these parameters and data."""
+        return {
+            "n_init": self.n_init,
+            "tol": self.tol,
+            "max_iter": self.max_iter,
+            "seed": self.random_state,
+            "init": self.init,
+            "coef_names": tuple(train.panel.coef_names),
+            "sigma": self.sigma,
+        }
 
     def _adopt(self, fit: MixtureFit, train: _Data) -> SalesMixture:
         """Set the fitted attributes from a fit of ``train``."""
@@ -426,13 +428,7 @@ def select_k(
     data: Any,
     k_range: Iterable[int] = DEFAULT_K_RANGE,
     criterion: str = "bic",
-    *,
-    sigma: str = "fixed",
-    n_init: int = DEFAULT_N_INIT,
-    init: str = DEFAULT_INIT,
-    tol: float = DEFAULT_TOL,
-    max_iter: int = DEFAULT_MAX_ITER,
-    random_state: Any = None,
+    **params: Any,
 ) -> tuple[pd.DataFrame, SalesMixture]:
     """Fit every K in ``k_range`` and return the criteria table and the model at the chosen K.
 
@@ -447,8 +443,9 @@ def select_k(
     criterion : str
         One of :data:`~estimator.selection.CRITERIA`; lowest wins (among
         non-degenerate fits).
-    sigma, n_init, init, tol, max_iter, random_state
-        As for :class:`SalesMixture`.
+    **params
+        :class:`SalesMixture` parameters besides ``n_components`` (``sigma``,
+        ``n_init``, ``init``, ``tol``, ``max_iter``, ``random_state``).
 
     Returns
     -------
@@ -460,23 +457,12 @@ def select_k(
     """
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
-    model = SalesMixture(
-        sigma=sigma, n_init=n_init, init=init, tol=tol, max_iter=max_iter, random_state=random_state
-    )
+    if "n_components" in params:
+        raise ValueError("select_k chooses n_components; pass k_range instead")
+    model = SalesMixture().set_params(**params)
     train = model._data(data)
-    selection = fit_k_range(
-        train.stats,
-        k_range,
-        n_init=n_init,
-        tol=tol,
-        max_iter=max_iter,
-        seed=random_state,
-        init=init,
-        coef_names=tuple(train.panel.coef_names),
-        sigma=sigma,
-    )
+    selection = fit_k_range(train.stats, k_range, **model._options(train))
     chosen = selection.chosen(criterion)
     table = pd.DataFrame(selection.table()).set_index("K")
     table["chosen"] = table.index == chosen
-    model.set_params(n_components=chosen)
-    return table, model._adopt(selection.fits[chosen], train)
+    return table, model.set_params(n_components=chosen)._adopt(selection.fits[chosen], train)

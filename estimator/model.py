@@ -179,9 +179,17 @@ class SalesMixture:
             See :func:`~estimator.csvio.as_panel`. NaN cells of a wide
             DataFrame are weeks the store was not observed.
         """
+        self._check_integers()
         train = self._data(data)
         fit = fit_mixture(train.stats, self.n_components, **self._options(train))
         return self._adopt(fit, train)
+
+    def _check_integers(self) -> None:
+        """Counts must be whole numbers; fit_mixture checks their ranges and the rest."""
+        for name in ("n_components", "n_init", "max_iter"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise ValueError(f"SalesMixture: {name} must be an integer, got {value!r}")
 
     def _options(self, train: _Data) -> dict[str, Any]:
         """Keyword arguments of fit_mixture and fit_k_range for these parameters and data."""
@@ -460,6 +468,7 @@ def select_k(
     if "n_components" in params:
         raise ValueError("select_k chooses n_components; pass k_range instead")
     model = SalesMixture().set_params(**params)
+    model._check_integers()
     train = model._data(data)
     selection = fit_k_range(train.stats, k_range, **model._options(train))
     chosen = selection.chosen(criterion)

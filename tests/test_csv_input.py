@@ -1,5 +1,6 @@
 """Data in: paths, file objects, DataFrames; BOM, header case, field counts, exact error sites."""
 
+import ast
 import io
 import json
 from pathlib import Path
@@ -234,3 +235,30 @@ def test_wide_csv_timing_is_recorded_for_a_panel_of_the_requested_size(tmp_path)
     assert (record["n_stores"], record["n_weeks"]) == (20, 6)
     assert record["file_mb"] == pytest.approx(path.stat().st_size / 2**20, rel=0.2)
     assert record["command"].startswith("python -m simstudy.csvtiming --stores 20 --weeks 6")
+
+
+def test_estimator_modules_import_without_cycles():
+    """panel.py and longpanel.py used to import each other; no module of estimator/ may."""
+    package = Path(__file__).resolve().parents[1] / "estimator"
+    graph = {}
+    for path in package.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        graph[path.stem] = {
+            node.module.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
+        }
+    state: dict[str, str] = {}
+
+    def visit(module, trail):
+        if state.get(module) == "open":
+            raise AssertionError(f"import cycle: {' -> '.join([*trail, module])}")
+        if module not in state:
+            state[module] = "open"
+            for imported in sorted(graph.get(module, ())):
+                visit(imported, [*trail, module])
+            state[module] = "done"
+
+    for module in sorted(graph):
+        visit(module, [])
+    assert "longpanel" not in graph["panel"] and "csvio" not in graph["longpanel"]

@@ -87,6 +87,19 @@ def test_clone_of_a_fitted_model_is_unfitted_and_refits_to_the_same(model, wide)
     np.testing.assert_array_equal(twin.theta_, model.theta_)
 
 
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"n_components": 2.5}, r"SalesMixture: n_components must be an integer, got 2\.5"),
+        ({"n_init": "5"}, r"SalesMixture: n_init must be an integer, got '5'"),
+        ({"sigma": "both"}, r"sigma must be one of"),
+    ],
+)
+def test_bad_parameters_are_named_at_fit(wide, params, expected):
+    with pytest.raises(ValueError, match=expected):
+        SalesMixture(**params).fit(wide)
+
+
 def test_methods_before_fit_say_so(wide):
     with pytest.raises(NotFittedError, match="not fitted yet: call fit"):
         SalesMixture().predict(wide)

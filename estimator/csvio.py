@@ -53,7 +53,7 @@ _MISSING_HINT = " (if the store was not observed that week, load with missing='d
 
 
 @dataclass(frozen=True, eq=False)
-class Where:
+class _Where:
     """Names a data source and its rows in error messages.
 
     Attributes
@@ -205,7 +205,7 @@ def _classify(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return numbers, absent, invalid
 
 
-def _cell_error(cell: str, name: Any, where: Where, row: int, hint: bool) -> ValueError:
+def _cell_error(cell: str, name: Any, where: _Where, row: int, hint: bool) -> ValueError:
     """The one-line error for a bad cell (its stripped text) of column ``name``.
 
     ``hint``: an absent cell could be dropped with ``missing='drop'`` (wide sales).
@@ -227,10 +227,10 @@ def _is_number(dtype: Any) -> bool:
     return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
 
 
-def numeric_column(
+def _numeric_column(
     column: pd.Series,
     name: Any,
-    where: Where,
+    where: _Where,
     allow_missing: bool = False,
     missing_hint: bool = False,
 ) -> np.ndarray:
@@ -241,7 +241,7 @@ def numeric_column(
     column : Series of shape (M,)
     name : hashable
         Column name for the error message.
-    where : Where
+    where : _Where
         Source and row naming.
     allow_missing : bool
         Empty and NaN-spelled cells become NaN instead of an error.
@@ -272,7 +272,7 @@ def _text(column: pd.Series) -> pd.Series:
     return pd.Series(cells, dtype=object)
 
 
-def _check_positive(values: np.ndarray, name: Any, where: Where, kind: str) -> None:
+def _check_positive(values: np.ndarray, name: Any, where: _Where, kind: str) -> None:
     bad = np.flatnonzero(values <= 0)  # NaN (a dropped cell) compares False
     if bad.size:
         row = int(bad[0])
@@ -355,10 +355,10 @@ def _read_wide_text(
     return header, values, np.asarray(lines, dtype=np.int64), first_bad
 
 
-def _wide_values(source: Any, missing: str) -> tuple[list[Any], np.ndarray, Where]:
+def _wide_values(source: Any, missing: str) -> tuple[list[Any], np.ndarray, _Where]:
     """Header, validated cell values (T, C) with NaN for dropped cells, and row naming."""
     if isinstance(source, pd.DataFrame):
-        where = Where("<DataFrame>", index=source.index)
+        where = _Where("<DataFrame>", index=source.index)
         header = list(source.columns)
         _check_header(header, where.source)
         price = _price_column(header, where.source)
@@ -371,7 +371,7 @@ def _wide_values(source: Any, missing: str) -> tuple[list[Any], np.ndarray, Wher
                 return header, values, where
         # some cell is text or missing: check column by column for the exact message
         columns = [
-            numeric_column(
+            _numeric_column(
                 source.iloc[:, j], name, where, missing == "drop" and name != price, name != price
             )
             for j, name in enumerate(header)
@@ -379,7 +379,7 @@ def _wide_values(source: Any, missing: str) -> tuple[list[Any], np.ndarray, Wher
         return header, np.column_stack(columns), where
     with _open(source) as (handle, name):
         header, values, lines, first_bad = _read_wide_text(handle, name)
-    where = Where(name, lines=lines)
+    where = _Where(name, lines=lines)
     price = _price_column(header, name)
     allowed = np.array([missing == "drop" and column != price for column in header])
     found = first_bad.first_error(allowed)
@@ -458,10 +458,10 @@ def load_csv(source: Source, missing: str = "error") -> Panel | LongPanel:
 # ---------------------------------------------------------------------------
 
 
-def _long_frame(source: Any) -> tuple[pd.DataFrame, Where]:
+def _long_frame(source: Any) -> tuple[pd.DataFrame, _Where]:
     """The long data as a frame (text cells for files) and its row naming."""
     if isinstance(source, pd.DataFrame):
-        return source, Where("<DataFrame>", index=source.index)
+        return source, _Where("<DataFrame>", index=source.index)
     with _open(source) as (handle, name):
         records = _records(handle, name)
         _, header, _ = next(records)
@@ -474,7 +474,7 @@ def _long_frame(source: Any) -> tuple[pd.DataFrame, Where]:
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     for column in header:
         frame[column] = frame[column].str.strip()
-    return frame, Where(name, lines=np.asarray(lines, dtype=np.int64))
+    return frame, _Where(name, lines=np.asarray(lines, dtype=np.int64))
 
 
 def load_long_csv(source: Source, extra: Sequence[str] | None = None) -> LongPanel:
@@ -526,7 +526,7 @@ def load_long_csv(source: Source, extra: Sequence[str] | None = None) -> LongPan
             f"{where.source}: {where.row(row)}: store {stores.iloc[row]!r}, week "
             f"{weeks.iloc[row]!r} appears more than once"
         )
-    values = {c: numeric_column(frame[c], c, where) for c in ("sales", "price", *extra)}
+    values = {c: _numeric_column(frame[c], c, where) for c in ("sales", "price", *extra)}
     for column in ("sales", "price"):
         _check_positive(values[column], column, where, column)
     codes, store_ids = pd.factorize(stores, sort=False)

@@ -316,8 +316,9 @@ class SalesMixture:
         table = pd.DataFrame(
             rows, columns=["parameter", "estimate", "se", f"{percent} lower", f"{percent} upper"]
         ).set_index("parameter")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            table.insert(2, "z", table["estimate"] / table["se"])
+        # pi_1 = 1 is not estimated when K = 1: its SE is 0 and it has no z
+        se = table["se"].where(table["se"] > 0)
+        table.insert(2, "z", table["estimate"] / se)
         fit = self.fit_
         info = {
             "stores": len(self.store_ids_),

@@ -232,7 +232,7 @@ def test_wide_csv_timing_is_recorded_for_a_panel_of_the_requested_size(tmp_path)
     out = tmp_path / "timing.json"
     record = record_wide_csv(out, 20, 6)  # raises if the loaded shape differs
     assert json.loads(out.read_text()) == record
-    assert (record["n_stores"], record["n_weeks"]) == (20, 6)
+    assert (record["n_stores"], record["n_weeks"]) == (20, 6) and record["cpu_seconds"] >= 0
     assert record["file_mb"] == pytest.approx(path.stat().st_size / 2**20, rel=0.2)
     assert record["command"].startswith("python -m simstudy.csvtiming --stores 20 --weeks 6")
 

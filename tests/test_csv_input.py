@@ -262,3 +262,16 @@ def test_estimator_modules_import_without_cycles():
     for module in sorted(graph):
         visit(module, [])
     assert "longpanel" not in graph["panel"] and "csvio" not in graph["longpanel"]
+
+
+def test_library_doc_quotes_the_committed_timing():
+    root = Path(__file__).resolve().parents[1]
+    record = json.loads((root / "outputs" / "csv_read" / "wide_csv.json").read_text())
+    assert (record["n_stores"], record["n_weeks"]) == (10**6, 52)
+    sentence = (
+        f"the {record['file_mb']:.0f} MB\nfile was read in {record['seconds']:.1f} s "
+        f"({record['cpu_seconds']:.1f} s of CPU) with a peak resident memory of "
+        f"{record['peak_rss_mb'] / 1024:.1f} GB"
+    )
+    text = (root / "docs" / "library.md").read_text()
+    assert " ".join(sentence.split()) in " ".join(text.split())

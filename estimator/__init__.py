@@ -3,9 +3,14 @@
 The assignment's functions are importable from here::
 
     from estimator import LogL, EStep, MStep, EM, Estimate
+
+and so is a scikit-learn-style estimator::
+
+    from estimator import SalesMixture, select_k
 """
 
 from .blrt import BLRTResult, BLRTStep, bootstrap_lrt
+from .csvio import as_panel, detect_format, load_csv, load_long_csv, load_panel
 from .em import (
     DEFAULT_INIT,
     DEFAULT_MAX_ITER,
@@ -21,12 +26,12 @@ from .em import (
 )
 from .engine import SIGMA_MODES
 from .init import INIT_METHODS
-from .longpanel import LongPanel, load_long_csv, load_panel
+from .longpanel import ExcludedStoresWarning, LongPanel
+from .model import MixtureSummary, NotFittedError, SalesMixture, select_k
 from .panel import (
     Panel,
     SufficientStats,
     design_matrix,
-    load_csv,
     panel_from_arrays,
     sufficient_stats,
 )
@@ -47,21 +52,28 @@ __all__ = [
     "ConvergenceWarning",
     "EStep",
     "Estimate",
+    "ExcludedStoresWarning",
     "LogL",
     "LongPanel",
     "MStep",
     "MixtureFit",
+    "MixtureSummary",
     "ModelSelection",
+    "NotFittedError",
     "Panel",
     "bootstrap_lrt",
+    "SalesMixture",
     "SufficientStats",
+    "as_panel",
     "design_matrix",
     "distinct_maxima",
+    "detect_format",
     "fit_k_range",
     "fit_mixture",
     "load_csv",
     "load_long_csv",
     "load_panel",
     "panel_from_arrays",
+    "select_k",
     "sufficient_stats",
 ]

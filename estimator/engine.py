@@ -62,6 +62,7 @@ __all__ = [
     "posteriors",
     "prepare",
     "run_em",
+    "store_logliks",
 ]
 
 DECREMENT_TOL = 1e-12
@@ -208,6 +209,28 @@ def m_step(driver: ComponentDriver, W: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """
     theta, pi, _, _ = driver.m_step(driver.posterior_sums(W))
     return theta, pi
+
+
+def store_logliks(
+    stats: SufficientStats,
+    theta: np.ndarray,
+    pi: np.ndarray,
+    sigma: np.ndarray | None = None,
+) -> np.ndarray:
+    """Each store's log-likelihood log sum_c pi_c f_ic, shape (N,) (log-sum-exp over segments).
+
+    Parameters
+    ----------
+    stats : SufficientStats
+    theta : ndarray of shape (K, P)
+    pi : ndarray of shape (K,)
+    sigma : ndarray of shape (K,), optional
+        None means 1.
+    """
+    theta = np.asarray(theta, dtype=float)
+    pi = np.asarray(pi, dtype=float)
+    sigma = None if sigma is None else np.asarray(sigma, dtype=float)[None]
+    return posteriors_and_loglik(component_driver(stats), theta[None], pi[None], sigma)[0][0]
 
 
 def posteriors(

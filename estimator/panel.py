@@ -12,23 +12,14 @@ squares ``RSS_i``) replaces the N x T matrix in every later iteration.
 
 from __future__ import annotations
 
-import csv
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-
-if TYPE_CHECKING:
-    from .longpanel import LongPanel
 
 PRICE_COLUMN = "Price"
+"""The wide CSV's price column (read by :mod:`estimator.csvio`)."""
 DEFAULT_COEF_NAMES = ("alpha", "beta")
-_NAN_SPELLINGS = {"nan", "na", "n/a", "null", "none", "#n/a"}
-_MISSING_HINT = " (if the store was not observed that week, load with missing='drop')"
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,8 +32,8 @@ class Panel:
         Log sales, stores x weeks.
     X : ndarray of shape (T, P)
         Design shared by every store; column 0 is the intercept, column 1 log price.
-    store_ids : tuple of str, length N
-        Store names (the CSV's column names).
+    store_ids : tuple of hashable, length N
+        Store names (the CSV's or DataFrame's column names).
     coef_names : tuple of str, length P
         Names of the per-segment coefficients (``alpha``, ``beta``, ...).
     source : str
@@ -226,81 +217,6 @@ def panel_from_arrays(
     return Panel(y=y, X=X, store_ids=ids, coef_names=tuple(coef_names), source=source)
 
 
-def load_csv(path: str | Path, missing: str = "error") -> Panel | LongPanel:
-    """Load the wide sales CSV: one row per week, column ``Price`` and one column per store.
-
-    Parameters
-    ----------
-    path : str or Path
-        The CSV file.
-    missing : {"error", "drop"}
-        What an empty or NaN sales cell means: an error (default), or a week
-        that store was not observed. ``Price`` must be complete either way.
-
-    Returns
-    -------
-    Panel
-        y = log sales (N stores x T weeks), X = [1, log Price] (T x 2), when
-        every cell is present.
-    LongPanel
-        With ``missing="drop"`` and some cells missing: each store keeps its
-        own weeks; stores with fewer weeks than regressors are excluded and
-        listed in ``LongPanel.excluded`` (with a warning).
-
-    Raises
-    ------
-    ValueError
-        Naming the file, and the column and row at fault: missing file, duplicate
-        column names, no ``Price`` column, no store columns, empty, NaN or
-        non-numeric cells, zero or negative sales or prices, fewer weeks than
-        regressors, or a price that never varies.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: file not found")
-    header = _read_header(path)
-    duplicates = sorted(name for name, count in Counter(header).items() if count > 1)
-    if duplicates:
-        raise ValueError(f"{path}: duplicate column name(s) {', '.join(map(repr, duplicates))}")
-    if PRICE_COLUMN not in header:
-        raise ValueError(f"{path}: no {PRICE_COLUMN!r} column (columns: {_preview(header)})")
-    store_columns = [name for name in header if name != PRICE_COLUMN]
-    if not store_columns:
-        raise ValueError(f"{path}: no store columns besides {PRICE_COLUMN!r}")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: cannot be parsed as CSV: {err}") from err
-    if missing not in ("error", "drop"):
-        raise ValueError(f"missing must be 'error' or 'drop', got {missing!r}")
-    frame.columns = header
-    values = {
-        name: _numeric_column(frame[name], name, path, missing == "drop" and name != PRICE_COLUMN)
-        for name in header
-    }
-    for name in header:
-        _check_positive(values[name], name, path)
-    prices = values[PRICE_COLUMN]
-    n_weeks = prices.size
-    if n_weeks < 2:
-        raise ValueError(
-            f"{path}: {n_weeks} week(s) of data; at least 2 are needed for 2 regressors"
-        )
-    if np.ptp(np.log(prices)) == 0:
-        raise ValueError(
-            f"{path}: column {PRICE_COLUMN!r} never varies (X'X singular): the price "
-            "elasticity is not identified"
-        )
-    sales = np.vstack([values[name] for name in store_columns])
-    if np.isnan(sales).any():
-        from .longpanel import long_from_wide
-
-        return long_from_wide(np.log(sales), design_matrix(prices), store_columns, str(path))
-    return panel_from_arrays(
-        np.log(sales), design_matrix(prices), store_ids=store_columns, source=str(path)
-    )
-
-
 def sufficient_stats(y: np.ndarray, X: np.ndarray) -> SufficientStats:
     """Compute each store's OLS estimate and residual sum of squares.
 
@@ -358,63 +274,3 @@ def _per_store_gram(stats: SufficientStats) -> np.ndarray:
     if stats.shared_gram:
         return np.broadcast_to(stats.gram, (stats.n_stores, *stats.gram.shape))
     return stats.gram
-
-
-def _read_header(path: Path) -> list[str]:
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            header = next(csv.reader(handle, skipinitialspace=True), None)
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{path}: not a UTF-8 text file: {err}") from err
-    if not header:
-        raise ValueError(f"{path}: file is empty (no header row)")
-    return [name.strip() for name in header]
-
-
-def _preview(names: Sequence[str], limit: int = 5) -> str:
-    shown = ", ".join(map(repr, names[:limit]))
-    return shown + (", ..." if len(names) > limit else "")
-
-
-def _numeric_column(
-    column: pd.Series, name: str, path: Path, allow_missing: bool = False
-) -> np.ndarray:
-    """Parse a column of text cells as finite numbers (NaN for missing cells if allowed)."""
-    text = column.astype(str).str.strip()
-    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, copy=True)
-    bad = ~np.isfinite(numbers)
-    if allow_missing:
-        absent = ((text == "") | text.str.lower().isin(_NAN_SPELLINGS)).to_numpy()
-        numbers[absent] = np.nan
-        bad &= ~absent
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        cell = text.iloc[row]
-        if cell == "":
-            what = "empty cell"
-        elif cell.lower() in _NAN_SPELLINGS:
-            what = f"NaN cell ({cell!r})"
-        elif np.isinf(numbers[row]):
-            what = f"infinite value {cell!r}"
-        else:
-            what = f"non-numeric value {cell!r}"
-        absent_cell = cell == "" or cell.lower() in _NAN_SPELLINGS
-        hint = _MISSING_HINT if absent_cell and name != PRICE_COLUMN else ""
-        raise ValueError(f"{path}: column {name!r}, {_row(row)}: {what}{hint}")
-    return numbers
-
-
-def _check_positive(values: np.ndarray, name: str, path: Path) -> None:
-    bad = np.flatnonzero(values <= 0)  # NaN (a dropped cell) compares False
-    if bad.size:
-        row = int(bad[0])
-        kind = "prices" if name == PRICE_COLUMN else "sales"
-        raise ValueError(
-            f"{path}: column {name!r}, {_row(row)}: value {values[row]:g} is not positive "
-            f"({kind} must be > 0: the log is undefined)"
-        )
-
-
-def _row(index: int) -> str:
-    """Name a data row both by its 1-based number and by its line in the file."""
-    return f"row {index + 1} (file line {index + 2})"

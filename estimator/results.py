@@ -123,6 +123,21 @@ class MixtureFit:
     n_maxima: int = 0
     duplicate_segments: bool = False
 
+    def __repr__(self) -> str:
+        """One line: K, log L, convergence, starts, and the estimates to 4 decimals."""
+
+        def rounded(values: np.ndarray) -> str:
+            return str(np.round(values, 4).tolist())
+
+        sigma = "" if self.sigma_mode == "fixed" else f", sigma={rounded(self.sigma)}"
+        return (
+            f"MixtureFit(K={self.n_components}, loglik={self.loglik:.6f}, "
+            f"converged={self.converged}, n_iter={self.n_iter}, "
+            f"at_best={self.n_at_best}/{self.n_init}, degenerate={self.degenerate}, "
+            f"N={self.posteriors.shape[0]}, theta={rounded(self.theta)}, "
+            f"pi={rounded(self.pi)}, sigma_mode={self.sigma_mode!r}{sigma})"
+        )
+
     @property
     def n_components(self) -> int:
         """Number of segments K."""

@@ -56,6 +56,7 @@ from scipy.stats import norm
 from tabulate import tabulate
 
 from estimator.atomic import write_json_atomic, write_text_atomic
+from estimator.csvio import load_csv
 from estimator.em import DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_TOL, prepare, run_em
 from estimator.engine import em_sweep
 from estimator.init import seed_sequence, starting_values
@@ -63,7 +64,6 @@ from estimator.panel import (
     SufficientStats,
     concat_stats,
     design_matrix,
-    load_csv,
     sufficient_stats,
 )
 from estimator.results import ConvergenceWarning

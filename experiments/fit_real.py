@@ -37,11 +37,12 @@ from tabulate import tabulate
 
 from estimator import DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, fit_k_range
 from estimator.atomic import write_json_unit
+from estimator.csvio import detect_format, load_panel
 from estimator.em import DEFAULT_INIT
 from estimator.engine import SIGMA_MODES
 from estimator.inference import Inference, bootstrap_se, naive_se, observed_information_se
 from estimator.init import INIT_METHODS
-from estimator.longpanel import ExcludedStoresWarning, LongPanel, detect_format, load_panel
+from estimator.longpanel import ExcludedStoresWarning, LongPanel
 from estimator.panel import Panel
 from estimator.results import MixtureFit
 from estimator.selection import CRITERIA, ModelSelection

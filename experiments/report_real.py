@@ -26,8 +26,8 @@ from matplotlib.patches import Ellipse
 from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullLocator
 from scipy.stats import chi2, norm
 
+from estimator import Panel, SufficientStats, load_csv
 from estimator.inference import Inference, observed_information_se
-from estimator.panel import Panel, SufficientStats, load_csv
 from estimator.selection import CRITERIA
 from simstudy import style as rs
 from simstudy.report import CRITERION_LABELS

@@ -7,10 +7,10 @@ import pytest
 from scipy.special import logsumexp
 from scipy.stats import norm
 
-from estimator import fit_mixture, load_csv
+from estimator import ExcludedStoresWarning, LongPanel, fit_mixture, load_csv, load_long_csv
 from estimator.engine import SIGMA_FLOOR, e_step, prepare
 from estimator.init import starting_values
-from estimator.longpanel import ExcludedStoresWarning, LongPanel, load_long_csv, long_from_arrays
+from estimator.longpanel import long_from_arrays
 from estimator.panel import design_matrix
 from estimator.selection import fit_criteria
 

@@ -35,46 +35,6 @@ def test_good_small_file(tmp_path):
     np.testing.assert_allclose(panel.X[:, 1], np.log([2.0, 3.0, 4.0]))
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("Sales1,Sales2\n1,2\n3,4\n", r"no 'Price' column"),
-        ("Price\n2\n3\n", r"no store columns"),
-        ("Price,Sales1,Sales1\n2,1,2\n3,4,5\n", r"duplicate column name\(s\) 'Sales1'"),
-        (
-            "Price,Sales1,Sales2\n2,10,20\n3,abc,15\n",
-            r"column 'Sales1', row 2 \(file line 3\): non-numeric value 'abc'",
-        ),
-        (
-            "Price,Sales1,Sales2\n2,10,20\n3,,15\n",
-            r"column 'Sales1', row 2 \(file line 3\): empty cell",
-        ),
-        (
-            "Price,Sales1,Sales2\n2,10,NaN\n3,8,15\n",
-            r"column 'Sales2', row 1 \(file line 2\): NaN cell",
-        ),
-        (
-            "Price,Sales1,Sales2\n2,10,20\n3,0,15\n",
-            r"column 'Sales1', row 2 .*not positive \(sales",
-        ),
-        ("Price,Sales1,Sales2\n2,10,20\n3,-4,15\n", r"column 'Sales1', row 2 .*not positive"),
-        (
-            "Price,Sales1,Sales2\n2,10,20\n-3,8,15\n",
-            r"column 'Price', row 2 .*not positive \(prices",
-        ),
-        ("Price,Sales1,Sales2\n2,10,20\n", r"1 week\(s\) of data; at least 2"),
-        ("Price,Sales1,Sales2\n2,10,20\n2,8,15\n2,7,9\n", r"'Price' never varies"),
-        ("Price,Sales1\n2,10\n3,inf\n", r"column 'Sales1', row 2 .*infinite"),
-        ("", r"file is empty"),
-    ],
-)
-def test_bad_csv_names_file_column_and_row(tmp_path, text, expected):
-    path = write(tmp_path, text)
-    with pytest.raises(ValueError, match=expected) as info:
-        load_csv(path)
-    assert str(path) in str(info.value)
-
-
 def test_missing_file_is_named(tmp_path):
     missing = tmp_path / "nope.csv"
     with pytest.raises(ValueError, match=r"nope\.csv: file not found"):

@@ -48,7 +48,7 @@ FIT_DEFAULTS: dict[str, Any] = {
     "n_init": 10,
     "tol": 1e-8,
     "max_iter": 500,
-    "init": "kmeans++",
+    "init": "mixed",
     "sigma": "fixed",
 }
 """EM settings of every fit; ``sigma`` is the model's noise: fixed at 1, or estimated

@@ -481,4 +481,7 @@ def test_the_study_cli_reports_an_interruption_or_a_total_failure(
 
     monkeypatch.setattr(cli, "run_study", stopped)
     assert cli.main(["--config", str(SMOKE), "--out", str(tmp_path)], "selection") == status
-    assert capsys.readouterr().err == line + "\n"
+    err = capsys.readouterr().err
+    if status == 1:  # a total failure also says where the failed records are
+        line += f" (records in {tmp_path}/raw/)"
+    assert err == line + "\n"

@@ -12,6 +12,10 @@ from scipy.stats import norm
 
 from estimator import (
     CRITERIA,
+    DEFAULT_INIT,
+    DEFAULT_MAX_ITER,
+    DEFAULT_N_INIT,
+    DEFAULT_TOL,
     LongPanel,
     NotFittedError,
     SalesMixture,
@@ -65,10 +69,10 @@ def test_constructor_only_stores_and_sklearn_clone_works():
     assert params == {
         "n_components": 0,
         "sigma": "nonsense",
-        "n_init": 50,
-        "init": "kmeans++",
-        "tol": 1e-12,
-        "max_iter": 5000,
+        "n_init": DEFAULT_N_INIT,
+        "init": DEFAULT_INIT,
+        "tol": DEFAULT_TOL,
+        "max_iter": DEFAULT_MAX_ITER,
         "random_state": 7,
     }
     twin = base.clone(model)

@@ -34,9 +34,10 @@ from estimator.panel import (
     sufficient_stats,
 )
 
+from .constants import REAL_DATA
+
 BLOCK_STORES = 4096
 """Stores per random stream; fixed so that a panel does not depend on chunking."""
-REAL_DATA = Path("data/609948.csv")
 
 
 @dataclass(frozen=True, eq=False)

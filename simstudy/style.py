@@ -1,6 +1,6 @@
 """One look for every figure of the report: backend, fonts, sizes, colours, and saving.
 
-Every figure of :mod:`experiments.report` is made by :func:`new_figure` inside
+Every figure of :mod:`simstudy.writeup` is made by :func:`new_figure` inside
 :func:`style` and written by :func:`save` (PNG at :data:`PNG_DPI` and PDF, both
 whole or not at all, with no time stamps in their metadata so that a rebuild of
 unchanged numbers gives unchanged files).

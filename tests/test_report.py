@@ -10,13 +10,16 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from experiments import baselines, gmm, report_baselines, report_real
-from experiments.report import Sources, build, study_section
-from experiments.report_doc import ReportDoc
-from experiments.report_real import elasticity_reading
+from simstudy.baselines import gmm
+from simstudy.baselines import study as baselines
 from simstudy.cli import build_study
 from simstudy.design import load_config
 from simstudy.runner import run_replication
+from simstudy.writeup import baselines as report_baselines
+from simstudy.writeup import real as report_real
+from simstudy.writeup.build import Sources, build, study_section
+from simstudy.writeup.doc import ReportDoc
+from simstudy.writeup.real import elasticity_reading
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = REPO / "outputs"

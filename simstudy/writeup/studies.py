@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from estimator.selection import CRITERIA
-from simstudy.metrics import wilson_interval
-from simstudy.report import CRITERION_LABELS
 
-from .report_doc import ReportDoc, interval, num, pct
+from ..metrics import wilson_interval
+from ..report import CRITERION_LABELS
+from .doc import ReportDoc, interval, num, pct
 
 Summary = dict[str, Any]
 SE_KINDS: tuple[str, ...] = ("observed", "naive")

@@ -21,7 +21,8 @@ from matplotlib.figure import Figure
 from tabulate import tabulate
 
 from estimator.atomic import write_json_atomic, write_text_atomic
-from simstudy import style as report_style
+
+from .. import style as report_style
 
 LATEX_SPECIALS = {
     "\\": r"\textbackslash{}",

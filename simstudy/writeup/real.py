@@ -29,10 +29,10 @@ from scipy.stats import chi2, norm
 from estimator.inference import Inference, observed_information_se
 from estimator.panel import Panel, SufficientStats, load_csv
 from estimator.selection import CRITERIA
-from simstudy import style as rs
-from simstudy.report import CRITERION_LABELS
 
-from .report_doc import interval, num, pct
+from .. import style as rs
+from ..report import CRITERION_LABELS
+from .doc import interval, num, pct
 
 LEVEL = 0.95
 

@@ -22,8 +22,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from estimator import DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL
-from estimator.engine import SIGMA_MODES
+from estimator import DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, SIGMA_MODES
 from simstudy.constants import REAL_DATA, REAL_FIT_SEED
 from simstudy.realfit import run_fit
 

@@ -16,20 +16,17 @@ without it a LocalCluster of ``--n-jobs`` worker processes started for the run
 from __future__ import annotations
 
 import argparse
-import math
-import platform
 import sys
 import time
 from pathlib import Path
 from typing import Any, Literal
 
 import joblib
-import numpy as np
-import scipy
 from tabulate import tabulate
 
+from estimator import CRITERIA
 from estimator.atomic import write_json_atomic
-from estimator.selection import CRITERIA
+from estimator.provenance import jsonable, software_versions
 
 from . import mixture
 from .design import conditions, load_config
@@ -104,19 +101,6 @@ def build_study(config: dict[str, Any]) -> Study:
     )
 
 
-def jsonable(obj: Any) -> Any:
-    """Replace NaN and infinities by None and numpy scalars by Python ones, recursively."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
 def _selection_console(summaries: list[dict[str, Any]]) -> str:
     headers = ["condition", "n", "err", *[CRITERION_LABELS[c] for c in CRITERIA]]
     body = [
@@ -183,12 +167,7 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
             "batch_size": batch_size,
             "wall_seconds_this_run": wall,
             "replication_seconds_total": sum(s["seconds"]["total"] for s in summaries),
-            "software": {
-                "python": platform.python_version(),
-                "numpy": np.__version__,
-                "scipy": scipy.__version__,
-                "joblib": joblib.__version__,
-            },
+            "software": {**software_versions(), "joblib": joblib.__version__},
         },
         "conditions": summaries,
     }

@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from estimator import canonical_order
+
 from .generate import REAL_DATA, Irregularities, Truth, real_prices
 
 FACTORS: tuple[str, ...] = ("N", "T", "K", "separation", "sigma", "prices")
@@ -189,7 +191,7 @@ def derive_truths(
             t, p = merge_closest(t, p, gram)
         while len(p) < k:
             t, p = split_largest(t, p, gram)
-        order = np.lexsort(t.T[::-1])
+        order = canonical_order(t)
         out[int(k)] = (t[order], p[order])
     return out
 
@@ -384,7 +386,7 @@ def conditions(config: Mapping[str, Any]) -> list[Condition]:
         }
         theta, pi = _truth_for_k(config, factors["K"], "config")
         theta = separate(theta, pi, float(factors["separation"]))
-        order = np.lexsort(theta.T[::-1])
+        order = canonical_order(theta)
         sigma = factors["sigma"]
         sigma = np.asarray(sigma, dtype=float)[order] if isinstance(sigma, list) else float(sigma)
         truth = Truth(theta[order], pi[order], sigma)

@@ -34,16 +34,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimator.inference import (
-    FitLike,
+from estimator import (
+    CRITERIA,
+    DEFAULT_COEF_NAMES,
     Inference,
     InferenceWarning,
+    MixtureFit,
+    SufficientStats,
+    fit_k_range,
     naive_se,
     observed_information_se,
+    seed_sequence,
 )
-from estimator.init import seed_sequence
-from estimator.panel import SufficientStats
-from estimator.selection import CRITERIA, fit_k_range
 
 from .design import Condition
 from .generate import Truth, draw_prices, generate_long, generate_stats
@@ -56,8 +58,7 @@ from .metrics import (
     selection_rates,
 )
 
-COEF_NAMES: tuple[str, ...] = ("alpha", "beta")
-SE_KINDS: dict[str, Callable[[FitLike, SufficientStats], Inference]] = {
+SE_KINDS: dict[str, Callable[[SufficientStats], Inference]] = {
     "observed": observed_information_se,
     "naive": naive_se,
 }
@@ -95,11 +96,6 @@ def generate(condition: Condition, seed: np.random.SeedSequence) -> SimData:
         )
         stats = panel.sufficient_stats()
     return SimData(stats=stats, labels=labels, prices=prices)
-
-
-def parameter_names(n_components: int, coef_names: tuple[str, ...] = COEF_NAMES) -> list[str]:
-    """Names of a K-segment truth's parameters: alpha_1, beta_1, pi_1, ..., pi_K."""
-    return [f"{name}_{c + 1}" for c in range(n_components) for name in (*coef_names, "pi")]
 
 
 def analyse(condition: Condition, data: SimData, seed: np.random.SeedSequence) -> dict[str, Any]:
@@ -166,12 +162,12 @@ def analyse(condition: Condition, data: SimData, seed: np.random.SeedSequence) -
 
 
 def inference_fields(
-    fit: FitLike,
+    fit: MixtureFit | tuple[np.ndarray, ...],
     stats: SufficientStats,
     truth: Truth,
     perm: np.ndarray,
     estimated_sigma: bool = False,
-    coef_names: tuple[str, ...] = COEF_NAMES,
+    coef_names: tuple[str, ...] = DEFAULT_COEF_NAMES,
 ) -> dict[str, Any]:
     """Standard errors and interval coverage of one fit at the true K, segments matched.
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import platform
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -20,17 +19,29 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy
 from tabulate import tabulate
 
-from estimator import DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, fit_k_range
+from estimator import (
+    CRITERIA,
+    DEFAULT_INIT,
+    DEFAULT_MAX_ITER,
+    DEFAULT_N_INIT,
+    DEFAULT_TOL,
+    ExcludedStoresWarning,
+    Inference,
+    LongPanel,
+    MixtureFit,
+    ModelSelection,
+    Panel,
+    bootstrap_se,
+    detect_format,
+    fit_k_range,
+    load_panel,
+    naive_se,
+    observed_information_se,
+)
 from estimator.atomic import write_json_atomic, write_text_atomic
-from estimator.em import DEFAULT_INIT
-from estimator.inference import Inference, bootstrap_se, naive_se, observed_information_se
-from estimator.longpanel import ExcludedStoresWarning, LongPanel, detect_format, load_panel
-from estimator.panel import Panel
-from estimator.results import MixtureFit
-from estimator.selection import CRITERIA, ModelSelection
+from estimator.provenance import software_versions
 
 from .constants import REAL_FIT_SEED
 
@@ -186,11 +197,7 @@ def results_document(
         "models": models,
         "chosen_K": selection.chosen_k,
         "chosen_by": selection.chosen_by(),
-        "software": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-        },
+        "software": software_versions(),
     }
 
 

@@ -20,8 +20,8 @@ from matplotlib.figure import Figure
 from scipy.stats import binom
 from tabulate import tabulate
 
+from estimator import CRITERIA
 from estimator.atomic import write_text_atomic
-from estimator.selection import CRITERIA
 
 from . import style as figure_style
 from .design import FACTORS, IRREGULAR_FACTORS

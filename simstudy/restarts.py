@@ -20,9 +20,8 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
-from estimator import fit_mixture, load_csv
+from estimator import ConvergenceWarning, fit_mixture, load_csv
 from estimator.atomic import write_json_atomic, write_text_atomic
-from estimator.results import ConvergenceWarning
 
 
 def hit_rates(

@@ -42,9 +42,8 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed, parallel_config
 
+from estimator import ConvergenceWarning, seed_sequence
 from estimator.atomic import write_json_atomic, write_text_atomic
-from estimator.init import seed_sequence
-from estimator.results import ConvergenceWarning
 
 if TYPE_CHECKING:
     from distributed import Client

@@ -22,14 +22,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 from tabulate import tabulate
 
-from estimator import fit_mixture, load_csv, sufficient_stats
+from estimator import (
+    ConvergenceWarning,
+    fit_mixture,
+    load_csv,
+    match_segments,
+    naive_se,
+    observed_information_se,
+    seed_sequence,
+    sufficient_stats,
+)
 from estimator.atomic import write_json_atomic, write_text_atomic
-from estimator.inference import naive_se, observed_information_se
-from estimator.init import seed_sequence
-from estimator.results import ConvergenceWarning
 
 MODES = ("common", "segment")
 METHODS = ("observed", "naive")
@@ -41,15 +46,6 @@ def load_truth(path: Path, k: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarr
     theta = np.column_stack([model["alpha"], model["beta"]])
     pi = np.asarray(model["pi"])
     return theta, pi / pi.sum(), np.asarray(model["sigma"])
-
-
-def match(theta_hat: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """order such that theta_hat[order] is matched to theta (Hungarian, squared distance)."""
-    cost = ((theta_hat[:, None, :] - theta[None, :, :]) ** 2).sum(axis=2)
-    rows, cols = linear_sum_assignment(cost)
-    order = np.empty(len(theta), dtype=int)
-    order[cols] = rows
-    return order
 
 
 def replicate(
@@ -72,7 +68,7 @@ def replicate(
         fit = fit_mixture(stats, len(pi), n_init=n_init, seed=rng, sigma=mode)
     if fit.degenerate or fit.sigma_floored:
         return None
-    order = match(fit.theta, theta)
+    order = match_segments(fit.theta, theta)
     record = {
         "estimate": np.concatenate([fit.theta[order].ravel(), fit.pi[order], fit.sigma[order]])
     }

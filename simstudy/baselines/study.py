@@ -40,7 +40,6 @@ second run resumes (:func:`simstudy.runner.run_study`).
 from __future__ import annotations
 
 import math
-import platform
 import sys
 import time
 import warnings
@@ -49,15 +48,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy
 
+from estimator import DEFAULT_COEF_NAMES, ConvergenceWarning, fit_k_range, seed_sequence
 from estimator.atomic import write_json_atomic
-from estimator.init import seed_sequence
-from estimator.results import ConvergenceWarning
-from estimator.selection import fit_k_range
+from estimator.provenance import jsonable, software_versions
 
 from .. import mixture
-from ..cli import jsonable
 from ..design import Condition, conditions, load_config
 from ..metrics import (
     adjusted_rand_index,
@@ -99,7 +95,7 @@ def _segment_fields(
     perm = match_segments(theta, truth.theta, data.stats.gram / condition.factors["T"])
     fields: dict[str, Any] = {}
     for c in range(truth.n_components):
-        for j, name in enumerate(mixture.COEF_NAMES):
+        for j, name in enumerate(DEFAULT_COEF_NAMES):
             fields[f"{prefix}_est_{name}_{c + 1}"] = float(theta[perm[c], j])
         fields[f"{prefix}_est_pi_{c + 1}"] = float(pi[perm[c]])
     fields[f"{prefix}_ari"] = adjusted_rand_index(data.labels, labels)
@@ -356,11 +352,7 @@ def run(
             "replications": replications,
             "n_jobs": n_jobs,
             "wall_seconds_this_run": wall,
-            "software": {
-                "python": platform.python_version(),
-                "numpy": np.__version__,
-                "scipy": scipy.__version__,
-            },
+            "software": software_versions(),
         },
         "conditions": summaries,
     }

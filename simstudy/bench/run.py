@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import sys
 import time
 from dataclasses import replace
@@ -11,10 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import scipy
-
 from estimator.atomic import write_json_atomic, write_text_atomic
+from estimator.provenance import jsonable, software_versions
 
 from .cases import (
     case_real,
@@ -25,7 +22,7 @@ from .cases import (
     iteration_breakdown,
     run_probes,
 )
-from .measure import cpu_name, git_commit, jsonable, load_average, max_rss_mb
+from .measure import cpu_name, git_commit, load_average, max_rss_mb
 from .render import evaluate_targets, render_markdown, save_figure
 from .settings import Settings, default_settings
 
@@ -67,9 +64,7 @@ def run_benchmark(
         "commit": git_commit(),
         "cpu": cpu_name(),
         "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
+        **software_versions(),
         "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
         "load_start": load_average(),
         "settings": {k: v for k, v in settings.__dict__.items()},

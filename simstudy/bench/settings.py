@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from estimator.em import DEFAULT_MAX_ITER, DEFAULT_TOL
+from estimator import DEFAULT_MAX_ITER, DEFAULT_TOL
 
 from ..constants import BENCHMARK_SEED, REAL_DATA, REAL_LIKE_CONFIG  # noqa: F401 - re-exported
 

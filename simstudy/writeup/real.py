@@ -26,9 +26,7 @@ from matplotlib.patches import Ellipse
 from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullLocator
 from scipy.stats import chi2, norm
 
-from estimator.inference import Inference, observed_information_se
-from estimator.panel import Panel, SufficientStats, load_csv
-from estimator.selection import CRITERIA
+from estimator import CRITERIA, Inference, Panel, SufficientStats, load_csv, observed_information_se
 
 from .. import style as rs
 from ..report import CRITERION_LABELS

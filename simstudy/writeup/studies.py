@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from estimator.selection import CRITERIA
+from estimator import CRITERIA
 
 from ..metrics import wilson_interval
 from ..report import CRITERION_LABELS

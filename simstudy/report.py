@@ -133,23 +133,6 @@ def recovery_rows(summaries: Sequence[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def selection_rows(summaries: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """One row per (condition, criterion): hit rate, Wilson interval, too few, too many."""
-    rows = []
-    for s in summaries:
-        for name, r in s["selection"].items():
-            rows.append(
-                {
-                    "condition": s["label"],
-                    "id": s["id"],
-                    **s["factors"],
-                    "criterion": name,
-                    **{k: v for k, v in r.items() if k != "distribution"},
-                }
-            )
-    return pd.DataFrame(rows)
-
-
 def _fmt(value: float | None, digits: int = 4) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-"

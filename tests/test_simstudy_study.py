@@ -130,8 +130,12 @@ def test_smoke_study_end_to_end(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["run"]["conditions"] == 8 and summary["run"]["replications"] == 20
     for name in ("hit_rate_bic", "recovery", "selection", "chosen_k_bic", "conditions"):
-        assert (out / "tables" / f"{name}.md").is_file()
         assert "\\begin{tabular}" in (out / "tables" / f"{name}.tex").read_text()
+    # the conditions table carries every condition's label and replication count
+    conditions_md = (out / "tables" / "conditions.md").read_text()
+    for condition in summary["conditions"]:
+        row = next(ln for ln in conditions_md.splitlines() if f"| {condition['label']} " in ln)
+        assert row.split("|")[2].strip() == str(condition["n_ok"] + condition["n_errors"])
     for stem in ("hit_rate", "rmse_K2", "chosen_k_bic"):
         assert (out / "figures" / f"{stem}.png").stat().st_size > 1000
         assert (out / "figures" / f"{stem}.pdf").read_bytes().startswith(b"%PDF")

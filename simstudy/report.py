@@ -8,6 +8,7 @@ from the model. Figures are drawn on :class:`matplotlib.figure.Figure` objects
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -21,13 +22,16 @@ from scipy.stats import binom
 from tabulate import tabulate
 
 from estimator import CRITERIA
-from estimator.atomic import write_text_atomic
+from estimator.atomic import write_json_atomic, write_text_atomic
 
 from . import style as figure_style
 from .design import FACTORS, IRREGULAR_FACTORS
+from .latex import latex_table
 from .mixture import SE_KINDS
+from .runner import raw_path, read_records, records_frame
 
-TABLE_FORMATS: dict[str, str] = {"md": "github", "tex": "latex_booktabs"}
+TABLE_FORMATS = ("md", "tex")
+"""Every study table is written as markdown and as a LaTeX table that fits a page."""
 FIGURE_FORMATS: tuple[str, ...] = ("png", "pdf")
 PANEL_FACTORS: tuple[str, ...] = ("N", "T", "K")
 """Factors laid out inside a figure; every other varying factor gets its own figures."""
@@ -100,9 +104,20 @@ def _stem(name: str, group: str) -> str:
     return f"{name}_{group}" if group else name
 
 
-def save_figure(fig: Figure, stem: Path) -> list[Path]:
-    """Write ``stem.png`` and ``stem.pdf`` whole, in the shared figure style."""
-    return figure_style.save(fig, stem)
+def save_figure(
+    fig: Figure, stem: Path, kind: str, shown: Sequence[dict[str, Any]], **about: Any
+) -> list[Path]:
+    """Write ``stem.png``, ``stem.pdf`` and the figure's manifest ``stem.json``.
+
+    The manifest says what the figure shows, so that captions need not parse
+    file names: ``kind`` (the plot), ``conditions`` (ids of the conditions shown)
+    and any ``about`` entries (e.g. the criterion).
+    """
+    paths = figure_style.save(fig, stem)
+    manifest = {"kind": kind, "conditions": [int(s["id"]) for s in shown], **about}
+    stem = Path(stem)
+    paths.append(write_json_atomic(stem.parent / f"{stem.name}.json", manifest))
+    return paths
 
 
 def _log_n_axis(ax: Any, ns: Sequence[int]) -> None:
@@ -131,6 +146,22 @@ def recovery_rows(summaries: Sequence[dict[str, Any]]) -> pd.DataFrame:
         for r in s["recovery"]:
             rows.append({"condition": s["label"], "id": s["id"], **s["factors"], **r})
     return pd.DataFrame(rows)
+
+
+def _render(
+    headers: Sequence[str],
+    body: Sequence[Sequence[Any]],
+    fmt: str,
+    caption: str,
+    key_columns: int = 1,
+) -> str:
+    """A study table as github markdown (``fmt="md"``) or a page-fitting LaTeX table."""
+    if fmt == "md":
+        return tabulate(body, headers=list(headers), tablefmt="github", disable_numparse=True)
+    if fmt == "tex":
+        label = re.sub(r"\W+", "_", caption.lower()).strip("_")[:40]
+        return latex_table(headers, body, caption, label, key_columns=key_columns).rstrip("\n")
+    raise ValueError(f"fmt must be one of {TABLE_FORMATS}, got {fmt!r}")
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -163,7 +194,8 @@ def recovery_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
         for s in summaries
         for r in s["recovery"]
     ]
-    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
+    caption = "Parameter recovery at the true K, every condition"
+    return _render(headers, body, fmt, caption)
 
 
 def has_coverage(summary: dict[str, Any]) -> bool:
@@ -209,7 +241,12 @@ def coverage_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
             cells += [_coverage_cell(r, f"coverage_{kind}") for kind in SE_KINDS]
             cells.append(r.get(f"coverage_{next(iter(SE_KINDS))}_n", "-"))
             body.append(cells)
-    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
+    return _render(
+        headers,
+        body,
+        fmt,
+        "Recovery with standard errors and 95% interval coverage [Wilson 95% Monte Carlo interval]",
+    )
 
 
 def selection_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
@@ -239,7 +276,12 @@ def selection_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str
                 _rate(sel["bic"]["too_many"]),
             ]
         )
-    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
+    return _render(
+        headers,
+        body,
+        fmt,
+        "Hit rate of every criterion for the true K [Wilson 95% interval], and BIC's misses",
+    )
 
 
 def chosen_k_table(
@@ -252,7 +294,12 @@ def chosen_k_table(
         [s["label"], *[s["selection"][criterion]["distribution"].get(str(k), 0) for k in ks]]
         for s in summaries
     ]
-    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
+    return _render(
+        headers,
+        body,
+        fmt,
+        f"Distribution of the K chosen by {CRITERION_LABELS[criterion]} (counts)",
+    )
 
 
 def conditions_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
@@ -285,7 +332,12 @@ def conditions_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> st
                 _fmt(s["seconds"]["mean"], 3),
             ]
         )
-    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
+    return _render(
+        headers,
+        body,
+        fmt,
+        "Replications, errors, convergence, classification and time per condition",
+    )
 
 
 def hit_rate_pivot(
@@ -305,9 +357,8 @@ def hit_rate_pivot(
         rows.setdefault(key, {})[column] = _rate(s["selection"][criterion]["hit_rate"])
     columns = dict(sorted(columns.items(), key=lambda item: item[1]))
     body = [[*key, *[cells.get(c, "-") for c in columns]] for key, cells in rows.items()]
-    return tabulate(
-        body, headers=[*row_factors, *columns], tablefmt=TABLE_FORMATS[fmt], disable_numparse=True
-    )
+    caption = f"Hit rate of {CRITERION_LABELS[criterion]} for the true K, by condition"
+    return _render([*row_factors, *columns], body, fmt, caption, key_columns=len(row_factors))
 
 
 def _sort_key(value: Any) -> Any:
@@ -386,7 +437,9 @@ def plot_hit_rates(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[P
                 ax.set_ylabel("hit rate")
         axes[0, 0].legend(fontsize=7, loc="lower right")
         fig.suptitle(f"Choosing the true K{_title(group)}")
-        paths += save_figure(fig, out_dir / "figures" / _stem("hit_rate", group))
+        paths += save_figure(
+            fig, out_dir / "figures" / _stem("hit_rate", group), "hit_rate", members
+        )
     return paths
 
 
@@ -444,7 +497,9 @@ def plot_rmse(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
                 ax.set_visible(False)
             axes[0, 0].legend(fontsize=6)
             fig.suptitle(f"RMSE at the true K = {k}{_title(group)}")
-            paths += save_figure(fig, out_dir / "figures" / _stem(f"rmse_K{k}", group))
+            paths += save_figure(
+                fig, out_dir / "figures" / _stem(f"rmse_K{k}", group), "rmse", cell
+            )
     return paths
 
 
@@ -493,7 +548,9 @@ def plot_coverage(summary: dict[str, Any], out_dir: Path) -> list[Path]:
     ax_ratio.set_title("size of the standard errors", fontsize=9)
     ax_ratio.legend(fontsize=7, loc="lower left")
     fig.suptitle(f"Standard errors and intervals at the true K: {summary['label']}", fontsize=10)
-    return save_figure(fig, out_dir / "figures" / f"coverage_c{summary['id']:04d}")
+    return save_figure(
+        fig, out_dir / "figures" / f"coverage_c{summary['id']:04d}", "coverage", [summary]
+    )
 
 
 def _heat(ax: Any, matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str]) -> Any:
@@ -547,7 +604,13 @@ def plot_chosen_k(
         fig.colorbar(image, ax=axes, shrink=0.6, label="share of replications")
         label = CRITERION_LABELS[criterion]
         fig.suptitle(f"K chosen by {label}{_title(group)}")
-        paths += save_figure(fig, out_dir / "figures" / _stem(f"chosen_k_{criterion}", group))
+        paths += save_figure(
+            fig,
+            out_dir / "figures" / _stem(f"chosen_k_{criterion}", group),
+            "chosen_k",
+            members,
+            criterion=criterion,
+        )
     return paths
 
 
@@ -563,7 +626,12 @@ def plot_chosen_k_by_criterion(summary: dict[str, Any], out_dir: Path) -> list[P
     _heat(ax, matrix, [CRITERION_LABELS[c] for c in names], [str(k) for k in chosen])
     ax.set_xlabel("chosen K")
     ax.set_title(f"{summary['label']}: true K = {summary['factors']['K']}", fontsize=9)
-    return save_figure(fig, out_dir / "figures" / f"chosen_k_criteria_c{summary['id']:04d}")
+    return save_figure(
+        fig,
+        out_dir / "figures" / f"chosen_k_criteria_c{summary['id']:04d}",
+        "chosen_k_criteria",
+        [summary],
+    )
 
 
 def reference_slices(summaries: Sequence[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -642,7 +710,7 @@ def plot_error_boxplots(
     fixed = name.split("_")[2:]  # errors_K{k}_{fixed factors}
     subtitle = _title("_".join(fixed)) if fixed else ""
     fig.suptitle(f"Estimation errors at the true K = {summaries[0]['factors']['K']}{subtitle}")
-    return save_figure(fig, out_dir / "figures" / name)
+    return save_figure(fig, out_dir / "figures" / name, "errors", summaries)
 
 
 def write_report(
@@ -678,9 +746,31 @@ def _write_figures(
         for s in summaries:
             paths += plot_chosen_k_by_criterion(s, out_dir)
     for name, members in reference_slices(summaries):
-        paths += plot_error_boxplots(members, records, out_dir, name=f"errors_{name}")
+        if all(m["id"] in records for m in members):  # raw records may not be committed
+            paths += plot_error_boxplots(members, records, out_dir, name=f"errors_{name}")
     with_coverage = [s for s in summaries if has_coverage(s)]
     if len(with_coverage) <= MAX_COVERAGE_FIGURES:
         for s in with_coverage:
             paths += plot_coverage(s, out_dir)
     return paths
+
+
+def rebuild_study(folder: Path, figures: bool = True) -> list[Path]:
+    """Rewrite a finished study's tables and figures from its summary.json and raw records.
+
+    Nothing is refitted. Conditions whose raw records are not in the folder (a
+    large grid's records are not committed) keep their error boxplots as they are.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    folder = Path(folder)
+    summaries = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["conditions"]
+    records = {}
+    for s in summaries:
+        rows = read_records(raw_path(folder, s["id"]))
+        if rows:
+            records[s["id"]] = records_frame(rows)
+    return write_report(summaries, records, folder, figures=figures)

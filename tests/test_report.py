@@ -59,11 +59,16 @@ def markdown_table(text: str, caption_start: str) -> list[list[str]]:
 
 
 def latex_rows(path: Path) -> list[list[str]]:
-    """Body cells of a booktabs tabular (between midrule and bottomrule)."""
+    """Body cells of a booktabs table (between midrule and bottomrule); the parts of a table
+    split for width are joined again (each part repeats the first, key, column)."""
     text = path.read_text(encoding="utf-8")
-    body = text.split("\\midrule")[1].split("\\bottomrule")[0]
-    rows = [line.strip().removesuffix("\\\\").strip() for line in body.strip().splitlines()]
-    return [[cell.strip() for cell in row.split("&")] for row in rows if row]
+    merged: list[list[str]] = []
+    for part in text.split("\\midrule")[1:]:
+        body = part.split("\\bottomrule")[0]
+        lines = [line.strip().removesuffix("\\\\").strip() for line in body.strip().splitlines()]
+        rows = [[cell.strip() for cell in row.split("&")] for row in lines if row]
+        merged = rows if not merged else [a + b[1:] for a, b in zip(merged, rows, strict=True)]
+    return merged
 
 
 def numbers(cell: str) -> list[float]:

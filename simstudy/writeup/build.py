@@ -12,8 +12,10 @@ quantities that are not stored, listed in :mod:`simstudy.writeup.real`):
   ``outputs/real_sigma_common/`` and ``outputs/real_sigma_segment/`` (sigma estimated);
 * ``outputs/baselines/`` (:mod:`simstudy.baselines.study`; ``--rerun-baselines`` runs
   or resumes it first);
-* ``outputs/real_like/`` and ``outputs/selection_grid/`` (the simulation studies,
-  docs/simstudy.md), each only if it has been run; otherwise the report says so.
+* ``outputs/real_like/``, ``outputs/selection_grid/`` and ``outputs/irregular/`` (the
+  simulation studies, docs/simstudy.md), each only if it has been run; otherwise the
+  report says so. Harness figures are captioned from the manifest written beside each
+  (``figures/STEM.json``: which conditions it shows).
 
 Writes OUT/report.md (every table inline, every figure embedded, each with a
 caption), OUT/tables/*.tex (each table as a standalone booktabs LaTeX table),
@@ -51,6 +53,7 @@ class Sources:
     baselines: Path = Path("outputs/baselines")
     real_like: Path = Path("outputs/real_like")
     selection_grid: Path = Path("outputs/selection_grid")
+    irregular: Path = Path("outputs/irregular")
 
 
 def _rel(path: Path, out_dir: Path) -> str:
@@ -329,6 +332,7 @@ def build(
     for folder, name, number in (
         (src.real_like, "real_like", "3.1"),
         (src.selection_grid, "selection_grid", "3.2"),
+        (src.irregular, "irregular", "3.3"),
     ):
         if not study_section(doc, folder, name, number):
             missing.append(str(folder))

@@ -130,8 +130,9 @@ def real_section(doc: ReportDoc, src: Sources) -> rr.RealData:
             "real_demand",
             "Fitted demand per segment over the observed price range: median weekly sales "
             "exp(alpha_c + beta_c log p) (black; band: pointwise 95% interval, delta method "
-            "with the observed-information covariance) over the store-weeks of the stores "
-            "assigned to the segment (dots); dashed grey: the other segments' curves. The "
+            "with the observed-information covariance) over the weekly sales of the stores "
+            "assigned to the segment (dots: the median over those stores at each week's price; "
+            "bars: 10% to 90% of them); dashed grey: the other segments' curves. The "
             "mean of sales is exp(1/2) = 1.65 times the median under the model's unit noise.",
         )
         doc.figure(

@@ -379,14 +379,18 @@ def plot_demand(real: RealData) -> Figure:
     for c, ax in enumerate(axes):
         colour = rs.segment_colour(c)
         mine = labels == c
-        ax.scatter(
-            np.broadcast_to(prices, sales[mine].shape).ravel(),
-            sales[mine].ravel(),
-            s=2,
+        # a summary per week, not every store-week: 255 stores x 52 weeks read as a block
+        low, mid, high = np.quantile(sales[mine], [0.1, 0.5, 0.9], axis=0)
+        ax.errorbar(
+            prices,
+            mid,
+            yerr=[mid - low, high - mid],
+            fmt="o",
+            ms=2.5,
             color=colour,
-            alpha=0.15,
-            lw=0,
-            rasterized=True,
+            elinewidth=0.6,
+            alpha=0.8,
+            label="stores: median, 10-90%",
         )
         for other in range(real.k):
             if other != c:
@@ -406,6 +410,7 @@ def plot_demand(real: RealData) -> Figure:
         )
         ax.set_xlabel("weekly price p_t (log scale)")
     axes[0].set_ylabel("weekly sales S_it of a store (units, log scale)")
+    axes[0].legend(loc="lower left")
     return fig
 
 

@@ -31,6 +31,7 @@ from estimator.provenance import jsonable, software_versions
 from . import mixture
 from .design import conditions, load_config
 from .report import CRITERION_LABELS, hit_rate_pivot, recovery_table, write_report
+from .runinfo import count_records, previous_summary, records_wall_seconds
 from .runner import (
     BACKENDS,
     CHECKPOINT_SECONDS,
@@ -136,6 +137,8 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
     out_dir = args.out or Path("outputs") / config["name"]
     batch_size = args.batch_size or int(config.get("batch_size", DEFAULT_BATCH_SIZE))
     study = build_study(config)
+    previous = previous_summary(out_dir)
+    before = count_records(out_dir, [c.id for c in study.conditions])
     started = time.perf_counter()
     try:
         records = run_study(
@@ -152,6 +155,7 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     wall = time.perf_counter() - started
+    after = sum(len(frame) for frame in records.values())
     summaries = summarise_study(study, records)
     document = {
         "study": config["name"],
@@ -166,6 +170,7 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
             "scheduler": args.scheduler,
             "batch_size": batch_size,
             "wall_seconds_this_run": wall,
+            "wall_seconds_records": records_wall_seconds(previous, before, after, wall),
             "replication_seconds_total": sum(s["seconds"]["total"] for s in summaries),
             "software": {**software_versions(), "joblib": joblib.__version__},
         },

@@ -399,6 +399,208 @@ def benchmark_table(outputs: Path) -> str:
     )
 
 
+def _sigma_docs(outputs: Path) -> dict[str, dict[str, Any]]:
+    return {
+        "fixed": load(outputs, "results.json"),
+        "common": load(outputs, "real_sigma_common/results.json"),
+        "segment": load(outputs, "real_sigma_segment/results.json"),
+    }
+
+
+def sigma_tests(outputs: Path) -> str:
+    """Likelihood-ratio tests between the sigma modes at the chosen K, and sigma at K = 1."""
+    docs = _sigma_docs(outputs)
+    k = docs["fixed"]["chosen_K"]
+    m = {mode: _model(doc, k) for mode, doc in docs.items()}
+    tests = []
+    for big, small in (("common", "fixed"), ("segment", "fixed"), ("segment", "common")):
+        lr = 2 * (m[big]["loglik"] - m[small]["loglik"])
+        df = m[big]["n_params"] - m[small]["n_params"]
+        tests.append(f"{lr:.2f} ({big} vs {small}, {df} df, p = {chi2.sf(lr, df):.2f})")
+    contain = all(
+        lo <= 1.0 <= hi
+        for mode in ("common", "segment")
+        for lo, hi in m[mode]["standard_errors"]["observed"]["sigma"]["ci"]
+    )
+    one = _model(docs["common"], 1)["sigma"][0]
+    return (
+        f"At K = {k} the likelihood-ratio statistics are "
+        + ", ".join(tests)
+        + (", and every 95% interval for sigma below contains 1" if contain else "")
+        + f". (At K = 1 the single sigma is {one:.3f}.)"
+    )
+
+
+def sigma_estimates(outputs: Path) -> str:
+    """Estimates (observed-information SEs) of the chosen K in every sigma mode."""
+    docs = _sigma_docs(outputs)
+    k = docs["fixed"]["chosen_K"]
+    rows = []
+    for mode, doc in docs.items():
+        m = _model(doc, k)
+        se = m["standard_errors"]["observed"]
+        for c in range(k):
+            cells = [f"{m[p][c]:.4f} ({se[p]['se'][c]:.4f})" for p in ("alpha", "beta", "pi")]
+            if mode == "fixed":
+                sigma = "1 (fixed)"
+            elif mode == "common" and c > 0:
+                sigma = "(same)"
+            else:
+                lo, hi = se["sigma"]["ci"][c]
+                sigma = f"{m['sigma'][c]:.4f} ({se['sigma']['se'][c]:.4f}) {interval(lo, hi, 4)}"
+                sigma += ", shared" if mode == "common" else ""
+            rows.append([mode, c + 1, *cells, sigma])
+    headers = ["sigma mode", "segment", "alpha", "beta", "pi", "sigma (se) [95% CI]"]
+    table = _table(headers, rows)
+    fixed = _model(docs["fixed"], k)
+    moved = {
+        p: max(abs(_model(doc, k)[p][c] - fixed[p][c]) for doc in docs.values() for c in range(k))
+        for p in ("alpha", "beta", "pi")
+    }
+    ratio = [
+        _model(doc, k)["standard_errors"]["observed"][p]["se"][c]
+        / fixed["standard_errors"]["observed"][p]["se"][c]
+        for doc in docs.values()
+        for p in ("alpha", "beta")
+        for c in range(k)
+    ]
+    return (
+        f"{table}\n\nAcross the modes the estimates move by at most "
+        f"{max(moved['alpha'], moved['beta']):.4f} in alpha or beta and {moved['pi']:.4f} in pi; "
+        f"the standard errors of theta change by a factor {min(ratio):.3f}-{max(ratio):.3f}."
+    )
+
+
+def sigma_calibration(outputs: Path) -> str:
+    """The Monte Carlo check of the standard errors with sigma estimated."""
+    doc = load(outputs, "sigma_calibration/summary.json")
+    rows = [r for mode in doc["modes"].values() for r in mode["parameters"]]
+    sigma = [r for r in rows if r["parameter"].startswith("sigma")]
+
+    def span(items: list[dict[str, Any]], key: str, as_pct: bool = False) -> str:
+        values = [r[key] for r in items]
+        return (
+            f"{pct(min(values))}-{pct(max(values))}"
+            if as_pct
+            else f"{min(values):.2f}-{max(values):.2f}"
+        )
+
+    settings = doc["settings"]
+    return (
+        f"`python -m experiments.sigma_calibration` (outputs/sigma_calibration/, "
+        f"{settings['reps']} replications per mode, {settings['n_init']} starts): mean "
+        f"observed-information SE / SD of the estimates is {span(rows, 'se_over_sd_observed')} "
+        f"over every parameter of both modes, and the 95% intervals cover "
+        f"{span(rows, 'coverage_observed', True)} of the time (sigma's "
+        f"{span(sigma, 'coverage_observed', True)}). The naive errors: SE / SD "
+        f"{span(rows, 'se_over_sd_naive')}, coverage {span(rows, 'coverage_naive', True)}."
+    )
+
+
+def real_se_table(outputs: Path) -> str:
+    """Every parameter of the chosen K with each method's SE and interval in results.json."""
+    results = load(outputs, "results.json")
+    model = _model(results, results["chosen_K"])
+    methods = model["standard_errors"]
+    headers = ["segment", "parameter", "estimate"]
+    for method, inf in methods.items():
+        kind = "percentile" if inf.get("interval") == "percentile" else "CI"
+        headers += [f"se ({method})", f"{round(100 * inf['level'])}% {kind} ({method})"]
+    rows = []
+    for c in range(model["K"]):
+        for p in ("alpha", "beta", "pi"):
+            row = [c + 1, p, f"{model[p][c]:.4f}"]
+            for inf in methods.values():
+                lo, hi = inf[p]["ci"][c]
+                row += [f"{inf[p]['se'][c]:.4f}", interval(lo, hi, 4)]
+            rows.append(row)
+    return _table(headers, rows)
+
+
+def real_logliks(outputs: Path) -> str:
+    """The maximised log-likelihood of every K in results.json, as printed."""
+    models = load(outputs, "results.json")["models"]
+    return ", ".join(f"{m['loglik']:.3f}" for m in models)
+
+
+def real_like_truth(outputs: Path) -> str:
+    """The truth the real_like study drew its panels from (its summary, 4 decimals)."""
+    (cond,) = load(outputs, "real_like/summary.json")["conditions"]
+    truth = cond["truth"]
+    rows = [
+        [c + 1, f"{a:.4f}", f"{b:.4f}", f"{p:.4f}"]
+        for c, ((a, b), p) in enumerate(zip(truth["theta"], truth["pi"], strict=True))
+    ]
+    return _table(["segment", "alpha", "beta", "pi"], rows)
+
+
+def real_like_run(outputs: Path) -> str:
+    """What the real_like run produced: replications, errors, convergence, BIC's hits."""
+    doc = load(outputs, "real_like/summary.json")
+    (cond,) = doc["conditions"]
+    run, conv, inf = doc["run"], cond["convergence"], cond["inference"]
+    bic = cond["selection"]["bic"]
+    wall = run.get("wall_seconds_records")
+    timing = f", {wall:.0f} s of wall time" if wall is not None else ""
+    return (
+        f"{cond['n_ok'] + cond['n_errors']} replications ({cond['n_errors']} errors; "
+        f"{run['replication_seconds_total']:.0f} CPU-seconds of replications{timing}, "
+        f"`--n-jobs {run['n_jobs']}`); the fit at the true K converged in "
+        f"{pct(conv['converged_rate'])} of them and both covariances were estimable in "
+        f"{inf['observed']['valid']} and {inf['naive']['valid']}; "
+        f"{conv['not_converged_any_k']} replications had some K stop at max_iter (over-fitted "
+        f"models, outside the coverage). BIC (n = NT) chose K = {cond['factors']['K']} in "
+        f"{bic['hits']} of {bic['n']}."
+    )
+
+
+def real_like_readings(outputs: Path) -> str:
+    """Readings of the real_like coverage: logit intervals for pi, detectable biases."""
+    (cond,) = load(outputs, "real_like/summary.json")["conditions"]
+    rec = cond["recovery"]
+    pis = [r for r in rec if "coverage_observed_logit" in r]
+    biased = sorted(
+        (r for r in rec if r["mcse_bias"] and abs(r["bias"]) > 3 * r["mcse_bias"]),
+        key=lambda r: -abs(r["bias"]) / r["mcse_bias"],
+    )
+    worst = max(abs(r["bias"]) / r["sd"] for r in rec if r["sd"])
+    text = (
+        "* pi's logit-scale intervals (`coverage_{KIND}_logit` in summary.json) cover "
+        + ", ".join(f"{r['coverage_observed_logit']:.3f}" for r in pis)
+        + " with the observed information (naive "
+        + ", ".join(f"{r['coverage_naive_logit']:.3f}" for r in pis)
+        + ").\n* Biases detectable with this many replications (more than 3 MCSE): "
+    )
+    text += (
+        ", ".join(
+            f"{r['parameter']} {r['bias']:+.4f} ({abs(r['bias']) / r['mcse_bias']:.1f} MCSE)"
+            for r in biased
+        )
+        or "none"
+    )
+    return text + f"; none exceeds {pct(worst, 0)} of its SD."
+
+
+def grid_truths(outputs: Path) -> str:
+    """The selection grid's truth for every true K at separation 1 (from its summary)."""
+    by_k = {}
+    for c in _grid(outputs):
+        if c["factors"]["separation"] == 1.0:
+            by_k.setdefault(c["factors"]["K"], c["truth"])
+    rows = []
+    for k, truth in sorted(by_k.items()):
+        theta, pi = truth["theta"], truth["pi"]
+        rows.append(
+            [
+                k,
+                ", ".join(f"{t[0]:.4f}" for t in theta),
+                ", ".join(f"{t[1]:.4f}" for t in theta),
+                ", ".join(f"{p:.4f}".rstrip("0").rstrip(".") if k == 1 else f"{p:.4f}" for p in pi),
+            ]
+        )
+    return _table(["K", "alpha", "beta", "pi"], rows)
+
+
 BLOCKS: dict[str, Callable[[Path], str]] = {
     "real_models": real_models,
     "real_estimates": real_estimates,
@@ -411,6 +613,15 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "baselines_table": baselines_table,
     "restarts_findings": restarts_findings,
     "benchmark_table": benchmark_table,
+    "sigma_tests": sigma_tests,
+    "sigma_estimates": sigma_estimates,
+    "sigma_calibration": sigma_calibration,
+    "real_se_table": real_se_table,
+    "real_logliks": real_logliks,
+    "real_like_truth": real_like_truth,
+    "real_like_run": real_like_run,
+    "real_like_readings": real_like_readings,
+    "grid_truths": grid_truths,
 }
 """Every block a document may hold, by name."""
 

@@ -288,6 +288,16 @@ def study_section(doc: ReportDoc, folder: Path, name: str, number: str) -> bool:
             rows,
         )
         doc.text(rst.grid_reading(conditions))
+        if any(rst.has_coverage(c) for c in conditions):
+            headers, rows = rst.condition_recovery(conditions)
+            doc.table(
+                f"{name}_recovery_by_condition",
+                "Recovery at the true K by condition: the largest absolute bias in units of "
+                "the estimates' SD and the largest RMSE (each with its parameter), and the "
+                "range over the parameters of the coverage of the 95% intervals.",
+                headers,
+                rows,
+            )
         for criterion in rst.CRITERIA:
             headers, rows = rst.pivot(conditions, criterion)
             doc.table(

@@ -181,6 +181,34 @@ def reference_rows(conditions: Sequence[Summary]) -> tuple[list[str], list[list[
     return ["criterion", "true K", *(f"N = {n}" for n in ns)], rows, where
 
 
+def condition_recovery(conditions: Sequence[Summary]) -> tuple[list[str], list[list[str]]]:
+    """Per condition (its varying factors): worst bias in SDs, largest RMSE, and the range of
+    each SE kind's interval coverage over the parameters."""
+    factors = [f for f in varying(conditions) if f not in ("N", "T", "K")] or ["N"]
+    kinds = [
+        k
+        for k in ("observed", "naive")
+        if any(f"coverage_{k}" in r for c in conditions for r in c["recovery"])
+    ]
+    headers = [*factors, "largest |bias| / SD", "largest RMSE"]
+    headers += [f"coverage ({k}), min-max" for k in kinds]
+    rows = []
+    for c in conditions:
+        rec = c["recovery"]
+        worst = max(rec, key=lambda r: abs(r["bias"]) / r["sd"] if r["sd"] else 0.0)
+        big = max(rec, key=lambda r: r["rmse"] or 0.0)
+        row = [level_str(c["factors"][f]) for f in factors]
+        row += [
+            f"{abs(worst['bias']) / worst['sd']:.2f} ({worst['parameter']})",
+            f"{num(big['rmse'], 3)} ({big['parameter']})",
+        ]
+        for k in kinds:
+            cover = [r[f"coverage_{k}"] for r in rec if r.get(f"coverage_{k}") is not None]
+            row.append(f"{min(cover):.3f}-{max(cover):.3f}")
+        rows.append(row)
+    return headers, rows
+
+
 def pooled_rates(conditions: Sequence[Summary], criterion: str) -> dict[str, float]:
     """Hits over all replications of ``conditions`` with a Wilson interval, and too few / many."""
     n = sum(c["selection"][criterion]["n"] for c in conditions)

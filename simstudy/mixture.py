@@ -172,7 +172,7 @@ def inference_fields(
     """Standard errors and interval coverage of one fit at the true K, segments matched.
 
     Every kind of :data:`SE_KINDS` is computed on the fit as estimated, then
-    permuted with :meth:`estimator.inference.Inference.reordered` (which re-derives
+    permuted with :meth:`estimator.Inference.reordered` (which re-derives
     the covariance, so pi_K's delta-method standard error follows its segment).
 
     Parameters

@@ -49,7 +49,7 @@ CRITERION_STYLES: dict[str, dict[str, Any]] = {
     "caic": {"color": "#CC79A7", "marker": "D", "ls": "--"},
     "icl": {"color": "#D55E00", "marker": "P", "ls": "-"},
 }
-"""Colour, marker and line style of every information criterion (estimator.selection.CRITERIA)."""
+"""Colour, marker and line style of every information criterion (estimator.CRITERIA)."""
 
 WIDTH_SINGLE = 3.5
 """Inches: one column of a two-column paper."""

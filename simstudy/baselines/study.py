@@ -12,7 +12,7 @@ generator and seeds of :mod:`simstudy.mixture`, so replication r is the very
 panel of the real_like recovery study's replication r) and fits it three ways:
 
 ``full``
-    the estimator as the study runs it: :func:`estimator.selection.fit_k_range`
+    the estimator as the study runs it: :func:`estimator.fit_k_range`
     over the config's k_range with its ``n_init`` (10) k-means++ starts per K,
     tol and max_iter; K chosen by BIC (n = NT).
 ``single``

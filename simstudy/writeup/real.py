@@ -6,7 +6,7 @@ standard errors and intervals of every K) and ``outputs/real/store_segments.csv`
 are not stored: every store's own OLS estimate (alpha_i, beta_i) from the data
 file (one least-squares pass, :func:`estimator.panel.sufficient_stats`), and the
 full observed-information covariance of the chosen fit
-(:func:`estimator.inference.observed_information_se` at the stored estimates;
+(:func:`estimator.observed_information_se` at the stored estimates;
 results.json keeps only its standard errors, which the recomputation must
 reproduce, see :attr:`RealData.se_mismatch`), used for the confidence ellipses
 and the bands of the demand curves.

@@ -81,3 +81,11 @@ def test_software_versions():
     versions = software_versions()
     assert set(versions) == {"python", "numpy", "scipy"}
     assert versions["numpy"] == np.__version__
+
+
+def test_the_engine_uses_the_shared_conventions():
+    """Until the engine imports them from estimator.params, its copies must agree."""
+    from estimator import engine, params
+
+    assert engine.SIGMA_MODES == params.SIGMA_MODES
+    assert engine.MIN_SEGMENT_WEIGHT == params.MIN_SEGMENT_WEIGHT

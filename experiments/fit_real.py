@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from estimator import DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, SIGMA_MODES
-from simstudy.constants import REAL_DATA, REAL_FIT_SEED
+from simstudy.constants import OUTPUTS, REAL_DATA, REAL_FIT_SEED
 from simstudy.realfit import run_fit
 
 DEFAULT_DATA = REAL_DATA
@@ -39,7 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tol", type=float, default=DEFAULT_TOL, help="relative loglik change")
     parser.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER, help="EM iterations")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the starts")
-    parser.add_argument("--out", type=Path, default=Path("outputs"), help="output folder")
+    parser.add_argument("--out", type=Path, default=OUTPUTS, help="output folder")
     parser.add_argument(
         "--bootstrap",
         type=int,

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from simstudy.baselines import study as baseline_study
+from simstudy.constants import OUTPUTS
 from simstudy.report import rebuild_study
 from simstudy.writeup.build import Sources, build
 
@@ -29,7 +30,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m experiments.report",
         description="Build report.md, LaTeX tables and PNG/PDF figures from the committed outputs.",
     )
-    parser.add_argument("--out", type=Path, default=Path("outputs/report"), help="report folder")
+    parser.add_argument("--out", type=Path, default=OUTPUTS / "report", help="report folder")
     parser.add_argument(
         "--rerun-baselines",
         action="store_true",

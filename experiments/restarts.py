@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from simstudy.constants import REAL_DATA
+from simstudy.constants import OUTPUTS, REAL_DATA
 from simstudy.restarts import hit_rates, write_restarts
 
 
@@ -28,7 +28,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=40, help="independent fits per setting")
     parser.add_argument("--reference-starts", type=int, default=400)
     parser.add_argument("--hit", type=float, default=1e-4, help="loglik distance that counts")
-    parser.add_argument("--out", type=Path, default=Path("outputs/restarts"))
+    parser.add_argument("--out", type=Path, default=OUTPUTS / "restarts")
     return parser.parse_args(argv)
 
 

@@ -27,7 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reps", type=int, default=1000)
     parser.add_argument("--n-init", type=int, default=5)
     parser.add_argument("--seed", type=int, default=REAL_FIT_SEED)
-    parser.add_argument("--out", type=Path, default=Path("outputs/sigma_calibration"))
+    parser.add_argument("--out", type=Path, default=OUTPUTS / "sigma_calibration")
     return parser.parse_args(argv)
 
 

@@ -29,6 +29,7 @@ from estimator.atomic import write_json_atomic
 from estimator.provenance import jsonable, software_versions
 
 from . import mixture
+from .constants import OUTPUTS
 from .design import conditions, load_config
 from .report import CRITERION_LABELS, hit_rate_pivot, recovery_table, write_report
 from .runinfo import count_records, previous_summary, records_wall_seconds
@@ -134,7 +135,7 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
         return 2
     if args.replications is not None:
         config["replications"] = args.replications
-    out_dir = args.out or Path("outputs") / config["name"]
+    out_dir = args.out or OUTPUTS / config["name"]
     batch_size = args.batch_size or int(config.get("batch_size", DEFAULT_BATCH_SIZE))
     study = build_study(config)
     previous = previous_summary(out_dir)

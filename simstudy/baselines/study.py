@@ -54,6 +54,7 @@ from estimator.atomic import write_json_atomic
 from estimator.provenance import jsonable, software_versions
 
 from .. import mixture
+from ..constants import OUTPUTS, REAL_LIKE_CONFIG
 from ..design import Condition, conditions, load_config
 from ..metrics import (
     adjusted_rand_index,
@@ -65,8 +66,8 @@ from ..metrics import (
 from ..runner import Study, run_study
 from .gmm import select_gmm
 
-DEFAULT_CONFIG = Path("experiments/configs/real_like.json")
-DEFAULT_OUT = Path("outputs/baselines")
+DEFAULT_CONFIG = REAL_LIKE_CONFIG
+DEFAULT_OUT = OUTPUTS / "baselines"
 DEFAULT_REPLICATIONS = 200
 METHODS: dict[str, str] = {
     "full": "mixture of regressions, EM with n_init starts per K, BIC",

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from estimator import DEFAULT_MAX_ITER, DEFAULT_TOL
 
-from ..constants import BENCHMARK_SEED, REAL_DATA, REAL_LIKE_CONFIG  # noqa: F401 - re-exported
+from ..constants import BENCHMARK_SEED, OUTPUTS, REAL_LIKE_CONFIG
 
-DEFAULT_OUT = Path("outputs/benchmark")
+DEFAULT_OUT = OUTPUTS / "benchmark"
 DEFAULT_SEED = BENCHMARK_SEED
 LIBRARY_RULE = (DEFAULT_TOL, DEFAULT_MAX_ITER)
 BRIEF_STUDY_RULE = (1e-8, 1000)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..baselines import study as baseline_study
-from ..constants import REAL_DATA
+from ..constants import OUTPUTS, REAL_DATA
 from ..style import style
 from . import baselines as rb
 from . import real as rr
@@ -45,15 +45,15 @@ from .doc import ReportDoc, num
 class Sources:
     """Where the report reads from (paths relative to the working directory)."""
 
-    results: Path = Path("outputs/results.json")
-    segments: Path = Path("outputs/real/store_segments.csv")
+    results: Path = OUTPUTS / "results.json"
+    segments: Path = OUTPUTS / "real/store_segments.csv"
     data: Path = REAL_DATA
-    sigma_common: Path = Path("outputs/real_sigma_common/results.json")
-    sigma_segment: Path = Path("outputs/real_sigma_segment/results.json")
-    baselines: Path = Path("outputs/baselines")
-    real_like: Path = Path("outputs/real_like")
-    selection_grid: Path = Path("outputs/selection_grid")
-    irregular: Path = Path("outputs/irregular")
+    sigma_common: Path = OUTPUTS / "real_sigma_common/results.json"
+    sigma_segment: Path = OUTPUTS / "real_sigma_segment/results.json"
+    baselines: Path = OUTPUTS / "baselines"
+    real_like: Path = OUTPUTS / "real_like"
+    selection_grid: Path = OUTPUTS / "selection_grid"
+    irregular: Path = OUTPUTS / "irregular"
 
 
 def _rel(path: Path, out_dir: Path) -> str:

@@ -118,11 +118,14 @@ def save_figure(
     file names: ``kind`` (the plot), ``conditions`` (ids of the conditions shown)
     and any ``about`` entries (e.g. the criterion).
     """
-    paths = figure_style.save(fig, stem)
+    return [*figure_style.save(fig, stem), write_manifest(stem, kind, shown, **about)]
+
+
+def write_manifest(stem: Path, kind: str, shown: Sequence[dict[str, Any]], **about: Any) -> Path:
+    """Write ``stem.json``: what the figure ``stem`` shows (see :func:`save_figure`)."""
     manifest = {"kind": kind, "conditions": [int(s["id"]) for s in shown], **about}
     stem = Path(stem)
-    paths.append(write_json_atomic(stem.parent / f"{stem.name}.json", manifest))
-    return paths
+    return write_json_atomic(stem.parent / f"{stem.name}.json", manifest)
 
 
 def _log_n_axis(ax: Any, ns: Sequence[int]) -> None:
@@ -805,6 +808,8 @@ def write_figures(
     for name, members in reference_slices(summaries):
         if all(m["id"] in records for m in members):  # raw records may not be committed
             paths += plot_error_boxplots(members, records, out_dir, name=f"errors_{name}")
+        elif (out_dir / "figures" / f"errors_{name}.png").is_file():  # drawn when they were
+            paths.append(write_manifest(out_dir / "figures" / f"errors_{name}", "errors", members))
     with_coverage = [s for s in summaries if has_coverage(s)]
     if len(with_coverage) <= MAX_COVERAGE_FIGURES:
         for s in with_coverage:

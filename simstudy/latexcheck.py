@@ -77,16 +77,6 @@ def compile_table(tex: Path, timeout: float = 60.0) -> list[str]:
     return problems
 
 
-def check_tables(paths: list[Path]) -> dict[str, list[str]]:
-    """``{path: problems}`` for every table that does not compile cleanly on the page."""
-    out = {}
-    for path in paths:
-        problems = compile_table(path)
-        if problems:
-            out[str(path)] = problems
-    return out
-
-
 def committed_tables(outputs: Path) -> list[Path]:
     """Every LaTeX table under ``outputs`` (report and study tables)."""
     return sorted(Path(outputs).glob("**/tables/*.tex"))

@@ -17,8 +17,11 @@ from typing import Any
 
 TEXT_WIDTH_PT = 469.0
 """6.5 in: letter paper with 1-inch margins."""
-CHAR_PT = 4.0
-"""Estimated width of one character at \\footnotesize (8 pt Computer Modern), generous."""
+CHAR_PT = 4.4
+"""Estimated width of a digit or letter at \\footnotesize (8 pt Computer Modern), generous."""
+NARROW_PT = 2.4
+"""Estimated width of a space or narrow punctuation (``.,:;[]()|'``) at \\footnotesize."""
+NARROW = frozenset(" .,:;[]()|'!")
 COLSEP_PT = 8.0
 """Space between two columns (2 x \\tabcolsep of 4 pt)."""
 HEADER_LINE_CHARS = 11
@@ -89,6 +92,12 @@ def _visible(text: str) -> int:
     return len(SYMBOL.sub(lambda m: "xx", str(text)))
 
 
+def _points(text: str) -> float:
+    """Estimated printed width of ``text`` in points."""
+    shown = SYMBOL.sub(lambda m: "xx", str(text))
+    return sum(NARROW_PT if ch in NARROW else CHAR_PT for ch in shown)
+
+
 def _wrap(header: str, width: int = HEADER_LINE_CHARS) -> list[str]:
     lines: list[str] = []
     for word in str(header).split():
@@ -118,11 +127,11 @@ def _column_widths(
 ) -> list[float]:
     widths = []
     for j, header in enumerate(headers):
-        cells = [_visible(line) for line in _wrap(header)]
+        cells = [_points(line) for line in _wrap(header)]
         for r in rows:
             lines = _wrap(r[j], KEY_LINE_CHARS) if j < key_columns else [r[j]]
-            cells += [_visible(line) for line in lines]
-        widths.append(max(cells) * CHAR_PT + COLSEP_PT)
+            cells += [_points(line) for line in lines]
+        widths.append(max(cells) + COLSEP_PT)
     return widths
 
 

@@ -22,12 +22,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from scipy.stats import chi2
 
-from estimator import CRITERIA
+from estimator import CRITERIA, design_matrix
 from estimator.atomic import write_text_atomic
 
 from .bench.render import summary_table
+from .design import segment_distances
+from .generate import real_prices
 from .report import CRITERION_LABELS
 from .writeup.doc import interval, num, pct
 from .writeup.real import elasticity_reading
@@ -601,6 +604,41 @@ def grid_truths(outputs: Path) -> str:
     return _table(["K", "alpha", "beta", "pi"], rows)
 
 
+def grid_distances(outputs: Path) -> str:
+    """Smallest distance between the segments of each grid truth, by true K, T and separation.
+
+    The distance of fitted log sales over the condition's weeks, sqrt((a - b)' X'X (a - b)),
+    with the real prices of those weeks (the grid's price series).
+    """
+    conds = [c for c in _grid(outputs) if c["factors"]["K"] > 1]
+    ts = sorted({c["factors"]["T"] for c in conds})
+    seps = sorted({c["factors"]["separation"] for c in conds})
+    prices = real_prices()
+    rows = []
+    for k in sorted({c["factors"]["K"] for c in conds}):
+        row: list[Any] = [k]
+        for t in ts:
+            X = design_matrix(prices[:t])
+            cells = []
+            for sep in seps:
+                c = next(
+                    c
+                    for c in conds
+                    if (c["factors"]["K"], c["factors"]["T"], c["factors"]["separation"])
+                    == (k, t, sep)
+                )
+                d = segment_distances(np.asarray(c["truth"]["theta"]), X.T @ X)
+                cells.append(f"{d[np.triu_indices(k, 1)].min():.2f}")
+            row.append(" / ".join(cells))
+        rows.append(row)
+    levels = " / ".join(f"{sep:g}" for sep in seps)
+    headers = [
+        "true K",
+        *(f"T = {t}: s {levels}" if i == 0 else f"T = {t}" for i, t in enumerate(ts)),
+    ]
+    return _table(headers, rows)
+
+
 BLOCKS: dict[str, Callable[[Path], str]] = {
     "real_models": real_models,
     "real_estimates": real_estimates,
@@ -622,6 +660,7 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "real_like_run": real_like_run,
     "real_like_readings": real_like_readings,
     "grid_truths": grid_truths,
+    "grid_distances": grid_distances,
 }
 """Every block a document may hold, by name."""
 

@@ -639,6 +639,31 @@ def grid_distances(outputs: Path) -> str:
     return _table(headers, rows)
 
 
+def grid_truth_notes(outputs: Path) -> str:
+    """How the grid's truths relate: distances of the K = 3 truth, m, the K = 4 split."""
+    truths = {}
+    for c in _grid(outputs):
+        if c["factors"]["separation"] == 1.0:
+            truths.setdefault(c["factors"]["K"], c["truth"])
+    X = design_matrix(real_prices())
+    gram = X.T @ X
+    three = np.asarray(truths[3]["theta"])
+    d3 = segment_distances(three, gram)
+    four, pi4 = np.asarray(truths[4]["theta"]), truths[4]["pi"]
+    d4 = segment_distances(four, gram)
+    (m,) = truths[1]["theta"]
+    upper = zip(*np.triu_indices(3, 1), strict=True)
+    pairs = ", ".join(f"{d3[a, b]:.2f} ({a + 1}-{b + 1})" for a, b in upper)
+    return (
+        f"* K = 3: the real truth. Its segments are {pairs} apart.\n"
+        "* K = 2: the two closest segments merged into their pi-weighted mean.\n"
+        f"* K = 1: m = ({m[0]:.4f}, {m[1]:.4f}).\n"
+        f"* K = 4: the most common segment (pi {truths[3]['pi'][1]:.3f}) split into two "
+        f"halves (pi {pi4[1]:.3f} each) that differ only in alpha (the level of sales, same "
+        f"price elasticity), placed {d4[1, 2]:.2f} apart."
+    )
+
+
 BLOCKS: dict[str, Callable[[Path], str]] = {
     "real_models": real_models,
     "real_estimates": real_estimates,
@@ -661,6 +686,7 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "real_like_readings": real_like_readings,
     "grid_truths": grid_truths,
     "grid_distances": grid_distances,
+    "grid_truth_notes": grid_truth_notes,
 }
 """Every block a document may hold, by name."""
 

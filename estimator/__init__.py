@@ -1,5 +1,8 @@
 """salesmix estimator: finite mixtures of store-level price regressions, fitted by EM.
 
+This module is the complete public API: simstudy/ and experiments/ import only
+names listed here (and the shared file utilities :mod:`estimator.atomic` and
+:mod:`estimator.provenance`); every other module of the package is private.
 The assignment's functions are importable from here::
 
     from estimator import LogL, EStep, MStep, EM, Estimate
@@ -9,7 +12,7 @@ and so is a scikit-learn-style estimator::
     from estimator import SalesMixture, select_k
 """
 
-from .blrt import BLRTResult, BLRTStep, bootstrap_lrt
+from .blrt import BLRTResult, BLRTStep, bootstrap_lrt, check_blrt_settings
 from .csvio import as_panel, detect_format, load_csv, load_long_csv, load_panel
 from .em import (
     DEFAULT_INIT,
@@ -23,36 +26,88 @@ from .em import (
     MStep,
     distinct_maxima,
     fit_mixture,
+    refit,
 )
-from .engine import SIGMA_MODES
-from .init import INIT_METHODS
-from .longpanel import ExcludedStoresWarning, LongPanel
+from .inference import (
+    Inference,
+    InferenceWarning,
+    bootstrap_se,
+    naive_se,
+    observed_information_se,
+)
+from .init import INIT_METHODS, SeedLike, as_generator, seed_sequence, starting_values
+from .longpanel import ExcludedStoresWarning, LongPanel, long_from_arrays
 from .model import MixtureSummary, NotFittedError, SalesMixture, select_k
 from .panel import (
+    PRICE_COLUMN,
     Panel,
     SufficientStats,
+    concat_stats,
     design_matrix,
     panel_from_arrays,
     sufficient_stats,
+)
+from .params import (
+    DEFAULT_COEF_NAMES,
+    MIN_SEGMENT_WEIGHT,
+    SIGMA_MODES,
+    canonical_order,
+    check_theta_pi,
+    default_coef_names,
+    match_segments,
+    n_free_params,
 )
 from .results import ConvergenceWarning, MixtureFit
 from .selection import CRITERIA, ModelSelection, fit_k_range
 
 __all__ = [
-    "BLRTResult",
-    "BLRTStep",
     "CRITERIA",
+    "DEFAULT_COEF_NAMES",
     "DEFAULT_INIT",
-    "INIT_METHODS",
-    "SIGMA_MODES",
     "DEFAULT_MAX_ITER",
     "DEFAULT_N_INIT",
     "DEFAULT_TOL",
     "EM",
+    "INIT_METHODS",
+    "MIN_SEGMENT_WEIGHT",
+    "PRICE_COLUMN",
+    "SIGMA_MODES",
+    "as_generator",
+    "as_panel",
+    "bootstrap_lrt",
+    "bootstrap_se",
+    "check_blrt_settings",
+    "canonical_order",
+    "check_theta_pi",
+    "concat_stats",
+    "default_coef_names",
+    "design_matrix",
+    "detect_format",
+    "distinct_maxima",
+    "fit_k_range",
+    "fit_mixture",
+    "load_csv",
+    "load_long_csv",
+    "load_panel",
+    "long_from_arrays",
+    "match_segments",
+    "n_free_params",
+    "naive_se",
+    "observed_information_se",
+    "panel_from_arrays",
+    "refit",
+    "seed_sequence",
+    "select_k",
+    "starting_values",
+    "sufficient_stats",
+    "BLRTResult",
+    "BLRTStep",
     "ConvergenceWarning",
     "EStep",
     "Estimate",
     "ExcludedStoresWarning",
+    "Inference",
+    "InferenceWarning",
     "LogL",
     "LongPanel",
     "MStep",
@@ -61,19 +116,7 @@ __all__ = [
     "ModelSelection",
     "NotFittedError",
     "Panel",
-    "bootstrap_lrt",
     "SalesMixture",
+    "SeedLike",
     "SufficientStats",
-    "as_panel",
-    "design_matrix",
-    "distinct_maxima",
-    "detect_format",
-    "fit_k_range",
-    "fit_mixture",
-    "load_csv",
-    "load_long_csv",
-    "load_panel",
-    "panel_from_arrays",
-    "select_k",
-    "sufficient_stats",
 ]

@@ -310,7 +310,7 @@ def _test(
     )
 
 
-def check_settings(
+def check_blrt_settings(
     k_min: int, k_max: int, n_boot: int, level: float, sigma: str = "fixed", n_init: int = 0
 ) -> None:
     """Raise ValueError, naming the argument, unless the settings make a test that can reject."""
@@ -387,7 +387,7 @@ def bootstrap_lrt(
     """
     stats = data if isinstance(data, SufficientStats) else data.sufficient_stats()
     k_min, k_max, n_boot = int(k_min), int(k_max), int(n_boot)
-    check_settings(k_min, k_max, n_boot, level, sigma, n_init)
+    check_blrt_settings(k_min, k_max, n_boot, level, sigma, n_init)
     given = dict(fits or {})
     wrong = sorted(k for k, fit in given.items() if fit.sigma_mode != sigma)
     if wrong:

@@ -38,11 +38,9 @@ from typing import Literal
 import numpy as np
 
 from .panel import SufficientStats
+from .params import MIN_SEGMENT_WEIGHT
 
 SigmaMode = Literal["fixed", "common", "segment"]
-SIGMA_MODES: tuple[str, ...] = ("fixed", "common", "segment")
-MIN_SEGMENT_WEIGHT = 1e-8
-"""Summed posterior weight (expected stores) below which a segment counts as empty."""
 SIGMA_FLOOR = 1e-3
 """Smallest error standard deviation an M-step may return; reaching it is reported."""
 STORE_BLOCK = 8192

@@ -1,4 +1,4 @@
-"""Fit result objects, the canonical segment order, and their JSON form."""
+"""Fit result objects and their JSON form (the parameter conventions are in :mod:`.params`)."""
 
 from __future__ import annotations
 
@@ -7,35 +7,15 @@ from typing import Any
 
 import numpy as np
 
+from .params import (  # noqa: F401 - canonical_order re-exported for em.py
+    canonical_order,
+    default_coef_names,
+    n_free_params,
+)
+
 
 class ConvergenceWarning(UserWarning):
     """The best EM start did not converge, or every start lost a segment."""
-
-
-def canonical_order(theta: np.ndarray) -> np.ndarray:
-    """Order of segments by ascending alpha, ties broken by beta, then later coefficients.
-
-    Parameters
-    ----------
-    theta : ndarray of shape (K, P)
-
-    Returns
-    -------
-    ndarray of shape (K,)
-        Indices that sort the segments.
-    """
-    theta = np.asarray(theta)
-    return np.lexsort(theta.T[::-1])
-
-
-SIGMA_PARAMS = {"fixed": 0, "common": 1, "segment": None}
-
-
-def n_free_params(n_components: int, n_coef: int = 2, sigma_mode: str = "fixed") -> int:
-    """Free parameters: K*P coefficients, K - 1 proportions, and 0, 1 or K error SDs."""
-    n_sigma = SIGMA_PARAMS[sigma_mode]
-    n_sigma = n_components if n_sigma is None else n_sigma
-    return n_components * n_coef + n_components - 1 + n_sigma
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,8 +142,7 @@ class MixtureFit:
         """Coefficient names, ``alpha``, ``beta`` by default."""
         if self.coef_names is not None:
             return tuple(self.coef_names)
-        n_coef = self.theta.shape[1]
-        return ("alpha", "beta") if n_coef == 2 else tuple(f"x{j}" for j in range(n_coef))
+        return default_coef_names(self.theta.shape[1])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no per-store posteriors)."""

@@ -14,43 +14,20 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
-from estimator import DEFAULT_INIT, load_csv
+from estimator import load_csv
 from estimator.atomic import write_json_atomic, write_text_atomic
 from simstudy import cliargs
+from simstudy.commands import restarts_parser
 from simstudy.hard_cases import best_known_for
 from simstudy.reliability import hard_case_table, restarts_markdown, settings_table
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Command-line options, each checked as it is parsed (simstudy.cliargs)."""
-    p = cliargs.Parser(prog="python -m experiments.restarts", description=__doc__)
-    p.add_argument("--data", type=cliargs.data_file, default="data/609948.csv", help="real panel")
-    p.add_argument("--k", type=cliargs.positive_int, nargs="+", default=[2, 3, 4], help="K values")
-    p.add_argument(
-        "--n-init", type=cliargs.positive_int, nargs="+", default=[10, 20, 50], help="starts"
-    )
-    p.add_argument("--init", nargs="+", default=[DEFAULT_INIT, "kmeans++"], help="schemes")
-    p.add_argument("--tol", type=cliargs.positive_float, nargs="+", default=[1e-8], help="tol")
-    p.add_argument("--seeds", type=cliargs.positive_int, default=40, help="fits per setting")
-    p.add_argument("--per-scheme", type=cliargs.positive_int, default=500, help="search starts")
-    p.add_argument("--hard-seeds", type=cliargs.positive_int, default=20, help="hard-case fits")
-    p.add_argument(
-        "--hard",
-        type=cliargs.data_file,
-        default="tests/data/hard_cases.json",
-        help="best-known maxima of the hard-case suite (python -m experiments.hard_cases)",
-    )
-    p.add_argument("--out", type=cliargs.output_dir, default="outputs/restarts", help="folder")
-    return p
-
-
 def main(argv: list[str] | None = None) -> int:
     """Measure how often each setting reaches the best-known maxima; write tables."""
-    args = build_parser().parse_args(argv)
+    args = restarts_parser(__doc__).parse_args(argv)
     stats = load_csv(args.data).sufficient_stats()
     best = {k: best_known_for(stats, k, "fixed", args.per_scheme)["loglik"] for k in args.k}
     real = settings_table(stats, best, args.n_init, args.init, args.tol, args.seeds)

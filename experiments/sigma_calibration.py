@@ -1,220 +1,42 @@
 """Are the standard errors with estimated sigma right? A Monte Carlo check on the real design.
 
-For ``--sigma common`` and ``--sigma segment`` the truth is the real-data K = 3 fit
-of that mode (outputs/real_sigma_<mode>/results.json): its theta, pi and sigma,
-the real prices, N = 300 stores, T = 52 weeks. Each replication draws a panel,
-fits K = 3 with the same sigma mode, matches the segments to the truth and
-records the observed-information and naive standard errors and whether the 95%
-intervals cover the truth (sigma: the log-scale interval). The summary gives,
-per parameter, mean SE / empirical SD of the estimates and the coverage with a
-Monte Carlo 95% margin.
-
 Usage::
 
     python -m experiments.sigma_calibration [--reps 1000] [--n-init 5] [--seed S]
                                             [--out outputs/sigma_calibration]
+
+The check is :func:`simstudy.sigma_calibration.calibrate` (its module says what it does).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import time
-import warnings
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-from scipy.optimize import linear_sum_assignment
-from tabulate import tabulate
-
-from estimator import fit_mixture, load_csv, sufficient_stats
-from estimator.atomic import write_json_atomic, write_text_atomic
-from estimator.inference import naive_se, observed_information_se
-from estimator.init import seed_sequence
-from estimator.results import ConvergenceWarning
 from simstudy import cliargs
-
-MODES = ("common", "segment")
-METHODS = ("observed", "naive")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """Command-line options, each checked as it is parsed (simstudy.cliargs)."""
-    parser = cliargs.Parser(prog="python -m experiments.sigma_calibration", description=__doc__)
-    parser.add_argument(
-        "--data",
-        metavar="PATH",
-        type=cliargs.data_file,
-        default="data/609948.csv",
-        help="wide sales CSV (its prices are the design)",
-    )
-    parser.add_argument(
-        "--truth-dir",
-        metavar="DIR",
-        type=cliargs.existing_dir,
-        default="outputs",
-        help="folder holding real_sigma_common/ and real_sigma_segment/ results.json",
-    )
-    parser.add_argument(
-        "--reps", type=cliargs.positive_int, default=1000, help="replications per sigma mode"
-    )
-    parser.add_argument("--n-init", type=cliargs.positive_int, default=5, help="EM starts per fit")
-    parser.add_argument(
-        "--seed", type=cliargs.non_negative_int, default=20261121, help="seed of the study"
-    )
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        type=cliargs.output_dir,
-        default="outputs/sigma_calibration",
-        help="output folder",
-    )
-    return parser
+from simstudy.commands import sigma_calibration_parser
+from simstudy.sigma_calibration import calibrate, write_calibration
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line options."""
-    return build_parser().parse_args(argv)
-
-
-def load_truth(path: Path, k: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """theta (K, 2), pi (K,), sigma (K,) of the K-segment model in a results.json."""
-    model = next(m for m in json.loads(path.read_text())["models"] if m["K"] == k)
-    theta = np.column_stack([model["alpha"], model["beta"]])
-    pi = np.asarray(model["pi"])
-    return theta, pi / pi.sum(), np.asarray(model["sigma"])
-
-
-def match(theta_hat: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """order such that theta_hat[order] is matched to theta (Hungarian, squared distance)."""
-    cost = ((theta_hat[:, None, :] - theta[None, :, :]) ** 2).sum(axis=2)
-    rows, cols = linear_sum_assignment(cost)
-    order = np.empty(len(theta), dtype=int)
-    order[cols] = rows
-    return order
-
-
-def replicate(
-    mode: str,
-    truth: tuple[np.ndarray, np.ndarray, np.ndarray],
-    X: np.ndarray,
-    n_stores: int,
-    n_init: int,
-    seq: np.random.SeedSequence,
-) -> dict[str, np.ndarray] | None:
-    """One draw, fit and inference; None when the fit lost a segment or hit the sigma floor."""
-    theta, pi, sigma = truth
-    rng = np.random.default_rng(seq)
-    segment = rng.choice(len(pi), size=n_stores, p=pi)
-    noise = rng.standard_normal((n_stores, X.shape[0]))
-    y = theta[segment] @ X.T + sigma[segment, None] * noise
-    stats = sufficient_stats(y, X)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        fit = fit_mixture(stats, len(pi), n_init=n_init, seed=rng, sigma=mode)
-    if fit.degenerate or fit.sigma_floored:
-        return None
-    order = match(fit.theta, theta)
-    record = {
-        "estimate": np.concatenate([fit.theta[order].ravel(), fit.pi[order], fit.sigma[order]])
-    }
-    for method, function in (("observed", observed_information_se), ("naive", naive_se)):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = function(fit, stats).reordered(order)
-        covered_theta, covered_pi = result.covers(theta, pi)
-        record[f"se_{method}"] = np.concatenate(
-            [result.se_theta.ravel(), result.se_pi, result.se_sigma]
-        )
-        record[f"covered_{method}"] = np.concatenate(
-            [covered_theta.ravel(), covered_pi, result.covers_sigma(sigma)]
-        )
-    return record
-
-
-def summarise(records: list[dict[str, np.ndarray]], names: list[str]) -> list[dict[str, Any]]:
-    """Per parameter: empirical SD, mean SE / SD and coverage (with MC margin) per method."""
-    stacked = {key: np.array([r[key] for r in records]) for key in records[0]}
-    sd = stacked["estimate"].std(axis=0, ddof=1)
-    rows = []
-    for j, name in enumerate(names):
-        row: dict[str, Any] = {"parameter": name, "sd": float(sd[j])}
-        for method in METHODS:
-            se = stacked[f"se_{method}"][:, j]
-            covered = stacked[f"covered_{method}"][:, j]
-            rate = float(covered.mean())
-            row[f"se_over_sd_{method}"] = float(np.nanmean(se) / sd[j])
-            row[f"coverage_{method}"] = rate
-            row[f"coverage_margin_{method}"] = float(1.96 * np.sqrt(rate * (1 - rate) / len(se)))
-        rows.append(row)
-    return rows
-
-
-def markdown(mode: str, rows: list[dict[str, Any]], n_used: int, n_reps: int) -> str:
-    """The summary table of one sigma mode."""
-    table = [
-        [
-            r["parameter"],
-            f"{r['sd']:.4f}",
-            f"{r['se_over_sd_observed']:.3f}",
-            f"{r['coverage_observed']:.3f} ± {r['coverage_margin_observed']:.3f}",
-            f"{r['se_over_sd_naive']:.3f}",
-            f"{r['coverage_naive']:.3f} ± {r['coverage_margin_naive']:.3f}",
-        ]
-        for r in rows
-    ]
-    headers = [
-        "parameter",
-        "SD of estimates",
-        "mean SE / SD (observed)",
-        "coverage (observed)",
-        "mean SE / SD (naive)",
-        "coverage (naive)",
-    ]
-    title = f"### sigma = {mode}: {n_used} of {n_reps} replications used\n\n"
-    return title + tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)
+    """Command-line options (:func:`simstudy.commands.sigma_calibration_parser`)."""
+    return sigma_calibration_parser(__doc__).parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the check for both estimated-sigma modes and write summary.json and summary.md."""
     args = parse_args(argv)
-    panel = load_csv(args.data)
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
-    document: dict[str, Any] = {"settings": settings, "modes": {}}
-    sections = []
-    for index, mode in enumerate(MODES):
-        truth = load_truth(args.truth_dir / f"real_sigma_{mode}" / "results.json")
-        started = time.perf_counter()
-        runs = [
-            replicate(
-                mode,
-                truth,
-                panel.X,
-                panel.n_stores,
-                args.n_init,
-                seed_sequence(args.seed, index, r),
-            )
-            for r in range(args.reps)
-        ]
-        records = [r for r in runs if r is not None]
-        names = [f"{n}_{c + 1}" for c in range(3) for n in ("alpha", "beta")]
-        names += [f"pi_{c + 1}" for c in range(3)] + [f"sigma_{c + 1}" for c in range(3)]
-        rows = summarise(records, names)
-        document["modes"][mode] = {
-            "truth": {
-                "theta": truth[0].tolist(),
-                "pi": truth[1].tolist(),
-                "sigma": truth[2].tolist(),
-            },
-            "n_used": len(records),
-            "seconds": time.perf_counter() - started,
-            "parameters": rows,
-        }
-        sections.append(markdown(mode, rows, len(records), args.reps))
-        print(sections[-1], "\n", flush=True)
-    write_json_atomic(args.out / "summary.json", document)
-    write_text_atomic(args.out / "summary.md", "\n\n".join(sections) + "\n")
+    document, sections = calibrate(
+        args.data,
+        args.truth_dir,
+        args.reps,
+        args.n_init,
+        args.seed,
+        settings,
+        progress=lambda section: print(section, "\n", flush=True),
+    )
+    write_calibration(args.out, document, sections)
     print(f"wrote {args.out / 'summary.json'} and {args.out / 'summary.md'}")
     return 0
 

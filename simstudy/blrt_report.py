@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from tabulate import tabulate
 
-from estimator.blrt import BLRTResult, bootstrap_lrt, check_settings
+from estimator import BLRTResult, bootstrap_lrt, check_blrt_settings
 from estimator.init import seed_sequence
 from estimator.panel import SufficientStats
 from estimator.selection import ModelSelection
@@ -35,7 +35,7 @@ def blrt_argument_problem(k_values: Sequence[int], n_boot: int, level: float = 0
     if len(ks) < 2 or ks != list(range(ks[0], ks[-1] + 1)):
         return f"--blrt needs at least two consecutive K values (--k), got {ks}"
     try:
-        check_settings(ks[0], ks[-1], n_boot, level)
+        check_blrt_settings(ks[0], ks[-1], n_boot, level)
     except ValueError as err:
         return f"--blrt: {err}"
     return None

@@ -17,20 +17,18 @@ without it a LocalCluster of ``--n-jobs`` worker processes started for the run
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import time
-from pathlib import Path
 from typing import Any, Literal
 
 import joblib
-import numpy as np
-import scipy
 from tabulate import tabulate
 
 from estimator.atomic import write_json_atomic
+from estimator.provenance import jsonable, software_versions
 
 from . import cliargs, mixture
+from .constants import OUTPUTS
 from .design import conditions, load_config
 from .report import (
     CRITERION_LABELS,
@@ -40,6 +38,7 @@ from .report import (
     selection_methods,
     write_report,
 )
+from .runinfo import count_records, previous_summary, records_wall_seconds
 from .runner import (
     BACKENDS,
     CHECKPOINT_SECONDS,
@@ -50,7 +49,6 @@ from .runner import (
     run_study,
     summarise_study,
 )
-from .simulation import jsonable
 
 StudyKind = Literal["recovery", "selection"]
 DEFAULT_BATCH_SIZE = 10
@@ -185,12 +183,14 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
     if args.replications is not None:
         config["replications"] = args.replications
     try:
-        out_dir = args.out or cliargs.check_output_dir(Path("outputs") / config["name"])
+        out_dir = args.out or cliargs.check_output_dir(OUTPUTS / config["name"])
     except ValueError as err:
         print(f"error: argument --out (default): {err}", file=sys.stderr)
         return 2
     batch_size = args.batch_size or int(config.get("batch_size", DEFAULT_BATCH_SIZE))
     study = build_study(config)
+    previous = previous_summary(out_dir)
+    before = count_records(out_dir, [c.id for c in study.conditions])
     started = time.perf_counter()
     try:
         records = run_study(
@@ -214,6 +214,7 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
         print(err, file=sys.stderr)
         return 130
     wall = time.perf_counter() - started
+    after = sum(len(frame) for frame in records.values())
     summaries = summarise_study(study, records)
     document = {
         "study": config["name"],
@@ -228,13 +229,9 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
             "scheduler": args.scheduler,
             "batch_size": batch_size,
             "wall_seconds_this_run": wall,
+            "wall_seconds_records": records_wall_seconds(previous, before, after, wall),
             "replication_seconds_total": sum(s["seconds"]["total"] for s in summaries),
-            "software": {
-                "python": platform.python_version(),
-                "numpy": np.__version__,
-                "scipy": scipy.__version__,
-                "joblib": joblib.__version__,
-            },
+            "software": {**software_versions(), "joblib": joblib.__version__},
         },
         "conditions": summaries,
     }

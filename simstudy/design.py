@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from estimator.blrt import check_settings
+from estimator import canonical_order, check_blrt_settings
 
 from .generate import REAL_DATA, Irregularities, Truth, real_prices
 from .schema import REQUIRED, ConfigError, check_schema
@@ -194,7 +194,7 @@ def derive_truths(
             t, p = merge_closest(t, p, gram)
         while len(p) < k:
             t, p = split_largest(t, p, gram)
-        order = np.lexsort(t.T[::-1])
+        order = canonical_order(t)
         out[int(k)] = (t[order], p[order])
     return out
 
@@ -411,7 +411,7 @@ def check_blrt(blrt: Any, k_range: Sequence[int], where: str = "config") -> dict
             f"k_range {list(k_range)} (the test reuses the replication's fits)"
         )
     try:
-        check_settings(int(out["k_min"]), int(out["k_max"]), int(out["n_boot"]), out["level"])
+        check_blrt_settings(int(out["k_min"]), int(out["k_max"]), int(out["n_boot"]), out["level"])
     except (TypeError, ValueError) as err:
         raise ValueError(f"{where}: 'blrt': {err}") from err
     return out
@@ -458,7 +458,7 @@ def conditions(config: Mapping[str, Any]) -> list[Condition]:
         }
         theta, pi = _truth_for_k(config, factors["K"], "config")
         theta = separate(theta, pi, float(factors["separation"]))
-        order = np.lexsort(theta.T[::-1])
+        order = canonical_order(theta)
         sigma = factors["sigma"]
         sigma = np.asarray(sigma, dtype=float)[order] if isinstance(sigma, list) else float(sigma)
         truth = Truth(theta[order], pi[order], sigma)

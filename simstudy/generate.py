@@ -22,21 +22,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimator.init import SeedLike, as_generator, seed_sequence
-from estimator.longpanel import LongPanel, long_from_arrays
-from estimator.panel import (
+from estimator import (
     PRICE_COLUMN,
+    LongPanel,
     Panel,
+    SeedLike,
     SufficientStats,
+    as_generator,
+    check_theta_pi,
     concat_stats,
     design_matrix,
+    long_from_arrays,
     panel_from_arrays,
+    seed_sequence,
     sufficient_stats,
 )
 
+from .constants import REAL_DATA
+
 BLOCK_STORES = 4096
 """Stores per random stream; fixed so that a panel does not depend on chunking."""
-REAL_DATA = Path("data/609948.csv")
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,14 +64,7 @@ class Truth:
     sigma: float | np.ndarray = 1.0
 
     def __post_init__(self) -> None:
-        theta = np.atleast_2d(np.asarray(self.theta, dtype=float))
-        pi = np.asarray(self.pi, dtype=float).ravel()
-        if theta.shape[0] != pi.size:
-            raise ValueError(f"theta has {theta.shape[0]} segments (rows) but pi has {pi.size}")
-        if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(pi))):
-            raise ValueError("theta and pi must be finite")
-        if np.any(pi < 0) or abs(pi.sum() - 1.0) > 1e-9:
-            raise ValueError(f"pi must be non-negative and sum to 1, got {pi.tolist()}")
+        theta, pi = check_theta_pi(np.atleast_2d(np.asarray(self.theta, dtype=float)), self.pi)
         sigma = np.asarray(self.sigma, dtype=float)
         if sigma.ndim > 1 or (sigma.ndim == 1 and sigma.size != pi.size):
             raise ValueError(f"sigma must be a number or one per segment ({pi.size}), got {sigma}")

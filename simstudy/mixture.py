@@ -40,17 +40,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimator.blrt import bootstrap_lrt
-from estimator.inference import (
-    FitLike,
+from estimator import (
+    CRITERIA,
+    DEFAULT_COEF_NAMES,
     Inference,
     InferenceWarning,
+    MixtureFit,
+    SufficientStats,
+    bootstrap_lrt,
+    fit_k_range,
     naive_se,
     observed_information_se,
+    seed_sequence,
 )
-from estimator.init import seed_sequence
-from estimator.panel import SufficientStats
-from estimator.selection import CRITERIA, fit_k_range
 
 from .design import Condition
 from .generate import Truth, draw_prices, generate_long, generate_stats
@@ -64,8 +66,7 @@ from .metrics import (
     wilson_interval,
 )
 
-COEF_NAMES: tuple[str, ...] = ("alpha", "beta")
-SE_KINDS: dict[str, Callable[[FitLike, SufficientStats], Inference]] = {
+SE_KINDS: dict[str, Callable[[SufficientStats], Inference]] = {
     "observed": observed_information_se,
     "naive": naive_se,
 }
@@ -103,11 +104,6 @@ def generate(condition: Condition, seed: np.random.SeedSequence) -> SimData:
         )
         stats = panel.sufficient_stats()
     return SimData(stats=stats, labels=labels, prices=prices)
-
-
-def parameter_names(n_components: int, coef_names: tuple[str, ...] = COEF_NAMES) -> list[str]:
-    """Names of a K-segment truth's parameters: alpha_1, beta_1, pi_1, ..., pi_K."""
-    return [f"{name}_{c + 1}" for c in range(n_components) for name in (*coef_names, "pi")]
 
 
 def analyse(condition: Condition, data: SimData, seed: np.random.SeedSequence) -> dict[str, Any]:
@@ -252,17 +248,17 @@ def blrt_summary(blrt: dict[str, Any], ok: pd.DataFrame) -> dict[str, Any]:
 
 
 def inference_fields(
-    fit: FitLike,
+    fit: MixtureFit | tuple[np.ndarray, ...],
     stats: SufficientStats,
     truth: Truth,
     perm: np.ndarray,
     estimated_sigma: bool = False,
-    coef_names: tuple[str, ...] = COEF_NAMES,
+    coef_names: tuple[str, ...] = DEFAULT_COEF_NAMES,
 ) -> dict[str, Any]:
     """Standard errors and interval coverage of one fit at the true K, segments matched.
 
     Every kind of :data:`SE_KINDS` is computed on the fit as estimated, then
-    permuted with :meth:`estimator.inference.Inference.reordered` (which re-derives
+    permuted with :meth:`estimator.Inference.reordered` (which re-derives
     the covariance, so pi_K's delta-method standard error follows its segment).
 
     Parameters

@@ -8,6 +8,7 @@ from the model. Figures are drawn on :class:`matplotlib.figure.Figure` objects
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -17,18 +18,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter, NullFormatter
 from scipy.stats import binom
 from tabulate import tabulate
 
-from estimator.atomic import write_text_atomic
-from estimator.selection import CRITERIA
+from estimator import CRITERIA
+from estimator.atomic import write_json_atomic, write_text_atomic
 
 from . import style as figure_style
 from .design import FACTORS, IRREGULAR_FACTORS
 from .generic_report import write_generic_report
+from .latex import latex_table
 from .mixture import SE_KINDS
+from .runner import raw_path, read_records, records_frame
 
-TABLE_FORMATS: dict[str, str] = {"md": "github", "tex": "latex_booktabs"}
+TABLE_FORMATS = ("md", "tex")
+"""Every study table is written as markdown and as a LaTeX table that fits a page."""
 FIGURE_FORMATS: tuple[str, ...] = ("png", "pdf")
 PANEL_FACTORS: tuple[str, ...] = ("N", "T", "K")
 """Factors laid out inside a figure; every other varying factor gets its own figures."""
@@ -96,12 +101,16 @@ def _groups(
     return list(groups.items())
 
 
-def _title(group: str) -> str:
-    """`` (separation 1, sigma 1.5)`` from a group key ``separation1_sigma1.5``."""
-    if not group:
-        return ""
-    parts = [re.sub(r"^([A-Za-z]+)(.*)$", r"\1 \2", part) for part in group.split("_")]
-    return f" ({', '.join(parts)})"
+def _title(members: Sequence[dict[str, Any]], factors: Iterable[str]) -> str:
+    """`` (separation 1, sigma 1.5)``: the levels of ``factors`` the members share."""
+    parts = [f"{f} {_level(members[0]['factors'][f])}" for f in factors]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _outer(summaries: Sequence[dict[str, Any]], inside: Iterable[str]) -> list[str]:
+    """The varying factors that split conditions into figures (not drawn inside one)."""
+    inside = set(inside)
+    return [f for f in varying_factors(summaries) if f not in inside]
 
 
 def _levels(summaries: Sequence[dict[str, Any]], factor: str) -> list[Any]:
@@ -115,23 +124,39 @@ def _stem(name: str, group: str) -> str:
     return f"{name}_{group}" if group else name
 
 
-def save_figure(fig: Figure, stem: Path) -> list[Path]:
-    """Write ``stem.png`` and ``stem.pdf`` whole, in the shared figure style."""
-    return figure_style.save(fig, stem)
+def save_figure(
+    fig: Figure, stem: Path, kind: str, shown: Sequence[dict[str, Any]], **about: Any
+) -> list[Path]:
+    """Write ``stem.png``, ``stem.pdf`` and the figure's manifest ``stem.json``.
+
+    The manifest says what the figure shows, so that captions need not parse
+    file names: ``kind`` (the plot), ``conditions`` (ids of the conditions shown)
+    and any ``about`` entries (e.g. the criterion).
+    """
+    return [*figure_style.save(fig, stem), write_manifest(stem, kind, shown, **about)]
+
+
+def write_manifest(stem: Path, kind: str, shown: Sequence[dict[str, Any]], **about: Any) -> Path:
+    """Write ``stem.json``: what the figure ``stem`` shows (see :func:`save_figure`)."""
+    manifest = {"kind": kind, "conditions": [int(s["id"]) for s in shown], **about}
+    stem = Path(stem)
+    return write_json_atomic(stem.parent / f"{stem.name}.json", manifest)
 
 
 def _log_n_axis(ax: Any, ns: Sequence[int]) -> None:
     ax.set_xscale("log")
     ax.set_xticks(list(ns), [str(n) for n in ns])
     ax.minorticks_off()
+    ax.tick_params(axis="x", labelsize=7)
 
 
-def _grid(
-    n_rows: int, n_cols: int, width: float = 3.2, height: float = 2.6
-) -> tuple[Figure, np.ndarray]:
-    fig = Figure(figsize=(width * n_cols + 1.0, height * n_rows + 0.8), layout="constrained")
-    axes = np.atleast_2d(fig.subplots(n_rows, n_cols, squeeze=False))
-    return fig, axes
+def _grid(n_rows: int, n_cols: int, row_height: float = 1.9) -> tuple[Figure, np.ndarray]:
+    """Panels at print size: full width (7.2 in) for several columns, else one column."""
+    width = figure_style.WIDTH_DOUBLE if n_cols > 1 else figure_style.WIDTH_SINGLE
+    fig, axes = figure_style.new_figure(
+        n_rows, n_cols, width=width, height=row_height * n_rows + 0.6, squeeze=False
+    )
+    return fig, np.atleast_2d(axes)
 
 
 # ---------------------------------------------------------------------------
@@ -148,21 +173,20 @@ def recovery_rows(summaries: Sequence[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def selection_rows(summaries: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """One row per (condition, criterion): hit rate, Wilson interval, too few, too many."""
-    rows = []
-    for s in summaries:
-        for name, r in s["selection"].items():
-            rows.append(
-                {
-                    "condition": s["label"],
-                    "id": s["id"],
-                    **s["factors"],
-                    "criterion": name,
-                    **{k: v for k, v in r.items() if k != "distribution"},
-                }
-            )
-    return pd.DataFrame(rows)
+def _render(
+    headers: Sequence[str],
+    body: Sequence[Sequence[Any]],
+    fmt: str,
+    caption: str,
+    key_columns: int = 1,
+) -> str:
+    """A study table as github markdown (``fmt="md"``) or a page-fitting LaTeX table."""
+    if fmt == "md":
+        return tabulate(body, headers=list(headers), tablefmt="github", disable_numparse=True)
+    if fmt == "tex":
+        label = re.sub(r"\W+", "_", caption.lower()).strip("_")[:40]
+        return latex_table(headers, body, caption, label, key_columns=key_columns).rstrip("\n")
+    raise ValueError(f"fmt must be one of {TABLE_FORMATS}, got {fmt!r}")
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -195,7 +219,8 @@ def recovery_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
         for s in summaries
         for r in s["recovery"]
     ]
-    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
+    caption = "Parameter recovery at the true K, every condition"
+    return _render(headers, body, fmt, caption)
 
 
 def has_coverage(summary: dict[str, Any]) -> bool:
@@ -241,7 +266,12 @@ def coverage_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
             cells += [_coverage_cell(r, f"coverage_{kind}") for kind in SE_KINDS]
             cells.append(r.get(f"coverage_{next(iter(SE_KINDS))}_n", "-"))
             body.append(cells)
-    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
+    return _render(
+        headers,
+        body,
+        fmt,
+        "Recovery with standard errors and 95% interval coverage [Wilson 95% Monte Carlo interval]",
+    )
 
 
 def selection_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
@@ -272,7 +302,12 @@ def selection_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str
                 _rate(sel["bic"]["too_many"]),
             ]
         )
-    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
+    return _render(
+        headers,
+        body,
+        fmt,
+        "Hit rate of every criterion for the true K [Wilson 95% interval], and BIC's misses",
+    )
 
 
 def chosen_k_table(
@@ -285,7 +320,12 @@ def chosen_k_table(
         [s["label"], *[s["selection"][criterion]["distribution"].get(str(k), 0) for k in ks]]
         for s in summaries
     ]
-    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
+    return _render(
+        headers,
+        body,
+        fmt,
+        f"Distribution of the K chosen by {CRITERION_LABELS[criterion]} (counts)",
+    )
 
 
 def blrt_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
@@ -333,7 +373,12 @@ def conditions_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> st
                 _fmt(s["seconds"]["mean"], 3),
             ]
         )
-    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
+    return _render(
+        headers,
+        body,
+        fmt,
+        "Replications, errors, convergence, classification and time per condition",
+    )
 
 
 def hit_rate_pivot(
@@ -353,9 +398,8 @@ def hit_rate_pivot(
         rows.setdefault(key, {})[column] = _rate(s["selection"][criterion]["hit_rate"])
     columns = dict(sorted(columns.items(), key=lambda item: item[1]))
     body = [[*key, *[cells.get(c, "-") for c in columns]] for key, cells in rows.items()]
-    return tabulate(
-        body, headers=[*row_factors, *columns], tablefmt=TABLE_FORMATS[fmt], disable_numparse=True
-    )
+    caption = f"Hit rate of {CRITERION_LABELS[criterion]} for the true K, by condition"
+    return _render([*row_factors, *columns], body, fmt, caption, key_columns=len(row_factors))
 
 
 def _sort_key(value: Any) -> Any:
@@ -414,14 +458,13 @@ def plot_hit_rates(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[P
                 n = [s["factors"]["N"] for s in cell]
                 for name in selection_methods(members):
                     sel = [s["selection"][name] for s in cell]
-                    line = (
-                        ax.plot(  # nine methods: colour and marker and line style tell them apart
-                            n,
-                            _floats(r["hit_rate"] for r in sel),
-                            ms=3,
-                            label=CRITERION_LABELS[name],
-                            **figure_style.CRITERION_STYLES[name],
-                        )
+                    line = ax.plot(
+                        n,
+                        _floats(r["hit_rate"] for r in sel),
+                        ms=3.5,
+                        lw=1.1,
+                        label=CRITERION_LABELS[name],
+                        **figure_style.CRITERION_STYLES[name],
                     )
                     if name == "bic":  # one band keeps the panel readable; tables have all
                         ax.fill_between(
@@ -434,16 +477,45 @@ def plot_hit_rates(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[P
                         )
                 _log_n_axis(ax, n)
                 ax.set_ylim(-0.03, 1.03)
-                ax.set_title(f"true K = {k}, T = {t}", fontsize=9)
+                ax.set_title(f"true K = {k}, T = {t}")
                 ax.set_xlabel("N (stores)")
                 ax.set_ylabel("hit rate")
-        axes[0, 0].legend(fontsize=7, loc="lower right")
-        fig.suptitle(f"Choosing the true K{_title(group)}")
-        paths += save_figure(fig, out_dir / "figures" / _stem("hit_rate", group))
+        _legend_below(fig, axes[0, 0])
+        _suptitle(fig, f"Choosing the true K{_title(members, _outer(summaries, PANEL_FACTORS))}")
+        paths += save_figure(
+            fig, out_dir / "figures" / _stem("hit_rate", group), "hit_rate", members
+        )
     return paths
 
 
 LINE_STYLES: tuple[str, ...] = ("-", "--", ":", "-.")
+MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P")
+
+
+def _wrapped(text: str, width: int) -> str:
+    """``text`` on lines of at most about ``width`` characters (breaks at spaces)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "\n".join(lines)
+
+
+def _suptitle(fig: Figure, text: str) -> None:
+    """A figure title wrapped to the figure's width (about 13 characters per inch at 10 pt)."""
+    width = int(fig.get_figwidth() * 13)
+    fig.suptitle("\n".join(_wrapped(line, width) for line in text.split("\n")))
+
+
+def _legend_below(fig: Figure, ax: Any) -> None:
+    """One legend for all panels, under them (no panel's data hidden behind it)."""
+    handles, labels = ax.get_legend_handles_labels()
+    # as many columns as fit the figure's width at the legend's font size
+    per_entry = 0.35 + 0.075 * max(len(label) for label in labels)  # inches
+    ncol = max(1, min(len(labels), int(fig.get_figwidth() / per_entry)))
+    fig.legend(handles, labels, loc="outside lower center", ncol=ncol)
 
 
 def plot_rmse(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
@@ -458,8 +530,8 @@ def plot_rmse(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
         for k in _levels(members, "K"):
             cell = [s for s in members if s["factors"]["K"] == k]
             names = [r["parameter"] for r in cell[0]["recovery"]]
-            n_cols = 3
-            fig, axes = _grid(math.ceil(len(names) / n_cols), n_cols)
+            n_cols = 4
+            fig, axes = _grid(math.ceil(len(names) / n_cols), n_cols, row_height=1.7)
             for ax, name in zip(axes.ravel(), names, strict=False):
                 positive = True
                 for colour, t in enumerate(_levels(cell, "T")):
@@ -480,8 +552,9 @@ def plot_rmse(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
                         ax.plot(
                             [s["factors"]["N"] for s in line],
                             rmse,
-                            marker="o",
-                            ms=3,
+                            marker=MARKERS[colour % len(MARKERS)],
+                            ms=3.5,
+                            lw=1.1,
                             color=f"C{colour}",
                             ls=style,
                             label=label,
@@ -490,14 +563,19 @@ def plot_rmse(summaries: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
                 _log_n_axis(ax, _levels(cell, "N"))
                 if positive:  # not pi_1 = 1 at K = 1, estimated without error
                     ax.set_yscale("log")
-                ax.set_title(name, fontsize=9)
+                    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+                    ax.yaxis.set_minor_formatter(NullFormatter())
+                ax.set_title(name)
                 ax.set_xlabel("N (stores)")
                 ax.set_ylabel("RMSE")
             for ax in axes.ravel()[len(names) :]:
                 ax.set_visible(False)
-            axes[0, 0].legend(fontsize=6)
-            fig.suptitle(f"RMSE at the true K = {k}{_title(group)}")
-            paths += save_figure(fig, out_dir / "figures" / _stem(f"rmse_K{k}", group))
+            _legend_below(fig, axes[0, 0])
+            outer = _outer(summaries, (*PANEL_FACTORS, "separation"))
+            _suptitle(fig, f"RMSE at the true K = {k}{_title(members, outer)}")
+            paths += save_figure(
+                fig, out_dir / "figures" / _stem(f"rmse_K{k}", group), "rmse", cell
+            )
     return paths
 
 
@@ -512,17 +590,19 @@ def plot_coverage(summary: dict[str, Any], out_dir: Path) -> list[Path]:
     """
     rows = summary["recovery"]
     names = [r["parameter"] for r in rows]
-    x = np.arange(len(names))
-    fig = Figure(figsize=(2.0 + 1.3 * len(names), 3.6), layout="constrained")
-    ax_cov, ax_ratio = fig.subplots(1, 2)
+    y = np.arange(len(names))[::-1]  # first parameter on top
+    fig, (ax_cov, ax_ratio) = figure_style.new_figure(
+        1, 2, width=figure_style.WIDTH_DOUBLE, height=1.2 + 0.2 * len(names), sharey=True
+    )
     n = max((r.get(f"coverage_{kind}_n", 0) for r in rows for kind in SE_KINDS), default=0)
     if n:
         low, high = binom.ppf([0.025, 0.975], n, NOMINAL_COVERAGE) / n
-        ax_cov.axhspan(low, high, color="grey", alpha=0.15, lw=0, label=f"0.95 band (R = {n})")
-    ax_cov.axhline(NOMINAL_COVERAGE, color="grey", lw=0.8, ls="--")
-    ax_ratio.axhline(1.0, color="grey", lw=0.8, ls="--")
-    offsets = np.linspace(-0.15, 0.15, len(SE_KINDS))
-    for colour, (kind, dx) in enumerate(zip(SE_KINDS, offsets, strict=True)):
+        ax_cov.axvspan(low, high, color="grey", alpha=0.15, lw=0, label=f"0.95 band (R = {n})")
+    ax_cov.axvline(NOMINAL_COVERAGE, color="grey", lw=0.8, ls="--")
+    ax_ratio.axvline(1.0, color="grey", lw=0.8, ls="--")
+    offsets = np.linspace(0.15, -0.15, len(SE_KINDS))
+    for colour, (kind, dy) in enumerate(zip(SE_KINDS, offsets, strict=True)):
+        marker = MARKERS[colour % len(MARKERS)]
         rate = _floats(r.get(f"coverage_{kind}") for r in rows)
         errors = np.abs(
             np.vstack(
@@ -533,26 +613,34 @@ def plot_coverage(summary: dict[str, Any], out_dir: Path) -> list[Path]:
             )
         )
         ax_cov.errorbar(
-            x + dx, rate, yerr=errors, fmt="o", ms=4, capsize=2, color=f"C{colour}", label=kind
+            rate,
+            y + dy,
+            xerr=errors,
+            fmt=marker,
+            ms=3.5,
+            capsize=2,
+            color=f"C{colour}",
+            label=kind,
         )
         ratio = _floats(r.get(f"se_{kind}_ratio") for r in rows)
-        ax_ratio.plot(x + dx, ratio, "o", ms=4, color=f"C{colour}", label=kind)
-    for ax in (ax_cov, ax_ratio):
-        ax.set_xticks(x, names, fontsize=8, rotation=45)
-    ax_cov.set_ylabel("coverage of the 95% interval")
-    ax_cov.set_title("coverage (Wilson 95% MC intervals)", fontsize=9)
-    ax_cov.legend(fontsize=7, loc="lower left")
-    ax_ratio.set_ylabel("mean SE / SD of the estimates")
-    ax_ratio.set_title("size of the standard errors", fontsize=9)
-    ax_ratio.legend(fontsize=7, loc="lower left")
-    fig.suptitle(f"Standard errors and intervals at the true K: {summary['label']}", fontsize=10)
-    return save_figure(fig, out_dir / "figures" / f"coverage_c{summary['id']:04d}")
+        ax_ratio.plot(ratio, y + dy, marker, ms=3.5, color=f"C{colour}", label=kind)
+    ax_cov.set_yticks(y, names)
+    ax_cov.set_xlabel("coverage of the 95% interval")
+    ax_cov.set_title("coverage (Wilson 95% MC intervals)")
+    ax_ratio.set_xlabel("mean SE / SD of the estimates")
+    ax_ratio.set_title("size of the standard errors")
+    _legend_below(fig, ax_cov)
+    _suptitle(fig, f"Standard errors and intervals at the true K\n{summary['label']}")
+    return save_figure(
+        fig, out_dir / "figures" / f"coverage_c{summary['id']:04d}", "coverage", [summary]
+    )
 
 
 def _heat(ax: Any, matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str]) -> Any:
     image = ax.imshow(matrix, vmin=0, vmax=1, cmap="Blues", aspect="auto")
-    ax.set_xticks(range(len(cols)), cols, fontsize=7)
-    ax.set_yticks(range(len(rows)), rows, fontsize=7)
+    ax.set_xticks(range(len(cols)), cols)
+    ax.set_yticks(range(len(rows)), rows)
+    ax.grid(False)
     for (i, j), value in np.ndenumerate(matrix):
         if np.isfinite(value) and value > 0:
             ax.text(
@@ -561,7 +649,7 @@ def _heat(ax: Any, matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str])
                 f"{value:.2f}",
                 ha="center",
                 va="center",
-                fontsize=6,
+                fontsize=7,
                 color="white" if value > 0.6 else "black",
             )
     return image
@@ -583,7 +671,7 @@ def plot_chosen_k(
         chosen = sorted(
             {int(k) for s in members for k in s["selection"][criterion]["distribution"]}
         )
-        fig, axes = _grid(len(ts), len(ns), width=2.4, height=2.1)
+        fig, axes = _grid(len(ts), len(ns), row_height=1.7)
         image = None
         for i, t in enumerate(ts):
             for j, n in enumerate(ns):
@@ -594,13 +682,19 @@ def plot_chosen_k(
                         row = ks.index(s["factors"]["K"])
                         matrix[row] = [share.get(k, 0.0) for k in chosen]
                 image = _heat(axes[i, j], matrix, [str(k) for k in ks], [str(k) for k in chosen])
-                axes[i, j].set_title(f"T = {t}, N = {n}", fontsize=8)
-                axes[i, j].set_xlabel("chosen K", fontsize=7)
-                axes[i, j].set_ylabel("true K", fontsize=7)
+                axes[i, j].set_title(f"T = {t}, N = {n}")
+                axes[i, j].set_xlabel("chosen K")
+                axes[i, j].set_ylabel("true K")
         fig.colorbar(image, ax=axes, shrink=0.6, label="share of replications")
         label = CRITERION_LABELS[criterion]
-        fig.suptitle(f"K chosen by {label}{_title(group)}")
-        paths += save_figure(fig, out_dir / "figures" / _stem(f"chosen_k_{criterion}", group))
+        _suptitle(fig, f"K chosen by {label}{_title(members, _outer(summaries, PANEL_FACTORS))}")
+        paths += save_figure(
+            fig,
+            out_dir / "figures" / _stem(f"chosen_k_{criterion}", group),
+            "chosen_k",
+            members,
+            criterion=criterion,
+        )
     return paths
 
 
@@ -611,12 +705,18 @@ def plot_chosen_k_by_criterion(summary: dict[str, Any], out_dir: Path) -> list[P
     matrix = np.array(
         [[_proportions(summary["selection"][c]).get(k, 0.0) for k in chosen] for c in names]
     )
-    fig = Figure(figsize=(1.0 + 0.8 * len(chosen), 0.8 + 0.45 * len(names)), layout="constrained")
-    ax = fig.subplots()
+    fig, ax = figure_style.new_figure(
+        width=figure_style.WIDTH_SINGLE, height=0.9 + 0.3 * len(names)
+    )
     _heat(ax, matrix, [CRITERION_LABELS[c] for c in names], [str(k) for k in chosen])
     ax.set_xlabel("chosen K")
-    ax.set_title(f"{summary['label']}: true K = {summary['factors']['K']}", fontsize=9)
-    return save_figure(fig, out_dir / "figures" / f"chosen_k_criteria_c{summary['id']:04d}")
+    ax.set_title(f"true K = {summary['factors']['K']}\n{_wrapped(summary['label'], 45)}")
+    return save_figure(
+        fig,
+        out_dir / "figures" / f"chosen_k_criteria_c{summary['id']:04d}",
+        "chosen_k_criteria",
+        [summary],
+    )
 
 
 def reference_slices(summaries: Sequence[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -671,11 +771,13 @@ def plot_error_boxplots(
         return []
     names = [r["parameter"] for r in summaries[0]["recovery"]]
     vary = [f for f in varying_factors(summaries)] or ["N"]
-    labels = ["\n".join(f"{f}={_level(s['factors'][f])}" for f in vary) for s in summaries]
-    n_cols = 3
-    fig, axes = _grid(
-        math.ceil(len(names) / n_cols), n_cols, width=0.5 + 0.6 * len(summaries) + 1.5
-    )
+    labels = [" ".join(f"{f}={_level(s['factors'][f])}" for f in vary) for s in summaries]
+    key = ""
+    if max(len(label) for label in labels) > 8:  # long labels: numbered boxes and a key
+        key = "; ".join(f"{i + 1}: {label}" for i, label in enumerate(labels))
+        labels = [str(i + 1) for i in range(len(labels))]
+    n_cols = 4
+    fig, axes = _grid(math.ceil(len(names) / n_cols), n_cols, row_height=1.6)
     for ax, parameter in zip(axes.ravel(), names, strict=False):
         data = []
         for s in summaries:
@@ -687,15 +789,21 @@ def plot_error_boxplots(
             data.append(values[np.isfinite(values)])
         ax.boxplot(data, tick_labels=labels, showfliers=True, flierprops={"markersize": 2})
         ax.axhline(0.0, color="grey", lw=0.8, ls="--")
-        ax.set_title(parameter, fontsize=9)
-        ax.tick_params(axis="x", labelsize=7)
+        ax.set_title(parameter)
+    for ax in axes[:, 0]:
         ax.set_ylabel("estimate - truth")
     for ax in axes.ravel()[len(names) :]:
         ax.set_visible(False)
-    fixed = name.split("_")[2:]  # errors_K{k}_{fixed factors}
-    subtitle = _title("_".join(fixed)) if fixed else ""
-    fig.suptitle(f"Estimation errors at the true K = {summaries[0]['factors']['K']}{subtitle}")
-    return save_figure(fig, out_dir / "figures" / name)
+    shared = [
+        f
+        for f in ("T", "separation", "sigma")
+        if len({_level(s["factors"][f]) for s in summaries}) == 1
+    ]
+    subtitle = _title(summaries, shared)
+    _suptitle(fig, f"Estimation errors at the true K = {summaries[0]['factors']['K']}{subtitle}")
+    if key:
+        fig.supxlabel(key, wrap=True, fontsize=8)
+    return save_figure(fig, out_dir / "figures" / name, "errors", summaries)
 
 
 def write_report(
@@ -721,12 +829,13 @@ def write_report(
     if not figures:
         return paths
     with figure_style.style():
-        return paths + _write_figures(summaries, records, out_dir)
+        return paths + write_figures(summaries, records, out_dir)
 
 
-def _write_figures(
+def write_figures(
     summaries: Sequence[dict[str, Any]], records: dict[int, pd.DataFrame], out_dir: Path
 ) -> list[Path]:
+    """Every figure the design supports (see :func:`write_report`), each with its manifest."""
     paths: list[Path] = []
     if len(_levels(summaries, "N")) > 1:
         paths += plot_hit_rates(summaries, out_dir)
@@ -736,9 +845,33 @@ def _write_figures(
         for s in summaries:
             paths += plot_chosen_k_by_criterion(s, out_dir)
     for name, members in reference_slices(summaries):
-        paths += plot_error_boxplots(members, records, out_dir, name=f"errors_{name}")
+        if all(m["id"] in records for m in members):  # raw records may not be committed
+            paths += plot_error_boxplots(members, records, out_dir, name=f"errors_{name}")
+        elif (out_dir / "figures" / f"errors_{name}.png").is_file():  # drawn when they were
+            paths.append(write_manifest(out_dir / "figures" / f"errors_{name}", "errors", members))
     with_coverage = [s for s in summaries if has_coverage(s)]
     if len(with_coverage) <= MAX_COVERAGE_FIGURES:
         for s in with_coverage:
             paths += plot_coverage(s, out_dir)
     return paths
+
+
+def rebuild_study(folder: Path, figures: bool = True) -> list[Path]:
+    """Rewrite a finished study's tables and figures from its summary.json and raw records.
+
+    Nothing is refitted. Conditions whose raw records are not in the folder (a
+    large grid's records are not committed) keep their error boxplots as they are.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    folder = Path(folder)
+    summaries = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["conditions"]
+    records = {}
+    for s in summaries:
+        rows = read_records(raw_path(folder, s["id"]))
+        if rows:
+            records[s["id"]] = records_frame(rows)
+    return write_report(summaries, records, folder, figures=figures)

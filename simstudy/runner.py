@@ -57,9 +57,8 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed, parallel_config
 
+from estimator import ConvergenceWarning, seed_sequence
 from estimator.atomic import write_json_atomic
-from estimator.init import seed_sequence
-from estimator.results import ConvergenceWarning
 
 from .lock import FolderLock, StudyLockedError, acquire
 from .records import (

@@ -1,6 +1,6 @@
 """One look for every figure of the report: backend, fonts, sizes, colours, and saving.
 
-Every figure of :mod:`experiments.report` is made by :func:`new_figure` inside
+Every figure of :mod:`simstudy.writeup` is made by :func:`new_figure` inside
 :func:`style` and written by :func:`save` (PNG at :data:`PNG_DPI` and PDF, both
 whole or not at all, with no time stamps in their metadata so that a rebuild of
 unchanged numbers gives unchanged files).
@@ -52,13 +52,17 @@ CRITERION_STYLES: dict[str, dict[str, Any]] = {
     "sabic_n": {"color": "#56B4E9", "marker": "x", "ls": ":"},
     "blrt": {"color": "#7F7F7F", "marker": "*", "ls": "-"},
 }
-"""Colour, marker and line style of every information criterion (estimator.selection.CRITERIA)
-and of the bootstrap likelihood-ratio test (``blrt``)."""
+"""Colour, marker and line style of every information criterion (estimator.CRITERIA) and
+of the bootstrap likelihood-ratio test (``blrt``)."""
 
 WIDTH_SINGLE = 3.5
 """Inches: one column of a two-column paper."""
-WIDTH_DOUBLE = 7.0
+WIDTH_DOUBLE = 7.2
 """Inches: the full text width."""
+WIDTHS = (WIDTH_SINGLE, WIDTH_DOUBLE)
+"""The only widths a saved figure may have (it is placed at 100% in a paper)."""
+MIN_FONT_PT = 7.0
+"""Smallest font size at print size."""
 PNG_DPI = 200
 
 RC: dict[str, Any] = {
@@ -82,8 +86,7 @@ RC: dict[str, Any] = {
     "axes.prop_cycle": matplotlib.cycler(color=list(OKABE_ITO)),
     "pdf.fonttype": 42,  # TrueType in the PDF: text stays text when pasted into a paper
     "svg.fonttype": "none",
-    "savefig.bbox": "tight",
-    "savefig.pad_inches": 0.03,
+    "savefig.bbox": None,  # the saved size is the figure's size: 3.5 or 7.2 in wide
 }
 
 
@@ -123,6 +126,21 @@ def new_figure(
     fig = Figure(figsize=(width, height), layout="constrained")
     axes = fig.subplots(n_rows, n_cols, **subplot_kw)
     return fig, axes
+
+
+def print_problems(fig: Figure) -> list[str]:
+    """What keeps a figure from print: a width other than :data:`WIDTHS`, text below
+    :data:`MIN_FONT_PT` (empty: fit to print)."""
+    problems = []
+    width = fig.get_figwidth()
+    if not any(abs(width - w) < 0.01 for w in WIDTHS):
+        problems.append(f"width {width:.2f} in (not one of {WIDTHS})")
+    with style():
+        fig.canvas.draw()
+        for text in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text")):
+            if text.get_visible() and text.get_text().strip() and text.get_fontsize() < MIN_FONT_PT:
+                problems.append(f"{text.get_text()[:30]!r} at {text.get_fontsize():.1f} pt")
+    return problems
 
 
 def save(fig: Figure, stem: Path) -> list[Path]:

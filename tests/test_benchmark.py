@@ -14,8 +14,9 @@ from estimator import LogL, MStep
 from estimator.em import fit_mixture, prepare, run_em
 from estimator.init import starting_values
 from estimator.panel import design_matrix, sufficient_stats
-from experiments.benchmark import default_settings, run_benchmark
-from experiments.naive_em import naive_e_step, naive_em, naive_fit, naive_m_step
+from simstudy.bench.naive_em import naive_e_step, naive_em, naive_fit, naive_m_step
+from simstudy.bench.run import run_benchmark
+from simstudy.bench.settings import default_settings
 
 THETA = np.array([[9.9, -1.2], [10.8, -1.05], [11.6, -1.8]])
 PI = np.array([0.25, 0.5, 0.25])

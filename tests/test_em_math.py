@@ -4,10 +4,9 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import brute_log_joint, brute_loglik, brute_posteriors
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.special import logsumexp
-from scipy.stats import norm
 
 from estimator import EM, EStep, Estimate, LogL, MStep, fit_mixture, sufficient_stats
 from estimator.em import prepare, run_em
@@ -25,24 +24,6 @@ def random_panel(seed, n_stores=25, n_weeks=9, n_components=3):
     labels = rng.choice(n_components, size=n_stores, p=pi)
     y = theta[labels] @ X.T + rng.normal(size=(n_stores, n_weeks))
     return y, X, theta, pi
-
-
-def brute_log_joint(theta, pi, y, X):
-    """log pi_c + sum_t log phi(y_it - x_t' theta_c), every store and week, no shortcuts."""
-    theta = np.asarray(theta).reshape(len(pi), -1)
-    out = np.empty((y.shape[0], len(pi)))
-    for c in range(len(pi)):
-        out[:, c] = np.log(pi[c]) + norm.logpdf(y - X @ theta[c]).sum(axis=1)
-    return out
-
-
-def brute_loglik(theta, pi, y, X):
-    return logsumexp(brute_log_joint(theta, pi, y, X), axis=1).sum()
-
-
-def brute_posteriors(theta, pi, y, X):
-    joint = brute_log_joint(theta, pi, y, X)
-    return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
 
 
 @pytest.mark.parametrize("n_components", [1, 2, 3, 4])

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import brute_loglik, brute_posteriors, random_params
 from scipy.optimize import linear_sum_assignment
-from scipy.special import logsumexp
 from scipy.stats import norm
 
-from estimator import LogL, SufficientStats, fit_mixture, load_csv, sufficient_stats
+from estimator import LogL, SufficientStats, fit_mixture, sufficient_stats
 from estimator.driver import component_driver
 from estimator.inference import (
     InferenceWarning,
@@ -26,7 +24,6 @@ from estimator.inference import (
 )
 from estimator.results import ConvergenceWarning
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "609948.csv"
 REAL_LIKE_THETA = np.array([9.886, -1.202, 10.794, -1.065, 11.654, -1.822]).reshape(3, 2)
 REAL_LIKE_PI = np.array([0.0733, 0.8357, 0.0910])
 
@@ -56,18 +53,6 @@ def central_difference(func, psi: np.ndarray, step: float) -> np.ndarray:
         down[j] -= step
         columns.append((np.asarray(func(up)) - np.asarray(func(down))) / (2.0 * step))
     return np.stack(columns, axis=-1)
-
-
-def random_params(rng: np.random.Generator, n_components: int):
-    """Segments close together (posteriors far from 0/1) and no tiny pi."""
-    theta = np.column_stack(
-        [
-            10.0 + 0.4 * rng.standard_normal(n_components),
-            -1.2 + 0.4 * rng.standard_normal(n_components),
-        ]
-    )
-    pi = 0.1 + 0.9 * rng.dirichlet(np.full(n_components, 2.0)) / 1.0
-    return theta, pi / pi.sum()
 
 
 def mixture_panel(rng, theta, pi, n_stores, prices):
@@ -101,21 +86,6 @@ def unbalanced_panel(rng, theta, pi, n_stores):
         n_obs=np.array([len(y) for y in ys], dtype=float),
     )
     return ys, Xs, stats
-
-
-def brute_loglik(theta, pi, ys, Xs) -> float:
-    """sum_i log sum_c pi_c prod_t phi(y_it - x_it' theta_c), straight from the definition."""
-    total = 0.0
-    for y, X in zip(ys, Xs, strict=True):
-        terms = [np.log(pi[c]) + norm.logpdf(y - X @ theta[c]).sum() for c in range(len(pi))]
-        total += logsumexp(terms)
-    return total
-
-
-@pytest.fixture(scope="module")
-def real():
-    panel = load_csv(DATA)
-    return panel, panel.sufficient_stats()
 
 
 @pytest.fixture(scope="module")
@@ -254,13 +224,7 @@ def test_naive_standard_errors_follow_their_definition():
     ys, Xs, stats = unbalanced_panel(rng, *truth, n_stores=60)
     theta, pi = truth
     inference = naive_se((theta, pi), stats)
-    log_joint = np.array(
-        [
-            [np.log(pi[c]) + norm.logpdf(y - X @ theta[c]).sum() for c in range(3)]
-            for y, X in zip(ys, Xs, strict=True)
-        ]
-    )
-    W = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+    W = brute_posteriors(theta, pi, ys, Xs)
     for c in range(3):
         wls = np.linalg.inv(sum(W[i, c] * Xs[i].T @ Xs[i] for i in range(len(ys))))
         np.testing.assert_allclose(inference.se_theta[c], np.sqrt(np.diag(wls)), rtol=1e-9)
@@ -340,17 +304,6 @@ def test_singular_information_warns_and_gives_nan(real, theta, pi):
         assert not inference.valid
         assert np.isnan(inference.se_theta).all() and np.isnan(inference.ci_pi).all()
         json.dumps(inference.to_dict(include_cov=True), allow_nan=False)
-
-
-def test_observed_and_naive_take_milliseconds(real, real_fit3):
-    _, stats = real
-    timings = []
-    for _ in range(5):
-        started = time.perf_counter()
-        observed_information_se(real_fit3, stats)
-        naive_se(real_fit3, stats)
-        timings.append(time.perf_counter() - started)
-    assert min(timings) < 0.05
 
 
 # ---------------------------------------------------------------------------

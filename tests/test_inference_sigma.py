@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.special import logsumexp
+from conftest import brute_loglik, brute_posteriors, random_params
 from scipy.stats import norm
 
-from estimator import SufficientStats, fit_mixture, load_csv, sufficient_stats
+from estimator import SufficientStats, fit_mixture, sufficient_stats
 from estimator.driver import component_driver
 from estimator.engine import SIGMA_FLOOR
 from estimator.inference import (
@@ -25,23 +24,9 @@ from estimator.inference import (
 )
 from estimator.results import ConvergenceWarning
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "609948.csv"
-
 # ---------------------------------------------------------------------------
 # helpers: panels as stacked store-week rows and the likelihood from its definition
 # ---------------------------------------------------------------------------
-
-
-def random_params(rng, n_components, n_coef):
-    theta = np.column_stack(
-        [
-            10.0 + 0.4 * rng.standard_normal(n_components),
-            -1.2 + 0.4 * rng.standard_normal(n_components),
-            *(0.4 + 0.3 * rng.standard_normal((n_coef - 2, n_components))),
-        ]
-    )
-    pi = 0.1 + 0.9 * rng.dirichlet(np.full(n_components, 2.0))
-    return theta, pi / pi.sum()
 
 
 def stacked_panel(rng, theta, pi, sigma, n_stores, per_store):
@@ -81,19 +66,6 @@ def stacked_panel(rng, theta, pi, sigma, n_stores, per_store):
     else:
         stats = sufficient_stats(np.array(ys), Xs[0])
     return rows, stats
-
-
-def brute_loglik(theta, pi, sigma, rows) -> float:
-    """sum_i log sum_c pi_c prod_t N(y_it; x_it' theta_c, sigma_c^2) with scipy's normal."""
-    store, y, X = rows
-    joint = np.column_stack(
-        [
-            np.log(pi[c])
-            + np.bincount(store, weights=norm.logpdf(y, loc=X @ theta[c], scale=sigma[c]))
-            for c in range(len(pi))
-        ]
-    )
-    return float(logsumexp(joint, axis=1).sum())
 
 
 def unpack(psi, n_components, n_coef, n_sigma):
@@ -158,7 +130,9 @@ def test_score_and_hessian_match_finite_differences_of_brute_force(
     loglik, score, hessian = score_and_hessian(theta, pi, stats, sigma)
 
     def logl(point):
-        return brute_loglik(*unpack(point, n_components, n_coef, n_sigma), rows)
+        theta_c, pi_c, sigma_c = unpack(point, n_components, n_coef, n_sigma)
+        store, y, X = rows
+        return brute_loglik(theta_c, pi_c, y, X, store, sigma_c)
 
     assert loglik == pytest.approx(logl(psi), rel=1e-12)
     assert score.shape == (n_components * (n_coef + 1) - 1 + n_sigma,)
@@ -222,25 +196,13 @@ def test_naive_with_estimated_sigma_follows_its_definition():
     rows, stats = stacked_panel(rng, theta, pi, sigma, 50, per_store=True)
     inference = naive_se((theta, pi, sigma), stats)
     store, y, X = rows
-    joint = np.column_stack(
-        [
-            np.log(pi[c])
-            + np.bincount(store, weights=norm.logpdf(y, loc=X @ theta[c], scale=sigma[c]))
-            for c in range(2)
-        ]
-    )
-    W = np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
+    W = brute_posteriors(theta, pi, y, X, store, sigma)
     for c in range(2):
         weighted = sum(W[i, c] * stats.gram[i] for i in range(50))
         se = np.sqrt(np.diag(sigma[c] ** 2 * np.linalg.inv(weighted)))
         np.testing.assert_allclose(inference.se_theta[c], se, rtol=1e-9)
         weeks = W[:, c] @ stats.n_obs
         np.testing.assert_allclose(inference.se_sigma[c], sigma[c] / np.sqrt(2 * weeks))
-
-
-@pytest.fixture(scope="module")
-def real_stats():
-    return load_csv(DATA).sufficient_stats()
 
 
 @pytest.fixture(scope="module")

@@ -1,21 +1,11 @@
 """At the EM solution on the real data, a generic optimiser finds nothing better."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy.optimize import minimize
 from scipy.special import softmax
 
-from estimator import LogL, fit_mixture, load_csv
-
-REAL = Path(__file__).resolve().parents[1] / "data" / "609948.csv"
-
-
-@pytest.fixture(scope="module")
-def real():
-    panel = load_csv(REAL)
-    return panel, panel.sufficient_stats()
+from estimator import LogL, fit_mixture
 
 
 def unpack(params, n_components):

@@ -20,6 +20,7 @@ from simstudy.design import (
     separate,
 )
 from simstudy.generate import real_prices
+from simstudy.runinfo import records_wall_seconds
 from simstudy.runner import run_study, summarise_study
 
 REPO = Path(__file__).resolve().parents[1]
@@ -130,8 +131,12 @@ def test_smoke_study_end_to_end(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["run"]["conditions"] == 8 and summary["run"]["replications"] == 20
     for name in ("hit_rate_bic", "recovery", "selection", "chosen_k_bic", "conditions"):
-        assert (out / "tables" / f"{name}.md").is_file()
         assert "\\begin{tabular}" in (out / "tables" / f"{name}.tex").read_text()
+    # the conditions table carries every condition's label and replication count
+    conditions_md = (out / "tables" / "conditions.md").read_text()
+    for condition in summary["conditions"]:
+        row = next(ln for ln in conditions_md.splitlines() if f"| {condition['label']} " in ln)
+        assert row.split("|")[2].strip() == str(condition["n_ok"] + condition["n_errors"])
     for stem in ("hit_rate", "rmse_K2", "chosen_k_bic"):
         assert (out / "figures" / f"{stem}.png").stat().st_size > 1000
         assert (out / "figures" / f"{stem}.pdf").read_bytes().startswith(b"%PDF")
@@ -170,3 +175,29 @@ def test_estimated_sigma_is_recorded_and_recovered(tmp_path):
     assert len(sigma_rows) == 2 and all(r["true"] == 1.5 for r in sigma_rows)
     assert all(abs(r["mean"] - 1.5) < 0.05 for r in sigma_rows)
     assert summary["selection"]["bic"]["hit_rate"] == 1.0
+
+
+def test_a_resume_keeps_the_wall_time_of_the_run_that_made_the_records(tmp_path):
+    out = tmp_path / "smoke"
+    argv = ["--config", str(CONFIGS / "smoke.json"), "--out", str(out), "--quiet"]
+    assert selection.main([*argv, "--replications", "2", "--no-figures"]) == 0
+    first = json.loads((out / "summary.json").read_text())["run"]
+    assert first["wall_seconds_records"] == first["wall_seconds_this_run"]
+    assert selection.main([*argv, "--replications", "2", "--no-figures"]) == 0  # nothing to do
+    again = json.loads((out / "summary.json").read_text())["run"]
+    assert again["wall_seconds_records"] == first["wall_seconds_records"]
+    assert again["wall_seconds_this_run"] != first["wall_seconds_this_run"]
+    assert selection.main([*argv, "--replications", "3", "--no-figures"]) == 0  # one more each
+    more = json.loads((out / "summary.json").read_text())["run"]
+    expected = first["wall_seconds_records"] + more["wall_seconds_this_run"]
+    assert more["wall_seconds_records"] == pytest.approx(expected)
+
+
+def test_records_wall_seconds_rules():
+    previous = {"run": {"wall_seconds_records": 100.0, "wall_seconds_this_run": 3.0}}
+    assert records_wall_seconds(None, 0, 10, 5.0) == 5.0
+    assert records_wall_seconds(previous, 10, 10, 2.0) == 100.0
+    assert records_wall_seconds(previous, 10, 20, 50.0) == 150.0
+    assert records_wall_seconds(previous, 0, 20, 50.0) == 50.0  # started over
+    older = {"run": {"wall_seconds_this_run": 80.0}}  # a summary written before this key
+    assert records_wall_seconds(older, 10, 10, 2.0) == 80.0

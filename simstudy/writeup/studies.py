@@ -9,15 +9,13 @@ numbers taken from the summary.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from simstudy.metrics import wilson_interval
-from simstudy.report import CRITERION_LABELS, selection_methods
-
-from .report_doc import ReportDoc, interval, num, pct
+from ..metrics import wilson_interval
+from ..report import CRITERION_LABELS, selection_methods
+from .doc import ReportDoc, interval, num, pct
 
 Summary = dict[str, Any]
 SE_KINDS: tuple[str, ...] = ("observed", "naive")
@@ -33,8 +31,9 @@ def load_study(folder: Path) -> dict[str, Any] | None:
 
 def level_str(value: Any) -> str:
     """A factor level as the harness writes it in figure names (``1``, ``1.5``, ``real``)."""
-    if isinstance(value, dict):
-        return "-".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value.values())
+    if isinstance(value, dict | list | tuple):
+        items = value.values() if isinstance(value, dict) else value
+        return "-".join(f"{v:g}" if isinstance(v, float) else str(v) for v in items)
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -145,7 +144,8 @@ def reference_levels(conditions: Sequence[Summary]) -> dict[str, Any]:
     for f in varying(conditions):
         if f in ("N", "K"):
             continue
-        levels = sorted({c["factors"][f] for c in conditions}, key=_sortable)
+        distinct = {level_str(c["factors"][f]): c["factors"][f] for c in conditions}
+        levels = sorted(distinct.values(), key=_sortable)
         if f == "T":
             out[f] = levels[-1]
         elif f == "separation":
@@ -177,6 +177,34 @@ def reference_rows(conditions: Sequence[Summary]) -> tuple[list[str], list[list[
             rows.append(row)
     where = ", ".join(f"{f} = {level_str(v)}" for f, v in ref.items()) or "every condition"
     return ["criterion", "true K", *(f"N = {n}" for n in ns)], rows, where
+
+
+def condition_recovery(conditions: Sequence[Summary]) -> tuple[list[str], list[list[str]]]:
+    """Per condition (its varying factors): worst bias in SDs, largest RMSE, and the range of
+    each SE kind's interval coverage over the parameters."""
+    factors = [f for f in varying(conditions) if f not in ("N", "T", "K")] or ["N"]
+    kinds = [
+        k
+        for k in ("observed", "naive")
+        if any(f"coverage_{k}" in r for c in conditions for r in c["recovery"])
+    ]
+    headers = [*factors, "largest |bias| / SD", "largest RMSE"]
+    headers += [f"coverage ({k}), min-max" for k in kinds]
+    rows = []
+    for c in conditions:
+        rec = c["recovery"]
+        worst = max(rec, key=lambda r: abs(r["bias"]) / r["sd"] if r["sd"] else 0.0)
+        big = max(rec, key=lambda r: r["rmse"] or 0.0)
+        row = [level_str(c["factors"][f]) for f in factors]
+        row += [
+            f"{abs(worst['bias']) / worst['sd']:.2f} ({worst['parameter']})",
+            f"{num(big['rmse'], 3)} ({big['parameter']})",
+        ]
+        for k in kinds:
+            cover = [r[f"coverage_{k}"] for r in rec if r.get(f"coverage_{k}") is not None]
+            row.append(f"{min(cover):.3f}-{max(cover):.3f}")
+        rows.append(row)
+    return headers, rows
 
 
 def pooled_rates(conditions: Sequence[Summary], criterion: str) -> dict[str, float]:
@@ -269,12 +297,18 @@ def criteria_reading(condition: Summary) -> str:
 
 def grid_reading(conditions: Sequence[Summary]) -> str:
     """One paragraph on the selection grid: pooled hit rates, the hard cases, misspecification."""
-    sigmas = sorted({c["factors"].get("sigma", 1.0) for c in conditions})
-    model_sigma = [c for c in conditions if c["factors"].get("sigma", 1.0) == sigmas[0]]
+    levels = [c["factors"].get("sigma", 1.0) for c in conditions]
+    # a scalar sigma above the first is misspecification; per-segment sigmas are estimated
+    scalar = all(isinstance(v, int | float) for v in levels)
+    sigmas = sorted(set(levels)) if scalar else []
+    model_sigma = [
+        c for c in conditions if not scalar or c["factors"].get("sigma", 1.0) == sigmas[0]
+    ]
     pooled = {crit: pooled_rates(model_sigma, crit) for crit in selection_methods(model_sigma)}
     ranked = sorted(pooled, key=lambda c: -pooled[c]["rate"])
+    which = f"with sigma = {sigmas[0]:g} " if scalar else ""
     text = (
-        f"Over the {len(model_sigma)} conditions with sigma = {sigmas[0]:g} "
+        f"Over the {len(model_sigma)} conditions {which}"
         f"({pooled['bic']['n']} replications), the criteria find the true K in "
         + ", ".join(f"{pct(pooled[c]['rate'])} ({CRITERION_LABELS[c]})" for c in ranked)
         + " of replications. "
@@ -314,20 +348,7 @@ def grid_reading(conditions: Sequence[Summary]) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _group_members(conditions: Sequence[Summary], group: str) -> list[Summary]:
-    """Conditions matching a figure-name group such as ``separation1_sigma1.5``."""
-    wanted = dict(
-        re.match(r"^([A-Za-z]+)(.*)$", part).groups() for part in group.split("_") if part
-    )
-    return [
-        c
-        for c in conditions
-        if all(f in c["factors"] and level_str(c["factors"][f]) == v for f, v in wanted.items())
-    ]
-
-
-def _hit_caption(conditions: Sequence[Summary], group: str) -> str:
-    members = _group_members(conditions, group) or list(conditions)
+def _hit_caption(members: Sequence[Summary], about: dict[str, Any]) -> str:
     lo = min(members, key=lambda c: c["selection"]["bic"]["hit_rate"])
     hi = max(members, key=lambda c: c["selection"]["bic"]["hit_rate"])
     return (
@@ -338,17 +359,11 @@ def _hit_caption(conditions: Sequence[Summary], group: str) -> str:
     )
 
 
-def _rmse_caption(conditions: Sequence[Summary], group: str) -> str:
-    k_part, _, rest = group.partition("_")
-    members = [
-        c
-        for c in _group_members(conditions, rest) or conditions
-        if f"K{c['factors']['K']}" == k_part
-    ]
+def _rmse_caption(members: Sequence[Summary], about: dict[str, Any]) -> str:
     rows = [(c, r) for c in members for r in c["recovery"] if r["rmse"] is not None]
     text = (
-        "RMSE of every parameter at the true K against N (stores, log scale); colour: T "
-        "(weeks), line style: separation."
+        "RMSE of every parameter at the true K against N (stores, log scale); colour and "
+        "marker: T (weeks), line style: separation."
     )
     if rows:
         c, r = max(rows, key=lambda cr: cr[1]["rmse"])
@@ -356,78 +371,82 @@ def _rmse_caption(conditions: Sequence[Summary], group: str) -> str:
     return text
 
 
-def _chosen_caption(conditions: Sequence[Summary], group: str) -> str:
-    members = _group_members(conditions, group) or list(conditions)
-    rate = pooled_rates(members, "bic")
+def _chosen_caption(members: Sequence[Summary], about: dict[str, Any]) -> str:
+    criterion = about.get("criterion", "bic")
+    rate = pooled_rates(members, criterion)
     return (
-        "Share of replications in which BIC (n = NT) chooses each K (columns) for each true "
-        f"K (rows), a panel per (T, N). Pooled over the panels, BIC finds the true K in "
-        f"{pct(rate['rate'])}, too few in {pct(rate['too_few'])}, too many in "
-        f"{pct(rate['too_many'])}."
+        f"Share of replications in which {CRITERION_LABELS[criterion]} chooses each K "
+        "(columns) for each true K (rows), a panel per (T, N). Pooled over the panels, it "
+        f"finds the true K in {pct(rate['rate'])}, too few in {pct(rate['too_few'])}, too "
+        f"many in {pct(rate['too_many'])}."
     )
 
 
-def _errors_caption(conditions: Sequence[Summary], group: str) -> str:
-    k_part = group.split("_")[0]
-    members = [c for c in conditions if f"K{c['factors']['K']}" == k_part]
+def _errors_caption(members: Sequence[Summary], about: dict[str, Any]) -> str:
     rows = [(c, r) for c in members for r in c["recovery"] if r["bias"] is not None]
     text = "Boxplots of estimate - truth at the true K (raw replications), a box per condition."
     if rows:
         c, r = max(rows, key=lambda cr: abs(cr[1]["bias"]))
-        text += f" Largest mean error: {r['parameter']} at {c['label']}, {r['bias']:.4f}."
+        text += f" Largest mean error of the conditions shown: {r['parameter']} at "
+        text += f"{c['label']}, {r['bias']:.4f}."
     return text
 
 
-def _coverage_caption(conditions: Sequence[Summary], group: str) -> str:
-    match = [c for c in conditions if f"c{c['id']:04d}" == group]
+def _coverage_caption(members: Sequence[Summary], about: dict[str, Any]) -> str:
     text = (
         "Left: coverage of the 95% intervals of every parameter (observed information and "
         "naive) with Wilson 95% Monte Carlo intervals, and the band a correctly calibrated "
         "interval would fall in; right: mean SE / SD of the estimates (1 = right size)."
     )
-    if match:
-        rows = [r for r in match[0]["recovery"] if r.get("coverage_observed") is not None]
-        if rows:
-            cov = [r["coverage_observed"] for r in rows]
-            text += f" Observed-information coverage: {pct(min(cov))} to {pct(max(cov))}."
+    rows = [r for c in members for r in c["recovery"] if r.get("coverage_observed") is not None]
+    if rows:
+        cov = [r["coverage_observed"] for r in rows]
+        text += f" Observed-information coverage: {pct(min(cov))} to {pct(max(cov))}"
+        text += f" ({members[0]['label']})." if len(members) == 1 else "."
     return text
 
 
-def _criteria_caption(conditions: Sequence[Summary], group: str) -> str:
-    match = [c for c in conditions if f"c{c['id']:04d}" == group]
+def _criteria_caption(members: Sequence[Summary], about: dict[str, Any]) -> str:
     text = "Share of replications in which each criterion (rows) chooses each K (columns)."
-    if match:
-        sel = match[0]["selection"]
+    if len(members) == 1:
+        sel = members[0]["selection"]
         text += (
-            " Hit rates: "
+            f" {members[0]['label']}; hit rates: "
             + ", ".join(
-                f"{CRITERION_LABELS[c]} {pct(sel[c]['hit_rate'])}" for c in selection_methods(match)
+                f"{CRITERION_LABELS[c]} {pct(sel[c]['hit_rate'])}"
+                for c in selection_methods(members)
             )
             + "."
         )
     return text
 
 
-CAPTIONS: tuple[tuple[str, Callable[[Sequence[Summary], str], str]], ...] = (
-    ("hit_rate", _hit_caption),
-    ("chosen_k_criteria", _criteria_caption),
-    ("chosen_k_bic", _chosen_caption),
-    ("coverage", _coverage_caption),
-    ("rmse", _rmse_caption),
-    ("errors", _errors_caption),
-)
-"""Figure-name prefix of the harness (simstudy.report) and the caption it gets."""
+CAPTIONS: dict[str, Callable[[Sequence[Summary], dict[str, Any]], str]] = {
+    "hit_rate": _hit_caption,
+    "chosen_k_criteria": _criteria_caption,
+    "chosen_k": _chosen_caption,
+    "coverage": _coverage_caption,
+    "rmse": _rmse_caption,
+    "errors": _errors_caption,
+}
+"""Kind of a harness figure (from its manifest, simstudy.report.save_figure) and its caption."""
 
 
-def figure_caption(stem: str, conditions: Sequence[Summary]) -> str:
-    """Caption of a harness figure from its file name, quoting the summary."""
-    for prefix, caption in CAPTIONS:
-        if stem == prefix or stem.startswith(prefix + "_"):
-            group = stem[len(prefix) :].lstrip("_")
-            if prefix in ("rmse", "errors"):
-                group = stem[len(prefix) + 1 :]
-            return caption(conditions, group)
-    return f"Figure {stem} of the study."
+def figure_manifest(folder: Path, stem: str) -> dict[str, Any] | None:
+    """What a harness figure shows (``figures/STEM.json``), or None for a figure without one."""
+    path = Path(folder) / "figures" / f"{stem}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def figure_caption(manifest: dict[str, Any] | None, conditions: Sequence[Summary]) -> str:
+    """Caption of a harness figure from its manifest, quoting the conditions it shows."""
+    if manifest is None or manifest.get("kind") not in CAPTIONS:
+        return "A figure of the study without a manifest (rebuild the study's figures)."
+    shown = set(manifest["conditions"])
+    members = [c for c in conditions if c["id"] in shown]
+    if not members:
+        return f"A {manifest['kind']} figure of conditions not in the summary."
+    return CAPTIONS[manifest["kind"]](members, manifest)
 
 
 def add_study_figures(
@@ -439,18 +458,20 @@ def add_study_figures(
 ) -> int:
     """Copy and embed every figure of ``folder/figures`` (PNG and PDF); return how many."""
     stems = sorted({p.stem for p in (Path(folder) / "figures").glob("*.png")})
-    order = [prefix for prefix, _ in CAPTIONS]
+    manifests = {stem: figure_manifest(folder, stem) for stem in stems}
+    order = list(CAPTIONS)
 
     def rank(stem: str) -> tuple[int, str]:
-        hits = [i for i, p in enumerate(order) if stem == p or stem.startswith(p + "_")]
-        return (hits[0] if hits else len(order), stem)
+        kind = (manifests[stem] or {}).get("kind")
+        return (order.index(kind) if kind in order else len(order), stem)
 
     stems = sorted(stems, key=rank)[:limit]
     for stem in stems:
         doc.copy_figure(
             Path(folder) / "figures" / stem,
             f"{study}_{stem}",
-            f"{figure_caption(stem, conditions)} (study {study}, harness figure `{stem}`)",
+            f"{figure_caption(manifests[stem], conditions)} (study {study}, harness figure "
+            f"`{stem}`)",
         )
     return len(stems)
 

@@ -6,7 +6,7 @@ standard errors and intervals of every K) and ``outputs/real/store_segments.csv`
 are not stored: every store's own OLS estimate (alpha_i, beta_i) from the data
 file (one least-squares pass, :func:`estimator.panel.sufficient_stats`), and the
 full observed-information covariance of the chosen fit
-(:func:`estimator.inference.observed_information_se` at the stored estimates;
+(:func:`estimator.observed_information_se` at the stored estimates;
 results.json keeps only its standard errors, which the recomputation must
 reproduce, see :attr:`RealData.se_mismatch`), used for the confidence ellipses
 and the bands of the demand curves.
@@ -26,13 +26,11 @@ from matplotlib.patches import Ellipse
 from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullLocator
 from scipy.stats import chi2, norm
 
-from estimator import Panel, SufficientStats, load_csv
-from estimator.inference import Inference, observed_information_se
-from estimator.selection import CRITERIA
-from simstudy import style as rs
-from simstudy.report import CRITERION_LABELS
+from estimator import CRITERIA, Inference, Panel, SufficientStats, load_csv, observed_information_se
 
-from .report_doc import interval, num, pct
+from .. import style as rs
+from ..report import CRITERION_LABELS
+from .doc import interval, num, pct
 
 LEVEL = 0.95
 
@@ -381,14 +379,18 @@ def plot_demand(real: RealData) -> Figure:
     for c, ax in enumerate(axes):
         colour = rs.segment_colour(c)
         mine = labels == c
-        ax.scatter(
-            np.broadcast_to(prices, sales[mine].shape).ravel(),
-            sales[mine].ravel(),
-            s=2,
+        # a summary per week, not every store-week: 255 stores x 52 weeks read as a block
+        low, mid, high = np.quantile(sales[mine], [0.1, 0.5, 0.9], axis=0)
+        ax.errorbar(
+            prices,
+            mid,
+            yerr=[mid - low, high - mid],
+            fmt="o",
+            ms=2.5,
             color=colour,
-            alpha=0.15,
-            lw=0,
-            rasterized=True,
+            elinewidth=0.6,
+            alpha=0.8,
+            label="stores: median, 10-90%",
         )
         for other in range(real.k):
             if other != c:
@@ -408,6 +410,7 @@ def plot_demand(real: RealData) -> Figure:
         )
         ax.set_xlabel("weekly price p_t (log scale)")
     axes[0].set_ylabel("weekly sales S_it of a store (units, log scale)")
+    axes[0].legend(loc="lower left")
     return fig
 
 

@@ -41,8 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from estimator.init import SeedLike, as_generator, seed_sequence
-from estimator.results import ConvergenceWarning
+from estimator import ConvergenceWarning, SeedLike, as_generator, canonical_order, seed_sequence
 
 DEFAULT_REG_COVAR = 1e-8
 """Added to the diagonal of every covariance (relative to the data's variance)."""
@@ -441,7 +440,7 @@ def _best(
                 ConvergenceWarning,
                 stacklevel=3,
             )
-    order = np.lexsort(means[best].T[::-1])
+    order = canonical_order(means[best])
     return GaussianMixtureFit(
         weights=weights[best][order],
         means=means[best][order],

@@ -28,8 +28,7 @@ import numpy as np
 from scipy.special import logsumexp
 from scipy.stats import norm
 
-MIN_SEGMENT_WEIGHT = 1e-8
-"""Same threshold as the engine (``estimator.engine.MIN_SEGMENT_WEIGHT``)."""
+from estimator import MIN_SEGMENT_WEIGHT, canonical_order
 
 
 @dataclass(frozen=True, eq=False)
@@ -227,5 +226,5 @@ def naive_fit(
     runs = [naive_em(y, X, theta0[r], pi0[r], tol, max_iter) for r in range(len(theta0))]
     candidates = [r for r, run in enumerate(runs) if not run.degenerate] or list(range(len(runs)))
     best = runs[max(candidates, key=lambda r: runs[r].loglik)]
-    order = np.lexsort(best.theta.T[::-1])
+    order = canonical_order(best.theta)
     return NaiveFit(theta=best.theta[order], pi=best.pi[order], loglik=best.loglik, runs=runs)

@@ -1,0 +1,149 @@
+"""The parameter conventions every part of salesmix shares, written once.
+
+Segment coefficients are theta (K x P, row c = (alpha_c, beta_c, extra
+coefficients)), proportions pi (K,), error SDs sigma. This module holds the
+canonical segment order, the default coefficient names, the free-parameter
+count, the validation of (theta, pi), the matching of estimated to true
+segments and the weight below which a segment counts as empty.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+SIGMA_MODES: tuple[str, ...] = ("fixed", "common", "segment")
+"""Error SD fixed at 1 (the assignment's model), one common SD, or one per segment."""
+
+SIGMA_PARAMS = {"fixed": 0, "common": 1, "segment": None}
+"""Free sigma parameters per mode (None: one per segment)."""
+
+DEFAULT_COEF_NAMES: tuple[str, ...] = ("alpha", "beta")
+"""Names of the two coefficients of the assignment's model (intercept, log price)."""
+
+MIN_SEGMENT_WEIGHT = 1e-8
+"""Posterior weight (expected number of stores) below which a segment counts as empty.
+
+EM stops a start whose segment falls below it (degenerate); the straightforward
+reference EM and the standard errors use the same threshold."""
+
+PI_SUM_TOL = 1e-8
+"""How far the proportions may sum from 1 (rounding of a printed or stored pi)."""
+
+
+def canonical_order(theta: np.ndarray) -> np.ndarray:
+    """Order of segments by ascending alpha, ties broken by beta, then later coefficients.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (K, P)
+
+    Returns
+    -------
+    ndarray of shape (K,)
+        Indices that sort the segments.
+    """
+    theta = np.asarray(theta)
+    return np.lexsort(theta.T[::-1])
+
+
+def default_coef_names(n_coef: int) -> tuple[str, ...]:
+    """``("alpha", "beta")`` for the assignment's two coefficients, else ``x0, x1, ...``."""
+    return DEFAULT_COEF_NAMES if n_coef == 2 else tuple(f"x{j}" for j in range(n_coef))
+
+
+def n_free_params(n_components: int, n_coef: int = 2, sigma_mode: str = "fixed") -> int:
+    """Free parameters: K*P coefficients, K - 1 proportions, and 0, 1 or K error SDs.
+
+    3K - 1 for the assignment's model (P = 2, sigma fixed).
+    """
+    if sigma_mode not in SIGMA_PARAMS:
+        raise ValueError(f"sigma_mode must be one of {SIGMA_MODES}, got {sigma_mode!r}")
+    n_sigma = SIGMA_PARAMS[sigma_mode]
+    n_sigma = n_components if n_sigma is None else n_sigma
+    return n_components * n_coef + n_components - 1 + n_sigma
+
+
+def check_theta_pi(
+    theta: np.ndarray, pi: np.ndarray, n_coef: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate segment coefficients and proportions; return them as (K, P) and (K,).
+
+    Parameters
+    ----------
+    theta : array_like of shape (K, P), or (K * P,) in the assignment's layout
+        (alpha_1, beta_1, ..., alpha_K, beta_K); a flat theta needs ``n_coef``.
+    pi : array_like of shape (K,)
+        Non-negative, summing to 1 within :data:`PI_SUM_TOL`.
+    n_coef : int, optional
+        P, the coefficients per segment (required for a flat theta; checked for a 2-D one).
+
+    Returns
+    -------
+    theta : ndarray of shape (K, P)
+    pi : ndarray of shape (K,)
+
+    Raises
+    ------
+    ValueError
+        Naming ``theta`` or ``pi`` and what was expected.
+    """
+    pi = np.asarray(pi, dtype=float).ravel()
+    theta = np.asarray(theta, dtype=float)
+    n_components = pi.size
+    if n_components == 0:
+        raise ValueError("pi is empty: it needs one entry per segment")
+    if theta.ndim == 1:
+        if n_coef is None:
+            raise ValueError("a flat theta needs n_coef (coefficients per segment)")
+        if theta.size != n_components * n_coef:
+            raise ValueError(
+                f"theta has {theta.size} entries but pi has {n_components}: theta must be "
+                f"(alpha_1, beta_1, ..., alpha_K, beta_K) with {n_components * n_coef} entries"
+            )
+        theta = theta.reshape(n_components, n_coef)
+    elif theta.ndim != 2 or theta.shape[0] != n_components:
+        raise ValueError(
+            f"theta must have shape (K, P), one row per segment (K = {n_components} segments "
+            f"in pi), got {theta.shape}"
+        )
+    elif n_coef is not None and theta.shape[1] != n_coef:
+        raise ValueError(f"theta must have {n_coef} columns (P), got shape {theta.shape}")
+    if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(pi))):
+        raise ValueError("theta and pi must be finite")
+    if np.any(pi < 0) or abs(pi.sum() - 1.0) > PI_SUM_TOL:
+        raise ValueError(f"pi must be non-negative and sum to 1, got {pi.tolist()}")
+    return theta, pi
+
+
+def match_segments(
+    theta_hat: np.ndarray, theta_true: np.ndarray, metric: np.ndarray | None = None
+) -> np.ndarray:
+    """Match estimated segments to true ones (Hungarian algorithm on parameter distance).
+
+    Parameters
+    ----------
+    theta_hat : ndarray of shape (K, P)
+        Estimated segment coefficients, in any order.
+    theta_true : ndarray of shape (K, P)
+        True segment coefficients.
+    metric : ndarray of shape (P, P), optional
+        Positive definite M of the squared distance (a - b)' M (a - b); Euclidean
+        when omitted. X'X / T makes the distance that of fitted log sales.
+
+    Returns
+    -------
+    ndarray of shape (K,)
+        ``perm`` with ``theta_hat[perm[c]]`` the estimate of true segment c.
+    """
+    theta_hat = np.atleast_2d(np.asarray(theta_hat, dtype=float))
+    theta_true = np.atleast_2d(np.asarray(theta_true, dtype=float))
+    if theta_hat.shape != theta_true.shape:
+        raise ValueError(
+            f"theta_hat {theta_hat.shape} and theta_true {theta_true.shape} must both be (K, P)"
+        )
+    M = np.eye(theta_true.shape[1]) if metric is None else np.asarray(metric, dtype=float)
+    diff = theta_true[:, None, :] - theta_hat[None, :, :]
+    cost = np.einsum("tep,pq,teq->te", diff, M, diff)
+    rows, cols = linear_sum_assignment(cost)
+    return cols[np.argsort(rows)]

@@ -1,0 +1,362 @@
+"""The estimator against the baselines an analyst would try first, on the real_like condition.
+
+Usage::
+
+    python -m experiments.baselines [--replications R] [--n-jobs J] [--out outputs/baselines]
+                                    [--config experiments/configs/real_like.json]
+                                    [--gmm-n-init N] [--quiet]
+
+Every replication draws one synthetic panel of the real_like condition (truth =
+the real-data K = 3 fit, the real 52-week prices, N = 300 stores; the
+generator and seeds of :mod:`simstudy.mixture`, so replication r is the very
+panel of the real_like recovery study's replication r) and fits it three ways:
+
+``full``
+    the estimator as the study runs it: :func:`estimator.fit_k_range`
+    over the config's k_range with its ``n_init`` (10) k-means++ starts per K,
+    tol and max_iter; K chosen by BIC (n = NT).
+``single``
+    the same with one EM start per K (``n_init = 1``).
+``twostep``
+    each store's own OLS estimate b_i = (alpha_i, beta_i), then a full-covariance
+    Gaussian mixture of the points b_i fitted by EM (:mod:`simstudy.baselines.gmm`, as many
+    starts as ``full``), K chosen by that mixture's BIC (n = N points). Segment
+    c's (alpha_c, beta_c) is the mean of component c and pi_c its weight.
+
+Recorded per method: the K chosen, and at the true K the estimates matched to
+the true segments (Hungarian algorithm, :func:`simstudy.metrics.match_segments`
+on the fitted-log-sales distance, as in the recovery study), the adjusted Rand
+index and misclassification rate of the most likely segments, and the seconds
+of the method's fits (sufficient statistics, and so b_i, are computed once
+before and not timed). For ``full`` and ``single`` the log-likelihood of every
+K, so the summary can say how often one start reaches the maximum that ten find.
+
+Writes OUT/summary.json (per method: recovery, hit rate of the true K with a
+Wilson interval, classification, time; and the comparisons with ``full``),
+OUT/raw/condition_0000.csv (one row per replication) and OUT/study.json; a
+second run resumes (:func:`simstudy.runner.run_study`).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from estimator import DEFAULT_COEF_NAMES, ConvergenceWarning, fit_k_range, seed_sequence
+from estimator.atomic import write_json_atomic
+from estimator.provenance import jsonable, software_versions
+
+from .. import mixture
+from ..constants import OUTPUTS, REAL_LIKE_CONFIG
+from ..design import Condition, conditions, load_config
+from ..metrics import (
+    adjusted_rand_index,
+    match_segments,
+    misclassification_rate,
+    parameter_recovery,
+    selection_rates,
+)
+from ..runner import Study, run_study
+from .gmm import select_gmm
+
+DEFAULT_CONFIG = REAL_LIKE_CONFIG
+DEFAULT_OUT = OUTPUTS / "baselines"
+DEFAULT_REPLICATIONS = 200
+METHODS: dict[str, str] = {
+    "full": "mixture of regressions, EM with n_init starts per K, BIC",
+    "single": "mixture of regressions, EM with one start per K, BIC",
+    "twostep": "stores' own OLS, then a full-covariance Gaussian mixture, its own BIC",
+}
+"""Method keys (record prefixes) and what each is."""
+SINGLE_SEED_KEY = 101
+GMM_SEED_KEY = 102
+"""Child streams of a replication's fitting seed for the baselines (``full`` uses the
+seed itself, exactly as :func:`simstudy.mixture.analyse`, whose children are keyed by K)."""
+REACHED_RTOL = 1e-6
+"""A single start reaches the maximum when within this relative distance of ``full``."""
+
+
+def _segment_fields(
+    prefix: str,
+    theta: np.ndarray,
+    pi: np.ndarray,
+    labels: np.ndarray,
+    condition: Condition,
+    data: mixture.SimData,
+) -> dict[str, Any]:
+    """Estimates matched to the true segments, ARI and misclassification of one method."""
+    truth = condition.truth
+    perm = match_segments(theta, truth.theta, data.stats.gram / condition.factors["T"])
+    fields: dict[str, Any] = {}
+    for c in range(truth.n_components):
+        for j, name in enumerate(DEFAULT_COEF_NAMES):
+            fields[f"{prefix}_est_{name}_{c + 1}"] = float(theta[perm[c], j])
+        fields[f"{prefix}_est_pi_{c + 1}"] = float(pi[perm[c]])
+    fields[f"{prefix}_ari"] = adjusted_rand_index(data.labels, labels)
+    fields[f"{prefix}_misclassification"] = misclassification_rate(data.labels, labels, perm)
+    return fields
+
+
+def _mixture_fields(
+    prefix: str,
+    condition: Condition,
+    data: mixture.SimData,
+    n_init: int,
+    seed: np.random.SeedSequence,
+) -> dict[str, Any]:
+    """Fit every K by the estimator with ``n_init`` starts; record choice, fit and time."""
+    fit = condition.fit
+    started = time.perf_counter()
+    selection = fit_k_range(
+        data.stats,
+        condition.k_range,
+        n_init=n_init,
+        tol=fit["tol"],
+        max_iter=fit["max_iter"],
+        seed=seed,
+        init=fit["init"],
+    )
+    seconds = time.perf_counter() - started
+    at_true = selection.fits[condition.truth.n_components]
+    fields: dict[str, Any] = {f"{prefix}_chosen_k": selection.chosen_k}
+    for k in selection.k_range:
+        fields[f"{prefix}_loglik_K{k}"] = selection.fits[k].loglik
+    fields[f"{prefix}_converged"] = at_true.converged
+    fields.update(
+        _segment_fields(prefix, at_true.theta, at_true.pi, at_true.labels, condition, data)
+    )
+    fields[f"{prefix}_seconds"] = seconds
+    return fields
+
+
+def _twostep_fields(
+    condition: Condition, data: mixture.SimData, n_init: int, seed: np.random.SeedSequence
+) -> dict[str, Any]:
+    """Gaussian mixture of the stores' OLS estimates for every K; choice by its BIC."""
+    fit = condition.fit
+    started = time.perf_counter()
+    selection = select_gmm(
+        data.stats.ols, condition.k_range, n_init=n_init, max_iter=fit["max_iter"], seed=seed
+    )
+    seconds = time.perf_counter() - started
+    at_true = selection.fits[condition.truth.n_components]
+    fields: dict[str, Any] = {"twostep_chosen_k": selection.chosen_k}
+    for k, bic in selection.bic.items():
+        fields[f"twostep_bic_K{k}"] = bic
+    fields["twostep_converged"] = at_true.converged
+    fields.update(
+        _segment_fields("twostep", at_true.means, at_true.weights, at_true.labels, condition, data)
+    )
+    fields["twostep_seconds"] = seconds
+    return fields
+
+
+def analyse(
+    condition: Condition, data: mixture.SimData, seed: np.random.SeedSequence
+) -> dict[str, Any]:
+    """Fit one panel by the estimator, a single start and the two-step route.
+
+    Parameters
+    ----------
+    condition : Condition
+        Its ``fit`` holds the estimator's settings and ``gmm_n_init``.
+    data : SimData
+        From :func:`simstudy.mixture.generate`.
+    seed : SeedSequence
+        The replication's fitting stream (``full`` uses it as the recovery study does).
+
+    Returns
+    -------
+    dict
+        Flat record: ``{method}_...`` fields (module docstring).
+    """
+    fit = condition.fit
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # convergence is recorded
+        record = _mixture_fields("full", condition, data, fit["n_init"], seed)
+        single_seed = seed_sequence(seed, SINGLE_SEED_KEY)
+        record.update(_mixture_fields("single", condition, data, 1, single_seed))
+        gmm_seed = seed_sequence(seed, GMM_SEED_KEY)
+        record.update(_twostep_fields(condition, data, fit["gmm_n_init"], gmm_seed))
+    return record
+
+
+def _paired(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Mean of a - b over replications and its Monte Carlo standard error."""
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    n = diff.size
+    sd = float(diff.std(ddof=1)) if n > 1 else float("nan")
+    return {"mean": float(diff.mean()) if n else float("nan"), "se": sd / math.sqrt(n)}
+
+
+def summarise(condition: Condition, records: pd.DataFrame) -> dict[str, Any]:
+    """Per method: recovery, hit rate of the true K, classification, time; and comparisons.
+
+    Parameters
+    ----------
+    condition : Condition
+    records : DataFrame
+        One row per replication (errors included).
+
+    Returns
+    -------
+    dict
+        ``n_replications, n_ok, n_errors``; ``methods`` (per method ``description``,
+        ``recovery`` rows, ``selection`` (:func:`simstudy.metrics.selection_rates`),
+        ``classification``, ``seconds``, ``converged_rate``); ``comparison`` (per
+        baseline against ``full``: RMSE ratio per parameter, paired differences of
+        the hit indicator, misclassification and ARI, time ratio); ``single_start``
+        (per K the share of replications where one start reached ``full``'s maximum,
+        and the mean shortfall of its log-likelihood).
+    """
+    ok = records[records["status"] == "ok"]
+    truth = condition.truth
+    true_k = truth.n_components
+    true_values = {
+        f"{name}_{c + 1}": float(value)
+        for c in range(true_k)
+        for name, value in (
+            ("alpha", truth.theta[c, 0]),
+            ("beta", truth.theta[c, 1]),
+            ("pi", truth.pi[c]),
+        )
+    }
+    methods: dict[str, Any] = {}
+    for m, description in METHODS.items():
+        seconds = ok[f"{m}_seconds"].to_numpy(dtype=float)
+        methods[m] = {
+            "description": description,
+            "recovery": [
+                {"parameter": p, **parameter_recovery(ok[f"{m}_est_{p}"].to_numpy(float), v)}
+                for p, v in true_values.items()
+            ],
+            "selection": selection_rates(
+                ok[f"{m}_chosen_k"].to_numpy(dtype=int), true_k, condition.k_range
+            ),
+            "classification": {
+                "ari_mean": float(ok[f"{m}_ari"].mean()),
+                "misclassification_mean": float(ok[f"{m}_misclassification"].mean()),
+            },
+            "converged_rate": float(ok[f"{m}_converged"].astype(bool).mean()),
+            "seconds": {
+                "mean": float(seconds.mean()),
+                "median": float(np.median(seconds)),
+                "total": float(seconds.sum()),
+            },
+        }
+    full = methods["full"]
+    comparison: dict[str, Any] = {}
+    for m in METHODS:
+        if m == "full":
+            continue
+        rmse_ratio = {
+            row["parameter"]: row["rmse"] / base["rmse"]
+            for row, base in zip(methods[m]["recovery"], full["recovery"], strict=True)
+        }
+        comparison[m] = {
+            "rmse_ratio": rmse_ratio,
+            "hit_rate_difference": _paired(
+                ok["full_chosen_k"] == true_k, ok[f"{m}_chosen_k"] == true_k
+            ),
+            "misclassification_difference": _paired(
+                ok[f"{m}_misclassification"], ok["full_misclassification"]
+            ),
+            "ari_difference": _paired(ok["full_ari"], ok[f"{m}_ari"]),
+            "time_ratio": methods[m]["seconds"]["mean"] / full["seconds"]["mean"],
+        }
+    single_start = {}
+    for k in condition.k_range:
+        best = ok[f"full_loglik_K{k}"].to_numpy(dtype=float)
+        one = ok[f"single_loglik_K{k}"].to_numpy(dtype=float)
+        gap = best - one
+        single_start[str(k)] = {
+            "reached_rate": float(np.mean(gap <= REACHED_RTOL * np.abs(best))),
+            "gap_mean": float(gap.mean()),
+            "gap_max": float(gap.max()),
+        }
+    return {
+        "n_replications": int(len(records)),
+        "n_ok": int(len(ok)),
+        "n_errors": int(len(records) - len(ok)),
+        "true_k": true_k,
+        "methods": methods,
+        "comparison": comparison,
+        "single_start": single_start,
+    }
+
+
+def build_study(config: dict[str, Any], replications: int, gmm_n_init: int) -> Study:
+    """The baseline study on the config's condition(s), seeds as in the config."""
+    conds = [
+        Condition(
+            id=c.id,
+            factors=c.factors,
+            truth=c.truth,
+            k_range=c.k_range,
+            fit={**c.fit, "gmm_n_init": gmm_n_init},
+            price_data=c.price_data,
+        )
+        for c in conditions(config)
+    ]
+    return Study(
+        name="baselines",
+        conditions=conds,
+        generate=mixture.generate,
+        analyse=analyse,
+        summarise=summarise,
+        replications=replications,
+        seed=int(config["seed"]),
+        settings={
+            "config": config["name"],
+            "k_range": config["k_range"],
+            "fit": {**config["fit"], "gmm_n_init": gmm_n_init},
+            "methods": METHODS,
+        },
+    )
+
+
+def run(
+    config_path: Path = DEFAULT_CONFIG,
+    out_dir: Path = DEFAULT_OUT,
+    replications: int = DEFAULT_REPLICATIONS,
+    n_jobs: int = 1,
+    gmm_n_init: int | None = None,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Run (or resume) the baseline study and write OUT/summary.json; return its document."""
+    config = load_config(config_path)
+    gmm_n_init = int(config["fit"]["n_init"]) if gmm_n_init is None else gmm_n_init
+    study = build_study(config, replications, gmm_n_init)
+    started = time.perf_counter()
+    records = run_study(
+        study,
+        out_dir,
+        n_jobs=n_jobs,
+        batch_size=10,
+        progress=None if quiet else sys.stderr,
+    )
+    wall = time.perf_counter() - started
+    summaries = [{**c.to_dict(), **summarise(c, records[c.id])} for c in study.conditions]
+    document = {
+        "study": "baselines",
+        "description": __doc__.split("\n\n")[0],
+        "config": config,
+        "gmm_n_init": gmm_n_init,
+        "run": {
+            "replications": replications,
+            "n_jobs": n_jobs,
+            "wall_seconds_this_run": wall,
+            "software": software_versions(),
+        },
+        "conditions": summaries,
+    }
+    document = jsonable(document)
+    write_json_atomic(Path(out_dir) / "summary.json", document)
+    return document

@@ -1,0 +1,417 @@
+"""The benchmark's cases (docs/benchmark.md), the million-store probe, the iteration breakdown."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.special import logsumexp
+from scipy.stats import norm
+
+from estimator import (
+    DEFAULT_INIT,
+    DEFAULT_MAX_ITER,
+    DEFAULT_TOL,
+    ConvergenceWarning,
+    design_matrix,
+    fit_k_range,
+    load_csv,
+    seed_sequence,
+    starting_values,
+)
+from estimator.em import prepare, run_em  # the benchmark times engine internals
+
+from ..constants import REAL_DATA, REAL_LIKE_CONFIG
+from .measure import (
+    Workload,
+    chunked_workload,
+    drawn_starts,
+    engine_iteration,
+    generate_y,
+    in_memory_workload,
+    load_average,
+    lognormal_prices,
+    max_rss_mb,
+    measure,
+    real_like_truth,
+    real_prices,
+    timed,
+)
+from .naive_em import naive_e_step, naive_m_step
+from .settings import (
+    DEFAULT_SEED,
+    KEEP_Y_MAX_STORES,
+    Settings,
+    real_like_config,
+)
+
+# ---------------------------------------------------------------------------
+# cases
+# ---------------------------------------------------------------------------
+
+
+def _log(message: str) -> None:
+    print(f"[benchmark {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _case_row(
+    case: str, data: str, row: dict[str, Any], started_load: list[float]
+) -> dict[str, Any]:
+    out = {"case": case, "data": data, **row, "load_at_start": started_load}
+    naive = row["naive_status"] if row["naive_s"] is None else f"{row['naive_s']:.4g} s"
+    _log(
+        f"case {case} {data} N={row['N']} T={row['T']} K={row['K']} {row['rule']}: ours "
+        f"{row['ours_s']:.4g} s, straightforward {naive}, ratio {row['ratio']:.3g}"
+    )
+    return out
+
+
+def case_real(settings: Settings) -> list[dict[str, Any]]:
+    """Case 1: the real panel, K = 1..4, n_init = 10, under every stopping rule."""
+    panel = load_csv(REAL_DATA)
+    work = in_memory_workload(panel.y, panel.X, settings.repeats)
+    rows = []
+    for tol, max_iter in settings.rules:
+        load = load_average()
+        row = measure(
+            work,
+            ks=settings.real_ks,
+            n_init=settings.real_n_init,
+            tol=tol,
+            max_iter=max_iter,
+            seed=settings.seed,
+            repeats=settings.repeats,
+            naive_budget=settings.naive_budget_real,
+            naive_repeat_seconds=settings.naive_repeat_seconds,
+        )
+        rows.append(_case_row("1", "real data (609948.csv)", row, load))
+    return rows
+
+
+def case_real_like(settings: Settings) -> list[dict[str, Any]]:
+    """Case 2: one replication of the real_like study, K = 1..5, n_init = 10."""
+    truth, shape = real_like_truth()
+    prices = real_prices()[: shape["T"]]
+    y = generate_y(truth, prices, shape["N"], seed_sequence(settings.seed, 2))
+    work = in_memory_workload(y, design_matrix(prices), settings.repeats)
+    rows = []
+    for tol, max_iter in settings.rules:
+        load = load_average()
+        row = measure(
+            work,
+            ks=settings.study_ks,
+            n_init=settings.study_n_init,
+            tol=tol,
+            max_iter=max_iter,
+            seed=settings.seed + 2,
+            repeats=settings.repeats,
+            naive_budget=settings.naive_budget_real,
+            naive_repeat_seconds=settings.naive_repeat_seconds,
+        )
+        rows.append(_case_row("2", "one real_like replication", row, load))
+    return rows
+
+
+def case_scale_n(settings: Settings) -> list[dict[str, Any]]:
+    """Case 3: N from 300 to 1,000,000, T = 52, K = 3, n_init = 5, generated in chunks."""
+    truth, _ = real_like_truth()
+    prices = real_prices()
+    rows: list[dict[str, Any]] = []
+    measured: tuple[int, float] | None = None  # (N, naive s/iteration at K = 3)
+    for n in settings.n_values:
+        load = load_average()
+        work = chunked_workload(
+            truth, prices, n, seed_sequence(settings.seed, 3, n), keep_y=n <= KEEP_Y_MAX_STORES
+        )
+        hint = None
+        if measured is not None:
+            n_ref, per_iter = measured
+            hint = lambda k, n=n, n_ref=n_ref, per_iter=per_iter: per_iter * n / n_ref  # noqa: E731
+            if work.y is not None and _extrapolated_over_budget(work, settings, hint):
+                work = replace(work, y=None)  # the brief's rule: skip on the extrapolation
+        row = measure(
+            work,
+            ks=(3,),
+            n_init=settings.n_init_synth,
+            tol=DEFAULT_TOL,
+            max_iter=DEFAULT_MAX_ITER,
+            seed=settings.seed + 3,
+            repeats=settings.repeats if n < 300_000 else settings.big_repeats,
+            naive_budget=settings.naive_budget,
+            naive_repeat_seconds=settings.naive_repeat_seconds,
+            naive_per_iter_hint=hint,
+        )
+        if not row["naive_estimate_extrapolated"] and row["naive_s_per_iter_by_k"]:
+            measured = (n, row["naive_s_per_iter_by_k"]["3"])
+        row["process_max_rss_mb"] = max_rss_mb()
+        rows.append(_case_row("3", "synthetic, chunked", row, load))
+        del work
+        gc.collect()
+    return rows
+
+
+def _extrapolated_over_budget(
+    work: Workload, settings: Settings, hint: Callable[[int], float]
+) -> bool:
+    """True when even the extrapolated straightforward run would exceed the budget.
+
+    Uses our iteration count on this panel (one quick engine run).
+    """
+    stats = work.stats
+    starts = drawn_starts(stats, (3,), settings.n_init_synth, settings.seed + 3)
+    run = run_em(prepare(stats), *starts[3], DEFAULT_TOL, DEFAULT_MAX_ITER)
+    return hint(3) * (run.n_iter + 1).sum() > settings.naive_budget
+
+
+def case_shape(settings: Settings) -> list[dict[str, Any]]:
+    """Case 4: T in {13, 52, 208, 520} (K = 3) and K in {2, 4, 8} (T = 52), N = 3000."""
+    truth, _ = real_like_truth()
+    rows = []
+    n = settings.n_case4
+    for n_weeks in settings.t_values:
+        load = load_average()
+        prices = lognormal_prices(n_weeks, seed_sequence(settings.seed, 4, n_weeks))
+        y = generate_y(truth, prices, n, seed_sequence(settings.seed, 5, n_weeks))
+        work = in_memory_workload(y, design_matrix(prices), settings.repeats)
+        row = measure(
+            work,
+            ks=(3,),
+            n_init=settings.n_init_synth,
+            tol=DEFAULT_TOL,
+            max_iter=DEFAULT_MAX_ITER,
+            seed=settings.seed + 4,
+            repeats=settings.repeats,
+            naive_budget=settings.naive_budget,
+            naive_repeat_seconds=settings.naive_repeat_seconds,
+        )
+        rows.append(_case_row("4T", "synthetic, log-normal prices", row, load))
+    prices = real_prices()
+    y = generate_y(truth, prices, n, seed_sequence(settings.seed, 6))
+    work = in_memory_workload(y, design_matrix(prices), settings.repeats)
+    for k in settings.k_values:
+        load = load_average()
+        row = measure(
+            work,
+            ks=(k,),
+            n_init=settings.n_init_synth,
+            tol=DEFAULT_TOL,
+            max_iter=DEFAULT_MAX_ITER,
+            seed=settings.seed + 5,
+            repeats=settings.repeats,
+            naive_budget=settings.naive_budget,
+            naive_repeat_seconds=settings.naive_repeat_seconds,
+        )
+        rows.append(_case_row("4K", "synthetic (true K = 3)", row, load))
+    return rows
+
+
+def case_study(settings: Settings, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Case 5: the whole real_like study through its entry point, wall time per n_jobs.
+
+    Runs ``python -m experiments.recovery --config experiments/configs/real_like.json
+    --n-jobs J --out TMP`` in a fresh temporary folder (so nothing is resumed).
+    """
+    rows = []
+    entry = Path("experiments/recovery.py")
+    if not entry.is_file() or not REAL_LIKE_CONFIG.is_file():
+        return [{"case": "5", "status": "not run: experiments/recovery.py or its config missing"}]
+    config = real_like_config() or {}
+    replications = settings.study_replications or int(config.get("replications", 1000))
+    for jobs in settings.study_jobs:
+        out = Path(tempfile.mkdtemp(prefix="salesmix-bench-study-"))
+        command = [
+            sys.executable,
+            "-m",
+            "experiments.recovery",
+            "--config",
+            str(REAL_LIKE_CONFIG),
+            "--n-jobs",
+            str(jobs),
+            "--out",
+            str(out / "study"),
+            "--quiet",
+        ]
+        if settings.study_replications:
+            command += ["--replications", str(settings.study_replications)]
+        load = load_average()
+        _log(f"case 5: {' '.join(command[1:])}")
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        seconds = time.perf_counter() - started
+        summary = out / "study" / "summary.json"
+        replication_seconds = _replication_seconds(out / "study")
+        row = {
+            "case": "5",
+            "data": "real_like study",
+            "command": " ".join(["python", *command[1:7], "--out", "TMP", "--quiet"]),
+            "n_jobs": jobs,
+            "replications": replications,
+            "seconds": seconds,
+            "ms_per_replication": 1000 * seconds / replications,
+            "replication_seconds_sum": replication_seconds,
+            "returncode": done.returncode,
+            "summary_written": summary.is_file(),
+            "status": "ok" if done.returncode == 0 else "failed: " + done.stderr[-500:],
+            "load_at_start": load,
+        }
+        _log(f"case 5 n_jobs={jobs}: {seconds:.1f} s, {row['status'][:80]}")
+        rows.append(row)
+        shutil.rmtree(out, ignore_errors=True)
+    return rows
+
+
+def _replication_seconds(folder: Path) -> float | None:
+    """Sum of the per-replication ``seconds`` in a study's raw records (None if unreadable)."""
+    try:
+        import pandas as pd
+
+        frames = [pd.read_csv(path) for path in sorted((folder / "raw").glob("*.csv"))]
+        return float(sum(frame["seconds"].sum() for frame in frames)) if frames else None
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+# ---------------------------------------------------------------------------
+# the million-store probe (fresh process: its max RSS is the pipeline's alone)
+# ---------------------------------------------------------------------------
+
+
+def probe(n_stores: int, seed: int, n_init: int) -> dict[str, Any]:
+    """Generate N stores in chunks, fit K = 3, report times and this process's max RSS."""
+    truth, _ = real_like_truth()
+    started = time.perf_counter()
+    work = chunked_workload(truth, real_prices(), n_stores, seed_sequence(seed, 3, n_stores), False)
+    generated = time.perf_counter() - started
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit_seconds, _, selection = timed(
+            lambda: fit_k_range(work.stats, (3,), n_init=n_init, seed=seed + 3), 1
+        )
+    return {
+        "N": n_stores,
+        "generate_and_pass_s": generated,
+        "pass_s": work.pass_seconds,
+        "fit_s": fit_seconds,
+        "n_iter_best": selection.fits[3].n_iter,
+        "max_rss_mb": max_rss_mb(),
+        "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
+    }
+
+
+def run_probes(settings: Settings, base_env: dict[str, str]) -> list[dict[str, Any]]:
+    """Run :func:`probe` for the largest N with single-threaded and default BLAS."""
+    n = max(settings.n_values)
+    results = []
+    variants = {"1": "1", "default": None}
+    for label, threads in variants.items():
+        env = dict(base_env)
+        env.pop("OPENBLAS_NUM_THREADS", None)
+        if threads is not None:
+            env["OPENBLAS_NUM_THREADS"] = threads
+        command = [
+            sys.executable,
+            "-m",
+            "experiments.benchmark",
+            "--probe-n",
+            str(n),
+            "--seed",
+            str(settings.seed),
+            "--probe-n-init",
+            str(settings.n_init_synth),
+        ]
+        load = load_average()
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        if done.returncode != 0:
+            results.append({"blas_threads": label, "status": "failed: " + done.stderr[-500:]})
+            continue
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        result.update(blas_threads=label, load_at_start=load, status="ok")
+        _log(
+            f"probe N={n} BLAS {label}: fit {result['fit_s']:.2f} s, "
+            f"max RSS {result['max_rss_mb']:.0f} MB"
+        )
+        results.append(result)
+    return results
+
+
+# ---------------------------------------------------------------------------
+# where the time of one iteration goes
+# ---------------------------------------------------------------------------
+
+
+def by_hand(resid: np.ndarray) -> np.ndarray:
+    """The standard normal log-density written out (for the breakdown only)."""
+    return -0.5 * resid * resid - 0.5 * np.log(2.0 * np.pi)
+
+
+def posteriors_of(joint: np.ndarray) -> np.ndarray:
+    """Posteriors from log joint densities (N, K) via logsumexp."""
+    return np.exp(joint - logsumexp(joint, axis=1)[:, None])
+
+
+def iteration_breakdown(repeats: int = 200, timings: int = 3) -> list[dict[str, Any]]:
+    """Microseconds of the pieces of one iteration on the real panel, K = 4.
+
+    Straightforward: the N x T x K residuals, norm.logpdf on them, the sum over
+    weeks, logsumexp, the stacked weighted least squares. Ours: one sweep
+    (E-step and posterior sums) plus M-step, with R = 1 and R = 10 restarts.
+    """
+    panel = load_csv(REAL_DATA)
+    y, X = panel.y, panel.X
+    stats = panel.sufficient_stats()
+    theta, pi = starting_values(stats, 4, 10, DEFAULT_SEED, DEFAULT_INIT)
+    means = X @ theta[0].T
+    resid = y[:, :, None] - means[None]
+    dens = norm.logpdf(resid)
+    joint = dens.sum(axis=1) + np.log(pi[0])
+    _, W = naive_e_step(y, X, theta[0], pi[0])
+    stacked_X, stacked_y = np.tile(X, (y.shape[0], 1)), y.reshape(-1)
+    prep = prepare(stats)
+
+    def ours(r: int) -> Callable[[], Any]:
+        return loop(lambda: engine_iteration(prep, theta[:r], pi[:r]))
+
+    def naive_iteration() -> None:
+        _, posteriors = naive_e_step(y, X, theta[0], pi[0])
+        naive_m_step(stacked_X, stacked_y, posteriors, y.shape[1])
+
+    def loop(fn: Callable[[], Any]) -> Callable[[], Any]:
+        return lambda: [fn() for _ in range(repeats)]
+
+    sf = "straightforward"
+    pieces: list[tuple[str, str, Callable[[], Any], int]] = [
+        (sf, "residuals y - X theta (N x T x K)", loop(lambda: y[:, :, None] - means[None]), 1),
+        (sf, "scipy.stats.norm.logpdf (N x T x K)", loop(lambda: norm.logpdf(resid)), 1),
+        (sf, "(same density by hand: -r^2/2 - log(2 pi)/2)", loop(lambda: by_hand(resid)), 1),
+        (sf, "sum over weeks", loop(lambda: dens.sum(axis=1)), 1),
+        (sf, "logsumexp and posteriors", loop(lambda: posteriors_of(joint)), 1),
+        (
+            sf,
+            "M-step: stacked weighted least squares",
+            loop(lambda: naive_m_step(stacked_X, stacked_y, W, y.shape[1])),
+            1,
+        ),
+        (sf, "whole iteration (E + M)", loop(naive_iteration), 1),
+        ("ours", "whole iteration (sweep + M-step), R = 1", ours(1), 1),
+        ("ours", "whole iteration (sweep + M-step), R = 10", ours(10), 10),
+    ]
+    rows = []
+    for who, what, fn, restarts in pieces:
+        seconds, _, _ = timed(fn, timings)
+        micro = 1e6 * seconds / repeats
+        rows.append(
+            {"implementation": who, "piece": what, "us": micro, "us_per_restart": micro / restarts}
+        )
+    return rows

@@ -1,0 +1,137 @@
+"""Run every benchmark case and write OUT/benchmark.{json,md} and the figure."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from estimator.atomic import write_json_atomic, write_text_atomic
+from estimator.provenance import jsonable, software_versions
+
+from .cases import (
+    case_real,
+    case_real_like,
+    case_scale_n,
+    case_shape,
+    case_study,
+    iteration_breakdown,
+    run_probes,
+)
+from .measure import cpu_name, git_commit, load_average, max_rss_mb
+from .render import evaluate_targets, render_markdown, save_figure
+from .settings import Settings, default_settings
+
+# ---------------------------------------------------------------------------
+# driver
+# ---------------------------------------------------------------------------
+
+
+def run_benchmark(
+    settings: Settings,
+    out: Path,
+    command: str = "python -m experiments.benchmark",
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run every case, write OUT/benchmark.md, OUT/benchmark.json and the figure.
+
+    Parameters
+    ----------
+    settings : Settings
+    out : Path
+        Output folder (created).
+    command : str
+        How the benchmark was invoked (recorded).
+    env : dict, optional
+        Environment for the subprocesses (case 5, probes); default this process's.
+
+    Returns
+    -------
+    dict
+        The document written to benchmark.json.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ) if env is None else env
+    started = time.perf_counter()
+    meta: dict[str, Any] = {
+        "command": command,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": git_commit(),
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        **software_versions(),
+        "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
+        "load_start": load_average(),
+        "settings": {k: v for k, v in settings.__dict__.items()},
+    }
+    cases: list[dict[str, Any]] = []
+    for run_case in (case_real, case_real_like, case_scale_n, case_shape):
+        cases += run_case(settings)
+    result: dict[str, Any] = {"meta": meta, "cases": cases}
+    if settings.million_probe and max(settings.n_values) >= 300_000:
+        result["probes"] = run_probes(settings, env)
+    result["study"] = case_study(settings, env) if settings.study else []
+    result["breakdown"] = (
+        iteration_breakdown(2, 1) if settings.quick else iteration_breakdown(300, 3)
+    )
+    meta.update(
+        load_end=load_average(), seconds=time.perf_counter() - started, max_rss_mb=max_rss_mb()
+    )
+    result["targets"] = evaluate_targets(result)
+    result = jsonable(result)
+    write_json_atomic(out / "benchmark.json", result)
+    write_text_atomic(out / "benchmark.md", render_markdown(result))
+    save_figure(result, out)
+    return result
+
+
+def reexec_with_blas_threads(threads: int, module: str, argv: list[str]) -> None:
+    """Restart ``python -m module argv`` with OPENBLAS_NUM_THREADS = ``threads`` unless set.
+
+    BLAS reads its thread count when numpy loads, so the variable must be set
+    before the process starts. ``threads`` <= 0 leaves the environment as is.
+    The user's own setting is kept for the subprocesses (see :func:`child_env`).
+    """
+    wanted = str(threads)
+    if threads > 0 and os.environ.get("OPENBLAS_NUM_THREADS") != wanted:
+        env = dict(
+            os.environ,
+            OPENBLAS_NUM_THREADS=wanted,
+            SALESMIX_BENCH_ORIGINAL_BLAS=os.environ.get("OPENBLAS_NUM_THREADS", ""),
+        )
+        os.execve(sys.executable, [sys.executable, "-m", module, *argv], env)
+
+
+def child_env() -> dict[str, str]:
+    """This process's environment with the user's own BLAS setting (undoing the re-exec's)."""
+    base_env = dict(os.environ)
+    original = base_env.pop("SALESMIX_BENCH_ORIGINAL_BLAS", None)
+    if original is not None:
+        base_env.pop("OPENBLAS_NUM_THREADS", None)
+        if original:
+            base_env["OPENBLAS_NUM_THREADS"] = original
+    return base_env
+
+
+def settings_from(
+    quick: bool,
+    study: bool,
+    seed: int,
+    repeats: int | None = None,
+    naive_budget: float | None = None,
+    study_replications: int | None = None,
+) -> Settings:
+    """The default (or quick) settings with the command line's overrides (None: keep)."""
+    overrides: dict[str, Any] = {"study": study, "seed": seed}
+    if repeats:
+        overrides["repeats"] = repeats
+    if naive_budget is not None:
+        overrides["naive_budget"] = naive_budget
+    if study_replications:
+        overrides["study_replications"] = study_replications
+    return replace(default_settings(quick), **overrides)

@@ -1,0 +1,155 @@
+"""What the benchmark runs: its settings, stopping rules and targets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from estimator import DEFAULT_MAX_ITER, DEFAULT_TOL
+
+from ..constants import BENCHMARK_SEED, OUTPUTS, REAL_LIKE_CONFIG
+
+DEFAULT_OUT = OUTPUTS / "benchmark"
+DEFAULT_SEED = BENCHMARK_SEED
+LIBRARY_RULE = (DEFAULT_TOL, DEFAULT_MAX_ITER)
+BRIEF_STUDY_RULE = (1e-8, 1000)
+CHUNK_STORES = 50_000
+"""Stores generated (and reduced to sufficient statistics) at a time in case 3."""
+KEEP_Y_MAX_STORES = 100_000
+"""Largest N whose full N x T matrix is kept for the straightforward implementation."""
+TARGET_REAL_SECONDS = 0.1
+TARGET_REAL_RATIO = 100.0
+TARGET_STUDY_SECONDS = 60.0
+TARGET_MILLION_SECONDS = 60.0
+TARGET_MILLION_BYTES = 2 * 1024**3
+MB = 1024.0**2
+
+
+# ---------------------------------------------------------------------------
+# settings
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the benchmark runs.
+
+    Attributes
+    ----------
+    quick : bool
+        A fast smoke run (small cases, one repeat).
+    repeats : int
+        Timed runs per case (median reported) for ours; the straightforward
+        implementation runs as often as fits in ``naive_repeat_seconds``.
+    big_repeats : int
+        Timed runs for N >= 300,000.
+    naive_budget : float
+        Seconds one straightforward run may take in cases 3 and 4 (estimated first).
+    naive_budget_real : float
+        The same for cases 1 and 2 (the real workloads, measured even when slow).
+    naive_repeat_seconds : float
+        Total seconds for repeated straightforward runs of one case.
+    real_ks, real_n_init : tuple of int, int
+        Case 1.
+    study_ks, study_n_init : tuple of int, int
+        Case 2.
+    rules : tuple of (float, int)
+        Stopping rules (tol, max_iter) of cases 1 and 2.
+    n_values, n_init_synth : tuple of int, int
+        Case 3 (K = 3, T = 52).
+    t_values, k_values, n_case4 : tuple of int, tuple of int, int
+        Case 4.
+    million_probe : bool
+        Run the largest N of case 3 again in fresh processes for their maximum RSS.
+    study : bool
+        Run case 5.
+    study_replications : int or None
+        Replications of case 5 (None: the config's).
+    study_jobs : tuple of int
+    seed : int
+    """
+
+    quick: bool = False
+    repeats: int = 5
+    big_repeats: int = 2
+    naive_budget: float = 60.0
+    naive_budget_real: float = 300.0
+    naive_repeat_seconds: float = 30.0
+    real_ks: tuple[int, ...] = (1, 2, 3, 4)
+    real_n_init: int = 10
+    study_ks: tuple[int, ...] = (1, 2, 3, 4, 5)
+    study_n_init: int = 10
+    rules: tuple[tuple[float, int], ...] = ()
+    n_values: tuple[int, ...] = (300, 3000, 30_000, 300_000, 1_000_000)
+    n_init_synth: int = 5
+    t_values: tuple[int, ...] = (13, 52, 208, 520)
+    k_values: tuple[int, ...] = (2, 4, 8)
+    n_case4: int = 3000
+    million_probe: bool = True
+    study: bool = False
+    study_replications: int | None = None
+    study_jobs: tuple[int, ...] = (1, 2)
+    seed: int = DEFAULT_SEED
+
+
+def default_settings(quick: bool = False) -> Settings:
+    """The full benchmark, or with ``quick`` a smoke run of a few seconds."""
+    rules = _unique_rules([LIBRARY_RULE, _config_rule(), BRIEF_STUDY_RULE])
+    if not quick:
+        return Settings(rules=rules)
+    return Settings(
+        quick=True,
+        repeats=1,
+        big_repeats=1,
+        naive_budget=1.0,
+        naive_budget_real=2.0,
+        naive_repeat_seconds=0.5,
+        real_ks=(1, 2),
+        real_n_init=2,
+        study_ks=(1, 2),
+        study_n_init=2,
+        rules=(BRIEF_STUDY_RULE,),
+        n_values=(300, 1000),
+        n_init_synth=2,
+        t_values=(26, 52),
+        k_values=(2,),
+        n_case4=300,
+        million_probe=False,
+        study_jobs=(1, 2),
+    )
+
+
+def _unique_rules(rules: Sequence[tuple[float, int] | None]) -> tuple[tuple[float, int], ...]:
+    out: list[tuple[float, int]] = []
+    for rule in rules:
+        if rule is not None and rule not in out:
+            out.append(rule)
+    return tuple(out)
+
+
+def real_like_config() -> dict[str, Any] | None:
+    if not REAL_LIKE_CONFIG.is_file():
+        return None
+    return json.loads(REAL_LIKE_CONFIG.read_text(encoding="utf-8"))
+
+
+def _config_rule() -> tuple[float, int] | None:
+    """The real_like study's own stopping rule, when its config exists."""
+    config = real_like_config()
+    if config is None or "fit" not in config:
+        return None
+    return float(config["fit"]["tol"]), int(config["fit"]["max_iter"])
+
+
+def rule_label(tol: float, max_iter: int) -> str:
+    """The stopping rule as the tables print it."""
+    origin = ""
+    if (tol, max_iter) == LIBRARY_RULE:
+        origin = " (library default)"
+    elif (tol, max_iter) == _config_rule():
+        origin = " (real_like.json)"
+    elif (tol, max_iter) == BRIEF_STUDY_RULE:
+        origin = " (study setting in the brief)"
+    return f"tol {tol:g}, max_iter {max_iter}{origin}"

@@ -1,0 +1,346 @@
+"""Blocks about the simulation studies, the baselines and the benchmark."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from estimator import CRITERIA, design_matrix
+
+from ..bench.render import summary_table
+from ..design import segment_distances
+from ..generate import real_prices
+from ..report import CRITERION_LABELS
+from ..writeup.doc import interval, num, pct
+from .source import load, md_table
+
+
+def real_like_coverage(outputs: Path) -> str:
+    """SE / SD and 95% coverage (Wilson interval) of every parameter, observed and naive."""
+    (cond,) = load(outputs, "real_like/summary.json")["conditions"]
+    rows = []
+    for r in cond["recovery"]:
+        rows.append(
+            [
+                r["parameter"],
+                f"{r['true']:.3f}",
+                f"{r['sd']:.4f}",
+                *(
+                    cell
+                    for kind in ("observed", "naive")
+                    for cell in (
+                        f"{r[f'se_{kind}_ratio']:.3f}",
+                        f"{r[f'coverage_{kind}']:.3f} "
+                        + interval(r[f"coverage_{kind}_low"], r[f"coverage_{kind}_high"]),
+                    )
+                ),
+            ]
+        )
+    headers = ["parameter", "true", "SD of estimates", "SE observed / SD", "coverage observed"]
+    table = md_table([*headers, "SE naive / SD", "coverage naive"], rows, "lrrrlrl")
+    cover = {k: [r[f"coverage_{k}"] for r in cond["recovery"]] for k in ("observed", "naive")}
+    ratio = [r["se_observed_ratio"] for r in cond["recovery"]]
+    text = (
+        f"Over {cond['n_ok']} replications the observed-information intervals cover "
+        f"{min(cover['observed']):.3f}-{max(cover['observed']):.3f} (SE / SD "
+        f"{min(ratio):.3f}-{max(ratio):.3f}); the naive ones cover "
+        f"{min(cover['naive']):.3f}-{max(cover['naive']):.3f}."
+    )
+    return f"{table}\n\n{text}"
+
+
+def _rates(selection: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{CRITERION_LABELS[c]} {pct(selection[c]['hit_rate'])}" for c in CRITERIA if c != "bic"
+    )
+
+
+def real_like_findings(outputs: Path) -> str:
+    """Bias and hit rates of the real_like study, with its run's wall time."""
+    doc = load(outputs, "real_like/summary.json")
+    (cond,) = doc["conditions"]
+    worst = max(abs(r["bias"]) / r["sd"] for r in cond["recovery"] if r["sd"] > 0)
+    bic = cond["selection"]["bic"]
+    run = doc["run"]
+    return (
+        f"**Recovery at the real-data estimates** (`outputs/real_like/`, {cond['n_ok']} "
+        f"replications, {run['replication_seconds_total']:.0f} CPU-seconds of replications): "
+        f"every estimate is unbiased to within {pct(worst, 0)} of its SD; BIC finds "
+        f"K = {cond['factors']['K']} in {pct(bic['hit_rate'])} "
+        f"{interval(100 * bic['ci_low'], 100 * bic['ci_high'], 1)} of panels "
+        f"({_rates(cond['selection'])})."
+    )
+
+
+def real_like_truth(outputs: Path) -> str:
+    """The truth the real_like study drew its panels from (its summary, 4 decimals)."""
+    (cond,) = load(outputs, "real_like/summary.json")["conditions"]
+    truth = cond["truth"]
+    rows = [
+        [c + 1, f"{a:.4f}", f"{b:.4f}", f"{p:.4f}"]
+        for c, ((a, b), p) in enumerate(zip(truth["theta"], truth["pi"], strict=True))
+    ]
+    return md_table(["segment", "alpha", "beta", "pi"], rows)
+
+
+def real_like_run(outputs: Path) -> str:
+    """What the real_like run produced: replications, errors, convergence, BIC's hits."""
+    doc = load(outputs, "real_like/summary.json")
+    (cond,) = doc["conditions"]
+    run, conv, inf = doc["run"], cond["convergence"], cond["inference"]
+    bic = cond["selection"]["bic"]
+    wall = run.get("wall_seconds_records")
+    timing = f", {wall:.0f} s of wall time" if wall is not None else ""
+    return (
+        f"{cond['n_ok'] + cond['n_errors']} replications ({cond['n_errors']} errors; "
+        f"{run['replication_seconds_total']:.0f} CPU-seconds of replications{timing}, "
+        f"`--n-jobs {run['n_jobs']}`); the fit at the true K converged in "
+        f"{pct(conv['converged_rate'])} of them and both covariances were estimable in "
+        f"{inf['observed']['valid']} and {inf['naive']['valid']}; "
+        f"{conv['not_converged_any_k']} replications had some K stop at max_iter (over-fitted "
+        f"models, outside the coverage). BIC (n = NT) chose K = {cond['factors']['K']} in "
+        f"{bic['hits']} of {bic['n']}."
+    )
+
+
+def real_like_readings(outputs: Path) -> str:
+    """Readings of the real_like coverage: logit intervals for pi, detectable biases."""
+    (cond,) = load(outputs, "real_like/summary.json")["conditions"]
+    rec = cond["recovery"]
+    pis = [r for r in rec if "coverage_observed_logit" in r]
+    biased = sorted(
+        (r for r in rec if r["mcse_bias"] and abs(r["bias"]) > 3 * r["mcse_bias"]),
+        key=lambda r: -abs(r["bias"]) / r["mcse_bias"],
+    )
+    worst = max(abs(r["bias"]) / r["sd"] for r in rec if r["sd"])
+    text = (
+        "* pi's logit-scale intervals (`coverage_{KIND}_logit` in summary.json) cover "
+        + ", ".join(f"{r['coverage_observed_logit']:.3f}" for r in pis)
+        + " with the observed information (naive "
+        + ", ".join(f"{r['coverage_naive_logit']:.3f}" for r in pis)
+        + ").\n* Biases detectable with this many replications (more than 3 MCSE): "
+    )
+    text += (
+        ", ".join(
+            f"{r['parameter']} {r['bias']:+.4f} ({abs(r['bias']) / r['mcse_bias']:.1f} MCSE)"
+            for r in biased
+        )
+        or "none"
+    )
+    return text + f"; none exceeds {pct(worst, 0)} of its SD."
+
+
+def grid_conditions(outputs: Path) -> list[dict[str, Any]]:
+    return load(outputs, "selection_grid/summary.json")["conditions"]
+
+
+def selection_grid_findings(outputs: Path) -> str:
+    """The grid's size, BIC's hit rate by true K and N (T = 52, separation 1, sigma 1), and
+    the criteria's average hit rates."""
+    doc = load(outputs, "selection_grid/summary.json")
+    conds = doc["conditions"]
+    n_rep = sum(c["n_ok"] + c["n_errors"] for c in conds)
+    errors = sum(c["n_errors"] for c in conds)
+    ns = sorted({c["factors"]["N"] for c in conds})
+    ks = sorted({c["factors"]["K"] for c in conds})
+    t_max = max(c["factors"]["T"] for c in conds)
+
+    def cell(k: int, n: int) -> str:
+        (c,) = [
+            c
+            for c in conds
+            if c["factors"] | {"K": k, "N": n, "T": t_max, "separation": 1.0, "sigma": 1.0}
+            == c["factors"]
+        ]
+        return f"{c['selection']['bic']['hit_rate']:.2f}"
+
+    table = md_table(
+        ["true K", *(f"N = {n}" for n in ns)], [[k, *(cell(k, n) for n in ns)] for k in ks]
+    )
+    unit = [c for c in conds if c["factors"]["sigma"] == 1.0]
+    mean = {
+        crit: sum(c["selection"][crit]["hit_rate"] for c in unit) / len(unit) for crit in CRITERIA
+    }
+    order = sorted(CRITERIA, key=lambda crit: -mean[crit])
+    noisy = [c for c in conds if c["factors"]["sigma"] != 1.0 and c["factors"]["K"] > 0]
+    too_many = sum(c["selection"]["bic"]["too_many"] * c["n_ok"] for c in noisy) / max(
+        1, sum(c["n_ok"] for c in noisy)
+    )
+    return (
+        f"**Choice of K across the design grid** (`outputs/selection_grid/`: {len(conds)} "
+        f"conditions, {n_rep:,} replications, {errors} errors, "
+        f"{doc['run']['replication_seconds_total']:.0f} CPU-seconds of replications). "
+        f"BIC's hit rate for the true K at T = {t_max}, separation 1, sigma 1:\n\n{table}\n\n"
+        f"Over the {len(unit)} sigma = 1 conditions the mean hit rates are "
+        + ", ".join(f"{CRITERION_LABELS[c]} {pct(mean[c])}" for c in order)
+        + f". With sigma = 1.5 (noise the model does not allow) BIC picks too many segments "
+        f"in {pct(too_many)} of replications."
+    )
+
+
+def grid_truths(outputs: Path) -> str:
+    """The selection grid's truth for every true K at separation 1 (from its summary)."""
+    by_k = {}
+    for c in grid_conditions(outputs):
+        if c["factors"]["separation"] == 1.0:
+            by_k.setdefault(c["factors"]["K"], c["truth"])
+    rows = []
+    for k, truth in sorted(by_k.items()):
+        theta, pi = truth["theta"], truth["pi"]
+        rows.append(
+            [
+                k,
+                ", ".join(f"{t[0]:.4f}" for t in theta),
+                ", ".join(f"{t[1]:.4f}" for t in theta),
+                ", ".join(f"{p:.4f}".rstrip("0").rstrip(".") if k == 1 else f"{p:.4f}" for p in pi),
+            ]
+        )
+    return md_table(["K", "alpha", "beta", "pi"], rows)
+
+
+def grid_distances(outputs: Path) -> str:
+    """Smallest distance between the segments of each grid truth, by true K, T and separation.
+
+    The distance of fitted log sales over the condition's weeks, sqrt((a - b)' X'X (a - b)),
+    with the real prices of those weeks (the grid's price series).
+    """
+    conds = [c for c in grid_conditions(outputs) if c["factors"]["K"] > 1]
+    ts = sorted({c["factors"]["T"] for c in conds})
+    seps = sorted({c["factors"]["separation"] for c in conds})
+    prices = real_prices()
+    rows = []
+    for k in sorted({c["factors"]["K"] for c in conds}):
+        row: list[Any] = [k]
+        for t in ts:
+            X = design_matrix(prices[:t])
+            cells = []
+            for sep in seps:
+                c = next(
+                    c
+                    for c in conds
+                    if (c["factors"]["K"], c["factors"]["T"], c["factors"]["separation"])
+                    == (k, t, sep)
+                )
+                d = segment_distances(np.asarray(c["truth"]["theta"]), X.T @ X)
+                cells.append(f"{d[np.triu_indices(k, 1)].min():.2f}")
+            row.append(" / ".join(cells))
+        rows.append(row)
+    levels = " / ".join(f"{sep:g}" for sep in seps)
+    headers = [
+        "true K",
+        *(f"T = {t}: s {levels}" if i == 0 else f"T = {t}" for i, t in enumerate(ts)),
+    ]
+    return md_table(headers, rows)
+
+
+def grid_truth_notes(outputs: Path) -> str:
+    """How the grid's truths relate: distances of the K = 3 truth, m, the K = 4 split."""
+    truths = {}
+    for c in grid_conditions(outputs):
+        if c["factors"]["separation"] == 1.0:
+            truths.setdefault(c["factors"]["K"], c["truth"])
+    X = design_matrix(real_prices())
+    gram = X.T @ X
+    three = np.asarray(truths[3]["theta"])
+    d3 = segment_distances(three, gram)
+    four, pi4 = np.asarray(truths[4]["theta"]), truths[4]["pi"]
+    d4 = segment_distances(four, gram)
+    (m,) = truths[1]["theta"]
+    upper = zip(*np.triu_indices(3, 1), strict=True)
+    pairs = ", ".join(f"{d3[a, b]:.2f} ({a + 1}-{b + 1})" for a, b in upper)
+    return (
+        f"* K = 3: the real truth. Its segments are {pairs} apart.\n"
+        "* K = 2: the two closest segments merged into their pi-weighted mean.\n"
+        f"* K = 1: m = ({m[0]:.4f}, {m[1]:.4f}).\n"
+        f"* K = 4: the most common segment (pi {truths[3]['pi'][1]:.3f}) split into two "
+        f"halves (pi {pi4[1]:.3f} each) that differ only in alpha (the level of sales, same "
+        f"price elasticity), placed {d4[1, 2]:.2f} apart."
+    )
+
+
+def irregular_table(outputs: Path) -> str:
+    """Per condition of the irregular study: BIC's hit rate, RMSEs, coverage ranges."""
+    conds = load(outputs, "irregular/summary.json")["conditions"]
+    rows = []
+    for c in conds:
+        f = c["factors"]
+        rec = {r["parameter"]: r for r in c["recovery"]}
+        sigma = f["sigma"]
+        sigma = " / ".join(num(s, 2) for s in sigma) if isinstance(sigma, list) else num(sigma, 2)
+        cover = {
+            k: [r[f"coverage_{k}"] for r in c["recovery"] if f"coverage_{k}" in r]
+            for k in ("observed", "naive")
+        }
+        rows.append(
+            [
+                pct(f["missing_rate"], 0),
+                num(f["price_noise"], 2),
+                sigma,
+                f"{c['selection']['bic']['hit_rate']:.3f}",
+                " / ".join(f"{rec[p]['rmse']:.3f}" for p in ("beta_2", "beta_3", "promo_3")),
+                f"{min(cover['observed']):.3f}-{max(cover['observed']):.3f}",
+                f"{min(cover['naive']):.3f}-{max(cover['naive']):.3f}",
+            ]
+        )
+    headers = ["missing weeks", "price noise (sd of log p_it)", "true sigma", "BIC finds K = 3"]
+    n_par = len(conds[0]["recovery"])
+    headers += ["RMSE beta_2 / beta_3 / promo_3", f"95% coverage, observed ({n_par} parameters)"]
+    return md_table([*headers, "naive"], rows)
+
+
+def baselines_table(outputs: Path) -> str:
+    """The estimator against a single start and the two-step route on real_like panels."""
+    (cond,) = load(outputs, "baselines/summary.json")["conditions"]
+    labels = {
+        "full": "this estimator (10 starts, BIC)",
+        "single": "a single EM start",
+        "twostep": "two-step: store OLS, then a Gaussian mixture (own BIC)",
+    }
+    rows = []
+    for method, r in cond["methods"].items():
+        sel = r["selection"]
+        rows.append(
+            [
+                labels.get(method, method),
+                f"{sel['hit_rate']:.3f} {interval(sel['ci_low'], sel['ci_high'])}",
+                pct(r["classification"]["misclassification_mean"]),
+                f"{r['classification']['ari_mean']:.3f}",
+                f"{r['seconds']['mean']:.2f}",
+            ]
+        )
+    k = cond["true_k"]
+    headers = [
+        "method",
+        f"finds K = {k} [Wilson 95%]",
+        "misclassification",
+        "ARI",
+        "s / replication",
+    ]
+    table = md_table(headers, rows, "llrrr")
+    two = cond["comparison"]["twostep"]["rmse_ratio"]
+    single = cond["comparison"]["single"]["rmse_ratio"]
+    reached = cond["single_start"]
+    worst_single = max(single, key=single.get)
+    return (
+        f"{table}\n\nThe two-step route's RMSE is up to {max(two.values()):.1f} times the "
+        f"estimator's ({max(two, key=two.get)}); a single start misses the maximum "
+        f"that ten find in {pct(1 - reached[str(k)]['reached_rate'])} of panels at K = {k} "
+        f"({pct(1 - reached[str(k + 1)]['reached_rate'], 0)} at K = {k + 1}), which multiplies "
+        f"the RMSE of {worst_single} by {single[worst_single]:.1f}."
+    )
+
+
+def benchmark_table(outputs: Path) -> str:
+    """The benchmark's summary table and targets (outputs/benchmark/benchmark.json)."""
+    result = load(outputs, "benchmark/benchmark.json")
+    meta = result["meta"]
+    targets = "\n".join(
+        f"- {t['status']}: {t['target']}: {t['measured']}" for t in result["targets"]
+    )
+    return (
+        f"`{meta['command']}` on {meta['date']} ({meta['cpu']}, {meta['cores']} cores, load "
+        f"{', '.join(f'{x:.1f}' for x in meta['load_start'])} at the start):\n\n"
+        f"{summary_table(result['cases'])}\n\nTargets:\n\n{targets}"
+    )

@@ -1,0 +1,399 @@
+"""The real-data fit: load, fit every K, standard errors, results.json, store segments, tables.
+
+Every K gets observed-information and naive standard errors and 95% intervals
+(docs/inference.md); a bootstrap for the chosen K on request. The error SD may be
+fixed at 1 (the assignment's model), common or per segment; a wide file's empty
+cells may be weeks not observed; a long file (store, week, sales, price, extra
+regressors) is detected from its header (docs/extensions.md). Run by
+``python -m experiments.fit_real``; :func:`run_fit` is the whole command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tabulate import tabulate
+
+from estimator import (
+    CRITERIA,
+    DEFAULT_INIT,
+    DEFAULT_MAX_ITER,
+    DEFAULT_N_INIT,
+    DEFAULT_TOL,
+    ExcludedStoresWarning,
+    Inference,
+    LongPanel,
+    MixtureFit,
+    ModelSelection,
+    Panel,
+    bootstrap_se,
+    detect_format,
+    fit_k_range,
+    load_panel,
+    naive_se,
+    observed_information_se,
+)
+from estimator.atomic import write_json_unit
+from estimator.provenance import software_versions
+
+from .blrt_report import blrt_on_fits, blrt_text, plot_blrt
+from .cliargs import Heartbeat
+from .constants import REAL_FIT_SEED
+
+SCHEMA_VERSION = 1
+RESERVED_NAMES = frozenset(
+    {
+        *("K", "theta", "pi", "sigma", "sigma_mode", "sigma_floored", "loglik", "n_params"),
+        *("converged", "degenerate", "iterations", "n_init", "restarts_at_best"),
+        *("degenerate_starts", "criteria", "standard_errors", *CRITERIA),
+        *("method", "level", "valid", "interval", "parameters", "cov", "n_stores"),
+        *("condition_number", "newton_step_in_se", "n_boot", "n_used", "n_degenerate"),
+        "n_not_converged",
+        *("newton_steps", "gradient_norm", "newton_decrement", "hessian_max_eigenvalue"),
+        *("distinct_maxima", "duplicate_segments"),
+    }
+)
+"""Keys of a results.json model entry (and of its standard errors) a coefficient may not take."""
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_data(
+    path: Path, data_format: str = "auto", missing: str = "error", extra: list[str] | None = None
+) -> tuple[Panel | LongPanel, str, list[str]]:
+    """Load the panel the options describe.
+
+    Parameters
+    ----------
+    path : Path
+        Wide or long CSV.
+    data_format : {"auto", "wide", "long"}
+        "auto" detects the layout from the header.
+    missing : {"error", "drop"}
+        Empty sales cells of a wide file: an error, or weeks not observed.
+    extra : list of str, optional
+        Extra regressor columns of a long file (default: every other column).
+
+    Returns
+    -------
+    panel : Panel or LongPanel
+    data_format : {"wide", "long"}
+    warnings : list of str
+        Messages of stores excluded for too few weeks.
+
+    Raises
+    ------
+    ValueError
+        Every loading error, and coefficient names that would clash in results.json.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ExcludedStoresWarning)
+        data_format = detect_format(path) if data_format == "auto" else data_format
+        panel = load_panel(path, data_format, missing, extra)
+    names = list(panel.coef_names)
+    clash = sorted(set(names) & RESERVED_NAMES)
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if clash or twice:
+        raise ValueError(
+            f"{path}: regressor column name(s) {clash or twice} "
+            + ("are reserved in results.json" if clash else "appear twice")
+            + "; rename the column"
+        )
+    messages = [str(w.message) for w in caught if issubclass(w.category, ExcludedStoresWarning)]
+    return panel, data_format, messages
+
+
+def standard_errors(
+    panel: Panel | LongPanel,
+    selection: ModelSelection,
+    n_boot: int = 0,
+    seed: int | None = None,
+    n_jobs: int = 1,
+) -> dict[int, dict[str, Inference]]:
+    """Observed-information and naive inference for every K; bootstrap for the chosen K.
+
+    Parameters
+    ----------
+    panel : Panel
+    selection : ModelSelection
+    n_boot : int
+        Bootstrap refits for the chosen K (0: none).
+    seed : int, optional
+        Root seed of the bootstrap draws.
+    n_jobs : int
+        Bootstrap workers.
+
+    Returns
+    -------
+    dict of int to dict of str to Inference
+        ``{K: {"observed": ..., "naive": ..., ["bootstrap": ...]}}``.
+    """
+    stats = panel.sufficient_stats()
+    out: dict[int, dict[str, Inference]] = {}
+    for k in selection.k_range:
+        fit = selection.fits[k]
+        out[k] = {"observed": observed_information_se(fit, stats), "naive": naive_se(fit, stats)}
+        if n_boot and k == selection.chosen_k:
+            out[k]["bootstrap"] = bootstrap_se(fit, stats, n_boot, seed=seed, n_jobs=n_jobs)
+    return out
+
+
+def data_summary(
+    panel: Panel | LongPanel, data_path: Path, detailed: bool = False
+) -> dict[str, Any]:
+    """The results.json ``data`` entry: file, hash, N, T.
+
+    With ``detailed`` (a long file or ``--missing drop``) also the store-weeks
+    used and the stores excluded (name and reason; empty when none).
+    """
+    data: dict[str, Any] = {
+        "file": data_path.name,
+        "sha256": sha256(data_path),
+        "N": panel.n_stores,
+        "T": panel.n_weeks,
+    }
+    if detailed or isinstance(panel, LongPanel):
+        data["store_weeks"] = int(panel.y.size)
+        excluded = getattr(panel, "excluded", ())
+        data["excluded_stores"] = [{"store": name, "reason": reason} for name, reason in excluded]
+    return data
+
+
+def results_document(
+    panel: Panel | LongPanel,
+    selection: ModelSelection,
+    settings: dict[str, Any],
+    data_path: Path,
+    inference: dict[int, dict[str, Inference]] | None = None,
+) -> dict[str, Any]:
+    """The results.json document (schema in the README; standard errors in docs/inference.md,
+    sigma, missing weeks, long files and extra regressors in docs/extensions.md)."""
+    models = []
+    for k in selection.k_range:
+        entry = selection.fits[k].to_dict()
+        entry.update(selection.criteria[k])
+        entry["criteria"] = dict(selection.criteria[k])
+        if inference is not None:
+            entry["standard_errors"] = {
+                method: result.to_dict() for method, result in inference[k].items()
+            }
+        models.append(entry)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "data": data_summary(
+            panel, data_path, settings.get("missing") == "drop" or settings.get("format") == "long"
+        ),
+        "settings": settings,
+        "models": models,
+        "chosen_K": selection.chosen_k,
+        "chosen_by": selection.chosen_by(),
+        "software": software_versions(),
+    }
+
+
+def store_segments_csv(panel: Panel | LongPanel, selection: ModelSelection) -> str:
+    """One row per store: posterior of every segment under the chosen K, and the most likely one."""
+    fit = selection.fits[selection.chosen_k]
+    frame = pd.DataFrame(
+        fit.posteriors, columns=[f"posterior_{c + 1}" for c in range(fit.n_components)]
+    )
+    frame.insert(0, "store", panel.store_ids)
+    frame["segment"] = fit.labels + 1
+    frame["max_posterior"] = fit.posteriors.max(axis=1)
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, float_format="%.10g")
+    return buffer.getvalue()
+
+
+def comparison_table(selection: ModelSelection) -> str:
+    """The model-comparison table over K (text, for the terminal)."""
+    rows = selection.table()
+    chosen = selection.chosen_k
+    for row in rows:
+        row["chosen"] = "<-- BIC" if row["K"] == chosen else ""
+    headers = ["K", "loglik", "n_params", *CRITERIA, "converged", "at_best", "chosen"]
+    return tabulate([[row[h] for h in headers] for row in rows], headers=headers, floatfmt=".3f")
+
+
+def segment_table(
+    selection: ModelSelection, inference: dict[int, dict[str, Inference]] | None = None
+) -> str:
+    """Estimates of the chosen K (text), with standard errors and 95% intervals when given.
+
+    One row per parameter: estimate, then standard error and interval for each
+    method in ``inference[K]`` (observed information first, naive, bootstrap).
+    An estimated sigma gets a row per segment (``--sigma segment``) or one row,
+    segment "all" (``--sigma common``).
+    """
+    fit = selection.fits[selection.chosen_k]
+    names = fit.names()
+    if inference is None:
+        sigma = [] if fit.sigma_mode == "fixed" else ["sigma"]
+        rows = [
+            [c + 1, *fit.theta[c], fit.pi[c], *fit.sigma[[c] if sigma else []]]
+            for c in range(fit.n_components)
+        ]
+        return tabulate(rows, headers=["segment", *names, "pi", *sigma], floatfmt=".4f")
+    methods = inference[selection.chosen_k]
+    headers = ["segment", "parameter", "estimate"]
+    for method, result in methods.items():
+        label = f"{round(100 * result.level)}%"
+        kind = "percentile" if method == "bootstrap" else "CI"
+        headers += [f"se ({method})", f"{label} {kind} ({method})"]
+    rows = []
+    for label, name, c, j in _table_rows(fit):
+        row: list[Any] = [label, name, f"{_estimate(fit, name, c, j):.4f}"]
+        for result in methods.values():
+            se, (low, high) = _se_interval(result, name, c, j)
+            row += [f"{se:.4f}", f"[{low:.4f}, {high:.4f}]"]
+        rows.append(row)
+    return tabulate(rows, headers=headers, disable_numparse=True)
+
+
+def _table_rows(fit: MixtureFit) -> list[tuple[int | str, str, int, int]]:
+    """(segment label, parameter name, segment index, coefficient index) per table row."""
+    rows: list[tuple[int | str, str, int, int]] = []
+    for c in range(fit.n_components):
+        rows += [(c + 1, name, c, j) for j, name in enumerate(fit.names())]
+        rows.append((c + 1, "pi", c, -1))
+        if fit.sigma_mode == "segment":
+            rows.append((c + 1, "sigma", c, -1))
+    if fit.sigma_mode == "common":
+        rows.append(("all", "sigma", 0, -1))
+    return rows
+
+
+def _estimate(fit: MixtureFit, name: str, c: int, j: int) -> float:
+    """Estimate of one table row (j < 0: pi or sigma of segment c)."""
+    return float(getattr(fit, name)[c] if j < 0 else fit.theta[c, j])
+
+
+def _se_interval(result: Inference, name: str, c: int, j: int) -> tuple[float, np.ndarray]:
+    """Standard error and interval of one table row (j < 0: pi or sigma of segment c)."""
+    if j < 0:
+        return getattr(result, f"se_{name}")[c], getattr(result, f"ci_{name}")[c]
+    return result.se_theta[c, j], result.ci_theta[c, j]
+
+
+def describe(panel: Panel | LongPanel, path: Path) -> str:
+    """One line about the data fitted (the balanced wide panel's line is unchanged)."""
+    if not isinstance(panel, LongPanel):
+        return f"{path}: N = {panel.n_stores} stores, T = {panel.n_weeks} weeks"
+    return (
+        f"{path}: N = {panel.n_stores} stores ({len(panel.excluded)} excluded), "
+        f"{len(panel.y)} store-weeks over T = {panel.n_weeks} weeks; "
+        f"regressors: {', '.join(panel.coef_names)}"
+    )
+
+
+SIGMA_NOTES = {
+    "fixed": "",
+    "common": "; sigma estimated, one for all segments",
+    "segment": "; sigma estimated per segment",
+}
+
+
+def run_fit(
+    data: Path,
+    out: Path,
+    k: list[int],
+    n_init: int = DEFAULT_N_INIT,
+    tol: float = DEFAULT_TOL,
+    max_iter: int = DEFAULT_MAX_ITER,
+    seed: int = REAL_FIT_SEED,
+    init: str = DEFAULT_INIT,
+    bootstrap: int = 0,
+    blrt: int = 0,
+    n_jobs: int = 1,
+    sigma: str = "fixed",
+    missing: str = "error",
+    data_format: str = "auto",
+    extra: list[str] | None = None,
+    echo: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Fit the panel for every K, write OUT/results.json and OUT/real/store_segments.csv.
+
+    Parameters are the command's options (``python -m experiments.fit_real --help``);
+    ``echo`` receives the printed report (data line, model comparison, estimates).
+    The two files are written as one unit (:func:`estimator.atomic.write_json_unit`);
+    with ``blrt`` the bootstrap likelihood-ratio tests go into results.json and their
+    figure into OUT/real/blrt_lr.
+
+    Returns
+    -------
+    dict
+        The results.json document.
+
+    Raises
+    ------
+    ValueError
+        A loading error (file, line or column named), before anything is written.
+    OSError
+        The outputs could not be written (what was there before is whole).
+    """
+    panel, data_format, excluded_messages = load_data(data, data_format, missing, extra)
+    for message in excluded_messages:
+        echo(f"warning: {message}")
+    settings = {
+        "k_range": sorted(set(k)),
+        "tol": tol,
+        "max_iter": max_iter,
+        "n_init": n_init,
+        "seed": seed,
+        "init": init,
+        "bootstrap": bootstrap,
+        "blrt": blrt,
+        "sigma": sigma,
+        "missing": missing,
+        "format": data_format,
+        "extra_regressors": list(panel.coef_names[2:]),
+    }
+    stats = panel.sufficient_stats()
+    with Heartbeat(f"fitting K = {sorted(set(k))}, {n_init} starts each"):
+        selection = fit_k_range(
+            stats,
+            k,
+            n_init=n_init,
+            tol=tol,
+            max_iter=max_iter,
+            seed=seed,
+            init=init,
+            coef_names=panel.coef_names,
+            sigma=sigma,
+        )
+    with Heartbeat("standard errors" + (f", {bootstrap} bootstrap refits" if bootstrap else "")):
+        inference = standard_errors(panel, selection, bootstrap, seed, n_jobs)
+    document = results_document(panel, selection, settings, data, inference)
+    test = None
+    if blrt:
+        with Heartbeat(f"bootstrap likelihood-ratio tests, B = {blrt}"):
+            test = blrt_on_fits(stats, selection, blrt, seed, n_jobs)
+        document["blrt"] = test.to_dict()
+    segments = store_segments_csv(panel, selection)
+    write_json_unit(out / "results.json", document, {"real/store_segments.csv": segments})
+    echo(describe(panel, data))
+    echo(comparison_table(selection))
+    echo(
+        f"\nchosen K = {selection.chosen_k} (lowest BIC); estimates, standard errors "
+        f"(observed information; naive = posteriors taken as known) and 95% intervals"
+        f"{SIGMA_NOTES[sigma]}:"
+    )
+    echo(segment_table(selection, inference))
+    if test is not None:
+        plot_blrt(test, out / "real" / "blrt_lr")
+        echo(f"\n{blrt_text(test)}")
+    return document

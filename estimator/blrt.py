@@ -42,9 +42,10 @@ from joblib import Parallel, delayed, effective_n_jobs
 
 from .driver import component_driver
 from .em import DEFAULT_INIT, fit_mixture, refit
-from .engine import SIGMA_MODES, SigmaMode
+from .engine import SigmaMode
 from .init import InitMethod, SeedLike, seed_sequence
 from .panel import SufficientStats
+from .params import SIGMA_MODES
 from .results import MixtureFit
 
 DEFAULT_N_BOOT = 99

@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from .driver import MIN_SEGMENT_WEIGHT, SIGMA_FLOOR
+from .driver import SIGMA_FLOOR
 from .engine import (
     SIGMA_MODES,
     EMRun,
@@ -28,7 +28,8 @@ from .engine import (
 )
 from .init import InitMethod, SeedLike, starting_points, starting_values
 from .panel import SufficientStats, check_y_X, sufficient_stats
-from .results import ConvergenceWarning, MixtureFit, canonical_order
+from .params import MIN_SEGMENT_WEIGHT, canonical_order
+from .results import ConvergenceWarning, MixtureFit
 from .validation import (
     as_float_array,
     check_count,

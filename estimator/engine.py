@@ -39,15 +39,14 @@ import numpy as np
 
 from .derivatives import mixture_derivatives, n_sigma_params, posteriors_and_loglik
 from .driver import (
-    MIN_SEGMENT_WEIGHT,
     SIGMA_FLOOR,
-    SIGMA_MODES,
     ComponentDriver,
     PosteriorSums,
     SigmaMode,
     component_driver,
 )
 from .panel import SufficientStats
+from .params import MIN_SEGMENT_WEIGHT, SIGMA_MODES
 
 __all__ = [
     "MIN_SEGMENT_WEIGHT",

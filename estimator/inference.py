@@ -148,11 +148,12 @@ from .derivatives import (
     pi_jacobian,
     sigma_groups,
 )
-from .driver import MIN_SEGMENT_WEIGHT, SIGMA_FLOOR, component_driver
+from .driver import SIGMA_FLOOR, component_driver
 from .em import DEFAULT_MAX_ITER, DEFAULT_TOL, refit
 from .engine import posteriors
 from .init import SeedLike, seed_sequence
 from .panel import Panel, SufficientStats
+from .params import MIN_SEGMENT_WEIGHT
 from .results import MixtureFit
 
 Method = Literal["observed", "naive", "bootstrap"]

@@ -7,11 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .params import (  # noqa: F401 - canonical_order re-exported for em.py
-    canonical_order,
-    default_coef_names,
-    n_free_params,
-)
+from .params import default_coef_names, n_free_params
 
 
 class ConvergenceWarning(UserWarning):

@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
             missing=args.missing,
             data_format=args.data_format,
             extra=args.extra,
-            echo=lambda text: print(text, file=sys.stderr if text.startswith("warning: ") else None),
+            echo=lambda text: print(
+                text, file=sys.stderr if text.startswith("warning: ") else None
+            ),
         )
     except ValueError as err:
         hint = " (command line: --missing drop)" if "missing='drop'" in str(err) else ""

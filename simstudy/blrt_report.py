@@ -14,10 +14,14 @@ import numpy as np
 from matplotlib.figure import Figure
 from tabulate import tabulate
 
-from estimator import BLRTResult, bootstrap_lrt, check_blrt_settings
-from estimator.init import seed_sequence
-from estimator.panel import SufficientStats
-from estimator.selection import ModelSelection
+from estimator import (
+    BLRTResult,
+    ModelSelection,
+    SufficientStats,
+    bootstrap_lrt,
+    check_blrt_settings,
+    seed_sequence,
+)
 
 from . import style
 

@@ -30,6 +30,7 @@ from tabulate import tabulate
 from estimator.atomic import write_text_atomic
 
 from . import style as figure_style
+from .latex import latex_table
 
 TABLE_FORMATS: dict[str, str] = {"md": "github", "tex": "latex_booktabs"}
 BOOKKEEPING: tuple[str, ...] = ("id", "n_replications", "n_ok", "n_errors")
@@ -157,9 +158,11 @@ def factor_table(
         [level_text(row[f]) for f in factors] + [_number(row[c], digits) for c in columns]
         for _, row in frame.iterrows()
     ]
-    return tabulate(
-        body, headers=[*factors, *columns], tablefmt=TABLE_FORMATS[fmt], disable_numparse=True
-    )
+    headers = [*factors, *columns]
+    if fmt == "tex":  # the page-fitting writer every committed table uses
+        caption = "Summary of every condition: " + ", ".join(columns)
+        return latex_table(headers, body, caption, "summary", key_columns=len(factors))
+    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
 
 
 def _is_numeric_factor(frame: pd.DataFrame, factor: str) -> bool:

@@ -340,7 +340,8 @@ def blrt_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
             rate = f"{_rate(t['rejection_rate'])} [{_rate(t['ci_low'])}, {_rate(t['ci_high'])}]"
             used = _fmt(t["n_used_mean"], 1)
             body.append([s["label"], s["factors"]["K"], t["K0"], t["n"], rate, used])
-    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
+    caption = "Bootstrap likelihood-ratio test of K0 against K0 + 1: rejection rates"
+    return _render(headers, body, fmt, caption)
 
 
 def conditions_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:

@@ -19,9 +19,9 @@ from estimator.blrt import (
 from estimator.longpanel import long_from_arrays
 from estimator.selection import information_criteria
 from experiments import fit_real, selection
-from experiments.report import Sources, real_section
-from experiments.report_doc import ReportDoc
 from simstudy.design import check_config, conditions, load_config
+from simstudy.writeup.build import Sources, real_section
+from simstudy.writeup.doc import ReportDoc
 
 PRICES = np.exp(np.linspace(0.4, 1.4, 20))
 X = np.column_stack([np.ones_like(PRICES), np.log(PRICES)])

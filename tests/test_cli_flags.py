@@ -12,20 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from experiments import baselines, benchmark, fit_real, report, restarts, sigma_calibration
-from simstudy import cli, cliargs, mixture
+from simstudy import cli, cliargs, commands, mixture
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "experiments" / "configs" / "smoke.json"
 PARSERS = {
-    "fit_real": fit_real.build_parser,
+    "fit_real": commands.fit_real_parser,
     "recovery": lambda: cli.build_parser("recovery"),
     "selection": lambda: cli.build_parser("selection"),
-    "restarts": restarts.build_parser,
-    "report": report.build_parser,
-    "benchmark": benchmark.build_parser,
-    "baselines": baselines.build_parser,
-    "sigma_calibration": sigma_calibration.build_parser,
+    "restarts": commands.restarts_parser,
+    "report": commands.report_parser,
+    "benchmark": commands.benchmark_parser,
+    "baselines": commands.baselines_parser,
+    "sigma_calibration": commands.sigma_calibration_parser,
 }
 
 

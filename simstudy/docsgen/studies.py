@@ -53,7 +53,9 @@ def real_like_coverage(outputs: Path) -> str:
 
 def _rates(selection: dict[str, Any]) -> str:
     return ", ".join(
-        f"{CRITERION_LABELS[c]} {pct(selection[c]['hit_rate'])}" for c in CRITERIA if c != "bic"
+        f"{CRITERION_LABELS[c]} {pct(selection[c]['hit_rate'])}"
+        for c in CRITERIA
+        if c != "bic" and c in selection
     )
 
 
@@ -161,9 +163,11 @@ def selection_grid_findings(outputs: Path) -> str:
     )
     unit = [c for c in conds if c["factors"]["sigma"] == 1.0]
     mean = {
-        crit: sum(c["selection"][crit]["hit_rate"] for c in unit) / len(unit) for crit in CRITERIA
+        crit: sum(c["selection"][crit]["hit_rate"] for c in unit) / len(unit)
+        for crit in CRITERIA
+        if all(crit in c["selection"] for c in unit)
     }
-    order = sorted(CRITERIA, key=lambda crit: -mean[crit])
+    order = sorted(mean, key=lambda crit: -mean[crit])
     noisy = [c for c in conds if c["factors"]["sigma"] != 1.0 and c["factors"]["K"] > 0]
     too_many = sum(c["selection"]["bic"]["too_many"] * c["n_ok"] for c in noisy) / max(
         1, sum(c["n_ok"] for c in noisy)

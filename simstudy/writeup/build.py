@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..baselines import study as baseline_study
+from ..blrt_report import blrt_caption, blrt_figure
 from ..constants import OUTPUTS, REAL_DATA
 from ..style import style
 from . import baselines as rb
@@ -101,6 +102,8 @@ def real_section(doc: ReportDoc, src: Sources) -> rr.RealData:
             "symmetric log scale, linear below 10) and the maximised log-likelihood (right). "
             f"Dotted: the K chosen by BIC, K = {results['chosen_K']}.",
         )
+        if "blrt" in results:  # fit_real --blrt B
+            doc.figure(blrt_figure(results["blrt"]), "real_blrt", blrt_caption(results["blrt"]))
     doc.heading(f"1.2 The {k} segments", 3)
     doc.table(
         "real_segment_profiles",
@@ -298,7 +301,7 @@ def study_section(doc: ReportDoc, folder: Path, name: str, number: str) -> bool:
                 headers,
                 rows,
             )
-        for criterion in rst.CRITERIA:
+        for criterion in rst.selection_methods(conditions):
             headers, rows = rst.pivot(conditions, criterion)
             doc.table(
                 f"{name}_hit_rate_{criterion}",

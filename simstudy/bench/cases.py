@@ -415,3 +415,26 @@ def iteration_breakdown(repeats: int = 200, timings: int = 3) -> list[dict[str, 
             {"implementation": who, "piece": what, "us": micro, "us_per_restart": micro / restarts}
         )
     return rows
+
+
+def committed_study_run(folder: Path) -> dict[str, Any] | None:
+    """How long the committed study in ``folder`` took to compute its records (its summary).
+
+    Returns
+    -------
+    dict or None
+        ``replications`` (all conditions), ``n_jobs``, ``wall_seconds`` (of the runs
+        that produced the records) and ``replication_seconds_total``; None without a summary.
+    """
+    path = folder / "summary.json"
+    if not path.is_file():
+        return None
+    with open(path, encoding="utf-8") as handle:
+        run = json.load(handle).get("run", {})
+    return {
+        "study": folder.name,
+        "replications": run.get("replications", 0) * run.get("conditions", 0),
+        "n_jobs": run.get("n_jobs"),
+        "wall_seconds": run.get("wall_seconds_records"),
+        "replication_seconds_total": run.get("replication_seconds_total"),
+    }

@@ -332,6 +332,7 @@ def measure(
         "ours_us_per_iter": ours_iteration_us(prep, starts, ks),
         "ours_peak_mb": ours_peak,
         "best_logliks": {str(k): selection.fits[k].loglik for k in ks},
+        "all_certified": all(selection.fits[k].converged for k in ks),
     }
     plan = _plan_naive(
         work, ks, starts, engine_runs, naive_budget, naive_repeat_seconds, naive_per_iter_hint

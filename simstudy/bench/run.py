@@ -13,12 +13,14 @@ from typing import Any
 from estimator.atomic import write_json_atomic, write_text_atomic
 from estimator.provenance import jsonable, software_versions
 
+from ..constants import OUTPUTS
 from .cases import (
     case_real,
     case_real_like,
     case_scale_n,
     case_shape,
     case_study,
+    committed_study_run,
     iteration_breakdown,
     run_probes,
 )
@@ -76,6 +78,7 @@ def run_benchmark(
     if settings.million_probe and max(settings.n_values) >= 300_000:
         result["probes"] = run_probes(settings, env)
     result["study"] = case_study(settings, env) if settings.study else []
+    result["selection_grid"] = committed_study_run(OUTPUTS / "selection_grid")
     result["breakdown"] = (
         iteration_breakdown(2, 1) if settings.quick else iteration_breakdown(300, 3)
     )

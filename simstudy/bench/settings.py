@@ -21,9 +21,17 @@ KEEP_Y_MAX_STORES = 100_000
 """Largest N whose full N x T matrix is kept for the straightforward implementation."""
 TARGET_REAL_SECONDS = 0.1
 TARGET_REAL_RATIO = 100.0
-TARGET_STUDY_SECONDS = 60.0
+TARGET_STUDY_SECONDS = 25.0
 TARGET_MILLION_SECONDS = 60.0
 TARGET_MILLION_BYTES = 2 * 1024**3
+TARGET_REAL_FIT_SECONDS = 0.025
+"""Case 1: K = 1..4 x 10 starts on the real data, certified maxima, median fit time."""
+TARGET_REPLICATION_SECONDS = 0.040
+"""Case 2: one real_like replication (K = 1..5 x 10 starts)."""
+TARGET_MILLION_FIT_SECONDS = 3.0
+"""Case 3 at N = 1,000,000 (K = 3, 5 starts): the fit after the sufficient-statistics pass."""
+TARGET_GRID_SECONDS = 20 * 60.0
+"""The selection grid study (288 conditions x 200 replications), n_jobs = 2."""
 MB = 1024.0**2
 
 

@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from .longpanel import LongPanel, long_from_arrays, long_from_wide
-from .panel import DEFAULT_COEF_NAMES, PRICE_COLUMN, Panel, design_matrix, panel_from_arrays
+from .panel import PRICE_COLUMN, Panel, design_matrix, panel_from_arrays
+from .params import DEFAULT_COEF_NAMES
 
 Source = str | os.PathLike | IO[str] | IO[bytes] | pd.DataFrame
 """A CSV path, an open text or binary file, or a DataFrame with the file's columns."""

@@ -138,7 +138,6 @@ from typing import Any, Literal
 
 import numpy as np
 from joblib import Parallel, delayed
-from scipy.optimize import linear_sum_assignment
 from scipy.special import expit, logit, ndtri
 
 from .derivatives import (
@@ -153,7 +152,15 @@ from .em import DEFAULT_MAX_ITER, DEFAULT_TOL, refit
 from .engine import posteriors
 from .init import SeedLike, seed_sequence
 from .panel import Panel, SufficientStats
-from .params import MIN_SEGMENT_WEIGHT
+from .params import (
+    DEFAULT_COEF_NAMES,
+    MIN_SEGMENT_WEIGHT,
+    check_theta_pi,
+    default_coef_names,
+    match_segments,
+    n_free_params,
+)
+from .provenance import jsonable
 from .results import MixtureFit
 
 Method = Literal["observed", "naive", "bootstrap"]
@@ -354,21 +361,21 @@ class Inference:
             "interval": "percentile" if self.method == "bootstrap" else "wald",
         }
         for j, name in enumerate(self.coef_names):
-            out[name] = {"se": _json(self.se_theta[:, j]), "ci": _json(self.ci_theta[:, j])}
-        out["pi"] = {"se": _json(self.se_pi), "ci": _json(self.ci_pi)}
+            out[name] = {"se": jsonable(self.se_theta[:, j]), "ci": jsonable(self.ci_theta[:, j])}
+        out["pi"] = {"se": jsonable(self.se_pi), "ci": jsonable(self.ci_pi)}
         if self.ci_pi_logit is not None:
-            out["pi"]["ci_logit"] = _json(self.ci_pi_logit)
+            out["pi"]["ci_logit"] = jsonable(self.ci_pi_logit)
         if self.sigma_mode != "fixed":
             out["sigma_mode"] = self.sigma_mode
             out["sigma"] = {
-                "se": _json(self.se_sigma),
-                "ci": _json(self.ci_sigma),
+                "se": jsonable(self.se_sigma),
+                "ci": jsonable(self.ci_sigma),
                 "interval": "percentile" if self.method == "bootstrap" else "log-wald",
             }
-        out.update({key: _json(value) for key, value in self.details.items()})
+        out.update({key: jsonable(value) for key, value in self.details.items()})
         if include_cov:
             out["parameters"] = parameter_names(self.n_components, self.coef_names, self.sigma_mode)
-            out["cov"] = _json(self.cov)
+            out["cov"] = jsonable(self.cov)
         return out
 
 
@@ -379,7 +386,7 @@ class Inference:
 
 def parameter_names(
     n_components: int,
-    coef_names: tuple[str, ...] = ("alpha", "beta"),
+    coef_names: tuple[str, ...] = DEFAULT_COEF_NAMES,
     sigma_mode: str = "fixed",
 ) -> list[str]:
     """Names of the D free parameters in covariance order: alpha_1, ..., pi_{K-1}, [log sigma].
@@ -670,7 +677,7 @@ class _Params:
 
     @property
     def dim(self) -> int:
-        return _n_free(*self.theta.shape) + self.n_sigma
+        return n_free_params(*self.theta.shape) + self.n_sigma
 
     @property
     def groups(self) -> np.ndarray:
@@ -683,14 +690,10 @@ class _Params:
         return None if self.sigma is None else self.groups @ self.sigma
 
 
-def _n_free(n_components: int, n_coef: int) -> int:
-    return n_components * n_coef + n_components - 1
-
-
 def _free_to_full(n_components: int, n_coef: int, n_sigma: int = 0) -> np.ndarray:
     """Jacobian of (theta flat, pi, log sigma) w.r.t. the free parameters, (KP + K + S, D)."""
     n_theta = n_components * n_coef
-    n_free = _n_free(n_components, n_coef)
+    n_free = n_free_params(n_components, n_coef)
     jac = np.zeros((n_theta + n_components + n_sigma, n_free + n_sigma))
     jac[:n_theta, :n_theta] = np.eye(n_theta)
     jac[n_theta : n_theta + n_components, n_theta:n_free] = pi_jacobian(n_components)
@@ -700,7 +703,7 @@ def _free_to_full(n_components: int, n_coef: int, n_sigma: int = 0) -> np.ndarra
 
 def _replicates_to_free(reps: np.ndarray, n_components: int, n_coef: int) -> np.ndarray:
     """Replicates (theta, pi_1..pi_K, sigma) -> free (theta, pi_1..pi_{K-1}, log sigma)."""
-    n_free = _n_free(n_components, n_coef)
+    n_free = n_free_params(n_components, n_coef)
     n_base = n_free + 1
     if reps.shape[1] == n_base:
         return reps[:, :n_free]
@@ -715,19 +718,7 @@ def _check_params(
     sigma_mode: str | None = None,
     names: tuple[str, ...] | None = None,
 ) -> _Params:
-    theta = np.asarray(theta, dtype=float)
-    pi = np.asarray(pi, dtype=float).ravel()
-    if theta.ndim == 1:
-        theta = theta.reshape(-1, stats.n_coef)
-    if theta.shape != (pi.size, stats.n_coef):
-        raise ValueError(
-            f"theta must have shape (K, P) = ({pi.size}, {stats.n_coef}) to match pi and the "
-            f"data, got {theta.shape}"
-        )
-    if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(pi))):
-        raise ValueError("theta and pi must be finite")
-    if np.any(pi < 0) or abs(pi.sum() - 1.0) > 1e-8:
-        raise ValueError(f"pi must be non-negative and sum to 1, got {pi.tolist()}")
+    theta, pi = check_theta_pi(theta, pi, stats.n_coef)
     if sigma is not None:
         sigma = np.asarray(sigma, dtype=float).ravel()
         if sigma.size not in (1, pi.size):
@@ -740,11 +731,7 @@ def _check_params(
         if sigma_mode is None:
             sigma_mode = "common" if sigma.size == 1 else "segment"
     if names is None:
-        names = (
-            ("alpha", "beta")
-            if theta.shape[1] == 2
-            else tuple(f"x{j}" for j in range(theta.shape[1]))
-        )
+        names = default_coef_names(theta.shape[1])
     return _Params(theta, pi, sigma, sigma_mode or "fixed", tuple(names))
 
 
@@ -900,29 +887,6 @@ def _warn(message: str) -> None:
     warnings.warn(message, InferenceWarning, stacklevel=3)
 
 
-def _json(value: Any) -> Any:
-    """Arrays and floats as JSON values, NaN and infinities as None."""
-    if isinstance(value, np.ndarray):
-        return [_json(v) for v in value.tolist()] if value.ndim else _json(value.item())
-    if isinstance(value, list):
-        return [_json(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
-def _match(theta_boot: np.ndarray, theta: np.ndarray, metric: np.ndarray) -> np.ndarray:
-    """order such that theta_boot[order] is matched to theta (Hungarian, metric distance)."""
-    diff = theta_boot[:, None, :] - theta[None, :, :]
-    cost = np.einsum("cdp,pq,cdq->cd", diff, metric, diff)
-    rows, cols = linear_sum_assignment(cost)
-    order = np.empty(len(theta), dtype=int)
-    order[cols] = rows
-    return order
-
-
 def _bootstrap_replicate(
     params: _Params,
     stats: SufficientStats,
@@ -951,7 +915,7 @@ def _bootstrap_replicate(
         sigma_mode=params.sigma_mode,
     )
     metric = component_driver(stats).metric()
-    order = _match(fit.theta, theta, metric)
+    order = match_segments(fit.theta, theta, metric)
     sigma = fit.sigma[order] if params.n_sigma == n_components else fit.sigma[: params.n_sigma]
     values = np.concatenate([fit.theta[order].ravel(), fit.pi[order], sigma])
     floored = params.n_sigma > 0 and not np.all(sigma > SIGMA_FLOOR * (1.0 + 1e-9))

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .panel import DEFAULT_COEF_NAMES, SufficientStats
+from .panel import SufficientStats
+from .params import default_coef_names
 
 
 class ExcludedStoresWarning(UserWarning):
@@ -164,7 +165,7 @@ def long_from_arrays(
     if np.linalg.matrix_rank(total_gram) < n_coef:
         raise ValueError(f"{source}: the pooled X'X is singular (a regressor never varies)")
     if coef_names is None:
-        coef_names = DEFAULT_COEF_NAMES if n_coef == 2 else tuple(f"x{j}" for j in range(n_coef))
+        coef_names = default_coef_names(n_coef)
     return LongPanel(
         store=renumber[store[rows]],
         week=week[rows],

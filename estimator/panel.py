@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .params import DEFAULT_COEF_NAMES, default_coef_names
+
 PRICE_COLUMN = "Price"
 """The wide CSV's price column (read by :mod:`estimator.csvio`)."""
-DEFAULT_COEF_NAMES = ("alpha", "beta")
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,7 +212,7 @@ def panel_from_arrays(
     if len(ids) != n_stores:
         raise ValueError(f"store_ids has {len(ids)} names for {n_stores} stores")
     if coef_names is None:
-        coef_names = DEFAULT_COEF_NAMES if n_coef == 2 else tuple(f"x{j}" for j in range(n_coef))
+        coef_names = default_coef_names(n_coef)
     if len(coef_names) != n_coef:
         raise ValueError(f"coef_names has {len(coef_names)} names for {n_coef} columns of X")
     return Panel(y=y, X=X, store_ids=ids, coef_names=tuple(coef_names), source=source)

@@ -12,6 +12,14 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .validation import (
+    PROBABILITY_ATOL,
+    as_float_array,
+    check_finite_array,
+    check_flat_theta,
+    check_probabilities,
+)
+
 SIGMA_MODES: tuple[str, ...] = ("fixed", "common", "segment")
 """Error SD fixed at 1 (the assignment's model), one common SD, or one per segment."""
 
@@ -27,7 +35,7 @@ MIN_SEGMENT_WEIGHT = 1e-8
 EM stops a start whose segment falls below it (degenerate); the straightforward
 reference EM and the standard errors use the same threshold."""
 
-PI_SUM_TOL = 1e-8
+PI_SUM_TOL = PROBABILITY_ATOL
 """How far the proportions may sum from 1 (rounding of a printed or stored pi)."""
 
 
@@ -88,32 +96,18 @@ def check_theta_pi(
     ValueError
         Naming ``theta`` or ``pi`` and what was expected.
     """
-    pi = np.asarray(pi, dtype=float).ravel()
-    theta = np.asarray(theta, dtype=float)
-    n_components = pi.size
-    if n_components == 0:
-        raise ValueError("pi is empty: it needs one entry per segment")
+    pi = check_probabilities(np.asarray(pi, dtype=float).ravel(), "pi", (None,))
+    theta = as_float_array(theta, "theta")
     if theta.ndim == 1:
         if n_coef is None:
             raise ValueError("a flat theta needs n_coef (coefficients per segment)")
-        if theta.size != n_components * n_coef:
-            raise ValueError(
-                f"theta has {theta.size} entries but pi has {n_components}: theta must be "
-                f"(alpha_1, beta_1, ..., alpha_K, beta_K) with {n_components * n_coef} entries"
-            )
-        theta = theta.reshape(n_components, n_coef)
-    elif theta.ndim != 2 or theta.shape[0] != n_components:
+        return check_flat_theta(theta, "theta", pi.size, n_coef), pi
+    if theta.ndim != 2 or theta.shape[0] != pi.size:
         raise ValueError(
-            f"theta must have shape (K, P), one row per segment (K = {n_components} segments "
-            f"in pi), got {theta.shape}"
+            f"theta must have shape (K, P), one row per segment (K = {pi.size} segments in pi), "
+            f"got {theta.shape}"
         )
-    elif n_coef is not None and theta.shape[1] != n_coef:
-        raise ValueError(f"theta must have {n_coef} columns (P), got shape {theta.shape}")
-    if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(pi))):
-        raise ValueError("theta and pi must be finite")
-    if np.any(pi < 0) or abs(pi.sum() - 1.0) > PI_SUM_TOL:
-        raise ValueError(f"pi must be non-negative and sum to 1, got {pi.tolist()}")
-    return theta, pi
+    return check_finite_array(theta, "theta", (pi.size, n_coef)), pi
 
 
 def match_segments(

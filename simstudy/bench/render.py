@@ -468,7 +468,7 @@ def render_markdown(result: dict[str, Any]) -> str:
     else:
         lines += [study[0]["status"] if study else "Not run (pass `--study`).", ""]
     lines += [
-        "## Targets (issue 5)",
+        "## Targets",
         "",
         tabulate(
             [[t["target"], t["measured"], t["status"]] for t in result["targets"]],

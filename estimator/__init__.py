@@ -14,6 +14,7 @@ and so is a scikit-learn-style estimator::
 
 from .blrt import BLRTResult, BLRTStep, bootstrap_lrt, check_blrt_settings
 from .csvio import as_panel, detect_format, load_csv, load_long_csv, load_panel
+from .driver import segment_distances, simulate_outcomes
 from .em import (
     DEFAULT_INIT,
     DEFAULT_MAX_ITER,
@@ -97,6 +98,8 @@ __all__ = [
     "panel_from_arrays",
     "refit",
     "seed_sequence",
+    "segment_distances",
+    "simulate_outcomes",
     "select_k",
     "starting_values",
     "sufficient_stats",

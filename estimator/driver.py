@@ -430,6 +430,43 @@ class StoreGrams(ComponentDriver):
         return self.stats.gram.mean(axis=0)
 
 
+def simulate_outcomes(
+    X: np.ndarray, theta_rows: np.ndarray, scale: float | np.ndarray, noise: np.ndarray
+) -> np.ndarray:
+    """Log sales drawn from the component: y_it = x_it' theta_{c_i} + sigma_{c_i} eps_it.
+
+    Parameters
+    ----------
+    X : ndarray of shape (T, P) or (N, T, P)
+        The design shared by every store, or each store's own.
+    theta_rows : ndarray of shape (N, P)
+        Each store's segment coefficients.
+    scale : float or ndarray of shape (N, 1)
+        Error standard deviation, common or of each store's segment.
+    noise : ndarray of shape (N, T)
+        Standard normal draws.
+
+    Returns
+    -------
+    ndarray of shape (N, T)
+    """
+    mean = theta_rows @ X.T if X.ndim == 2 else np.einsum("ntp,np->nt", X, theta_rows)
+    return mean + scale * noise
+
+
+def segment_distances(theta: np.ndarray, gram: np.ndarray) -> np.ndarray:
+    """Distances sqrt((a - b)' G (a - b)) between every two segments, shape (K, K).
+
+    Parameters
+    ----------
+    theta : ndarray of shape (K, P)
+    gram : ndarray of shape (P, P)
+        A Gram matrix (X'X: the distance of the fitted log sales over all weeks).
+    """
+    diff = theta[:, None, :] - theta[None, :, :]
+    return np.sqrt(np.einsum("abp,pq,abq->ab", diff, gram, diff))
+
+
 def component_driver(stats: SufficientStats) -> ComponentDriver:
     """The driver for ``stats``: :class:`SharedDesign` or :class:`StoreGrams`.
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from estimator import canonical_order, check_blrt_settings
+from estimator import canonical_order, check_blrt_settings, segment_distances
 
 from .generate import REAL_DATA, Irregularities, Truth, real_prices
 from .schema import REQUIRED, ConfigError, check_schema
@@ -92,19 +92,6 @@ def separate(theta: np.ndarray, pi: np.ndarray, scale: float) -> np.ndarray:
         raise ValueError(f"separation must be positive, got {scale}")
     m = pooled_mean(theta, pi)
     return m + scale * (np.asarray(theta, dtype=float) - m)
-
-
-def segment_distances(theta: np.ndarray, gram: np.ndarray) -> np.ndarray:
-    """Pairwise distances sqrt((a - b)' G (a - b)) between segments, shape (K, K).
-
-    Parameters
-    ----------
-    theta : ndarray of shape (K, P)
-    gram : ndarray of shape (P, P)
-        X'X: the distance is then that of the fitted log sales over all weeks.
-    """
-    diff = theta[:, None, :] - theta[None, :, :]
-    return np.sqrt(np.einsum("abp,pq,abq->ab", diff, gram, diff))
 
 
 def merge_closest(

@@ -35,6 +35,7 @@ from estimator import (
     long_from_arrays,
     panel_from_arrays,
     seed_sequence,
+    simulate_outcomes,
     sufficient_stats,
 )
 
@@ -156,7 +157,7 @@ def _draw_block(
     rng = np.random.default_rng(seed)
     labels = rng.choice(truth.n_components, size=n_stores, p=truth.pi)
     noise = rng.standard_normal((n_stores, X.shape[0]))
-    y = truth.theta[labels] @ X.T + truth.noise_scale(labels) * noise
+    y = simulate_outcomes(X, truth.theta[labels], truth.noise_scale(labels), noise)
     return y, labels
 
 
@@ -310,8 +311,7 @@ def generate_long(
         log_price = base_X[:, 1] + irregular.price_noise * rng.standard_normal((n, n_weeks))
         observed = rng.random((n, n_weeks)) >= irregular.missing_rate
         X = np.stack([np.ones((n, n_weeks)), log_price, *extras], axis=-1)  # (n, T, P)
-        mean = np.einsum("ntp,np->nt", X, truth.theta[block_labels])
-        y = mean + truth.noise_scale(block_labels) * noise
+        y = simulate_outcomes(X, truth.theta[block_labels], truth.noise_scale(block_labels), noise)
         store, week = np.nonzero(observed)
         rows.append((store + first_store, week, y[store, week], X[store, week]))
         labels.append(block_labels)

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from estimator import segment_distances
 from estimator.panel import design_matrix
 from experiments import recovery, selection
 from simstudy.cli import build_study
@@ -16,7 +17,6 @@ from simstudy.design import (
     expand_grid,
     load_config,
     pooled_mean,
-    segment_distances,
     separate,
 )
 from simstudy.generate import real_prices

@@ -7,10 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from estimator import CRITERIA, design_matrix
+from estimator import CRITERIA, design_matrix, segment_distances
 
 from ..bench.render import summary_table
-from ..design import segment_distances
 from ..generate import real_prices
 from ..report import CRITERION_LABELS
 from ..writeup.doc import interval, num, pct

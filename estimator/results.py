@@ -37,9 +37,11 @@ class MixtureFit:
     degenerate : bool
         Every start lost a segment; this is the best of them.
     n_iter : int
-        EM updates made by the best start.
-    loglik_trace : ndarray of shape (n_iter + 1,)
-        Log-likelihood of the best start before and after every update.
+        EM-map evaluations (E- and M-steps) of the best start; SQUAREM makes three
+        per accelerated step.
+    loglik_trace : ndarray of shape (n_accepted,)
+        Log-likelihood of every accepted iterate of the best start (EM, then Newton):
+        never decreasing.
     n_init : int
         Number of starts.
     n_at_best : int

@@ -226,10 +226,7 @@ def store_logliks(
     sigma : ndarray of shape (K,), optional
         None means 1.
     """
-    theta = np.asarray(theta, dtype=float)
-    pi = np.asarray(pi, dtype=float)
-    sigma = None if sigma is None else np.asarray(sigma, dtype=float)[None]
-    return posteriors_and_loglik(component_driver(stats), theta[None], pi[None], sigma)[0][0]
+    return _one_set(stats, theta, pi, sigma)[0]
 
 
 def posteriors(
@@ -254,11 +251,19 @@ def posteriors(
     W : ndarray of shape (N, K)
         Rows sum to 1.
     """
-    theta = np.asarray(theta, dtype=float)
-    pi = np.asarray(pi, dtype=float)
+    per_store, W = _one_set(stats, theta, pi, sigma)
+    return float(per_store.sum()), W.T.copy()
+
+
+def _one_set(
+    stats: SufficientStats, theta: np.ndarray, pi: np.ndarray, sigma: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-store log-likelihood (N,) and posteriors (K, N) of one parameter set."""
+    theta = np.asarray(theta, dtype=float)[None]
+    pi = np.asarray(pi, dtype=float)[None]
     sigma = None if sigma is None else np.asarray(sigma, dtype=float)[None]
-    per_store, W = posteriors_and_loglik(component_driver(stats), theta[None], pi[None], sigma)
-    return float(per_store[0].sum()), W[0].T.copy()
+    per_store, W = posteriors_and_loglik(component_driver(stats), theta, pi, sigma)
+    return per_store[0], W[0]
 
 
 # ---------------------------------------------------------------------------

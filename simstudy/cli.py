@@ -73,19 +73,8 @@ def build_parser(kind: StudyKind) -> argparse.ArgumentParser:
         type=cliargs.positive_int,
         help="replications per condition (R); default: the config's",
     )
-    parser.add_argument(
-        "--n-jobs",
-        metavar="J",
-        type=cliargs.n_jobs,
-        default=1,
-        help="parallel workers (-1: every core)",
-    )
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        type=cliargs.output_dir,
-        help="results folder; default: outputs/NAME of the config",
-    )
+    cliargs.add_n_jobs(parser, "parallel workers")
+    cliargs.add_out(parser, None, "results folder; default: outputs/NAME of the config")
     parser.add_argument(
         "--backend",
         choices=BACKENDS,

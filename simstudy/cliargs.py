@@ -161,6 +161,18 @@ def output_dir(text: str) -> Path:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def add_out(parser: argparse.ArgumentParser, default: str | None, help: str) -> None:
+    """The ``--out DIR`` flag every command has: a writable folder, checked as parsed."""
+    parser.add_argument("--out", metavar="DIR", type=output_dir, default=default, help=help)
+
+
+def add_n_jobs(parser: argparse.ArgumentParser, help: str = "parallel workers") -> None:
+    """The ``--n-jobs J`` flag: a worker count (-1: every core; never 0)."""
+    parser.add_argument(
+        "--n-jobs", metavar="J", type=n_jobs, default=1, help=f"{help} (-1: every core)"
+    )
+
+
 def run_cli(main: Callable[[list[str] | None], int], argv: Sequence[str] | None = None) -> int:
     """Run ``main(argv)``; an unexpected exception becomes one line on stderr and status 1.
 

@@ -66,13 +66,7 @@ def fit_real_parser(description: str | None = None) -> argparse.ArgumentParser:
         help="starting values: all schemes in turn, k-means++, small groups, random stores "
         "or random partitions",
     )
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        type=cliargs.output_dir,
-        default=str(OUTPUTS),
-        help="output folder (results.json, real/store_segments.csv)",
-    )
+    cliargs.add_out(parser, str(OUTPUTS), "output folder (results.json, real/store_segments.csv)")
     parser.add_argument(
         "--bootstrap",
         type=cliargs.non_negative_int,
@@ -80,9 +74,7 @@ def fit_real_parser(description: str | None = None) -> argparse.ArgumentParser:
         metavar="B",
         help="parametric bootstrap refits of the chosen K (0: none)",
     )
-    parser.add_argument(
-        "--n-jobs", type=cliargs.n_jobs, default=1, help="bootstrap workers (-1: every core)"
-    )
+    cliargs.add_n_jobs(parser, "bootstrap workers")
     parser.add_argument(
         "--blrt",
         type=cliargs.non_negative_int,
@@ -140,20 +132,8 @@ def baselines_parser(description: str | None = None) -> argparse.ArgumentParser:
         default=DEFAULT_REPLICATIONS,
         help="replications of the study",
     )
-    parser.add_argument(
-        "--n-jobs",
-        metavar="J",
-        type=cliargs.n_jobs,
-        default=1,
-        help="parallel workers (-1: every core)",
-    )
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        type=cliargs.output_dir,
-        default=str(DEFAULT_OUT),
-        help="results folder",
-    )
+    cliargs.add_n_jobs(parser, "parallel workers")
+    cliargs.add_out(parser, str(DEFAULT_OUT), "results folder")
     parser.add_argument(
         "--gmm-n-init",
         metavar="N",
@@ -168,13 +148,7 @@ def benchmark_parser(description: str | None = None) -> argparse.ArgumentParser:
     """The options of ``python -m experiments.benchmark``."""
     parser = cliargs.Parser(prog="python -m experiments.benchmark", description=description)
     parser.add_argument("--quick", action="store_true", help="fast smoke run (small cases)")
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        type=cliargs.output_dir,
-        default=str(BENCH_OUT),
-        help="output folder",
-    )
+    cliargs.add_out(parser, str(BENCH_OUT), "output folder")
     parser.add_argument(
         "--repeats",
         metavar="R",
@@ -223,13 +197,7 @@ def report_parser(description: str | None = None) -> argparse.ArgumentParser:
         prog="python -m experiments.report",
         description=description,
     )
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        type=cliargs.output_dir,
-        default=str(OUTPUTS / "report"),
-        help="report folder",
-    )
+    cliargs.add_out(parser, str(OUTPUTS / "report"), "report folder")
     parser.add_argument(
         "--rerun-baselines",
         action="store_true",
@@ -242,13 +210,7 @@ def report_parser(description: str | None = None) -> argparse.ArgumentParser:
         default=DEFAULT_REPLICATIONS,
         help="replications of the baseline study (with --rerun-baselines)",
     )
-    parser.add_argument(
-        "--n-jobs",
-        metavar="J",
-        type=cliargs.n_jobs,
-        default=1,
-        help="workers for --rerun-baselines (-1: every core)",
-    )
+    cliargs.add_n_jobs(parser, "workers for --rerun-baselines")
     parser.add_argument(
         "--rebuild-studies",
         action="store_true",
@@ -277,9 +239,7 @@ def restarts_parser(description: str | None = None) -> argparse.ArgumentParser:
         default="tests/data/hard_cases.json",
         help="best-known maxima of the hard-case suite (python -m experiments.hard_cases)",
     )
-    p.add_argument(
-        "--out", type=cliargs.output_dir, default=str(OUTPUTS / "restarts"), help="folder"
-    )
+    cliargs.add_out(p, str(OUTPUTS / "restarts"), "folder")
     return p
 
 
@@ -307,11 +267,5 @@ def sigma_calibration_parser(description: str | None = None) -> argparse.Argumen
     parser.add_argument(
         "--seed", type=cliargs.non_negative_int, default=REAL_FIT_SEED, help="seed of the study"
     )
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        type=cliargs.output_dir,
-        default=str(OUTPUTS / "sigma_calibration"),
-        help="output folder",
-    )
+    cliargs.add_out(parser, str(OUTPUTS / "sigma_calibration"), "output folder")
     return parser

@@ -5,11 +5,9 @@ For the real data, every K's best-known log-likelihood comes from a large search
 n_init), ``--seeds`` independent fits measure how often the fit reaches it
 (within 1e-6), the shortfall, the certified share and the time per fit. For the
 hard-case suite (tests/data/hard_cases.json, ``python -m experiments.hard_cases``)
-the same with the default settings. The README's choice of defaults quotes these tables.
-
-Usage::
-
-    python -m experiments.restarts [--k 2 3 4] [--seeds 40] [--out outputs/restarts]
+the same with the default settings. Both run through the study runner (seeds,
+workers, checkpoints, resume) into OUT/real and OUT/hard_cases; the README's
+choice of defaults quotes OUT/restarts.md.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from estimator.atomic import write_json_atomic, write_text_atomic
 from simstudy import cliargs
 from simstudy.commands import restarts_parser
 from simstudy.hard_cases import best_known_for
-from simstudy.reliability import hard_case_table, restarts_markdown, settings_table
+from simstudy.reliability import hard_case_design, real_design, restarts_markdown, run_reliability
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,13 +28,16 @@ def main(argv: list[str] | None = None) -> int:
     args = restarts_parser(__doc__).parse_args(argv)
     stats = load_csv(args.data).sufficient_stats()
     best = {k: best_known_for(stats, k, "fixed", args.per_scheme)["loglik"] for k in args.k}
-    real = settings_table(stats, best, args.n_init, args.init, args.tol, args.seeds)
+    design = real_design(str(args.data), best, args.n_init, args.init, args.tol)
     with open(args.hard, encoding="utf-8") as handle:
-        hard = hard_case_table(json.load(handle)["cases"], args.hard_seeds)
+        hard_design = hard_case_design(json.load(handle)["cases"])
+    run = {"n_jobs": args.n_jobs, "seed": args.seed}
+    real = run_reliability(design, args.seeds, args.out / "real", name="restarts_real", **run)
+    hard = run_reliability(
+        hard_design, args.hard_seeds, args.out / "hard_cases", name="restarts_hard", **run
+    )
     command = " ".join(["python -m experiments.restarts", *(argv or sys.argv[1:])])
-    settings = {
-        key: str(value) if hasattr(value, "parts") else value for key, value in vars(args).items()
-    }
+    settings = {k: str(v) if hasattr(v, "parts") else v for k, v in vars(args).items()}
     document = {"command": command, "args": settings, "best_known": best}
     document |= {"real": real, "hard_cases": hard}
     write_json_atomic(args.out / "restarts.json", document)

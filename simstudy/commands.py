@@ -226,7 +226,7 @@ def restarts_parser(description: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--data", type=cliargs.data_file, default=str(REAL_DATA), help="real panel")
     p.add_argument("--k", type=cliargs.positive_int, nargs="+", default=[2, 3, 4], help="K values")
     p.add_argument(
-        "--n-init", type=cliargs.positive_int, nargs="+", default=[10, 20, 50], help="starts"
+        "--n-init", type=cliargs.positive_int, nargs="+", default=[10, 20, 50, 100], help="starts"
     )
     p.add_argument("--init", nargs="+", default=[DEFAULT_INIT, "kmeans++"], help="schemes")
     p.add_argument("--tol", type=cliargs.positive_float, nargs="+", default=[1e-8], help="tol")
@@ -239,7 +239,11 @@ def restarts_parser(description: str | None = None) -> argparse.ArgumentParser:
         default="tests/data/hard_cases.json",
         help="best-known maxima of the hard-case suite (python -m experiments.hard_cases)",
     )
-    cliargs.add_out(p, str(OUTPUTS / "restarts"), "folder")
+    p.add_argument(
+        "--seed", type=cliargs.non_negative_int, default=REAL_FIT_SEED, help="root seed of the fits"
+    )
+    cliargs.add_n_jobs(p)
+    cliargs.add_out(p, str(OUTPUTS / "restarts"), "folder (real/ and hard_cases/ study folders)")
     return p
 
 

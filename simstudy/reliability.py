@@ -1,21 +1,30 @@
 """How often does a fit setting reach the best-known maximum? (the defaults' justification)
 
-For a data set, a K and a best-known log-likelihood, :func:`reach_rate` fits
-with ``n_seeds`` independent seeds and counts the fits that end within
-``hit`` of it. :func:`settings_table` does that over a grid of settings
-(number of starts, starting scheme, hand-over tolerance) on the real data, and
-:func:`hard_case_table` for the default settings on every fit of the hard-case
-suite (:mod:`simstudy.hard_cases`).
+A study like any other, run by the runner (:func:`simstudy.run_simulation`): one
+condition per data set, K and fit setting (with the best-known log-likelihood it
+is measured against), one replication per independent seed. ``generate`` returns
+the data set's sufficient statistics (the same in every replication), ``analyse``
+fits it with the replication's random stream and records the shortfall from the
+best-known maximum, ``summarise`` gives the share of fits that reach it (within
+``HIT``), the median and largest shortfall, the share certified and the median
+seconds.
+
+:func:`real_design` builds the grid of settings (number of starts, starting
+scheme, hand-over tolerance) on the real data; :func:`hard_case_design` the
+default settings on every fit of the hard-case suite (:mod:`simstudy.hard_cases`).
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from tabulate import tabulate
 
 from estimator import (
@@ -25,92 +34,121 @@ from estimator import (
     ConvergenceWarning,
     SufficientStats,
     fit_mixture,
+    load_csv,
 )
 
 from .hard_cases import SCHEMES, hard_cases
+from .simulation import run_simulation
 
 HIT = 1e-6
 """Log-likelihood units within which a fit counts as reaching the best-known maximum."""
+SUMMARY_FIELDS = ("reached", "median_shortfall", "max_shortfall", "certified", "median_seconds")
 
 
-def reach_rate(
-    stats: SufficientStats,
-    k: int,
-    best: float,
-    n_seeds: int,
-    hit: float = HIT,
-    **fit_settings: Any,
-) -> dict[str, Any]:
-    """Fit ``n_seeds`` times with seeds 1..n_seeds; how often is ``best`` reached?
-
-    Returns
-    -------
-    dict
-        ``reached`` (fraction), ``median_shortfall``, ``max_shortfall``,
-        ``certified`` (fraction of certified fits), ``median_seconds``.
-    """
-    gaps, seconds, certified = [], [], 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for seed in range(1, n_seeds + 1):
-            started = time.perf_counter()
-            fit = fit_mixture(stats, k, seed=seed, **fit_settings)
-            seconds.append(time.perf_counter() - started)
-            gaps.append(best - fit.loglik)
-            certified += fit.converged
-    gaps_arr = np.maximum(np.asarray(gaps), 0.0)
-    return {
-        "reached": float(np.mean(gaps_arr <= hit)),
-        "median_shortfall": float(np.median(gaps_arr)),
-        "max_shortfall": float(gaps_arr.max()),
-        "certified": certified / n_seeds,
-        "median_seconds": float(np.median(seconds)),
-    }
-
-
-def settings_table(
-    stats: SufficientStats,
+def real_design(
+    data: str,
     best: dict[int, float],
     n_inits: Sequence[int],
     inits: Sequence[str],
     tols: Sequence[float],
-    n_seeds: int,
 ) -> list[dict[str, Any]]:
-    """:func:`reach_rate` for every K of ``best`` and every (n_init, init, tol)."""
-    rows = []
-    for k, value in best.items():
-        for tol in tols:
-            for init in inits:
-                for n_init in n_inits:
-                    rate = reach_rate(stats, k, value, n_seeds, n_init=n_init, init=init, tol=tol)
-                    rows.append({"K": k, "tol": tol, "init": init, "n_init": n_init, **rate})
-    return rows
+    """One condition per K of ``best`` and every (tol, init, n_init) on the panel ``data``."""
+    return [
+        {"data": data, "K": k, "sigma": "fixed", "tol": tol, "init": init, "n_init": n, "best": b}
+        for k, b in best.items()
+        for tol in tols
+        for init in inits
+        for n in n_inits
+    ]
 
 
-def hard_case_table(
-    known: dict[str, dict[str, dict[str, Any]]], n_seeds: int, names: Iterable[str] | None = None
-) -> list[dict[str, Any]]:
-    """Default settings on every fit of the hard-case suite.
+def hard_case_design(known: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The default settings on every fit of the hard-case suite (``known``: its best-known)."""
+    return [
+        {
+            "data": case.name,
+            "K": k,
+            "sigma": case.sigma_mode,
+            "tol": DEFAULT_TOL,
+            "init": DEFAULT_INIT,
+            "n_init": DEFAULT_N_INIT,
+            "best": known[case.name][str(k)]["loglik"],
+        }
+        for case in hard_cases()
+        for k in case.k_values
+    ]
 
-    Parameters
-    ----------
-    known : dict
-        tests/data/hard_cases.json's ``cases``: per case name and K, ``loglik``.
-    n_seeds : int
-    names : iterable of str, optional
-        Only these cases.
-    """
-    wanted = None if names is None else set(names)
-    rows = []
+
+@lru_cache(maxsize=16)
+def _stats(data: str) -> SufficientStats:
+    """A hard case by name, else the panel at the path ``data``."""
     for case in hard_cases():
-        if wanted is not None and case.name not in wanted:
-            continue
-        stats = case.stats()
-        for k in case.k_values:
-            best = known[case.name][str(k)]["loglik"]
-            rate = reach_rate(stats, k, best, n_seeds, sigma=case.sigma_mode)
-            rows.append({"case": case.name, "K": k, "sigma": case.sigma_mode, **rate})
-    return rows
+        if case.name == data:
+            return case.stats()
+    return load_csv(data).sufficient_stats()
+
+
+def generate(condition: dict[str, Any], rng: np.random.Generator) -> SufficientStats:
+    """The condition's data set (fixed: only the fits' starts are random)."""
+    return _stats(condition["data"])
+
+
+def analyse(
+    condition: dict[str, Any], stats: SufficientStats, rng: np.random.Generator
+) -> dict[str, float]:
+    """One fit with the condition's settings: its shortfall from the best-known maximum."""
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = fit_mixture(
+            stats,
+            condition["K"],
+            n_init=condition["n_init"],
+            init=condition["init"],
+            tol=condition["tol"],
+            sigma=condition["sigma"],
+            seed=rng,
+        )
+    return {
+        "shortfall": max(condition["best"] - fit.loglik, 0.0),
+        "certified": float(fit.converged),
+        "fit_seconds": time.perf_counter() - started,
+    }
+
+
+def summarise(condition: dict[str, Any], results: pd.DataFrame) -> dict[str, float]:
+    """Share reaching the best-known maximum, shortfalls, share certified, median seconds."""
+    shortfall = results["shortfall"].to_numpy()
+    return {
+        "reached": float(np.mean(shortfall <= HIT)),
+        "median_shortfall": float(np.median(shortfall)),
+        "max_shortfall": float(shortfall.max()),
+        "certified": float(results["certified"].mean()),
+        "median_seconds": float(results["fit_seconds"].median()),
+    }
+
+
+def run_reliability(
+    design: list[dict[str, Any]], seeds: int, out_dir: Path, n_jobs: int, seed: int, name: str
+) -> list[dict[str, Any]]:
+    """Run one reliability study through the runner; its summary rows as dicts."""
+    frame = run_simulation(
+        design,
+        seeds,
+        generate,
+        analyse,
+        summarise,
+        out_dir=out_dir,
+        n_jobs=n_jobs,
+        seed=seed,
+        name=name,
+        progress=None,
+    )
+    keys = [k for k in design[0] if k != "best"]
+    return [
+        {**{k: row[k] for k in keys}, **{f: row[f] for f in SUMMARY_FIELDS}}
+        for row in frame.to_dict("records")
+    ]
 
 
 def restarts_markdown(document: dict[str, Any]) -> str:

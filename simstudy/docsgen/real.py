@@ -279,7 +279,7 @@ def restarts_findings(outputs: Path) -> str:
     )
     if missed:
         text += "; " + ", ".join(
-            f"{r['case']} at K = {r['K']} from {pct(r['reached'], 0)} of seeds "
+            f"{r['data']} at K = {r['K']} from {pct(r['reached'], 0)} of seeds "
             f"(otherwise {num(r['max_shortfall'], 3)} short at most)"
             for r in missed
         )

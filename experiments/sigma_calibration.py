@@ -34,10 +34,12 @@ def main(argv: list[str] | None = None) -> int:
         args.n_init,
         args.seed,
         settings,
-        progress=lambda section: print(section, "\n", flush=True),
+        args.out,
+        args.n_jobs,
     )
     write_calibration(args.out, document, sections)
-    print(f"wrote {args.out / 'summary.json'} and {args.out / 'summary.md'}")
+    print("\n\n".join(sections))
+    print(f"wrote {args.out / 'calibration.json'} and {args.out / 'calibration.md'}")
     return 0
 
 

@@ -271,5 +271,6 @@ def sigma_calibration_parser(description: str | None = None) -> argparse.Argumen
     parser.add_argument(
         "--seed", type=cliargs.non_negative_int, default=REAL_FIT_SEED, help="seed of the study"
     )
+    cliargs.add_n_jobs(parser)
     cliargs.add_out(parser, str(OUTPUTS / "sigma_calibration"), "output folder")
     return parser

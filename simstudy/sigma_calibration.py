@@ -9,19 +9,21 @@ intervals cover the truth (sigma: the log-scale interval). The summary gives,
 per parameter, mean SE / empirical SD of the estimates and the coverage with a
 Monte Carlo 95% margin.
 
-Run by ``python -m experiments.sigma_calibration``.
+Run by ``python -m experiments.sigma_calibration`` through the study runner
+(:func:`simstudy.run_simulation`: seeds per replication, workers, checkpoints,
+resume), one condition per sigma mode.
 """
 
 from __future__ import annotations
 
 import json
-import time
 import warnings
-from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from tabulate import tabulate
 
 from estimator import (
@@ -31,10 +33,12 @@ from estimator import (
     match_segments,
     naive_se,
     observed_information_se,
-    seed_sequence,
+    simulate_outcomes,
     sufficient_stats,
 )
 from estimator.atomic import write_json_atomic, write_text_atomic
+
+from .simulation import run_simulation
 
 MODES = ("common", "segment")
 METHODS = ("observed", "naive")
@@ -48,60 +52,83 @@ def load_truth(path: Path, k: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return theta, pi / pi.sum(), np.asarray(model["sigma"])
 
 
-def replicate(
-    mode: str,
-    truth: tuple[np.ndarray, np.ndarray, np.ndarray],
-    X: np.ndarray,
-    n_stores: int,
-    n_init: int,
-    seq: np.random.SeedSequence,
-) -> dict[str, np.ndarray] | None:
-    """One draw, fit and inference; None when the fit lost a segment or hit the sigma floor."""
-    theta, pi, sigma = truth
-    rng = np.random.default_rng(seq)
-    segment = rng.choice(len(pi), size=n_stores, p=pi)
-    noise = rng.standard_normal((n_stores, X.shape[0]))
-    y = theta[segment] @ X.T + sigma[segment, None] * noise
-    stats = sufficient_stats(y, X)
+PARAMETERS = [f"{n}_{c + 1}" for c in range(3) for n in ("alpha", "beta")]
+PARAMETERS += [f"pi_{c + 1}" for c in range(3)] + [f"sigma_{c + 1}" for c in range(3)]
+"""The K = 3 model's parameters, in the order of a record's fields."""
+
+
+def generate(condition: dict[str, Any], rng: np.random.Generator) -> Any:
+    """One panel drawn from the condition's truth at the real design (sufficient statistics)."""
+    theta, pi, sigma = (np.asarray(condition[k], dtype=float) for k in ("theta", "pi", "sigma"))
+    X = _design(condition["data"])
+    segment = rng.choice(len(pi), size=condition["N"], p=pi)
+    noise = rng.standard_normal((condition["N"], X.shape[0]))
+    y = simulate_outcomes(X, theta[segment], sigma[segment, None], noise)
+    return sufficient_stats(y, X)
+
+
+def analyse(condition: dict[str, Any], stats: Any, rng: np.random.Generator) -> dict[str, float]:
+    """Fit K = 3 with the condition's sigma mode; estimates, SEs and coverage of every parameter.
+
+    ``used`` is 0 (and every other field NaN) when the fit lost a segment or hit
+    the sigma floor: such a fit has no interior maximum to give standard errors at.
+    """
+    theta, pi, sigma = (np.asarray(condition[k], dtype=float) for k in ("theta", "pi", "sigma"))
+    mode = condition["sigma_mode"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fit = fit_mixture(stats, len(pi), n_init=n_init, seed=rng, sigma=mode)
+        fit = fit_mixture(stats, len(pi), n_init=condition["n_init"], seed=rng, sigma=mode)
     if fit.degenerate or fit.sigma_floored:
-        return None
+        return {"used": 0.0}
     order = match_segments(fit.theta, theta)
-    record = {
-        "estimate": np.concatenate([fit.theta[order].ravel(), fit.pi[order], fit.sigma[order]])
-    }
+    record = {"used": 1.0}
+    estimate = np.concatenate([fit.theta[order].ravel(), fit.pi[order], fit.sigma[order]])
+    record |= {f"estimate_{n}": float(v) for n, v in zip(PARAMETERS, estimate, strict=True)}
     for method, function in (("observed", observed_information_se), ("naive", naive_se)):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = function(fit, stats).reordered(order)
         covered_theta, covered_pi = result.covers(theta, pi)
-        record[f"se_{method}"] = np.concatenate(
-            [result.se_theta.ravel(), result.se_pi, result.se_sigma]
-        )
-        record[f"covered_{method}"] = np.concatenate(
-            [covered_theta.ravel(), covered_pi, result.covers_sigma(sigma)]
-        )
+        se = np.concatenate([result.se_theta.ravel(), result.se_pi, result.se_sigma])
+        covered = np.concatenate([covered_theta.ravel(), covered_pi, result.covers_sigma(sigma)])
+        for name, s, c in zip(PARAMETERS, se, covered, strict=True):
+            record[f"se_{method}_{name}"] = float(s)
+            record[f"covered_{method}_{name}"] = float(c)
     return record
 
 
-def summarise(records: list[dict[str, np.ndarray]], names: list[str]) -> list[dict[str, Any]]:
+def summarise(condition: dict[str, Any], results: pd.DataFrame) -> dict[str, float]:
     """Per parameter: empirical SD, mean SE / SD and coverage (with MC margin) per method."""
-    stacked = {key: np.array([r[key] for r in records]) for key in records[0]}
-    sd = stacked["estimate"].std(axis=0, ddof=1)
-    rows = []
-    for j, name in enumerate(names):
-        row: dict[str, Any] = {"parameter": name, "sd": float(sd[j])}
+    used = results[results["used"] == 1.0]
+    out: dict[str, float] = {"n_used": float(len(used))}
+    for name in PARAMETERS:
+        sd = float(used[f"estimate_{name}"].std(ddof=1))
+        out[f"sd_{name}"] = sd
         for method in METHODS:
-            se = stacked[f"se_{method}"][:, j]
-            covered = stacked[f"covered_{method}"][:, j]
-            rate = float(covered.mean())
-            row[f"se_over_sd_{method}"] = float(np.nanmean(se) / sd[j])
-            row[f"coverage_{method}"] = rate
-            row[f"coverage_margin_{method}"] = float(1.96 * np.sqrt(rate * (1 - rate) / len(se)))
+            rate = float(used[f"covered_{method}_{name}"].mean())
+            out[f"se_over_sd_{method}_{name}"] = float(used[f"se_{method}_{name}"].mean() / sd)
+            out[f"coverage_{method}_{name}"] = rate
+            out[f"coverage_margin_{method}_{name}"] = float(
+                1.96 * np.sqrt(rate * (1 - rate) / len(used))
+            )
+    return out
+
+
+def parameter_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """A condition's summary as one row per parameter (the table and summary.json's form)."""
+    rows = []
+    for name in PARAMETERS:
+        row: dict[str, Any] = {"parameter": name, "sd": summary[f"sd_{name}"]}
+        for method in METHODS:
+            for key in ("se_over_sd", "coverage", "coverage_margin"):
+                row[f"{key}_{method}"] = summary[f"{key}_{method}_{name}"]
         rows.append(row)
     return rows
+
+
+@lru_cache(maxsize=4)
+def _design(data: str) -> np.ndarray:
+    return load_csv(data).X
 
 
 def markdown(mode: str, rows: list[dict[str, Any]], n_used: int, n_reps: int) -> str:
@@ -136,9 +163,10 @@ def calibrate(
     n_init: int,
     seed: int,
     settings: dict[str, Any],
-    progress: Callable[[str], None] | None = None,
+    out: Path,
+    n_jobs: int = 1,
 ) -> tuple[dict[str, Any], list[str]]:
-    """Run the check for both estimated-sigma modes.
+    """Run the check for both estimated-sigma modes through the study runner.
 
     Parameters
     ----------
@@ -150,8 +178,10 @@ def calibrate(
         Replications per mode, EM starts per fit, root seed.
     settings : dict
         Recorded as the document's ``settings``.
-    progress : callable, optional
-        Called with each mode's markdown section when it is done.
+    out : Path
+        The study folder (``study.json``, ``raw/``, summaries; resumable).
+    n_jobs : int
+        Workers.
 
     Returns
     -------
@@ -160,37 +190,40 @@ def calibrate(
     sections : list of str
         The markdown section of each mode.
     """
-    panel = load_csv(data)
+    n_stores = load_csv(data).n_stores
+    design = []
+    for mode in MODES:
+        theta, pi, sigma = load_truth(truth_dir / f"real_sigma_{mode}" / "results.json")
+        design.append(
+            {
+                "sigma_mode": mode,
+                "theta": theta.tolist(),
+                "pi": pi.tolist(),
+                "sigma": sigma.tolist(),
+                "N": n_stores,
+                "n_init": n_init,
+                "data": str(data),
+            }
+        )
+    frame = run_simulation(
+        design, reps, generate, analyse, summarise, out_dir=out, n_jobs=n_jobs, seed=seed,
+        name="sigma_calibration", progress=None,
+    )  # fmt: skip
     document: dict[str, Any] = {"settings": settings, "modes": {}}
     sections = []
-    for index, mode in enumerate(MODES):
-        truth = load_truth(truth_dir / f"real_sigma_{mode}" / "results.json")
-        started = time.perf_counter()
-        runs = [
-            replicate(mode, truth, panel.X, panel.n_stores, n_init, seed_sequence(seed, index, r))
-            for r in range(reps)
-        ]
-        records = [r for r in runs if r is not None]
-        names = [f"{n}_{c + 1}" for c in range(3) for n in ("alpha", "beta")]
-        names += [f"pi_{c + 1}" for c in range(3)] + [f"sigma_{c + 1}" for c in range(3)]
-        rows = summarise(records, names)
-        document["modes"][mode] = {
-            "truth": {
-                "theta": truth[0].tolist(),
-                "pi": truth[1].tolist(),
-                "sigma": truth[2].tolist(),
-            },
-            "n_used": len(records),
-            "seconds": time.perf_counter() - started,
+    for condition, summary in zip(design, frame.to_dict("records"), strict=True):
+        rows = parameter_rows(summary)
+        n_used = int(summary["n_used"])
+        document["modes"][condition["sigma_mode"]] = {
+            "truth": {k: condition[k] for k in ("theta", "pi", "sigma")},
+            "n_used": n_used,
             "parameters": rows,
         }
-        sections.append(markdown(mode, rows, len(records), reps))
-        if progress is not None:
-            progress(sections[-1])
+        sections.append(markdown(condition["sigma_mode"], rows, n_used, reps))
     return document, sections
 
 
 def write_calibration(out: Path, document: dict[str, Any], sections: list[str]) -> None:
-    """Write OUT/summary.json and OUT/summary.md."""
-    write_json_atomic(out / "summary.json", document)
-    write_text_atomic(out / "summary.md", "\n\n".join(sections) + "\n")
+    """Write OUT/calibration.json and OUT/calibration.md (the runner owns summary.*)."""
+    write_json_atomic(out / "calibration.json", document)
+    write_text_atomic(out / "calibration.md", "\n\n".join(sections) + "\n")

@@ -230,7 +230,7 @@ def sigma_estimates(outputs: Path) -> str:
 
 def sigma_calibration(outputs: Path) -> str:
     """The Monte Carlo check of the standard errors with sigma estimated."""
-    doc = load(outputs, "sigma_calibration/summary.json")
+    doc = load(outputs, "sigma_calibration/calibration.json")
     rows = [r for mode in doc["modes"].values() for r in mode["parameters"]]
     sigma = [r for r in rows if r["parameter"].startswith("sigma")]
 

@@ -183,6 +183,11 @@ def benchmark_parser(description: str | None = None) -> argparse.ArgumentParser:
         default=BENCH_SEED,
         help="seed of data and starts",
     )
+    parser.add_argument(
+        "--refresh-studies",
+        action="store_true",
+        help="only re-read the committed studies' wall times into the existing results",
+    )
     # internal: one timed probe in a fresh process (run by the benchmark itself)
     parser.add_argument("--probe-n", type=cliargs.positive_int, help=argparse.SUPPRESS)
     parser.add_argument(

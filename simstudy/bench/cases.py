@@ -82,21 +82,36 @@ def case_real(settings: Settings) -> list[dict[str, Any]]:
     """Case 1: the real panel, K = 1..4, n_init = 10, under every stopping rule."""
     panel = load_csv(REAL_DATA)
     work = in_memory_workload(panel.y, panel.X, settings.repeats)
+    return _under_every_rule(
+        settings, work, settings.real_ks, settings.real_n_init, settings.seed,
+        ("1", "real data (609948.csv)"),
+    )  # fmt: skip
+
+
+def _under_every_rule(
+    settings: Settings,
+    work: Workload,
+    ks: tuple[int, ...],
+    n_init: int,
+    seed: int,
+    label: tuple[str, str],
+) -> list[dict[str, Any]]:
+    """Cases 1 and 2: one workload measured under each of the settings' stopping rules."""
     rows = []
     for tol, max_iter in settings.rules:
         load = load_average()
         row = measure(
             work,
-            ks=settings.real_ks,
-            n_init=settings.real_n_init,
+            ks=ks,
+            n_init=n_init,
             tol=tol,
             max_iter=max_iter,
-            seed=settings.seed,
+            seed=seed,
             repeats=settings.repeats,
             naive_budget=settings.naive_budget_real,
             naive_repeat_seconds=settings.naive_repeat_seconds,
         )
-        rows.append(_case_row("1", "real data (609948.csv)", row, load))
+        rows.append(_case_row(*label, row, load))
     return rows
 
 
@@ -106,22 +121,10 @@ def case_real_like(settings: Settings) -> list[dict[str, Any]]:
     prices = real_prices()[: shape["T"]]
     y = generate_y(truth, prices, shape["N"], seed_sequence(settings.seed, 2))
     work = in_memory_workload(y, design_matrix(prices), settings.repeats)
-    rows = []
-    for tol, max_iter in settings.rules:
-        load = load_average()
-        row = measure(
-            work,
-            ks=settings.study_ks,
-            n_init=settings.study_n_init,
-            tol=tol,
-            max_iter=max_iter,
-            seed=settings.seed + 2,
-            repeats=settings.repeats,
-            naive_budget=settings.naive_budget_real,
-            naive_repeat_seconds=settings.naive_repeat_seconds,
-        )
-        rows.append(_case_row("2", "one real_like replication", row, load))
-    return rows
+    return _under_every_rule(
+        settings, work, settings.study_ks, settings.study_n_init, settings.seed + 2,
+        ("2", "one real_like replication"),
+    )  # fmt: skip
 
 
 def case_scale_n(settings: Settings) -> list[dict[str, Any]]:

@@ -37,6 +37,7 @@ from .source import read_json
 from .studies import (
     baselines_table,
     benchmark_table,
+    blrt_size,
     grid_distances,
     grid_truth_notes,
     grid_truths,
@@ -78,6 +79,7 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "grid_truths": grid_truths,
     "grid_distances": grid_distances,
     "grid_truth_notes": grid_truth_notes,
+    "blrt_size": blrt_size,
 }
 """Every block a document may hold, by name."""
 

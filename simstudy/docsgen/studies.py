@@ -347,3 +347,23 @@ def benchmark_table(outputs: Path) -> str:
         f"{', '.join(f'{x:.1f}' for x in meta['load_start'])} at the start):\n\n"
         f"{summary_table(result['cases'])}\n\nTargets:\n\n{targets}"
     )
+
+
+def blrt_size(outputs: Path) -> str:
+    """The bootstrap LRT's size: how often it rejects a true K0 (outputs/blrt_size)."""
+    doc = load(outputs, "blrt_size/summary.json")
+    condition = doc["conditions"][0]
+    blrt = condition["blrt"]
+    lines = []
+    for test in blrt["tests"]:
+        covers = test["ci_low"] <= blrt["level"] <= test["ci_high"]
+        lines.append(
+            f"`python -m experiments.selection --config experiments/configs/blrt_size.json "
+            f"--n-jobs 2` ({condition['label']}, {test['n']} replications, B = "
+            f"{blrt['n_boot']}): the test of K0 = {test['K0']} against K0 + 1 rejected the true "
+            f"K0 in {pct(test['rejection_rate'])} of replications (Wilson 95% interval "
+            f"[{pct(test['ci_low'])}, {pct(test['ci_high'])}]), which "
+            + ("contains" if covers else "does not contain")
+            + f" the nominal level {pct(blrt['level'], 0)}."
+        )
+    return "\n".join(lines)

@@ -182,11 +182,19 @@ def test_an_altered_value_fails_the_checksum(tmp_path):
         assert len(read_records(path, 1)) == 29
 
 
-def test_committed_csv_study_folders_still_load():
+def test_committed_csv_study_folders_still_load(tmp_path):
+    """The committed folder (checksummed rows) and its form without checksums both load."""
     path = REPO / "outputs" / "real_like" / "raw" / "condition_0000.csv"
+    frame = pd.read_csv(path)
+    assert "crc" in frame
     records = read_records(path, 0)
     assert len(records) == 1000
-    assert pd.DataFrame(records).shape == pd.read_csv(path).shape
+    assert pd.DataFrame(records).shape == frame.drop(columns="crc").shape
+    old_form = tmp_path / "condition_0000.csv"  # as folders written before the checksums
+    frame.drop(columns="crc").to_csv(old_form, index=False)
+    old_records = read_records(old_form, 0)
+    assert len(old_records) == 1000
+    assert pd.DataFrame(old_records).shape == frame.drop(columns="crc").shape
 
 
 def test_empty_checkpoint_and_torn_manifest_name_the_file(tmp_path):

@@ -245,9 +245,67 @@ def _refit(
     )
 
 
+def split_starts(
+    fit: MixtureFit, stats: SufficientStats
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """K0 + 1 segment starts from a K0 fit: each segment in turn split in two.
+
+    Segment c becomes two copies moved apart along the intercept by the
+    posterior-weighted standard deviation of its stores' own intercepts, each with
+    half its share; the other segments stay. The alternative is fitted from these
+    (and the drawn starts) on the observed data and on every bootstrap panel alike,
+    so the two searches for the K0 + 1 maximum are one procedure: a search that is
+    wider on one side than on the other makes the test conservative or liberal.
+
+    Parameters
+    ----------
+    fit : MixtureFit
+        The K0-segment fit of ``stats``.
+    stats : SufficientStats
+
+    Returns
+    -------
+    theta : ndarray of shape (K0, K0 + 1, P)
+    pi : ndarray of shape (K0, K0 + 1)
+    sigma : ndarray of shape (K0, K0 + 1)
+    """
+    theta, pi, sigma = fit.theta, fit.pi, fit.sigma
+    alpha = stats.ols[:, 0]
+    starts = []
+    for c in range(len(pi)):
+        w = fit.posteriors[:, c]
+        mean = w @ alpha / w.sum()
+        spread = np.sqrt(w @ (alpha - mean) ** 2 / w.sum())
+        new_theta = np.vstack([theta, theta[c]])
+        new_theta[c, 0] -= 0.5 * spread
+        new_theta[-1, 0] += 0.5 * spread
+        new_pi = np.append(pi, pi[c] / 2.0)
+        new_pi[c] = pi[c] / 2.0
+        starts.append((new_theta, new_pi, np.append(sigma, sigma[c])))
+    return tuple(np.array(part) for part in zip(*starts, strict=True))
+
+
+def _split_fit(
+    data: SufficientStats, null: MixtureFit, rng: np.random.Generator, settings: Mapping[str, Any]
+) -> MixtureFit:
+    """The K0 + 1 fit of ``data`` from the splits of its K0 fit and ``n_init`` drawn starts."""
+    theta, pi, sigma = split_starts(null, data)
+    return refit(
+        data,
+        theta,
+        pi,
+        None if settings["sigma"] == "fixed" else sigma,
+        rng,
+        n_init=settings["n_init"],
+        init=settings["init"],
+        tol=settings["tol"],
+        max_iter=settings["max_iter"],
+        sigma_mode=settings["sigma"],
+    )
+
+
 def _replicate(
     null: MixtureFit,
-    alternative: MixtureFit,
     stats: SufficientStats,
     seq: np.random.SeedSequence,
     settings: Mapping[str, Any],
@@ -256,14 +314,13 @@ def _replicate(
     rng = np.random.default_rng(seq)
     boot = draw_bootstrap_stats(null, stats, rng)
     fit0 = _refit(boot, null, rng, settings)
-    fit1 = _refit(boot, alternative, rng, settings)
+    fit1 = _split_fit(boot, fit0, rng, settings)
     lr = 2.0 * (fit1.loglik - fit0.loglik)
     return lr, fit0.converged and fit1.converged, fit1.degenerate
 
 
 def _test(
     null: MixtureFit,
-    alternative: MixtureFit,
     stats: SufficientStats,
     root: np.random.SeedSequence,
     n_boot: int,
@@ -275,6 +332,10 @@ def _test(
 ) -> BLRTStep:
     """Run the test of K0 = null.n_components against K0 + 1 (module docstring)."""
     k0 = null.n_components
+    # the observed alternative by the procedure every bootstrap panel gets (split_starts)
+    alternative = _split_fit(
+        stats, null, np.random.default_rng(seed_sequence(root, k0, n_boot)), settings
+    )
     lr = 2.0 * (alternative.loglik - null.loglik)
     h = stopping_count(n_boot, level)
     runs: list[tuple[float, bool, bool]] = []
@@ -283,8 +344,7 @@ def _test(
     while len(runs) < n_boot and not stopped:
         todo = range(len(runs), min(n_boot, len(runs) + (chunk if sequential else n_boot)))
         batch = parallel(
-            delayed(_replicate)(null, alternative, stats, seed_sequence(root, k0, b), settings)
-            for b in todo
+            delayed(_replicate)(null, stats, seed_sequence(root, k0, b), settings) for b in todo
         )
         for run in batch:  # in sample order, so the stopping point does not depend on chunk
             runs.append(run)
@@ -417,7 +477,6 @@ def bootstrap_lrt(
         for k0 in range(k_min, k_max):
             step = _test(
                 observed(k0),
-                observed(k0 + 1),
                 stats,
                 root,
                 n_boot,

@@ -199,10 +199,11 @@ def refit(
     Parameters
     ----------
     stats : SufficientStats
-    theta : ndarray of shape (K, P)
-    pi : ndarray of shape (K,)
-    sigma : ndarray of shape (K,) or None
-        Starting sigma of the known point when sigma is estimated.
+    theta : ndarray of shape (K, P) or (S, K, P)
+        The known point, or S known points.
+    pi : ndarray of shape (K,) or (S, K)
+    sigma : ndarray of shape (K,) or (S, K), or None
+        Starting sigma of the known point(s) when sigma is estimated.
     rng : numpy Generator
         Randomness of the drawn starts.
     n_init, init, tol, max_iter, sigma_mode
@@ -213,9 +214,12 @@ def refit(
     MixtureFit
         No warning is issued; read ``converged`` and ``degenerate``.
     """
-    n_components = len(pi)
+    known_theta = np.asarray(theta, dtype=float)
+    known_theta = known_theta[None] if known_theta.ndim == 2 else known_theta
+    n_known, n_components = known_theta.shape[:2]
     driver = prepare(stats)
-    theta0, pi0 = [np.asarray(theta, dtype=float)[None]], [np.asarray(pi, dtype=float)[None]]
+    theta0 = [known_theta]
+    pi0 = [np.broadcast_to(np.asarray(pi, dtype=float), (n_known, n_components))]
     if n_init > 0 and n_components > 1:
         drawn, drawn_pi = starting_values(stats, n_components, n_init, rng, init, driver)
         theta0.append(drawn)
@@ -223,7 +227,7 @@ def refit(
     n_starts = sum(len(t) for t in theta0)
     sigma0 = np.full((n_starts, n_components), pooled_sigma(stats))
     if sigma is not None:
-        sigma0[0] = sigma
+        sigma0[:n_known] = sigma
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return fit_mixture(

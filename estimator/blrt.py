@@ -15,10 +15,13 @@ statistics), both models are refitted on each with the same settings, and
 The procedure stops at the first K0 whose p exceeds ``level`` and chooses
 K = K0; if every test up to ``k_max - 1`` rejects, it chooses ``k_max``.
 
-Bootstrap refits would otherwise often stop at local maxima (the K0 + 1 fit in
-particular), biasing LR* down; so the K0 refit also starts from the generating
-parameters and the K0 + 1 refit from the observed K0 + 1 solution, besides
-``n_init`` drawn starts.
+The K0 refit of a bootstrap panel also starts from the generating parameters.
+The K0 + 1 model is fitted by one procedure on the observed data and on every
+bootstrap panel: from each segment of that data set's K0 fit split in two
+(:func:`split_starts`) and ``n_init`` drawn starts. A wider search on one side
+than on the other biases the test: with the observed K0 + 1 solution as an extra
+start of the bootstrap refits only, the size study rejected a true K0 in 2.6% of
+500 replications at level 5% (Wilson interval [1.5%, 4.4%]).
 
 Sample b of the test of K0 draws from ``seed_sequence(seed, K0, b)``, the
 observed fits (when not given) from ``seed_sequence(seed, 0, K)``: the result
@@ -51,7 +54,7 @@ from .results import MixtureFit
 DEFAULT_N_BOOT = 99
 DEFAULT_LEVEL = 0.05
 DEFAULT_BLRT_N_INIT = 10
-"""Drawn starts per refit, besides the generating (K0) or observed (K0 + 1) solution."""
+"""Drawn starts per refit, besides the generating parameters (K0) or the splits (K0 + 1)."""
 DEFAULT_BLRT_TOL = 1e-10
 DEFAULT_BLRT_MAX_ITER = 1000
 
@@ -434,8 +437,9 @@ def bootstrap_lrt(
         Root of every stream (module docstring).
     n_init, tol, max_iter, init, sigma
         Settings of every fit (:func:`estimator.em.fit_mixture`): the observed
-        fits not given in ``fits`` and the bootstrap refits, which start from
-        ``n_init`` drawn points plus the generating or observed solution.
+        fits not given in ``fits`` and the refits, which start from ``n_init``
+        drawn points plus the generating parameters (K0) or the splits of the K0
+        fit (K0 + 1, observed and bootstrap alike).
     fits : mapping of int to MixtureFit, optional
         Observed fits already made (e.g. ``fit_k_range(...).fits``); K values
         missing are fitted here. Their sigma mode must be ``sigma``.

@@ -188,36 +188,31 @@ def case_shape(settings: Settings) -> list[dict[str, Any]]:
         prices = lognormal_prices(n_weeks, seed_sequence(settings.seed, 4, n_weeks))
         y = generate_y(truth, prices, n, seed_sequence(settings.seed, 5, n_weeks))
         work = in_memory_workload(y, design_matrix(prices), settings.repeats)
-        row = measure(
-            work,
-            ks=(3,),
-            n_init=settings.n_init_synth,
-            tol=DEFAULT_TOL,
-            max_iter=DEFAULT_MAX_ITER,
-            seed=settings.seed + 4,
-            repeats=settings.repeats,
-            naive_budget=settings.naive_budget,
-            naive_repeat_seconds=settings.naive_repeat_seconds,
-        )
+        row = _measure_synthetic(settings, work, 3, settings.seed + 4)
         rows.append(_case_row("4T", "synthetic, log-normal prices", row, load))
     prices = real_prices()
     y = generate_y(truth, prices, n, seed_sequence(settings.seed, 6))
     work = in_memory_workload(y, design_matrix(prices), settings.repeats)
     for k in settings.k_values:
         load = load_average()
-        row = measure(
-            work,
-            ks=(k,),
-            n_init=settings.n_init_synth,
-            tol=DEFAULT_TOL,
-            max_iter=DEFAULT_MAX_ITER,
-            seed=settings.seed + 5,
-            repeats=settings.repeats,
-            naive_budget=settings.naive_budget,
-            naive_repeat_seconds=settings.naive_repeat_seconds,
-        )
+        row = _measure_synthetic(settings, work, k, settings.seed + 5)
         rows.append(_case_row("4K", "synthetic (true K = 3)", row, load))
     return rows
+
+
+def _measure_synthetic(settings: Settings, work: Workload, k: int, seed: int) -> dict[str, Any]:
+    """Case 4: one K at the library's stopping rule with the synthetic cases' starts."""
+    return measure(
+        work,
+        ks=(k,),
+        n_init=settings.n_init_synth,
+        tol=DEFAULT_TOL,
+        max_iter=DEFAULT_MAX_ITER,
+        seed=seed,
+        repeats=settings.repeats,
+        naive_budget=settings.naive_budget,
+        naive_repeat_seconds=settings.naive_repeat_seconds,
+    )
 
 
 def case_study(settings: Settings, env: dict[str, str] | None = None) -> list[dict[str, Any]]:

@@ -149,7 +149,7 @@ def fit_mixture(
     drawn_sigma = None
     if theta0 is None:
         theta0, drawn_pi, drawn_sigma = starting_points(
-            stats, n_components, n_init, seed, init, driver
+            stats, n_components, n_init, seed, init, driver, sigma
         )
         pi0 = drawn_pi if pi0 is None else pi0
     theta0 = check_start_theta(theta0, "theta0", n_components, stats.n_coef)
@@ -221,7 +221,9 @@ def refit(
     theta0 = [known_theta]
     pi0 = [np.broadcast_to(np.asarray(pi, dtype=float), (n_known, n_components))]
     if n_init > 0 and n_components > 1:
-        drawn, drawn_pi = starting_values(stats, n_components, n_init, rng, init, driver)
+        drawn, drawn_pi = starting_values(
+            stats, n_components, n_init, rng, init, driver, sigma_mode
+        )
         theta0.append(drawn)
         pi0.append(drawn_pi)
     n_starts = sum(len(t) for t in theta0)

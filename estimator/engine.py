@@ -555,7 +555,8 @@ def _polish(driver: ComponentDriver, layout: _Layout, state: _State) -> None:
             rows, x = rows[~stop], x[~stop]
             if not rows.size:
                 break
-    state.max_eigen[all_rows] = np.linalg.eigvalsh(hessians[all_rows])[:, -1]
+    finite = all_rows[np.isfinite(hessians[all_rows]).all(axis=(1, 2))]
+    state.max_eigen[finite] = np.linalg.eigvalsh(hessians[finite])[:, -1]
 
 
 def _newton_direction(
@@ -566,17 +567,33 @@ def _newton_direction(
     The Hessian is scaled to unit diagonal before its eigen-decomposition, so the
     test of definiteness does not depend on the parameters' units. Where it is
     not negative definite, eigenvalues are replaced by minus their absolute value
-    (floored), which keeps the step an ascent direction.
+    (floored), which keeps the step an ascent direction. A start whose score or
+    Hessian overflowed (data scaled far beyond doubles' range of squares) gets a
+    NaN direction and is not certified: it keeps its EM point.
     """
-    scale = 1.0 / np.sqrt(np.maximum(np.abs(np.diagonal(hessian, axis1=1, axis2=2)), 1e-300))
-    scaled = hessian * scale[:, :, None] * scale[:, None, :]
+    direction = np.full_like(score, np.nan)
+    decrement = np.full(len(score), np.inf)
+    definite = np.zeros(len(score), dtype=bool)
+    diagonal = np.abs(np.diagonal(hessian, axis1=1, axis2=2))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        scale = 1.0 / np.sqrt(diagonal)
+        scaled = hessian * scale[:, :, None] * scale[:, None, :]
+    # a zero on the diagonal (a parameter no store informs) rules out a maximum
+    finite = (
+        np.isfinite(score).all(axis=1)
+        & (diagonal > 1e-300).all(axis=1)
+        & np.isfinite(scaled).all(axis=(1, 2))
+    )
+    if not finite.any():
+        return direction, decrement, definite
+    score, scale, scaled = score[finite], scale[finite], scaled[finite]
     values, vectors = np.linalg.eigh(scaled)
-    definite = values[:, -1] < -EIGEN_TOL
+    definite[finite] = values[:, -1] < -EIGEN_TOL
     curvature = np.maximum(np.abs(values), 1e-8 * np.abs(values).max(axis=1, keepdims=True))
     g = score * scale
     coef = np.einsum("rji,rj->ri", vectors, g) / curvature
-    direction = np.einsum("rij,rj->ri", vectors, coef) * scale
-    decrement = np.einsum("ri,ri->r", score, direction)
+    direction[finite] = np.einsum("rij,rj->ri", vectors, coef) * scale
+    decrement[finite] = np.einsum("ri,ri->r", score, direction[finite])
     return direction, decrement, definite
 
 

@@ -1,18 +1,21 @@
 """Starting values for EM, and the seeding convention shared by the whole product.
 
-Three schemes, each over the stores' own OLS estimates b_i:
+Four schemes, each over the stores' own OLS estimates b_i:
 
 * ``"kmeans++"``: the first centre is a random store, each next one a store drawn
   with probability proportional to its squared distance (in the store's Gram
   metric, the one the likelihood uses) to the nearest centre chosen so far;
+* ``"small"``: k-means++ groups with one segment cut down to a few stores
+  (:func:`_small_group`);
 * ``"stores"``: K distinct random stores' b_i are the segment centres;
 * ``"partition"``: the stores are split into K random groups (of random sizes)
   and each segment starts at its group's pooled least-squares fit, with pi the
   group shares (flexmix's random-assignment start).
 
-``"mixed"`` (the default) cycles through the three, k-means++ first, so that the
-starts are not all alike: k-means++ starts are correlated and can all fall into
-the same lesser mode. Mixing probabilities start uniform except for partitions.
+``"mixed"`` (the default) cycles through :data:`MIXED_CYCLE`, k-means++ first, so
+that the starts are not all alike: k-means++ starts are correlated and can all fall
+into the same lesser mode. Mixing probabilities start uniform except for the
+grouped schemes (their groups' shares).
 """
 
 from __future__ import annotations
@@ -63,12 +66,13 @@ def starting_values(
     seed: SeedLike = None,
     method: InitMethod = "mixed",
     driver: ComponentDriver | None = None,
+    sigma_mode: str = "fixed",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``n_init`` starting points for EM: (theta (R, K, P), pi (R, K)).
 
     The same draws as :func:`starting_points`, without the sigmas.
     """
-    theta, pi, _ = starting_points(stats, n_components, n_init, seed, method, driver)
+    theta, pi, _ = starting_points(stats, n_components, n_init, seed, method, driver, sigma_mode)
     return theta, pi
 
 
@@ -79,6 +83,7 @@ def starting_points(
     seed: SeedLike = None,
     method: InitMethod = "mixed",
     driver: ComponentDriver | None = None,
+    sigma_mode: str = "fixed",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw ``n_init`` starting points for EM, with each group's own sigma where there is one.
 
@@ -96,6 +101,9 @@ def starting_points(
         Scheme (see the module docstring).
     driver : ComponentDriver, optional
         The component driver of ``stats`` when the caller has one already.
+    sigma_mode : {"fixed", "common", "segment"}
+        The fit's sigma mode. With ``"segment"`` the small-group scheme aims at the
+        stores that fit most closely (see :func:`_small_group`).
 
     Returns
     -------
@@ -123,7 +131,9 @@ def starting_points(
         if scheme == "partition" and n_components > 1:
             theta[r], pi[r], sigma[r] = _random_partition(driver, n_components, rng)
         elif scheme == "small" and n_components > 1:
-            theta[r], pi[r], sigma[r] = _small_group(driver, n_components, rng)
+            theta[r], pi[r], sigma[r] = _small_group(
+                driver, n_components, rng, sigma_mode == "segment"
+            )
         elif scheme == "kmeans++":
             theta[r] = stats.ols[_kmeans_pp(driver, n_components, rng)]
         else:
@@ -153,16 +163,26 @@ def _kmeans_pp(driver: ComponentDriver, n_components: int, rng: np.random.Genera
 
 
 def _small_group(
-    driver: ComponentDriver, n_components: int, rng: np.random.Generator
+    driver: ComponentDriver,
+    n_components: int,
+    rng: np.random.Generator,
+    close_fitting: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """k-means++ centres, stores to their nearest centre, then one segment cut down to a
     small group (1 store to 10% of them, log-uniform) around an anchor; pooled fits.
 
     The maxima that decide over-selection often hold a segment of a handful of stores:
     stores far from the rest (the anchor is then that segment's k-means++ centre) or,
-    with sigma per segment, stores that fit unusually closely (the anchor is then a
-    store drawn with probability proportional to its residual precision, half the
-    time). Starts spread over all stores rarely put a segment there.
+    with sigma per segment, stores that fit unusually closely (the anchor is then, half
+    the time, a store drawn with probability proportional to its residual precision).
+    Starts spread over all stores rarely put a segment there.
+
+    With ``close_fitting`` (sigma per segment) the close-fitting anchor is drawn by
+    rank instead, the k-th most precise store with probability proportional to 1/k,
+    and its group holds 1 store to 2% of them: the highest maxima at K_true + 1 are
+    then often a segment of one or two stores with a small sigma of their own, which
+    a draw proportional to precision seldom isolates (the hard case
+    k3_n400_t16_promo_sigma at K = 4; docs/engine.md).
     """
     n_stores = driver.n_stores
     stats = driver.stats
@@ -170,13 +190,20 @@ def _small_group(
     small = int(rng.integers(n_components))
     dof = stats.n_obs - stats.n_coef
     precision = np.where((dof > 0) & (stats.rss > 0), dof / np.maximum(stats.rss, 1e-300), 0.0)
+    largest = max(1.0, 0.1 * n_stores)
     if rng.random() < 0.5 and precision.sum() > 0:
-        picks[small] = int(rng.choice(n_stores, p=precision / precision.sum()))
+        if close_fitting:
+            order = np.argsort(-precision, kind="stable")
+            weight = np.where(precision[order] > 0, 1.0 / np.arange(1, n_stores + 1), 0.0)
+            picks[small] = int(order[rng.choice(n_stores, p=weight / weight.sum())])
+            largest = max(1.0, 0.02 * n_stores)
+        else:
+            picks[small] = int(rng.choice(n_stores, p=precision / precision.sum()))
     distance = np.stack([driver.distance_to(stats.ols[p]) for p in picks])  # (K, N)
     ranked = np.argsort(distance, axis=0)
     labels = ranked[0].copy()
-    # log-uniform size: groups of a few stores as often as groups of 10% of them
-    size = int(np.exp(rng.uniform(0.0, np.log(max(1.0, 0.1 * n_stores) + 1.0))))
+    # log-uniform size: groups of a few stores as often as groups of the largest size
+    size = int(np.exp(rng.uniform(0.0, np.log(largest + 1.0))))
     nearest = np.argsort(distance[small])[:size]
     moved = (labels == small) & ~np.isin(np.arange(n_stores), nearest)
     labels[moved] = np.where(ranked[0, moved] == small, ranked[1, moved], ranked[0, moved])

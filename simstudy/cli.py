@@ -178,8 +178,9 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
         return 2
     batch_size = args.batch_size or int(config.get("batch_size", DEFAULT_BATCH_SIZE))
     study = build_study(config)
-    previous = previous_summary(out_dir)
-    before = count_records(out_dir, [c.id for c in study.conditions])
+    # --restart discards the folder's records: this run then starts from nothing
+    previous = None if args.restart else previous_summary(out_dir)
+    before = 0 if args.restart else count_records(out_dir, [c.id for c in study.conditions])
     started = time.perf_counter()
     try:
         records = run_study(

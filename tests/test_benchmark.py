@@ -98,5 +98,8 @@ def test_quick_benchmark_writes_its_files(tmp_path):
     for row in measured:
         assert row["loglik_rel_diff_restarts"] < 1e-8
     assert result["targets"]
+    blrt = saved["blrt_real"]
+    assert blrt["status"] == "ok" and blrt["n_boot"] == 19 and blrt["tests"][0] == 1
+    assert any(t["target"].startswith("BLRT on the real data") for t in result["targets"])
     text = (tmp_path / "benchmark.md").read_text()
     assert "## Summary of cases 1-4" in text and "## Targets" in text

@@ -1,11 +1,13 @@
 """Every generated number in README.md and docs/ agrees with the committed outputs."""
 
+import json
 from pathlib import Path
 
 import pytest
 
 from experiments import docs
 from simstudy.docsgen import BLOCKS, documents, rewrite, update_documents
+from simstudy.docsgen.studies import blrt_grid
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = REPO / "outputs"
@@ -55,3 +57,61 @@ def test_check_flag_exits_1_on_a_stale_document(tmp_path, monkeypatch, capsys):
     assert "old" in (tmp_path / "README.md").read_text()
     assert docs.main(["--outputs", str(OUTPUTS)]) == 0
     assert docs.main(["--check", "--outputs", str(OUTPUTS)]) == 0
+
+
+def _grid_summary(rates):
+    """A blrt_grid summary: per condition, method -> (hit rate, too few, too many)."""
+    conditions = []
+    for i, per_method in enumerate(rates):
+        selection = {}
+        for method, (hit, few, many) in per_method.items():
+            half = 0.03 if 0 < hit < 1 else 0.0
+            selection[method] = {
+                "hit_rate": hit,
+                "ci_low": max(hit - half, 0.0),
+                "ci_high": min(hit + half, 1.0),
+                "too_few": few,
+                "too_many": many,
+            }
+        conditions.append(
+            {
+                "factors": {"K": 2, "separation": 0.5, "N": 100 * (i + 1)},
+                "n_ok": 200,
+                "selection": selection,
+                "blrt": {"level": 0.05},
+            }
+        )
+    return {"conditions": conditions, "run": {"wall_seconds_this_run": 600, "n_jobs": 2}}
+
+
+def test_blrt_grid_statement_follows_the_numbers(tmp_path):
+    base = {
+        "bic_n": (0.7, 0.3, 0.0),
+        "sabic": (0.8, 0.1, 0.1),
+        "sabic_n": (0.6, 0.0, 0.4),
+        "aic3": (0.75, 0.05, 0.2),
+        "caic": (0.6, 0.4, 0.0),
+        "icl": (0.5, 0.5, 0.0),
+    }
+    nylund = [
+        base | {"blrt": (0.9, 0.05, 0.05), "bic": (0.8, 0.2, 0.0), "aic": (0.5, 0.0, 0.5)},
+        base | {"blrt": (0.95, 0.0, 0.05), "bic": (0.95, 0.05, 0.0), "aic": (0.6, 0.0, 0.4)},
+    ]
+
+    def statement(rates, name):
+        (tmp_path / name / "blrt_grid").mkdir(parents=True)
+        summary = json.dumps(_grid_summary(rates))
+        (tmp_path / name / "blrt_grid" / "summary.json").write_text(summary)
+        return blrt_grid(tmp_path / name)
+
+    text = statement(nylund, "nylund")
+    assert "matches theirs" in text
+    assert (
+        "above BIC's (n = NT) with disjoint Wilson 95% intervals in K = 2, separation 0.5, N = 100;"
+        in text
+    )
+    assert "below it in no condition" in text
+    # SABIC best of the four, BIC under-fits: the ordering differs, and says why
+    other = [r | {"bic": (0.5, 0.5, 0.0), "sabic": (0.85, 0.1, 0.05)} for r in nylund]
+    text = statement(other, "other")
+    assert "differs from theirs" in text and "by under-fitting (too few segments in 50.0%" in text

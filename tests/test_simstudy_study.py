@@ -191,6 +191,9 @@ def test_a_resume_keeps_the_wall_time_of_the_run_that_made_the_records(tmp_path)
     more = json.loads((out / "summary.json").read_text())["run"]
     expected = first["wall_seconds_records"] + more["wall_seconds_this_run"]
     assert more["wall_seconds_records"] == pytest.approx(expected)
+    assert selection.main([*argv, "--replications", "3", "--no-figures", "--restart"]) == 0
+    fresh = json.loads((out / "summary.json").read_text())["run"]
+    assert fresh["wall_seconds_records"] == fresh["wall_seconds_this_run"]  # started over
 
 
 def test_records_wall_seconds_rules():

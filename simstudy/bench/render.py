@@ -14,6 +14,9 @@ from tabulate import tabulate
 from .settings import (
     CHUNK_STORES,
     MB,
+    TARGET_BLRT_GRID_SECONDS,
+    TARGET_BLRT_REAL_SECONDS,
+    TARGET_BLRT_REPLICATION_SECONDS,
     TARGET_GRID_SECONDS,
     TARGET_MILLION_BYTES,
     TARGET_MILLION_FIT_SECONDS,
@@ -187,6 +190,43 @@ def _engine_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{grid['wall_seconds'] / TARGET_GRID_SECONDS:.2f}x over",
             )
         )
+    return targets + _blrt_targets(result)
+
+
+def _blrt_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bootstrap LRT's targets: the real data, one grid replication, the grid study."""
+    targets = []
+    real = result.get("blrt_real") or {}
+    if real.get("status") == "ok":
+        targets.append(
+            _target(
+                f"BLRT on the real data, K0 = {', '.join(map(str, real['tests']))}, "
+                f"B = {real['n_boot']}, n_jobs = {real['n_jobs']} <= "
+                f"{TARGET_BLRT_REAL_SECONDS:g} s",
+                f"{real['seconds']:.2f} s (chose K = {real['chosen']})",
+                real["seconds"] <= TARGET_BLRT_REAL_SECONDS,
+                f"{real['seconds'] / TARGET_BLRT_REAL_SECONDS:.2f}x over",
+            )
+        )
+    grid = result.get("blrt_grid")
+    if grid and grid.get("wall_seconds") is not None and grid["replications"]:
+        per = grid["replication_seconds_total"] / grid["replications"]
+        targets += [
+            _target(
+                f"one blrt_grid replication (K = 1..4 fits and the sequential BLRT, B = 99) "
+                f"<= {TARGET_BLRT_REPLICATION_SECONDS:g} s",
+                f"{per:.2f} s (mean over {grid['replications']:,}, each in one worker)",
+                per <= TARGET_BLRT_REPLICATION_SECONDS,
+                f"{per / TARGET_BLRT_REPLICATION_SECONDS:.2f}x over",
+            ),
+            _target(
+                f"blrt_grid study ({grid['replications']:,} replications, n_jobs = "
+                f"{grid['n_jobs']}) <= {TARGET_BLRT_GRID_SECONDS / 60:g} min",
+                f"{grid['wall_seconds'] / 60:.1f} min",
+                grid["wall_seconds"] <= TARGET_BLRT_GRID_SECONDS,
+                f"{grid['wall_seconds'] / TARGET_BLRT_GRID_SECONDS:.2f}x over",
+            ),
+        ]
     return targets
 
 

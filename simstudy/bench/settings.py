@@ -32,6 +32,12 @@ TARGET_MILLION_FIT_SECONDS = 3.0
 """Case 3 at N = 1,000,000 (K = 3, 5 starts): the fit after the sufficient-statistics pass."""
 TARGET_GRID_SECONDS = 20 * 60.0
 """The selection grid study (288 conditions x 200 replications), n_jobs = 2."""
+TARGET_BLRT_REAL_SECONDS = 10.0
+"""The BLRT on the real data: K0 = 1..3, B = 99, n_jobs = 2 (the observed fits excluded)."""
+TARGET_BLRT_REPLICATION_SECONDS = 2.0
+"""One replication of the blrt_grid study (fits of K = 1..4 and the sequential BLRT)."""
+TARGET_BLRT_GRID_SECONDS = 60 * 60.0
+"""The blrt_grid study (12 conditions x 200 replications, B = 99), n_jobs = 2."""
 MB = 1024.0**2
 
 
@@ -76,6 +82,8 @@ class Settings:
     study_replications : int or None
         Replications of case 5 (None: the config's).
     study_jobs : tuple of int
+    blrt_n_boot : int
+        Bootstrap samples per test of the real-data BLRT case (0: not run).
     seed : int
     """
 
@@ -99,6 +107,7 @@ class Settings:
     study: bool = False
     study_replications: int | None = None
     study_jobs: tuple[int, ...] = (1, 2)
+    blrt_n_boot: int = 99
     seed: int = DEFAULT_SEED
 
 
@@ -126,6 +135,7 @@ def default_settings(quick: bool = False) -> Settings:
         n_case4=300,
         million_probe=False,
         study_jobs=(1, 2),
+        blrt_n_boot=19,
     )
 
 

@@ -9,6 +9,7 @@ from scipy.stats import chi2
 
 from estimator import CRITERIA
 
+from ..reliability import HIT
 from ..report import CRITERION_LABELS
 from ..writeup.doc import interval, num, pct
 from ..writeup.real import elasticity_reading
@@ -291,5 +292,10 @@ def restarts_findings(outputs: Path) -> str:
             f"{r['data']} at K = {r['K']} from {pct(r['reached'], 0)} of seeds "
             f"(otherwise {num(r['max_shortfall'], 3)} short at most)"
             for r in missed
+        )
+    above = [r for r in [*real, *hard] if r.get("max_excess", 0.0) > HIT]
+    if above:
+        text += ". Above the best known (the search missed a higher maximum): " + ", ".join(
+            f"{r['data']} at K = {r['K']} by {num(r['max_excess'], 3)}" for r in above
         )
     return text + "."

@@ -367,3 +367,103 @@ def blrt_size(outputs: Path) -> str:
             + f" the nominal level {pct(blrt['level'], 0)}."
         )
     return "\n".join(lines)
+
+
+NYLUND_ICS = ("bic", "aic", "caic", "sabic")
+"""The information criteria Nylund, Asparouhov & Muthen (2007) compared with the BLRT."""
+
+
+BLRT_GRID_METHODS = ("blrt", "bic", "bic_n", "sabic", "sabic_n", "aic3", "aic", "caic", "icl")
+"""The blrt_grid table's columns, in the issue's order."""
+
+
+def _disjoint(a: dict[str, float], b: dict[str, float]) -> bool:
+    """Whether the Wilson 95% intervals of two hit rates do not overlap (``a`` above)."""
+    return a["ci_low"] > b["ci_high"]
+
+
+def blrt_grid(outputs: Path) -> str:
+    """The blrt_grid study's hit rates, where the BLRT beats BIC and the ordering against
+    Nylund et al. (outputs/blrt_grid)."""
+    return _blrt_grid(outputs, with_table=True)
+
+
+def blrt_grid_findings(outputs: Path) -> str:
+    """:func:`blrt_grid` without its table (for the README)."""
+    return _blrt_grid(outputs, with_table=False)
+
+
+def _blrt_grid(outputs: Path, with_table: bool) -> str:
+    doc = load(outputs, "blrt_grid/summary.json")
+    conds = sorted(
+        doc["conditions"],
+        key=lambda c: (c["factors"]["K"], c["factors"]["separation"], c["factors"]["N"]),
+    )
+    methods = [m for m in BLRT_GRID_METHODS if all(m in c["selection"] for c in conds)]
+    rows = [
+        [
+            c["factors"]["K"],
+            f"{c['factors']['separation']:g}",
+            c["factors"]["N"],
+            *(f"{c['selection'][m]['hit_rate']:.2f}" for m in methods),
+        ]
+        for c in conds
+    ]
+    table = md_table(
+        ["true K", "separation", "N", *(CRITERION_LABELS[m] for m in methods)],
+        rows,
+        "rrr" + "r" * len(methods),
+    )
+    mean = {m: sum(c["selection"][m]["hit_rate"] for c in conds) / len(conds) for m in methods}
+    over = {m: sum(c["selection"][m]["too_many"] for c in conds) / len(conds) for m in methods}
+    under = {m: sum(c["selection"][m]["too_few"] for c in conds) / len(conds) for m in methods}
+    order = sorted(methods, key=lambda m: -mean[m])
+
+    def label(c: dict[str, Any]) -> str:
+        f = c["factors"]
+        return f"K = {f['K']}, separation {f['separation']:g}, N = {f['N']}"
+
+    better = [c for c in conds if _disjoint(c["selection"]["blrt"], c["selection"]["bic"])]
+    worse = [c for c in conds if _disjoint(c["selection"]["bic"], c["selection"]["blrt"])]
+    n_rep = sum(c["n_ok"] for c in conds)
+    text = (
+        f"`python -m experiments.selection --config experiments/configs/blrt_grid.json "
+        f"--n-jobs 2` ({len(conds)} conditions, {n_rep:,} replications, "
+        f"{doc['run']['wall_seconds_this_run'] / 60:.0f} min on {doc['run']['n_jobs']} workers)."
+        + (f" Hit rate of the true K:\n\n{table}\n\n" if with_table else " ")
+        + "Averaged over the conditions: "
+        + ", ".join(f"{CRITERION_LABELS[m]} {pct(mean[m])}" for m in order)
+        + ". The BLRT's hit rate is above BIC's (n = NT) with disjoint Wilson 95% intervals in "
+        + (", ".join(label(c) for c in better) if better else "no condition")
+        + "; below it in "
+        + (", ".join(label(c) for c in worse) if worse else "no condition")
+        + f"; elsewhere the two cannot be told apart at {conds[0]['n_ok']} replications. "
+        f"Where the true K is easy to find the BLRT's hit rate stays near 1 - level = "
+        f"{pct(1 - conds[0]['blrt']['level'], 0)} by design (it rejects a true K0 at its size), "
+        "so it can beat BIC only where BIC misses. "
+    )
+    ics = [m for m in NYLUND_ICS if m in methods]
+    best_ic = max(ics, key=lambda m: mean[m])
+    most_over = max(methods, key=lambda m: over[m])
+    rank = order.index("blrt") + 1
+    agree = rank <= 2 and best_ic == "bic" and most_over == "aic"
+    text += (
+        "Nylund, Asparouhov & Muthen (2007) found the BLRT the most consistent indicator, BIC "
+        "the best of the information criteria they compared (AIC, BIC, CAIC, SABIC) and AIC "
+        f"prone to too many classes. Here the BLRT ranks #{rank} of {len(order)} on average, "
+        f"the best of those four criteria is {CRITERION_LABELS[best_ic]}, and "
+        f"{CRITERION_LABELS[most_over]} picks too many segments most often "
+        f"({pct(over[most_over])} of replications"
+        + ("" if most_over == "aic" else f"; AIC {pct(over['aic'])}")
+        + "): the ordering "
+        + ("matches theirs." if agree else "differs from theirs.")
+    )
+    if best_ic != "bic" and under["bic"] > over["bic"]:
+        text += (
+            f" BIC (n = NT) loses to {CRITERION_LABELS[best_ic]} by under-fitting (too few "
+            f"segments in {pct(under['bic'])} of replications, too many in "
+            f"{pct(over['bic'])}): its penalty grows with log(NT), the number of store-weeks, "
+            "where the latent-class models of that study count persons, so small or weakly "
+            "separated segments of a short panel of stores go unseen."
+        )
+    return text

@@ -35,6 +35,7 @@ def committed_sources() -> Sources:
         baselines=OUTPUTS / "baselines",
         real_like=OUTPUTS / "real_like",
         selection_grid=OUTPUTS / "selection_grid",
+        blrt=OUTPUTS / "real_blrt" / "results.json",
     )
 
 
@@ -108,6 +109,12 @@ def test_real_data_figures_and_tables_are_there(built):
     _, manifest, text = built
     names = {f["name"] for f in manifest["figures"]}
     assert {"real_criteria", "real_store_ols", "real_demand", "real_max_posterior"} <= names
+    # the committed results.json has no test: the figure comes from outputs/real_blrt
+    (blrt,) = [f for f in manifest["figures"] if f["name"] == "real_blrt"]
+    chosen = json.loads((OUTPUTS / "real_blrt" / "results.json").read_text())["blrt"]["chosen_K"]
+    assert (
+        f"chooses K = {chosen}" in blrt["caption"] and "real_blrt/results.json" in blrt["caption"]
+    )
     tables = {t["name"] for t in manifest["tables"]}
     assert {"real_model_comparison", "real_segment_profiles"} <= tables
     for missing in manifest["missing"]:  # a study not yet run is named in a line

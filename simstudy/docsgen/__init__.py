@@ -22,6 +22,7 @@ from pathlib import Path
 from estimator.atomic import write_text_atomic
 
 from .real import (
+    blrt_real,
     naive_vs_observed,
     real_estimates,
     real_logliks,
@@ -80,6 +81,7 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "grid_distances": grid_distances,
     "grid_truth_notes": grid_truth_notes,
     "blrt_size": blrt_size,
+    "blrt_real": blrt_real,
 }
 """Every block a document may hold, by name."""
 

@@ -299,3 +299,20 @@ def restarts_findings(outputs: Path) -> str:
             f"{r['data']} at K = {r['K']} by {num(r['max_excess'], 3)}" for r in above
         )
     return text + "."
+
+
+def blrt_real(outputs: Path) -> str:
+    """The bootstrap LRT on the real data (outputs/real_blrt/results.json)."""
+    doc = load(outputs, "real_blrt/results.json")
+    blrt = doc["blrt"]
+    tests = "; ".join(
+        f"K0 = {t['K0']} against {t['K0'] + 1}: LR = {t['lr']:.2f}, p = {t['p_value']:.3f} "
+        f"({'rejected' if t['rejected'] else 'not rejected'}, B = {t['n_used']})"
+        for t in blrt["tests"]
+    )
+    same = "as BIC does" if blrt["chosen_K"] == doc["chosen_K"] else f"BIC {doc['chosen_K']}"
+    return (
+        f"`python -m experiments.fit_real --blrt {blrt['n_boot']} --n-jobs 2 --out "
+        f"outputs/real_blrt` at level {blrt['level']:g}: {tests}. The test chooses "
+        f"K = {blrt['chosen_K']}, {same}."
+    )

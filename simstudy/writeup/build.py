@@ -25,6 +25,7 @@ The figure and table folders are emptied first, so the folder holds exactly one 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -55,6 +56,9 @@ class Sources:
     real_like: Path = OUTPUTS / "real_like"
     selection_grid: Path = OUTPUTS / "selection_grid"
     irregular: Path = OUTPUTS / "irregular"
+    blrt: Path = OUTPUTS / "real_blrt/results.json"
+    """A real-data fit with the bootstrap LRT (``fit_real --blrt 99 --n-jobs 2 --out
+    outputs/real_blrt``), read when ``results`` has no test of its own."""
 
 
 def _rel(path: Path, out_dir: Path) -> str:
@@ -64,6 +68,16 @@ def _rel(path: Path, out_dir: Path) -> str:
 # ---------------------------------------------------------------------------
 # sections
 # ---------------------------------------------------------------------------
+
+
+def _blrt_of(results: dict[str, Any], src: Sources) -> tuple[dict[str, Any] | None, Path]:
+    """The real data's bootstrap LRT: the main results' own, else ``src.blrt``'s, else None."""
+    if "blrt" in results:  # fit_real --blrt B
+        return results["blrt"], src.results
+    if src.blrt.is_file():
+        with open(src.blrt, encoding="utf-8") as handle:
+            return json.load(handle).get("blrt"), src.blrt
+    return None, src.blrt
 
 
 def real_section(doc: ReportDoc, src: Sources) -> rr.RealData:
@@ -102,8 +116,10 @@ def real_section(doc: ReportDoc, src: Sources) -> rr.RealData:
             "symmetric log scale, linear below 10) and the maximised log-likelihood (right). "
             f"Dotted: the K chosen by BIC, K = {results['chosen_K']}.",
         )
-        if "blrt" in results:  # fit_real --blrt B
-            doc.figure(blrt_figure(results["blrt"]), "real_blrt", blrt_caption(results["blrt"]))
+        blrt, blrt_source = _blrt_of(results, src)
+        if blrt is not None:
+            link = f"[`{blrt_source}`]({_rel(blrt_source, doc.out_dir)})"
+            doc.figure(blrt_figure(blrt), "real_blrt", f"{blrt_caption(blrt)} Source: {link}.")
     doc.heading(f"1.2 The {k} segments", 3)
     doc.table(
         "real_segment_profiles",

@@ -328,20 +328,27 @@ def chosen_k_table(
     )
 
 
+BLRT_HEADERS = ["condition", "true K", "K0", "reached", "rejection rate [95% CI]", "mean B used"]
+
+
+def blrt_rows(summaries: Sequence[dict[str, Any]]) -> list[list[Any]]:
+    """Rows of :func:`blrt_table` (columns :data:`BLRT_HEADERS`)."""
+    body = []
+    for s in summaries:
+        for t in s.get("blrt", {}).get("tests", []):
+            rate = f"{_rate(t['rejection_rate'])} [{_rate(t['ci_low'])}, {_rate(t['ci_high'])}]"
+            used = "-" if t["n_used_mean"] is None else f"{t['n_used_mean']:.1f}"
+            body.append([s["label"], s["factors"]["K"], t["K0"], t["n"], rate, used])
+    return body
+
+
 def blrt_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:
     """How often the bootstrap LRT of K0 against K0 + 1 rejected, with Wilson 95% intervals.
 
     One row per condition and K0 tested; at K0 = true K the rate is the test's size.
     """
-    headers = ["condition", "true K", "K0", "reached", "rejection rate [95% CI]", "mean B used"]
-    body = []
-    for s in summaries:
-        for t in s.get("blrt", {}).get("tests", []):
-            rate = f"{_rate(t['rejection_rate'])} [{_rate(t['ci_low'])}, {_rate(t['ci_high'])}]"
-            used = _fmt(t["n_used_mean"], 1)
-            body.append([s["label"], s["factors"]["K"], t["K0"], t["n"], rate, used])
     caption = "Bootstrap likelihood-ratio test of K0 against K0 + 1: rejection rates"
-    return _render(headers, body, fmt, caption)
+    return _render(BLRT_HEADERS, blrt_rows(summaries), fmt, caption)
 
 
 def conditions_table(summaries: Sequence[dict[str, Any]], fmt: str = "md") -> str:

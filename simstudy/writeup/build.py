@@ -36,6 +36,7 @@ from typing import Any
 from ..baselines import study as baseline_study
 from ..blrt_report import blrt_caption, blrt_figure
 from ..constants import OUTPUTS, REAL_DATA
+from ..report import BLRT_HEADERS, blrt_rows
 from ..style import style
 from . import baselines as rb
 from . import real as rr
@@ -56,6 +57,8 @@ class Sources:
     real_like: Path = OUTPUTS / "real_like"
     selection_grid: Path = OUTPUTS / "selection_grid"
     irregular: Path = OUTPUTS / "irregular"
+    blrt_size: Path = OUTPUTS / "blrt_size"
+    blrt_grid: Path = OUTPUTS / "blrt_grid"
     blrt: Path = OUTPUTS / "real_blrt/results.json"
     """A real-data fit with the bootstrap LRT (``fit_real --blrt 99 --n-jobs 2 --out
     outputs/real_blrt``), read when ``results`` has no test of its own."""
@@ -327,6 +330,15 @@ def study_section(doc: ReportDoc, folder: Path, name: str, number: str) -> bool:
                 rows,
                 collapsed=True,
             )
+    if any(c.get("blrt") for c in conditions):
+        doc.table(
+            f"{name}_blrt_tests",
+            "Bootstrap likelihood-ratio test of K0 against K0 + 1: replications that reached "
+            "each test, its rejection rate with a Wilson 95% interval (at K0 = true K, the "
+            "size of the test) and the mean number of bootstrap samples used.",
+            BLRT_HEADERS,
+            blrt_rows(conditions),
+        )
     count = rst.add_study_figures(doc, folder, name, conditions)
     if not count:
         doc.text(f"(`{folder}/figures/` holds no figures.)")
@@ -363,6 +375,8 @@ def build(
         (src.real_like, "real_like", "3.1"),
         (src.selection_grid, "selection_grid", "3.2"),
         (src.irregular, "irregular", "3.3"),
+        (src.blrt_size, "blrt_size", "3.4"),
+        (src.blrt_grid, "blrt_grid", "3.5"),
     ):
         if not study_section(doc, folder, name, number):
             missing.append(str(folder))

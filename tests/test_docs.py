@@ -75,7 +75,7 @@ def _grid_summary(rates):
             }
         conditions.append(
             {
-                "factors": {"K": 2, "separation": 0.5, "N": 100 * (i + 1)},
+                "factors": {"K": 2, "separation": 0.5, "N": 100 * (i + 1), "T": 52},
                 "n_ok": 200,
                 "selection": selection,
                 "blrt": {"level": 0.05},
@@ -107,7 +107,7 @@ def test_blrt_grid_statement_follows_the_numbers(tmp_path):
     text = statement(nylund, "nylund")
     assert "matches theirs" in text
     assert (
-        "above BIC's (n = NT) with disjoint Wilson 95% intervals in K = 2, separation 0.5, N = 100;"
+        "above BIC's (n = NT) with disjoint Wilson 95% intervals in (K 2, separation 0.5, N 100);"
         in text
     )
     assert "below it in no condition" in text
@@ -115,3 +115,4 @@ def test_blrt_grid_statement_follows_the_numbers(tmp_path):
     other = [r | {"bic": (0.5, 0.5, 0.0), "sabic": (0.85, 0.1, 0.05)} for r in nylund]
     text = statement(other, "other")
     assert "differs from theirs" in text and "by under-fitting (too few segments in 50.0%" in text
+    assert "each parameter costs log(52) = 4.0 more" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -369,8 +370,10 @@ def blrt_size(outputs: Path) -> str:
     return "\n".join(lines)
 
 
-NYLUND_ICS = ("bic", "aic", "caic", "sabic")
-"""The information criteria Nylund, Asparouhov & Muthen (2007) compared with the BLRT."""
+NYLUND_ICS = ("bic", "bic_n", "aic", "caic", "sabic", "sabic_n")
+"""The information criteria Nylund, Asparouhov & Muthen (2007) compared with the BLRT
+(AIC, BIC, CAIC, SABIC), with both sample sizes here: their n counts persons, as n = N
+counts stores, while the harness's BIC counts store-weeks (n = NT)."""
 
 
 BLRT_GRID_METHODS = ("blrt", "bic", "bic_n", "sabic", "sabic_n", "aic3", "aic", "caic", "icl")
@@ -421,7 +424,7 @@ def _blrt_grid(outputs: Path, with_table: bool) -> str:
 
     def label(c: dict[str, Any]) -> str:
         f = c["factors"]
-        return f"K = {f['K']}, separation {f['separation']:g}, N = {f['N']}"
+        return f"(K {f['K']}, separation {f['separation']:g}, N {f['N']})"
 
     better = [c for c in conds if _disjoint(c["selection"]["blrt"], c["selection"]["bic"])]
     worse = [c for c in conds if _disjoint(c["selection"]["bic"], c["selection"]["blrt"])]
@@ -446,24 +449,27 @@ def _blrt_grid(outputs: Path, with_table: bool) -> str:
     best_ic = max(ics, key=lambda m: mean[m])
     most_over = max(methods, key=lambda m: over[m])
     rank = order.index("blrt") + 1
-    agree = rank <= 2 and best_ic == "bic" and most_over == "aic"
+    agree = rank <= 2 and best_ic in ("bic", "bic_n") and most_over == "aic"
     text += (
         "Nylund, Asparouhov & Muthen (2007) found the BLRT the most consistent indicator, BIC "
         "the best of the information criteria they compared (AIC, BIC, CAIC, SABIC) and AIC "
-        f"prone to too many classes. Here the BLRT ranks #{rank} of {len(order)} on average, "
-        f"the best of those four criteria is {CRITERION_LABELS[best_ic]}, and "
+        f"prone to too many classes. Here the BLRT ranks #{rank} of {len(order)} on average "
+        f"({CRITERION_LABELS[order[0]]} first), the best of those criteria (with n = NT or "
+        f"n = N) is {CRITERION_LABELS[best_ic]}, and "
         f"{CRITERION_LABELS[most_over]} picks too many segments most often "
         f"({pct(over[most_over])} of replications"
         + ("" if most_over == "aic" else f"; AIC {pct(over['aic'])}")
         + "): the ordering "
         + ("matches theirs." if agree else "differs from theirs.")
     )
-    if best_ic != "bic" and under["bic"] > over["bic"]:
+    if best_ic not in ("bic", "bic_n") and under["bic"] > over["bic"]:
+        weeks = conds[0]["factors"]["T"]
         text += (
             f" BIC (n = NT) loses to {CRITERION_LABELS[best_ic]} by under-fitting (too few "
             f"segments in {pct(under['bic'])} of replications, too many in "
-            f"{pct(over['bic'])}): its penalty grows with log(NT), the number of store-weeks, "
-            "where the latent-class models of that study count persons, so small or weakly "
-            "separated segments of a short panel of stores go unseen."
+            f"{pct(over['bic'])}): its n counts store-weeks, where Nylund et al.'s counts "
+            f"persons (here stores, n = N), so each parameter costs log({weeks}) = "
+            f"{math.log(weeks):.1f} more, and weakly separated segments go unseen; "
+            f"BIC (n = N) under-fits less (too few in {pct(under['bic_n'])})."
         )
     return text

@@ -27,6 +27,7 @@ from estimator import (
     DEFAULT_MAX_ITER,
     DEFAULT_N_INIT,
     DEFAULT_TOL,
+    BLRTResult,
     ExcludedStoresWarning,
     Inference,
     LongPanel,
@@ -219,13 +220,22 @@ def store_segments_csv(panel: Panel | LongPanel, selection: ModelSelection) -> s
     return buffer.getvalue()
 
 
-def comparison_table(selection: ModelSelection) -> str:
-    """The model-comparison table over K (text, for the terminal)."""
+def comparison_table(selection: ModelSelection, test: BLRTResult | None = None) -> str:
+    """The model-comparison table over K (text, for the terminal).
+
+    With ``test`` (the bootstrap LRT) a column ``blrt_p`` holds, in row K, the p-value of
+    K - 1 against K segments (empty where no test ran), and ``chosen`` marks the test's K.
+    """
     rows = selection.table()
-    chosen = selection.chosen_k
+    p_values = {} if test is None else {s.k0 + 1: s.p_value for s in test.steps}
     for row in rows:
-        row["chosen"] = "<-- BIC" if row["K"] == chosen else ""
-    headers = ["K", "loglik", "n_params", *CRITERIA, "converged", "at_best", "chosen"]
+        marks = ["BIC"] if row["K"] == selection.chosen_k else []
+        if test is not None:
+            row["blrt_p"] = p_values.get(row["K"], "")
+            marks += ["BLRT"] if row["K"] == test.chosen_k else []
+        row["chosen"] = "<-- " + ", ".join(marks) if marks else ""
+    extra = [] if test is None else ["blrt_p"]
+    headers = ["K", "loglik", "n_params", *CRITERIA, *extra, "converged", "at_best", "chosen"]
     return tabulate([[row[h] for h in headers] for row in rows], headers=headers, floatfmt=".3f")
 
 
@@ -386,7 +396,7 @@ def run_fit(
     segments = store_segments_csv(panel, selection)
     write_json_unit(out / "results.json", document, {"real/store_segments.csv": segments})
     echo(describe(panel, data))
-    echo(comparison_table(selection))
+    echo(comparison_table(selection, test))
     echo(
         f"\nchosen K = {selection.chosen_k} (lowest BIC); estimates, standard errors "
         f"(observed information; naive = posteriors taken as known) and 95% intervals"

@@ -251,6 +251,11 @@ def test_fit_real_blrt_writes_the_tests_the_table_and_the_figure(tmp_path, capsy
     assert blrt["chosen_K"] == (2 if test["rejected"] else 1)
     printed = capsys.readouterr().out
     assert f"chosen K = {blrt['chosen_K']}" in printed and "1 vs 2" in printed
+    # the model-comparison table gains the p-value of K - 1 against K in row K
+    header = next(line for line in printed.splitlines() if line.lstrip().startswith("K "))
+    assert "blrt_p" in header
+    row = next(line for line in printed.splitlines() if line.lstrip().startswith("2 "))
+    assert f"{test['p_value']:.3f}" in row.split()
     for suffix in ("png", "pdf"):
         assert (out / "real" / f"blrt_lr.{suffix}").stat().st_size > 1000
 

@@ -24,7 +24,7 @@ from typing import Literal
 
 import numpy as np
 
-from .driver import ComponentDriver, component_driver
+from .driver import ComponentDriver, SigmaMode, component_driver
 from .panel import SufficientStats
 
 InitMethod = Literal["mixed", "kmeans++", "stores", "partition", "small"]
@@ -66,7 +66,7 @@ def starting_values(
     seed: SeedLike = None,
     method: InitMethod = "mixed",
     driver: ComponentDriver | None = None,
-    sigma_mode: str = "fixed",
+    sigma_mode: SigmaMode = "fixed",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``n_init`` starting points for EM: (theta (R, K, P), pi (R, K)).
 
@@ -83,7 +83,7 @@ def starting_points(
     seed: SeedLike = None,
     method: InitMethod = "mixed",
     driver: ComponentDriver | None = None,
-    sigma_mode: str = "fixed",
+    sigma_mode: SigmaMode = "fixed",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw ``n_init`` starting points for EM, with each group's own sigma where there is one.
 

@@ -81,7 +81,7 @@ def _grid_summary(rates):
                 "blrt": {"level": 0.05},
             }
         )
-    return {"conditions": conditions, "run": {"wall_seconds_this_run": 600, "n_jobs": 2}}
+    return {"conditions": conditions, "run": {"wall_seconds_records": 600, "n_jobs": 2}}
 
 
 def test_blrt_grid_statement_follows_the_numbers(tmp_path):

@@ -432,7 +432,7 @@ def _blrt_grid(outputs: Path, with_table: bool) -> str:
     text = (
         f"`python -m experiments.selection --config experiments/configs/blrt_grid.json "
         f"--n-jobs 2` ({len(conds)} conditions, {n_rep:,} replications, "
-        f"{doc['run']['wall_seconds_this_run'] / 60:.0f} min on {doc['run']['n_jobs']} workers)."
+        f"{doc['run']['wall_seconds_records'] / 60:.0f} min on {doc['run']['n_jobs']} workers)."
         + (f" Hit rate of the true K:\n\n{table}\n\n" if with_table else " ")
         + "Averaged over the conditions: "
         + ", ".join(f"{CRITERION_LABELS[m]} {pct(mean[m])}" for m in order)

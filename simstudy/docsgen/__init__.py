@@ -38,6 +38,8 @@ from .source import read_json
 from .studies import (
     baselines_table,
     benchmark_table,
+    blrt_grid,
+    blrt_grid_findings,
     blrt_size,
     grid_distances,
     grid_truth_notes,
@@ -82,6 +84,8 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "grid_truth_notes": grid_truth_notes,
     "blrt_size": blrt_size,
     "blrt_real": blrt_real,
+    "blrt_grid": blrt_grid,
+    "blrt_grid_findings": blrt_grid_findings,
 }
 """Every block a document may hold, by name."""
 

@@ -55,13 +55,19 @@ def test_every_shipped_config_loads():
 
 
 def test_real_like_truth_is_the_real_data_fit():
+    """The config's truth is the committed K = 3 maximum, to the certificate's precision.
+
+    A Newton decrement <= 1e-12 pins log L to 1e-12 but the parameters only to about
+    sqrt(1e-12 / curvature) ~ 1e-8, so a rerun of the fit (another BLAS order, another
+    path to the same maximum) may move them in the eighth digit.
+    """
     theta, pi = real_truth()
     results = REPO / "outputs" / "results.json"
     if not results.is_file():
         pytest.skip("outputs/results.json not written yet")
     model = next(m for m in json.loads(results.read_text())["models"] if m["K"] == 3)
-    np.testing.assert_allclose(theta.ravel(), model["theta"], rtol=1e-9)
-    np.testing.assert_allclose(pi, model["pi"], rtol=1e-9)
+    np.testing.assert_allclose(theta.ravel(), model["theta"], rtol=1e-7)
+    np.testing.assert_allclose(pi, model["pi"], rtol=1e-7)
     grid = load_config(CONFIGS / "selection_grid.json")
     np.testing.assert_allclose(np.array(grid["truth"]["theta"]), theta, rtol=1e-12)
 

@@ -132,10 +132,11 @@ def case_real_like(settings: Settings) -> list[dict[str, Any]]:
 
 
 def case_blrt_real(settings: Settings, n_jobs: int = 2) -> dict[str, Any]:
-    """The sequential BLRT on the real panel as ``fit_real --blrt B --n-jobs 2`` runs it.
+    """The BLRT on the real panel as ``fit_real --blrt B --n-jobs 2`` runs it.
 
     The observed fits (K = 1..4, the library's defaults) are made first and not timed;
-    the timed part is the bootstrap: K0 = 1, 2, ... against K0 + 1 with B panels each.
+    the timed part is the bootstrap: K0 = 1, 2, ... against K0 + 1 until one is not
+    rejected, each test with all B panels (no early stopping).
     """
     if settings.blrt_n_boot < 1:
         return {"case": "blrt", "status": "not run"}

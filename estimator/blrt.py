@@ -234,11 +234,24 @@ def _refit(
     boot: SufficientStats, fit: MixtureFit, rng: np.random.Generator, settings: Mapping[str, Any]
 ) -> MixtureFit:
     """Fit len(fit.pi) segments to ``boot`` from ``fit`` and ``n_init`` drawn starts."""
+    sigma = None if fit.sigma_mode == "fixed" else fit.sigma
+    return _refit_from(boot, fit.theta, fit.pi, sigma, rng, settings)
+
+
+def _refit_from(
+    data: SufficientStats,
+    theta: np.ndarray,
+    pi: np.ndarray,
+    sigma: np.ndarray | None,
+    rng: np.random.Generator,
+    settings: Mapping[str, Any],
+) -> MixtureFit:
+    """:func:`estimator.em.refit` from known starts with the test's refit ``settings``."""
     return refit(
-        boot,
-        fit.theta,
-        fit.pi,
-        None if fit.sigma_mode == "fixed" else fit.sigma,
+        data,
+        theta,
+        pi,
+        sigma,
         rng,
         n_init=settings["n_init"],
         init=settings["init"],
@@ -293,17 +306,8 @@ def _split_fit(
 ) -> MixtureFit:
     """The K0 + 1 fit of ``data`` from the splits of its K0 fit and ``n_init`` drawn starts."""
     theta, pi, sigma = split_starts(null, data)
-    return refit(
-        data,
-        theta,
-        pi,
-        None if settings["sigma"] == "fixed" else sigma,
-        rng,
-        n_init=settings["n_init"],
-        init=settings["init"],
-        tol=settings["tol"],
-        max_iter=settings["max_iter"],
-        sigma_mode=settings["sigma"],
+    return _refit_from(
+        data, theta, pi, None if settings["sigma"] == "fixed" else sigma, rng, settings
     )
 
 

@@ -12,23 +12,12 @@ and so is a scikit-learn-style estimator::
     from estimator import SalesMixture, select_k
 """
 
+from .assignment import EM, EStep, Estimate, LogL, MStep
 from .blrt import BLRTResult, BLRTStep, bootstrap_lrt, check_blrt_settings
 from .csvio import as_panel, detect_format, load_csv, load_long_csv, load_panel
-from .driver import segment_distances, simulate_outcomes
-from .em import (
-    DEFAULT_INIT,
-    DEFAULT_MAX_ITER,
-    DEFAULT_N_INIT,
-    DEFAULT_TOL,
-    EM,
-    EStep,
-    Estimate,
-    LogL,
-    MStep,
-    distinct_maxima,
-    fit_mixture,
-    refit,
-)
+from .driver import SIGMA_FLOOR_REL, segment_distances, simulate_outcomes
+from .fit import distinct_maxima, fit_mixture, refit
+from .guard import SetAside
 from .inference import (
     Inference,
     InferenceWarning,
@@ -39,6 +28,15 @@ from .inference import (
 from .init import INIT_METHODS, SeedLike, as_generator, seed_sequence, starting_values
 from .longpanel import ExcludedStoresWarning, LongPanel, long_from_arrays
 from .model import MixtureSummary, NotFittedError, SalesMixture, select_k
+from .options import (
+    DEFAULT_GUARD,
+    DEFAULT_INIT,
+    DEFAULT_MAX_ITER,
+    DEFAULT_N_INIT,
+    DEFAULT_TOL,
+    GUARDS,
+    FitOptions,
+)
 from .panel import (
     PRICE_COLUMN,
     Panel,
@@ -63,6 +61,11 @@ from .selection import CRITERIA, ModelSelection, fit_k_range
 
 __all__ = [
     "CRITERIA",
+    "DEFAULT_GUARD",
+    "GUARDS",
+    "SIGMA_FLOOR_REL",
+    "FitOptions",
+    "SetAside",
     "DEFAULT_COEF_NAMES",
     "DEFAULT_INIT",
     "DEFAULT_MAX_ITER",

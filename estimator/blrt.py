@@ -44,12 +44,14 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 
 from .driver import component_driver
-from .em import DEFAULT_INIT, fit_mixture, refit
-from .engine import SigmaMode
-from .init import InitMethod, SeedLike, seed_sequence
+from .fit import fit_mixture, refit
+from .init import SeedLike, seed_sequence
+from .options import FitOptions, fit_options
 from .panel import SufficientStats
-from .params import SIGMA_MODES
+from .params import check_sigma_mode
+from .prior import prior_model
 from .results import MixtureFit
+from .validation import check_whole_number
 
 DEFAULT_N_BOOT = 99
 DEFAULT_LEVEL = 0.05
@@ -144,7 +146,7 @@ class BLRTResult:
     sequential : bool
         Besag-Clifford early stopping was on.
     settings : dict
-        Refit settings: n_init, tol, max_iter, init, sigma.
+        Refit settings: n_init, tol, max_iter, init, sigma, guard.
     """
 
     steps: tuple[BLRTStep, ...]
@@ -209,14 +211,17 @@ def stopping_count(n_boot: int, level: float) -> int:
 def draw_bootstrap_stats(
     fit: MixtureFit, stats: SufficientStats, seed: SeedLike
 ) -> SufficientStats:
-    """Sufficient statistics of one panel drawn from ``fit`` with the design of ``stats``.
+    """Sufficient statistics of one data set drawn from ``fit`` with the design of ``stats``.
+
+    Every unit's segment is drawn from the fit's prior (pi, or pi(z_i) with
+    concomitant variables), then its statistics from that segment's component.
 
     Parameters
     ----------
     fit : MixtureFit
-        The generating model (theta, pi and, unless fixed, sigma).
+        The generating model (theta, pi or gamma and, unless fixed, sigma).
     stats : SufficientStats
-        The data: N, every store's Gram matrix and number of weeks are kept.
+        The data: N, every unit's Gram matrix and number of observations are kept.
     seed : int, SeedSequence, Generator or None
 
     Returns
@@ -226,39 +231,22 @@ def draw_bootstrap_stats(
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     sigma = None if fit.sigma_mode == "fixed" else np.asarray(fit.sigma, dtype=float)
-    drawn, _ = component_driver(stats).draw_stats(fit.theta, fit.pi, rng, sigma)
-    return drawn
+    prior = prior_model(fit.n_components, stats.n_stores, fit.covariates)
+    segment = prior.draw_segments(_prior_state(fit), rng)
+    return component_driver(stats).draw_stats(fit.theta, segment, rng, sigma)
+
+
+def _prior_state(fit: MixtureFit) -> np.ndarray:
+    """pi (K,) or gamma (K, Q) of a fit."""
+    return fit.pi if fit.gamma is None else fit.gamma
 
 
 def _refit(
-    boot: SufficientStats, fit: MixtureFit, rng: np.random.Generator, settings: Mapping[str, Any]
+    boot: SufficientStats, fit: MixtureFit, rng: np.random.Generator, options: FitOptions
 ) -> MixtureFit:
     """Fit len(fit.pi) segments to ``boot`` from ``fit`` and ``n_init`` drawn starts."""
     sigma = None if fit.sigma_mode == "fixed" else fit.sigma
-    return _refit_from(boot, fit.theta, fit.pi, sigma, rng, settings)
-
-
-def _refit_from(
-    data: SufficientStats,
-    theta: np.ndarray,
-    pi: np.ndarray,
-    sigma: np.ndarray | None,
-    rng: np.random.Generator,
-    settings: Mapping[str, Any],
-) -> MixtureFit:
-    """:func:`estimator.em.refit` from known starts with the test's refit ``settings``."""
-    return refit(
-        data,
-        theta,
-        pi,
-        sigma,
-        rng,
-        n_init=settings["n_init"],
-        init=settings["init"],
-        tol=settings["tol"],
-        max_iter=settings["max_iter"],
-        sigma_mode=settings["sigma"],
-    )
+    return refit(boot, fit.theta, _prior_state(fit), sigma, rng, options, fit.covariates)
 
 
 def split_starts(
@@ -267,11 +255,13 @@ def split_starts(
     """K0 + 1 segment starts from a K0 fit: each segment in turn split in two.
 
     Segment c becomes two copies moved apart along the intercept by the
-    posterior-weighted standard deviation of its stores' own intercepts, each with
-    half its share; the other segments stay. The alternative is fitted from these
-    (and the drawn starts) on the observed data and on every bootstrap panel alike,
-    so the two searches for the K0 + 1 maximum are one procedure: a search that is
-    wider on one side than on the other makes the test conservative or liberal.
+    posterior-weighted standard deviation of its units' own intercepts, each with
+    half its share (with concomitants: log 2 off the constant covariate's
+    coefficient of both copies); the other segments stay. The alternative is
+    fitted from these (and the drawn starts) on the observed data and on every
+    bootstrap data set alike, so the two searches for the K0 + 1 maximum are one
+    procedure: a search that is wider on one side than on the other makes the
+    test conservative or liberal.
 
     Parameters
     ----------
@@ -282,46 +272,57 @@ def split_starts(
     Returns
     -------
     theta : ndarray of shape (K0, K0 + 1, P)
-    pi : ndarray of shape (K0, K0 + 1)
+    prior : ndarray of shape (K0, K0 + 1) (pi) or (K0, K0 + 1, Q) (gamma)
     sigma : ndarray of shape (K0, K0 + 1)
     """
-    theta, pi, sigma = fit.theta, fit.pi, fit.sigma
+    theta, sigma = fit.theta, fit.sigma
     alpha = stats.ols[:, 0]
     starts = []
-    for c in range(len(pi)):
+    for c in range(fit.n_components):
         w = fit.posteriors[:, c]
         mean = w @ alpha / w.sum()
         spread = np.sqrt(w @ (alpha - mean) ** 2 / w.sum())
         new_theta = np.vstack([theta, theta[c]])
         new_theta[c, 0] -= 0.5 * spread
         new_theta[-1, 0] += 0.5 * spread
-        new_pi = np.append(pi, pi[c] / 2.0)
-        new_pi[c] = pi[c] / 2.0
-        starts.append((new_theta, new_pi, np.append(sigma, sigma[c])))
+        starts.append((new_theta, _split_prior(fit, c), np.append(sigma, sigma[c])))
     return tuple(np.array(part) for part in zip(*starts, strict=True))
 
 
+def _split_prior(fit: MixtureFit, c: int) -> np.ndarray:
+    """The prior of ``fit`` with segment c's share halved between c and a new last segment."""
+    if fit.gamma is None:
+        new_pi = np.append(fit.pi, fit.pi[c] / 2.0)
+        new_pi[c] = fit.pi[c] / 2.0
+        return new_pi
+    gamma = np.vstack([fit.gamma, fit.gamma[c]])
+    constant = np.flatnonzero(np.all(fit.covariates == fit.covariates[:1], axis=0))
+    if constant.size:
+        q = int(constant[0])
+        gamma[[c, -1], q] -= np.log(2.0) / fit.covariates[0, q]
+    return gamma - gamma[-1]
+
+
 def _split_fit(
-    data: SufficientStats, null: MixtureFit, rng: np.random.Generator, settings: Mapping[str, Any]
+    data: SufficientStats, null: MixtureFit, rng: np.random.Generator, options: FitOptions
 ) -> MixtureFit:
     """The K0 + 1 fit of ``data`` from the splits of its K0 fit and ``n_init`` drawn starts."""
-    theta, pi, sigma = split_starts(null, data)
-    return _refit_from(
-        data, theta, pi, None if settings["sigma"] == "fixed" else sigma, rng, settings
-    )
+    theta, prior, sigma = split_starts(null, data)
+    sigma = None if options.sigma == "fixed" else sigma
+    return refit(data, theta, prior, sigma, rng, options, null.covariates)
 
 
 def _replicate(
     null: MixtureFit,
     stats: SufficientStats,
     seq: np.random.SeedSequence,
-    settings: Mapping[str, Any],
+    options: FitOptions,
 ) -> tuple[float, bool, bool]:
     """One bootstrap sample: (LR*, both refits converged, K0 + 1 refit degenerate)."""
     rng = np.random.default_rng(seq)
     boot = draw_bootstrap_stats(null, stats, rng)
-    fit0 = _refit(boot, null, rng, settings)
-    fit1 = _split_fit(boot, fit0, rng, settings)
+    fit0 = _refit(boot, null, rng, options)
+    fit1 = _split_fit(boot, fit0, rng, options)
     lr = 2.0 * (fit1.loglik - fit0.loglik)
     return lr, fit0.converged and fit1.converged, fit1.degenerate
 
@@ -333,15 +334,15 @@ def _test(
     n_boot: int,
     level: float,
     sequential: bool,
-    settings: Mapping[str, Any],
+    options: FitOptions,
     parallel: Parallel,
     chunk: int,
 ) -> BLRTStep:
     """Run the test of K0 = null.n_components against K0 + 1 (module docstring)."""
     k0 = null.n_components
-    # the observed alternative by the procedure every bootstrap panel gets (split_starts)
+    # the observed alternative by the procedure every bootstrap data set gets (split_starts)
     alternative = _split_fit(
-        stats, null, np.random.default_rng(seed_sequence(root, k0, n_boot)), settings
+        stats, null, np.random.default_rng(seed_sequence(root, k0, n_boot)), options
     )
     lr = 2.0 * (alternative.loglik - null.loglik)
     h = stopping_count(n_boot, level)
@@ -351,7 +352,7 @@ def _test(
     while len(runs) < n_boot and not stopped:
         todo = range(len(runs), min(n_boot, len(runs) + (chunk if sequential else n_boot)))
         batch = parallel(
-            delayed(_replicate)(null, stats, seed_sequence(root, k0, b), settings) for b in todo
+            delayed(_replicate)(null, stats, seed_sequence(root, k0, b), options) for b in todo
         )
         for run in batch:  # in sample order, so the stopping point does not depend on chunk
             runs.append(run)
@@ -391,8 +392,7 @@ def check_blrt_settings(
             f"n_boot = {n_boot} cannot reject at level {level}: the smallest p-value is "
             f"1 / (n_boot + 1); use n_boot >= {math.ceil(1.0 / level) - 1}"
         )
-    if sigma not in SIGMA_MODES:
-        raise ValueError(f"sigma must be one of {SIGMA_MODES}, got {sigma!r}")
+    check_sigma_mode(sigma)
     if n_init < 0:
         raise ValueError(f"n_init must be >= 0, got {n_init}")
 
@@ -411,13 +411,11 @@ def bootstrap_lrt(
     k_min: int = 1,
     n_jobs: int = 1,
     seed: SeedLike = None,
-    n_init: int = DEFAULT_BLRT_N_INIT,
-    tol: float = DEFAULT_BLRT_TOL,
-    max_iter: int = DEFAULT_BLRT_MAX_ITER,
-    init: InitMethod = DEFAULT_INIT,
-    sigma: SigmaMode = "fixed",
+    options: FitOptions | None = None,
     fits: Mapping[int, MixtureFit] | None = None,
     sequential: bool = False,
+    covariates: np.ndarray | None = None,
+    **overrides: Any,
 ) -> BLRTResult:
     """Choose the number of segments by sequential bootstrap likelihood-ratio tests.
 
@@ -439,42 +437,57 @@ def bootstrap_lrt(
         not depend on it.
     seed : int, SeedSequence, Generator or None
         Root of every stream (module docstring).
-    n_init, tol, max_iter, init, sigma
-        Settings of every fit (:func:`estimator.em.fit_mixture`): the observed
-        fits not given in ``fits`` and the refits, which start from ``n_init``
-        drawn points plus the generating parameters (K0) or the splits of the K0
-        fit (K0 + 1, observed and bootstrap alike).
+    options : FitOptions, optional
+        Settings of every fit: the observed fits not given in ``fits`` and the
+        refits, which start from ``n_init`` drawn points plus the generating
+        parameters (K0) or the splits of the K0 fit (K0 + 1, observed and
+        bootstrap alike). Defaults: :class:`FitOptions` with n_init = 10,
+        tol = 1e-10, max_iter = 1000; the guard as in any fit.
     fits : mapping of int to MixtureFit, optional
         Observed fits already made (e.g. ``fit_k_range(...).fits``); K values
-        missing are fitted here. Their sigma mode must be ``sigma``.
+        missing are fitted here. Their sigma mode must be the options'.
     sequential : bool
         Stop a test's sampling once its decision is certain (Besag & Clifford).
+    covariates : ndarray of shape (N, Q), optional
+        Unit covariates of a concomitant prior: every model tested has it, and
+        bootstrap membership is drawn from the fitted pi(z_i).
+    **overrides
+        Any :class:`~estimator.options.FitOptions` field (``n_init``, ``tol``,
+        ``max_iter``, ``init``, ``sigma``, ``guard``).
 
     Returns
     -------
     BLRTResult
     """
+    base = FitOptions(
+        n_init=DEFAULT_BLRT_N_INIT, tol=DEFAULT_BLRT_TOL, max_iter=DEFAULT_BLRT_MAX_ITER
+    )
+    options = fit_options(options or base, **overrides)
+    if not isinstance(data, SufficientStats) and not hasattr(data, "sufficient_stats"):
+        raise TypeError(
+            f"data must be SufficientStats or a panel with sufficient_stats(), got "
+            f"{type(data).__name__}"
+        )
     stats = data if isinstance(data, SufficientStats) else data.sufficient_stats()
-    k_min, k_max, n_boot = int(k_min), int(k_max), int(n_boot)
-    check_blrt_settings(k_min, k_max, n_boot, level, sigma, n_init)
+    k_min, k_max, n_boot = _whole(k_min, "k_min"), _whole(k_max, "k_max"), _whole(n_boot, "n_boot")
+    check_blrt_settings(k_min, k_max, n_boot, level, options.sigma, options.n_init)
+    if k_max > stats.n_stores:
+        raise ValueError(f"k_max = {k_max} exceeds the number of units N = {stats.n_stores}")
     given = dict(fits or {})
-    wrong = sorted(k for k, fit in given.items() if fit.sigma_mode != sigma)
+    for k, fit in given.items():
+        if not isinstance(fit, MixtureFit):
+            raise TypeError(f"fits[{k!r}] must be a MixtureFit, got {type(fit).__name__}")
+    wrong = sorted(k for k, fit in given.items() if fit.sigma_mode != options.sigma)
     if wrong:
-        raise ValueError(f"fits: K = {wrong} were fitted with another sigma mode than {sigma!r}")
-    settings = {"n_init": n_init, "tol": tol, "max_iter": max_iter, "init": init, "sigma": sigma}
+        raise ValueError(
+            f"fits: K = {wrong} were fitted with another sigma mode than {options.sigma!r}"
+        )
     root = seed_sequence(seed)
 
     def observed(k: int) -> MixtureFit:
         if k not in given:
             given[k] = fit_mixture(
-                stats,
-                k,
-                n_init=n_init,
-                tol=tol,
-                max_iter=max_iter,
-                seed=seed_sequence(root, 0, k),
-                init=init,
-                sigma=sigma,
+                stats, k, options.replace(seed=seed_sequence(root, 0, k)), covariates=covariates
             )
         return given[k]
 
@@ -484,15 +497,7 @@ def bootstrap_lrt(
     with Parallel(n_jobs=n_jobs) as parallel:
         for k0 in range(k_min, k_max):
             step = _test(
-                observed(k0),
-                stats,
-                root,
-                n_boot,
-                level,
-                sequential,
-                settings,
-                parallel,
-                chunk,
+                observed(k0), stats, root, n_boot, level, sequential, options, parallel, chunk
             )
             steps.append(step)
             if not step.rejected:
@@ -506,5 +511,12 @@ def bootstrap_lrt(
         k_min=k_min,
         k_max=k_max,
         sequential=sequential,
-        settings=settings,
+        settings={
+            key: options.settings()[key]
+            for key in ("n_init", "tol", "max_iter", "init", "sigma", "guard")
+        },
     )
+
+
+def _whole(value: object, name: str) -> int:
+    return check_whole_number(value, name, minimum=1)

@@ -1,69 +1,92 @@
 """The component driver: every formula of the Gaussian regression component.
 
-For store i and segment c the log-density of all the store's weeks is
+For unit i (a store, or a single observation when the data are not grouped) and
+segment c the log-density of all the unit's observations is
 
     log f_ic = -n_i/2 log(2 pi) - n_i log sigma_c - D_ic / (2 sigma_c^2),
-    D_ic = RSS_i + (b_i - theta_c)' G_i (b_i - theta_c),
+    D_ic = ||y_i - X_i theta_c||^2 = RSS_i + (b_i - theta_c)' G_i (b_i - theta_c),
 
-with b_i the store's own OLS estimate, RSS_i its residual sum of squares and
-G_i = X_i'X_i its Gram matrix. Nothing else of the data is ever read, so one
-E-step costs O(N K P^2) whatever T is. With every quantity centred at ``m`` (the
-mean of the b_i, for numerical accuracy), -D_ic / 2 expands to
+with G_i = X_i'X_i the unit's Gram matrix, b_i any least-squares solution of its
+own regression (the minimum-norm one when G_i is singular: a unit with fewer
+observations than regressors; the identity holds for every least-squares
+solution, so no step needs a unique b_i) and RSS_i its residual sum of squares.
+Nothing else of the data is ever read, so one E-step costs O(N K P^2) whatever
+the number of observations per unit is. With every quantity centred at ``m``
+(the pooled least-squares fit, for numerical accuracy), -D_ic / 2 expands to
 
     q_ic = h_i' t_c - 1/2 t_c' G_i t_c - 1/2 A_i,   t_c = theta_c - m,
-    h_i = G_i (b_i - m),   A_i = RSS_i + (b_i - m)' G_i (b_i - m),
+    h_i = G_i (b_i - m) = X_i'(y_i - X_i m),   A_i = ||y_i - X_i m||^2,
 
-a matrix product over all stores at once.
+a matrix product over all units at once.
 
 This module is the only place that math lives (as flexmix's FLXMRglm driver is
-for its FLXfit loop): the log-density of every store under every segment, the
+for its FLXfit loop): the log-density of every unit under every segment, the
 posterior-weighted sums and the M-step for theta and each sigma mode, the
-per-store pieces of the score and Hessian (:mod:`estimator.derivatives`), the
-Gram-metric distance used by the starting values, and drawing sufficient
-statistics from the model (parametric bootstrap, BLRT, the study generator's
-large panels). The loop (:mod:`estimator.engine`) knows only this interface.
+unit-level derivatives of log f_ic that the Newton step and the observed
+information assemble (:mod:`estimator.derivatives`), the "posteriors as known"
+information, the data's scale and the relative sigma floor, the starting sigma,
+the distance between segments, the Gram-metric distance used by the starting
+values, and drawing sufficient statistics from the model (parametric bootstrap,
+BLRT, the study generator's large panels). The mixing proportions are the prior
+model's (:mod:`estimator.prior`); the loop (:mod:`estimator.engine`) knows only
+the two interfaces.
 
-Two implementations share it: :class:`SharedDesign` (one X'X for every store:
-balanced panel, common prices) and :class:`StoreGrams` (a Gram matrix per
-store: missing weeks, store-specific prices or regressors). They differ only in
-how G_i enters a handful of products.
+Two implementations share it: :class:`SharedDesign` (one X'X for every unit:
+balanced panel, common prices) and :class:`UnitGrams` (a Gram matrix per unit:
+missing weeks, unit-specific regressors, ungrouped observations). They differ
+only in how G_i enters a handful of products.
+
+Scale. Nothing depends on the units of y: the data's scale ``s`` is the residual
+standard deviation of the pooled regression (one theta for every unit), the
+sigma floor is ``SIGMA_FLOOR_REL * s`` and two segments coincide when their
+fitted values differ by less than ``DUPLICATE_TOL * s`` per observation.
 """
 
 from __future__ import annotations
 
+import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from .panel import SufficientStats
-from .params import MIN_SEGMENT_WEIGHT
+from .params import MIN_SEGMENT_WEIGHT, SigmaMode
 
-SigmaMode = Literal["fixed", "common", "segment"]
-SIGMA_FLOOR = 1e-3
-"""Smallest error standard deviation an M-step may return; reaching it is reported."""
+SIGMA_FLOOR_REL = 1e-6
+"""Smallest sigma an M-step may return, relative to the data's scale; reaching it is reported.
+
+A segment whose sigma falls this far below the pooled residual standard deviation
+fits its observations exactly: the likelihood is unbounded there. The bound is far
+below any segment that can be estimated (a segment on a nearly exact line keeps
+its sigma) and above the rounding of the deviances (about 1e-16 of the data's
+squared scale), so a floored segment is always a collapse, never a maximum.
+"""
+DUPLICATE_TOL = 1e-4
+"""Two segments coincide when their fitted values differ by less than this fraction of the
+data's scale per observation (root mean square) and their sigmas by less than this fraction."""
 STORE_BLOCK = 8192
-"""Stores per block in a sweep: bounds the (R, K, block) temporaries whatever N is."""
+"""Units per block in a sweep: bounds the (R, K, block) temporaries whatever N is."""
 _TINY = np.finfo(float).tiny
 
 
 @dataclass(frozen=True, eq=False)
 class PosteriorSums:
-    """Posterior-weighted sums over stores: everything the M-step reads.
+    """Posterior-weighted sums over units: everything the component's M-step reads.
 
     Attributes
     ----------
     weight : ndarray of shape (R, K)
         sum_i w_ic.
     moment : ndarray of shape (R, K, P)
-        sum_i w_ic (b_i - m) (shared design) or sum_i w_ic G_i (b_i - m) (per-store Gram).
+        sum_i w_ic (b_i - m) (shared design) or sum_i w_ic G_i (b_i - m) (per-unit Gram).
     gram : ndarray of shape (R, K, P*P) or None
-        sum_i w_ic G_i (flattened) for per-store Gram matrices; None when shared.
+        sum_i w_ic G_i (flattened) for per-unit Gram matrices; None when shared.
     base : ndarray of shape (R, K) or None
         sum_i w_ic A_i, when sigma is estimated.
     n_obs : ndarray of shape (R, K) or None
-        sum_i w_ic n_i, when sigma is estimated.
+        sum_i w_ic n_i, when sigma is estimated: each segment's effective number of
+        observations.
     """
 
     weight: np.ndarray
@@ -84,16 +107,51 @@ class PosteriorSums:
         return (self.weight, self.moment, self.gram, self.base, self.n_obs)
 
 
+@dataclass(frozen=True, eq=False)
+class ComponentStep:
+    """The component's M-step: new theta and sigma of R restarts.
+
+    Attributes
+    ----------
+    theta : ndarray of shape (R, K, P)
+    sigma : ndarray of shape (R, K) or None
+        None when sigma is fixed.
+    floored : ndarray of shape (R,)
+        Some sigma update hit the floor.
+    """
+
+    theta: np.ndarray
+    sigma: np.ndarray | None
+    floored: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class UnitDerivatives:
+    """Derivatives of log f_ic in each segment's own parameters (theta_c, [log sigma_c]).
+
+    Attributes
+    ----------
+    grad : ndarray of shape (R, K, n, Pc)
+        Gradient of log f_ic for every unit of the block, Pc = P (+ 1 with sigma).
+    curvature : ndarray of shape (R, K, Pc, Pc)
+        sum_i w_ic d^2 log f_ic over the block's units.
+    """
+
+    grad: np.ndarray
+    curvature: np.ndarray
+
+
 class ComponentDriver(ABC):
     """The regression component on one data set's sufficient statistics.
 
-    Build one with :func:`component_driver`; all arrays are computed once.
+    Build one with :func:`component_driver` (cached per statistics object); all
+    arrays are computed once.
 
     Attributes
     ----------
     stats : SufficientStats
     center : ndarray of shape (P,)
-        Mean of the stores' OLS estimates; parameters are handled relative to it.
+        The pooled least-squares fit; parameters are handled relative to it.
     centered : ndarray of shape (N, P)
         b_i - center.
     h_t : ndarray of shape (P, N)
@@ -103,22 +161,27 @@ class ComponentDriver(ABC):
     offset : ndarray of shape (N,)
         -n_i/2 log(2 pi).
     n_obs : ndarray of shape (N,)
-        Weeks observed per store.
+        Observations per unit.
+    scale : float
+        The data's scale: residual standard deviation of the pooled regression.
     """
 
-    def __init__(self, stats: SufficientStats, center: np.ndarray | None = None) -> None:
+    def __init__(
+        self, stats: SufficientStats, center: np.ndarray | None = None, scale: float | None = None
+    ) -> None:
         self.stats = stats
-        self.center = stats.ols.mean(axis=0) if center is None else center
+        self.center = self.pooled_fit() if center is None else center
         self.centered = stats.ols - self.center
         h = self.apply_gram(self.centered)
         self.h_t = np.ascontiguousarray(h.T)
         self.n_obs = stats.n_obs
         self.half_base = -0.5 * (stats.rss + np.einsum("np,np->n", self.centered, h))
         self.offset = -0.5 * stats.n_obs * np.log(2.0 * np.pi)
+        self.scale = self._data_scale() if scale is None else scale
         self._parts: list[ComponentDriver] | None = None
 
     def parts(self) -> list[ComponentDriver]:
-        """The driver in blocks of at most ``STORE_BLOCK`` stores (built once, then reused).
+        """The driver in blocks of at most ``STORE_BLOCK`` units (built once, then reused).
 
         A sweep over the blocks keeps the (R, K, block) temporaries small whatever N is.
         """
@@ -129,8 +192,13 @@ class ComponentDriver(ABC):
                 self._parts = [self.block(a, b) for a, b in store_blocks(self.n_stores)]
         return self._parts
 
+    def blocks(self) -> list[tuple[slice, ComponentDriver]]:
+        """(rows, driver) of every block of :meth:`parts`, rows the block's units among all N."""
+        ranges = store_blocks(self.n_stores) if len(self.parts()) > 1 else [(0, self.n_stores)]
+        return [(slice(a, b), part) for (a, b), part in zip(ranges, self.parts(), strict=True)]
+
     def block(self, start: int, stop: int) -> ComponentDriver:
-        """The same driver restricted to stores ``start:stop`` (same centre)."""
+        """The same driver restricted to units ``start:stop`` (same centre and scale)."""
         rows = slice(start, stop)
         stats = self.stats
         part = SufficientStats(
@@ -139,11 +207,11 @@ class ComponentDriver(ABC):
             gram=stats.gram if stats.shared_gram else stats.gram[rows],
             n_obs=stats.n_obs[rows],
         )
-        return type(self)(part, self.center)
+        return type(self)(part, self.center, self.scale)
 
     @property
     def n_stores(self) -> int:
-        """Number of stores N."""
+        """Number of units N."""
         return self.centered.shape[0]
 
     @property
@@ -151,11 +219,21 @@ class ComponentDriver(ABC):
         """Number of regressors P."""
         return self.centered.shape[1]
 
+    @property
+    def n_total(self) -> float:
+        """Number of observations n = sum_i n_i."""
+        return self.stats.n_total
+
+    @property
+    def sigma_floor(self) -> float:
+        """Smallest sigma an M-step returns: ``SIGMA_FLOOR_REL`` times the data's scale."""
+        return SIGMA_FLOOR_REL * self.scale
+
     # -- the few products in which G_i appears --------------------------------------------
 
     @abstractmethod
     def apply_gram(self, diff: np.ndarray) -> np.ndarray:
-        """G_i d_i for every store: ``diff`` of shape (..., N, P) -> (..., N, P)."""
+        """G_i d_i for every unit: ``diff`` of shape (..., N, P) -> (..., N, P)."""
 
     @abstractmethod
     def quad_shifted(self, shifted: np.ndarray) -> np.ndarray:
@@ -167,10 +245,10 @@ class ComponentDriver(ABC):
 
     @abstractmethod
     def solve(self, sums: PosteriorSums) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Weighted least squares: (t (R, K, P), sum w G t-ready matrix, sum w h (R, K, P)).
+        """Weighted least squares: (t (R, K, P), sum w G (R, K, P, P), sum w h (R, K, P)).
 
         Returns the centred solution t_c = theta_c - m, the weighted Gram sums
-        (R, K, P, P) and the weighted h sums, the last two for the variance update.
+        and the weighted h sums, the last two for the variance update.
         """
 
     @abstractmethod
@@ -178,17 +256,39 @@ class ComponentDriver(ABC):
         """sum_i w_ic G_i: ``W`` of shape (R, K, N) -> (R, K, P, P)."""
 
     @abstractmethod
-    def noise_factor(self) -> np.ndarray:
-        """Cholesky factors L with G = L L': (P, P) or (N, P, P)."""
+    def total_gram(self) -> np.ndarray:
+        """sum_i G_i, shape (P, P)."""
 
     @abstractmethod
+    def noise_shift(self, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Map standard normal draws z_i (N, P) to N(0, G_i^+) draws, and the projectors.
+
+        Returns the draws (N, P) and P_i = G_i^+ G_i (N, P, P), or None when every
+        G_i is invertible (P_i = I).
+        """
+
     def metric(self) -> np.ndarray:
         """The average Gram matrix, (P, P): the likelihood's metric between segments."""
+        return self.total_gram() / self.n_stores
+
+    def pooled_fit(self) -> np.ndarray:
+        """The pooled least-squares fit (sum_i G_i)^-1 sum_i G_i b_i, shape (P,)."""
+        if self.stats.shared_gram:
+            # one design for every unit: the pooled fit is the mean of the units' own fits
+            return self.stats.ols.mean(axis=0)
+        cross = np.einsum("npq,nq->p", self.stats.gram, self.stats.ols)
+        return np.linalg.solve(self.total_gram(), cross)
+
+    def _data_scale(self) -> float:
+        """sqrt(RSS of the pooled fit / n): zero only when every unit lies on one line."""
+        rss = -2.0 * self.half_base.sum()
+        scale = float(np.sqrt(max(rss, 0.0) / max(self.n_total, 1.0)))
+        return scale if scale > 0 and np.isfinite(scale) else 1.0
 
     # -- log-density and E-step pieces ------------------------------------------------------
 
     def log_density(self, theta: np.ndarray, sigma: np.ndarray | None = None) -> np.ndarray:
-        """log f_ic for every restart, segment and store.
+        """log f_ic for every restart, segment and unit.
 
         Parameters
         ----------
@@ -199,7 +299,7 @@ class ComponentDriver(ABC):
         Returns
         -------
         ndarray of shape (R, K, N)
-            Stores last, so that sums over segments run over contiguous rows.
+            Units last, so that sums over segments run over contiguous rows.
         """
         n_restarts, n_components, n_coef = theta.shape
         shifted = (theta - self.center).reshape(-1, n_coef)
@@ -213,17 +313,8 @@ class ComponentDriver(ABC):
         out += self.offset
         return out.reshape(n_restarts, n_components, self.n_stores)
 
-    def deviance(self, theta: np.ndarray) -> np.ndarray:
-        """D_ic = RSS_i + (b_i - theta_c)' G_i (b_i - theta_c), shape (R, K, N)."""
-        n_restarts, n_components, n_coef = theta.shape
-        shifted = (theta - self.center).reshape(-1, n_coef)
-        out = shifted @ self.h_t
-        out -= 0.5 * self.quad_shifted(shifted)
-        out += self.half_base
-        return (-2.0 * out).reshape(n_restarts, n_components, self.n_stores)
-
     def residual_pieces(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """u_ic = G_i (b_i - theta_c) and D_ic, the derivative pieces of log f_ic.
+        """u_ic = G_i (b_i - theta_c) = X_i'(y_i - X_i theta_c) and D_ic.
 
         Parameters
         ----------
@@ -240,7 +331,7 @@ class ComponentDriver(ABC):
         return u, D
 
     def posterior_sums(self, W: np.ndarray, with_sigma: bool = False) -> PosteriorSums:
-        """Posterior-weighted sums over the stores.
+        """Posterior-weighted sums over the units.
 
         Parameters
         ----------
@@ -263,30 +354,19 @@ class ComponentDriver(ABC):
             n_obs=n_obs,
         )
 
-    def m_step(
-        self, sums: PosteriorSums, sigma_mode: SigmaMode = "fixed"
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
-        """The M-step from posterior sums: weighted least squares, proportions, variances.
+    def m_step(self, sums: PosteriorSums, sigma_mode: SigmaMode = "fixed") -> ComponentStep:
+        """The component's M-step from posterior sums: weighted least squares and variances.
 
-        Returns
-        -------
-        theta : ndarray of shape (R, K, P)
-            theta_c = (sum_i w_ic G_i)^-1 sum_i w_ic G_i b_i; the same whatever sigma is.
-        pi : ndarray of shape (R, K)
-            Mean posterior of each segment.
-        sigma : ndarray of shape (R, K) or None
-            None when fixed; otherwise sigma_c^2 = sum_i w_ic D_ic / sum_i w_ic n_i
-            (pooled over segments when common), floored at ``SIGMA_FLOOR``.
-        floored : ndarray of shape (R,)
-            A sigma hit the floor.
+        theta_c = (sum_i w_ic G_i)^-1 sum_i w_ic G_i b_i (the same whatever sigma is);
+        sigma_c^2 = sum_i w_ic D_ic / sum_i w_ic n_i (pooled over segments when
+        common), floored at :attr:`sigma_floor`.
         """
         weight = sums.weight
         shifted, lhs, weighted_h = self.solve(sums)
         theta = shifted + self.center
-        pi = weight / self.n_stores
         floored = np.zeros(weight.shape[0], dtype=bool)
         if sigma_mode == "fixed":
-            return theta, pi, None, floored
+            return ComponentStep(theta, None, floored)
         # sum_i w_ic D_ic(theta_c) = sum w A_i - 2 t_c' sum w h_i + t_c' (sum w G_i) t_c
         quad = np.einsum("rkp,rkpq,rkq->rk", shifted, lhs, shifted)
         deviance = sums.base - 2.0 * np.einsum("rkp,rkp->rk", shifted, weighted_h) + quad
@@ -295,72 +375,167 @@ class ComponentDriver(ABC):
             variance = np.broadcast_to(variance, weight.shape)
         else:
             variance = deviance / np.maximum(sums.n_obs, _TINY)
-        low = ~(variance >= SIGMA_FLOOR**2)
-        floored = low.any(axis=1)
-        sigma = np.sqrt(np.where(low, SIGMA_FLOOR**2, variance))
-        return theta, pi, sigma, floored
+        floor = self.sigma_floor**2
+        low = ~(variance >= floor)
+        sigma = np.sqrt(np.where(low, floor, variance))
+        return ComponentStep(theta, sigma, low.any(axis=1))
 
-    # -- distances and draws ---------------------------------------------------------------
+    # -- derivatives ----------------------------------------------------------------------
+
+    def unit_derivatives(
+        self, theta: np.ndarray, sigma: np.ndarray | None, W: np.ndarray
+    ) -> UnitDerivatives:
+        """Gradient of log f_ic per unit and its posterior-weighted curvature, per segment.
+
+        With ~u = u / sigma_c^2 and v_ic = D_ic / sigma_c^2 - n_i, in (theta_c, tau_c),
+        tau = log sigma:
+
+            d log f / d theta_c = ~u_ic,              d log f / d tau_c = v_ic,
+            d^2 log f / d theta_c^2 = -G_i / sigma_c^2,
+            d^2 log f / d theta_c d tau_c = -2 ~u_ic,
+            d^2 log f / d tau_c^2 = -2 D_ic / sigma_c^2.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (R, K, P)
+        sigma : ndarray of shape (R, K) or None
+            None: sigma fixed at 1 (no tau coordinate).
+        W : ndarray of shape (R, K, n)
+            Posteriors of this block's units.
+
+        Returns
+        -------
+        UnitDerivatives
+        """
+        u, D = self.residual_pieces(theta)
+        wgram = self.weighted_gram(W)
+        if sigma is None:
+            return UnitDerivatives(grad=u, curvature=-wgram)
+        variance = sigma**2
+        u /= variance[..., None, None]
+        scaled = D / variance[..., None]
+        v = scaled - self.n_obs
+        grad = np.concatenate([u, v[..., None]], axis=3)
+        n_coef = self.n_coef
+        curvature = np.empty((*theta.shape[:2], n_coef + 1, n_coef + 1))
+        curvature[..., :n_coef, :n_coef] = -wgram / variance[..., None, None]
+        cross = -2.0 * np.einsum("rkn,rknp->rkp", W, u)
+        curvature[..., :n_coef, n_coef] = cross
+        curvature[..., n_coef, :n_coef] = cross
+        curvature[..., n_coef, n_coef] = -2.0 * np.einsum("rkn,rkn->rk", W, scaled)
+        return UnitDerivatives(grad=grad, curvature=curvature)
+
+    def naive_information(self, W: np.ndarray, sigma: np.ndarray | None) -> np.ndarray:
+        """The complete-data information of each segment's (theta_c, [tau_c]), posteriors known.
+
+        theta: sum_i w_ic G_i / sigma_c^2 (weighted least squares); tau: the textbook
+        2 sum_i w_ic n_i; no cross term.
+
+        Parameters
+        ----------
+        W : ndarray of shape (K, N)
+        sigma : ndarray of shape (K,) or None
+
+        Returns
+        -------
+        ndarray of shape (K, Pc, Pc)
+        """
+        wgram = self.weighted_gram(W[None])[0]
+        if sigma is None:
+            return wgram
+        n_coef = self.n_coef
+        info = np.zeros((len(W), n_coef + 1, n_coef + 1))
+        info[:, :n_coef, :n_coef] = wgram / sigma[:, None, None] ** 2
+        info[:, n_coef, n_coef] = 2.0 * (W @ self.n_obs)
+        return info
+
+    # -- starts, distances and draws --------------------------------------------------------
+
+    def start_sigma(self) -> float:
+        """A starting sigma: the pooled within-unit residual SD where units have residual
+        degrees of freedom, else the data's scale (ungrouped observations)."""
+        dof = float(np.sum(self.stats.n_obs - self.n_coef))
+        rss = float(self.stats.rss.sum())
+        if dof > 0 and rss > 0:
+            return float(np.sqrt(rss / dof))
+        return self.scale
 
     def distance_to(self, centre: np.ndarray) -> np.ndarray:
-        """(b_i - centre)' G_i (b_i - centre) for every store, shape (N,)."""
+        """(b_i - centre)' G_i (b_i - centre) = D_i(centre) - RSS_i for every unit, shape (N,)."""
         diff = self.stats.ols - centre
         return np.einsum("np,np->n", diff, self.apply_gram(diff))
+
+    def duplicate_segments(self, theta: np.ndarray, sigma: np.ndarray) -> bool:
+        """Whether two segments have the same parameters within ``DUPLICATE_TOL``.
+
+        Fitted values are compared per observation, sqrt((a - b)' Gbar (a - b) / nbar),
+        relative to the data's scale (Gbar the mean Gram matrix, nbar the mean
+        number of observations per unit), and sigmas relative to each other.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (K, P)
+        sigma : ndarray of shape (K,)
+        """
+        per_obs = self.metric() / max(float(np.mean(self.n_obs)), 1.0)
+        gaps = segment_distances(theta, per_obs) / self.scale
+        close = gaps < DUPLICATE_TOL
+        similar = np.abs(sigma[:, None] - sigma[None, :]) <= DUPLICATE_TOL * sigma[:, None]
+        return bool(np.any(np.triu(close & similar, k=1)))
 
     def draw_stats(
         self,
         theta: np.ndarray,
-        pi: np.ndarray,
+        segment: np.ndarray,
         rng: np.random.Generator,
         sigma: np.ndarray | None = None,
-    ) -> tuple[SufficientStats, np.ndarray]:
-        """Sufficient statistics of a panel drawn from the model, with this data's design.
+    ) -> SufficientStats:
+        """Sufficient statistics of a data set drawn from the component, with this design.
 
-        Same N, Gram matrices and weeks observed: segment c_i ~ pi,
-        b_i ~ N(theta_{c_i}, sigma_{c_i}^2 G_i^-1), RSS_i ~ sigma_{c_i}^2 chi2(n_i - P),
-        independently, which is exact for y_i = X_i theta_c + sigma_c eps_i
+        Same N, Gram matrices and observations per unit: given unit i's segment c_i,
+        b_i ~ N(P_i theta_{c_i}, sigma_{c_i}^2 G_i^+) with P_i = G_i^+ G_i and
+        RSS_i ~ sigma_{c_i}^2 chi2(n_i - rank G_i), independently, which is exact
+        for y_i = X_i theta_c + sigma_c eps_i with b_i the minimum-norm solution
         (and all EM reads).
 
         Parameters
         ----------
         theta : ndarray of shape (K, P)
-        pi : ndarray of shape (K,)
+        segment : ndarray of int, shape (N,)
+            Every unit's segment (drawn by the prior model).
         rng : numpy Generator
         sigma : ndarray of shape (K,), optional
             None means 1.
 
         Returns
         -------
-        stats : SufficientStats
-        segment : ndarray of int, shape (N,)
-            The drawn segment of every store.
+        SufficientStats
         """
         stats = self.stats
         n_stores, n_coef = stats.n_stores, stats.n_coef
-        segment = rng.choice(len(pi), size=n_stores, p=pi)
         noise = rng.standard_normal((n_stores, n_coef))
-        chol = self.noise_factor()  # G = L L'  =>  L'^-1 z ~ N(0, G^-1)
-        if chol.ndim == 2:
-            shift = np.linalg.solve(chol.T, noise.T).T
+        shift, projector = self.noise_shift(noise)
+        if projector is None:
+            mean = theta[segment]
+            dof = stats.n_obs - n_coef
         else:
-            shift = np.linalg.solve(np.swapaxes(chol, 1, 2), noise[..., None])[..., 0]
-        dof = stats.n_obs - n_coef
+            mean = np.einsum("npq,nq->np", projector, theta[segment])
+            dof = stats.n_obs - np.rint(np.einsum("npp->n", projector))
         rss = np.where(dof > 0, rng.chisquare(np.maximum(dof, 1.0)), 0.0)
         if sigma is not None:
             shift *= sigma[segment, None]
             rss *= sigma[segment] ** 2
-        drawn = SufficientStats(
-            ols=theta[segment] + shift, rss=rss, gram=stats.gram, n_obs=stats.n_obs
-        )
-        return drawn, segment
+        return SufficientStats(ols=mean + shift, rss=rss, gram=stats.gram, n_obs=stats.n_obs)
 
 
 class SharedDesign(ComponentDriver):
-    """Every store has the same Gram matrix X'X (balanced panel, common prices)."""
+    """Every unit has the same Gram matrix X'X (balanced panel, common prices)."""
 
-    def __init__(self, stats: SufficientStats, center: np.ndarray | None = None) -> None:
+    def __init__(
+        self, stats: SufficientStats, center: np.ndarray | None = None, scale: float | None = None
+    ) -> None:
         self.gram = stats.gram
-        super().__init__(stats, center)
+        super().__init__(stats, center, scale)
 
     def apply_gram(self, diff: np.ndarray) -> np.ndarray:
         return diff @ self.gram
@@ -380,19 +555,26 @@ class SharedDesign(ComponentDriver):
     def weighted_gram(self, W: np.ndarray) -> np.ndarray:
         return W.sum(axis=2)[..., None, None] * self.gram
 
-    def noise_factor(self) -> np.ndarray:
-        return np.linalg.cholesky(self.gram)
+    def total_gram(self) -> np.ndarray:
+        return self.n_stores * self.gram
 
     def metric(self) -> np.ndarray:
         return self.gram
 
+    def noise_shift(self, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        chol = np.linalg.cholesky(self.gram)  # G = L L'  =>  L'^-1 z ~ N(0, G^-1)
+        return np.linalg.solve(chol.T, noise.T).T, None
 
-class StoreGrams(ComponentDriver):
-    """Each store has its own Gram matrix G_i = X_i'X_i (missing weeks, own prices)."""
 
-    def __init__(self, stats: SufficientStats, center: np.ndarray | None = None) -> None:
+class UnitGrams(ComponentDriver):
+    """Each unit has its own Gram matrix G_i = X_i'X_i (missing weeks, own regressors,
+    ungrouped observations); G_i may be singular."""
+
+    def __init__(
+        self, stats: SufficientStats, center: np.ndarray | None = None, scale: float | None = None
+    ) -> None:
         self.gram_flat = stats.gram.reshape(stats.n_stores, -1)
-        super().__init__(stats, center)
+        super().__init__(stats, center, scale)
 
     def apply_gram(self, diff: np.ndarray) -> np.ndarray:
         return np.einsum("npq,...nq->...np", self.stats.gram, diff)
@@ -413,7 +595,7 @@ class StoreGrams(ComponentDriver):
         try:
             shifted = np.linalg.solve(solvable, sums.moment[..., None])[..., 0]
         except np.linalg.LinAlgError:
-            # a segment whose stores' designs are jointly rank deficient (a regressor that
+            # a segment whose units' designs are jointly rank deficient (a regressor that
             # never varies among them): the minimum-norm solution; no certificate follows
             shifted = (np.linalg.pinv(solvable) @ sums.moment[..., None])[..., 0]
         return shifted, lhs, sums.moment
@@ -423,26 +605,45 @@ class StoreGrams(ComponentDriver):
         flat = W.reshape(n_restarts * n_components, -1) @ self.gram_flat
         return flat.reshape(n_restarts, n_components, self.n_coef, self.n_coef)
 
-    def noise_factor(self) -> np.ndarray:
-        return np.linalg.cholesky(self.stats.gram)
+    def total_gram(self) -> np.ndarray:
+        return self.stats.gram.sum(axis=0)
 
-    def metric(self) -> np.ndarray:
-        return self.stats.gram.mean(axis=0)
+    def noise_shift(self, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        gram = self.stats.gram
+        try:
+            chol = np.linalg.cholesky(gram)
+        except np.linalg.LinAlgError:
+            pass
+        else:
+            return np.linalg.solve(np.swapaxes(chol, 1, 2), noise[..., None])[..., 0], None
+        # some unit has fewer observations than regressors: on the range of G_i,
+        # G_i^+ = V diag(1/l) V', so V diag(1/sqrt(l)) V' z ~ N(0, G_i^+)
+        values, vectors = np.linalg.eigh(gram)
+        top = values.max(axis=1, keepdims=True)
+        keep = values > top * gram.shape[1] * np.finfo(float).eps
+        root = np.where(keep, 1.0 / np.sqrt(np.where(keep, values, 1.0)), 0.0)
+        coords = np.einsum("nqp,nq->np", vectors, noise) * root
+        projector = np.einsum("npk,nqk->npq", vectors * keep[:, None, :], vectors)
+        return np.einsum("npk,nk->np", vectors, coords), projector
+
+
+StoreGrams = UnitGrams
+"""The earlier name of :class:`UnitGrams` (a Gram matrix per store)."""
 
 
 def simulate_outcomes(
     X: np.ndarray, theta_rows: np.ndarray, scale: float | np.ndarray, noise: np.ndarray
 ) -> np.ndarray:
-    """Log sales drawn from the component: y_it = x_it' theta_{c_i} + sigma_{c_i} eps_it.
+    """Outcomes drawn from the component: y_it = x_it' theta_{c_i} + sigma_{c_i} eps_it.
 
     Parameters
     ----------
     X : ndarray of shape (T, P) or (N, T, P)
-        The design shared by every store, or each store's own.
+        The design shared by every unit, or each unit's own.
     theta_rows : ndarray of shape (N, P)
-        Each store's segment coefficients.
+        Each unit's segment coefficients.
     scale : float or ndarray of shape (N, 1)
-        Error standard deviation, common or of each store's segment.
+        Error standard deviation, common or of each unit's segment.
     noise : ndarray of shape (N, T)
         Standard normal draws.
 
@@ -461,14 +662,20 @@ def segment_distances(theta: np.ndarray, gram: np.ndarray) -> np.ndarray:
     ----------
     theta : ndarray of shape (K, P)
     gram : ndarray of shape (P, P)
-        A Gram matrix (X'X: the distance of the fitted log sales over all weeks).
+        A Gram matrix (X'X: the distance of the fitted values over all observations).
     """
     diff = theta[:, None, :] - theta[None, :, :]
-    return np.sqrt(np.einsum("abp,pq,abq->ab", diff, gram, diff))
+    return np.sqrt(np.maximum(np.einsum("abp,pq,abq->ab", diff, gram, diff), 0.0))
+
+
+_DRIVERS: weakref.WeakKeyDictionary[SufficientStats, ComponentDriver] = weakref.WeakKeyDictionary()
 
 
 def component_driver(stats: SufficientStats) -> ComponentDriver:
-    """The driver for ``stats``: :class:`SharedDesign` or :class:`StoreGrams`.
+    """The driver for ``stats``: :class:`SharedDesign` or :class:`UnitGrams`.
+
+    Built once per statistics object and cached while the object lives, so the
+    fits, standard errors and tests of one data set share it.
 
     Parameters
     ----------
@@ -478,9 +685,13 @@ def component_driver(stats: SufficientStats) -> ComponentDriver:
     -------
     ComponentDriver
     """
-    return SharedDesign(stats) if stats.shared_gram else StoreGrams(stats)
+    driver = _DRIVERS.get(stats)
+    if driver is None:
+        driver = SharedDesign(stats) if stats.shared_gram else UnitGrams(stats)
+        _DRIVERS[stats] = driver
+    return driver
 
 
 def store_blocks(n_stores: int, block: int = STORE_BLOCK) -> list[tuple[int, int]]:
-    """Consecutive (start, stop) ranges of at most ``block`` stores covering 0..N."""
+    """Consecutive (start, stop) ranges of at most ``block`` units covering 0..N."""
     return [(start, min(start + block, n_stores)) for start in range(0, n_stores, block)]

@@ -37,27 +37,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .derivatives import mixture_derivatives, n_sigma_params, posteriors_and_loglik
-from .driver import (
-    SIGMA_FLOOR,
-    ComponentDriver,
-    PosteriorSums,
-    SigmaMode,
-    component_driver,
-)
+from .derivatives import mixture_derivatives, posteriors_and_loglik
+from .driver import ComponentDriver, PosteriorSums, component_driver
 from .panel import SufficientStats
-from .params import MIN_SEGMENT_WEIGHT, SIGMA_MODES
+from .params import MIN_SEGMENT_WEIGHT, SIGMA_MODES, SigmaMode, check_sigma_mode
+from .prior import PriorModel, prior_model
+from .space import ParameterSpace, theta_scale
 
 __all__ = [
     "MIN_SEGMENT_WEIGHT",
-    "SIGMA_FLOOR",
     "SIGMA_MODES",
     "EMRun",
+    "Problem",
     "SigmaMode",
-    "e_step",
     "em_sweep",
     "log_likelihood",
-    "m_step",
+    "make_problem",
     "posteriors",
     "prepare",
     "run_em",
@@ -80,17 +75,97 @@ STEP_FACTOR = 4.0
 
 
 @dataclass(frozen=True, eq=False)
+class Problem:
+    """What one fit loop maximises: the component driver, the prior model, the space.
+
+    Attributes
+    ----------
+    driver : ComponentDriver
+        The data (built once per data set).
+    prior : PriorModel
+        Constant pi, or the multinomial logit on unit covariates.
+    space : ParameterSpace
+        Coordinates of (theta, prior, sigma) for K segments.
+    """
+
+    driver: ComponentDriver
+    prior: PriorModel
+    space: ParameterSpace
+
+    @property
+    def sigma_mode(self) -> str:
+        """``"fixed"``, ``"common"`` or ``"segment"``."""
+        return self.space.sigma_mode
+
+    @property
+    def estimates_sigma(self) -> bool:
+        """Whether sigma is estimated."""
+        return self.space.sigma_mode != "fixed"
+
+    @property
+    def n_components(self) -> int:
+        """K."""
+        return self.prior.n_components
+
+    def sigma_arg(self, sigma: np.ndarray) -> np.ndarray | None:
+        """``sigma`` where it enters the arithmetic, None when fixed at 1."""
+        return sigma if self.estimates_sigma else None
+
+
+def make_problem(
+    driver: ComponentDriver,
+    n_components: int,
+    sigma_mode: SigmaMode = "fixed",
+    covariates: np.ndarray | None = None,
+) -> Problem:
+    """The :class:`Problem` of K segments on ``driver``'s data.
+
+    Parameters
+    ----------
+    driver : ComponentDriver
+    n_components : int
+    sigma_mode : {"fixed", "common", "segment"}
+    covariates : ndarray of shape (N, Q), optional
+        Unit covariates of a multinomial-logit prior (concomitant variables).
+    """
+    sigma_mode = check_sigma_mode(sigma_mode)
+    prior = prior_model(n_components, driver.n_stores, covariates)
+    scale = None
+    if sigma_mode != "fixed":
+        # sigma estimated: SQUAREM moves in units of the data's scale, so a fit does not
+        # depend on the units of y or of a regressor (sigma fixed at 1 has y's units)
+        scale = theta_scale(driver.metric(), float(np.mean(driver.n_obs)), driver.scale)
+    space = ParameterSpace(prior, driver.n_coef, sigma_mode, scale)
+    return Problem(driver, prior, space)
+
+
+def prepare(
+    stats: SufficientStats,
+    n_components: int,
+    sigma_mode: SigmaMode = "fixed",
+    covariates: np.ndarray | None = None,
+) -> Problem:
+    """The :class:`Problem` of K segments on ``stats`` (its driver built once per stats)."""
+    return make_problem(component_driver(stats), n_components, sigma_mode, covariates)
+
+
+@dataclass(frozen=True, eq=False)
 class EMRun:
     """Outcome of the loop from R starting points.
 
     Attributes
     ----------
     theta : ndarray of shape (R, K, P)
+    prior : ndarray
+        The prior's state: pi (R, K) or gamma (R, K, Q).
     pi : ndarray of shape (R, K)
+        Mean prior probability of each segment (pi itself when constant).
     sigma : ndarray of shape (R, K)
         Error standard deviations (all 1 when fixed).
     loglik : ndarray of shape (R,)
         Log-likelihood at the returned parameters.
+    segment_obs : ndarray of shape (R, K)
+        Each segment's effective number of observations sum_i w_ic n_i there.
     n_iter : ndarray of shape (R,)
         EM-map evaluations (E- and M-steps) made.
     n_newton : ndarray of shape (R,)
@@ -100,24 +175,26 @@ class EMRun:
     degenerate : ndarray of shape (R,)
         A segment's weight collapsed below ``MIN_SEGMENT_WEIGHT``.
     sigma_floored : ndarray of shape (R,)
-        Some sigma update hit ``SIGMA_FLOOR``.
+        Some sigma update hit the driver's floor.
     abandoned : ndarray of shape (R,)
         Polishing stopped because the start was clearly below the best.
     grad_norm : ndarray of shape (R,)
-        Euclidean norm of the gradient in (theta, eta, log sigma) at the result
+        Euclidean norm of the gradient in Newton's coordinates at the result
         (NaN when not polished).
     decrement : ndarray of shape (R,)
         Newton decrement at the result (NaN when not polished).
     max_eigen : ndarray of shape (R,)
-        Largest eigenvalue of the Hessian in (theta, eta, log sigma) (NaN when not polished).
+        Largest eigenvalue of the Hessian in Newton's coordinates (NaN when not polished).
     traces : list of R ndarrays
         Log-likelihood of every accepted iterate (EM phase, then Newton phase).
     """
 
     theta: np.ndarray
+    prior: np.ndarray
     pi: np.ndarray
     sigma: np.ndarray
     loglik: np.ndarray
+    segment_obs: np.ndarray
     n_iter: np.ndarray
     n_newton: np.ndarray
     converged: np.ndarray
@@ -131,22 +208,22 @@ class EMRun:
 
 
 def em_sweep(
-    driver: ComponentDriver,
+    problem: Problem,
     theta: np.ndarray,
-    pi: np.ndarray,
+    prior_state: np.ndarray,
     sigma: np.ndarray | None = None,
     with_sigma: bool = False,
-) -> tuple[np.ndarray, PosteriorSums]:
-    """One pass over the stores: the log-likelihood and the M-step's sums.
+) -> tuple[np.ndarray, PosteriorSums, np.ndarray]:
+    """One pass over the units: the log-likelihood and the M-step's sums.
 
-    The (R, K, N) posteriors exist one block of ``STORE_BLOCK`` stores at a
+    The (R, K, N) posteriors exist one block of ``STORE_BLOCK`` units at a
     time, so memory stays flat in N.
 
     Parameters
     ----------
-    driver : ComponentDriver
+    problem : Problem
     theta : ndarray of shape (R, K, P)
-    pi : ndarray of shape (R, K)
+    prior_state : ndarray
     sigma : ndarray of shape (R, K), optional
     with_sigma : bool
         Also accumulate the sums of the variance update.
@@ -155,59 +232,33 @@ def em_sweep(
     -------
     loglik : ndarray of shape (R,)
     sums : PosteriorSums
+        The component's sums.
+    prior_sums : ndarray
+        The prior's sums.
     """
-    loglik, sums = None, None
-    for part in driver.parts():
-        per_store, W = posteriors_and_loglik(part, theta, pi, sigma)
+    loglik = sums = prior_sums = None
+    for rows, part in problem.driver.blocks():
+        per_unit, W = posteriors_and_loglik(part, problem.prior, rows, theta, prior_state, sigma)
         part_sums = part.posterior_sums(W, with_sigma)
+        part_prior = problem.prior.accumulate(W, rows)
         if sums is None:
-            loglik, sums = per_store.sum(axis=1), part_sums
+            loglik, sums, prior_sums = per_unit.sum(axis=1), part_sums, part_prior
         else:
-            loglik, sums = loglik + per_store.sum(axis=1), sums + part_sums
-    return loglik, sums
+            loglik = loglik + per_unit.sum(axis=1)
+            sums, prior_sums = sums + part_sums, prior_sums + part_prior
+    return loglik, sums, prior_sums
 
 
 def log_likelihood(
-    driver: ComponentDriver,
-    theta: np.ndarray,
-    pi: np.ndarray,
-    sigma: np.ndarray | None = None,
+    problem: Problem, theta: np.ndarray, prior_state: np.ndarray, sigma: np.ndarray | None = None
 ) -> np.ndarray:
-    """log L of R parameter sets, shape (R,) (theta (R, K, P), pi (R, K), sigma (R, K) or None)."""
+    """log L of R parameter sets, shape (R,) (theta (R, K, P), prior state, sigma or None)."""
     total = np.zeros(len(theta))
-    for part in driver.parts():
-        total += posteriors_and_loglik(part, theta, pi, sigma)[0].sum(axis=1)
+    for rows, part in problem.driver.blocks():
+        total += posteriors_and_loglik(part, problem.prior, rows, theta, prior_state, sigma)[0].sum(
+            axis=1
+        )
     return total
-
-
-def prepare(stats: SufficientStats) -> ComponentDriver:
-    """The component driver of ``stats`` (the constants every iteration reuses)."""
-    return component_driver(stats)
-
-
-def e_step(
-    driver: ComponentDriver, theta: np.ndarray, pi: np.ndarray, sigma: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Log-likelihood (R,) and posteriors (R, K, N) of R parameter sets, in log space."""
-    per_store, W = posteriors_and_loglik(driver, theta, pi, sigma)
-    return per_store.sum(axis=1), W
-
-
-def m_step(driver: ComponentDriver, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted least squares per segment and mixing proportions (sigma fixed).
-
-    Parameters
-    ----------
-    driver : ComponentDriver
-    W : ndarray of shape (R, K, N)
-
-    Returns
-    -------
-    theta : ndarray of shape (R, K, P)
-    pi : ndarray of shape (R, K)
-    """
-    theta, pi, _, _ = driver.m_step(driver.posterior_sums(W))
-    return theta, pi
 
 
 def store_logliks(
@@ -215,18 +266,20 @@ def store_logliks(
     theta: np.ndarray,
     pi: np.ndarray,
     sigma: np.ndarray | None = None,
+    covariates: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Each store's log-likelihood log sum_c pi_c f_ic, shape (N,) (log-sum-exp over segments).
+    """Each unit's log-likelihood log sum_c pi_ic f_ic, shape (N,) (log-sum-exp over segments).
 
     Parameters
     ----------
     stats : SufficientStats
     theta : ndarray of shape (K, P)
-    pi : ndarray of shape (K,)
+    pi : ndarray of shape (K,), or gamma (K, Q) with ``covariates``
     sigma : ndarray of shape (K,), optional
         None means 1.
+    covariates : ndarray of shape (N, Q), optional
     """
-    return _one_set(stats, theta, pi, sigma)[0]
+    return _one_set(stats, theta, pi, sigma, covariates)[0]
 
 
 def posteriors(
@@ -234,6 +287,7 @@ def posteriors(
     theta: np.ndarray,
     pi: np.ndarray,
     sigma: np.ndarray | None = None,
+    covariates: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """Log-likelihood and posterior segment probabilities of one parameter set.
 
@@ -241,9 +295,10 @@ def posteriors(
     ----------
     stats : SufficientStats
     theta : ndarray of shape (K, P)
-    pi : ndarray of shape (K,)
+    pi : ndarray of shape (K,), or gamma (K, Q) with ``covariates``
     sigma : ndarray of shape (K,), optional
         Error standard deviations; None means 1.
+    covariates : ndarray of shape (N, Q), optional
 
     Returns
     -------
@@ -251,75 +306,29 @@ def posteriors(
     W : ndarray of shape (N, K)
         Rows sum to 1.
     """
-    per_store, W = _one_set(stats, theta, pi, sigma)
-    return float(per_store.sum()), W.T.copy()
+    per_unit, W = _one_set(stats, theta, pi, sigma, covariates)
+    return float(per_unit.sum()), W.T.copy()
 
 
 def _one_set(
-    stats: SufficientStats, theta: np.ndarray, pi: np.ndarray, sigma: np.ndarray | None
+    stats: SufficientStats,
+    theta: np.ndarray,
+    prior_state: np.ndarray,
+    sigma: np.ndarray | None,
+    covariates: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-store log-likelihood (N,) and posteriors (K, N) of one parameter set."""
+    """Per-unit log-likelihood (N,) and posteriors (K, N) of one parameter set."""
     theta = np.asarray(theta, dtype=float)[None]
-    pi = np.asarray(pi, dtype=float)[None]
+    prior_state = np.asarray(prior_state, dtype=float)[None]
     sigma = None if sigma is None else np.asarray(sigma, dtype=float)[None]
-    per_store, W = posteriors_and_loglik(component_driver(stats), theta, pi, sigma)
-    return per_store[0], W[0]
-
-
-# ---------------------------------------------------------------------------
-# parameter vectors
-# ---------------------------------------------------------------------------
-
-
-class _Layout:
-    """Packing of (theta, pi, sigma) into vectors for extrapolation and Newton steps."""
-
-    def __init__(self, n_components: int, n_coef: int, sigma_mode: str) -> None:
-        self.n_components = n_components
-        self.n_coef = n_coef
-        self.sigma_mode = sigma_mode
-        self.n_theta = n_components * n_coef
-        self.n_sigma = n_sigma_params(sigma_mode, n_components)
-
-    def to_log(self, theta: np.ndarray, pi: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-        """(theta flat, log pi (K), log sigma (S)) per row, for SQUAREM."""
-        with np.errstate(divide="ignore"):
-            log_pi = np.log(pi)
-        parts = [theta.reshape(len(theta), -1), np.maximum(log_pi, -700.0)]
-        if self.n_sigma:
-            parts.append(np.log(sigma[:, : self.n_sigma]))
-        return np.concatenate(parts, axis=1)
-
-    def from_log(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        theta = x[:, : self.n_theta].reshape(-1, self.n_components, self.n_coef)
-        log_pi = x[:, self.n_theta : self.n_theta + self.n_components]
-        pi = np.exp(log_pi - log_pi.max(axis=1, keepdims=True))
-        pi /= pi.sum(axis=1, keepdims=True)
-        return theta, pi, self._sigma(x[:, self.n_theta + self.n_components :])
-
-    def to_newton(self, theta: np.ndarray, pi: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-        """(theta flat, eta (K-1), log sigma (S)) per row: Newton's unconstrained coordinates."""
-        eta = np.log(pi[:, :-1]) - np.log(pi[:, -1:])
-        parts = [theta.reshape(len(theta), -1), eta]
-        if self.n_sigma:
-            parts.append(np.log(sigma[:, : self.n_sigma]))
-        return np.concatenate(parts, axis=1)
-
-    def from_newton(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        theta = x[:, : self.n_theta].reshape(-1, self.n_components, self.n_coef)
-        eta = np.concatenate(
-            [x[:, self.n_theta : self.n_theta + self.n_components - 1], np.zeros((len(x), 1))],
-            axis=1,
-        )
-        pi = np.exp(eta - eta.max(axis=1, keepdims=True))
-        pi /= pi.sum(axis=1, keepdims=True)
-        return theta, pi, self._sigma(x[:, self.n_theta + self.n_components - 1 :])
-
-    def _sigma(self, log_sigma: np.ndarray) -> np.ndarray:
-        if not self.n_sigma:
-            return np.ones((len(log_sigma), self.n_components))
-        sigma = np.exp(log_sigma)
-        return np.broadcast_to(sigma, (len(sigma), self.n_components)).copy()
+    driver = component_driver(stats)
+    prior = prior_model(theta.shape[1], driver.n_stores, covariates)
+    per_unit, W = [], []
+    for rows, part in driver.blocks():
+        block_ll, block_W = posteriors_and_loglik(part, prior, rows, theta, prior_state, sigma)
+        per_unit.append(block_ll[0])
+        W.append(block_W[0])
+    return np.concatenate(per_unit), np.concatenate(W, axis=1)
 
 
 # ---------------------------------------------------------------------------
@@ -328,13 +337,12 @@ class _Layout:
 
 
 def run_em(
-    driver: ComponentDriver,
+    problem: Problem,
     theta0: np.ndarray,
-    pi0: np.ndarray,
+    prior0: np.ndarray,
     tol: float,
     max_iter: int,
     sigma0: np.ndarray | None = None,
-    sigma_mode: SigmaMode = "fixed",
     accelerate: bool = True,
     polish: bool = True,
 ) -> EMRun:
@@ -342,9 +350,10 @@ def run_em(
 
     Parameters
     ----------
-    driver : ComponentDriver
+    problem : Problem
     theta0 : ndarray of shape (R, K, P)
-    pi0 : ndarray of shape (R, K)
+    prior0 : ndarray
+        Starting prior state: pi (R, K) or gamma (R, K, Q).
     tol : float
         Relative change of the log-likelihood at which EM hands over to Newton
         (and, without polishing, stops).
@@ -352,7 +361,6 @@ def run_em(
         EM-map evaluations per start at most.
     sigma0 : ndarray of shape (R, K), optional
         Starting sigma when it is estimated (default 1).
-    sigma_mode : {"fixed", "common", "segment"}
     accelerate : bool
         SQUAREM (True) or plain EM steps (False).
     polish : bool
@@ -366,28 +374,30 @@ def run_em(
         raise ValueError(f"tol must be a finite number >= 0, got {tol}")
     if int(max_iter) != max_iter or max_iter < 0:
         raise ValueError(f"max_iter must be a whole number >= 0, got {max_iter}")
-    if sigma_mode not in SIGMA_MODES:
-        raise ValueError(f"sigma must be one of {SIGMA_MODES}, got {sigma_mode!r}")
-    n_restarts, n_components, n_coef = theta0.shape
+    n_restarts, n_components, _ = theta0.shape
     sigma = np.ones((n_restarts, n_components))
-    if sigma_mode != "fixed" and sigma0 is not None:
+    if problem.estimates_sigma and sigma0 is not None:
         sigma[:] = sigma0
-    state = _State(np.array(theta0, dtype=float), np.array(pi0, dtype=float), sigma)
-    layout = _Layout(n_components, n_coef, sigma_mode)
-    _accelerated_em(driver, layout, state, tol, int(max_iter), accelerate)
+    state = _State(np.array(theta0, dtype=float), np.array(prior0, dtype=float), sigma)
+    _accelerated_em(problem, state, tol, int(max_iter), accelerate)
     if polish:
-        _polish(driver, layout, state)
+        _polish(problem, state)
     else:
         state.converged[:] = state.em_converged
-    return state.result()
+    return state.result(problem)
+
+
+def _pick(mask: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Rows of ``a`` where ``mask`` (R,) holds, else of ``b`` (any trailing shape)."""
+    return np.where(mask.reshape(-1, *([1] * (a.ndim - 1))), a, b)
 
 
 class _State:
     """Per-start arrays the phases update in place."""
 
-    def __init__(self, theta: np.ndarray, pi: np.ndarray, sigma: np.ndarray) -> None:
+    def __init__(self, theta: np.ndarray, prior: np.ndarray, sigma: np.ndarray) -> None:
         n_restarts = len(theta)
-        self.theta, self.pi, self.sigma = theta, pi, sigma
+        self.theta, self.prior, self.sigma = theta, prior, sigma
         self.loglik = np.full(n_restarts, -np.inf)
         self.n_iter = np.zeros(n_restarts, dtype=int)
         self.n_newton = np.zeros(n_restarts, dtype=int)
@@ -405,12 +415,17 @@ class _State:
         for r, value in zip(rows.tolist(), loglik.tolist(), strict=True):
             self.traces[r].append(value)
 
-    def result(self) -> EMRun:
+    def result(self, problem: Problem) -> EMRun:
+        sigma = problem.sigma_arg(self.sigma)
+        with np.errstate(all="ignore"):
+            _, sums, _ = em_sweep(problem, self.theta, self.prior, sigma, with_sigma=True)
         return EMRun(
             theta=self.theta,
-            pi=self.pi,
+            prior=self.prior,
+            pi=problem.prior.mean_pi(self.prior),
             sigma=self.sigma,
             loglik=self.loglik,
+            segment_obs=sums.n_obs,
             n_iter=self.n_iter,
             n_newton=self.n_newton,
             converged=self.converged,
@@ -424,34 +439,35 @@ class _State:
         )
 
 
+Point = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""(theta (R, K, P), prior state, sigma (R, K)) of R starts."""
+
+
 def _em_map(
-    driver: ComponentDriver, layout: _Layout, theta: np.ndarray, pi: np.ndarray, sigma: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    problem: Problem, theta: np.ndarray, prior: np.ndarray, sigma: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, Point, np.ndarray]:
     """log L at the point, whether a segment is empty there, F(point), and floored sigmas."""
-    estimate = layout.sigma_mode != "fixed"
-    loglik, sums = em_sweep(driver, theta, pi, sigma if estimate else None, estimate)
+    estimate = problem.estimates_sigma
+    loglik, sums, prior_sums = em_sweep(problem, theta, prior, problem.sigma_arg(sigma), estimate)
     empty = (sums.weight < MIN_SEGMENT_WEIGHT).any(axis=1)
-    new_theta, new_pi, new_sigma, floored = driver.m_step(sums, layout.sigma_mode)
-    if new_sigma is None:
-        new_sigma = sigma
-    return loglik, empty, (new_theta, new_pi, new_sigma), floored
+    step = problem.driver.m_step(sums, problem.sigma_mode)
+    new_prior = problem.prior.m_step(prior, prior_sums)
+    new_sigma = sigma if step.sigma is None else step.sigma
+    return loglik, empty, (step.theta, new_prior, new_sigma), step.floored
 
 
 def _accelerated_em(
-    driver: ComponentDriver,
-    layout: _Layout,
-    state: _State,
-    tol: float,
-    max_iter: int,
-    accelerate: bool,
+    problem: Problem, state: _State, tol: float, max_iter: int, accelerate: bool
 ) -> None:
     """SQUAREM (or plain EM) until every start meets the stopping rule; updates ``state``."""
+    space = problem.space
     active = np.arange(len(state.theta))
-    theta, pi, sigma = state.theta.copy(), state.pi.copy(), state.sigma.copy()
+    theta, prior, sigma = state.theta.copy(), state.prior.copy(), state.sigma.copy()
     step_max = np.full(len(active), STEP_MAX0)
     previous = np.full(len(active), np.nan)
+    floor = problem.driver.sigma_floor
     while active.size:
-        loglik0, empty, p1, floored = _em_map(driver, layout, theta, pi, sigma)
+        loglik0, empty, p1, floored = _em_map(problem, theta, prior, sigma)
         state.n_iter[active] += 1
         state.sigma_floored[active] |= floored
         state.record(active, loglik0)
@@ -460,7 +476,7 @@ def _accelerated_em(
         stop = done | empty | out_of_steps
         if stop.any():
             rows = active[stop]
-            state.theta[rows], state.pi[rows] = theta[stop], pi[stop]
+            state.theta[rows], state.prior[rows] = theta[stop], prior[stop]
             state.sigma[rows] = sigma[stop]
             state.loglik[rows] = loglik0[stop]
             state.em_converged[rows] = done[stop] & ~empty[stop]
@@ -468,18 +484,18 @@ def _accelerated_em(
             state.n_iter[rows] -= 1  # the last evaluation only measured the stopping point
             keep = ~stop
             active, loglik0, step_max = active[keep], loglik0[keep], step_max[keep]
-            theta, pi, sigma = theta[keep], pi[keep], sigma[keep]
+            theta, prior, sigma = theta[keep], prior[keep], sigma[keep]
             p1 = tuple(part[keep] for part in p1)
             if not active.size:
                 break
         previous = loglik0
         if not accelerate:
-            theta, pi, sigma = p1
+            theta, prior, sigma = p1
             continue
-        loglik1, _, p2, floored2 = _em_map(driver, layout, *p1)
-        x0 = layout.to_log(theta, pi, sigma)
-        x1 = layout.to_log(*p1)
-        x2 = layout.to_log(*p2)
+        loglik1, _, p2, floored2 = _em_map(problem, *p1)
+        x0 = space.to_squarem(theta, prior, sigma)
+        x1 = space.to_squarem(*p1)
+        x2 = space.to_squarem(*p2)
         r = x1 - x0
         v = x2 - x1 - r
         rr = np.einsum("ij,ij->i", r, r)
@@ -489,17 +505,15 @@ def _accelerated_em(
         alpha = np.where(np.isfinite(alpha), alpha, -1.0)
         alpha = np.clip(alpha, -step_max, -1.0)
         x_new = x0 - 2.0 * alpha[:, None] * r + (alpha**2)[:, None] * v
-        trial_theta, trial_pi, trial_sigma = layout.from_log(x_new)
-        trial_sigma = np.maximum(trial_sigma, SIGMA_FLOOR)
-        loglik_trial, _, p_trial, floored3 = _em_map(
-            driver, layout, trial_theta, trial_pi, trial_sigma
-        )
+        trial_theta, trial_prior, trial_sigma = space.from_squarem(x_new)
+        trial_sigma = np.maximum(trial_sigma, floor)
+        loglik_trial, _, p_trial, floored3 = _em_map(problem, trial_theta, trial_prior, trial_sigma)
         state.n_iter[active] += 2
         accept = np.isfinite(loglik_trial) & (loglik_trial >= loglik1)
         state.sigma_floored[active] |= floored2 | (floored3 & accept)
-        theta = np.where(accept[:, None, None], p_trial[0], p2[0])
-        pi = np.where(accept[:, None], p_trial[1], p2[1])
-        sigma = np.where(accept[:, None], p_trial[2], p2[2])
+        theta = _pick(accept, p_trial[0], p2[0])
+        prior = _pick(accept, p_trial[1], p2[1])
+        sigma = _pick(accept, p_trial[2], p2[2])
         at_bound = alpha == -step_max
         step_max = np.where(
             accept,
@@ -508,20 +522,21 @@ def _accelerated_em(
         )
 
 
-def _polish(driver: ComponentDriver, layout: _Layout, state: _State) -> None:
+def _polish(problem: Problem, state: _State) -> None:
     """Newton steps with line search on every start that can be polished; certify each."""
+    space, driver, prior_model = problem.space, problem.driver, problem.prior
     rows = np.flatnonzero(~state.degenerate & ~state.sigma_floored & np.isfinite(state.loglik))
     if not rows.size:
         return
-    x = layout.to_newton(state.theta[rows], state.pi[rows], state.sigma[rows])
-    loglik = state.loglik[rows].copy()
+    x = space.to_newton(state.theta[rows], state.prior[rows], state.sigma[rows])
     all_rows = rows
     hessians = np.full((len(state.theta), x.shape[1], x.shape[1]), np.nan)
     best_certified = -np.inf
+    floor = driver.sigma_floor
     for step in range(MAX_NEWTON + 1):
-        theta, pi, sigma = layout.from_newton(x)
+        theta, prior, sigma = space.from_newton(x)
         deriv = mixture_derivatives(
-            driver, theta, pi, sigma if layout.n_sigma else None, layout.sigma_mode
+            driver, prior_model, space, theta, prior, problem.sigma_arg(sigma), "logratio"
         )
         loglik = deriv.loglik
         direction, decrement, definite = _newton_direction(deriv.score, deriv.hessian)
@@ -530,7 +545,7 @@ def _polish(driver: ComponentDriver, layout: _Layout, state: _State) -> None:
         state.decrement[rows] = decrement
         hessians[rows] = deriv.hessian
         state.loglik[rows] = loglik
-        state.theta[rows], state.pi[rows], state.sigma[rows] = theta, pi, sigma
+        state.theta[rows], state.prior[rows], state.sigma[rows] = theta, prior, sigma
         state.converged[rows] = certified
         if step:
             state.record(rows, loglik)
@@ -542,12 +557,12 @@ def _polish(driver: ComponentDriver, layout: _Layout, state: _State) -> None:
         if step == MAX_NEWTON or not going.any():
             break
         rows, x, loglik, direction = rows[going], x[going], loglik[going], direction[going]
-        x = _line_search(driver, layout, x, loglik, direction)
+        x = _line_search(problem, x, loglik, direction)
         state.n_newton[rows] += 1
-        theta, pi, sigma = layout.from_newton(x)
-        sigma_low = (sigma < SIGMA_FLOOR).any(axis=1)
-        # a segment Newton drives towards no stores: an empty segment, not a maximum
-        emptying = (pi * driver.n_stores < MIN_SEGMENT_WEIGHT).any(axis=1)
+        theta, prior, sigma = space.from_newton(x)
+        sigma_low = (sigma < floor).any(axis=1)
+        # a segment Newton drives towards no units: an empty segment, not a maximum
+        emptying = prior_model.empty(prior)
         state.sigma_floored[rows[sigma_low]] = True
         state.degenerate[rows[emptying]] = True
         stop = sigma_low | emptying
@@ -598,11 +613,7 @@ def _newton_direction(
 
 
 def _line_search(
-    driver: ComponentDriver,
-    layout: _Layout,
-    x: np.ndarray,
-    loglik: np.ndarray,
-    direction: np.ndarray,
+    problem: Problem, x: np.ndarray, loglik: np.ndarray, direction: np.ndarray
 ) -> np.ndarray:
     """Backtrack each start's step until the log-likelihood does not decrease."""
     step = np.ones(len(x))
@@ -611,8 +622,8 @@ def _line_search(
     slack = 1e-12 * np.maximum(1.0, np.abs(loglik))  # rounding in log L itself
     for _ in range(40):
         trial = x[pending] + step[pending, None] * direction[pending]
-        theta, pi, sigma = layout.from_newton(trial)
-        value = log_likelihood(driver, theta, pi, sigma if layout.n_sigma else None)
+        theta, prior, sigma = problem.space.from_newton(trial)
+        value = log_likelihood(problem, theta, prior, problem.sigma_arg(sigma))
         ok = np.isfinite(value) & (value >= loglik[pending] - slack[pending])
         out[pending[ok]] = trial[ok]
         pending = pending[~ok]

@@ -85,8 +85,8 @@ the parameter because it is unconstrained and its likelihood is closer to
 quadratic. Reported for sigma: the standard error by the delta method,
 se(sigma_c) = sigma_c se(tau_c), and the interval on the log scale mapped back,
 sigma_c exp(+- z se(tau_c)) (always positive, asymmetric). A sigma at the
-engine's floor (``SIGMA_FLOOR``) is a boundary, not a maximum: an
-:class:`InferenceWarning` and NaN errors. The fixed-sigma arithmetic is untouched
+driver's floor (a millionth of the data's scale) is a boundary, not a maximum:
+an :class:`InferenceWarning` and NaN errors. The fixed-sigma arithmetic is untouched
 (no sigma enters it).
 
 The standard error of pi_K comes from the delta method, var(pi_K) = 1' V_pi 1.
@@ -95,6 +95,17 @@ for pi the Wald interval is clipped to [0, 1] (``ci_pi``; clipping never changes
 whether a true pi in (0, 1) is covered) and a logit-scale interval,
 expit(logit(pi) +- z se / (pi (1 - pi))), which stays inside (0, 1) and is
 asymmetric near the boundary, is given as ``ci_pi_logit``.
+
+Concomitant variables
+---------------------
+With a multinomial-logit prior, pi_ic = softmax_c(gamma_c' z_i) with gamma_K = 0,
+the prior's parameters are gamma_{c,q} (c < K) instead of pi_1..pi_{K-1}, and
+log pi_ic enters a_ic with gradient (e_c - pi_i) kron z_i and Hessian
+-(diag pi_i - pi_i pi_i') kron z_i z_i' (:mod:`estimator.prior`); the assembly is
+the same. Reported: gamma with its standard errors and Wald intervals, and the
+prior probabilities at chosen covariates, pi(z), with delta-method standard
+errors (:meth:`Inference.prior_at`); ``pi``/``se_pi`` are then the mean prior
+over the units and its delta-method standard error.
 
 A singular or ill-conditioned information matrix (an empty or collapsed segment,
 two identical segments, a fit that is not at a maximum) gives an
@@ -138,19 +149,14 @@ from typing import Any, Literal
 
 import numpy as np
 from joblib import Parallel, delayed
-from scipy.special import expit, logit, ndtri
+from scipy.special import expit, logit, ndtri, softmax
 
-from .derivatives import (
-    Derivatives,
-    mixture_derivatives,
-    n_sigma_params,
-    pi_jacobian,
-    sigma_groups,
-)
-from .driver import SIGMA_FLOOR, component_driver
-from .em import DEFAULT_MAX_ITER, DEFAULT_TOL, refit
-from .engine import posteriors
+from .derivatives import Derivatives, mixture_derivatives
+from .driver import component_driver
+from .engine import Problem, make_problem, posteriors
+from .fit import refit
 from .init import SeedLike, seed_sequence
+from .options import DEFAULT_MAX_ITER, DEFAULT_TOL, FitOptions
 from .panel import Panel, SufficientStats
 from .params import (
     DEFAULT_COEF_NAMES,
@@ -158,10 +164,12 @@ from .params import (
     check_theta_pi,
     default_coef_names,
     match_segments,
-    n_free_params,
+    n_sigma_params,
+    sigma_groups,
 )
 from .provenance import jsonable
 from .results import MixtureFit
+from .space import ParameterSpace, space_of
 
 Method = Literal["observed", "naive", "bootstrap"]
 FitLike = (
@@ -190,7 +198,7 @@ class InferenceWarning(UserWarning):
 
 @dataclass(frozen=True, eq=False)
 class Inference:
-    """Standard errors and intervals for every alpha, beta, pi (and estimated sigma) of one fit.
+    """Standard errors and intervals for every parameter of one fit.
 
     Attributes
     ----------
@@ -200,9 +208,11 @@ class Inference:
     theta : ndarray of shape (K, P)
         The estimates the errors belong to (segments in the fit's order).
     pi : ndarray of shape (K,)
+        Mixing proportions (the mean prior over the units with concomitants).
     cov : ndarray of shape (D, D)
-        Covariance of the free parameters (theta_1, ..., theta_K, pi_1, ..., pi_{K-1},
-        [log sigma]), D = K*P + K - 1 + S; all NaN when it could not be estimated.
+        Covariance of the free parameters (theta_1, ..., theta_K, pi_1, ..., pi_{K-1}
+        or gamma, [log sigma]), D = K*P + (K - 1) Q + S; all NaN when it could not be
+        estimated.
     se_theta : ndarray of shape (K, P)
     se_pi : ndarray of shape (K,)
         pi_K's through the delta method (0 when K = 1: pi_1 = 1 is not estimated).
@@ -228,6 +238,12 @@ class Inference:
     ci_sigma : ndarray of shape (K, 2) or None
         Wald interval for log sigma mapped back, sigma_c exp(+- z se(log sigma_c))
         (bootstrap: percentile).
+    gamma : ndarray of shape (K, Q) or None
+        Concomitant coefficients (last row 0); None for constant pi.
+    se_gamma : ndarray of shape (K, Q) or None
+        Standard errors (0 in the reference row K).
+    ci_gamma : ndarray of shape (K, Q, 2) or None
+    covariate_names : tuple of str of length Q or None
     """
 
     method: str
@@ -248,6 +264,10 @@ class Inference:
     sigma: np.ndarray | None = None
     se_sigma: np.ndarray | None = None
     ci_sigma: np.ndarray | None = None
+    gamma: np.ndarray | None = None
+    se_gamma: np.ndarray | None = None
+    ci_gamma: np.ndarray | None = None
+    covariate_names: tuple[str, ...] | None = None
 
     @property
     def n_components(self) -> int:
@@ -261,9 +281,15 @@ class Inference:
 
     @property
     def full_cov(self) -> np.ndarray:
-        """Covariance of (theta flat, pi_1..pi_K, log sigma), (KP + K + S) square; singular."""
-        jac = _free_to_full(self.n_components, self.theta.shape[1], self.n_sigma)
-        return jac @ self.cov @ jac.T
+        """Covariance of (theta flat, pi_1..pi_K, log sigma), (KP + K + S) square; singular.
+
+        Constant pi only (with concomitants the prior block is gamma's, as in ``cov``).
+        """
+        return self._space().free_to_full() @ self.cov @ self._space().free_to_full().T
+
+    def _space(self) -> ParameterSpace:
+        n_covariates = None if self.gamma is None else self.gamma.shape[1]
+        return space_of(self.n_components, self.theta.shape[1], self.sigma_mode, n_covariates)
 
     def covers(self, theta: np.ndarray, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Whether each interval contains the given (true) value.
@@ -302,6 +328,49 @@ class Inference:
         sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (self.n_components,))
         return _inside(sigma, self.ci_sigma)
 
+    def covers_gamma(self, gamma: np.ndarray) -> np.ndarray:
+        """Whether each gamma interval (rows 1..K-1) contains the given (true) gamma (K, Q).
+
+        Returns
+        -------
+        ndarray of bool, shape (K - 1, Q)
+        """
+        if self.ci_gamma is None:
+            raise ValueError("this inference has no concomitant coefficients (gamma)")
+        gamma = np.asarray(gamma, dtype=float).reshape(self.gamma.shape)
+        return _inside(gamma - gamma[-1], self.ci_gamma)[:-1]
+
+    def prior_at(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """pi(z) with delta-method standard errors and Wald intervals on the logit scale.
+
+        Parameters
+        ----------
+        z : array_like of shape (M, Q) or (Q,)
+            Covariate values (in the fit's covariate columns, intercept included).
+
+        Returns
+        -------
+        pi : ndarray of shape (M, K)
+        se : ndarray of shape (M, K)
+        ci : ndarray of shape (M, K, 2)
+            expit(logit(pi) +- z se / (pi (1 - pi))), inside (0, 1).
+        """
+        if self.gamma is None:
+            raise ValueError("prior_at needs concomitant coefficients (a fit with covariates)")
+        z = np.atleast_2d(np.asarray(z, dtype=float))
+        n_cov = self.gamma.shape[1]
+        if z.shape[1] != n_cov:
+            raise ValueError(f"z must have {n_cov} columns (the covariates), got {z.shape}")
+        pi = softmax(z @ self.gamma.T, axis=1)
+        head = self.n_components - 1
+        block = self._space().prior_slice
+        cov = self.cov[block, block]
+        # d pi_c / d gamma_{d,q} = pi_c (delta_cd - pi_d) z_q
+        jac = pi[:, :, None] * (np.eye(self.n_components)[None, :, :head] - pi[:, None, :head])
+        jac = (jac[..., None] * z[:, None, None, :]).reshape(len(z), self.n_components, -1)
+        se = np.sqrt(np.clip(np.einsum("mki,ij,mkj->mk", jac, cov, jac), 0.0, None))
+        return pi, se, _logit_interval(pi, se, self.level)
+
     def reordered(self, order: np.ndarray) -> Inference:
         """The same inference with segments permuted: new segment j is old segment ``order[j]``.
 
@@ -311,25 +380,36 @@ class Inference:
             A permutation (for example from matching the fit to a known truth).
         """
         order = np.asarray(order, dtype=int)
-        n_components, n_coef = self.theta.shape
+        n_components = self.theta.shape[0]
         if sorted(order.tolist()) != list(range(n_components)):
             raise ValueError(f"order must be a permutation of 0..{n_components - 1}, got {order}")
-        n_base = n_components * (n_coef + 1)
-        sigma_index = n_base + (order if self.n_sigma == n_components else np.arange(self.n_sigma))
-        full_index = np.concatenate(
-            [
-                (order[:, None] * n_coef + np.arange(n_coef)).ravel(),
-                n_components * n_coef + order,
-                sigma_index,
-            ]
-        )
-        full = self.full_cov[np.ix_(full_index, full_index)]
-        free = np.delete(np.delete(full, n_base - 1, axis=0), n_base - 1, axis=1)
-        reps = None if self.replicates is None else self.replicates[:, full_index]
-        sigma_fields = {
+        space = self._space()
+        if self.gamma is None:
+            full_index = space.full_order(order)
+            full = self.full_cov[np.ix_(full_index, full_index)]
+            n_base = n_components * (self.theta.shape[1] + 1)
+            free = np.delete(np.delete(full, n_base - 1, axis=0), n_base - 1, axis=1)
+        else:
+            jac = space.reorder_map(order)
+            free = jac @ self.cov @ jac.T
+            full_index = None
+        reps = None
+        if self.replicates is not None and full_index is not None:
+            reps = self.replicates[:, full_index]
+        permuted = {
             name: None if getattr(self, name) is None else getattr(self, name)[order]
-            for name in ("sigma", "se_sigma", "ci_sigma")
+            for name in ("sigma", "se_sigma", "ci_sigma", "ci_pi_logit")
         }
+        gamma_fields = {}
+        if self.gamma is not None:
+            gamma = self.gamma[order] - self.gamma[order][-1]
+            se = np.sqrt(np.clip(np.diag(free)[space.prior_slice], 0.0, None))
+            se_gamma = np.vstack([se.reshape(n_components - 1, -1), np.zeros(gamma.shape[1])])
+            gamma_fields = {
+                "gamma": gamma,
+                "se_gamma": se_gamma,
+                "ci_gamma": _wald_interval(gamma, se_gamma, self.level),
+            }
         return replace(
             self,
             theta=self.theta[order],
@@ -339,9 +419,9 @@ class Inference:
             se_pi=self.se_pi[order],
             ci_theta=self.ci_theta[order],
             ci_pi=self.ci_pi[order],
-            ci_pi_logit=None if self.ci_pi_logit is None else self.ci_pi_logit[order],
             replicates=reps,
-            **sigma_fields,
+            **permuted,
+            **gamma_fields,
         )
 
     def to_dict(self, include_cov: bool = False) -> dict[str, Any]:
@@ -350,9 +430,9 @@ class Inference:
         Per coefficient name (``alpha``, ``beta``) and for ``pi``: ``se`` (K values)
         and ``ci`` (K pairs [lower, upper]); ``pi`` also has ``ci_logit`` for the
         Wald methods. With estimated sigma also ``sigma`` (``se``, ``ci`` and
-        ``interval``: "log-wald" or "percentile") and ``sigma_mode``; nothing is
-        added when sigma is fixed. ``cov`` and ``parameters`` (its row names) only
-        with ``include_cov``.
+        ``interval``: "log-wald" or "percentile") and ``sigma_mode``; with
+        concomitants ``gamma`` (``estimate``, ``se``, ``ci``, ``covariates``).
+        ``cov`` and ``parameters`` (its row names) only with ``include_cov``.
         """
         out: dict[str, Any] = {
             "method": self.method,
@@ -372,9 +452,16 @@ class Inference:
                 "ci": jsonable(self.ci_sigma),
                 "interval": "percentile" if self.method == "bootstrap" else "log-wald",
             }
+        if self.gamma is not None:
+            out["gamma"] = {
+                "covariates": list(self.covariate_names or ()),
+                "estimate": jsonable(self.gamma),
+                "se": jsonable(self.se_gamma),
+                "ci": jsonable(self.ci_gamma),
+            }
         out.update({key: jsonable(value) for key, value in self.details.items()})
         if include_cov:
-            out["parameters"] = parameter_names(self.n_components, self.coef_names, self.sigma_mode)
+            out["parameters"] = self._space().names(self.coef_names, self.covariate_names)
             out["cov"] = jsonable(self.cov)
         return out
 
@@ -393,12 +480,7 @@ def parameter_names(
 
     ``log_sigma`` (common) or ``log_sigma_1 .. log_sigma_K`` (segment) come last.
     """
-    names = [f"{name}_{c + 1}" for c in range(n_components) for name in coef_names]
-    names += [f"pi_{c + 1}" for c in range(n_components - 1)]
-    n_sigma = n_sigma_params(sigma_mode, n_components)
-    if sigma_mode == "common":
-        return names + ["log_sigma"]
-    return names + [f"log_sigma_{c + 1}" for c in range(n_sigma)]
+    return space_of(n_components, len(coef_names), sigma_mode).names(tuple(coef_names))
 
 
 def store_scores(
@@ -407,7 +489,7 @@ def store_scores(
     stats: SufficientStats,
     sigma: np.ndarray | float | None = None,
 ) -> np.ndarray:
-    """Each store's score, the gradient of l_i with respect to the D free parameters.
+    """Each unit's score, the gradient of l_i with respect to the D free parameters.
 
     Parameters
     ----------
@@ -422,7 +504,7 @@ def store_scores(
     Returns
     -------
     ndarray of shape (N, D)
-        Columns in the order of :func:`parameter_names`; summed over stores it is
+        Columns in the order of :func:`parameter_names`; summed over units it is
         the gradient of the log-likelihood (0 at the maximum).
     """
     params = _check_params(theta, pi, stats, sigma)
@@ -443,7 +525,7 @@ def score_and_hessian(
     pi : array_like of shape (K,)
         All entries positive (the derivatives in pi are undefined at pi_c = 0).
     stats : SufficientStats
-        Shared or per-store Gram matrices.
+        Shared or per-unit Gram matrices.
     sigma : float or array_like of shape (1,) or (K,), optional
         As in :func:`store_scores`; the derivatives are in log sigma.
 
@@ -472,7 +554,8 @@ def observed_information_se(
     Parameters
     ----------
     fit : MixtureFit or tuple (theta (K, P), pi (K,)[, sigma])
-        The maximum-likelihood estimate (sigma fixed, common or per segment).
+        The maximum-likelihood estimate (sigma fixed, common or per segment;
+        constant pi or, from a MixtureFit, concomitant coefficients).
     stats : SufficientStats
         The data it was fitted to.
     level : float
@@ -488,9 +571,9 @@ def observed_information_se(
         singular, ill-conditioned or not positive definite, or a sigma is at the floor.
     """
     params = _fit_params(fit, stats)
-    dim = params.dim
+    dim = params.problem.space.dim
     details: dict[str, Any] = {"condition_number": float("nan"), "newton_step_in_se": float("nan")}
-    _, W = posteriors(stats, params.theta, params.pi, params.sigma_k)
+    W = _posteriors(params, stats)
     problem = _sigma_at_floor(params) or _empty_segments(params.pi, W)
     cov = np.full((dim, dim), np.nan)
     if problem is None:
@@ -511,7 +594,9 @@ def naive_se(fit: FitLike, stats: SufficientStats, level: float = DEFAULT_LEVEL)
 
     cov(theta_c) = sigma_c^2 (sum_i w_ic G_i)^-1 (weighted least squares; sigma_c = 1
     when fixed), segments independent, cov(pi) = (diag(pi) - pi pi') / N, and with
-    estimated sigma var(log sigma_j) = 1 / (2 sum_{c in j} sum_i w_ic n_i).
+    estimated sigma var(log sigma_j) = 1 / (2 sum_{c in j} sum_i w_ic n_i)
+    (:meth:`estimator.driver.ComponentDriver.naive_information`); with concomitants
+    the logit information sum_i (diag pi_i - pi_i pi_i') kron z_i z_i'.
 
     Parameters
     ----------
@@ -525,28 +610,19 @@ def naive_se(fit: FitLike, stats: SufficientStats, level: float = DEFAULT_LEVEL)
         ``method="naive"``.
     """
     params = _fit_params(fit, stats)
-    theta, pi = params.theta, params.pi
-    n_components, n_coef = theta.shape
-    dim = params.dim
+    space = params.problem.space
+    dim = space.dim
     cov = np.full((dim, dim), np.nan)
-    _, W = posteriors(stats, theta, pi, params.sigma_k)
-    problem = _sigma_at_floor(params) or _empty_segments(pi, W)
+    W = _posteriors(params, stats)
+    problem = _sigma_at_floor(params) or _empty_segments(params.pi, W)
     if problem is None:
         info = np.zeros((dim, dim))
-        wgram = component_driver(stats).weighted_gram(W.T[None])[0]
-        if params.sigma is not None:
-            wgram = wgram / params.sigma_k[:, None, None] ** 2
-        for c in range(n_components):
-            block = slice(c * n_coef, (c + 1) * n_coef)
-            info[block, block] = wgram[c]
-        n_theta = n_components * n_coef
-        n_pi = n_theta + n_components - 1
-        pi_free = pi[:-1]
-        pi_cov = (np.diag(pi_free) - np.outer(pi_free, pi_free)) / stats.n_stores
-        info[n_theta:n_pi, n_theta:n_pi] = np.linalg.inv(pi_cov) if n_components > 1 else 0.0
-        if params.sigma is not None:
-            weeks = W.T @ stats.n_obs  # sum_i w_ic n_i
-            info[n_pi:, n_pi:] = np.diag(2.0 * weeks @ params.groups)
+        blocks = params.problem.driver.naive_information(W.T, params.sigma_k)
+        index = space.component_index()
+        for c in range(len(params.pi)):
+            info[index[c][:, None], index[c][None, :]] += blocks[c]
+        prior = space.prior_slice
+        info[prior, prior] = params.problem.prior.naive_information(params.prior)
         cov, _, problem = _invert(info)
     if problem is not None:
         _warn(f"naive standard errors unavailable: {problem}")
@@ -564,21 +640,22 @@ def bootstrap_se(
     level: float = DEFAULT_LEVEL,
     tol: float = DEFAULT_TOL,
     max_iter: int = DEFAULT_MAX_ITER,
+    options: FitOptions | None = None,
 ) -> Inference:
     """Parametric-bootstrap standard errors and percentile intervals.
 
     Parameters
     ----------
     fit : MixtureFit or tuple (theta (K, P), pi (K,)[, sigma])
-        The estimate; the model it defines generates the bootstrap panels, and
+        The estimate; the model it defines generates the bootstrap data sets, and
         the refits estimate sigma the same way (fixed, common or per segment).
     data : SufficientStats or Panel
         The data the fit came from (anything with a ``sufficient_stats()``
-        method will do): N, each store's design (Gram matrix) and
-        number of weeks are kept (see the module docstring for why the
+        method will do): N, each unit's design (Gram matrix) and
+        number of observations are kept (see the module docstring for why the
         sufficient statistics are all that is needed).
     n_boot : int
-        Number of bootstrap panels B.
+        Number of bootstrap data sets B.
     seed : int, SeedSequence, Generator or None
         Draw b uses ``seed_sequence(seed, b)``; the result does not depend on ``n_jobs``.
     n_jobs : int
@@ -588,6 +665,9 @@ def bootstrap_se(
     level : float
     tol, max_iter : float, int
         EM stopping rule of the refits.
+    options : FitOptions, optional
+        The refits' other settings (guard, init); ``n_init``, ``tol``,
+        ``max_iter`` and the sigma mode above take precedence.
 
     Returns
     -------
@@ -602,17 +682,24 @@ def bootstrap_se(
         raise ValueError(f"n_boot must be at least 2, got {n_boot}")
     if n_init < 0:
         raise ValueError(f"n_init must be >= 0, got {n_init}")
+    if params.problem.prior.concomitant:
+        raise NotImplementedError(
+            "bootstrap standard errors of a concomitant fit: use the observed information"
+        )
     n_components, n_coef = params.theta.shape
-    dim = params.dim
+    dim = params.problem.space.dim
     root = seed_sequence(seed)
-    W = posteriors(stats, params.theta, params.pi, params.sigma_k)[1]
+    refit_options = (options or FitOptions()).replace(
+        n_init=n_init, tol=tol, max_iter=max_iter, sigma=params.sigma_mode
+    )
+    W = _posteriors(params, stats)
     problem = _sigma_at_floor(params) or _empty_segments(params.pi, W)
     if problem is not None:
         _warn(f"bootstrap standard errors unavailable: {problem}")
         nan_cov = np.full((dim, dim), np.nan)
         return _wald("bootstrap", params, nan_cov, level, False, {}, stats)
     runs = Parallel(n_jobs=n_jobs)(
-        delayed(_bootstrap_replicate)(params, stats, seed_sequence(root, b), n_init, tol, max_iter)
+        delayed(_bootstrap_replicate)(params, stats, seed_sequence(root, b), refit_options)
         for b in range(n_boot)
     )
     reps = np.array([r[0] for r in runs])
@@ -660,50 +747,48 @@ def bootstrap_se(
 
 @dataclass(frozen=True, eq=False)
 class _Params:
-    """Validated parameters of one fit.
+    """Validated parameters of one fit and the problem they belong to.
 
-    theta (K, P), pi (K,), sigma (S,) or None (fixed), sigma_mode, coef names.
+    theta (K, P), the prior's state (pi (K,) or gamma (K, Q)), sigma (S,) or None
+    (fixed), sigma_mode, coefficient and covariate names, the problem.
     """
 
     theta: np.ndarray
-    pi: np.ndarray
+    prior: np.ndarray
     sigma: np.ndarray | None
     sigma_mode: str
     names: tuple[str, ...]
+    problem: Problem
+    sigma_floored: bool = False
+    covariate_names: tuple[str, ...] | None = None
 
     @property
     def n_sigma(self) -> int:
         return 0 if self.sigma is None else self.sigma.size
 
     @property
-    def dim(self) -> int:
-        return n_free_params(*self.theta.shape) + self.n_sigma
-
-    @property
     def groups(self) -> np.ndarray:
         """(K, S) 0/1: which log sigma each segment uses."""
-        return sigma_groups(len(self.pi), self.n_sigma)
+        return sigma_groups(len(self.theta), self.n_sigma)
 
     @property
     def sigma_k(self) -> np.ndarray | None:
         """Each segment's sigma (K,), None when fixed."""
         return None if self.sigma is None else self.groups @ self.sigma
 
+    @property
+    def covariates(self) -> np.ndarray | None:
+        return getattr(self.problem.prior, "covariates", None)
 
-def _free_to_full(n_components: int, n_coef: int, n_sigma: int = 0) -> np.ndarray:
-    """Jacobian of (theta flat, pi, log sigma) w.r.t. the free parameters, (KP + K + S, D)."""
-    n_theta = n_components * n_coef
-    n_free = n_free_params(n_components, n_coef)
-    jac = np.zeros((n_theta + n_components + n_sigma, n_free + n_sigma))
-    jac[:n_theta, :n_theta] = np.eye(n_theta)
-    jac[n_theta : n_theta + n_components, n_theta:n_free] = pi_jacobian(n_components)
-    jac[n_theta + n_components :, n_free:] = np.eye(n_sigma)
-    return jac
+    @property
+    def pi(self) -> np.ndarray:
+        """Mixing proportions (K,): pi, or the mean prior with concomitants."""
+        return self.problem.prior.mean_pi(self.prior[None])[0]
 
 
 def _replicates_to_free(reps: np.ndarray, n_components: int, n_coef: int) -> np.ndarray:
     """Replicates (theta, pi_1..pi_K, sigma) -> free (theta, pi_1..pi_{K-1}, log sigma)."""
-    n_free = n_free_params(n_components, n_coef)
+    n_free = n_components * n_coef + n_components - 1
     n_base = n_free + 1
     if reps.shape[1] == n_base:
         return reps[:, :n_free]
@@ -732,33 +817,59 @@ def _check_params(
             sigma_mode = "common" if sigma.size == 1 else "segment"
     if names is None:
         names = default_coef_names(theta.shape[1])
-    return _Params(theta, pi, sigma, sigma_mode or "fixed", tuple(names))
+    mode = sigma_mode or "fixed"
+    problem = make_problem(component_driver(stats), len(pi), mode)
+    return _Params(theta, pi, sigma, mode, tuple(names), problem)
 
 
 def _fit_params(fit: FitLike, stats: SufficientStats) -> _Params:
     if isinstance(fit, MixtureFit):
         if fit.posteriors.shape[0] != stats.n_stores:
             raise ValueError(
-                f"the fit has posteriors for {fit.posteriors.shape[0]} stores but the data "
+                f"the fit has posteriors for {fit.posteriors.shape[0]} units but the data "
                 f"has {stats.n_stores}: pass the statistics the fit came from"
             )
         mode = fit.sigma_mode
         sigma = None if mode == "fixed" else fit.sigma[: n_sigma_params(mode, fit.n_components)]
-        return _check_params(fit.theta, fit.pi, stats, sigma, mode, fit.names())
-    if len(fit) not in (2, 3):
-        raise ValueError(f"fit must be a MixtureFit or (theta, pi[, sigma]), got {len(fit)} items")
+        if fit.gamma is None:
+            params = _check_params(fit.theta, fit.pi, stats, sigma, mode, fit.names())
+            return replace(params, sigma_floored=fit.sigma_floored)
+        if fit.covariates is None:
+            raise ValueError("a concomitant fit must carry its covariates (fit.covariates)")
+        problem = make_problem(component_driver(stats), fit.n_components, mode, fit.covariates)
+        return _Params(
+            fit.theta,
+            fit.gamma,
+            sigma,
+            mode,
+            fit.names(),
+            problem,
+            fit.sigma_floored,
+            fit.covariate_names,
+        )
+    if not isinstance(fit, tuple | list) or len(fit) not in (2, 3):
+        raise TypeError(
+            f"fit must be a MixtureFit or a tuple (theta, pi[, sigma]), got {type(fit).__name__}"
+        )
     return _check_params(*fit[:2], stats, *fit[2:])
 
 
+def _posteriors(params: _Params, stats: SufficientStats) -> np.ndarray:
+    """Posteriors (N, K) at the fit."""
+    return posteriors(stats, params.theta, params.prior, params.sigma_k, params.covariates)[1]
+
+
 def _derivatives(params: _Params, stats: SufficientStats, **keep: bool) -> Derivatives:
-    """Log-likelihood, score and Hessian in (theta, pi_1..pi_{K-1}, log sigma) of one fit."""
+    """Log-likelihood, score and Hessian in the free coordinates of one fit."""
     sigma_k = params.sigma_k
+    problem = params.problem
     return mixture_derivatives(
-        component_driver(stats),
+        problem.driver,
+        problem.prior,
+        problem.space,
         params.theta[None],
-        params.pi[None],
+        params.prior[None],
         None if sigma_k is None else sigma_k[None],
-        params.sigma_mode,
         coords="free",
         **keep,
     )
@@ -777,12 +888,16 @@ def _empty_segments(pi: np.ndarray, W: np.ndarray) -> str | None:
 
 
 def _sigma_at_floor(params: _Params) -> str | None:
-    """A message when an estimated sigma sits at the engine's floor, else None."""
-    if params.sigma is None or np.all(params.sigma > SIGMA_FLOOR * (1.0 + 1e-9)):
+    """A message when an estimated sigma sits at the driver's floor, else None."""
+    if params.sigma is None:
+        return None
+    floor = params.problem.driver.sigma_floor
+    if not params.sigma_floored and np.all(params.sigma > floor * (1.0 + 1e-9)):
         return None
     return (
-        f"sigma = {params.sigma.tolist()} reached the floor {SIGMA_FLOOR:g}: a segment fits "
-        "(almost) exactly and the likelihood has no interior maximum there"
+        f"sigma = {params.sigma.tolist()} reached the floor {floor:.3g} (a millionth of the "
+        "data's scale): a segment fits (almost) exactly and the likelihood has no interior "
+        "maximum there"
     )
 
 
@@ -817,6 +932,24 @@ def _invert(info: np.ndarray) -> tuple[np.ndarray, float, str | None]:
     return inverse * np.outer(scale, scale), condition, None
 
 
+def _wald_interval(estimate: np.ndarray, se: np.ndarray, level: float) -> np.ndarray:
+    """estimate +- z se, shape (..., 2)."""
+    z = float(ndtri(0.5 + level / 2.0))
+    return estimate[..., None] + np.array([-z, z]) * se[..., None]
+
+
+def _logit_interval(pi: np.ndarray, se: np.ndarray, level: float) -> np.ndarray:
+    """expit(logit(pi) +- z se / (pi (1 - pi))): inside (0, 1); pi at 0 or 1 stays there."""
+    z = float(ndtri(0.5 + level / 2.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = z * se / (pi * (1.0 - pi))
+        interval = expit(logit(pi)[..., None] + np.array([-1.0, 1.0]) * half[..., None])
+    degenerate = (pi <= 0.0) | (pi >= 1.0)
+    boundary = np.where(np.isnan(se), np.nan, pi)
+    interval[degenerate] = boundary[degenerate, None]
+    return interval
+
+
 def _wald(
     method: str,
     params: _Params,
@@ -832,28 +965,36 @@ def _wald(
     """
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
+    space = params.problem.space
     theta, pi = params.theta, params.pi
     n_components, n_coef = theta.shape
     n_theta = n_components * n_coef
-    n_base = n_theta + n_components
     z = float(ndtri(0.5 + level / 2.0))
-    jac = _free_to_full(n_components, n_coef, params.n_sigma)
-    variance = np.einsum("ij,jk,ik->i", jac, cov, jac)
-    se = np.sqrt(np.clip(variance, 0.0, None))
-    se_theta = se[:n_theta].reshape(n_components, n_coef)
-    se_pi = se[n_theta:n_base]
+    se_free = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    se_theta = se_free[:n_theta].reshape(n_components, n_coef)
+    gamma_fields: dict[str, Any] = {}
+    if params.problem.prior.concomitant:
+        gamma = params.prior
+        head = se_free[space.prior_slice].reshape(n_components - 1, -1)
+        se_gamma = np.vstack([head, np.zeros(gamma.shape[1])])
+        gamma_fields = {
+            "gamma": gamma.copy(),
+            "se_gamma": se_gamma,
+            "ci_gamma": _wald_interval(gamma, se_gamma, level),
+            "covariate_names": params.covariate_names,
+        }
+        se_pi = _mean_pi_se(params, cov[space.prior_slice, space.prior_slice])
+    else:
+        jac = space.free_to_full()
+        variance = np.einsum("ij,jk,ik->i", jac, cov, jac)
+        se_pi = np.sqrt(np.clip(variance, 0.0, None))[n_theta : n_theta + n_components]
     ci_theta = theta[..., None] + np.array([-z, z]) * se_theta[..., None]
     ci_pi = np.clip(pi[:, None] + np.array([-z, z]) * se_pi[:, None], 0.0, 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        half = z * se_pi / (pi * (1.0 - pi))
-        ci_pi_logit = expit(logit(pi)[:, None] + np.array([-1.0, 1.0]) * half[:, None])
-    degenerate = (pi <= 0.0) | (pi >= 1.0)
-    boundary = np.where(np.isnan(se_pi), np.nan, pi)
-    ci_pi_logit[degenerate] = boundary[degenerate, None]
+    ci_pi_logit = _logit_interval(pi, se_pi, level)
     sigma_fields: dict[str, np.ndarray] = {}
     if params.sigma is not None:
         sigma_k = params.sigma_k
-        se_log = params.groups @ se[n_base:]
+        se_log = params.groups @ se_free[space.sigma_slice]
         sigma_fields = {
             "sigma": sigma_k,
             "se_sigma": sigma_k * se_log,
@@ -875,7 +1016,20 @@ def _wald(
         details={"n_stores": stats.n_stores, **details},
         sigma_mode=params.sigma_mode,
         **sigma_fields,
+        **gamma_fields,
     )
+
+
+def _mean_pi_se(params: _Params, cov: np.ndarray) -> np.ndarray:
+    """Delta-method SE of the mean prior (1/N) sum_i pi_ic(gamma), shape (K,)."""
+    prior = params.problem.prior
+    z = prior.covariates
+    pi = prior.unit_pi(params.prior[None])[0].T  # (N, K)
+    head = len(params.theta) - 1
+    eye = np.eye(len(params.theta))[None, :, :head]
+    jac = pi[:, :, None] * (eye - pi[:, None, :head])  # (N, K, K-1)
+    mean_jac = np.einsum("nkd,nq->kdq", jac, z).reshape(len(params.theta), -1) / len(z)
+    return np.sqrt(np.clip(np.einsum("ki,ij,kj->k", mean_jac, cov, mean_jac), 0.0, None))
 
 
 def _inside(value: np.ndarray, interval: np.ndarray) -> np.ndarray:
@@ -891,9 +1045,7 @@ def _bootstrap_replicate(
     params: _Params,
     stats: SufficientStats,
     seq: np.random.SeedSequence,
-    n_init: int,
-    tol: float,
-    max_iter: int,
+    options: FitOptions,
 ) -> tuple[np.ndarray, bool, bool]:
     """One bootstrap refit: (matched theta flat + pi + sigma (KP + K + S,), converged, degenerate).
 
@@ -902,21 +1054,11 @@ def _bootstrap_replicate(
     rng = np.random.default_rng(seq)
     theta, pi = params.theta, params.pi
     n_components = len(pi)
-    boot, _ = component_driver(stats).draw_stats(theta, pi, rng, params.sigma_k)
-    fit = refit(
-        boot,
-        theta,
-        pi,
-        params.sigma_k,
-        rng,
-        n_init=n_init,
-        tol=tol,
-        max_iter=max_iter,
-        sigma_mode=params.sigma_mode,
-    )
-    metric = component_driver(stats).metric()
-    order = match_segments(fit.theta, theta, metric)
+    driver = params.problem.driver
+    segment = params.problem.prior.draw_segments(params.prior, rng)
+    boot = driver.draw_stats(theta, segment, rng, params.sigma_k)
+    fit = refit(boot, theta, pi, params.sigma_k, rng, options)
+    order = match_segments(fit.theta, theta, driver.metric())
     sigma = fit.sigma[order] if params.n_sigma == n_components else fit.sigma[: params.n_sigma]
     values = np.concatenate([fit.theta[order].ravel(), fit.pi[order], sigma])
-    floored = params.n_sigma > 0 and not np.all(sigma > SIGMA_FLOOR * (1.0 + 1e-9))
-    return values, fit.converged, fit.degenerate or floored
+    return values, fit.converged, fit.degenerate or fit.sigma_floored

@@ -24,8 +24,9 @@ from typing import Literal
 
 import numpy as np
 
-from .driver import ComponentDriver, SigmaMode, component_driver
+from .driver import ComponentDriver, component_driver
 from .panel import SufficientStats
+from .params import SigmaMode
 
 InitMethod = Literal["mixed", "kmeans++", "stores", "partition", "small"]
 INIT_METHODS: tuple[str, ...] = ("mixed", "kmeans++", "stores", "partition", "small")
@@ -220,8 +221,9 @@ def _pooled_fits(
         labels[rng.integers(n_stores)] = c
     W = np.zeros((1, n_components, n_stores))
     W[0, labels, np.arange(n_stores)] = 1.0
-    theta, pi, sigma, _ = driver.m_step(driver.posterior_sums(W, with_sigma=True), "segment")
-    return theta[0], pi[0], sigma[0]
+    sums = driver.posterior_sums(W, with_sigma=True)
+    step = driver.m_step(sums, "segment")
+    return step.theta[0], sums.weight[0] / n_stores, step.sigma[0]
 
 
 def _random_partition(

@@ -27,10 +27,11 @@ import numpy as np
 import pandas as pd
 
 from .csvio import as_panel
-from .em import DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, fit_mixture
 from .engine import posteriors, store_logliks
+from .fit import fit_mixture
 from .inference import observed_information_se
 from .longpanel import LongPanel
+from .options import DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, FitOptions
 from .panel import Panel, SufficientStats, panel_from_arrays
 from .results import MixtureFit
 from .selection import (
@@ -56,6 +57,11 @@ class _Data:
     panel: Panel | LongPanel
     stats: SufficientStats
     labelled: bool  # DataFrame input: per-store outputs carry the store ids
+
+    @property
+    def coef_names(self) -> tuple[str, ...]:
+        """Names of the regression coefficients."""
+        return tuple(self.panel.coef_names)
 
     def per_store(self, values: np.ndarray, columns: Iterable[Any] | None = None) -> Any:
         """``values`` (N,) or (N, K) as given, or labelled by store id."""
@@ -180,7 +186,9 @@ class SalesMixture:
         """
         self._check_integers()
         train = self._data(data)
-        fit = fit_mixture(train.stats, self.n_components, **self._options(train))
+        fit = fit_mixture(
+            train.stats, self.n_components, self._options(), coef_names=train.coef_names
+        )
         return self._adopt(fit, train)
 
     def _check_integers(self) -> None:
@@ -190,17 +198,16 @@ class SalesMixture:
             if isinstance(value, bool) or not isinstance(value, int | np.integer):
                 raise ValueError(f"SalesMixture: {name} must be an integer, got {value!r}")
 
-    def _options(self, train: _Data) -> dict[str, Any]:
-        """Keyword arguments of fit_mixture and fit_k_range for these parameters and data."""
-        return {
-            "n_init": self.n_init,
-            "tol": self.tol,
-            "max_iter": self.max_iter,
-            "seed": self.random_state,
-            "init": self.init,
-            "coef_names": tuple(train.panel.coef_names),
-            "sigma": self.sigma,
-        }
+    def _options(self) -> FitOptions:
+        """The fit options of these parameters (checked, naming the parameter at fault)."""
+        return FitOptions(
+            n_init=self.n_init,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            seed=self.random_state,
+            init=self.init,
+            sigma=self.sigma,
+        )
 
     def _adopt(self, fit: MixtureFit, train: _Data) -> SalesMixture:
         """Set the fitted attributes from a fit of ``train``."""
@@ -463,7 +470,7 @@ def select_k(
     model = SalesMixture().set_params(**params)
     model._check_integers()
     train = model._data(data)
-    selection = fit_k_range(train.stats, k_range, **model._options(train))
+    selection = fit_k_range(train.stats, k_range, model._options(), coef_names=train.coef_names)
     chosen = selection.chosen(criterion)
     table = pd.DataFrame(selection.table()).set_index("K")
     table["chosen"] = table.index == chosen

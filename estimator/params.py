@@ -9,6 +9,8 @@ segments and the weight below which a segment counts as empty.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
@@ -20,11 +22,9 @@ from .validation import (
     check_probabilities,
 )
 
+SigmaMode = Literal["fixed", "common", "segment"]
 SIGMA_MODES: tuple[str, ...] = ("fixed", "common", "segment")
 """Error SD fixed at 1 (the assignment's model), one common SD, or one per segment."""
-
-SIGMA_PARAMS = {"fixed": 0, "common": 1, "segment": None}
-"""Free sigma parameters per mode (None: one per segment)."""
 
 DEFAULT_COEF_NAMES: tuple[str, ...] = ("alpha", "beta")
 """Names of the two coefficients of the assignment's model (intercept, log price)."""
@@ -60,16 +60,35 @@ def default_coef_names(n_coef: int) -> tuple[str, ...]:
     return DEFAULT_COEF_NAMES if n_coef == 2 else tuple(f"x{j}" for j in range(n_coef))
 
 
-def n_free_params(n_components: int, n_coef: int = 2, sigma_mode: str = "fixed") -> int:
-    """Free parameters: K*P coefficients, K - 1 proportions, and 0, 1 or K error SDs.
+def check_sigma_mode(sigma_mode: object, name: str = "sigma") -> str:
+    """``sigma_mode`` when it is one of :data:`SIGMA_MODES`; else a ValueError naming ``name``."""
+    if not isinstance(sigma_mode, str) or sigma_mode not in SIGMA_MODES:
+        raise ValueError(f"{name} must be one of {SIGMA_MODES}, got {sigma_mode!r}")
+    return sigma_mode
 
-    3K - 1 for the assignment's model (P = 2, sigma fixed).
+
+def n_sigma_params(sigma_mode: str, n_components: int) -> int:
+    """Number of log sigma parameters S: 0 (fixed), 1 (common) or K (segment)."""
+    return {"fixed": 0, "common": 1}.get(check_sigma_mode(sigma_mode), n_components)
+
+
+def sigma_groups(n_components: int, n_sigma: int) -> np.ndarray:
+    """(K, S) 0/1 map from segments to log sigma: identity (per segment) or ones (common)."""
+    if n_sigma == n_components:
+        return np.eye(n_components)
+    return np.ones((n_components, n_sigma))
+
+
+def n_free_params(
+    n_components: int, n_coef: int = 2, sigma_mode: str = "fixed", n_covariates: int = 1
+) -> int:
+    """Free parameters: K*P coefficients, (K - 1) Q prior parameters, 0, 1 or K error SDs.
+
+    Q = 1 (K - 1 proportions) without concomitant variables: 3K - 1 for the
+    assignment's model (P = 2, sigma fixed).
     """
-    if sigma_mode not in SIGMA_PARAMS:
-        raise ValueError(f"sigma_mode must be one of {SIGMA_MODES}, got {sigma_mode!r}")
-    n_sigma = SIGMA_PARAMS[sigma_mode]
-    n_sigma = n_components if n_sigma is None else n_sigma
-    return n_components * n_coef + n_components - 1 + n_sigma
+    n_sigma = n_sigma_params(check_sigma_mode(sigma_mode, "sigma_mode"), n_components)
+    return n_components * n_coef + (n_components - 1) * n_covariates + n_sigma
 
 
 def check_theta_pi(

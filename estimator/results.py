@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .guard import SetAside
 from .params import default_coef_names, n_free_params
 
 
@@ -28,7 +29,8 @@ class MixtureFit:
         Error standard deviation of every segment (all 1 when fixed).
     sigma_mode : {"fixed", "common", "segment"}
     sigma_floored : bool
-        A sigma update of the best start hit the floor (``engine.SIGMA_FLOOR``).
+        A sigma update of the best start hit the floor (a millionth of the data's
+        scale: :data:`estimator.driver.SIGMA_FLOOR_REL`).
     loglik : float
         Log-likelihood at (theta, pi).
     converged : bool
@@ -73,6 +75,25 @@ class MixtureFit:
         clustered at 1e-6).
     duplicate_segments : bool
         Two segments coincide (the model has more segments than the data support).
+    segment_obs : ndarray of shape (K,) or None
+        Each segment's effective number of observations, sum_i w_ic n_i.
+    guard : str or None
+        The guard against spurious maxima that acted (None: off, or sigma fixed).
+    set_aside : tuple of SetAside
+        Distinct maxima higher than this one that the guard set aside, best first.
+    guard_exhausted : bool
+        The guard set aside every maximum reached; this is the best of them.
+    gamma : ndarray of shape (K, Q) or None
+        Concomitant coefficients (multinomial logit, last row 0); None for constant pi.
+    covariate_names : tuple of str of length Q or None
+    covariates : ndarray of shape (N, Q) or None
+        The units' covariates z_i the concomitant prior was fitted with.
+    separated : bool
+        Complete separation in the concomitant model (gamma diverges).
+    n_obs : float
+        Number of observations n (BIC's sample size).
+    scale : float
+        The data's scale (residual SD of the pooled regression).
     """
 
     theta: np.ndarray
@@ -100,6 +121,16 @@ class MixtureFit:
     max_eigen: float = float("nan")
     n_maxima: int = 0
     duplicate_segments: bool = False
+    segment_obs: np.ndarray | None = None
+    guard: str | None = None
+    set_aside: tuple[SetAside, ...] = ()
+    guard_exhausted: bool = False
+    gamma: np.ndarray | None = None
+    covariate_names: tuple[str, ...] | None = None
+    covariates: np.ndarray | None = None
+    separated: bool = False
+    n_obs: float = float("nan")
+    scale: float = float("nan")
 
     def __repr__(self) -> str:
         """One line: K, log L, convergence, starts, and the estimates to 4 decimals."""
@@ -123,8 +154,17 @@ class MixtureFit:
 
     @property
     def n_params(self) -> int:
-        """Free parameters: K*P + K - 1 (3K - 1 for the assignment's model), plus sigmas."""
-        return n_free_params(self.n_components, self.theta.shape[1], self.sigma_mode)
+        """Free parameters: K*P + (K - 1) Q (Q = 1 without concomitants), plus sigmas.
+
+        3K - 1 for the assignment's model.
+        """
+        n_covariates = 1 if self.gamma is None else self.gamma.shape[1]
+        return n_free_params(self.n_components, self.theta.shape[1], self.sigma_mode, n_covariates)
+
+    @property
+    def concomitant(self) -> bool:
+        """Whether the prior depends on unit covariates (gamma estimated)."""
+        return self.gamma is not None
 
     @property
     def theta_flat(self) -> np.ndarray:
@@ -171,6 +211,18 @@ class MixtureFit:
         )
         if self.sigma_floored:
             out["sigma_floored"] = True
+        if self.segment_obs is not None:
+            out["segment_obs"] = self.segment_obs.tolist()
+        if self.gamma is not None:
+            out["gamma"] = self.gamma.tolist()
+            out["covariates"] = list(self.covariate_names or ())
+            out["separated"] = self.separated
+        if self.sigma_mode != "fixed":
+            out["guard"] = {
+                "rule": self.guard,
+                "exhausted": self.guard_exhausted,
+                "set_aside": [item.to_dict() for item in self.set_aside],
+            }
         return out
 
 

@@ -27,11 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from .em import DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, fit_mixture
-from .engine import SigmaMode
-from .init import InitMethod, SeedLike, seed_sequence
+from .fit import fit_mixture
+from .init import seed_sequence
+from .options import FitOptions, fit_options
 from .panel import SufficientStats
 from .results import MixtureFit
+from .validation import check_whole_number
 
 CRITERIA: tuple[str, ...] = ("bic", "bic_n", "aic", "aic3", "caic", "icl", "sabic", "sabic_n")
 SELECTING_CRITERION = "bic"
@@ -148,52 +149,73 @@ class ModelSelection:
 def fit_k_range(
     stats: SufficientStats,
     k_range: Iterable[int] = DEFAULT_K_RANGE,
+    options: FitOptions | None = None,
     *,
-    n_init: int = DEFAULT_N_INIT,
-    tol: float = DEFAULT_TOL,
-    max_iter: int = DEFAULT_MAX_ITER,
-    seed: SeedLike = None,
-    init: InitMethod = DEFAULT_INIT,
     coef_names: tuple[str, ...] | None = None,
-    sigma: SigmaMode = "fixed",
+    covariates: np.ndarray | None = None,
+    covariate_names: tuple[str, ...] | None = None,
+    **overrides: Any,
 ) -> ModelSelection:
     """Fit every K in ``k_range`` and compute the criteria.
 
-    Each K draws its starts from its own child stream of ``seed``
+    Each K draws its starts from its own child stream of the options' seed
     (:func:`estimator.init.seed_sequence`), so the fit for one K does not depend
-    on which other K are in the range.
+    on which other K are in the range. The whole range is checked before any fit.
 
     Parameters
     ----------
     stats : SufficientStats
     k_range : iterable of int
-    n_init, tol, max_iter, init : see :func:`estimator.em.fit_mixture`
-    seed : int, SeedSequence, Generator or None
+        Whole numbers from 1 to N (the number of units).
+    options : FitOptions, optional
+        The settings of every fit (:func:`estimator.fit.fit_mixture`).
     coef_names : tuple of str, optional
-    sigma : {"fixed", "common", "segment"}
-        Error standard deviation (see :func:`estimator.em.fit_mixture`).
+    covariates : ndarray of shape (N, Q), optional
+        Unit covariates of a concomitant (multinomial-logit) prior.
+    covariate_names : tuple of str, optional
+    **overrides
+        Any :class:`~estimator.options.FitOptions` field.
 
     Returns
     -------
     ModelSelection
     """
-    ks = sorted(set(int(k) for k in k_range))
-    if not ks or ks[0] < 1:
-        raise ValueError(f"k_range must hold positive integers, got {list(k_range)}")
-    root = seed_sequence(seed)
+    options = fit_options(options, **overrides)
+    ks = check_k_range(k_range, stats.n_stores)
+    root = seed_sequence(options.seed)
     fits = {
         k: fit_mixture(
             stats,
             k,
-            n_init=n_init,
-            tol=tol,
-            max_iter=max_iter,
-            seed=seed_sequence(root, k),
-            init=init,
+            options.replace(seed=seed_sequence(root, k)),
             coef_names=coef_names,
-            sigma=sigma,
+            covariates=covariates,
+            covariate_names=covariate_names,
         )
         for k in ks
     }
     criteria = {k: fit_criteria(fit, stats) for k, fit in fits.items()}
     return ModelSelection(fits=fits, criteria=criteria)
+
+
+def check_k_range(k_range: Iterable[int], n_units: int, name: str = "k_range") -> list[int]:
+    """The sorted distinct K of ``k_range``, each a whole number in 1..``n_units``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming ``name``, before anything is fitted.
+    """
+    try:
+        values = list(k_range)
+    except TypeError:
+        raise TypeError(f"{name} must be an iterable of whole numbers, got {k_range!r}") from None
+    if not values:
+        raise ValueError(f"{name} is empty: give at least one number of segments")
+    ks = sorted({check_whole_number(k, name, minimum=1) for k in values})
+    if ks[-1] > n_units:
+        raise ValueError(
+            f"{name} asks for K = {ks[-1]} segments but the data have only {n_units} units "
+            f"(K <= N); nothing was fitted"
+        )
+    return ks

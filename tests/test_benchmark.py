@@ -10,8 +10,8 @@ import json
 import numpy as np
 import pytest
 
-from estimator import LogL, MStep
-from estimator.em import fit_mixture, prepare, run_em
+from estimator import LogL, MStep, fit_mixture
+from estimator.engine import prepare, run_em
 from estimator.init import starting_values
 from estimator.panel import design_matrix, sufficient_stats
 from simstudy.bench.naive_em import naive_e_step, naive_em, naive_fit, naive_m_step
@@ -54,7 +54,7 @@ def test_naive_equals_engine_from_same_starts(n_components, tol, max_iter):
     stats = sufficient_stats(y, X)
     theta0, pi0 = starting_values(stats, n_components, 4, seed=7, method="mixed")
     plain = {"accelerate": False, "polish": False}
-    engine = run_em(prepare(stats), theta0, pi0, tol, max_iter, **plain)
+    engine = run_em(prepare(stats, n_components), theta0, pi0, tol, max_iter, **plain)
     naive = naive_fit(y, X, theta0, pi0, tol, max_iter)
     np.testing.assert_allclose(naive.restart_logliks, engine.loglik, rtol=1e-10)
     np.testing.assert_array_equal(naive.n_iter, engine.n_iter)
@@ -76,7 +76,9 @@ def test_naive_stopping_rule_and_degenerate_start():
     # a segment centred far from every store collapses: degenerate, like the engine
     theta0 = np.array([[[10.8, -1.1], [60.0, 0.0]]])
     pi0 = np.array([[0.5, 0.5]])
-    engine = run_em(prepare(stats), theta0, pi0, 1e-12, 100, accelerate=False, polish=False)
+    engine = run_em(
+        prepare(stats, theta0.shape[1]), theta0, pi0, 1e-12, 100, accelerate=False, polish=False
+    )
     run = naive_em(y, X, theta0[0], pi0[0], 1e-12, 100)
     assert run.degenerate and engine.degenerate[0]
     assert run.n_iter == engine.n_iter[0]

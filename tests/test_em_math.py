@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from estimator import EM, EStep, Estimate, LogL, MStep, fit_mixture, sufficient_stats
-from estimator.em import prepare, run_em
+from estimator.engine import prepare, run_em
 from estimator.init import starting_values
 from estimator.panel import design_matrix
 
@@ -96,7 +96,7 @@ def test_em_never_decreases_the_loglik(n_components):
     y, X, _, _ = random_panel(11, n_stores=80, n_weeks=12, n_components=n_components)
     stats = sufficient_stats(y, X)
     theta0, pi0 = starting_values(stats, n_components, 30, seed=12, method="stores")
-    run = run_em(prepare(stats), theta0, pi0, tol=1e-12, max_iter=300)
+    run = run_em(prepare(stats, n_components), theta0, pi0, tol=1e-12, max_iter=300)
     for trace in run.traces:
         steps = np.diff(trace)
         assert np.all(steps >= -1e-9 * np.abs(trace[:-1])), steps.min()
@@ -132,7 +132,7 @@ def test_batched_restarts_equal_one_at_a_time():
     y, X, _, _ = random_panel(24, n_stores=150, n_weeks=20, n_components=3)
     stats = sufficient_stats(y, X)
     theta0, pi0 = starting_values(stats, 3, 12, seed=3, method="mixed")
-    prep = prepare(stats)
+    prep = prepare(stats, 3)
     batched = run_em(prep, theta0, pi0, tol=1e-10, max_iter=400)
     for r in range(12):
         alone = run_em(prep, theta0[[r]], pi0[[r]], tol=1e-10, max_iter=400)

@@ -11,7 +11,6 @@ from scipy.stats import norm
 
 from estimator import ConvergenceWarning, fit_mixture, load_csv, sufficient_stats
 from estimator.derivatives import mixture_derivatives
-from estimator.driver import component_driver
 from estimator.engine import prepare, run_em
 from estimator.init import INIT_METHODS, starting_values
 from estimator.panel import SufficientStats, design_matrix
@@ -58,7 +57,7 @@ def per_store_stats(seed, n_stores=50, n_weeks=12):
 def test_squarem_never_lowers_the_loglik(mode):
     stats = per_store_stats(3)
     theta0, pi0 = starting_values(stats, 3, 6, seed=4)
-    run = run_em(prepare(stats), theta0, pi0, 1e-10, 2000, None, mode, polish=False)
+    run = run_em(prepare(stats, 3, mode), theta0, pi0, 1e-10, 2000, None, polish=False)
     for trace in run.traces:
         assert np.all(np.diff(trace) >= -1e-9 * np.abs(trace[:-1]))
 
@@ -67,8 +66,8 @@ def test_squarem_needs_fewer_em_steps_and_reaches_the_same_point():
     y, X = panel(5, n_stores=200)
     stats = sufficient_stats(y, X)
     theta0, pi0 = starting_values(stats, 2, 4, seed=1)
-    plain = run_em(prepare(stats), theta0, pi0, 1e-13, 20000, accelerate=False, polish=False)
-    fast = run_em(prepare(stats), theta0, pi0, 1e-13, 20000, polish=False)
+    plain = run_em(prepare(stats, 2), theta0, pi0, 1e-13, 20000, accelerate=False, polish=False)
+    fast = run_em(prepare(stats, 2), theta0, pi0, 1e-13, 20000, polish=False)
     assert fast.n_iter.sum() < plain.n_iter.sum()
     np.testing.assert_allclose(fast.loglik, plain.loglik, rtol=1e-11)
 
@@ -79,7 +78,10 @@ def test_certified_maximum_gradient_zero_hessian_negative_definite(mode):
     fit = fit_mixture(stats, 2, n_init=6, seed=0, sigma=mode)
     assert fit.converged and fit.decrement <= 1e-12 and fit.max_eigen < 0
     sigma = None if mode == "fixed" else fit.sigma[None]
-    deriv = mixture_derivatives(component_driver(stats), fit.theta[None], fit.pi[None], sigma, mode)
+    problem = prepare(stats, 2, mode)
+    deriv = mixture_derivatives(
+        problem.driver, problem.prior, problem.space, fit.theta[None], fit.pi[None], sigma
+    )
     assert np.all(np.linalg.eigvalsh(deriv.hessian[0]) < 0)
     step = np.linalg.solve(-deriv.hessian[0], deriv.score[0])
     assert deriv.score[0] @ step <= 1e-12

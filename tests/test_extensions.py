@@ -7,7 +7,8 @@ import pytest
 from conftest import brute_loglik, brute_posteriors
 
 from estimator import ExcludedStoresWarning, LongPanel, fit_mixture, load_csv, load_long_csv
-from estimator.engine import SIGMA_FLOOR, e_step, prepare
+from estimator.driver import SIGMA_FLOOR_REL
+from estimator.engine import posteriors, prepare
 from estimator.init import starting_values
 from estimator.longpanel import long_from_arrays
 from estimator.panel import design_matrix
@@ -48,22 +49,23 @@ def test_engine_equals_brute_force_on_unbalanced_store_specific_panels(seed, n_c
     panel, theta, pi, _, _ = random_long_panel(seed, n_components=n_components)
     rng = np.random.default_rng(seed + 50)
     sigma = rng.uniform(0.5, 2.0, n_components)
-    prep = prepare(panel.sufficient_stats())
+    stats = panel.sufficient_stats()
     for sig in (None, sigma):
-        loglik, W = e_step(prep, theta[None], pi[None], None if sig is None else sig[None])
+        loglik, W = posteriors(stats, theta, pi, sig)
         expected = brute_loglik(theta, pi, panel.y, panel.X, panel.store, sig)
-        assert loglik[0] == pytest.approx(expected, rel=1e-12)
-        posteriors = brute_posteriors(theta, pi, panel.y, panel.X, panel.store, sig)
-        np.testing.assert_allclose(W[0].T, posteriors, atol=1e-10)
+        assert loglik == pytest.approx(expected, rel=1e-12)
+        brute = brute_posteriors(theta, pi, panel.y, panel.X, panel.store, sig)
+        np.testing.assert_allclose(W, brute, atol=1e-10)
 
 
 @pytest.mark.parametrize("mode", ["common", "segment"])
 def test_sigma_m_step_equals_weighted_residual_variances(mode):
     panel, theta, pi, _, _ = random_long_panel(7, n_components=2)
     stats = panel.sufficient_stats()
-    prep = prepare(stats)
+    driver = prepare(stats, 2, mode).driver
     W = np.random.default_rng(1).dirichlet([1, 1], size=panel.n_stores).T[None]
-    new_theta, _, sigma, _ = prep.m_step(prep.posterior_sums(W, with_sigma=True), mode)
+    step = driver.m_step(driver.posterior_sums(W, with_sigma=True), mode)
+    new_theta, sigma = step.theta, step.sigma
     per_row_w = W[0][:, panel.store]  # (K, M)
     for c in range(2):  # theta: weighted least squares on the stacked rows
         root = np.sqrt(per_row_w[c])
@@ -115,7 +117,7 @@ def test_sigma_collapse_is_floored_and_reported_not_nan():
         fit = fit_mixture(stats, 2, theta0=start, sigma="segment", max_iter=200)
     assert fit.sigma_floored
     assert np.all(np.isfinite(fit.sigma)) and np.isfinite(fit.loglik)
-    assert fit.sigma.min() == pytest.approx(SIGMA_FLOOR)
+    assert fit.sigma.min() == pytest.approx(SIGMA_FLOOR_REL * prepare(stats, 2).driver.scale)
 
 
 def test_balanced_panel_through_the_long_path_gives_the_same_fit():

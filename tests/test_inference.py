@@ -327,7 +327,8 @@ def test_drawn_statistics_have_the_sampling_distribution_of_ols(per_store):
     else:
         stats = sufficient_stats(*mixture_panel(rng, theta, pi, 15000, rng.uniform(1, 6, 20)))
         standardise = np.broadcast_to(np.linalg.cholesky(stats.gram), (15000, 2, 2))
-    drawn, _ = component_driver(stats).draw_stats(theta, pi, rng)
+    segment = rng.choice(len(pi), size=stats.n_stores, p=pi)
+    drawn = component_driver(stats).draw_stats(theta, segment, rng)
     z = np.einsum("nqp,nq->np", standardise, drawn.ols - theta[0])
     np.testing.assert_allclose(np.cov(z, rowvar=False), np.eye(2), atol=0.04)
     np.testing.assert_allclose(z.mean(axis=0), 0.0, atol=0.03)

@@ -12,7 +12,6 @@ from scipy.stats import norm
 
 from estimator import SufficientStats, fit_mixture, sufficient_stats
 from estimator.driver import component_driver
-from estimator.engine import SIGMA_FLOOR
 from estimator.inference import (
     InferenceWarning,
     bootstrap_se,
@@ -271,7 +270,8 @@ def test_sigma_at_the_floor_warns_and_gives_nan(real_stats):
     theta = np.array([[10.0, -1.0], [11.0, -1.2]])
     for method in (observed_information_se, naive_se):
         with pytest.warns(InferenceWarning, match="floor"):
-            inference = method((theta, np.array([0.5, 0.5]), [SIGMA_FLOOR, 1.0]), real_stats)
+            floor = component_driver(real_stats).sigma_floor
+            inference = method((theta, np.array([0.5, 0.5]), [floor, 1.0]), real_stats)
         assert not inference.valid and np.isnan(inference.se_sigma).all()
         json.dumps(inference.to_dict(), allow_nan=False)
     with pytest.raises(ValueError, match="one entry per segment"):
@@ -287,7 +287,8 @@ def test_drawn_statistics_scale_with_segment_sigma():
     rng = np.random.default_rng(6)
     theta, pi, sigma = np.array([[10.0, -1.5]]), np.array([1.0]), np.array([2.5])
     _, stats = stacked_panel(rng, theta, pi, np.ones(1), 4000, per_store=False)
-    drawn, _ = component_driver(stats).draw_stats(theta, pi, rng, sigma)
+    segment = rng.choice(len(pi), size=stats.n_stores, p=pi)
+    drawn = component_driver(stats).draw_stats(theta, segment, rng, sigma)
     z = (drawn.ols - theta[0]) @ np.linalg.cholesky(stats.gram) / sigma[0]
     np.testing.assert_allclose(np.cov(z, rowvar=False), np.eye(2), atol=0.06)
     assert drawn.rss.mean() == pytest.approx(sigma[0] ** 2 * (12 - 2), rel=0.03)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from estimator.em import fit_mixture
+from estimator import fit_mixture
 from estimator.inference import naive_se, observed_information_se
 from estimator.selection import CRITERIA
 from experiments import recovery

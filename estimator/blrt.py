@@ -51,6 +51,7 @@ from .panel import SufficientStats
 from .params import check_sigma_mode
 from .prior import prior_model
 from .results import MixtureFit
+from .threads import one_blas_thread
 from .validation import check_whole_number
 
 DEFAULT_N_BOOT = 99
@@ -312,6 +313,7 @@ def _split_fit(
     return refit(data, theta, prior, sigma, rng, options, null.covariates)
 
 
+@one_blas_thread
 def _replicate(
     null: MixtureFit,
     stats: SufficientStats,

@@ -80,8 +80,8 @@ class PosteriorSums:
         sum_i w_ic.
     moment : ndarray of shape (R, K, P)
         sum_i w_ic (b_i - m) (shared design) or sum_i w_ic G_i (b_i - m) (per-unit Gram).
-    gram : ndarray of shape (R, K, P*P) or None
-        sum_i w_ic G_i (flattened) for per-unit Gram matrices; None when shared.
+    gram : ndarray of shape (R, K, P(P+1)/2) or None
+        sum_i w_ic G_i (upper triangle) for per-unit Gram matrices; None when shared.
     base : ndarray of shape (R, K) or None
         sum_i w_ic A_i, when sigma is estimated.
     n_obs : ndarray of shape (R, K) or None
@@ -241,7 +241,7 @@ class ComponentDriver(ABC):
 
     @abstractmethod
     def moments(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """(moment (M, P), gram sums (M, P*P) or None) of M weight rows (M, N)."""
+        """(moment (M, P), packed gram sums (M, P(P+1)/2) or None) of M weight rows (M, N)."""
 
     @abstractmethod
     def solve(self, sums: PosteriorSums) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -568,28 +568,46 @@ class SharedDesign(ComponentDriver):
 
 class UnitGrams(ComponentDriver):
     """Each unit has its own Gram matrix G_i = X_i'X_i (missing weeks, own regressors,
-    ungrouped observations); G_i may be singular."""
+    ungrouped observations); G_i may be singular.
+
+    The Gram matrices are kept packed, their P(P+1)/2 upper-triangular entries per
+    unit, in both layouts the products read contiguously.
+    """
 
     def __init__(
         self, stats: SufficientStats, center: np.ndarray | None = None, scale: float | None = None
     ) -> None:
-        self.gram_flat = stats.gram.reshape(stats.n_stores, -1)
+        rows, cols = np.triu_indices(stats.n_coef)
+        self._rows, self._cols = rows, cols
+        self._twice = np.where(rows == cols, 1.0, 2.0)  # t'Gt counts off-diagonal pairs twice
+        packed = stats.gram[:, rows, cols]
+        self.gram_packed = np.ascontiguousarray(packed)
+        self.gram_packed_t = np.ascontiguousarray(packed.T)
         super().__init__(stats, center, scale)
+        self.h = np.ascontiguousarray(self.h_t.T)
+
+    def _unpack(self, packed: np.ndarray) -> np.ndarray:
+        """(..., P(P+1)/2) -> symmetric (..., P, P)."""
+        n_coef = self.n_coef
+        out = np.empty((*packed.shape[:-1], n_coef, n_coef))
+        out[..., self._rows, self._cols] = packed
+        out[..., self._cols, self._rows] = packed
+        return out
 
     def apply_gram(self, diff: np.ndarray) -> np.ndarray:
         return np.einsum("npq,...nq->...np", self.stats.gram, diff)
 
     def quad_shifted(self, shifted: np.ndarray) -> np.ndarray:
-        outer = np.einsum("mp,mq->mpq", shifted, shifted).reshape(len(shifted), -1)
-        return outer @ self.gram_flat.T
+        outer = shifted[:, self._rows] * shifted[:, self._cols] * self._twice
+        return outer @ self.gram_packed_t
 
     def moments(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        return flat @ self.h_t.T, flat @ self.gram_flat
+        return flat @ self.h, flat @ self.gram_packed
 
     def solve(self, sums: PosteriorSums) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         weight = sums.weight
         n_coef = self.n_coef
-        lhs = sums.gram.reshape(*weight.shape, n_coef, n_coef)
+        lhs = self._unpack(sums.gram)
         # a collapsed segment's lhs is ~0; its restart is discarded, so keep it solvable
         solvable = lhs + np.eye(n_coef) * (weight < MIN_SEGMENT_WEIGHT)[..., None, None]
         try:
@@ -602,8 +620,8 @@ class UnitGrams(ComponentDriver):
 
     def weighted_gram(self, W: np.ndarray) -> np.ndarray:
         n_restarts, n_components, _ = W.shape
-        flat = W.reshape(n_restarts * n_components, -1) @ self.gram_flat
-        return flat.reshape(n_restarts, n_components, self.n_coef, self.n_coef)
+        flat = W.reshape(n_restarts * n_components, -1) @ self.gram_packed
+        return self._unpack(flat).reshape(n_restarts, n_components, self.n_coef, self.n_coef)
 
     def total_gram(self) -> np.ndarray:
         return self.stats.gram.sum(axis=0)

@@ -43,6 +43,7 @@ from .panel import SufficientStats
 from .params import MIN_SEGMENT_WEIGHT, SIGMA_MODES, SigmaMode, check_sigma_mode
 from .prior import PriorModel, prior_model
 from .space import ParameterSpace, theta_scale
+from .threads import one_blas_thread
 
 __all__ = [
     "MIN_SEGMENT_WEIGHT",
@@ -261,6 +262,7 @@ def log_likelihood(
     return total
 
 
+@one_blas_thread
 def store_logliks(
     stats: SufficientStats,
     theta: np.ndarray,
@@ -282,6 +284,7 @@ def store_logliks(
     return _one_set(stats, theta, pi, sigma, covariates)[0]
 
 
+@one_blas_thread
 def posteriors(
     stats: SufficientStats,
     theta: np.ndarray,
@@ -336,6 +339,7 @@ def _one_set(
 # ---------------------------------------------------------------------------
 
 
+@one_blas_thread
 def run_em(
     problem: Problem,
     theta0: np.ndarray,

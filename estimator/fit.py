@@ -25,6 +25,7 @@ from .panel import SufficientStats
 from .params import canonical_order
 from .prior import LogitPrior
 from .results import ConvergenceWarning, MixtureFit
+from .threads import one_blas_thread
 from .validation import (
     check_count,
     check_finite_array,
@@ -41,6 +42,7 @@ maximum; the distinct maxima of a fit are the clusters of certified log-likeliho
 resolution."""
 
 
+@one_blas_thread
 def fit_mixture(
     stats: SufficientStats,
     n_components: int,

@@ -170,6 +170,7 @@ from .params import (
 from .provenance import jsonable
 from .results import MixtureFit
 from .space import ParameterSpace, space_of
+from .threads import one_blas_thread
 
 Method = Literal["observed", "naive", "bootstrap"]
 FitLike = (
@@ -483,6 +484,7 @@ def parameter_names(
     return space_of(n_components, len(coef_names), sigma_mode).names(tuple(coef_names))
 
 
+@one_blas_thread
 def store_scores(
     theta: np.ndarray,
     pi: np.ndarray,
@@ -511,6 +513,7 @@ def store_scores(
     return _derivatives(params, stats, keep_store_scores=True).store_scores[0]
 
 
+@one_blas_thread
 def score_and_hessian(
     theta: np.ndarray,
     pi: np.ndarray,
@@ -546,6 +549,7 @@ def score_and_hessian(
 # ---------------------------------------------------------------------------
 
 
+@one_blas_thread
 def observed_information_se(
     fit: FitLike, stats: SufficientStats, level: float = DEFAULT_LEVEL
 ) -> Inference:
@@ -589,6 +593,7 @@ def observed_information_se(
     return _wald("observed", params, cov, level, problem is None, details, stats)
 
 
+@one_blas_thread
 def naive_se(fit: FitLike, stats: SufficientStats, level: float = DEFAULT_LEVEL) -> Inference:
     """The "posteriors as known" standard errors (comparison only; they are too small).
 
@@ -1041,6 +1046,7 @@ def _warn(message: str) -> None:
     warnings.warn(message, InferenceWarning, stacklevel=3)
 
 
+@one_blas_thread
 def _bootstrap_replicate(
     params: _Params,
     stats: SufficientStats,

@@ -81,8 +81,12 @@ def posteriors_and_loglik(
     W : ndarray of shape (R, K, n)
         Posteriors; W[r, :, i] sums to 1.
     """
-    W = part.log_density(theta, sigma)
-    W += prior.log_prior(prior_state, rows)
+    if prior.concomitant:
+        W = part.joint_log_density(theta, sigma, None)
+        W += prior.log_prior(prior_state, rows)
+    else:
+        with np.errstate(divide="ignore"):
+            W = part.joint_log_density(theta, sigma, np.log(prior_state))
     top = W.max(axis=1, keepdims=True)
     W -= top
     np.exp(W, out=W)

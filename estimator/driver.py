@@ -236,14 +236,6 @@ class ComponentDriver(ABC):
         """G_i d_i for every unit: ``diff`` of shape (..., N, P) -> (..., N, P)."""
 
     @abstractmethod
-    def quad_shifted(self, shifted: np.ndarray) -> np.ndarray:
-        """t' G_i t for M vectors t: (M, P) -> (M, 1) (shared) or (M, N)."""
-
-    @abstractmethod
-    def moments(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """(moment (M, P), packed gram sums (M, P(P+1)/2) or None) of M weight rows (M, N)."""
-
-    @abstractmethod
     def solve(self, sums: PosteriorSums) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Weighted least squares: (t (R, K, P), sum w G (R, K, P, P), sum w h (R, K, P)).
 
@@ -288,13 +280,27 @@ class ComponentDriver(ABC):
     # -- log-density and E-step pieces ------------------------------------------------------
 
     def log_density(self, theta: np.ndarray, sigma: np.ndarray | None = None) -> np.ndarray:
-        """log f_ic for every restart, segment and unit.
+        """log f_ic for every restart, segment and unit (see :meth:`joint_log_density`)."""
+        return self.joint_log_density(theta, sigma, None)
+
+    def joint_log_density(
+        self, theta: np.ndarray, sigma: np.ndarray | None, log_pi: np.ndarray | None
+    ) -> np.ndarray:
+        """log f_ic + log pi_c for every restart, segment and unit, as one matrix product.
+
+        log f_ic = (h_i' t_c - 1/2 t_c' G_i t_c - 1/2 A_i) / sigma_c^2 - n_i log sigma_c
+        - n_i/2 log(2 pi) is linear in the unit's columns (h_i, the entries of G_i,
+        A_i, n_i, 1), so one (R K, d) @ (d, N) product gives every term at once;
+        a term that is the same for every unit (t' G t with a shared design,
+        n_i log sigma_c in a balanced panel) joins the constant column.
 
         Parameters
         ----------
         theta : ndarray of shape (R, K, P)
         sigma : ndarray of shape (R, K), optional
             Error standard deviations; None means 1 (no sigma enters the arithmetic).
+        log_pi : ndarray of shape (R, K), optional
+            Log prior probabilities (constant over units); None adds nothing.
 
         Returns
         -------
@@ -303,15 +309,58 @@ class ComponentDriver(ABC):
         """
         n_restarts, n_components, n_coef = theta.shape
         shifted = (theta - self.center).reshape(-1, n_coef)
-        out = shifted @ self.h_t
-        out -= 0.5 * self.quad_shifted(shifted)
-        out += self.half_base
-        if sigma is not None:
-            flat_sigma = sigma.reshape(-1, 1)
-            out /= flat_sigma**2
-            out -= np.log(flat_sigma) * self.n_obs
-        out += self.offset
+        inverse = np.ones(len(shifted)) if sigma is None else 1.0 / sigma.reshape(-1) ** 2
+        constant = np.zeros(len(shifted)) if log_pi is None else log_pi.reshape(-1).copy()
+        left = [shifted * inverse[:, None]]
+        quad = self.quad_terms(shifted)
+        if quad.ndim == 1:  # the same for every unit
+            constant -= 0.5 * quad * inverse
+        else:
+            left.append(-0.5 * quad * inverse[:, None])
+        left.append(inverse[:, None])
+        log_sigma = np.zeros(len(shifted)) if sigma is None else np.log(sigma.reshape(-1))
+        if self._equal_obs:
+            constant += self.offset[0] - log_sigma * self.n_obs[0]
+            left.append(constant[:, None])
+        else:
+            left += [-log_sigma[:, None], np.ones((len(shifted), 1)), constant[:, None]]
+        empty = ~np.isfinite(left[-1][:, 0])  # log pi = -inf: kept out of BLAS (0 * inf)
+        if empty.any():
+            left[-1] = np.where(empty[:, None], 0.0, left[-1])
+        out = np.concatenate(left, axis=1) @ self._e_columns
+        if empty.any():
+            out[empty] = -np.inf
         return out.reshape(n_restarts, n_components, self.n_stores)
+
+    @property
+    def _equal_obs(self) -> bool:
+        """Every unit has the same number of observations (balanced panel, ungrouped rows)."""
+        cached = self.__dict__.get("_equal_cache")
+        if cached is None:
+            cached = bool(np.all(self.n_obs == self.n_obs[0]))
+            self.__dict__["_equal_cache"] = cached
+        return cached
+
+    @property
+    def _e_columns(self) -> np.ndarray:
+        """The unit-side matrix of :meth:`joint_log_density`, (d, N), built once."""
+        cached = self.__dict__.get("_e_cache")
+        if cached is None:
+            rows = [self.h_t, *self.quad_columns(), self.half_base[None]]
+            if not self._equal_obs:
+                rows += [self.n_obs[None], self.offset[None]]
+            rows.append(np.ones((1, self.n_stores)))
+            cached = np.ascontiguousarray(np.concatenate(rows, axis=0))
+            self.__dict__["_e_cache"] = cached
+        return cached
+
+    @abstractmethod
+    def quad_terms(self, shifted: np.ndarray) -> np.ndarray:
+        """Coefficients of t' G_i t: (M,) values (shared G) or (M, T) on :meth:`quad_columns`."""
+
+    @abstractmethod
+    def quad_columns(self) -> list[np.ndarray]:
+        """Unit-side rows that t' G_i t is linear in: none (shared) or the packed G_i (T, N)."""
 
     def residual_pieces(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """u_ic = G_i (b_i - theta_c) = X_i'(y_i - X_i theta_c) and D_ic.
@@ -331,28 +380,45 @@ class ComponentDriver(ABC):
         return u, D
 
     def posterior_sums(self, W: np.ndarray, with_sigma: bool = False) -> PosteriorSums:
-        """Posterior-weighted sums over the units.
+        """Posterior-weighted sums over the units, as one matrix product.
 
         Parameters
         ----------
         W : ndarray of shape (R, K, N)
         with_sigma : bool
-            Also the sums the variance update needs.
+            Also the sums the variance update needs (always computed; kept only then).
         """
         n_restarts, n_components, n_stores = W.shape
-        flat = W.reshape(-1, n_stores)
-        moment, gram = self.moments(flat)
-        base = n_obs = None
-        if with_sigma:
-            base = (flat @ (-2.0 * self.half_base)).reshape(n_restarts, n_components)
-            n_obs = (flat @ self.n_obs).reshape(n_restarts, n_components)
+        sums = W.reshape(-1, n_stores) @ self._m_columns
+        sums = sums.reshape(n_restarts, n_components, -1)
+        n_coef, n_gram = self.n_coef, self._m_columns.shape[1] - self.n_coef - 3
         return PosteriorSums(
-            weight=W.sum(axis=2),
-            moment=moment.reshape(n_restarts, n_components, -1),
-            gram=None if gram is None else gram.reshape(n_restarts, n_components, -1),
-            base=base,
-            n_obs=n_obs,
+            weight=sums[..., -1],
+            moment=sums[..., :n_coef],
+            gram=sums[..., n_coef : n_coef + n_gram] if n_gram else None,
+            base=sums[..., -3] if with_sigma else None,
+            n_obs=sums[..., -2] if with_sigma else None,
         )
+
+    @property
+    def _m_columns(self) -> np.ndarray:
+        """The unit-side matrix of :meth:`posterior_sums`, (N, d'), built once:
+        moment columns, packed G_i (per-unit Gram only), A_i, n_i, 1."""
+        cached = self.__dict__.get("_m_cache")
+        if cached is None:
+            columns = [
+                *self.moment_columns(),
+                -2.0 * self.half_base[:, None],
+                self.n_obs[:, None],
+                np.ones((self.n_stores, 1)),
+            ]
+            cached = np.ascontiguousarray(np.concatenate(columns, axis=1))
+            self.__dict__["_m_cache"] = cached
+        return cached
+
+    @abstractmethod
+    def moment_columns(self) -> list[np.ndarray]:
+        """Unit-side columns of the M-step's moments: [b_i - m] (shared) or [h_i, packed G_i]."""
 
     def m_step(self, sums: PosteriorSums, sigma_mode: SigmaMode = "fixed") -> ComponentStep:
         """The component's M-step from posterior sums: weighted least squares and variances.
@@ -540,11 +606,14 @@ class SharedDesign(ComponentDriver):
     def apply_gram(self, diff: np.ndarray) -> np.ndarray:
         return diff @ self.gram
 
-    def quad_shifted(self, shifted: np.ndarray) -> np.ndarray:
-        return np.einsum("mp,pq,mq->m", shifted, self.gram, shifted)[:, None]
+    def quad_terms(self, shifted: np.ndarray) -> np.ndarray:
+        return np.einsum("mp,pq,mq->m", shifted, self.gram, shifted)
 
-    def moments(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        return flat @ self.centered, None
+    def quad_columns(self) -> list[np.ndarray]:
+        return []
+
+    def moment_columns(self) -> list[np.ndarray]:
+        return [self.centered]
 
     def solve(self, sums: PosteriorSums) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         weight = sums.weight
@@ -580,9 +649,7 @@ class UnitGrams(ComponentDriver):
         rows, cols = np.triu_indices(stats.n_coef)
         self._rows, self._cols = rows, cols
         self._twice = np.where(rows == cols, 1.0, 2.0)  # t'Gt counts off-diagonal pairs twice
-        packed = stats.gram[:, rows, cols]
-        self.gram_packed = np.ascontiguousarray(packed)
-        self.gram_packed_t = np.ascontiguousarray(packed.T)
+        self.gram_packed = np.ascontiguousarray(stats.gram[:, rows, cols])
         super().__init__(stats, center, scale)
         self.h = np.ascontiguousarray(self.h_t.T)
 
@@ -597,12 +664,14 @@ class UnitGrams(ComponentDriver):
     def apply_gram(self, diff: np.ndarray) -> np.ndarray:
         return np.einsum("npq,...nq->...np", self.stats.gram, diff)
 
-    def quad_shifted(self, shifted: np.ndarray) -> np.ndarray:
-        outer = shifted[:, self._rows] * shifted[:, self._cols] * self._twice
-        return outer @ self.gram_packed_t
+    def quad_terms(self, shifted: np.ndarray) -> np.ndarray:
+        return shifted[:, self._rows] * shifted[:, self._cols] * self._twice
 
-    def moments(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        return flat @ self.h, flat @ self.gram_packed
+    def quad_columns(self) -> list[np.ndarray]:
+        return [self.gram_packed.T]
+
+    def moment_columns(self) -> list[np.ndarray]:
+        return [self.h, self.gram_packed]
 
     def solve(self, sums: PosteriorSums) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         weight = sums.weight

@@ -150,7 +150,7 @@ def long_from_arrays(
     if excluded:
         warnings.warn(
             f"{source}: {len(excluded)} store(s) excluded for having fewer weeks than the "
-            f"{n_coef} regressors: {', '.join(name for name, _ in excluded[:10])}"
+            f"{n_coef} regressors: {', '.join(str(name) for name, _ in excluded[:10])}"
             + (" ..." if len(excluded) > 10 else ""),
             ExcludedStoresWarning,
             stacklevel=2,

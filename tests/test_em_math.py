@@ -133,12 +133,19 @@ def test_batched_restarts_equal_one_at_a_time():
     stats = sufficient_stats(y, X)
     theta0, pi0 = starting_values(stats, 3, 12, seed=3, method="mixed")
     prep = prepare(stats, 3)
-    batched = run_em(prep, theta0, pi0, tol=1e-10, max_iter=400)
+    em_only = {"polish": False}
+    batched = run_em(prep, theta0, pi0, tol=1e-10, max_iter=400, **em_only)
+    polished = run_em(prep, theta0, pi0, tol=1e-10, max_iter=400)
     for r in range(12):
-        alone = run_em(prep, theta0[[r]], pi0[[r]], tol=1e-10, max_iter=400)
+        alone = run_em(prep, theta0[[r]], pi0[[r]], tol=1e-10, max_iter=400, **em_only)
         assert abs(alone.loglik[0] - batched.loglik[r]) <= 1e-10 * abs(batched.loglik[r])
-        assert alone.n_iter[0] == batched.n_iter[r]
+        assert alone.n_iter[0] == batched.n_iter[r] == polished.n_iter[r]
         np.testing.assert_allclose(alone.theta[0], batched.theta[r], rtol=1e-9, atol=1e-10)
+        # polished alone or sharing another start's polish: the same certified maximum
+        alone = run_em(prep, theta0[[r]], pi0[[r]], tol=1e-10, max_iter=400)
+        assert alone.converged[0] and polished.converged[r]
+        assert abs(alone.loglik[0] - polished.loglik[r]) <= 1e-10 * abs(polished.loglik[r])
+        np.testing.assert_allclose(alone.theta[0], polished.theta[r], rtol=1e-6)
     fit_a = fit_mixture(stats, 3, theta0=theta0, pi0=pi0, batch=True)
     fit_b = fit_mixture(stats, 3, theta0=theta0, pi0=pi0, batch=False)
     assert abs(fit_a.loglik - fit_b.loglik) <= 1e-10 * abs(fit_a.loglik)

@@ -198,6 +198,8 @@ def loglik_at(stats: SufficientStats, theta: Any, pi: Any, sigma: Any) -> float:
     """The exact mixture log-likelihood at (theta (K, P), pi (K,), sigma (K,)): no EM step taken."""
     theta = np.asarray(theta, dtype=float)
     start = _start(theta, pi, sigma)
+    # The public API has no log-likelihood at a given sigma; a fit with no EM step and
+    # no polishing returns its start's, exactly (the mode does not matter: no update).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fit = fit_mixture(stats, len(theta), **start, max_iter=0, polish=False, sigma="segment")
@@ -213,6 +215,7 @@ def polish_from(stats: SufficientStats, theta: Any, pi: Any, sigma: Any, mode: s
 
 
 def _start(theta: np.ndarray, pi: Any, sigma: Any) -> dict[str, np.ndarray]:
+    """One known point as fit_mixture's theta0 (1, K, P), pi0 (1, K), sigma0 (1, K)."""
     n_components = len(theta)
     sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (n_components,))
     return {

@@ -1,0 +1,133 @@
+"""salesmix against flexmix and mixtools: the maxima, the committed comparison, its doc."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import brute_loglik
+from formulaic import model_matrix
+
+from experiments import peers as peers_cli
+from simstudy import peers
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMITTED = ROOT / "outputs" / "peers" / "peers.json"
+
+
+@pytest.fixture(scope="module")
+def committed():
+    return json.loads(COMMITTED.read_text(encoding="utf-8"))
+
+
+def _committed_case(committed, name):
+    return next(case for case in committed["cases"] if case["case"] == name)
+
+
+def _check_case(name, committed):
+    """A fresh comparison of ``name``: salesmix reaches R, and agrees with the committed one."""
+    # The time per start is not compared: timings are measured, never asserted.
+    fresh = peers.compare_all((name,))["cases"][0]
+    old = _committed_case(committed, name)
+    assert [row["status"] for row in fresh["rows"]] == [row["status"] for row in old["rows"]]
+    for new, row in zip(fresh["rows"], old["rows"], strict=True):
+        if new["status"] == "pending":
+            assert new["r"] == row["r"]
+            continue
+        assert new["excess"] >= -1e-6, (name, new["peer"], new["K"])
+        assert new["salesmix"]["loglik"] == pytest.approx(row["salesmix"]["loglik"], abs=1e-6)
+        for key, value in row["loglik_at_r"].items():
+            assert new["loglik_at_r"][key] == pytest.approx(value, abs=1e-8)
+        assert new.get("same_maximum") == row.get("same_maximum")
+        if "se" in row:
+            assert new["se"]["max_ratio"] == pytest.approx(row["se"]["max_ratio"], abs=1e-6)
+            assert new["se"]["min_ratio"] == pytest.approx(row["se"]["min_ratio"], abs=1e-6)
+
+
+@pytest.mark.parametrize("name", peers.CASES)  # all fast: about 2 s together
+def test_salesmix_reaches_r_and_the_committed_comparison_is_current(name, committed):
+    _check_case(name, committed)
+
+
+def test_every_case_is_committed_and_every_compared_fit_reaches_r(committed):
+    assert [case["case"] for case in committed["cases"]] == list(peers.CASES)
+    rows = [row for case in committed["cases"] for row in case["rows"]]
+    compared = [row for row in rows if row["status"] != "pending"]
+    assert len(compared) >= 15 and all(row["excess"] >= -1e-6 for row in compared)
+    assert all(row["concomitant"] for row in rows if row["status"] == "pending")
+
+
+def test_r_reported_loglik_is_the_likelihood_at_r_parameters(committed):
+    # With R's own sigma the log L at R's parameters is R's reported one: the two programs
+    # compute the same likelihood (up to R's last EM step at tolerance 1e-10).
+    for case in committed["cases"]:
+        for row in case["rows"]:
+            if row["status"] != "pending":
+                gap = row["loglik_at_r"]["reported_sigma"] - row["r"]["loglik"]
+                assert abs(gap) < 1e-5 * max(1.0, abs(row["r"]["loglik"])), case["case"]
+
+
+@pytest.mark.parametrize(("name", "index"), [("npreg", 2), ("npreg_grouped", 0), ("nregfix", 0)])
+def test_loglik_at_matches_the_brute_force_oracle(name, index):
+    case = peers.load_case(name)
+    fit = case.record["fits"][index]
+    response, design = model_matrix(case.formula, case.frame)
+    unit = None if case.group is None else case.frame[case.group].to_numpy() - 1
+    theta = np.asarray(fit["theta"])
+    sigma = np.broadcast_to(np.atleast_1d(fit["sigma_ml"]), (len(theta),))
+    stats = peers.fit_salesmix(case, len(theta), fit["sigma_mode"], n_init=1).stats
+    expected = brute_loglik(
+        theta,
+        fit["prior"],
+        response.to_numpy().ravel(),
+        design.to_numpy(),
+        store=np.arange(len(case.frame)) if unit is None else unit,
+        sigma=sigma,
+    )
+    assert peers.loglik_at(stats, theta, fit["prior"], sigma) == pytest.approx(expected, abs=1e-9)
+
+
+def test_flexmix_sigma_ml_is_its_sigma_without_the_degrees_of_freedom():
+    for name in ("npreg", "nregfix"):
+        for fit in peers.load_case(name).record["fits"]:
+            if fit["package"] != "flexmix":
+                continue
+            n, p, k = fit["n"], fit["p"], fit["K_found"]
+            dof = n - p if fit["sigma_mode"] == "segment" else n - p / k
+            ratio = np.atleast_1d(fit["sigma_ml"]) / np.atleast_1d(fit["sigma"])
+            assert ratio == pytest.approx(np.sqrt(dof / n), rel=1e-12)
+
+
+def test_doc_and_markdown_agree_with_the_committed_comparison(committed):
+    doc = (ROOT / "docs" / "peers.md").read_text(encoding="utf-8")
+    assert peers.rewrite_doc(doc, committed) == doc, "run python -m experiments.peers"
+    markdown = (ROOT / "outputs" / "peers" / "peers.md").read_text(encoding="utf-8")
+    assert peers.table(committed) in markdown
+
+
+def test_a_hand_edited_doc_number_is_put_back(committed):
+    doc = (ROOT / "docs" / "peers.md").read_text(encoding="utf-8")
+    start = doc.index(peers.BLOCK_OPEN)
+    edited = doc[:start] + doc[start:].replace("-22164.1313", "-22164.1", 1)
+    assert edited != doc and peers.rewrite_doc(edited, committed) == doc
+
+
+def test_doc_without_markers_is_refused_naming_the_file(committed):
+    with pytest.raises(ValueError, match=r"^notes\.md: needs <!-- peers:table -->"):
+        peers.rewrite_doc("no block here\n", committed, "notes.md")
+
+
+def test_rerun_r_without_rscript_says_so_in_one_line(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(peers_cli.shutil, "which", lambda name: None)
+    monkeypatch.chdir(tmp_path)
+    assert peers_cli.main(["--rerun-r"]) == 2
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "Rscript" in out
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_unknown_case_is_refused_by_name(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        peers_cli.parse_args(["--cases", "nope"])
+    assert exit_info.value.code == 2
+    assert "nope" in capsys.readouterr().err

@@ -16,7 +16,9 @@ from .assignment import EM, EStep, Estimate, LogL, MStep
 from .blrt import BLRTResult, BLRTStep, bootstrap_lrt, check_blrt_settings
 from .csvio import as_panel, detect_format, load_csv, load_long_csv, load_panel
 from .driver import SIGMA_FLOOR_REL, segment_distances, simulate_outcomes
+from .engine import loglik_at
 from .fit import distinct_maxima, fit_mixture, refit
+from .formula import RegressionData, regression_data
 from .guard import SetAside
 from .inference import (
     Inference,
@@ -91,6 +93,7 @@ __all__ = [
     "fit_k_range",
     "fit_mixture",
     "load_csv",
+    "loglik_at",
     "load_long_csv",
     "load_panel",
     "long_from_arrays",
@@ -100,6 +103,8 @@ __all__ = [
     "observed_information_se",
     "panel_from_arrays",
     "refit",
+    "regression_data",
+    "RegressionData",
     "seed_sequence",
     "segment_distances",
     "simulate_outcomes",

@@ -53,6 +53,7 @@ __all__ = [
     "SigmaMode",
     "em_sweep",
     "log_likelihood",
+    "loglik_at",
     "make_problem",
     "posteriors",
     "prepare",
@@ -317,6 +318,34 @@ def posteriors(
     """
     per_unit, W = _one_set(stats, theta, pi, sigma, covariates)
     return float(per_unit.sum()), W.T.copy()
+
+
+def loglik_at(
+    stats: SufficientStats,
+    theta: np.ndarray,
+    pi: np.ndarray,
+    sigma: np.ndarray | float | None = None,
+    covariates: np.ndarray | None = None,
+) -> float:
+    """The exact mixture log-likelihood of ``stats`` at one parameter set.
+
+    Parameters
+    ----------
+    stats : SufficientStats
+    theta : array_like of shape (K, P)
+    pi : array_like of shape (K,), or gamma (K, Q) with ``covariates``
+    sigma : float or array_like of shape (K,), optional
+        Error standard deviations; None means 1 (the assignment's model).
+    covariates : ndarray of shape (N, Q), optional
+
+    Returns
+    -------
+    float
+    """
+    theta = np.asarray(theta, dtype=float)
+    if sigma is not None:
+        sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (len(theta),))
+    return posteriors(stats, theta, pi, sigma, covariates)[0]
 
 
 def _one_set(

@@ -49,19 +49,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from formulaic import model_matrix
 from tabulate import tabulate
 
 from estimator import (
     ConvergenceWarning,
     InferenceWarning,
-    LongPanel,
     MixtureFit,
     SufficientStats,
     fit_mixture,
     match_segments,
     observed_information_se,
+    regression_data,
 )
+from estimator import loglik_at as estimator_loglik_at
 from estimator.atomic import write_json_atomic, write_text_atomic
 from estimator.provenance import jsonable, software_versions
 
@@ -177,33 +177,14 @@ def fit_salesmix(
         singular for units with fewer rows than coefficients).
     """
     started = time.perf_counter()
-    response, design = model_matrix(case.formula, case.frame)
-    units = np.arange(len(case.frame)) if case.group is None else case.frame[case.group]
-    codes, ids = pd.factorize(np.asarray(units))
-    panel = LongPanel(
-        store=codes,
-        week=np.zeros(len(codes)),
-        y=response.to_numpy(dtype=float).ravel(),
-        X=design.to_numpy(dtype=float),
-        store_ids=tuple(ids.tolist()),
-        coef_names=tuple(design.columns),
-        source=case.name,
-    )
-    stats = panel.sufficient_stats()
-    fit = fit_mixture(stats, n_components, n_init=n_init, seed=seed, sigma=sigma)
+    stats = regression_data(case.frame, case.formula, case.group).sufficient_stats()
+    fit = fit_mixture(stats, n_components, n_init=n_init, seed=seed, sigma=sigma, guard=None)
     return SalesmixFit(fit, stats, time.perf_counter() - started)
 
 
 def loglik_at(stats: SufficientStats, theta: Any, pi: Any, sigma: Any) -> float:
-    """The exact mixture log-likelihood at (theta (K, P), pi (K,), sigma (K,)): no EM step taken."""
-    theta = np.asarray(theta, dtype=float)
-    start = _start(theta, pi, sigma)
-    # The public API has no log-likelihood at a given sigma; a fit with no EM step and
-    # no polishing returns its start's, exactly (the mode does not matter: no update).
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        fit = fit_mixture(stats, len(theta), **start, max_iter=0, polish=False, sigma="segment")
-    return fit.loglik
+    """The exact mixture log-likelihood at (theta (K, P), pi (K,), sigma (K,))."""
+    return estimator_loglik_at(stats, theta, pi, sigma)
 
 
 def polish_from(stats: SufficientStats, theta: Any, pi: Any, sigma: Any, mode: str) -> MixtureFit:
@@ -211,7 +192,7 @@ def polish_from(stats: SufficientStats, theta: Any, pi: Any, sigma: Any, mode: s
     start = _start(np.asarray(theta, dtype=float), pi, sigma)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return fit_mixture(stats, len(start["theta0"][0]), **start, sigma=mode)
+        return fit_mixture(stats, len(start["theta0"][0]), **start, sigma=mode, guard=None)
 
 
 def _start(theta: np.ndarray, pi: Any, sigma: Any) -> dict[str, np.ndarray]:

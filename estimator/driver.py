@@ -259,6 +259,35 @@ class ComponentDriver(ABC):
         G_i is invertible (P_i = I).
         """
 
+    @property
+    def full_rank(self) -> np.ndarray:
+        """Whether each unit's own regression is identified (G_i invertible), shape (N,)."""
+        cached = self.__dict__.get("_rank_cache")
+        if cached is None:
+            gram = self.stats.gram
+            if gram.ndim == 2:
+                cached = np.ones(self.n_stores, dtype=bool)
+            else:
+                values = np.linalg.eigvalsh(gram)
+                top = np.maximum(values[:, -1:], np.finfo(float).tiny)
+                cached = np.all(values > top * 1e-10, axis=1)
+            self.__dict__["_rank_cache"] = cached
+        return cached
+
+    def unit_gram(self, unit: int) -> np.ndarray:
+        """G_i of one unit, (P, P)."""
+        gram = self.stats.gram
+        return gram if gram.ndim == 2 else gram[unit]
+
+    def pooled_fit_of(self, units: np.ndarray) -> np.ndarray:
+        """The least-squares fit pooled over ``units`` (minimum-norm if not identified), (P,)."""
+        stats = self.stats
+        if stats.gram.ndim == 2:
+            return stats.ols[units].mean(axis=0)
+        gram = stats.gram[units].sum(axis=0)
+        cross = np.einsum("npq,nq->p", stats.gram[units], stats.ols[units])
+        return np.linalg.lstsq(gram, cross, rcond=None)[0]
+
     def metric(self) -> np.ndarray:
         """The average Gram matrix, (P, P): the likelihood's metric between segments."""
         return self.total_gram() / self.n_stores
@@ -529,7 +558,7 @@ class ComponentDriver(ABC):
     def distance_to(self, centre: np.ndarray) -> np.ndarray:
         """(b_i - centre)' G_i (b_i - centre) = D_i(centre) - RSS_i for every unit, shape (N,)."""
         diff = self.stats.ols - centre
-        return np.einsum("np,np->n", diff, self.apply_gram(diff))
+        return np.maximum(np.einsum("np,np->n", diff, self.apply_gram(diff)), 0.0)
 
     def duplicate_segments(self, theta: np.ndarray, sigma: np.ndarray) -> bool:
         """Whether two segments have the same parameters within ``DUPLICATE_TOL``.

@@ -136,9 +136,10 @@ def starting_points(
                 driver, n_components, rng, sigma_mode == "segment"
             )
         elif scheme == "kmeans++":
-            theta[r] = stats.ols[_kmeans_pp(driver, n_components, rng)]
+            theta[r] = _kmeans_pp(driver, n_components, rng)[1]
         else:
-            theta[r] = stats.ols[_random_stores(stats.n_stores, n_components, rng)]
+            picks = _random_stores(stats.n_stores, n_components, rng)
+            theta[r] = [_centre(driver, int(p), rng) for p in picks]
     return theta, pi, sigma
 
 
@@ -146,11 +147,44 @@ def _random_stores(n_stores: int, n_components: int, rng: np.random.Generator) -
     return rng.choice(n_stores, size=n_components, replace=False)
 
 
-def _kmeans_pp(driver: ComponentDriver, n_components: int, rng: np.random.Generator) -> np.ndarray:
+def _centre(
+    driver: ComponentDriver,
+    unit: int,
+    rng: np.random.Generator,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """A segment centre at ``unit``: its own least-squares fit when that is unique, else
+    the pooled fit of the unit and as many more units (drawn with ``weights``, uniform
+    by default) as make the regressors identified: a line through a few observations,
+    as a random-subset (RANSAC) start draws one."""
+    if driver.full_rank[unit]:
+        return driver.stats.ols[unit]
+    group = [unit]
+    gram = driver.unit_gram(unit).copy()
+    n_units, n_coef = driver.n_stores, driver.n_coef
+    for _ in range(4 * n_coef):
+        if np.linalg.matrix_rank(gram) == n_coef or len(group) == n_units:
+            break
+        p = None if weights is None or weights.sum() <= 0 else weights / weights.sum()
+        extra = int(rng.choice(n_units, p=p))
+        if extra not in group:
+            group.append(extra)
+            gram += driver.unit_gram(extra)
+    return driver.pooled_fit_of(np.asarray(group))
+
+
+def _kmeans_pp(
+    driver: ComponentDriver, n_components: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """k-means++ over the units: (picked units (K,), centres (K, P)).
+
+    The next unit is drawn with probability proportional to its distance to the nearest
+    centre so far, in the likelihood's metric (D_i(theta) - RSS_i); a unit whose own fit
+    is not unique gets a centre through it and a few more units drawn the same way."""
     n_stores = driver.n_stores
-    ols = driver.stats.ols
     picks = [int(rng.integers(n_stores))]
-    nearest = driver.distance_to(ols[picks[0]])
+    centres = [_centre(driver, picks[0], rng)]
+    nearest = driver.distance_to(centres[0])
     for _ in range(1, n_components):
         total = nearest.sum()
         if total > 0:
@@ -158,9 +192,10 @@ def _kmeans_pp(driver: ComponentDriver, n_components: int, rng: np.random.Genera
         else:  # every store sits on a chosen centre: any unchosen store will do
             choice = int(rng.choice(np.setdiff1d(np.arange(n_stores), picks)))
         picks.append(choice)
-        nearest = np.minimum(nearest, driver.distance_to(ols[choice]))
+        centres.append(_centre(driver, choice, rng, nearest))
+        nearest = np.minimum(nearest, driver.distance_to(centres[-1]))
         nearest[picks] = 0.0
-    return np.asarray(picks)
+    return np.asarray(picks), np.asarray(centres)
 
 
 def _small_group(
@@ -187,7 +222,7 @@ def _small_group(
     """
     n_stores = driver.n_stores
     stats = driver.stats
-    picks = _kmeans_pp(driver, n_components, rng)
+    picks, centres = _kmeans_pp(driver, n_components, rng)
     small = int(rng.integers(n_components))
     dof = stats.n_obs - stats.n_coef
     precision = np.where((dof > 0) & (stats.rss > 0), dof / np.maximum(stats.rss, 1e-300), 0.0)
@@ -200,11 +235,14 @@ def _small_group(
             largest = max(1.0, 0.02 * n_stores)
         else:
             picks[small] = int(rng.choice(n_stores, p=precision / precision.sum()))
-    distance = np.stack([driver.distance_to(stats.ols[p]) for p in picks])  # (K, N)
+        centres[small] = stats.ols[picks[small]]  # precision > 0: its own fit is unique
+    distance = np.stack([driver.distance_to(c) for c in centres])  # (K, N)
     ranked = np.argsort(distance, axis=0)
     labels = ranked[0].copy()
-    # log-uniform size: groups of a few stores as often as groups of the largest size
-    size = int(np.exp(rng.uniform(0.0, np.log(largest + 1.0))))
+    # log-uniform size: groups of a few stores as often as groups of the largest size; a
+    # group needs enough units to identify its regression (P + 1 single observations)
+    fewest = 1 if driver.full_rank.all() else stats.n_coef + 1
+    size = max(fewest, int(np.exp(rng.uniform(0.0, np.log(largest + 1.0)))))
     nearest = np.argsort(distance[small])[:size]
     moved = (labels == small) & ~np.isin(np.arange(n_stores), nearest)
     labels[moved] = np.where(ranked[0, moved] == small, ranked[1, moved], ranked[0, moved])

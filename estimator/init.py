@@ -135,12 +135,30 @@ def starting_points(
             theta[r], pi[r], sigma[r] = _small_group(
                 driver, n_components, rng, sigma_mode == "segment"
             )
-        elif scheme == "kmeans++":
-            theta[r] = _kmeans_pp(driver, n_components, rng)[1]
         else:
-            picks = _random_stores(stats.n_stores, n_components, rng)
-            theta[r] = [_centre(driver, int(p), rng) for p in picks]
+            if scheme == "kmeans++":
+                theta[r] = _kmeans_pp(driver, n_components, rng)[1]
+            else:
+                picks = _random_stores(stats.n_stores, n_components, rng)
+                theta[r] = [_centre(driver, int(p), rng) for p in picks]
+            if sigma_mode == "segment" and not driver.full_rank.all():
+                sigma[r] = _local_sigma(driver, theta[r])
     return theta, pi, sigma
+
+
+def _local_sigma(driver: ComponentDriver, centres: np.ndarray) -> np.ndarray:
+    """Each centre's residual SD over the 1/K of the units it fits best, (K,).
+
+    A line drawn through a few observations of a segment that lies on (nearly) an
+    exact line then starts with that segment's small sigma, and EM keeps it there.
+    """
+    n_keep = max(1, driver.n_stores // len(centres))
+    sigma = np.empty(len(centres))
+    for c, centre in enumerate(centres):
+        deviance = driver.distance_to(centre) + driver.stats.rss
+        best = np.argpartition(deviance, n_keep - 1)[:n_keep]
+        sigma[c] = np.sqrt(deviance[best].sum() / max(driver.n_obs[best].sum(), 1.0))
+    return sigma
 
 
 def _random_stores(n_stores: int, n_components: int, rng: np.random.Generator) -> np.ndarray:

@@ -469,7 +469,11 @@ class ComponentDriver(ABC):
             variance = deviance.sum(axis=1, keepdims=True) / sums.n_obs.sum(axis=1, keepdims=True)
             variance = np.broadcast_to(variance, weight.shape)
         else:
-            variance = deviance / np.maximum(sums.n_obs, _TINY)
+            # an emptied segment (its start is about to stop as degenerate) keeps a finite sigma
+            emptied = sums.n_obs < MIN_SEGMENT_WEIGHT
+            variance = np.where(
+                emptied, self.scale**2, deviance / np.where(emptied, 1.0, sums.n_obs)
+            )
         floor = self.sigma_floor**2
         low = ~(variance >= floor)
         sigma = np.sqrt(np.where(low, floor, variance))

@@ -77,6 +77,8 @@ canonical ordering) are polished once and share the result. Measured on the real
 the hard-case suite (30 fits, 100 starts each): starts that ended at different certified
 maxima were never closer than 4.5e-4 at the hand-over; 32% of the pairs that ended at the
 same maximum were closer than 1e-5 (docs/engine.md)."""
+SIGMA_CEILING_REL = 1e6
+"""A SQUAREM trial's sigma is at most this times the data's scale (the step is then rejected)."""
 STEP_MAX0 = 1.0
 STEP_FACTOR = 4.0
 """SQUAREM's initial step bound and its multiplier (the SQUAREM package's defaults)."""
@@ -545,8 +547,12 @@ def _accelerated_em(
         alpha = np.clip(alpha, -step_max, -1.0)
         x_new = x0 - 2.0 * alpha[:, None] * r + (alpha**2)[:, None] * v
         trial_theta, trial_prior, trial_sigma = space.from_squarem(x_new)
-        trial_sigma = np.maximum(trial_sigma, floor)
-        loglik_trial, _, p_trial, floored3 = _em_map(problem, trial_theta, trial_prior, trial_sigma)
+        # an extrapolated sigma stays between the floor and a million times the data's scale
+        trial_sigma = np.clip(trial_sigma, floor, SIGMA_CEILING_REL * problem.driver.scale)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loglik_trial, _, p_trial, floored3 = _em_map(
+                problem, trial_theta, trial_prior, trial_sigma
+            )
         state.n_iter[active] += 2
         accept = np.isfinite(loglik_trial) & (loglik_trial >= loglik1)
         state.sigma_floored[active] |= floored2 | (floored3 & accept)

@@ -507,12 +507,17 @@ def _accelerated_em(
     step_max = np.full(len(active), STEP_MAX0)
     previous = np.full(len(active), np.nan)
     floor = problem.driver.sigma_floor
+    # with sigma estimated the change is relative to the log-likelihood in units of the
+    # data's scale (log L + n log s), which does not move when y is rescaled
+    level = (
+        problem.driver.n_total * np.log(problem.driver.scale) if problem.estimates_sigma else 0.0
+    )
     while active.size:
         loglik0, empty, p1, floored = _em_map(problem, theta, prior, sigma)
         state.n_iter[active] += 1
         state.sigma_floored[active] |= floored
         state.record(active, loglik0)
-        done = np.abs(loglik0 - previous) <= tol * np.abs(previous)
+        done = np.abs(loglik0 - previous) <= tol * np.abs(previous + level)
         out_of_steps = state.n_iter[active] > max_iter
         stop = done | empty | out_of_steps
         if stop.any():

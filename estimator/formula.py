@@ -22,6 +22,7 @@ others, a unit table that misses a unit or names an unknown one.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -267,10 +268,7 @@ def new_data(
     if frame.empty:
         raise ValueError(f"{source}: the data have no rows")
     _check_columns(frame, fitted.formula, "formula", source)
-    try:
-        matrices = fitted.spec.get_model_matrix(frame, na_action="raise")
-    except (FactorEvaluationError, ValueError, KeyError) as error:
-        raise ValueError(f"{source}: {_first_line(error)}") from None
+    matrices = _spec_matrix(fitted.spec, frame, fitted.formula, source)
     y = np.asarray(matrices.lhs.to_numpy(dtype=float)[:, 0])
     X = np.asarray(matrices.rhs.to_numpy(dtype=float))
     _check_finite(y, X, frame, fitted.formula, fitted.coef_names, source)
@@ -356,27 +354,43 @@ def _check_text_column(column: pd.Series, name: str, source: str) -> None:
 
 
 def _model_matrix(formula: str, frame: pd.DataFrame, what: str, source: str) -> Any:
+    """formulaic's model matrices of ``frame``; a missing input cell is refused first.
+
+    A transformation that yields NaN or an infinity (log of 0) is left in the matrix,
+    for :func:`_check_finite` to name its row.
+    """
+    _check_missing(frame, formula, source)
     try:
-        return model_matrix(formula, frame, na_action="raise")
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return model_matrix(formula, frame, na_action="ignore")
     except FactorEvaluationError as error:
         raise ValueError(f"{what} {formula!r}: {_first_line(error)}") from None
     except ValueError as error:
-        text = _first_line(error)
-        if "null values" in text:
-            raise ValueError(f"{source}: {_missing_cell(frame, formula)}") from None
-        raise ValueError(f"{what} {formula!r}: {text}") from None
+        raise ValueError(f"{what} {formula!r}: {_first_line(error)}") from None
 
 
-def _missing_cell(frame: pd.DataFrame, formula: str) -> str:
-    """Name the first missing cell among the formula's columns."""
+def _spec_matrix(spec: Any, frame: pd.DataFrame, formula: str, source: str) -> Any:
+    """A fitted spec's model matrices of new rows (the fitted columns and categories)."""
+    _check_missing(frame, formula, source)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return spec.get_model_matrix(frame, na_action="ignore")
+    except (FactorEvaluationError, ValueError, KeyError) as error:
+        raise ValueError(f"{source}: {_first_line(error)}") from None
+
+
+def _check_missing(frame: pd.DataFrame, formula: str, source: str) -> None:
+    """Refuse the first missing cell among the formula's columns, naming column and row."""
     for variable in sorted(map(str, Formula(formula).required_variables)):
-        if variable in frame.columns and frame[variable].isna().any():
-            row = int(np.flatnonzero(frame[variable].isna().to_numpy())[0])
-            return (
-                f"column {variable!r} has a missing value in row {row + 1} "
+        missing = frame[variable].isna().to_numpy()
+        if missing.any():
+            row = int(np.flatnonzero(missing)[0])
+            raise ValueError(
+                f"{source}: column {variable!r} has a missing value in row {row + 1} "
                 f"(index {frame.index[row]!r}); drop or fill the missing rows first"
             )
-    return f"the formula {formula!r} evaluates to a missing value (log of 0 or less?)"
 
 
 def _check_finite(
@@ -464,10 +478,7 @@ def _covariates(
         matrix = _model_matrix(concomitant, frame, "concomitant", source)
         spec = matrix.model_spec
     else:
-        try:
-            matrix = spec.get_model_matrix(frame, na_action="raise")
-        except (FactorEvaluationError, ValueError, KeyError) as error:
-            raise ValueError(f"{source}: {_first_line(error)}") from None
+        matrix = _spec_matrix(spec, frame, concomitant, source)
     Z = np.asarray(matrix.to_numpy(dtype=float))
     names = tuple(str(c) for c in matrix.columns)
     if not np.all(np.isfinite(Z)):

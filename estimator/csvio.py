@@ -445,9 +445,10 @@ def load_csv(source: Source, missing: str = "error") -> Panel | LongPanel:
         )
     store_ids = [name for name in header if name != price]
     sales = values[:, 1:] if price_index == 0 else np.delete(values, price_index, axis=1)
-    y = np.ascontiguousarray(sales.T)
+    # a new array: ``values`` may be a DataFrame's own memory (read-only under
+    # pandas' copy-on-write), which is never written into
+    y = np.log(sales.T, order="C")
     del values, sales
-    np.log(y, out=y)
     X = design_matrix(prices)
     if np.isnan(y).any():
         return long_from_wide(y, X, store_ids, where.source)

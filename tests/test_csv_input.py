@@ -3,6 +3,7 @@
 import ast
 import io
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -224,6 +225,37 @@ def test_wide_frame_with_nan_is_a_panel_with_missing_weeks():
     panel = as_panel(frame)
     assert isinstance(panel, LongPanel)
     assert np.bincount(panel.store).tolist() == [2, 3]
+
+
+@pytest.fixture
+def copy_on_write():
+    """pandas' copy-on-write mode (always on from pandas 3, an option before)."""
+    if "mode.copy_on_write" not in pd.options.mode.__dir__():
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas 3 deprecates the option (it cannot be off)
+        with pd.option_context("mode.copy_on_write", True):
+            yield
+
+
+@pytest.mark.parametrize("consolidated", [False, True])
+def test_a_frame_slice_with_a_missing_cell_fits_and_is_left_as_it_was(copy_on_write, consolidated):
+    from estimator import SalesMixture
+
+    frame = pd.read_csv(REAL).iloc[:, :41]
+    if consolidated:  # one float block: to_numpy() is a read-only view of the frame's memory
+        frame = frame.copy()
+    frame.iloc[3, 5] = np.nan
+    before = frame.copy()
+    model = SalesMixture(2, n_init=2, random_state=0).fit(frame)
+    assert len(model.store_ids_) == 40 and np.isfinite(model.loglik_)
+    pd.testing.assert_frame_equal(frame, before)  # nothing written into the caller's frame
+    balanced = pd.read_csv(REAL).iloc[:, :41].copy()
+    kept = balanced.copy()
+    panel = load_csv(balanced)
+    np.testing.assert_array_equal(panel.y, np.log(kept.iloc[:, 1:].to_numpy().T))
+    pd.testing.assert_frame_equal(balanced, kept)
 
 
 def test_wide_csv_timing_is_recorded_for_a_panel_of_the_requested_size(tmp_path):

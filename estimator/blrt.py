@@ -47,9 +47,16 @@ from .driver import component_driver
 from .em import DEFAULT_INIT, fit_mixture, refit
 from .engine import SigmaMode
 from .init import InitMethod, SeedLike, seed_sequence
-from .panel import SufficientStats
+from .panel import SufficientStats, as_stats
 from .params import SIGMA_MODES
-from .results import MixtureFit
+from .results import MixtureFit, check_fits
+from .validation import (
+    check_count,
+    check_k_range,
+    check_positive,
+    check_seed,
+    check_whole_number,
+)
 
 DEFAULT_N_BOOT = 99
 DEFAULT_LEVEL = 0.05
@@ -454,13 +461,14 @@ def bootstrap_lrt(
     -------
     BLRTResult
     """
-    stats = data if isinstance(data, SufficientStats) else data.sufficient_stats()
-    k_min, k_max, n_boot = int(k_min), int(k_max), int(n_boot)
+    stats = as_stats(data, "data")
+    k_min, k_max = check_count(k_min, "k_min"), check_count(k_max, "k_max")
+    n_boot, n_init = check_count(n_boot, "n_boot"), check_whole_number(n_init, "n_init")
+    check_seed(seed, "seed")
+    level = check_positive(level, "level")
     check_blrt_settings(k_min, k_max, n_boot, level, sigma, n_init)
-    given = dict(fits or {})
-    wrong = sorted(k for k, fit in given.items() if fit.sigma_mode != sigma)
-    if wrong:
-        raise ValueError(f"fits: K = {wrong} were fitted with another sigma mode than {sigma!r}")
+    check_k_range(range(k_min, k_max + 1), stats.n_stores, "k_max")
+    given = check_fits(fits, sigma)
     settings = {"n_init": n_init, "tol": tol, "max_iter": max_iter, "init": init, "sigma": sigma}
     root = seed_sequence(seed)
 

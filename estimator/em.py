@@ -34,6 +34,7 @@ from .validation import (
     as_float_array,
     check_count,
     check_flat_theta,
+    check_instance,
     check_non_negative,
     check_positive,
     check_probabilities,
@@ -138,9 +139,10 @@ def fit_mixture(
         when two of its segments coincide.
     """
     started = time.perf_counter()
+    check_instance(stats, "stats", SufficientStats, " (from Panel.sufficient_stats())")
     n_components = check_count(n_components, "n_components")
     n_init = check_whole_number(n_init, "n_init", minimum=1, maximum=MAX_N_INIT)
-    max_iter = check_whole_number(max_iter, "max_iter", minimum=0)
+    max_iter = check_count(max_iter, "max_iter")  # 0 would report the start as a fit
     tol = check_non_negative(tol, "tol")
     check_seed(seed)
     if sigma not in SIGMA_MODES:

@@ -151,7 +151,7 @@ from .driver import SIGMA_FLOOR, component_driver
 from .em import DEFAULT_MAX_ITER, DEFAULT_TOL, refit
 from .engine import posteriors
 from .init import SeedLike, seed_sequence
-from .panel import Panel, SufficientStats
+from .panel import Panel, SufficientStats, as_stats
 from .params import (
     DEFAULT_COEF_NAMES,
     MIN_SEGMENT_WEIGHT,
@@ -162,6 +162,7 @@ from .params import (
 )
 from .provenance import jsonable
 from .results import MixtureFit
+from .validation import check_instance, check_seed, check_whole_number
 
 Method = Literal["observed", "naive", "bootstrap"]
 FitLike = (
@@ -487,6 +488,7 @@ def observed_information_se(
         An :class:`InferenceWarning` and NaN errors when the information is
         singular, ill-conditioned or not positive definite, or a sigma is at the floor.
     """
+    stats = as_stats(stats, "stats")
     params = _fit_params(fit, stats)
     dim = params.dim
     details: dict[str, Any] = {"condition_number": float("nan"), "newton_step_in_se": float("nan")}
@@ -524,6 +526,7 @@ def naive_se(fit: FitLike, stats: SufficientStats, level: float = DEFAULT_LEVEL)
     Inference
         ``method="naive"``.
     """
+    stats = as_stats(stats, "stats")
     params = _fit_params(fit, stats)
     theta, pi = params.theta, params.pi
     n_components, n_coef = theta.shape
@@ -596,12 +599,11 @@ def bootstrap_se(
         ``n_degenerate`` (refits that lost a segment or whose sigma hit the
         floor, discarded) and ``n_not_converged``; ``replicates`` the matched estimates.
     """
-    stats = data if isinstance(data, SufficientStats) else data.sufficient_stats()
+    stats = as_stats(data, "data")
     params = _fit_params(fit, stats)
-    if n_boot < 2:
-        raise ValueError(f"n_boot must be at least 2, got {n_boot}")
-    if n_init < 0:
-        raise ValueError(f"n_init must be >= 0, got {n_init}")
+    n_boot = check_whole_number(n_boot, "n_boot", minimum=2)
+    n_init = check_whole_number(n_init, "n_init", minimum=0)
+    check_seed(seed, "seed")
     n_components, n_coef = params.theta.shape
     dim = params.dim
     root = seed_sequence(seed)
@@ -745,6 +747,7 @@ def _fit_params(fit: FitLike, stats: SufficientStats) -> _Params:
         mode = fit.sigma_mode
         sigma = None if mode == "fixed" else fit.sigma[: n_sigma_params(mode, fit.n_components)]
         return _check_params(fit.theta, fit.pi, stats, sigma, mode, fit.names())
+    check_instance(fit, "fit", (MixtureFit, tuple, list), " (a fit, or (theta, pi[, sigma]))")
     if len(fit) not in (2, 3):
         raise ValueError(f"fit must be a MixtureFit or (theta, pi[, sigma]), got {len(fit)} items")
     return _check_params(*fit[:2], stats, *fit[2:])

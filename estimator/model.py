@@ -41,6 +41,7 @@ from .selection import (
     fit_k_range,
     information_criteria,
 )
+from .validation import check_seed
 
 _PARAM_NAMES = ("n_components", "sigma", "n_init", "init", "tol", "max_iter", "random_state")
 
@@ -189,6 +190,7 @@ class SalesMixture:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer):
                 raise ValueError(f"SalesMixture: {name} must be an integer, got {value!r}")
+        check_seed(self.random_state, "random_state")
 
     def _options(self, train: _Data) -> dict[str, Any]:
         """Keyword arguments of fit_mixture and fit_k_range for these parameters and data."""

@@ -30,8 +30,9 @@ import numpy as np
 from .em import DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, fit_mixture
 from .engine import SigmaMode
 from .init import InitMethod, SeedLike, seed_sequence
-from .panel import SufficientStats
+from .panel import SufficientStats, as_stats
 from .results import MixtureFit
+from .validation import check_k_range, check_seed
 
 CRITERIA: tuple[str, ...] = ("bic", "bic_n", "aic", "aic3", "caic", "icl", "sabic", "sabic_n")
 SELECTING_CRITERION = "bic"
@@ -177,10 +178,9 @@ def fit_k_range(
     -------
     ModelSelection
     """
-    ks = sorted(set(int(k) for k in k_range))
-    if not ks or ks[0] < 1:
-        raise ValueError(f"k_range must hold positive integers, got {list(k_range)}")
-    root = seed_sequence(seed)
+    stats = as_stats(stats, "stats")
+    ks = check_k_range(k_range, stats.n_stores)  # the whole range, before any fit
+    root = seed_sequence(check_seed(seed, "seed"))
     fits = {
         k: fit_mixture(
             stats,

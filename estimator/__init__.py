@@ -29,6 +29,7 @@ from .em import (
     fit_mixture,
     refit,
 )
+from .estimator_base import not_fitted_error
 from .inference import (
     Inference,
     InferenceWarning,
@@ -38,7 +39,7 @@ from .inference import (
 )
 from .init import INIT_METHODS, SeedLike, as_generator, seed_sequence, starting_values
 from .longpanel import ExcludedStoresWarning, LongPanel, long_from_arrays
-from .model import MixtureSummary, NotFittedError, SalesMixture, select_k
+from .model import SalesMixture, select_k
 from .panel import (
     PRICE_COLUMN,
     Panel,
@@ -60,6 +61,7 @@ from .params import (
 )
 from .results import ConvergenceWarning, MixtureFit
 from .selection import CRITERIA, ModelSelection, fit_k_range
+from .summary import MixtureSummary
 
 __all__ = [
     "CRITERIA",
@@ -123,3 +125,10 @@ __all__ = [
     "SeedLike",
     "SufficientStats",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # NotFittedError subclasses scikit-learn's, imported on first use (estimator_base)
+    if name == "NotFittedError":
+        return not_fitted_error()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

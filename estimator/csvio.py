@@ -550,6 +550,69 @@ def _blank(column: pd.Series) -> pd.Series:
 
 
 # ---------------------------------------------------------------------------
+# Panels back to frames (the inverse of the readers, for drawn data)
+# ---------------------------------------------------------------------------
+
+
+def price_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The price column of a wide DataFrame, as a one-column frame with its index (a copy)."""
+    return frame[[_price_column(list(frame.columns), "<DataFrame>")]].copy()
+
+
+def wide_frame(panel: Panel | LongPanel, prices: pd.DataFrame) -> pd.DataFrame:
+    """A panel as a wide DataFrame that :func:`load_csv` reads back into it.
+
+    Parameters
+    ----------
+    panel : Panel or LongPanel
+        Its weeks are row positions of ``prices`` (as :func:`load_csv` numbers them).
+    prices : DataFrame of shape (T, 1)
+        The price column, with the index the frame gets (:func:`price_frame`).
+
+    Returns
+    -------
+    DataFrame of shape (T, 1 + N)
+        The price column, then one column of sales per store named by its id;
+        NaN where a store has no observation.
+    """
+    sales = np.full((panel.n_stores, len(prices)), np.nan)
+    if isinstance(panel, Panel):
+        sales[:] = np.exp(panel.y)
+    else:
+        sales[panel.store, panel.week] = np.exp(panel.y)
+    stores = pd.DataFrame(sales.T, index=prices.index, columns=list(panel.store_ids))
+    return pd.concat([prices.copy(), stores], axis=1)
+
+
+def long_frame(panel: Panel | LongPanel) -> pd.DataFrame:
+    """A panel as a long DataFrame that :func:`load_long_csv` reads back into it.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``store, week, sales, price`` and the extra regressors, one row
+        per observed store-week (X's column 1 is log price, columns 2.. the extras).
+    """
+    if isinstance(panel, Panel):
+        n_stores, n_weeks = panel.y.shape
+        store, week = np.repeat(np.arange(n_stores), n_weeks), np.tile(np.arange(n_weeks), n_stores)
+        y, X = panel.y.ravel(), np.tile(panel.X, (n_stores, 1))
+    else:
+        store, week, y, X = panel.store, panel.week, panel.y, panel.X
+    frame = pd.DataFrame(
+        {
+            "store": np.asarray(panel.store_ids, dtype=object)[store],
+            "week": week,
+            "sales": np.exp(y),
+            "price": np.exp(X[:, 1]),
+        }
+    )
+    for j, name in enumerate(panel.coef_names[2:], start=2):
+        frame[name] = X[:, j]
+    return frame
+
+
+# ---------------------------------------------------------------------------
 # Either layout
 # ---------------------------------------------------------------------------
 

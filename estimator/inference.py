@@ -90,11 +90,12 @@ engine's floor (``SIGMA_FLOOR``) is a boundary, not a maximum: an
 (no sigma enters it).
 
 The standard error of pi_K comes from the delta method, var(pi_K) = 1' V_pi 1.
-Intervals are Wald intervals estimate +- z se with z = Phi^-1((1 + level)/2);
-for pi the Wald interval is clipped to [0, 1] (``ci_pi``; clipping never changes
-whether a true pi in (0, 1) is covered) and a logit-scale interval,
+Intervals are Wald intervals estimate +- z se with z = Phi^-1((1 + level)/2),
+except for pi: its one interval (``ci_pi``, ``pi.ci`` in JSON, the summary's) is
+the Wald interval on the logit scale mapped back,
 expit(logit(pi) +- z se / (pi (1 - pi))), which stays inside (0, 1) and is
-asymmetric near the boundary, is given as ``ci_pi_logit``.
+asymmetric near the boundary, where a symmetric interval would leave [0, 1]
+(the standard error is the delta method's on the pi scale either way).
 
 A singular or ill-conditioned information matrix (an empty or collapsed segment,
 two identical segments, a fit that is not at a maximum) gives an
@@ -210,9 +211,8 @@ class Inference:
     ci_theta : ndarray of shape (K, P, 2)
         Lower and upper limits: Wald for observed and naive, percentile for bootstrap.
     ci_pi : ndarray of shape (K, 2)
-        Wald clipped to [0, 1] (observed, naive), percentile (bootstrap).
-    ci_pi_logit : ndarray of shape (K, 2) or None
-        Logit-scale Wald interval (observed and naive only).
+        Logit-scale Wald interval mapped back (observed, naive; inside (0, 1),
+        [1, 1] for K = 1), percentile (bootstrap).
     valid : bool
         False when the covariance could not be estimated (everything NaN).
     coef_names : tuple of str of length P
@@ -240,7 +240,6 @@ class Inference:
     se_pi: np.ndarray
     ci_theta: np.ndarray
     ci_pi: np.ndarray
-    ci_pi_logit: np.ndarray | None
     valid: bool
     coef_names: tuple[str, ...]
     details: dict[str, Any] = field(default_factory=dict)
@@ -340,7 +339,6 @@ class Inference:
             se_pi=self.se_pi[order],
             ci_theta=self.ci_theta[order],
             ci_pi=self.ci_pi[order],
-            ci_pi_logit=None if self.ci_pi_logit is None else self.ci_pi_logit[order],
             replicates=reps,
             **sigma_fields,
         )
@@ -349,9 +347,9 @@ class Inference:
         """JSON-ready form (NaN written as None).
 
         Per coefficient name (``alpha``, ``beta``) and for ``pi``: ``se`` (K values)
-        and ``ci`` (K pairs [lower, upper]); ``pi`` also has ``ci_logit`` for the
-        Wald methods. With estimated sigma also ``sigma`` (``se``, ``ci`` and
-        ``interval``: "log-wald" or "percentile") and ``sigma_mode``; nothing is
+        and ``ci`` (K pairs [lower, upper]); ``pi`` also has ``interval``
+        ("logit-wald" or "percentile"). With estimated sigma also ``sigma`` (``se``,
+        ``ci`` and ``interval``: "log-wald" or "percentile") and ``sigma_mode``; nothing is
         added when sigma is fixed. ``cov`` and ``parameters`` (its row names) only
         with ``include_cov``.
         """
@@ -363,9 +361,11 @@ class Inference:
         }
         for j, name in enumerate(self.coef_names):
             out[name] = {"se": jsonable(self.se_theta[:, j]), "ci": jsonable(self.ci_theta[:, j])}
-        out["pi"] = {"se": jsonable(self.se_pi), "ci": jsonable(self.ci_pi)}
-        if self.ci_pi_logit is not None:
-            out["pi"]["ci_logit"] = jsonable(self.ci_pi_logit)
+        out["pi"] = {
+            "se": jsonable(self.se_pi),
+            "ci": jsonable(self.ci_pi),
+            "interval": "percentile" if self.method == "bootstrap" else "logit-wald",
+        }
         if self.sigma_mode != "fixed":
             out["sigma_mode"] = self.sigma_mode
             out["sigma"] = {
@@ -649,7 +649,6 @@ def bootstrap_se(
         base,
         ci_theta=limits[:n_theta].reshape(n_components, n_coef, 2),
         ci_pi=limits[n_theta:n_base],
-        ci_pi_logit=None,
         replicates=used,
         **sigma_fields,
     )
@@ -831,7 +830,8 @@ def _wald(
 ) -> Inference:
     """Standard errors and Wald intervals of every parameter from a free-parameter cov.
 
-    sigma: delta-method standard error and the log-scale interval mapped back.
+    pi: the logit-scale interval mapped back; sigma: delta-method standard error
+    and the log-scale interval mapped back.
     """
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
@@ -846,13 +846,12 @@ def _wald(
     se_theta = se[:n_theta].reshape(n_components, n_coef)
     se_pi = se[n_theta:n_base]
     ci_theta = theta[..., None] + np.array([-z, z]) * se_theta[..., None]
-    ci_pi = np.clip(pi[:, None] + np.array([-z, z]) * se_pi[:, None], 0.0, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         half = z * se_pi / (pi * (1.0 - pi))
-        ci_pi_logit = expit(logit(pi)[:, None] + np.array([-1.0, 1.0]) * half[:, None])
+        ci_pi = expit(logit(pi)[:, None] + np.array([-1.0, 1.0]) * half[:, None])
     degenerate = (pi <= 0.0) | (pi >= 1.0)
     boundary = np.where(np.isnan(se_pi), np.nan, pi)
-    ci_pi_logit[degenerate] = boundary[degenerate, None]
+    ci_pi[degenerate] = boundary[degenerate, None]
     sigma_fields: dict[str, np.ndarray] = {}
     if params.sigma is not None:
         sigma_k = params.sigma_k
@@ -872,7 +871,6 @@ def _wald(
         se_pi=se_pi,
         ci_theta=ci_theta,
         ci_pi=ci_pi,
-        ci_pi_logit=ci_pi_logit,
         valid=valid,
         coef_names=params.names,
         details={"n_stores": stats.n_stores, **details},

@@ -217,6 +217,20 @@ def check_finite_array(
     return array
 
 
+def check_finite_result(values: np.ndarray, name: str, what: str) -> np.ndarray:
+    """``values`` computed from the argument ``name`` when all are finite; else a ValueError.
+
+    For data whose scale defeats float64 (a result would be NaN or infinite):
+    the message names the argument and says what overflowed (``what``).
+    """
+    if not np.all(np.isfinite(values)):
+        raise ValueError(
+            f"{name} is too large in magnitude: {what} in floating point (a result would be "
+            f"NaN or infinite); check the scale of {name}"
+        )
+    return values
+
+
 def check_probabilities(value: object, name: str, shape: Sequence[int | None]) -> np.ndarray:
     """Probability vectors along the last axis: finite, non-negative, each summing to 1.
 

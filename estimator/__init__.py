@@ -59,6 +59,7 @@ from .params import (
     match_segments,
     n_free_params,
 )
+from .plausibility import PlausibilityWarning
 from .results import ConvergenceWarning, MixtureFit
 from .selection import CRITERIA, ModelSelection, fit_k_range
 from .summary import MixtureSummary
@@ -120,6 +121,7 @@ __all__ = [
     "MixtureSummary",
     "ModelSelection",
     "NotFittedError",
+    "PlausibilityWarning",
     "Panel",
     "SalesMixture",
     "SeedLike",

@@ -187,6 +187,37 @@ def test_dataframe_errors_name_the_row_label():
         load_csv(frame)
 
 
+@pytest.mark.parametrize("cell", ["n/a", "NA", "", "  ", "null", "#N/A"])
+def test_text_in_a_frame_is_read_as_the_same_file_is(tmp_path, cell):
+    frame = pd.read_csv(REAL).iloc[:, :6].astype(object)
+    frame.iloc[2, 3] = cell
+    path = tmp_path / "with_text.csv"
+    frame.to_csv(path, index=False)
+    site = r"column 'Sales3', row 3 \((file line 4|index 2)\): (NaN|empty) cell"
+    for data in (path, frame):  # as the file is, so is the frame: refused, naming the cell
+        with pytest.raises(ValueError, match=site):
+            load_csv(data)
+        with pytest.raises(ValueError, match=site):
+            as_panel(data)
+    from estimator import SalesMixture
+
+    with pytest.raises(ValueError, match=site + r".*leave the cell missing, NaN or None"):
+        SalesMixture(2, n_init=1).fit(frame)  # not a silent missing week
+    assert_same_long(load_csv(frame, missing="drop"), load_csv(path, missing="drop"))
+    numbers_as_text = frame.copy()
+    numbers_as_text.iloc[2, 3] = " 1234.5 "
+    missing = frame.copy()
+    missing.iloc[2, 3] = None  # the frame's own missing value: a week not observed
+    assert isinstance(as_panel(missing), LongPanel)
+    assert as_panel(numbers_as_text).y[2, 2] == pytest.approx(np.log(1234.5))
+
+
+def assert_same_long(a, b):
+    for field in ("store", "week", "y", "X"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    assert a.store_ids == b.store_ids
+
+
 def test_long_sources_agree_and_keep_store_ids_of_any_type(tmp_path):
     path = write(tmp_path, LONG, "long.csv")
     reference = load_long_csv(path)

@@ -33,6 +33,8 @@ import numpy as np
 
 TOTAL_WORDS = frozenset({"total", "totals", "sum", "subtotal", "overall", "aggregate"})
 """A store name holding any of these words (or starting with "all") looks like a total."""
+_TOTAL_STEMS = ("total", "sum", "overall", "aggregate", "all")
+"""Every name that looks like a total contains one of these."""
 SUM_RTOL = 1e-6
 """A column equal to the sum of the others within this relative tolerance is a total."""
 MEDIAN_CELLS = 100_000
@@ -51,6 +53,18 @@ def looks_like_total(name: object) -> bool:
     """Whether a store name reads like a total of stores (module docstring)."""
     words = re.split(r"[\s_\-]+", str(name).strip().lower())
     return bool(TOTAL_WORDS.intersection(words)) or words[0] == "all"
+
+
+def total_names(names: Sequence[object]) -> list[int]:
+    """Positions of the names that read like a total (:func:`looks_like_total`).
+
+    One substring search over all names first: a million store names cost a
+    tenth of a second, not the second that splitting every name into words takes.
+    """
+    joined = "\n".join(map(str, names)).lower()
+    if not any(stem in joined for stem in _TOTAL_STEMS):
+        return []
+    return [i for i, name in enumerate(names) if looks_like_total(name)]
 
 
 def wide_messages(
@@ -102,8 +116,7 @@ def long_messages(
     messages = [
         f"{source}: store {name!r} looks like a total, not a store (its name); it is fitted "
         "as a store: remove its rows if it is not one"
-        for name in store_ids
-        if looks_like_total(name)
+        for name in (store_ids[i] for i in total_names(store_ids))
     ]
     return messages + _scale_messages(prices, sales, "'price'", "column 'sales'", source)
 
@@ -116,7 +129,7 @@ def warn(messages: Sequence[str], stacklevel: int = 3) -> None:
 
 def _totals(names: Sequence[object], sales: np.ndarray) -> list[tuple[int, str]]:
     """(column, reason) of every store column that looks like a total; sales (T, N)."""
-    found = [(j, "its name") for j, name in enumerate(names) if looks_like_total(name)]
+    found = [(j, "its name") for j in total_names(names)]
     total = sales.sum(axis=1)  # NaN in a week with a store not observed
     complete = np.flatnonzero(np.isfinite(total))
     if sales.shape[1] < 3 or complete.size == 0:
@@ -136,8 +149,6 @@ def _scale_messages(
     prices: np.ndarray, sales: np.ndarray, price_name: str, sales_name: str, source: str
 ) -> list[str]:
     """The swapped and already-logged rules on raw prices (T,) and sales (NaN ignored)."""
-    # fmin/fmax skip NaN without nanmin's warning on a panel with nothing observed
-    low, high = float(np.fmin.reduce(sales, axis=None)), float(np.fmax.reduce(sales, axis=None))
     messages = []
     median_price, median_sales = _median(prices), _median(sales)
     if median_price > median_sales:
@@ -145,6 +156,9 @@ def _scale_messages(
             f"{source}: column {price_name} (median {median_price:.4g}) is larger than the "
             f"sales (median {median_sales:.4g}): are prices and sales swapped?"
         )
+    # fmax/fmin skip NaN without nanmax's warning on a panel with nothing observed
+    high = float(np.fmax.reduce(sales, axis=None))
+    low = float(np.fmin.reduce(sales, axis=None)) if high <= LOG_MAX else 0.0
     if high <= LOG_MAX and high < LOG_BAND * low and _fractional(sales):
         messages.append(
             f"{source}: {sales_name} look like logs already (every value between {low:.4g} "

@@ -47,6 +47,7 @@ from .driver import component_driver
 from .em import DEFAULT_INIT, fit_mixture, refit
 from .engine import SigmaMode
 from .init import InitMethod, SeedLike, seed_sequence
+from .logs import get_logger
 from .panel import SufficientStats, as_stats
 from .params import SIGMA_MODES
 from .results import MixtureFit, check_fits
@@ -58,6 +59,7 @@ from .validation import (
     check_whole_number,
 )
 
+LOG = get_logger(__name__)
 DEFAULT_N_BOOT = 99
 DEFAULT_LEVEL = 0.05
 DEFAULT_BLRT_N_INIT = 10
@@ -503,6 +505,9 @@ def bootstrap_lrt(
                 chunk,
             )
             steps.append(step)
+            LOG.info("BLRT %d vs %d segments: LR %.3f, p = %.4f from %d samples, %s", k0, k0 + 1,
+                     step.lr, step.p_value, step.n_used,
+                     "rejected" if step.rejected else "not rejected")  # fmt: skip
             if not step.rejected:
                 chosen = k0
                 break

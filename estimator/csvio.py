@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from . import plausibility
+from .logs import get_logger
 from .longpanel import LongPanel, long_from_arrays, long_from_wide
 from .panel import PRICE_COLUMN, Panel, design_matrix, panel_from_arrays
 from .params import DEFAULT_COEF_NAMES
@@ -43,6 +44,7 @@ Source = str | os.PathLike | IO[str] | IO[bytes] | pd.DataFrame
 """A CSV path, an open text or binary file, or a DataFrame with the file's columns."""
 DataFormat = Literal["auto", "wide", "long"]
 
+LOG = get_logger(__name__)
 LONG_COLUMNS = ("store", "week", "sales", "price")
 _LONG_MARKERS = ("store", "week", "sales")
 _NAN_SPELLINGS = frozenset({"nan", "na", "n/a", "null", "none", "#n/a"})
@@ -495,6 +497,7 @@ def _load_wide(source: Any, missing: str, text_missing: str) -> Panel | LongPane
     y = np.log(sales.T, order="C")
     del values, sales
     X = design_matrix(prices)
+    LOG.debug("%s: wide, %d stores x %d weeks", where.source, len(store_ids), n_weeks)
     if np.isnan(y).any():
         return long_from_wide(y, X, store_ids, where.source)
     return panel_from_arrays(y, X, store_ids=store_ids, source=where.source)
@@ -577,6 +580,7 @@ def load_long_csv(source: Source, extra: Sequence[str] | None = None) -> LongPan
     for column in ("sales", "price"):
         _check_positive(values[column], column, where, column)
     codes, store_ids = pd.factorize(stores, sort=False)
+    LOG.debug("%s: long, %d rows, %d stores", where.source, len(frame), len(store_ids))
     plausibility.warn(
         plausibility.long_messages(store_ids, values["sales"], values["price"], where.source)
     )

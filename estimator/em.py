@@ -27,6 +27,7 @@ from .engine import (
     run_em,
 )
 from .init import InitMethod, SeedLike, starting_points, starting_values
+from .logs import get_logger
 from .panel import SufficientStats, check_y_X, sufficient_stats
 from .params import MIN_SEGMENT_WEIGHT, canonical_order
 from .results import ConvergenceWarning, MixtureFit
@@ -60,6 +61,7 @@ __all__ = [
     "run_em",
 ]
 
+LOG = get_logger(__name__)
 DEFAULT_TOL = 1e-8
 DEFAULT_MAX_ITER = 5000
 DEFAULT_N_INIT = 100
@@ -175,6 +177,11 @@ def fit_mixture(
         run = _stack_runs(runs)
     fit = _best_fit(driver, run, tol, max_iter, coef_names, sigma, time.perf_counter() - started)
     _warn_about(fit, len(theta0), max_iter, tol)
+    LOG.debug(
+        "K = %d: best log L %.6f from %d starts (%d at best), %s, %d EM steps + %d Newton, %.3f s",
+        n_components, fit.loglik, fit.n_init, fit.n_at_best,
+        "certified" if fit.converged else "NOT certified", fit.n_iter, fit.n_newton, fit.seconds,
+    )  # fmt: skip
     return fit
 
 

@@ -152,6 +152,7 @@ from .driver import SIGMA_FLOOR, component_driver
 from .em import DEFAULT_MAX_ITER, DEFAULT_TOL, refit
 from .engine import posteriors
 from .init import SeedLike, seed_sequence
+from .logs import get_logger
 from .panel import Panel, SufficientStats, as_stats
 from .params import (
     DEFAULT_COEF_NAMES,
@@ -174,6 +175,7 @@ FitLike = (
 ``sigma`` of length K means one per segment, a scalar or length 1 one common sigma.
 """
 
+LOG = get_logger(__name__)
 DEFAULT_LEVEL = 0.95
 MAX_CONDITION = 1e10
 """Largest condition number of the correlation-scaled information that is inverted."""
@@ -633,6 +635,8 @@ def bootstrap_se(
         return _wald("bootstrap", params, cov, level, False, details, stats)
     if details["n_degenerate"]:
         _warn(f"bootstrap: {details['n_degenerate']} of {n_boot} refits lost a segment (dropped)")
+    LOG.info("bootstrap standard errors: %d of %d refits used, %d not converged",
+             details["n_used"], n_boot, details["n_not_converged"])  # fmt: skip
     cov = np.atleast_2d(np.cov(_replicates_to_free(used, n_components, n_coef), rowvar=False))
     tails = 100.0 * np.array([(1.0 - level) / 2.0, (1.0 + level) / 2.0])
     limits = np.percentile(used, tails, axis=0).T

@@ -30,10 +30,12 @@ import numpy as np
 from .em import DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL, fit_mixture
 from .engine import SigmaMode
 from .init import InitMethod, SeedLike, seed_sequence
+from .logs import get_logger
 from .panel import SufficientStats, as_stats
 from .results import MixtureFit
 from .validation import check_k_range, check_seed
 
+LOG = get_logger(__name__)
 CRITERIA: tuple[str, ...] = ("bic", "bic_n", "aic", "aic3", "caic", "icl", "sabic", "sabic_n")
 SELECTING_CRITERION = "bic"
 DEFAULT_K_RANGE: tuple[int, ...] = (1, 2, 3, 4)
@@ -196,4 +198,7 @@ def fit_k_range(
         for k in ks
     }
     criteria = {k: fit_criteria(fit, stats) for k, fit in fits.items()}
+    for k, fit in fits.items():
+        LOG.info("K = %d: log L %.3f, BIC %.3f, %d/%d starts at best", k, fit.loglik,
+                 criteria[k]["bic"], fit.n_at_best, fit.n_init)  # fmt: skip
     return ModelSelection(fits=fits, criteria=criteria)

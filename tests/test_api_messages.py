@@ -4,6 +4,7 @@ before any work is done (no fit for K = 1..3 before K = 4 is refused)."""
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from estimator import (
@@ -149,3 +150,15 @@ def test_the_whole_k_range_is_checked_before_any_fit(panel, monkeypatch):
 def _first_stores(panel, n):
     stats = panel.sufficient_stats()
     return stats.ols[:n], stats.rss[:n], stats.gram, stats.n_obs[:n]
+
+
+def test_fit_real_on_three_stores_refuses_k_4_before_fitting(tmp_path, monkeypatch, capsys):
+    from experiments import fit_real
+
+    path = tmp_path / "three.csv"
+    pd.read_csv("data/609948.csv").iloc[:, :4].to_csv(path, index=False)
+    calls = []
+    monkeypatch.setattr("estimator.selection.fit_mixture", lambda *a, **k: calls.append(a[1]))
+    code = fit_real.main(["--data", str(path), "--out", str(tmp_path / "out"), "--n-init", "2"])
+    assert code == 2 and calls == [] and not (tmp_path / "out").exists()
+    assert "K = 4 segments needs at least 4 stores, the data have 3" in capsys.readouterr().err

@@ -188,9 +188,11 @@ class MixtureEstimator:
         return self
 
     def __repr__(self) -> str:
-        defaults = type(self)().get_params()
+        signature = inspect.signature(type(self).__init__).parameters
         shown = {
-            k: v for k, v in self.get_params().items() if k == "n_components" or v != defaults[k]
+            k: v
+            for k, v in self.get_params().items()
+            if k == "n_components" or v != signature[k].default
         }
         text = f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
         if hasattr(self, "fit_"):

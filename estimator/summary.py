@@ -77,8 +77,12 @@ class MixtureSummary:
         left = [f"{k + ':':<19}{_fmt(v):>18}" for k, v in self.info.items()]
         right = [f"{k + ':':<19}{_fmt(v):>18}" for k, v in self.checks.items()]
         head = "\n".join(f"{a:<40}{b}".rstrip() for a, b in _pairs(left, right, ""))
+        columns = ["", *self.parameters.columns]
         table = tabulate(
-            self._cells(), headers=["", *self.parameters.columns], disable_numparse=True
+            self._cells(),
+            headers=columns,
+            disable_numparse=True,
+            colalign=("left", *["right"] * (len(columns) - 1)),
         )
         rule = "=" * WIDTH
         return "\n".join([rule, self.title.center(WIDTH).rstrip(), rule, head, rule, table, rule])

@@ -11,7 +11,15 @@ import pytest
 from scipy.special import expit, logit
 from scipy.stats import norm
 
-from estimator import LongPanel, Panel, SalesMixture, load_csv, observed_information_se
+from estimator import (
+    LongPanel,
+    Panel,
+    SalesMixture,
+    load_csv,
+    observed_information_se,
+    panel_from_arrays,
+)
+from estimator.estimator_base import MixtureEstimator
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT / "data" / "609948.csv"
@@ -216,3 +224,43 @@ def test_library_doc_states_the_label_convention_once():
     text = (ROOT / "docs" / "library.md").read_text()
     assert len(re.findall(r"0-based", text)) >= 1 and "segment_1" in text
     assert text.count("## Segment labels") == 1
+
+
+# ---------------------------------------------------------------------------
+# the base: a second front gets every convention by saying how data become a panel
+# ---------------------------------------------------------------------------
+
+
+class ArraysFront(MixtureEstimator):
+    """A front for (y, X) only, with a required argument of its own (as a formula front has)."""
+
+    _unit = "unit"
+
+    def __init__(self, label, n_components=2, *, sigma="fixed", n_init=3, init="mixed",
+                 tol=1e-8, max_iter=500, random_state=None):  # fmt: skip
+        self.label = label
+        self.n_components = n_components
+        self.sigma = sigma
+        self.n_init = n_init
+        self.init = init
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def _panel(self, data, train):
+        return panel_from_arrays(*data, coef_names=("a", "b"))
+
+
+def test_a_second_front_gets_every_convention_from_the_base():
+    base = pytest.importorskip("sklearn.base")
+    panel = load_csv(REAL)
+    front = ArraysFront("mine", random_state=0)
+    assert front.get_params()["label"] == "mine" and repr(front).startswith("ArraysFront(label=")
+    assert base.clone(front).get_params() == front.get_params()
+    labels = front.fit_predict((panel.y, panel.X))
+    reference = SalesMixture(2, n_init=3, tol=1e-8, max_iter=500, random_state=0).fit(panel)
+    np.testing.assert_array_equal(labels, reference.labels_)
+    assert front.summary().parameters.index[0] == "a[1]" and front.n_features_in_ == 2
+    drawn, segments = front.sample(5)
+    assert isinstance(drawn, Panel) and drawn.store_ids[0] == "sample1" and segments.shape == (5,)
+    assert "units" in repr(front) and front.summary().info["units"] == 300

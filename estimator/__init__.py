@@ -17,6 +17,7 @@ from .blrt import BLRTResult, BLRTStep, bootstrap_lrt, check_blrt_settings
 from .csvio import as_panel, detect_format, load_csv, load_long_csv, load_panel
 from .driver import SIGMA_FLOOR_REL, segment_distances, simulate_outcomes
 from .engine import loglik_at
+from .estimator_base import not_fitted_error
 from .fit import distinct_maxima, fit_mixture, refit
 from .formula import RegressionData, regression_data
 from .guard import SetAside
@@ -29,7 +30,7 @@ from .inference import (
 )
 from .init import INIT_METHODS, SeedLike, as_generator, seed_sequence, starting_values
 from .longpanel import ExcludedStoresWarning, LongPanel, long_from_arrays
-from .model import MixtureSummary, NotFittedError, SalesMixture, select_k
+from .model import SalesMixture, select_k
 from .options import (
     DEFAULT_GUARD,
     DEFAULT_INIT,
@@ -58,8 +59,10 @@ from .params import (
     match_segments,
     n_free_params,
 )
+from .plausibility import PlausibilityWarning
 from .results import ConvergenceWarning, MixtureFit
 from .selection import CRITERIA, ModelSelection, fit_k_range
+from .summary import MixtureSummary
 
 __all__ = [
     "CRITERIA",
@@ -126,8 +129,16 @@ __all__ = [
     "MixtureSummary",
     "ModelSelection",
     "NotFittedError",
+    "PlausibilityWarning",
     "Panel",
     "SalesMixture",
     "SeedLike",
     "SufficientStats",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # NotFittedError subclasses scikit-learn's, imported on first use (estimator_base)
+    if name == "NotFittedError":
+        return not_fitted_error()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -46,14 +46,16 @@ from joblib import Parallel, delayed, effective_n_jobs
 from .driver import component_driver
 from .fit import fit_mixture, refit
 from .init import SeedLike, seed_sequence
+from .logs import get_logger
 from .options import FitOptions, fit_options
-from .panel import SufficientStats
+from .panel import SufficientStats, as_stats
 from .params import check_sigma_mode
 from .prior import prior_model
-from .results import MixtureFit
+from .results import MixtureFit, check_fits
 from .threads import one_blas_thread
-from .validation import check_whole_number
+from .validation import check_count, check_k_range, check_positive, check_seed
 
+LOG = get_logger(__name__)
 DEFAULT_N_BOOT = 99
 DEFAULT_LEVEL = 0.05
 DEFAULT_BLRT_N_INIT = 10
@@ -465,25 +467,14 @@ def bootstrap_lrt(
         n_init=DEFAULT_BLRT_N_INIT, tol=DEFAULT_BLRT_TOL, max_iter=DEFAULT_BLRT_MAX_ITER
     )
     options = fit_options(options or base, **overrides)
-    if not isinstance(data, SufficientStats) and not hasattr(data, "sufficient_stats"):
-        raise TypeError(
-            f"data must be SufficientStats or a panel with sufficient_stats(), got "
-            f"{type(data).__name__}"
-        )
-    stats = data if isinstance(data, SufficientStats) else data.sufficient_stats()
-    k_min, k_max, n_boot = _whole(k_min, "k_min"), _whole(k_max, "k_max"), _whole(n_boot, "n_boot")
+    stats = as_stats(data, "data")
+    k_min, k_max = check_count(k_min, "k_min"), check_count(k_max, "k_max")
+    n_boot = check_count(n_boot, "n_boot")
+    check_seed(seed, "seed")
+    level = check_positive(level, "level")
     check_blrt_settings(k_min, k_max, n_boot, level, options.sigma, options.n_init)
-    if k_max > stats.n_stores:
-        raise ValueError(f"k_max = {k_max} exceeds the number of units N = {stats.n_stores}")
-    given = dict(fits or {})
-    for k, fit in given.items():
-        if not isinstance(fit, MixtureFit):
-            raise TypeError(f"fits[{k!r}] must be a MixtureFit, got {type(fit).__name__}")
-    wrong = sorted(k for k, fit in given.items() if fit.sigma_mode != options.sigma)
-    if wrong:
-        raise ValueError(
-            f"fits: K = {wrong} were fitted with another sigma mode than {options.sigma!r}"
-        )
+    check_k_range(range(k_min, k_max + 1), stats.n_stores, "k_max")
+    given = check_fits(fits, options.sigma)
     root = seed_sequence(seed)
 
     def observed(k: int) -> MixtureFit:
@@ -502,6 +493,9 @@ def bootstrap_lrt(
                 observed(k0), stats, root, n_boot, level, sequential, options, parallel, chunk
             )
             steps.append(step)
+            LOG.info("BLRT %d vs %d segments: LR %.3f, p = %.4f from %d samples, %s", k0, k0 + 1,
+                     step.lr, step.p_value, step.n_used,
+                     "rejected" if step.rejected else "not rejected")  # fmt: skip
             if not step.rejected:
                 chosen = k0
                 break
@@ -518,7 +512,3 @@ def bootstrap_lrt(
             for key in ("n_init", "tol", "max_iter", "init", "sigma", "guard")
         },
     )
-
-
-def _whole(value: object, name: str) -> int:
-    return check_whole_number(value, name, minimum=1)

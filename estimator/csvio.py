@@ -34,6 +34,8 @@ from typing import IO, Any, Literal
 import numpy as np
 import pandas as pd
 
+from . import plausibility
+from .logs import get_logger
 from .longpanel import LongPanel, long_from_arrays, long_from_wide
 from .panel import PRICE_COLUMN, Panel, design_matrix, panel_from_arrays
 from .params import DEFAULT_COEF_NAMES
@@ -42,10 +44,15 @@ Source = str | os.PathLike | IO[str] | IO[bytes] | pd.DataFrame
 """A CSV path, an open text or binary file, or a DataFrame with the file's columns."""
 DataFormat = Literal["auto", "wide", "long"]
 
+LOG = get_logger(__name__)
 LONG_COLUMNS = ("store", "week", "sales", "price")
 _LONG_MARKERS = ("store", "week", "sales")
 _NAN_SPELLINGS = frozenset({"nan", "na", "n/a", "null", "none", "#n/a"})
 _MISSING_HINT = " (if the store was not observed that week, load with missing='drop')"
+_TEXT_HINT = (
+    " (text in a DataFrame is read as in a CSV file: for a week the store was not observed, "
+    "leave the cell missing, NaN or None)"
+)
 
 
 # ---------------------------------------------------------------------------
@@ -206,10 +213,11 @@ def _classify(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return numbers, absent, invalid
 
 
-def _cell_error(cell: str, name: Any, where: _Where, row: int, hint: bool) -> ValueError:
+def _cell_error(cell: str, name: Any, where: _Where, row: int, hint: str) -> ValueError:
     """The one-line error for a bad cell (its stripped text) of column ``name``.
 
-    ``hint``: an absent cell could be dropped with ``missing='drop'`` (wide sales).
+    ``hint``: advice added when the cell is absent (empty or NaN-spelled), e.g. that
+    ``missing='drop'`` would accept it (wide sales).
     """
     absent = cell == "" or cell.lower() in _NAN_SPELLINGS
     if cell == "":
@@ -220,7 +228,7 @@ def _cell_error(cell: str, name: Any, where: _Where, row: int, hint: bool) -> Va
         what = f"infinite value {cell!r}"
     else:
         what = f"non-numeric value {cell!r}"
-    advice = _MISSING_HINT if absent and hint else ""
+    advice = hint if absent else ""
     return ValueError(f"{where.source}: column {name!r}, {where.row(row)}: {what}{advice}")
 
 
@@ -233,9 +241,14 @@ def _numeric_column(
     name: Any,
     where: _Where,
     allow_missing: bool = False,
-    missing_hint: bool = False,
+    missing_hint: str = "",
+    allow_absent_text: bool | None = None,
 ) -> np.ndarray:
     """Parse a column of cells (text or numbers) as finite numbers.
+
+    A DataFrame has two kinds of absent cell: its own missing values (NaN, None,
+    NA), governed by ``allow_missing``, and text that a CSV file would read as
+    absent (``""``, ``"n/a"``, ...), governed by ``allow_absent_text``.
 
     Parameters
     ----------
@@ -245,9 +258,12 @@ def _numeric_column(
     where : _Where
         Source and row naming.
     allow_missing : bool
-        Empty and NaN-spelled cells become NaN instead of an error.
-    missing_hint : bool
-        Say in the error that ``missing='drop'`` would accept an absent cell.
+        Missing cells become NaN instead of an error.
+    missing_hint : str
+        Advice added to the error for an absent cell.
+    allow_absent_text : bool, optional
+        Empty and NaN-spelled text becomes NaN instead of an error (default:
+        ``allow_missing``, as in a file, where every cell is text).
 
     Returns
     -------
@@ -260,7 +276,9 @@ def _numeric_column(
             return numbers
     text = _text(column)
     numbers, absent, invalid = _classify(text)
-    bad = invalid | (absent & (not allow_missing))
+    allow_text = allow_missing if allow_absent_text is None else allow_absent_text
+    allowed = np.where(column.isna().to_numpy(), allow_missing, allow_text)
+    bad = invalid | (absent & ~allowed)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise _cell_error(text.iloc[row], name, where, row, missing_hint)
@@ -356,8 +374,14 @@ def _read_wide_text(
     return header, values, np.asarray(lines, dtype=np.int64), first_bad
 
 
-def _wide_values(source: Any, missing: str) -> tuple[list[Any], np.ndarray, _Where]:
-    """Header, validated cell values (T, C) with NaN for dropped cells, and row naming."""
+def _wide_values(
+    source: Any, missing: str, text_missing: str
+) -> tuple[list[Any], np.ndarray, _Where]:
+    """Header, validated cell values (T, C) with NaN for dropped cells, and row naming.
+
+    ``text_missing``: what absent text in a DataFrame means (``missing`` governs
+    the frame's own missing values, and every cell of a file).
+    """
     if isinstance(source, pd.DataFrame):
         where = _Where("<DataFrame>", index=source.index)
         header = list(source.columns)
@@ -371,9 +395,15 @@ def _wide_values(source: Any, missing: str) -> tuple[list[Any], np.ndarray, _Whe
             if (np.isfinite(values) | (np.isnan(values) & allowed)).all():
                 return header, values, where
         # some cell is text or missing: check column by column for the exact message
+        text_hint = _TEXT_HINT if missing == "drop" else _MISSING_HINT
         columns = [
             _numeric_column(
-                source.iloc[:, j], name, where, missing == "drop" and name != price, name != price
+                source.iloc[:, j],
+                name,
+                where,
+                allow_missing=missing == "drop" and name != price,
+                missing_hint=text_hint if name != price else "",
+                allow_absent_text=text_missing == "drop" and name != price,
             )
             for j, name in enumerate(header)
         ]
@@ -387,7 +417,8 @@ def _wide_values(source: Any, missing: str) -> tuple[list[Any], np.ndarray, _Whe
     if found is not None:
         column, row = found
         cell = first_bad.text[(row, column)]
-        raise _cell_error(cell, header[column], where, row, header[column] != price)
+        hint = _MISSING_HINT if header[column] != price else ""
+        raise _cell_error(cell, header[column], where, row, hint)
     return header, values, where
 
 
@@ -414,6 +445,14 @@ def load_csv(source: Source, missing: str = "error") -> Panel | LongPanel:
         own weeks; stores with fewer weeks than regressors are excluded and
         listed in ``LongPanel.excluded`` (with a warning).
 
+    Warns
+    -----
+    PlausibilityWarning
+        One line naming the column, for data that parse but look wrong: a
+        column named like a total or equal to the sum of the others, prices
+        and sales swapped, sales already logged (:mod:`estimator.plausibility`).
+        The data are loaded all the same.
+
     Raises
     ------
     ValueError
@@ -425,7 +464,12 @@ def load_csv(source: Source, missing: str = "error") -> Panel | LongPanel:
     """
     if missing not in ("error", "drop"):
         raise ValueError(f"missing must be 'error' or 'drop', got {missing!r}")
-    header, values, where = _wide_values(source, missing)
+    return _load_wide(source, missing, missing)
+
+
+def _load_wide(source: Any, missing: str, text_missing: str) -> Panel | LongPanel:
+    """:func:`load_csv`, with ``text_missing`` for absent text in a DataFrame (see _wide_values)."""
+    header, values, where = _wide_values(source, missing, text_missing)
     price = _price_column(header, where.source)
     negative = np.flatnonzero((values <= 0).any(axis=0))  # NaN (a dropped cell) compares False
     if negative.size:
@@ -445,10 +489,15 @@ def load_csv(source: Source, missing: str = "error") -> Panel | LongPanel:
         )
     store_ids = [name for name in header if name != price]
     sales = values[:, 1:] if price_index == 0 else np.delete(values, price_index, axis=1)
-    y = np.ascontiguousarray(sales.T)
+    plausibility.warn(
+        plausibility.wide_messages(store_ids, sales, prices, price, where.source), stacklevel=4
+    )
+    # a new array: ``values`` may be a DataFrame's own memory (read-only under
+    # pandas' copy-on-write), which is never written into
+    y = np.log(sales.T, order="C")
     del values, sales
-    np.log(y, out=y)
     X = design_matrix(prices)
+    LOG.debug("%s: wide, %d stores x %d weeks", where.source, len(store_ids), n_weeks)
     if np.isnan(y).any():
         return long_from_wide(y, X, store_ids, where.source)
     return panel_from_arrays(y, X, store_ids=store_ids, source=where.source)
@@ -531,6 +580,10 @@ def load_long_csv(source: Source, extra: Sequence[str] | None = None) -> LongPan
     for column in ("sales", "price"):
         _check_positive(values[column], column, where, column)
     codes, store_ids = pd.factorize(stores, sort=False)
+    LOG.debug("%s: long, %d rows, %d stores", where.source, len(frame), len(store_ids))
+    plausibility.warn(
+        plausibility.long_messages(store_ids, values["sales"], values["price"], where.source)
+    )
     X = np.column_stack([np.ones(len(frame)), np.log(values["price"]), *(values[c] for c in extra)])
     return long_from_arrays(
         codes,
@@ -546,6 +599,69 @@ def load_long_csv(source: Source, extra: Sequence[str] | None = None) -> LongPan
 def _blank(column: pd.Series) -> pd.Series:
     """Missing (None, NaN) or empty-text cells."""
     return column.isna() | (_text(column).to_numpy() == "")
+
+
+# ---------------------------------------------------------------------------
+# Panels back to frames (the inverse of the readers, for drawn data)
+# ---------------------------------------------------------------------------
+
+
+def price_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The price column of a wide DataFrame, as a one-column frame with its index (a copy)."""
+    return frame[[_price_column(list(frame.columns), "<DataFrame>")]].copy()
+
+
+def wide_frame(panel: Panel | LongPanel, prices: pd.DataFrame) -> pd.DataFrame:
+    """A panel as a wide DataFrame that :func:`load_csv` reads back into it.
+
+    Parameters
+    ----------
+    panel : Panel or LongPanel
+        Its weeks are row positions of ``prices`` (as :func:`load_csv` numbers them).
+    prices : DataFrame of shape (T, 1)
+        The price column, with the index the frame gets (:func:`price_frame`).
+
+    Returns
+    -------
+    DataFrame of shape (T, 1 + N)
+        The price column, then one column of sales per store named by its id;
+        NaN where a store has no observation.
+    """
+    sales = np.full((panel.n_stores, len(prices)), np.nan)
+    if isinstance(panel, Panel):
+        sales[:] = np.exp(panel.y)
+    else:
+        sales[panel.store, panel.week] = np.exp(panel.y)
+    stores = pd.DataFrame(sales.T, index=prices.index, columns=list(panel.store_ids))
+    return pd.concat([prices.copy(), stores], axis=1)
+
+
+def long_frame(panel: Panel | LongPanel) -> pd.DataFrame:
+    """A panel as a long DataFrame that :func:`load_long_csv` reads back into it.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``store, week, sales, price`` and the extra regressors, one row
+        per observed store-week (X's column 1 is log price, columns 2.. the extras).
+    """
+    if isinstance(panel, Panel):
+        n_stores, n_weeks = panel.y.shape
+        store, week = np.repeat(np.arange(n_stores), n_weeks), np.tile(np.arange(n_weeks), n_stores)
+        y, X = panel.y.ravel(), np.tile(panel.X, (n_stores, 1))
+    else:
+        store, week, y, X = panel.store, panel.week, panel.y, panel.X
+    frame = pd.DataFrame(
+        {
+            "store": np.asarray(panel.store_ids, dtype=object)[store],
+            "week": week,
+            "sales": np.exp(y),
+            "price": np.exp(X[:, 1]),
+        }
+    )
+    for j, name in enumerate(panel.coef_names[2:], start=2):
+        frame[name] = X[:, j]
+    return frame
 
 
 # ---------------------------------------------------------------------------
@@ -659,7 +775,9 @@ def as_panel(data: Any) -> Panel | LongPanel:
     if isinstance(data, Panel | LongPanel):
         return data
     if isinstance(data, pd.DataFrame):
-        return load_panel(data, missing="drop" if detect_format(data) == "wide" else "error")
+        if detect_format(data) == "wide":  # the frame's own missing cells: weeks not observed
+            return _load_wide(data, missing="drop", text_missing="error")
+        return load_long_csv(data)
     if isinstance(data, str | os.PathLike):
         return load_panel(data)
     if isinstance(data, tuple) and len(data) == 2:

@@ -20,6 +20,7 @@ from .driver import component_driver
 from .engine import EMRun, Problem, make_problem, posteriors, run_em
 from .guard import admissible, set_aside_maxima
 from .init import starting_points, starting_values
+from .logs import get_logger
 from .options import FitOptions, fit_options
 from .panel import SufficientStats
 from .params import canonical_order
@@ -29,6 +30,7 @@ from .threads import one_blas_thread
 from .validation import (
     check_count,
     check_finite_array,
+    check_instance,
     check_start_pi,
     check_start_sigma,
     check_start_theta,
@@ -36,6 +38,7 @@ from .validation import (
 
 __all__ = ["SAME_MAXIMUM", "distinct_maxima", "fit_mixture", "refit"]
 
+LOG = get_logger(__name__)
 SAME_MAXIMUM = 1e-6
 """Certified starts whose log-likelihoods differ by at most this (absolute) reached the same
 maximum; the distinct maxima of a fit are the clusters of certified log-likelihoods at this
@@ -104,12 +107,8 @@ def fit_mixture(
         two of its segments coincide, or when the guard set every maximum aside.
     """
     started = time.perf_counter()
+    check_instance(stats, "stats", SufficientStats, " (from Panel.sufficient_stats())")
     options = fit_options(options, **overrides)
-    if not isinstance(stats, SufficientStats):
-        raise TypeError(
-            f"stats must be SufficientStats (from panel.sufficient_stats()), got "
-            f"{type(stats).__name__}"
-        )
     n_components = check_count(n_components, "n_components")
     if n_components > stats.n_stores:
         raise ValueError(
@@ -156,6 +155,11 @@ def fit_mixture(
     )
     if not quiet:
         _warn_about(fit, options)
+    LOG.debug(
+        "K = %d: best log L %.6f from %d starts (%d at best), %s, %d EM steps + %d Newton, %.3f s",
+        n_components, fit.loglik, fit.n_init, fit.n_at_best,
+        "certified" if fit.converged else "NOT certified", fit.n_iter, fit.n_newton, fit.seconds,
+    )  # fmt: skip
     return fit
 
 

@@ -90,11 +90,12 @@ an :class:`InferenceWarning` and NaN errors. The fixed-sigma arithmetic is untou
 (no sigma enters it).
 
 The standard error of pi_K comes from the delta method, var(pi_K) = 1' V_pi 1.
-Intervals are Wald intervals estimate +- z se with z = Phi^-1((1 + level)/2);
-for pi the Wald interval is clipped to [0, 1] (``ci_pi``; clipping never changes
-whether a true pi in (0, 1) is covered) and a logit-scale interval,
+Intervals are Wald intervals estimate +- z se with z = Phi^-1((1 + level)/2),
+except for pi: its one interval (``ci_pi``, ``pi.ci`` in JSON, the summary's) is
+the Wald interval on the logit scale mapped back,
 expit(logit(pi) +- z se / (pi (1 - pi))), which stays inside (0, 1) and is
-asymmetric near the boundary, is given as ``ci_pi_logit``.
+asymmetric near the boundary, where a symmetric interval would leave [0, 1]
+(the standard error is the delta method's on the pi scale either way).
 
 Concomitant variables
 ---------------------
@@ -156,8 +157,9 @@ from .driver import component_driver
 from .engine import Problem, make_problem, posteriors
 from .fit import refit
 from .init import SeedLike, seed_sequence
+from .logs import get_logger
 from .options import DEFAULT_MAX_ITER, DEFAULT_TOL, FitOptions
-from .panel import Panel, SufficientStats
+from .panel import Panel, SufficientStats, as_stats
 from .params import (
     DEFAULT_COEF_NAMES,
     MIN_SEGMENT_WEIGHT,
@@ -171,6 +173,7 @@ from .provenance import jsonable
 from .results import MixtureFit
 from .space import ParameterSpace, space_of
 from .threads import one_blas_thread
+from .validation import check_instance, check_seed, check_whole_number
 
 Method = Literal["observed", "naive", "bootstrap"]
 FitLike = (
@@ -181,6 +184,7 @@ FitLike = (
 ``sigma`` of length K means one per segment, a scalar or length 1 one common sigma.
 """
 
+LOG = get_logger(__name__)
 DEFAULT_LEVEL = 0.95
 MAX_CONDITION = 1e10
 """Largest condition number of the correlation-scaled information that is inverted."""
@@ -220,9 +224,8 @@ class Inference:
     ci_theta : ndarray of shape (K, P, 2)
         Lower and upper limits: Wald for observed and naive, percentile for bootstrap.
     ci_pi : ndarray of shape (K, 2)
-        Wald clipped to [0, 1] (observed, naive), percentile (bootstrap).
-    ci_pi_logit : ndarray of shape (K, 2) or None
-        Logit-scale Wald interval (observed and naive only).
+        Logit-scale Wald interval mapped back (observed, naive; inside (0, 1),
+        [1, 1] for K = 1), percentile (bootstrap).
     valid : bool
         False when the covariance could not be estimated (everything NaN).
     coef_names : tuple of str of length P
@@ -256,7 +259,6 @@ class Inference:
     se_pi: np.ndarray
     ci_theta: np.ndarray
     ci_pi: np.ndarray
-    ci_pi_logit: np.ndarray | None
     valid: bool
     coef_names: tuple[str, ...]
     details: dict[str, Any] = field(default_factory=dict)
@@ -399,7 +401,7 @@ class Inference:
             reps = self.replicates[:, full_index]
         permuted = {
             name: None if getattr(self, name) is None else getattr(self, name)[order]
-            for name in ("sigma", "se_sigma", "ci_sigma", "ci_pi_logit")
+            for name in ("sigma", "se_sigma", "ci_sigma")
         }
         gamma_fields = {}
         if self.gamma is not None:
@@ -429,9 +431,9 @@ class Inference:
         """JSON-ready form (NaN written as None).
 
         Per coefficient name (``alpha``, ``beta``) and for ``pi``: ``se`` (K values)
-        and ``ci`` (K pairs [lower, upper]); ``pi`` also has ``ci_logit`` for the
-        Wald methods. With estimated sigma also ``sigma`` (``se``, ``ci`` and
-        ``interval``: "log-wald" or "percentile") and ``sigma_mode``; with
+        and ``ci`` (K pairs [lower, upper]); ``pi`` also has ``interval``
+        ("logit-wald" or "percentile"). With estimated sigma also ``sigma`` (``se``,
+        ``ci`` and ``interval``: "log-wald" or "percentile") and ``sigma_mode``; with
         concomitants ``gamma`` (``estimate``, ``se``, ``ci``, ``covariates``).
         ``cov`` and ``parameters`` (its row names) only with ``include_cov``.
         """
@@ -443,9 +445,11 @@ class Inference:
         }
         for j, name in enumerate(self.coef_names):
             out[name] = {"se": jsonable(self.se_theta[:, j]), "ci": jsonable(self.ci_theta[:, j])}
-        out["pi"] = {"se": jsonable(self.se_pi), "ci": jsonable(self.ci_pi)}
-        if self.ci_pi_logit is not None:
-            out["pi"]["ci_logit"] = jsonable(self.ci_pi_logit)
+        out["pi"] = {
+            "se": jsonable(self.se_pi),
+            "ci": jsonable(self.ci_pi),
+            "interval": "percentile" if self.method == "bootstrap" else "logit-wald",
+        }
         if self.sigma_mode != "fixed":
             out["sigma_mode"] = self.sigma_mode
             out["sigma"] = {
@@ -574,6 +578,7 @@ def observed_information_se(
         An :class:`InferenceWarning` and NaN errors when the information is
         singular, ill-conditioned or not positive definite, or a sigma is at the floor.
     """
+    stats = as_stats(stats, "stats")
     params = _fit_params(fit, stats)
     dim = params.problem.space.dim
     details: dict[str, Any] = {"condition_number": float("nan"), "newton_step_in_se": float("nan")}
@@ -614,6 +619,7 @@ def naive_se(fit: FitLike, stats: SufficientStats, level: float = DEFAULT_LEVEL)
     Inference
         ``method="naive"``.
     """
+    stats = as_stats(stats, "stats")
     params = _fit_params(fit, stats)
     space = params.problem.space
     dim = space.dim
@@ -681,12 +687,11 @@ def bootstrap_se(
         ``n_degenerate`` (refits that lost a segment or whose sigma hit the
         floor, discarded) and ``n_not_converged``; ``replicates`` the matched estimates.
     """
-    stats = data if isinstance(data, SufficientStats) else data.sufficient_stats()
+    stats = as_stats(data, "data")
     params = _fit_params(fit, stats)
-    if n_boot < 2:
-        raise ValueError(f"n_boot must be at least 2, got {n_boot}")
-    if n_init < 0:
-        raise ValueError(f"n_init must be >= 0, got {n_init}")
+    n_boot = check_whole_number(n_boot, "n_boot", minimum=2)
+    n_init = check_whole_number(n_init, "n_init", minimum=0)
+    check_seed(seed, "seed")
     if params.problem.prior.concomitant:
         raise NotImplementedError(
             "bootstrap standard errors of a concomitant fit: use the observed information"
@@ -723,6 +728,8 @@ def bootstrap_se(
         return _wald("bootstrap", params, cov, level, False, details, stats)
     if details["n_degenerate"]:
         _warn(f"bootstrap: {details['n_degenerate']} of {n_boot} refits lost a segment (dropped)")
+    LOG.info("bootstrap standard errors: %d of %d refits used, %d not converged",
+             details["n_used"], n_boot, details["n_not_converged"])  # fmt: skip
     cov = np.atleast_2d(np.cov(_replicates_to_free(used, n_components, n_coef), rowvar=False))
     tails = 100.0 * np.array([(1.0 - level) / 2.0, (1.0 + level) / 2.0])
     limits = np.percentile(used, tails, axis=0).T
@@ -739,7 +746,6 @@ def bootstrap_se(
         base,
         ci_theta=limits[:n_theta].reshape(n_components, n_coef, 2),
         ci_pi=limits[n_theta:n_base],
-        ci_pi_logit=None,
         replicates=used,
         **sigma_fields,
     )
@@ -852,10 +858,9 @@ def _fit_params(fit: FitLike, stats: SufficientStats) -> _Params:
             fit.sigma_floored,
             fit.covariate_names,
         )
-    if not isinstance(fit, tuple | list) or len(fit) not in (2, 3):
-        raise TypeError(
-            f"fit must be a MixtureFit or a tuple (theta, pi[, sigma]), got {type(fit).__name__}"
-        )
+    check_instance(fit, "fit", (MixtureFit, tuple, list), " (a fit, or (theta, pi[, sigma]))")
+    if len(fit) not in (2, 3):
+        raise ValueError(f"fit must be a MixtureFit or (theta, pi[, sigma]), got {len(fit)} items")
     return _check_params(*fit[:2], stats, *fit[2:])
 
 
@@ -966,7 +971,8 @@ def _wald(
 ) -> Inference:
     """Standard errors and Wald intervals of every parameter from a free-parameter cov.
 
-    sigma: delta-method standard error and the log-scale interval mapped back.
+    pi: the logit-scale interval mapped back; sigma: delta-method standard error
+    and the log-scale interval mapped back.
     """
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
@@ -994,8 +1000,7 @@ def _wald(
         variance = np.einsum("ij,jk,ik->i", jac, cov, jac)
         se_pi = np.sqrt(np.clip(variance, 0.0, None))[n_theta : n_theta + n_components]
     ci_theta = theta[..., None] + np.array([-z, z]) * se_theta[..., None]
-    ci_pi = np.clip(pi[:, None] + np.array([-z, z]) * se_pi[:, None], 0.0, 1.0)
-    ci_pi_logit = _logit_interval(pi, se_pi, level)
+    ci_pi = _logit_interval(pi, se_pi, level)
     sigma_fields: dict[str, np.ndarray] = {}
     if params.sigma is not None:
         sigma_k = params.sigma_k
@@ -1015,7 +1020,6 @@ def _wald(
         se_pi=se_pi,
         ci_theta=ci_theta,
         ci_pi=ci_pi,
-        ci_pi_logit=ci_pi_logit,
         valid=valid,
         coef_names=params.names,
         details={"n_stores": stats.n_stores, **details},

@@ -27,6 +27,7 @@ import numpy as np
 from .driver import ComponentDriver, component_driver
 from .panel import SufficientStats
 from .params import SigmaMode
+from .validation import check_seed
 
 InitMethod = Literal["mixed", "kmeans++", "stores", "partition", "small"]
 INIT_METHODS: tuple[str, ...] = ("mixed", "kmeans++", "stores", "partition", "small")
@@ -46,6 +47,7 @@ def seed_sequence(seed: SeedLike, *keys: int) -> np.random.SeedSequence:
         Path of the child, for example ``(K,)`` for the fit with K segments or
         ``(condition, replication)`` in a study.
     """
+    check_seed(seed, "seed")
     if isinstance(seed, np.random.Generator):
         seed = int(seed.integers(2**63))
     if isinstance(seed, np.random.SeedSequence):
@@ -55,6 +57,7 @@ def seed_sequence(seed: SeedLike, *keys: int) -> np.random.SeedSequence:
 
 def as_generator(seed: SeedLike) -> np.random.Generator:
     """Return a numpy Generator for ``seed`` (a Generator is returned as is)."""
+    check_seed(seed, "seed")
     if isinstance(seed, np.random.Generator):
         return seed
     return np.random.default_rng(seed)

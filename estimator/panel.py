@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .params import DEFAULT_COEF_NAMES, default_coef_names
+from .validation import check_instance
 
 PRICE_COLUMN = "Price"
 """The wide CSV's price column (read by :mod:`estimator.csvio`)."""
@@ -153,6 +154,11 @@ def check_y_X(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"y must be a 2-D array of shape (N, T) = (stores, weeks), got {y.shape}")
     n_weeks, n_coef = X.shape
     if y.shape[1] != n_weeks:
+        if n_coef == y.shape[1] and n_weeks < n_coef:
+            raise ValueError(
+                f"X has shape {X.shape} but y has {y.shape[1]} weeks: X looks like regressors x "
+                f"weeks; pass X.T so that X is (T, P) = ({y.shape[1]}, {n_weeks})"
+            )
         if y.shape[0] == n_weeks:
             raise ValueError(
                 f"y has shape {y.shape} but X has {n_weeks} rows (weeks): y looks like weeks x "
@@ -240,6 +246,37 @@ def sufficient_stats(y: np.ndarray, X: np.ndarray) -> SufficientStats:
     rss = np.einsum("nt,nt->n", residuals, residuals)
     n_obs = np.full(y.shape[0], float(y.shape[1]))
     return SufficientStats(ols=ols, rss=rss, gram=X.T @ X, n_obs=n_obs)
+
+
+def as_stats(data: object, name: str = "data") -> SufficientStats:
+    """The sufficient statistics of ``data``: SufficientStats as is, or a panel's.
+
+    Parameters
+    ----------
+    data : SufficientStats, Panel, LongPanel
+        Anything with a ``sufficient_stats()`` method will do.
+    name : str
+        The argument's name, for the message.
+
+    Raises
+    ------
+    TypeError
+        ``data`` is none of these (arrays included: build a panel first).
+    """
+    if isinstance(data, SufficientStats):
+        return data
+    method = getattr(data, "sufficient_stats", None)
+    if callable(method):
+        return check_instance(method(), f"{name}.sufficient_stats()", SufficientStats)
+    hint = (
+        "; for arrays y (N, T) and X (T, P) pass panel_from_arrays(y, X)"
+        if isinstance(data, np.ndarray | tuple | list)
+        else ""
+    )
+    raise TypeError(
+        f"{name} must be SufficientStats or a panel (Panel, LongPanel: anything with a "
+        f"sufficient_stats() method), got {type(data).__name__}{hint}"
+    )
 
 
 def concat_stats(parts: Iterable[SufficientStats]) -> SufficientStats:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,6 +10,7 @@ import numpy as np
 
 from .guard import SetAside
 from .params import default_coef_names, n_free_params
+from .validation import check_instance, check_whole_number
 
 
 class ConvergenceWarning(UserWarning):
@@ -228,3 +230,43 @@ class MixtureFit:
 
 def _finite_or_none(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
+
+
+def check_fits(fits: object, sigma_mode: str, name: str = "fits") -> dict[int, MixtureFit]:
+    """Fits already made, keyed by their number of segments, all with ``sigma_mode``.
+
+    Parameters
+    ----------
+    fits : mapping of int to MixtureFit, or None
+    sigma_mode : {"fixed", "common", "segment"}
+        The sigma mode every fit must have.
+    name : str
+
+    Returns
+    -------
+    dict of int to MixtureFit
+        Empty for None.
+
+    Raises
+    ------
+    TypeError
+        Not a mapping, a key that is not a whole number, a value that is not a MixtureFit.
+    ValueError
+        A fit whose K differs from its key, or fitted with another sigma mode.
+    """
+    if fits is None:
+        return {}
+    check_instance(fits, name, Mapping, " (K -> MixtureFit, e.g. fit_k_range(...).fits)")
+    checked = {}
+    for key, fit in fits.items():
+        k = check_whole_number(key, f"{name} key", minimum=1)
+        check_instance(fit, f"{name}[{key!r}]", MixtureFit)
+        if fit.n_components != k:
+            raise ValueError(f"{name}[{k}] has K = {fit.n_components} segments, not {k}")
+        checked[k] = fit
+    wrong = sorted(k for k, fit in checked.items() if fit.sigma_mode != sigma_mode)
+    if wrong:
+        raise ValueError(
+            f"{name}: K = {wrong} were fitted with another sigma mode than {sigma_mode!r}"
+        )
+    return checked

@@ -29,11 +29,13 @@ import numpy as np
 
 from .fit import fit_mixture
 from .init import seed_sequence
+from .logs import get_logger
 from .options import FitOptions, fit_options
-from .panel import SufficientStats
+from .panel import SufficientStats, as_stats
 from .results import MixtureFit
-from .validation import check_whole_number
+from .validation import check_k_range
 
+LOG = get_logger(__name__)
 CRITERIA: tuple[str, ...] = ("bic", "bic_n", "aic", "aic3", "caic", "icl", "sabic", "sabic_n")
 SELECTING_CRITERION = "bic"
 DEFAULT_K_RANGE: tuple[int, ...] = (1, 2, 3, 4)
@@ -181,7 +183,8 @@ def fit_k_range(
     ModelSelection
     """
     options = fit_options(options, **overrides)
-    ks = check_k_range(k_range, stats.n_stores)
+    stats = as_stats(stats, "stats")
+    ks = check_k_range(k_range, stats.n_stores)  # the whole range, before any fit
     root = seed_sequence(options.seed)
     fits = {
         k: fit_mixture(
@@ -195,27 +198,7 @@ def fit_k_range(
         for k in ks
     }
     criteria = {k: fit_criteria(fit, stats) for k, fit in fits.items()}
+    for k, fit in fits.items():
+        LOG.info("K = %d: log L %.3f, BIC %.3f, %d/%d starts at best", k, fit.loglik,
+                 criteria[k]["bic"], fit.n_at_best, fit.n_init)  # fmt: skip
     return ModelSelection(fits=fits, criteria=criteria)
-
-
-def check_k_range(k_range: Iterable[int], n_units: int, name: str = "k_range") -> list[int]:
-    """The sorted distinct K of ``k_range``, each a whole number in 1..``n_units``.
-
-    Raises
-    ------
-    TypeError, ValueError
-        Naming ``name``, before anything is fitted.
-    """
-    try:
-        values = list(k_range)
-    except TypeError:
-        raise TypeError(f"{name} must be an iterable of whole numbers, got {k_range!r}") from None
-    if not values:
-        raise ValueError(f"{name} is empty: give at least one number of segments")
-    ks = sorted({check_whole_number(k, name, minimum=1) for k in values})
-    if ks[-1] > n_units:
-        raise ValueError(
-            f"{name} asks for K = {ks[-1]} segments but the data have only {n_units} units "
-            f"(K <= N); nothing was fitted"
-        )
-    return ks

@@ -14,7 +14,8 @@ Messages start with the argument's name, so the user sees which one is at fault.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -77,6 +78,60 @@ def check_seed(seed: object, name: str = "seed") -> object:
     if seed is None or isinstance(seed, np.random.SeedSequence | np.random.Generator):
         return seed
     return check_whole_number(seed, name, minimum=0)
+
+
+def check_instance(value: object, name: str, kind: type | tuple[type, ...], hint: str = "") -> Any:
+    """``value`` when it is an instance of ``kind``; else a TypeError naming the argument.
+
+    Parameters
+    ----------
+    value : object
+    name : str
+    kind : type or tuple of types
+    hint : str
+        Appended to the message (say how to get the right kind).
+    """
+    if isinstance(value, kind):
+        return value
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    expected = " or ".join(k.__name__ for k in kinds)
+    raise TypeError(f"{name} must be a {expected}, got {type(value).__name__}{hint}")
+
+
+def check_k_range(value: object, n_units: int, name: str = "k_range") -> list[int]:
+    """Every K of a range: whole numbers from 1 to the number of units, checked before any fit.
+
+    Parameters
+    ----------
+    value : iterable of int
+    n_units : int
+        N: a mixture of K segments needs at least K units (stores).
+    name : str
+
+    Returns
+    -------
+    list of int
+        The distinct K, ascending.
+
+    Raises
+    ------
+    TypeError
+        Not an iterable of whole numbers (a string, ``2.5``, ``True``).
+    ValueError
+        Empty, or a K below 1 or above ``n_units``.
+    """
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be an iterable of whole numbers, got {value!r}")
+    values = list(value)
+    if not values:
+        raise ValueError(f"{name} is empty: give at least one number of segments K")
+    ks = sorted({check_whole_number(k, f"{name} entry", minimum=1) for k in values})
+    if ks[-1] > n_units:
+        raise ValueError(
+            f"{name}: K = {ks[-1]} segments needs at least {ks[-1]} stores, the data have "
+            f"{n_units}; use K <= {n_units}"
+        )
+    return ks
 
 
 def check_positive(value: object, name: str) -> float:
@@ -162,6 +217,20 @@ def check_finite_array(
     return array
 
 
+def check_finite_result(values: np.ndarray, name: str, what: str) -> np.ndarray:
+    """``values`` computed from the argument ``name`` when all are finite; else a ValueError.
+
+    For data whose scale defeats float64 (a result would be NaN or infinite):
+    the message names the argument and says what overflowed (``what``).
+    """
+    if not np.all(np.isfinite(values)):
+        raise ValueError(
+            f"{name} is too large in magnitude: {what} in floating point (a result would be "
+            f"NaN or infinite); check the scale of {name}"
+        )
+    return values
+
+
 def check_probabilities(value: object, name: str, shape: Sequence[int | None]) -> np.ndarray:
     """Probability vectors along the last axis: finite, non-negative, each summing to 1.
 
@@ -237,6 +306,13 @@ def check_flat_theta(value: object, name: str, n_components: int, n_coef: int) -
             f"{name} must be flat, (alpha_1, beta_1, ..., alpha_K, beta_K), got shape "
             f"{array.shape}; for a (K, {n_coef}) array with one row per segment pass "
             f"{name}.ravel()"
+        )
+    if array.size != n_components * n_coef and array.size % n_components == 0:
+        per_segment = array.size // n_components
+        raise ValueError(
+            f"X has {n_coef} columns but {name} has {per_segment} coefficients per segment "
+            f"({array.size} entries for the {n_components} segments of pi): X must be "
+            f"(T, {per_segment}), [1, log p_t] for the assignment's model"
         )
     if array.size != n_components * n_coef:
         raise ValueError(

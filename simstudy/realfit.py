@@ -34,6 +34,7 @@ from estimator import (
     MixtureFit,
     ModelSelection,
     Panel,
+    PlausibilityWarning,
     bootstrap_se,
     detect_format,
     fit_k_range,
@@ -94,7 +95,7 @@ def load_data(
     panel : Panel or LongPanel
     data_format : {"wide", "long"}
     warnings : list of str
-        Messages of stores excluded for too few weeks.
+        Messages of stores excluded for too few weeks and of data that look wrong.
 
     Raises
     ------
@@ -114,7 +115,8 @@ def load_data(
             + ("are reserved in results.json" if clash else "appear twice")
             + "; rename the column"
         )
-    messages = [str(w.message) for w in caught if issubclass(w.category, ExcludedStoresWarning)]
+    shown = (ExcludedStoresWarning, PlausibilityWarning)
+    messages = [str(w.message) for w in caught if issubclass(w.category, shown)]
     return panel, data_format, messages
 
 

@@ -3,6 +3,7 @@
 import ast
 import io
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -186,6 +187,37 @@ def test_dataframe_errors_name_the_row_label():
         load_csv(frame)
 
 
+@pytest.mark.parametrize("cell", ["n/a", "NA", "", "  ", "null", "#N/A"])
+def test_text_in_a_frame_is_read_as_the_same_file_is(tmp_path, cell):
+    frame = pd.read_csv(REAL).iloc[:, :6].astype(object)
+    frame.iloc[2, 3] = cell
+    path = tmp_path / "with_text.csv"
+    frame.to_csv(path, index=False)
+    site = r"column 'Sales3', row 3 \((file line 4|index 2)\): (NaN|empty) cell"
+    for data in (path, frame):  # as the file is, so is the frame: refused, naming the cell
+        with pytest.raises(ValueError, match=site):
+            load_csv(data)
+        with pytest.raises(ValueError, match=site):
+            as_panel(data)
+    from estimator import SalesMixture
+
+    with pytest.raises(ValueError, match=site + r".*leave the cell missing, NaN or None"):
+        SalesMixture(2, n_init=1).fit(frame)  # not a silent missing week
+    assert_same_long(load_csv(frame, missing="drop"), load_csv(path, missing="drop"))
+    numbers_as_text = frame.copy()
+    numbers_as_text.iloc[2, 3] = " 1234.5 "
+    missing = frame.copy()
+    missing.iloc[2, 3] = None  # the frame's own missing value: a week not observed
+    assert isinstance(as_panel(missing), LongPanel)
+    assert as_panel(numbers_as_text).y[2, 2] == pytest.approx(np.log(1234.5))
+
+
+def assert_same_long(a, b):
+    for field in ("store", "week", "y", "X"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    assert a.store_ids == b.store_ids
+
+
 def test_long_sources_agree_and_keep_store_ids_of_any_type(tmp_path):
     path = write(tmp_path, LONG, "long.csv")
     reference = load_long_csv(path)
@@ -224,6 +256,37 @@ def test_wide_frame_with_nan_is_a_panel_with_missing_weeks():
     panel = as_panel(frame)
     assert isinstance(panel, LongPanel)
     assert np.bincount(panel.store).tolist() == [2, 3]
+
+
+@pytest.fixture
+def copy_on_write():
+    """pandas' copy-on-write mode (always on from pandas 3, an option before)."""
+    if "mode.copy_on_write" not in pd.options.mode.__dir__():
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas 3 deprecates the option (it cannot be off)
+        with pd.option_context("mode.copy_on_write", True):
+            yield
+
+
+@pytest.mark.parametrize("consolidated", [False, True])
+def test_a_frame_slice_with_a_missing_cell_fits_and_is_left_as_it_was(copy_on_write, consolidated):
+    from estimator import SalesMixture
+
+    frame = pd.read_csv(REAL).iloc[:, :41]
+    if consolidated:  # one float block: to_numpy() is a read-only view of the frame's memory
+        frame = frame.copy()
+    frame.iloc[3, 5] = np.nan
+    before = frame.copy()
+    model = SalesMixture(2, n_init=2, random_state=0).fit(frame)
+    assert len(model.store_ids_) == 40 and np.isfinite(model.loglik_)
+    pd.testing.assert_frame_equal(frame, before)  # nothing written into the caller's frame
+    balanced = pd.read_csv(REAL).iloc[:, :41].copy()
+    kept = balanced.copy()
+    panel = load_csv(balanced)
+    np.testing.assert_array_equal(panel.y, np.log(kept.iloc[:, 1:].to_numpy().T))
+    pd.testing.assert_frame_equal(balanced, kept)
 
 
 def test_wide_csv_timing_is_recorded_for_a_panel_of_the_requested_size(tmp_path):

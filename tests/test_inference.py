@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import brute_loglik, brute_posteriors, random_params
 from scipy.optimize import linear_sum_assignment
+from scipy.special import logit
 from scipy.stats import norm
 
 from estimator import LogL, SufficientStats, fit_mixture, sufficient_stats
@@ -256,9 +257,13 @@ def test_intervals_and_delta_method(real, real_fit3):
     pi_block = inference.cov[6:, 6:]
     assert inference.se_pi[2] == pytest.approx(np.sqrt(pi_block.sum()), rel=1e-12)
     np.testing.assert_allclose(inference.se_pi[:2], np.sqrt(np.diag(pi_block)))
-    lower, upper = inference.ci_pi_logit.T
+    lower, upper = inference.ci_pi.T  # the logit-scale interval: inside (0, 1), asymmetric
     assert np.all((lower > 0) & (lower < real_fit3.pi) & (real_fit3.pi < upper) & (upper < 1))
-    np.testing.assert_allclose(inference.ci_pi.mean(axis=1), real_fit3.pi)  # not clipped here
+    half = z * inference.se_pi / (real_fit3.pi * (1 - real_fit3.pi))
+    np.testing.assert_allclose(logit(lower), logit(real_fit3.pi) - half, rtol=1e-12)
+    np.testing.assert_allclose(logit(upper), logit(real_fit3.pi) + half, rtol=1e-12)
+    longer_up = upper - real_fit3.pi > real_fit3.pi - lower
+    np.testing.assert_array_equal(longer_up, real_fit3.pi < 0.5)  # longer towards 1/2
     covered_theta, covered_pi = inference.covers(real_fit3.theta, real_fit3.pi)
     assert covered_theta.all() and covered_pi.all()
     assert parameter_names(3) == [

@@ -109,6 +109,69 @@ def test_methods_before_fit_say_so(wide):
         SalesMixture().predict(wide)
 
 
+def test_the_not_fitted_error_is_scikit_learns(model, wide):
+    exceptions = pytest.importorskip("sklearn.exceptions")
+    validation = pytest.importorskip("sklearn.utils.validation")
+    assert issubclass(NotFittedError, exceptions.NotFittedError)
+    assert issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
+    fresh = SalesMixture(2)
+    for call in (
+        lambda: fresh.predict_proba(wide),
+        lambda: fresh.summary(),
+        lambda: fresh.sample(2),
+        lambda: fresh.bic(),
+        lambda: validation.check_is_fitted(fresh),
+    ):
+        with pytest.raises(exceptions.NotFittedError):
+            call()
+    validation.check_is_fitted(model)  # fitted: no error
+    assert getattr(fresh, "theta_", None) is None
+
+
+def test_fit_predict_and_n_features_in(model, wide, long):
+    labels = SalesMixture(3, **FAST).fit_predict(wide)
+    pd.testing.assert_series_equal(labels, model.labels_)
+    assert model.n_features_in_ == 2 == len(model.coef_names_)
+    promo = long.assign(promo=(long["week"] % 4 == 0).astype(float))
+    with_promo = SalesMixture(2, **FAST).fit(promo)
+    assert with_promo.n_features_in_ == 3 and with_promo.theta_.shape == (2, 3)
+
+
+def test_segment_labels_are_0_based_and_named_from_1(model, wide):
+    proba = model.predict_proba(wide)
+    assert list(proba.columns) == ["segment_1", "segment_2", "segment_3"]
+    assert list(model.posteriors_.columns) == list(proba.columns)
+    labels = model.predict(wide)
+    assert set(labels.unique()) <= {0, 1, 2}
+    assert (proba.columns[labels.to_numpy()] == proba.idxmax(axis=1).to_numpy()).all()
+    assert (proba.to_numpy().argmax(axis=1) == labels.to_numpy()).all()
+    assert model.summary().parameters.index[0] == "alpha[1]"  # what a person reads: from 1
+
+
+@pytest.mark.parametrize("scale", [1e200, -1e200, 1e300])
+def test_data_beyond_float64_are_refused_naming_the_argument(model, scale):
+    panel = load_csv(REAL)
+    huge = panel.y * scale
+    message = r"^data is too large in magnitude: .* overflow"
+    for method in ("predict_proba", "predict", "score_samples", "score", "criteria"):
+        with pytest.raises(ValueError, match=message):
+            getattr(model, method)(huge)
+    with pytest.raises(ValueError, match=message):
+        SalesMixture(2, **FAST).fit((huge, panel.X))
+
+
+def test_a_probability_is_never_nan(model):
+    panel = load_csv(REAL)
+    for scale in 10.0 ** np.arange(0, 310, 10):
+        for sign in (1.0, -1.0):
+            try:
+                proba = model.predict_proba(panel.y * scale * sign)
+            except ValueError as err:
+                assert str(err).startswith("data is too large in magnitude"), err
+                continue
+            assert np.isfinite(proba).all() and np.allclose(proba.sum(axis=1), 1.0)
+
+
 def test_every_input_kind_gives_the_panel_fit(wide, long, tmp_path):
     panel = load_csv(REAL)
     reference = fit_mixture(panel.sufficient_stats(), 2, n_init=5, tol=1e-10, seed=3)
@@ -129,8 +192,8 @@ def test_every_input_kind_gives_the_panel_fit(wide, long, tmp_path):
 
 def test_per_store_outputs_are_labelled_by_store_id_for_frames(model, long):
     assert isinstance(model.posteriors_, pd.DataFrame)
-    assert model.posteriors_.index[0] == "Sales1" and list(model.posteriors_.columns) == [0, 1, 2]
-    assert (model.posteriors_.idxmax(axis=1) == model.labels_).all()
+    assert model.posteriors_.index[0] == "Sales1"
+    assert (model.posteriors_.to_numpy().argmax(axis=1) == model.labels_).all()
     by_int = SalesMixture(3, **FAST).fit(long.assign(store=long["store"].str[5:].astype(int)))
     assert by_int.posteriors_.index[:3].tolist() == [1, 2, 3]
     by_panel = SalesMixture(3, **FAST).fit(load_csv(REAL))
@@ -208,12 +271,14 @@ def test_select_k_and_criteria_equal_results_json(wide):
     observed = at_chosen["standard_errors"]["observed"]
     params = summary.parameters
     for c in range(chosen.n_components):
-        for name in ("alpha", "beta"):
+        for name in ("alpha", "beta", "pi"):
             row = params.loc[f"{name}[{c + 1}]"]
-            assert row["se"] == pytest.approx(observed[name]["se"][c], rel=1e-6)
-            assert row["95% lower"] == pytest.approx(observed[name]["ci"][c][0], rel=1e-6)
-            assert row["z"] == pytest.approx(row["estimate"] / row["se"])
-        assert params.loc[f"pi[{c + 1}]", "se"] == pytest.approx(observed["pi"]["se"][c], rel=1e-6)
+            assert row["std err"] == pytest.approx(observed[name]["se"][c], rel=1e-6)
+            assert row["[0.025"] == pytest.approx(observed[name]["ci"][c][0], rel=1e-6)
+            assert row["0.975]"] == pytest.approx(observed[name]["ci"][c][1], rel=1e-6)
+        z = at_chosen["beta"][c] / observed["beta"]["se"][c]
+        assert params.loc[f"beta[{c + 1}]", "z"] == pytest.approx(z, rel=1e-6)
+    assert observed["pi"]["interval"] == "logit-wald"
     assert (
         select_k(wide, (1, 2, 3, 4), "icl", **FAST)[1].n_components == results["chosen_by"]["icl"]
     )
@@ -242,8 +307,9 @@ def test_summary_lists_every_parameter_and_the_fit_checks(model):
 def test_summary_with_estimated_sigma_has_sigma_rows(wide):
     fitted = SalesMixture(2, sigma="common", **FAST).fit(wide)
     rows = fitted.summary().parameters
-    assert rows.index[-1] == "sigma" and rows.loc["sigma", "se"] > 0
-    assert rows.loc["sigma", "estimate"] == pytest.approx(fitted.sigma_[0])
+    assert rows.index[-1] == "sigma" and rows.loc["sigma", "std err"] > 0
+    assert rows.loc["sigma", "coef"] == pytest.approx(fitted.sigma_[0])
+    assert np.isnan(rows.loc["sigma", "z"]) and np.isnan(rows.loc["sigma", "P>|z|"])
 
 
 def test_reprs_are_compact(model):

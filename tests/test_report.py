@@ -152,7 +152,7 @@ def test_segment_profile_latex_equals_results_json(built):
         alpha, alpha_lo, alpha_hi = numbers(row[3])
         beta, beta_lo, beta_hi = numbers(row[4])
         assert pi == pytest.approx(model["pi"][c], abs=5e-4)
-        assert [pi_lo, pi_hi] == pytest.approx(se["pi"]["ci_logit"][c], abs=5e-4)
+        assert [pi_lo, pi_hi] == pytest.approx(se["pi"]["ci"][c], abs=5e-4)
         assert alpha == pytest.approx(model["alpha"][c], abs=5e-4)
         assert [alpha_lo, alpha_hi] == pytest.approx(se["alpha"]["ci"][c], abs=5e-4)
         assert beta == pytest.approx(model["beta"][c], abs=5e-4)

@@ -10,7 +10,7 @@ iteration it
   observations (the weighted normal equations ``Xs' diag(w) Xs theta = Xs' diag(w) ys``),
 
 and runs the restarts one after another in a Python loop. It uses the
-engine's stopping rule exactly (:func:`estimator.em.run_em`): the
+engine's stopping rule exactly (:func:`estimator.engine.run_em`): the
 log-likelihood l_t is evaluated at the current parameters in the E-step
 before each M-step; a restart stops when ``|l_t - l_{t-1}| <= tol |l_{t-1}|``,
 when a segment's posterior weight sum falls below ``MIN_SEGMENT_WEIGHT``

@@ -152,7 +152,7 @@ def profile_rows(real: RealData) -> list[dict[str, Any]]:
                 "segment": c + 1,
                 "stores": int(assigned.sum()),
                 "pi": float(real.pi[c]),
-                "pi_ci": observed["pi"]["ci_logit"][c],
+                "pi_ci": observed["pi"]["ci"][c],
                 "alpha": float(alpha),
                 "alpha_ci": observed["alpha"]["ci"][c],
                 "beta": float(beta),

@@ -60,6 +60,7 @@ from .params import (
     n_free_params,
 )
 from .plausibility import PlausibilityWarning
+from .regression import MixtureRegression
 from .results import ConvergenceWarning, MixtureFit
 from .selection import CRITERIA, ModelSelection, fit_k_range
 from .summary import MixtureSummary
@@ -126,6 +127,7 @@ __all__ = [
     "LongPanel",
     "MStep",
     "MixtureFit",
+    "MixtureRegression",
     "MixtureSummary",
     "ModelSelection",
     "NotFittedError",

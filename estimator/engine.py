@@ -754,8 +754,9 @@ def _line_search(
     slack = 1e-12 * np.maximum(1.0, np.abs(loglik))  # rounding in log L itself
     for _ in range(40):
         trial = x[pending] + step[pending, None] * direction[pending]
-        theta, prior, sigma = problem.space.from_newton(trial)
-        value = log_likelihood(problem, theta, prior, problem.sigma_arg(sigma))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            theta, prior, sigma = problem.space.from_newton(trial)
+            value = log_likelihood(problem, theta, prior, problem.sigma_arg(sigma))
         ok = np.isfinite(value) & (value >= loglik[pending] - slack[pending])
         out[pending[ok]] = trial[ok]
         pending = pending[~ok]

@@ -287,6 +287,7 @@ class MixtureEstimator:
         self.fit_ = fit
         self.theta_ = fit.theta
         self.pi_ = fit.pi
+        self.gamma_ = fit.gamma
         self.sigma_ = fit.sigma
         self.loglik_ = fit.loglik
         self.n_iter_ = fit.n_iter
@@ -316,21 +317,21 @@ class MixtureEstimator:
             Data so far from the model that a probability would be NaN.
         """
         scored = self._data(data, new=True)
-        return scored.per_unit(self._posteriors(scored.stats)[1], segments=True)
+        return scored.per_unit(self._posteriors(scored)[1], segments=True)
 
     def predict(self, data: Any) -> Any:
         """Most likely segment (0-based) of every unit in ``data``, shape (N,)."""
         scored = self._data(data, new=True)
-        return scored.per_unit(self._posteriors(scored.stats)[1].argmax(axis=1))
+        return scored.per_unit(self._posteriors(scored)[1].argmax(axis=1))
 
     def score_samples(self, data: Any) -> Any:
         """Log-likelihood of every unit, log sum_c pi_c f_ic, shape (N,)."""
         scored = self._data(data, new=True)
-        return scored.per_unit(self._unit_logliks(scored.stats))
+        return scored.per_unit(self._unit_logliks(scored))
 
     def score(self, data: Any) -> float:
         """Mean per-unit log-likelihood of ``data``."""
-        return float(np.mean(self._unit_logliks(self._data(data, new=True).stats)))
+        return float(np.mean(self._unit_logliks(self._data(data, new=True))))
 
     def criteria(self, data: Any = None) -> dict[str, float]:
         """Every information criterion (:data:`~estimator.selection.CRITERIA`) on ``data``.
@@ -344,8 +345,9 @@ class MixtureEstimator:
         if data is None:
             self._check_fitted()
             return fit_criteria(self.fit_, self._train.stats)
-        stats = self._data(data, new=True).stats
-        loglik, W = self._posteriors(stats)
+        scored = self._data(data, new=True)
+        stats = scored.stats
+        loglik, W = self._posteriors(scored)
         return information_criteria(
             loglik, self.fit_.n_params, stats.n_total, stats.n_stores, classification_entropy(W)
         )
@@ -392,7 +394,16 @@ class MixtureEstimator:
         n_samples = check_count(n_samples, "n_samples")
         seed = self.random_state if random_state is None else random_state
         rng = as_generator(check_seed(seed, "random_state"))
-        labels = rng.choice(self.n_components, size=n_samples, p=self.pi_)
+        self._donors = None
+        if self.fit_.gamma is None:
+            labels = rng.choice(self.n_components, size=n_samples, p=self.pi_)
+        else:  # donors first: their covariates give every drawn unit its pi(z)
+            self._donors = rng.integers(len(self.store_ids_), size=n_samples)
+            eta = self._train.covariates[self._donors] @ self.fit_.gamma.T
+            prob = np.exp(eta - eta.max(axis=1, keepdims=True))
+            prob /= prob.sum(axis=1, keepdims=True)
+            labels = (prob.cumsum(axis=1) < rng.random(n_samples)[:, None]).sum(axis=1)
+            labels = np.minimum(labels, self.n_components - 1)
         panel = self._draw_units(labels, rng)
         data = self._unpanel(panel, self._train.form)
         if isinstance(data, pd.DataFrame):
@@ -411,7 +422,9 @@ class MixtureEstimator:
         counts = np.bincount(train.store, minlength=train.n_stores)
         starts = np.concatenate([[0], np.cumsum(counts)])
         by_unit = np.argsort(train.store, kind="stable")
-        donors = rng.integers(train.n_stores, size=labels.size)
+        donors = self._donors
+        if donors is None:
+            donors = rng.integers(train.n_stores, size=labels.size)
         rows = np.concatenate([by_unit[starts[d] : starts[d + 1]] for d in donors])
         unit = np.repeat(np.arange(labels.size), counts[donors])
         X = train.X[rows]
@@ -442,13 +455,29 @@ class MixtureEstimator:
                 rows.append((f"{name}[{c + 1}]", self.theta_[c, j], se, *inference.ci_theta[c, j]))
         for c in range(self.n_components):
             rows.append((f"pi[{c + 1}]", self.pi_[c], inference.se_pi[c], *inference.ci_pi[c]))
+        n_tested = self.n_components * len(self.coef_names_)
+        if inference.gamma is not None:
+            tested_gamma = []
+            for c in range(self.n_components - 1):
+                for q, name in enumerate(inference.covariate_names or ()):
+                    tested_gamma.append(len(rows))
+                    rows.append(
+                        (
+                            f"gamma[{c + 1}][{name}]",
+                            inference.gamma[c, q],
+                            inference.se_gamma[c, q],
+                            *inference.ci_gamma[c, q],
+                        )
+                    )
         if inference.se_sigma is not None:
             n_sigma = 1 if self.fit_.sigma_mode == "common" else self.n_components
             for c in range(n_sigma):
                 label = "sigma" if n_sigma == 1 else f"sigma[{c + 1}]"
                 rows.append((label, self.sigma_[c], inference.se_sigma[c], *inference.ci_sigma[c]))
         coef, se, lower, upper = np.array([row[1:] for row in rows], dtype=float).T
-        tested = np.arange(len(rows)) < self.n_components * len(self.coef_names_)
+        tested = np.arange(len(rows)) < n_tested
+        if inference.gamma is not None:
+            tested[tested_gamma] = True
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(tested & (se > 0), coef / se, np.nan)
         table = pd.DataFrame(
@@ -481,6 +510,22 @@ class MixtureEstimator:
             "iterations": fit.n_iter,
             "starts at best": f"{fit.n_at_best}/{fit.n_init}",
             "degenerate starts": fit.n_degenerate,
+            **self._guard_info(),
+        }
+
+    def _guard_info(self) -> dict[str, Any]:
+        """The guard's line of the summary: which maxima it set aside, if any."""
+        fit = self.fit_
+        if fit.sigma_mode == "fixed":
+            return {}
+        if fit.guard is None:
+            return {"guard": "off (MLE)"}
+        if not fit.set_aside:
+            return {f"guard ({fit.guard})": "none set aside"}
+        top = fit.set_aside[0]
+        return {
+            f"guard ({fit.guard})": f"{len(fit.set_aside)} set aside",
+            "best set aside": f"{top.loglik:.3f}",
         }
 
     # -- helpers ------------------------------------------------------------------
@@ -510,11 +555,21 @@ class MixtureEstimator:
     def _sigma(self) -> np.ndarray | None:
         return None if self.fit_.sigma_mode == "fixed" else self.sigma_
 
-    def _posteriors(self, stats: SufficientStats) -> tuple[float, np.ndarray]:
-        loglik, W = posteriors(stats, self.theta_, self.pi_, self._sigma())
+    def _prior(self, data: UnitData) -> tuple[np.ndarray, np.ndarray | None]:
+        """(pi, None), or (gamma, the units' covariates) with a concomitant prior."""
+        if self.fit_.gamma is None:
+            return self.pi_, None
+        if data.covariates is None:
+            raise ValueError("data: the model has a concomitant prior; the units need covariates")
+        return self.fit_.gamma, data.covariates
+
+    def _posteriors(self, data: UnitData) -> tuple[float, np.ndarray]:
+        prior, covariates = self._prior(data)
+        loglik, W = posteriors(data.stats, self.theta_, prior, self._sigma(), covariates)
         return loglik, check_finite_result(W, "data", "its segment probabilities are not defined")
 
-    def _unit_logliks(self, stats: SufficientStats) -> np.ndarray:
-        """log sum_c pi_c f_ic per unit: the E-step's log-sum-exp over segments."""
-        values = store_logliks(stats, self.theta_, self.pi_, self._sigma())
+    def _unit_logliks(self, data: UnitData) -> np.ndarray:
+        """log sum_c pi_ic f_ic per unit: the E-step's log-sum-exp over segments."""
+        prior, covariates = self._prior(data)
+        values = store_logliks(data.stats, self.theta_, prior, self._sigma(), covariates)
         return check_finite_result(values, "data", "its log-likelihood overflows")

@@ -454,6 +454,72 @@ def _units(frame: pd.DataFrame, group: str | None, source: str) -> tuple[np.ndar
     return codes.astype(np.int64), tuple(uniques.tolist())
 
 
+def unit_covariates(
+    concomitant: str,
+    unit_ids: tuple,
+    group: str,
+    data: DataLike | None = None,
+    unit_data: DataLike | None = None,
+    spec: Any = None,
+) -> tuple[np.ndarray, tuple[str, ...], Any]:
+    """Covariates of the units ``unit_ids``: from ``unit_data`` (one row per unit) or from
+    the rows of ``data`` (constant within each unit; rows of other units are ignored).
+
+    Parameters
+    ----------
+    concomitant : str
+        ``"~ z1 + z2"``.
+    unit_ids : tuple
+        The units, in the order the fit has them.
+    group : str
+        The column naming each row's (or table row's) unit.
+    data : DataFrame or CSV path, optional
+    unit_data : DataFrame or CSV path, optional
+    spec : formulaic spec, optional
+        A fitted concomitant spec (new units get the fitted columns).
+
+    Returns
+    -------
+    covariates : ndarray of shape (N, Q)
+    names : tuple of str
+    spec : formulaic spec
+    """
+    if unit_data is not None:
+        frame, source = pd.DataFrame({group: list(unit_ids)}), "<units>"
+        return _covariates(frame, concomitant, group, None, unit_ids, unit_data, source, spec)
+    if data is None:
+        raise ValueError(
+            f"concomitant {concomitant!r}: give the covariates in the data or in unit_data"
+        )
+    frame, source = read_table(data, "data")
+    if group not in frame.columns:
+        raise ValueError(f"{source}: no column {group!r} to read the units' covariates by")
+    position = {u: i for i, u in enumerate(unit_ids)}
+    codes = frame[group].map(position)
+    kept = codes.notna().to_numpy()
+    frame = frame[kept].reset_index(drop=True)
+    unit = codes[kept].to_numpy(dtype=np.int64)
+    missing = np.setdiff1d(np.arange(len(unit_ids)), unit)
+    if missing.size:
+        raise ValueError(f"{source}: unit {unit_ids[missing[0]]!r} has no row with covariates")
+    return _covariates(frame, concomitant, group, unit, unit_ids, None, source, spec)
+
+
+def unit_table(
+    concomitant: str, group: str, data: pd.DataFrame | None, unit_data: DataLike | None
+) -> pd.DataFrame:
+    """One row per unit: the group column and the raw columns the concomitant formula reads
+    (from ``unit_data``, else the first row of every unit in ``data``)."""
+    columns = sorted(map(str, Formula(concomitant).required_variables))
+    if unit_data is not None:
+        table = read_table(unit_data, "unit_data")[0]
+    elif data is not None:
+        table = data.groupby(group, sort=False, as_index=False).first()
+    else:
+        raise ValueError(f"concomitant {concomitant!r}: no table of unit covariates")
+    return table[[group, *columns]].reset_index(drop=True)
+
+
 def _covariates(
     frame: pd.DataFrame,
     concomitant: str,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MIN_OBS_PER_PARAM = 2.0
+MIN_OBS_PER_PARAM = 4.0
 """Effective observations per own parameter below which a segment makes a maximum spurious."""
 
 

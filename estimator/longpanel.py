@@ -46,6 +46,9 @@ class LongPanel:
     source : str
     excluded : tuple of (str, str)
         Stores left out and why.
+    covariates : ndarray of shape (N, Q) or None
+        Store covariates of a concomitant prior.
+    covariate_names : tuple of str or None
     """
 
     store: np.ndarray
@@ -56,6 +59,8 @@ class LongPanel:
     coef_names: tuple[str, ...]
     source: str
     excluded: tuple[tuple[str, str], ...] = ()
+    covariates: np.ndarray | None = None
+    covariate_names: tuple[str, ...] | None = None
 
     @property
     def n_stores(self) -> int:

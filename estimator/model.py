@@ -15,8 +15,9 @@ by store id for DataFrame input and ndarrays otherwise.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -24,8 +25,9 @@ import pandas as pd
 
 from .csvio import as_panel, detect_format, long_frame, price_frame, wide_frame
 from .estimator_base import MixtureEstimator
+from .formula import unit_covariates, unit_table
 from .longpanel import LongPanel
-from .options import DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL
+from .options import DEFAULT_GUARD, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL
 from .panel import Panel, panel_from_arrays
 from .selection import DEFAULT_K_RANGE
 
@@ -40,10 +42,14 @@ class _SalesForm:
         A wide or long DataFrame, a tuple (y, X), or anything else (a panel, a path).
     prices : DataFrame of shape (T, 1) or None
         A wide frame's price column, with its index.
+    units : DataFrame or None
+        With a concomitant prior: one row per store, ``store`` and the raw
+        covariate columns (drawn stores carry their donors').
     """
 
     kind: Literal["wide", "long", "arrays", "panel"]
     prices: pd.DataFrame | None = None
+    units: pd.DataFrame | None = None
 
 
 class SalesMixture(MixtureEstimator):
@@ -115,6 +121,8 @@ class SalesMixture(MixtureEstimator):
         tol: float = DEFAULT_TOL,
         max_iter: int = DEFAULT_MAX_ITER,
         random_state: Any = None,
+        concomitant: str | None = None,
+        guard: str | None = DEFAULT_GUARD,
     ) -> None:
         self.n_components = n_components
         self.sigma = sigma
@@ -123,6 +131,22 @@ class SalesMixture(MixtureEstimator):
         self.tol = tol
         self.max_iter = max_iter
         self.random_state = random_state
+        self.concomitant = concomitant
+        self.guard = guard
+
+    def fit(self, data: Any, *, unit_data: Any = None) -> SalesMixture:
+        """Fit the mixture to ``data``; returns self.
+
+        Parameters
+        ----------
+        data : Panel, LongPanel, DataFrame (wide or long), CSV path or (y, X)
+        unit_data : DataFrame or CSV path, optional
+            With ``concomitant``: one row per store, a ``store`` column (the
+            store ids, e.g. the wide CSV's column names) and the covariates; else
+            the covariates are read from a long DataFrame's columns.
+        """
+        self._unit_data = unit_data
+        return super().fit(data)
 
     # -- the front's part: sales data <-> panels ------------------------------
 
@@ -133,18 +157,50 @@ class SalesMixture(MixtureEstimator):
                     "y alone needs the training prices, but the model was fitted to an "
                     "unbalanced panel; pass (y, X)"
                 )
-            return panel_from_arrays(y=data, X=train.X, coef_names=train.coef_names, source="<y>")
-        return as_panel(data)
+            panel = panel_from_arrays(y=data, X=train.X, coef_names=train.coef_names, source="<y>")
+        else:
+            panel = as_panel(data)
+        if self.concomitant is None:
+            return panel
+        source = data if isinstance(data, pd.DataFrame | str | os.PathLike) else None
+        unit_data = getattr(self, "_unit_data", None) if train is None else None
+        if source is not None and detect_format(source) == "wide":
+            source = None  # a wide table has no store covariates
+        spec = None if train is None else self._concomitant_spec
+        covariates, names, spec = unit_covariates(
+            self.concomitant, panel.store_ids, "store", source, unit_data, spec
+        )
+        if train is None:
+            self._concomitant_spec = spec
+        return replace(panel, covariates=covariates, covariate_names=names)
 
     def _form(self, data: Any) -> _SalesForm:
+        units = None
+        if self.concomitant is not None:
+            units = unit_table(
+                self.concomitant,
+                "store",
+                data if isinstance(data, pd.DataFrame) else None,
+                getattr(self, "_unit_data", None),
+            )
         if isinstance(data, pd.DataFrame):
             if detect_format(data) == "wide":
-                return _SalesForm("wide", price_frame(data))
-            return _SalesForm("long")
-        return _SalesForm("arrays" if isinstance(data, tuple) else "panel")
+                return _SalesForm("wide", price_frame(data), units)
+            return _SalesForm("long", units=units)
+        return _SalesForm("arrays" if isinstance(data, tuple) else "panel", units=units)
 
     def _unpanel(self, panel: Panel | LongPanel, form: _SalesForm) -> Any:
-        """Drawn stores: a wide or long DataFrame, (y, X), or the panel, as the training data."""
+        """Drawn stores: a wide or long DataFrame, (y, X), or the panel, as the training data.
+
+        With a concomitant prior the stores are given back long, with their donors'
+        covariate columns (a wide table has no place for them).
+        """
+        if form.units is not None:
+            frame = long_frame(panel)
+            donors = form.units.set_index("store").loc[list(self._train.panel.store_ids)]
+            covariates = donors.iloc[self._donors].reset_index(drop=True)
+            covariates.index = pd.Index(panel.store_ids)
+            return frame.join(covariates, on="store")
         if form.kind == "wide":
             return wide_frame(panel, form.prices)
         if form.kind == "long":

@@ -40,6 +40,9 @@ class Panel:
         Names of the per-segment coefficients (``alpha``, ``beta``, ...).
     source : str
         Where the panel came from (a file path, or ``"<arrays>"``).
+    covariates : ndarray of shape (N, Q) or None
+        Store covariates of a concomitant prior.
+    covariate_names : tuple of str or None
     """
 
     y: np.ndarray
@@ -47,6 +50,8 @@ class Panel:
     store_ids: tuple[str, ...]
     coef_names: tuple[str, ...] = DEFAULT_COEF_NAMES
     source: str = "<arrays>"
+    covariates: np.ndarray | None = None
+    covariate_names: tuple[str, ...] | None = None
 
     @property
     def n_stores(self) -> int:

@@ -10,6 +10,8 @@ from scipy.stats import norm
 
 from estimator import (
     ConvergenceWarning,
+    MixtureRegression,
+    SalesMixture,
     fit_mixture,
     loglik_at,
     observed_information_se,
@@ -208,3 +210,35 @@ def test_unit_table_must_cover_the_units_exactly():
     extra = pd.concat([table, pd.DataFrame({"unit": [99], "z": [0.0]})])
     with pytest.raises(ValueError, match="names unit 99, not in the data"):
         regression_data(frame, "y ~ x", group="unit", concomitant="~ z", unit_data=extra)
+
+
+def test_mixture_regression_front_with_a_concomitant_formula():
+    frame = concomitant_rows(9, n_units=300, rows_per_unit=2)
+    model = MixtureRegression(2, formula="y ~ x", group="unit", concomitant="~ z", random_state=0)
+    model.fit(frame)
+    assert model.gamma_.shape == (2, 2) and model.fit_.covariate_names == ("Intercept", "z")
+    table = model.summary().parameters
+    assert {"gamma[1][Intercept]", "gamma[1][z]"} <= set(table.index)
+    assert np.isfinite(table.loc["gamma[1][z]", "P>|z|"])
+    proba = model.predict_proba(frame)
+    np.testing.assert_allclose(proba.to_numpy(), model.posteriors_.to_numpy(), atol=1e-12)
+    drawn, labels = model.sample(400, random_state=1)
+    assert set(drawn.columns) >= {"y", "x", "z", "unit"} and len(labels) == 400
+    refit = MixtureRegression(2, formula="y ~ x", group="unit", concomitant="~ z", random_state=0)
+    assert np.sign(refit.fit(drawn).gamma_[0, 1]) == np.sign(model.gamma_[0, 1])
+
+
+def test_sales_mixture_reads_store_covariates_from_a_unit_table(real_panel):
+    rng = np.random.default_rng(10)
+    stores = pd.DataFrame(
+        {"store": list(real_panel.store_ids), "size": rng.normal(size=real_panel.n_stores)}
+    )
+    plain = SalesMixture(2, n_init=10, random_state=3).fit(real_panel)
+    model = SalesMixture(2, n_init=10, random_state=3, concomitant="~ size")
+    model.fit(real_panel, unit_data=stores)
+    assert model.fit_.concomitant and model.fit_.n_params == plain.fit_.n_params + 1
+    assert model.fit_.loglik >= plain.fit_.loglik - 1e-6  # nested: gamma_size = 0 is plain's
+    with pytest.raises(ValueError, match="unit 'Sales7' of the data has no row"):
+        SalesMixture(2, n_init=2, concomitant="~ size").fit(
+            real_panel, unit_data=stores[stores.store != "Sales7"]
+        )

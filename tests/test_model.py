@@ -74,6 +74,8 @@ def test_constructor_only_stores_and_sklearn_clone_works():
         "tol": DEFAULT_TOL,
         "max_iter": DEFAULT_MAX_ITER,
         "random_state": 7,
+        "concomitant": None,
+        "guard": "size",
     }
     twin = base.clone(model)
     assert twin is not model and twin.get_params() == params

@@ -516,7 +516,7 @@ class MixtureEstimator:
     def _guard_info(self) -> dict[str, Any]:
         """The guard's line of the summary: which maxima it set aside, if any."""
         fit = self.fit_
-        if fit.sigma_mode == "fixed":
+        if fit.sigma_mode != "segment":
             return {}
         if fit.guard is None:
             return {"guard": "off (MLE)"}

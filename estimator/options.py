@@ -50,8 +50,9 @@ class FitOptions:
     seed : int >= 0, SeedSequence, Generator or None
         Randomness of the starting values.
     guard : {"size"} or None
-        Guard against spurious maxima where sigma is estimated (:mod:`estimator.guard`);
-        None gives the unconstrained maximum-likelihood estimate.
+        Guard against spurious maxima where sigma is per segment
+        (:mod:`estimator.guard`); None gives the unconstrained maximum-likelihood
+        estimate.
     polish : bool
         Newton polish and certificate (default); False stops at the EM rule.
     accelerate : bool
@@ -89,8 +90,8 @@ class FitOptions:
 
     @property
     def guarded(self) -> bool:
-        """Whether the guard acts: on, and sigma estimated."""
-        return self.guard is not None and self.sigma != "fixed"
+        """Whether the guard acts: on, and sigma per segment (the only mode with a singularity)."""
+        return self.guard is not None and self.sigma == "segment"
 
     def settings(self) -> dict[str, Any]:
         """The JSON-ready settings (without the seed), for results files."""

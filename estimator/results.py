@@ -219,7 +219,7 @@ class MixtureFit:
             out["gamma"] = self.gamma.tolist()
             out["covariates"] = list(self.covariate_names or ())
             out["separated"] = self.separated
-        if self.sigma_mode != "fixed":
+        if self.sigma_mode == "segment":
             out["guard"] = {
                 "rule": self.guard,
                 "exhausted": self.guard_exhausted,

@@ -118,7 +118,13 @@ class ModelSelection:
         """K with the lowest value of ``criterion`` among non-degenerate fits."""
         if criterion not in CRITERIA:
             raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
-        eligible = [k for k in self.k_range if not self.fits[k].degenerate] or list(self.k_range)
+        # a K whose every start lost a segment, or whose every maximum the guard set
+        # aside, is not a candidate
+        eligible = [
+            k
+            for k in self.k_range
+            if not (self.fits[k].degenerate or self.fits[k].guard_exhausted)
+        ] or list(self.k_range)
         return min(eligible, key=lambda k: self.criteria[k][criterion])
 
     @property

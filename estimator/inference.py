@@ -231,9 +231,9 @@ class Inference:
     coef_names : tuple of str of length P
     details : dict
         Method-specific diagnostics (condition number, bootstrap counts, ...).
-    replicates : ndarray of shape (B, K*P + K + S) or None
-        Bootstrap only: the matched replicates, (theta flat, pi_1..pi_K, sigma) per
-        row (sigma itself, S = 0, 1 or K entries).
+    replicates : ndarray of shape (B, K*P + K [+ (K-1) Q] + S) or None
+        Bootstrap only: the matched replicates, (theta flat, pi_1..pi_K, [gamma of
+        segments 1..K-1 against K], sigma) per row (sigma itself, S = 0, 1 or K).
     sigma_mode : {"fixed", "common", "segment"}
     sigma : ndarray of shape (K,) or None
         The fit's error standard deviations; None when fixed at 1.
@@ -692,11 +692,8 @@ def bootstrap_se(
     n_boot = check_whole_number(n_boot, "n_boot", minimum=2)
     n_init = check_whole_number(n_init, "n_init", minimum=0)
     check_seed(seed, "seed")
-    if params.problem.prior.concomitant:
-        raise NotImplementedError(
-            "bootstrap standard errors of a concomitant fit: use the observed information"
-        )
     n_components, n_coef = params.theta.shape
+    n_gamma = params.problem.prior.n_params if params.problem.prior.concomitant else 0
     dim = params.problem.space.dim
     root = seed_sequence(seed)
     refit_options = (options or FitOptions()).replace(
@@ -730,24 +727,27 @@ def bootstrap_se(
         _warn(f"bootstrap: {details['n_degenerate']} of {n_boot} refits lost a segment (dropped)")
     LOG.info("bootstrap standard errors: %d of %d refits used, %d not converged",
              details["n_used"], n_boot, details["n_not_converged"])  # fmt: skip
-    cov = np.atleast_2d(np.cov(_replicates_to_free(used, n_components, n_coef), rowvar=False))
+    free = _replicates_to_free(used, n_components, n_coef, n_gamma)
+    cov = np.atleast_2d(np.cov(free, rowvar=False))
     tails = 100.0 * np.array([(1.0 - level) / 2.0, (1.0 + level) / 2.0])
     limits = np.percentile(used, tails, axis=0).T
     n_theta = n_components * n_coef
-    n_base = n_theta + n_components
+    n_pi = n_theta + n_components
+    n_base = n_pi + n_gamma
     base = _wald("bootstrap", params, cov, level, True, details, stats)
-    sigma_fields = {}
+    extra: dict[str, np.ndarray] = {}
     if params.sigma is not None:
-        sigma_fields = {
-            "se_sigma": params.groups @ np.std(used[:, n_base:], axis=0, ddof=1),
-            "ci_sigma": params.groups @ limits[n_base:],
-        }
+        extra["se_sigma"] = params.groups @ np.std(used[:, n_base:], axis=0, ddof=1)
+        extra["ci_sigma"] = params.groups @ limits[n_base:]
+    if n_gamma:
+        head = limits[n_pi:n_base].reshape(n_components - 1, -1, 2)
+        extra["ci_gamma"] = np.concatenate([head, np.zeros((1, head.shape[1], 2))])
     return replace(
         base,
         ci_theta=limits[:n_theta].reshape(n_components, n_coef, 2),
-        ci_pi=limits[n_theta:n_base],
+        ci_pi=limits[n_theta:n_pi],
         replicates=used,
-        **sigma_fields,
+        **extra,
     )
 
 
@@ -797,13 +797,18 @@ class _Params:
         return self.problem.prior.mean_pi(self.prior[None])[0]
 
 
-def _replicates_to_free(reps: np.ndarray, n_components: int, n_coef: int) -> np.ndarray:
-    """Replicates (theta, pi_1..pi_K, sigma) -> free (theta, pi_1..pi_{K-1}, log sigma)."""
-    n_free = n_components * n_coef + n_components - 1
-    n_base = n_free + 1
-    if reps.shape[1] == n_base:
-        return reps[:, :n_free]
-    return np.hstack([reps[:, :n_free], np.log(reps[:, n_base:])])
+def _replicates_to_free(
+    reps: np.ndarray, n_components: int, n_coef: int, n_gamma: int = 0
+) -> np.ndarray:
+    """Replicates (theta, pi_1..pi_K, [gamma], sigma) -> free coordinates.
+
+    (theta, pi_1..pi_{K-1}, log sigma) for constant pi; (theta, gamma, log sigma)
+    with concomitants.
+    """
+    n_theta = n_components * n_coef
+    n_pi = n_theta + n_components
+    prior = reps[:, n_pi : n_pi + n_gamma] if n_gamma else reps[:, n_theta : n_pi - 1]
+    return np.hstack([reps[:, :n_theta], prior, np.log(reps[:, n_pi + n_gamma :])])
 
 
 def _check_params(
@@ -1057,18 +1062,22 @@ def _bootstrap_replicate(
     seq: np.random.SeedSequence,
     options: FitOptions,
 ) -> tuple[np.ndarray, bool, bool]:
-    """One bootstrap refit: (matched theta flat + pi + sigma (KP + K + S,), converged, degenerate).
+    """One bootstrap refit: (matched theta flat, pi, [gamma], sigma; converged; degenerate).
 
     Degenerate: the refit lost a segment, or one of its sigmas ended at the floor.
     """
     rng = np.random.default_rng(seq)
     theta, pi = params.theta, params.pi
     n_components = len(pi)
-    driver = params.problem.driver
-    segment = params.problem.prior.draw_segments(params.prior, rng)
-    boot = driver.draw_stats(theta, segment, rng, params.sigma_k)
-    fit = refit(boot, theta, pi, params.sigma_k, rng, options)
-    order = match_segments(fit.theta, theta, driver.metric())
+    problem = params.problem
+    segment = problem.prior.draw_segments(params.prior, rng)
+    boot = problem.driver.draw_stats(theta, segment, rng, params.sigma_k)
+    fit = refit(boot, theta, params.prior, params.sigma_k, rng, options, params.covariates)
+    order = match_segments(fit.theta, theta, problem.driver.metric())
     sigma = fit.sigma[order] if params.n_sigma == n_components else fit.sigma[: params.n_sigma]
-    values = np.concatenate([fit.theta[order].ravel(), fit.pi[order], sigma])
+    parts = [fit.theta[order].ravel(), fit.pi[order]]
+    if fit.gamma is not None:
+        gamma = fit.gamma[order] - fit.gamma[order][-1]
+        parts.append(gamma[:-1].ravel())
+    values = np.concatenate([*parts, sigma])
     return values, fit.converged, fit.degenerate or fit.sigma_floored

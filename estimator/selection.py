@@ -121,9 +121,7 @@ class ModelSelection:
         # a K whose every start lost a segment, or whose every maximum the guard set
         # aside, is not a candidate
         eligible = [
-            k
-            for k in self.k_range
-            if not (self.fits[k].degenerate or self.fits[k].guard_exhausted)
+            k for k in self.k_range if not (self.fits[k].degenerate or self.fits[k].guard_exhausted)
         ] or list(self.k_range)
         return min(eligible, key=lambda k: self.criteria[k][criterion])
 

@@ -12,6 +12,7 @@ from estimator import (
     ConvergenceWarning,
     MixtureRegression,
     SalesMixture,
+    bootstrap_se,
     fit_mixture,
     loglik_at,
     observed_information_se,
@@ -242,3 +243,25 @@ def test_sales_mixture_reads_store_covariates_from_a_unit_table(real_panel):
         SalesMixture(2, n_init=2, concomitant="~ size").fit(
             real_panel, unit_data=stores[stores.store != "Sales7"]
         )
+
+
+def test_bootstrap_draws_membership_from_pi_of_z_and_agrees_with_observed():
+    data = regression_data(concomitant_rows(11, n_units=400), "y ~ x", concomitant="~ z")
+    stats = data.sufficient_stats()
+    fit = fit_mixture(
+        stats,
+        2,
+        n_init=10,
+        seed=2,
+        sigma="segment",
+        covariates=data.covariates,
+        covariate_names=data.covariate_names,
+    )
+    observed = observed_information_se(fit, stats)
+    boot = bootstrap_se(fit, stats, n_boot=60, seed=3, n_init=2)
+    assert boot.valid and boot.details["n_used"] >= 55
+    np.testing.assert_allclose(boot.se_gamma[0], observed.se_gamma[0], rtol=0.35)
+    np.testing.assert_allclose(boot.se_theta, observed.se_theta, rtol=0.35)
+    assert np.all(boot.ci_gamma[0, :, 0] < fit.gamma[0]) and np.all(
+        fit.gamma[0] < boot.ci_gamma[0, :, 1]
+    )

@@ -85,8 +85,7 @@ def posteriors_and_loglik(
         W = part.joint_log_density(theta, sigma, None)
         W += prior.log_prior(prior_state, rows)
     else:
-        with np.errstate(divide="ignore"):
-            W = part.joint_log_density(theta, sigma, np.log(prior_state))
+        W = part.joint_log_density(theta, sigma, prior.log_prior(prior_state, rows)[..., 0])
     top = W.max(axis=1, keepdims=True)
     W -= top
     np.exp(W, out=W)
@@ -146,7 +145,9 @@ def mixture_derivatives(
         weighted = W[..., None] * grad
         # sum_i w_ic (d^2 log f_ic + g_ic g_ic') for segment c's own parameters
         own = pieces.curvature + np.matmul(weighted.transpose(0, 1, 3, 2), grad)
-        cross = prior.cross(prior_state, W, grad, rows, coords)
+        prior_scores, prior_curvature, cross = prior.derivative_pieces(
+            prior_state, W, grad, rows, coords
+        )
         S = np.zeros((n_restarts, W.shape[2], dim))
         for c in range(n_components):
             at = index[c]
@@ -154,8 +155,8 @@ def mixture_derivatives(
             hessian[:, at[:, None], at[None, :]] += own[:, c]
             hessian[:, at, block_prior] += cross[:, c]
             hessian[:, block_prior, at] += cross[:, c].transpose(0, 2, 1)
-        S[:, :, block_prior] = prior.unit_scores(prior_state, W, rows, coords)
-        hessian[:, block_prior, block_prior] += prior.curvature(prior_state, W, rows, coords)
+        S[:, :, block_prior] = prior_scores
+        hessian[:, block_prior, block_prior] += prior_curvature
         hessian -= np.matmul(S.transpose(0, 2, 1), S)
         score += S.sum(axis=1)
         loglik += per_unit.sum(axis=1)

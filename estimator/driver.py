@@ -338,27 +338,40 @@ class ComponentDriver(ABC):
         """
         n_restarts, n_components, n_coef = theta.shape
         shifted = (theta - self.center).reshape(-1, n_coef)
-        inverse = np.ones(len(shifted)) if sigma is None else 1.0 / sigma.reshape(-1) ** 2
-        constant = np.zeros(len(shifted)) if log_pi is None else log_pi.reshape(-1).copy()
-        left = [shifted * inverse[:, None]]
+        rows = len(shifted)
         quad = self.quad_terms(shifted)
-        if quad.ndim == 1:  # the same for every unit
-            constant -= 0.5 * quad * inverse
+        shared = quad.ndim == 1  # the same for every unit: joins the constant
+        left = np.empty((rows, self._e_columns.shape[0]))
+        constant = left[:, -1]
+        constant[:] = 0.0 if log_pi is None else log_pi.reshape(-1)
+        if sigma is None:
+            left[:, :n_coef] = shifted
+            stop = n_coef
+            if shared:
+                constant -= 0.5 * quad
+            else:
+                stop = n_coef + quad.shape[1]
+                left[:, n_coef:stop] = -0.5 * quad
+            left[:, stop] = 1.0
+            log_sigma = 0.0
         else:
-            left.append(-0.5 * quad * inverse[:, None])
-        left.append(inverse[:, None])
-        log_sigma = np.zeros(len(shifted)) if sigma is None else np.log(sigma.reshape(-1))
+            flat = sigma.reshape(-1)
+            inverse = 1.0 / (flat * flat)
+            left[:, :n_coef] = shifted * inverse[:, None]
+            stop = n_coef
+            if shared:
+                constant -= 0.5 * quad * inverse
+            else:
+                stop = n_coef + quad.shape[1]
+                left[:, n_coef:stop] = -0.5 * quad * inverse[:, None]
+            left[:, stop] = inverse
+            log_sigma = np.log(flat)
         if self._equal_obs:
             constant += self.offset[0] - log_sigma * self.n_obs[0]
-            left.append(constant[:, None])
         else:
-            left += [-log_sigma[:, None], np.ones((len(shifted), 1)), constant[:, None]]
-        empty = ~np.isfinite(left[-1][:, 0])  # log pi = -inf: kept out of BLAS (0 * inf)
-        if empty.any():
-            left[-1] = np.where(empty[:, None], 0.0, left[-1])
-        out = np.concatenate(left, axis=1) @ self._e_columns
-        if empty.any():
-            out[empty] = -np.inf
+            left[:, stop + 1] = -log_sigma
+            left[:, stop + 2] = 1.0
+        out = left @ self._e_columns
         return out.reshape(n_restarts, n_components, self.n_stores)
 
     @property

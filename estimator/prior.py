@@ -47,6 +47,16 @@ LOGIT_GRADIENT_TOL = 1e-10
 SEPARATION_LOGIT = 30.0
 """A fitted log-odds beyond this (probabilities within e^-30 of 0 or 1) signals separation."""
 _LOG_FLOOR = -700.0
+_PI_FLOOR = 1e-300
+"""log pi of an emptied segment is log(1e-300) = -690.8, not -inf: its posterior is 0 all
+the same, and no infinity reaches the matrix products."""
+
+
+def _softmax_rows(x: np.ndarray) -> np.ndarray:
+    """exp(x - max) normalised along axis 1 (scipy's softmax without its overhead)."""
+    out = np.exp(x - x.max(axis=1, keepdims=True))
+    out /= out.sum(axis=1, keepdims=True)
+    return out
 
 
 class PriorModel(ABC):
@@ -112,22 +122,30 @@ class PriorModel(ABC):
     # -- derivatives of log pi_ic -----------------------------------------------------------
 
     @abstractmethod
-    def unit_scores(
-        self, state: np.ndarray, W: np.ndarray, rows: slice, coords: Coordinates
-    ) -> np.ndarray:
-        """sum_c w_ic g_ic for every unit of the block, (R, n, n_params)."""
-
-    @abstractmethod
-    def curvature(
-        self, state: np.ndarray, W: np.ndarray, rows: slice, coords: Coordinates
-    ) -> np.ndarray:
-        """sum_i sum_c w_ic (d^2 log pi_ic + g_ic g_ic') over the block, (R, n_params, n_params)."""
-
-    @abstractmethod
-    def cross(
+    def derivative_pieces(
         self, state: np.ndarray, W: np.ndarray, grad: np.ndarray, rows: slice, coords: Coordinates
-    ) -> np.ndarray:
-        """sum_i w_ic grad_ic g_ic' over the block: grad (R, K, n, Pc) -> (R, K, Pc, n_params)."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The prior's parts of the mixture's derivatives over one block of units.
+
+        Parameters
+        ----------
+        state : ndarray
+        W : ndarray of shape (R, K, n)
+            Posteriors of the block's units.
+        grad : ndarray of shape (R, K, n, Pc)
+            Gradients of log f_ic in each segment's own component parameters.
+        rows : slice
+        coords : {"free", "logratio"}
+
+        Returns
+        -------
+        unit_scores : ndarray of shape (R, n, n_params)
+            sum_c w_ic g_ic per unit.
+        curvature : ndarray of shape (R, n_params, n_params)
+            sum_i sum_c w_ic (d^2 log pi_ic + g_ic g_ic').
+        cross : ndarray of shape (R, K, Pc, n_params)
+            sum_i w_ic grad_ic g_ic'.
+        """
 
     @abstractmethod
     def naive_information(self, state: np.ndarray) -> np.ndarray:
@@ -158,8 +176,7 @@ class ConstantPrior(PriorModel):
         return self.n_components - 1
 
     def log_prior(self, state: np.ndarray, rows: slice) -> np.ndarray:
-        with np.errstate(divide="ignore"):
-            return np.log(state)[..., None]
+        return np.log(np.maximum(state, _PI_FLOOR))[..., None]
 
     def accumulate(self, W: np.ndarray, rows: slice) -> np.ndarray:
         return W.sum(axis=2)
@@ -175,13 +192,13 @@ class ConstantPrior(PriorModel):
             return np.maximum(np.log(state), _LOG_FLOOR)
 
     def from_squarem(self, x: np.ndarray) -> np.ndarray:
-        return softmax(x, axis=1)
+        return _softmax_rows(x)
 
     def to_newton(self, state: np.ndarray) -> np.ndarray:
         return np.log(state[:, :-1]) - np.log(state[:, -1:])
 
     def from_newton(self, x: np.ndarray) -> np.ndarray:
-        return softmax(np.concatenate([x, np.zeros((len(x), 1))], axis=1), axis=1)
+        return _softmax_rows(np.concatenate([x, np.zeros((len(x), 1))], axis=1))
 
     def reorder(self, state: np.ndarray, order: np.ndarray) -> np.ndarray:
         return state[order]
@@ -205,25 +222,17 @@ class ConstantPrior(PriorModel):
         hess[:, np.arange(n_components - 1), np.arange(n_components - 1)] -= head
         return grad, np.broadcast_to(hess[:, None], (n_restarts, n_components, *hess.shape[1:]))
 
-    def unit_scores(
-        self, state: np.ndarray, W: np.ndarray, rows: slice, coords: Coordinates
-    ) -> np.ndarray:
-        grad, _ = self.log_pi_derivatives(state, coords)
-        return np.einsum("rkn,rkj->rnj", W, grad)
-
-    def curvature(
-        self, state: np.ndarray, W: np.ndarray, rows: slice, coords: Coordinates
-    ) -> np.ndarray:
-        grad, hess = self.log_pi_derivatives(state, coords)
-        weight = W.sum(axis=2)
-        return np.einsum("rk,rkij->rij", weight, hess + grad[..., :, None] * grad[..., None, :])
-
-    def cross(
+    def derivative_pieces(
         self, state: np.ndarray, W: np.ndarray, grad: np.ndarray, rows: slice, coords: Coordinates
-    ) -> np.ndarray:
-        log_pi_grad, _ = self.log_pi_derivatives(state, coords)
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        log_pi_grad, log_pi_hess = self.log_pi_derivatives(state, coords)
+        weight = W.sum(axis=2)
+        scores = np.matmul(W.transpose(0, 2, 1), log_pi_grad)
+        outer = log_pi_grad[..., :, None] * log_pi_grad[..., None, :]
+        curvature = np.einsum("rk,rkij->rij", weight, log_pi_hess + outer)
         weighted = np.einsum("rkn,rknp->rkp", W, grad)
-        return np.einsum("rkp,rkj->rkpj", weighted, log_pi_grad)
+        cross = weighted[..., :, None] * log_pi_grad[:, :, None, :]
+        return scores, curvature, cross
 
     def naive_information(self, state: np.ndarray) -> np.ndarray:
         """N (diag(pi_free) - pi_free pi_free')^-1: multinomial information of pi_1..pi_{K-1}."""
@@ -345,49 +354,34 @@ class LogitPrior(PriorModel):
         permuted = state[order]
         return permuted - permuted[-1]
 
-    def _unit_grad(self, gamma: np.ndarray, rows: slice) -> tuple[np.ndarray, np.ndarray]:
-        """pi_i (R, K, n) and z_i (n, Q) of the block."""
-        return self.unit_pi(gamma, rows), self.covariates[rows]
-
-    def unit_scores(
-        self, state: np.ndarray, W: np.ndarray, rows: slice, coords: Coordinates
-    ) -> np.ndarray:
-        pi, z = self._unit_grad(state, rows)
-        head = self.n_components - 1
-        resid = (W[:, :head] - pi[:, :head]).transpose(0, 2, 1)  # (R, n, K-1)
-        return (resid[..., None] * z[None, :, None, :]).reshape(*resid.shape[:2], -1)
-
-    def curvature(
-        self, state: np.ndarray, W: np.ndarray, rows: slice, coords: Coordinates
-    ) -> np.ndarray:
-        # sum_c w_ic (e_c - p_i)(e_c - p_i)' - (diag p_i - p_i p_i')
-        #   = diag(w_i - p_i) - w_i p_i' - p_i w_i' + 2 p_i p_i'     (K-1 block), times z z'
-        pi, z = self._unit_grad(state, rows)
+    def derivative_pieces(
+        self, state: np.ndarray, W: np.ndarray, grad: np.ndarray, rows: slice, coords: Coordinates
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pi, z = self.unit_pi(state, rows), self.covariates[rows]
         head = self.n_components - 1
         p, w = pi[:, :head], W[:, :head]
+        # unit scores: g_ic = (e_c - p_i) kron z_i, so sum_c w_ic g_ic = (w_i - p_i) kron z_i
+        resid = (w - p).transpose(0, 2, 1)  # (R, n, K-1)
+        scores = (resid[..., None] * z[None, :, None, :]).reshape(*resid.shape[:2], -1)
+        # sum_c w_ic (e_c - p_i)(e_c - p_i)' - (diag p_i - p_i p_i')
+        #   = diag(w_i - p_i) - w_i p_i' - p_i w_i' + 2 p_i p_i'     (K-1 block), times z z'
         inner = (
             -np.einsum("rdn,ren->rnde", w, p)
             - np.einsum("rdn,ren->rnde", p, w)
             + 2.0 * np.einsum("rdn,ren->rnde", p, p)
         )
         idx = np.arange(head)
-        inner[:, :, idx, idx] += (w - p).transpose(0, 2, 1)
-        out = np.einsum("rnde,nq,ns->rdqes", inner, z, z)
-        return out.reshape(len(state), self.n_params, self.n_params)
-
-    def cross(
-        self, state: np.ndarray, W: np.ndarray, grad: np.ndarray, rows: slice, coords: Coordinates
-    ) -> np.ndarray:
-        # g_ic = (e_c - p_i) kron z_i:  sum_i w_ic grad_ic g_ic' = e_c kron A_c - B_c
-        pi, z = self._unit_grad(state, rows)
-        head = self.n_components - 1
+        inner[:, :, idx, idx] += resid
+        curvature = np.einsum("rnde,nq,ns->rdqes", inner, z, z).reshape(
+            len(state), self.n_params, self.n_params
+        )
+        # sum_i w_ic grad_ic g_ic' = e_c kron A_c - B_c
         weighted = W[..., None] * grad  # (R, K, n, Pc)
         A = np.einsum("rknp,nq->rkpq", weighted, z)
-        B = np.einsum("rknp,rdn,nq->rkpdq", weighted, pi[:, :head], z)
-        out = -B
+        cross = -np.einsum("rknp,rdn,nq->rkpdq", weighted, p, z)
         for c in range(head):
-            out[:, c, :, c, :] += A[:, c]
-        return out.reshape(*out.shape[:3], self.n_params)
+            cross[:, c, :, c, :] += A[:, c]
+        return scores, curvature, cross.reshape(*cross.shape[:3], self.n_params)
 
     def naive_information(self, state: np.ndarray) -> np.ndarray:
         """sum_i (diag p_i - p_i p_i') kron z_i z_i': the logit information with known classes."""

@@ -26,6 +26,7 @@ and the permutation that reorders segments.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -58,37 +59,37 @@ class ParameterSpace:
         """K."""
         return self.prior.n_components
 
-    @property
+    @cached_property
     def n_theta(self) -> int:
         """K P."""
         return self.n_components * self.n_coef
 
-    @property
+    @cached_property
     def n_prior(self) -> int:
         """Free parameters of the prior: K - 1, or (K - 1) Q with concomitants."""
         return self.prior.n_params
 
-    @property
+    @cached_property
     def n_sigma(self) -> int:
         """S: 0 (fixed), 1 (common) or K (segment)."""
         return n_sigma_params(self.sigma_mode, self.n_components)
 
-    @property
+    @cached_property
     def dim(self) -> int:
         """D = K P + n_prior + S, the number of free parameters."""
         return self.n_theta + self.n_prior + self.n_sigma
 
-    @property
+    @cached_property
     def prior_slice(self) -> slice:
         """Where the prior's parameters sit in psi."""
         return slice(self.n_theta, self.n_theta + self.n_prior)
 
-    @property
+    @cached_property
     def sigma_slice(self) -> slice:
         """Where tau = log sigma sits in psi."""
         return slice(self.n_theta + self.n_prior, self.dim)
 
-    @property
+    @cached_property
     def groups(self) -> np.ndarray:
         """(K, S) 0/1: which tau each segment uses."""
         return sigma_groups(self.n_components, self.n_sigma)
@@ -98,6 +99,10 @@ class ParameterSpace:
 
         The tau position is shared by every segment when sigma is common.
         """
+        return self._component_index
+
+    @cached_property
+    def _component_index(self) -> np.ndarray:
         K, P = self.n_components, self.n_coef
         theta = np.arange(K * P).reshape(K, P)
         if not self.n_sigma:

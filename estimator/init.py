@@ -258,15 +258,19 @@ def _small_group(
             picks[small] = int(rng.choice(n_stores, p=precision / precision.sum()))
         centres[small] = stats.ols[picks[small]]  # precision > 0: its own fit is unique
     distance = np.stack([driver.distance_to(c) for c in centres])  # (K, N)
-    ranked = np.argsort(distance, axis=0)
-    labels = ranked[0].copy()
+    labels = distance.argmin(axis=0)
     # log-uniform size: groups of a few stores as often as groups of the largest size; a
     # group needs enough units to identify its regression (P + 1 single observations)
     fewest = 1 if driver.full_rank.all() else stats.n_coef + 1
-    size = max(fewest, int(np.exp(rng.uniform(0.0, np.log(largest + 1.0)))))
-    nearest = np.argsort(distance[small])[:size]
-    moved = (labels == small) & ~np.isin(np.arange(n_stores), nearest)
-    labels[moved] = np.where(ranked[0, moved] == small, ranked[1, moved], ranked[0, moved])
+    size = min(n_stores, max(fewest, int(np.exp(rng.uniform(0.0, np.log(largest + 1.0))))))
+    nearest = np.argpartition(distance[small], size - 1)[:size]
+    in_group = np.zeros(n_stores, dtype=bool)
+    in_group[nearest] = True
+    moved = (labels == small) & ~in_group  # to their second-nearest centre
+    if moved.any():
+        others = distance[:, moved]
+        others[small] = np.inf
+        labels[moved] = others.argmin(axis=0)
     labels[nearest] = small
     return _pooled_fits(driver, labels, n_components, rng)
 

@@ -519,7 +519,9 @@ def _accelerated_em(
         state.record(active, loglik0)
         done = np.abs(loglik0 - previous) <= tol * np.abs(previous + level)
         out_of_steps = state.n_iter[active] > max_iter
-        stop = done | empty | out_of_steps
+        # a sigma at the floor is a segment collapsed onto observations it fits exactly:
+        # the likelihood has no maximum there, and EM would only creep towards infinity
+        stop = done | empty | out_of_steps | floored
         if stop.any():
             rows = active[stop]
             state.theta[rows], state.prior[rows] = theta[stop], prior[stop]

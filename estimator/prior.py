@@ -35,13 +35,15 @@ from abc import ABC, abstractmethod
 from typing import Literal
 
 import numpy as np
-from scipy.special import logsumexp, softmax
 
 from .params import MIN_SEGMENT_WEIGHT
 
 Coordinates = Literal["free", "logratio"]
-LOGIT_NEWTON_STEPS = 25
-"""Newton iterations of the logit M-step at most (warm-started; typically 2-4)."""
+LOGIT_NEWTON_STEPS = 1
+"""Newton iterations of the logit M-step (warm-started; with step halving, so every EM map
+raises the objective: a generalised EM step). Measured on the peers' concomitant cases
+(100 starts): one step reaches the same maxima as steps to convergence (at most 25) in
+0.6-0.7 of the time, and more starts reach the best."""
 LOGIT_GRADIENT_TOL = 1e-10
 """The logit M-step stops when its Newton decrement is below this (log-likelihood units)."""
 SEPARATION_LOGIT = 30.0
@@ -57,6 +59,12 @@ def _softmax_rows(x: np.ndarray) -> np.ndarray:
     out = np.exp(x - x.max(axis=1, keepdims=True))
     out /= out.sum(axis=1, keepdims=True)
     return out
+
+
+def _logsumexp_rows(x: np.ndarray) -> np.ndarray:
+    """log sum_c exp(x_c) along axis 1, kept (scipy's logsumexp without its overhead)."""
+    top = x.max(axis=1, keepdims=True)
+    return top + np.log(np.exp(x - top).sum(axis=1, keepdims=True))
 
 
 class PriorModel(ABC):
@@ -274,11 +282,11 @@ class LogitPrior(PriorModel):
 
     def unit_pi(self, gamma: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
         """pi_ic, shape (R, K, n)."""
-        return softmax(self.linear(gamma, rows), axis=1)
+        return _softmax_rows(self.linear(gamma, rows))
 
     def log_prior(self, state: np.ndarray, rows: slice) -> np.ndarray:
         eta = self.linear(state, rows)
-        return eta - logsumexp(eta, axis=1, keepdims=True)
+        return eta - _logsumexp_rows(eta)
 
     def accumulate(self, W: np.ndarray, rows: slice) -> np.ndarray:
         return W @ self.covariates[rows]
@@ -286,13 +294,14 @@ class LogitPrior(PriorModel):
     def objective(self, gamma: np.ndarray, sums: np.ndarray) -> np.ndarray:
         """sum_i sum_c w_ic log pi_ic = sum_c gamma_c' (W Z)_c - sum_i logsumexp_c eta_ic, (R,)."""
         fitted = np.einsum("rkq,rkq->r", gamma, sums)
-        return fitted - logsumexp(self.linear(gamma), axis=1).sum(axis=1)
+        return fitted - _logsumexp_rows(self.linear(gamma))[:, 0].sum(axis=1)
 
     def m_step(self, state: np.ndarray, sums: np.ndarray) -> np.ndarray:
         """Weighted multinomial logistic regression by Newton, warm-started at ``state``.
 
         The objective is concave and depends on the posteriors only through W Z; every
-        accepted step raises it (step halving), so the EM map stays monotone.
+        accepted step raises it (step halving), so the EM map stays monotone. Its fixed
+        points are where the objective's gradient is zero, as with a full M-step.
         """
         gamma = state.copy()
         value = self.objective(gamma, sums)
@@ -403,24 +412,33 @@ class LogitPrior(PriorModel):
 
 
 def _kron_information(pi: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """sum_i (diag p_i - p_i p_i') kron z_i z_i' for p (R, K-1, N), z (N, Q): (R, D, D)."""
-    n_restarts, head, _ = pi.shape
+    """sum_i (diag p_i - p_i p_i') kron z_i z_i' for p (R, K-1, N), z (N, Q): (R, D, D).
+
+    Two matrix products with the units' z_i z_i' (N, Q^2): one for the diagonal
+    term sum_i p_id z z', one for every pair sum_i p_id p_ie z z'.
+    """
+    n_restarts, head, n_units = pi.shape
     n_cov = z.shape[1]
-    outer = -np.einsum("rdn,ren,nq,ns->rdqes", pi, pi, z, z)
+    zz = (z[:, :, None] * z[:, None, :]).reshape(n_units, n_cov * n_cov)
+    pairs = (pi[:, :, None, :] * pi[:, None, :, :]).reshape(n_restarts, head * head, n_units)
+    outer = -(pairs @ zz).reshape(n_restarts, head, head, n_cov, n_cov)
     idx = np.arange(head)
-    outer[:, idx, :, idx, :] += np.einsum("rdn,nq,ns->drqs", pi, z, z)
-    return outer.reshape(n_restarts, head * n_cov, head * n_cov)
+    outer[:, idx, idx] += (pi @ zz).reshape(n_restarts, head, n_cov, n_cov)
+    return outer.transpose(0, 1, 3, 2, 4).reshape(n_restarts, head * n_cov, head * n_cov)
 
 
 def _solve_ascent(hess: np.ndarray, grad: np.ndarray) -> np.ndarray:
     """-H^-1 g per row for a negative (semi)definite H; NaN rows where H is singular."""
-    out = np.full_like(grad, np.nan)
-    for r in range(len(grad)):
-        try:
-            out[r] = np.linalg.solve(-hess[r], grad[r])
-        except np.linalg.LinAlgError:
-            continue
-    return out
+    try:
+        return np.linalg.solve(-hess, grad[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        out = np.full_like(grad, np.nan)
+        for r in range(len(grad)):
+            try:
+                out[r] = np.linalg.solve(-hess[r], grad[r])
+            except np.linalg.LinAlgError:
+                continue
+        return out
 
 
 def pi_jacobian(n_components: int) -> np.ndarray:

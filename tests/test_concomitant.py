@@ -139,16 +139,19 @@ def test_concomitant_fit_recovers_gamma_with_standard_errors():
     assert np.all((ci[..., 0] < pi) & (pi < ci[..., 1])) and np.all(se > 0)
 
 
-def test_prior_m_step_raises_the_weighted_objective_and_reaches_its_maximum():
+def test_prior_m_step_raises_the_weighted_objective_and_repeated_reaches_its_maximum():
     rng = np.random.default_rng(5)
     Z = np.column_stack([np.ones(200), rng.normal(size=200)])
     prior = LogitPrior(3, Z)
     W = rng.dirichlet(np.ones(3), size=200).T[None]
     sums = prior.accumulate(W, slice(None))
-    start = np.zeros((1, 3, 2))
-    new = prior.m_step(start, sums)
-    assert prior.objective(new, sums)[0] > prior.objective(start, sums)[0]
-    grad, _ = prior._gradient_hessian(new, sums)
+    state = np.zeros((1, 3, 2))
+    values = [prior.objective(state, sums)[0]]
+    for _ in range(30):
+        state = prior.m_step(state, sums)
+        values.append(prior.objective(state, sums)[0])
+    assert np.all(np.diff(values) >= -1e-12) and values[1] > values[0]
+    grad, _ = prior._gradient_hessian(state, sums)
     assert np.abs(grad).max() < 1e-8
 
 

@@ -521,7 +521,8 @@ def _accelerated_em(
         out_of_steps = state.n_iter[active] > max_iter
         # a sigma at the floor is a segment collapsed onto observations it fits exactly:
         # the likelihood has no maximum there, and EM would only creep towards infinity
-        stop = done | empty | out_of_steps | floored
+        at_floor = (sigma <= floor).any(axis=1) if problem.estimates_sigma else False
+        stop = done | empty | out_of_steps | at_floor
         if stop.any():
             rows = active[stop]
             state.theta[rows], state.prior[rows] = theta[stop], prior[stop]

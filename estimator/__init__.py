@@ -1,8 +1,7 @@
 """salesmix estimator: finite mixtures of store-level price regressions, fitted by EM.
 
 This module is the complete public API: simstudy/ and experiments/ import only
-names listed here (and the shared file utilities :mod:`estimator.atomic` and
-:mod:`estimator.provenance`); every other module of the package is private.
+names listed here; every other module of the package is private.
 The assignment's functions are importable from here::
 
     from estimator import LogL, EStep, MStep, EM, Estimate
@@ -58,6 +57,7 @@ from .params import (
     match_segments,
     n_free_params,
 )
+from .provenance import jsonable
 from .results import ConvergenceWarning, MixtureFit
 from .selection import CRITERIA, ModelSelection, fit_k_range
 
@@ -87,6 +87,7 @@ __all__ = [
     "distinct_maxima",
     "fit_k_range",
     "fit_mixture",
+    "jsonable",
     "load_csv",
     "load_long_csv",
     "load_panel",

@@ -34,7 +34,6 @@ import argparse
 import json
 import sys
 
-from simstudy import cliargs
 from simstudy.bench.cases import probe
 from simstudy.bench.run import (
     child_env,
@@ -43,11 +42,12 @@ from simstudy.bench.run import (
     run_benchmark,
     settings_from,
 )
-from simstudy.commands import benchmark_parser
+from simstudy.cli import args as cliargs
+from simstudy.cli.parsers import benchmark_parser
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line options (:func:`simstudy.commands.benchmark_parser`)."""
+    """Command-line options (:func:`simstudy.cli.parsers.benchmark_parser`)."""
     return benchmark_parser(__doc__).parse_args(argv)
 
 

@@ -15,16 +15,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from simstudy import cliargs
-from simstudy.commands import report_parser
-from simstudy.report import rebuild_study
+from simstudy.cli import args as cliargs
+from simstudy.cli.parsers import report_parser
 from simstudy.writeup.build import Sources, build
+from simstudy.writeup.study_report import rebuild_study
 
 STUDIES = (Sources.real_like, Sources.selection_grid, Sources.irregular)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line options (:func:`simstudy.commands.report_parser`)."""
+    """Command-line options (:func:`simstudy.cli.parsers.report_parser`)."""
     return report_parser(__doc__).parse_args(argv)
 
 

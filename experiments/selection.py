@@ -11,12 +11,12 @@ DIR/tables/ (markdown and LaTeX) and DIR/figures/ (PNG and PDF); see docs/simstu
 
 from __future__ import annotations
 
-from simstudy.cli import main as run
-from simstudy.cliargs import run_cli
+from simstudy.cli.args import run_cli
+from simstudy.cli.study import main as run
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run a selection study (see :func:`simstudy.cli.main`)."""
+    """Run a selection study (see :func:`simstudy.cli.study.main`)."""
     return run(argv, "selection")
 
 

@@ -2,14 +2,15 @@
 
 A study of your own: :func:`run_simulation` (docs/own_study.md), with the
 metrics below for its ``summarise``; tables and figures of its summaries:
-:mod:`simstudy.generic_report`.
+:mod:`simstudy.writeup.generic`.
 """
 
-from .metrics import (
+from estimator import match_segments
+
+from .harness.measures import (
     adjusted_rand_index,
     bias,
     interval_coverage,
-    match_segments,
     mcse_mean,
     misclassification_rate,
     parameter_recovery,
@@ -17,8 +18,8 @@ from .metrics import (
     selection_rates,
     wilson_interval,
 )
-from .runner import StudyFailedError
-from .simulation import default_summary, run_simulation
+from .harness.runner import StudyFailedError
+from .harness.simulation import default_summary, run_simulation
 
 __all__ = [
     "StudyFailedError",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simstudy.runner import RUN_ERRORS, Study, StudyInterrupted, run_study
+from simstudy.harness.runner import RUN_ERRORS, Study, StudyInterrupted, run_study
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,11 @@ import pandas as pd
 import pytest
 
 from estimator import fit_k_range, fit_mixture, sufficient_stats
-from estimator.blrt import (
-    bootstrap_lrt,
-    bootstrap_p_value,
-    draw_bootstrap_stats,
-    stopping_count,
-)
+from estimator.blrt import bootstrap_lrt, bootstrap_p_value, draw_bootstrap_stats, stopping_count
 from estimator.longpanel import long_from_arrays
 from estimator.selection import information_criteria
 from experiments import fit_real, selection
-from simstudy.design import check_config, conditions, load_config
+from simstudy.studies.config import check_config, conditions, load_config
 from simstudy.writeup.build import Sources, real_section
 from simstudy.writeup.doc import ReportDoc
 

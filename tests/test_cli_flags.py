@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from simstudy import cli, cliargs, commands, mixture
+from simstudy.cli import args as cliargs
+from simstudy.cli import parsers as commands
+from simstudy.cli import study as cli
+from simstudy.studies import mixture
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "experiments" / "configs" / "smoke.json"

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from experiments import docs
-from simstudy.docsgen import BLOCKS, documents, rewrite, update_documents
-from simstudy.docsgen.studies import blrt_grid
+from simstudy.writeup.blocks import BLOCKS, documents, rewrite, update_documents
+from simstudy.writeup.blocks.studies import blrt_grid
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = REPO / "outputs"

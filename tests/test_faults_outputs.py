@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from estimator import atomic
-from estimator.atomic import (
+from experiments import fit_real
+from simstudy.harness import files as atomic
+from simstudy.harness.files import (
     UnitMismatchError,
     read_json_unit,
     write_bytes_atomic,
     write_json_unit,
     write_text_atomic,
 )
-from experiments import fit_real
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "609948.csv"
 

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simstudy import records as records_module
-from simstudy.lock import LOCK_NAME, StudyLockedError, acquire
-from simstudy.records import CheckpointError, RecordWarning, read_records
-from simstudy.runner import (
+from simstudy.harness import records as records_module
+from simstudy.harness.lock import LOCK_NAME, StudyLockedError, acquire
+from simstudy.harness.records import CheckpointError, RecordWarning, read_records
+from simstudy.harness.runner import (
     CheckpointWriteError,
     SchedulerUnreachableError,
     StudyChangedError,
@@ -452,7 +452,7 @@ SMOKE = REPO / "experiments" / "configs" / "smoke.json"
 
 
 def test_the_study_cli_prints_one_line_and_exits_2_when_the_folder_is_locked(tmp_path, capsys):
-    from simstudy import cli
+    from simstudy.cli import study as cli
 
     holder = acquire(tmp_path)
     try:
@@ -482,7 +482,7 @@ def test_the_study_cli_prints_one_line_and_exits_2_when_the_folder_is_locked(tmp
 def test_the_study_cli_reports_an_interruption_or_a_total_failure(
     tmp_path, capsys, monkeypatch, raised, status, line
 ):
-    from simstudy import cli
+    from simstudy.cli import study as cli
 
     def stopped(*args, **kwargs):
         raise raised

@@ -8,10 +8,10 @@ import pytest
 from matplotlib.image import imread
 
 from estimator import CRITERIA
-from simstudy import report as harness
-from simstudy import style
 from simstudy.writeup import baselines as report_baselines
 from simstudy.writeup import real as report_real
+from simstudy.writeup import study_report as harness
+from simstudy.writeup import style
 from simstudy.writeup.studies import figure_caption, figure_manifest
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,17 +12,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from estimator import match_segments
 from estimator.em import fit_mixture
 from estimator.inference import naive_se, observed_information_se
 from estimator.selection import CRITERIA
 from experiments import recovery
-from simstudy.cli import build_study
-from simstudy.design import Condition, conditions, load_config
-from simstudy.generate import Truth
-from simstudy.metrics import interval_coverage, match_segments, wilson_interval
-from simstudy.mixture import SE_KINDS, generate, inference_fields, summarise
-from simstudy.report import coverage_table, has_coverage, write_report
-from simstudy.runner import run_study, summarise_study
+from simstudy.cli.study import build_study
+from simstudy.harness.measures import interval_coverage, wilson_interval
+from simstudy.harness.runner import run_study, summarise_study
+from simstudy.studies.config import Condition, conditions, load_config
+from simstudy.studies.generate import Truth
+from simstudy.studies.mixture import SE_KINDS, generate, inference_fields, summarise
+from simstudy.writeup.study_report import coverage_table, has_coverage, write_report
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "experiments" / "configs"

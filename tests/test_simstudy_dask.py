@@ -22,10 +22,8 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from experiments import selection  # noqa: E402
-from simstudy import mixture  # noqa: E402
-from simstudy.cli import build_study  # noqa: E402
-from simstudy.design import load_config  # noqa: E402
-from simstudy.runner import (  # noqa: E402
+from simstudy.cli.study import build_study  # noqa: E402
+from simstudy.harness.runner import (  # noqa: E402
     DASK_INSTALL,
     DaskMissingError,
     SchedulerUnreachableError,
@@ -34,6 +32,8 @@ from simstudy.runner import (  # noqa: E402
     replication_seed,
     run_study,
 )
+from simstudy.studies import mixture  # noqa: E402
+from simstudy.studies.config import load_config  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "experiments" / "configs" / "smoke.json"
@@ -203,9 +203,9 @@ def test_a_one_worker_cluster_runs_the_study_on_its_worker(reference, tmp_path):
 DRIVER = """
 import dataclasses, sys, time
 from simstudy import mixture
-from simstudy.cli import build_study
-from simstudy.design import load_config
-from simstudy.runner import run_study
+from simstudy.cli.study import build_study
+from simstudy.studies.config import load_config
+from simstudy.harness.runner import run_study
 
 
 def slow_generate(condition, seed):

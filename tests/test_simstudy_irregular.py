@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from estimator import fit_mixture
-from simstudy.generate import Irregularities, Truth, generate_long, generate_panel, real_prices
+from simstudy.studies.generate import (
+    Irregularities,
+    Truth,
+    generate_long,
+    generate_panel,
+    real_prices,
+)
 
 THETA = np.array([[9.0, -2.0], [10.5, -1.0], [12.0, -0.5]])
 PI = np.array([0.3, 0.5, 0.2])
@@ -75,8 +81,8 @@ def test_irregular_config_conditions_and_records():
     from pathlib import Path
 
     from estimator.init import seed_sequence
-    from simstudy import mixture
-    from simstudy.design import conditions, load_config
+    from simstudy.studies import mixture
+    from simstudy.studies.config import conditions, load_config
 
     config = load_config(Path(__file__).resolve().parents[1] / "experiments/configs/irregular.json")
     grid = conditions(config)

@@ -4,18 +4,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from estimator import match_segments
 from estimator.selection import CRITERIA
-from simstudy.design import Condition
-from simstudy.generate import Truth
-from simstudy.metrics import (
+from simstudy.harness.measures import (
     adjusted_rand_index,
-    match_segments,
     misclassification_rate,
     parameter_recovery,
     selection_rates,
     wilson_interval,
 )
-from simstudy.mixture import summarise
+from simstudy.studies.config import Condition
+from simstudy.studies.generate import Truth
+from simstudy.studies.mixture import summarise
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -13,10 +13,9 @@ import pandas as pd
 import pytest
 
 from estimator.init import seed_sequence
-from simstudy import mixture, report
-from simstudy.cli import build_study, jsonable
-from simstudy.design import load_config
-from simstudy.runner import (
+from simstudy.cli.study import build_study
+from simstudy.harness.files import jsonable
+from simstudy.harness.runner import (
     StudyMismatchError,
     plan_batches,
     raw_path,
@@ -25,6 +24,9 @@ from simstudy.runner import (
     run_study,
     summarise_study,
 )
+from simstudy.studies import mixture
+from simstudy.studies.config import load_config
+from simstudy.writeup import study_report as report
 
 SMOKE = Path("experiments/configs/smoke.json")
 REPO = Path(__file__).resolve().parents[1]

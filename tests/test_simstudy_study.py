@@ -9,8 +9,10 @@ import pytest
 from estimator import segment_distances
 from estimator.panel import design_matrix
 from experiments import recovery, selection
-from simstudy.cli import build_study
-from simstudy.design import (
+from simstudy.cli.study import build_study
+from simstudy.harness.runinfo import records_wall_seconds
+from simstudy.harness.runner import run_study, summarise_study
+from simstudy.studies.config import (
     check_config,
     conditions,
     derive_truths,
@@ -19,9 +21,7 @@ from simstudy.design import (
     pooled_mean,
     separate,
 )
-from simstudy.generate import real_prices
-from simstudy.runinfo import records_wall_seconds
-from simstudy.runner import run_study, summarise_study
+from simstudy.studies.generate import real_prices
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "experiments" / "configs"

@@ -12,15 +12,15 @@ import pytest
 
 import simstudy
 from simstudy import StudyFailedError, bias, mcse_mean, rmse, run_simulation
-from simstudy.generic_report import (
+from simstudy.harness.runner import StudyMismatchError, replication_seed
+from simstudy.harness.simulation import design_rows
+from simstudy.writeup.generic import (
     factor_table,
     plot_statistic,
     summary_frame,
     write_generic_report,
 )
-from simstudy.report import write_report
-from simstudy.runner import StudyMismatchError, replication_seed
-from simstudy.simulation import design_rows
+from simstudy.writeup.study_report import write_report
 
 REPO = Path(__file__).resolve().parents[1]
 DESIGN = [{"n": 5, "mu": 0.0, "dist": "normal"}, {"n": 40, "mu": 1.5, "dist": "normal"}]

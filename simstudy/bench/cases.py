@@ -33,8 +33,8 @@ from estimator import (
 )
 from estimator.em import prepare, run_em  # the benchmark times engine internals
 
-from ..blrt_report import blrt_on_fits
-from ..constants import REAL_DATA, REAL_LIKE_CONFIG
+from ..studies.blrt import blrt_on_fits
+from ..studies.paths import REAL_DATA, REAL_LIKE_CONFIG
 from .measure import (
     Workload,
     chunked_workload,
@@ -51,12 +51,7 @@ from .measure import (
     timed,
 )
 from .naive_em import naive_e_step, naive_m_step
-from .settings import (
-    DEFAULT_SEED,
-    KEEP_Y_MAX_STORES,
-    Settings,
-    real_like_config,
-)
+from .settings import DEFAULT_SEED, KEEP_Y_MAX_STORES, Settings, real_like_config
 
 REAL_KS_BLRT = (1, 2, 3, 4)
 """K fitted for the real-data BLRT case: tests of K0 = 1..3 (the issue's target)."""

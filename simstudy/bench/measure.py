@@ -37,15 +37,10 @@ from estimator import (
 from estimator.em import prepare, run_em  # the benchmark times engine internals
 from estimator.engine import em_sweep  # the benchmark times engine internals
 
-from ..constants import REAL_DATA, REAL_LIKE_CONFIG
-from ..generate import Truth, draw_prices, generate_panel
+from ..studies.generate import Truth, draw_prices, generate_panel
+from ..studies.paths import REAL_DATA, REAL_LIKE_CONFIG
 from .naive_em import naive_e_step, naive_fit, naive_m_step
-from .settings import (
-    CHUNK_STORES,
-    MB,
-    real_like_config,
-    rule_label,
-)
+from .settings import CHUNK_STORES, MB, real_like_config, rule_label
 
 # ---------------------------------------------------------------------------
 # measuring

@@ -11,10 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from estimator.atomic import write_json_atomic, write_text_atomic
-from estimator.provenance import jsonable, software_versions
-
-from ..constants import OUTPUTS
+from ..harness.files import jsonable, software_versions, write_json_atomic, write_text_atomic
+from ..studies.paths import OUTPUTS
 from .cases import (
     case_blrt_real,
     case_real,

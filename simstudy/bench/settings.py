@@ -9,7 +9,7 @@ from typing import Any
 
 from estimator import DEFAULT_MAX_ITER, DEFAULT_TOL
 
-from ..constants import BENCHMARK_SEED, OUTPUTS, REAL_LIKE_CONFIG
+from ..studies.paths import BENCHMARK_SEED, OUTPUTS, REAL_LIKE_CONFIG
 
 DEFAULT_OUT = OUTPUTS / "benchmark"
 DEFAULT_SEED = BENCHMARK_SEED

@@ -1,7 +1,7 @@
 """The baseline comparison in the report: tables, figures and the reading, from outputs/baselines/.
 
 Reads ``summary.json`` and ``raw/condition_0000.csv`` written by
-:mod:`simstudy.baselines.study`; nothing is refitted.
+:mod:`simstudy.studies.baselines`; nothing is refitted.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .. import style as rs
+from . import style as rs
 from .doc import interval, num, pct
 
 METHOD_ORDER: tuple[str, ...] = ("full", "single", "twostep")

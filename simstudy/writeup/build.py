@@ -10,7 +10,7 @@ quantities that are not stored, listed in :mod:`simstudy.writeup.real`):
 
 * ``outputs/results.json`` and ``outputs/real/store_segments.csv`` (the real data),
   ``outputs/real_sigma_common/`` and ``outputs/real_sigma_segment/`` (sigma estimated);
-* ``outputs/baselines/`` (:mod:`simstudy.baselines.study`; ``--rerun-baselines`` runs
+* ``outputs/baselines/`` (:mod:`simstudy.studies.baselines`; ``--rerun-baselines`` runs
   or resumes it first);
 * ``outputs/real_like/``, ``outputs/selection_grid/`` and ``outputs/irregular/`` (the
   simulation studies, docs/simstudy.md), each only if it has been run; otherwise the
@@ -33,15 +33,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..baselines import study as baseline_study
-from ..blrt_report import blrt_caption, blrt_figure
-from ..constants import OUTPUTS, REAL_DATA
-from ..report import BLRT_HEADERS, blrt_rows
-from ..style import style
+from ..studies import baselines as baseline_study
+from ..studies.blrt import blrt_caption, blrt_figure
+from ..studies.paths import OUTPUTS, REAL_DATA
 from . import baselines as rb
 from . import real as rr
 from . import studies as rst
 from .doc import ReportDoc, num
+from .study_report import BLRT_HEADERS, blrt_rows
+from .style import style
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ def baselines_section(doc: ReportDoc, src: Sources) -> bool:
         f"{summary['fit']['n_init']} k-means++ starts per K, K chosen by BIC; **single EM "
         "start**: the same with one start per K; **two-step**: every store's own OLS "
         "(alpha_i, beta_i), then a full-covariance Gaussian mixture fitted by EM "
-        f"({document['gmm_n_init']} starts per K, `simstudy/baselines/gmm.py`), "
+        f"({document['gmm_n_init']} starts per K, `simstudy/studies/gmm.py`), "
         "K chosen by its own BIC with n = N stores. K = 1..5 fitted by every method; "
         "seconds are the fits only."
     )

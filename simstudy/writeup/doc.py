@@ -20,10 +20,9 @@ from typing import Any
 from matplotlib.figure import Figure
 from tabulate import tabulate
 
-from estimator.atomic import write_json_atomic, write_text_atomic
-
-from .. import style as report_style
-from ..latex import latex_table
+from ..harness.files import write_json_atomic, write_text_atomic
+from . import style as report_style
+from .latex import latex_table
 
 
 def plain(text: str) -> str:

@@ -28,9 +28,9 @@ from scipy.stats import chi2, norm
 
 from estimator import CRITERIA, Inference, Panel, SufficientStats, load_csv, observed_information_se
 
-from .. import style as rs
-from ..report import CRITERION_LABELS
+from . import style as rs
 from .doc import interval, num, pct
+from .study_report import CRITERION_LABELS
 
 LEVEL = 0.95
 

@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..metrics import wilson_interval
-from ..report import CRITERION_LABELS, selection_methods
+from ..harness.measures import wilson_interval
 from .doc import ReportDoc, interval, num, pct
+from .study_report import CRITERION_LABELS, selection_methods
 
 Summary = dict[str, Any]
 SE_KINDS: tuple[str, ...] = ("observed", "naive")
@@ -429,7 +429,7 @@ CAPTIONS: dict[str, Callable[[Sequence[Summary], dict[str, Any]], str]] = {
     "rmse": _rmse_caption,
     "errors": _errors_caption,
 }
-"""Kind of a harness figure (from its manifest, simstudy.report.save_figure) and its caption."""
+"""Kind of a harness figure (its manifest, :func:`.study_report.save_figure`) and its caption."""
 
 
 def figure_manifest(folder: Path, stem: str) -> dict[str, Any] | None:

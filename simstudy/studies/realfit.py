@@ -41,12 +41,11 @@ from estimator import (
     naive_se,
     observed_information_se,
 )
-from estimator.atomic import write_json_unit
-from estimator.provenance import software_versions
 
-from .blrt_report import blrt_on_fits, blrt_text, plot_blrt
-from .cliargs import Heartbeat
-from .constants import REAL_FIT_SEED
+from ..cli.args import Heartbeat
+from ..harness.files import software_versions, write_json_unit
+from .blrt import blrt_on_fits, blrt_text, plot_blrt
+from .paths import REAL_FIT_SEED
 
 SCHEMA_VERSION = 1
 RESERVED_NAMES = frozenset(
@@ -339,7 +338,7 @@ def run_fit(
 
     Parameters are the command's options (``python -m experiments.fit_real --help``);
     ``echo`` receives the printed report (data line, model comparison, estimates).
-    The two files are written as one unit (:func:`estimator.atomic.write_json_unit`);
+    The two files are written as one unit (:func:`simstudy.harness.files.write_json_unit`);
     with ``blrt`` the bootstrap likelihood-ratio tests go into results.json and their
     figure into OUT/real/blrt_lr.
 

@@ -23,14 +23,14 @@ from scipy.stats import binom
 from tabulate import tabulate
 
 from estimator import CRITERIA
-from estimator.atomic import write_json_atomic, write_text_atomic
 
+from ..harness.files import write_json_atomic, write_text_atomic
+from ..harness.runner import raw_path, read_records, records_frame
+from ..studies.config import FACTORS, IRREGULAR_FACTORS
+from ..studies.mixture import SE_KINDS
 from . import style as figure_style
-from .design import FACTORS, IRREGULAR_FACTORS
-from .generic_report import write_generic_report
+from .generic import write_generic_report
 from .latex import latex_table
-from .mixture import SE_KINDS
-from .runner import raw_path, read_records, records_frame
 
 TABLE_FORMATS = ("md", "tex")
 """Every study table is written as markdown and as a LaTeX table that fits a page."""
@@ -826,7 +826,7 @@ def write_report(
     heat map is drawn per condition when there are at most 6 conditions, the
     coverage figure per condition that recorded standard errors when at most
     :data:`MAX_COVERAGE_FIGURES` did. Summaries of another study (no ``recovery``
-    and ``selection``) get :func:`simstudy.generic_report.write_generic_report`.
+    and ``selection``) get :func:`simstudy.writeup.generic.write_generic_report`.
     """
     out_dir = Path(out_dir)
     if not all("recovery" in s and "selection" in s for s in summaries):

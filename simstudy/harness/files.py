@@ -1,4 +1,4 @@
-"""Write files whole or not at all, and several files as one unit.
+"""What simstudy writes: files whole or not at all, JSON units, JSON-safe values, versions.
 
 One file: a temporary file in the same folder, fsynced, then renamed over the
 target; it gets the permissions a plain ``open(path, "w")`` would give
@@ -19,11 +19,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import platform
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
+
+import numpy as np
+import scipy
 
 UNIT_KEY = "files"
 """Key of a unit's JSON document mapping companion paths (relative, POSIX) to SHA-256."""
@@ -183,3 +188,28 @@ def read_json_unit(path: str | Path) -> dict[str, Any]:
                 "was interrupted between its files); rerun to write them together"
             )
     return document
+
+
+def jsonable(obj: Any) -> Any:
+    """A JSON-ready copy: numpy values as Python ones, NaN and infinities as None, recursively.
+
+    (The estimator keeps its own for its ``to_dict`` forms: the harness imports nothing of it.)
+    """
+    if isinstance(obj, np.ndarray):
+        obj = obj.tolist()
+    elif isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    return None if isinstance(obj, float) and not math.isfinite(obj) else obj
+
+
+def software_versions() -> dict[str, str]:
+    """``{"python": ..., "numpy": ..., "scipy": ...}``: the versions that produced a result."""
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+    }

@@ -24,22 +24,9 @@ from typing import Any, Literal
 import joblib
 from tabulate import tabulate
 
-from estimator.atomic import write_json_atomic
-from estimator.provenance import jsonable, software_versions
-
-from . import cliargs, mixture
-from .constants import OUTPUTS
-from .design import conditions, load_config
-from .report import (
-    CRITERION_LABELS,
-    blrt_table,
-    hit_rate_pivot,
-    recovery_table,
-    selection_methods,
-    write_report,
-)
-from .runinfo import count_records, previous_summary, records_wall_seconds
-from .runner import (
+from ..harness.files import jsonable, software_versions, write_json_atomic
+from ..harness.runinfo import count_records, previous_summary, records_wall_seconds
+from ..harness.runner import (
     BACKENDS,
     CHECKPOINT_SECONDS,
     RUN_ERRORS,
@@ -49,6 +36,18 @@ from .runner import (
     run_study,
     summarise_study,
 )
+from ..studies import mixture
+from ..studies.config import conditions, load_config
+from ..studies.paths import OUTPUTS
+from ..writeup.study_report import (
+    CRITERION_LABELS,
+    blrt_table,
+    hit_rate_pivot,
+    recovery_table,
+    selection_methods,
+    write_report,
+)
+from . import args as cliargs
 
 StudyKind = Literal["recovery", "selection"]
 DEFAULT_BATCH_SIZE = 10

@@ -39,7 +39,7 @@ from estimator import (
     sufficient_stats,
 )
 
-from .constants import REAL_DATA
+from .paths import REAL_DATA
 
 BLOCK_STORES = 4096
 """Stores per random stream; fixed so that a panel does not depend on chunking."""

@@ -17,14 +17,14 @@ and ``summarise(condition, records) -> dict``. The runner owns everything else:
 * checkpoints: a condition's records are rewritten whole (temporary file,
   then rename) to ``DIR/raw/condition_{id}.csv`` every few seconds while new
   ones arrive, and at the end; a second run into the same folder reads them
-  back, each record verified by its checksum (:mod:`simstudy.records`; an
+  back, each record verified by its checksum (:mod:`simstudy.harness.records`; an
   invalid one is dropped with a warning and recomputed), and runs only the
   missing replications. ``DIR/study.json`` records what the folder holds and a
   run with a different study refuses to mix into it; a changed ``generate`` or
   ``analyse`` (their source, or :attr:`Study.version`) is refused unless
   ``restart=True`` discards the old records;
 * one writer: the run holds an exclusive lock on the folder
-  (:mod:`simstudy.lock`), and checks before every checkpoint that the folder is
+  (:mod:`simstudy.harness.lock`), and checks before every checkpoint that the folder is
   still the one it locked (not deleted or replaced);
 * errors: a replication that raises is recorded (status ``error``, the message
   and its seed) and the study goes on; a rerun retries errored replications; a
@@ -58,8 +58,8 @@ import pandas as pd
 from joblib import Parallel, delayed, parallel_config
 
 from estimator import ConvergenceWarning, seed_sequence
-from estimator.atomic import write_json_atomic
 
+from .files import write_json_atomic
 from .lock import FolderLock, StudyLockedError, acquire
 from .records import (
     RECORD_KEYS,
@@ -622,7 +622,7 @@ def run_study(
         Replications per work unit (a dask task).
     progress : text stream or None
         Where progress lines and warnings about dropped records go (None: silent;
-        dropped records then raise a :class:`~simstudy.records.RecordWarning`).
+        dropped records then raise a :class:`~simstudy.harness.records.RecordWarning`).
     checkpoint_every : float
         Seconds between checkpoints: the files of conditions with new records are
         rewritten when a batch arrives this long after the last checkpoint, and at

@@ -9,10 +9,10 @@ from scipy.stats import chi2
 
 from estimator import CRITERIA
 
-from ..reliability import HIT
-from ..report import CRITERION_LABELS
-from ..writeup.doc import interval, num, pct
-from ..writeup.real import elasticity_reading
+from ...studies.reliability import HIT
+from ..doc import interval, num, pct
+from ..real import elasticity_reading
+from ..study_report import CRITERION_LABELS
 from .source import load, md_table, model_of
 
 

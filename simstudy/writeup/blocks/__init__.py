@@ -19,8 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from estimator.atomic import write_text_atomic
-
+from ...harness.files import write_text_atomic
 from .real import (
     blrt_real,
     naive_vs_observed,

@@ -8,7 +8,7 @@ Usage::
 
 Every replication draws one synthetic panel of the real_like condition (truth =
 the real-data K = 3 fit, the real 52-week prices, N = 300 stores; the
-generator and seeds of :mod:`simstudy.mixture`, so replication r is the very
+generator and seeds of :mod:`simstudy.studies.mixture`, so replication r is the very
 panel of the real_like recovery study's replication r) and fits it three ways:
 
 ``full``
@@ -19,12 +19,12 @@ panel of the real_like recovery study's replication r) and fits it three ways:
     the same with one EM start per K (``n_init = 1``).
 ``twostep``
     each store's own OLS estimate b_i = (alpha_i, beta_i), then a full-covariance
-    Gaussian mixture of the points b_i fitted by EM (:mod:`simstudy.baselines.gmm`, as many
+    Gaussian mixture of the points b_i fitted by EM (:mod:`simstudy.studies.gmm`, as many
     starts as ``full``), K chosen by that mixture's BIC (n = N points). Segment
     c's (alpha_c, beta_c) is the mean of component c and pi_c its weight.
 
 Recorded per method: the K chosen, and at the true K the estimates matched to
-the true segments (Hungarian algorithm, :func:`simstudy.metrics.match_segments`
+the true segments (Hungarian algorithm, :func:`simstudy.harness.measures.match_segments`
 on the fitted-log-sales distance, as in the recovery study), the adjusted Rand
 index and misclassification rate of the most likely segments, and the seconds
 of the method's fits (sufficient statistics, and so b_i, are computed once
@@ -34,7 +34,7 @@ K, so the summary can say how often one start reaches the maximum that ten find.
 Writes OUT/summary.json (per method: recovery, hit rate of the true K with a
 Wilson interval, classification, time; and the comparisons with ``full``),
 OUT/raw/condition_0000.csv (one row per replication) and OUT/study.json; a
-second run resumes (:func:`simstudy.runner.run_study`).
+second run resumes (:func:`simstudy.harness.runner.run_study`).
 """
 
 from __future__ import annotations
@@ -49,22 +49,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimator import DEFAULT_COEF_NAMES, ConvergenceWarning, fit_k_range, seed_sequence
-from estimator.atomic import write_json_atomic
-from estimator.provenance import jsonable, software_versions
-
-from .. import mixture
-from ..constants import OUTPUTS, REAL_LIKE_CONFIG
-from ..design import Condition, conditions, load_config
-from ..metrics import (
-    adjusted_rand_index,
+from estimator import (
+    DEFAULT_COEF_NAMES,
+    ConvergenceWarning,
+    fit_k_range,
     match_segments,
+    seed_sequence,
+)
+
+from ..harness.files import jsonable, software_versions, write_json_atomic
+from ..harness.measures import (
+    adjusted_rand_index,
     misclassification_rate,
     parameter_recovery,
     selection_rates,
 )
-from ..runner import Study, run_study
+from ..harness.runner import Study, run_study
+from . import mixture
+from .config import Condition, conditions, load_config
 from .gmm import select_gmm
+from .paths import OUTPUTS, REAL_LIKE_CONFIG
 
 DEFAULT_CONFIG = REAL_LIKE_CONFIG
 DEFAULT_OUT = OUTPUTS / "baselines"
@@ -78,7 +82,7 @@ METHODS: dict[str, str] = {
 SINGLE_SEED_KEY = 101
 GMM_SEED_KEY = 102
 """Child streams of a replication's fitting seed for the baselines (``full`` uses the
-seed itself, exactly as :func:`simstudy.mixture.analyse`, whose children are keyed by K)."""
+seed itself, exactly as :func:`simstudy.studies.mixture.analyse`, whose children are keyed by K)."""
 REACHED_RTOL = 1e-6
 """A single start reaches the maximum when within this relative distance of ``full``."""
 
@@ -168,7 +172,7 @@ def analyse(
     condition : Condition
         Its ``fit`` holds the estimator's settings and ``gmm_n_init``.
     data : SimData
-        From :func:`simstudy.mixture.generate`.
+        From :func:`simstudy.studies.mixture.generate`.
     seed : SeedSequence
         The replication's fitting stream (``full`` uses it as the recovery study does).
 
@@ -209,7 +213,7 @@ def summarise(condition: Condition, records: pd.DataFrame) -> dict[str, Any]:
     -------
     dict
         ``n_replications, n_ok, n_errors``; ``methods`` (per method ``description``,
-        ``recovery`` rows, ``selection`` (:func:`simstudy.metrics.selection_rates`),
+        ``recovery`` rows, ``selection`` (:func:`simstudy.harness.measures.selection_rates`),
         ``classification``, ``seconds``, ``converged_rate``); ``comparison`` (per
         baseline against ``full``: RMSE ratio per parameter, paired differences of
         the hit indicator, misclassification and ARI, time ratio); ``single_start``

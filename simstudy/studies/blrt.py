@@ -23,7 +23,7 @@ from estimator import (
     seed_sequence,
 )
 
-from . import style
+from ..writeup import style
 
 BLRT_SEED_KEY = 15
 """Child of the run's seed that the test draws from (apart from the fits' own streams)."""
@@ -118,7 +118,7 @@ def blrt_figure(result: BLRTResult | dict[str, Any]) -> Figure:
     One panel per test, side by side (one column wide for a single test, the text
     width otherwise). An observed LR far beyond the bootstrap values is marked by
     an arrow at the right edge with its value, so the histogram stays readable.
-    Draw it inside :func:`simstudy.style.style`.
+    Draw it inside :func:`simstudy.writeup.style.style`.
 
     Parameters
     ----------

@@ -10,10 +10,10 @@ import numpy as np
 
 from estimator import CRITERIA, design_matrix, segment_distances
 
-from ..bench.render import summary_table
-from ..generate import real_prices
-from ..report import CRITERION_LABELS
-from ..writeup.doc import interval, num, pct
+from ...bench.render import summary_table
+from ...studies.generate import real_prices
+from ..doc import interval, num, pct
+from ..study_report import CRITERION_LABELS
 from .source import load, md_table
 
 

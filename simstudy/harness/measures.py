@@ -13,8 +13,6 @@ from typing import Any
 import numpy as np
 from scipy.special import comb
 
-from estimator import match_segments  # noqa: F401 - part of the metrics users import
-
 
 def adjusted_rand_index(labels_a: np.ndarray, labels_b: np.ndarray) -> float:
     """Hubert and Arabie's adjusted Rand index of two partitions (1 = identical).

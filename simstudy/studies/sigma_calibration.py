@@ -36,9 +36,9 @@ from estimator import (
     simulate_outcomes,
     sufficient_stats,
 )
-from estimator.atomic import write_json_atomic, write_text_atomic
 
-from .simulation import run_simulation
+from ..harness.files import write_json_atomic, write_text_atomic
+from ..harness.simulation import run_simulation
 
 MODES = ("common", "segment")
 METHODS = ("observed", "naive")

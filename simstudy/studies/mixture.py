@@ -1,7 +1,7 @@
 """The mixture-of-regressions study: generate, analyse and summarise one condition.
 
 These three functions are the science of a study (SimDesign's trio); seeds,
-parallelism, checkpoints and error capture belong to :mod:`simstudy.runner`.
+parallelism, checkpoints and error capture belong to :mod:`simstudy.harness.runner`.
 
 A replication's record is a flat dict. For every fitted K: ``loglik_K{k}``,
 every criterion ``{criterion}_K{k}``, ``converged_K{k}`` and ``n_iter_K{k}``;
@@ -23,7 +23,7 @@ estimated, ``sigma_c``): ``se_{kind}_{NAME}``, the standard error, and
 when not, NaN when the standard error could not be computed; for pi also
 ``cover_{kind}_logit_pi_c`` (the logit-scale interval); and ``se_valid_{kind}``.
 
-With a ``"blrt"`` entry in the config (``fit["blrt"]``, :func:`simstudy.design.check_blrt`)
+With a ``"blrt"`` entry in the config (``fit["blrt"]``, :func:`simstudy.studies.config.check_blrt`)
 the record also holds the bootstrap likelihood-ratio test (:mod:`estimator.blrt`,
 on the fits already made, the same settings for the refits): ``chosen_blrt``
 and, for every K0 = k_min .. k_max - 1, ``blrt_lr_K{K0}``, ``blrt_p_K{K0}`` and
@@ -49,22 +49,22 @@ from estimator import (
     SufficientStats,
     bootstrap_lrt,
     fit_k_range,
+    match_segments,
     naive_se,
     observed_information_se,
     seed_sequence,
 )
 
-from .design import Condition
-from .generate import Truth, draw_prices, generate_long, generate_stats
-from .metrics import (
+from ..harness.measures import (
     adjusted_rand_index,
     interval_coverage,
-    match_segments,
     misclassification_rate,
     parameter_recovery,
     selection_rates,
     wilson_interval,
 )
+from .config import Condition
+from .generate import Truth, draw_prices, generate_long, generate_stats
 
 SE_KINDS: dict[str, Callable[[SufficientStats], Inference]] = {
     "observed": observed_information_se,
@@ -270,7 +270,7 @@ def inference_fields(
     truth : Truth
         K true segments.
     perm : ndarray of int, shape (K,)
-        From :func:`simstudy.metrics.match_segments`: fitted segment ``perm[c]``
+        From :func:`simstudy.harness.measures.match_segments`: fitted segment ``perm[c]``
         estimates true segment c.
     estimated_sigma : bool
         Also record sigma (the fit estimated it, common or per segment).

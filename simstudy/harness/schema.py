@@ -6,7 +6,7 @@ you mean n_init?`` or ``replications: expected an integer >= 1, got 2.7``.
 Keys ending in ``_note`` (and ``description``, ``source``,
 ``truths_by_k_derivation``) are free text for the reader. What needs more
 than one key (a truth for every true K, T within the real price series, true K
-inside k_range) is checked by :func:`simstudy.design.check_config` afterwards.
+inside k_range) is checked by :func:`simstudy.studies.config.check_config` afterwards.
 """
 
 from __future__ import annotations

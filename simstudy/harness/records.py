@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimator.atomic import write_text_atomic
+from .files import write_text_atomic
 
 RECORD_KEYS: tuple[str, ...] = ("condition_id", "replication", "seed", "status", "error")
 """Fields every record starts with; ``seconds`` comes last, then the checksum."""

@@ -1,6 +1,6 @@
 """The command lines of the entry points (experiments/*.py): every flag, checked as parsed.
 
-Each ``*_parser(description)`` returns the :class:`simstudy.cliargs.Parser` of one
+Each ``*_parser(description)`` returns the :class:`simstudy.cli.args.Parser` of one
 ``python -m experiments.NAME``: one line naming the flag for a bad value (exit 2),
 defaults shown by ``--help``. The entry points pass their module docstring as the
 description, parse, call the library and print.
@@ -19,11 +19,11 @@ from estimator import (
     SIGMA_MODES,
 )
 
-from . import cliargs
-from .baselines.study import DEFAULT_CONFIG, DEFAULT_OUT, DEFAULT_REPLICATIONS
-from .bench.settings import DEFAULT_OUT as BENCH_OUT
-from .bench.settings import DEFAULT_SEED as BENCH_SEED
-from .constants import OUTPUTS, REAL_DATA, REAL_FIT_SEED
+from ..bench.settings import DEFAULT_OUT as BENCH_OUT
+from ..bench.settings import DEFAULT_SEED as BENCH_SEED
+from ..studies.baselines import DEFAULT_CONFIG, DEFAULT_OUT, DEFAULT_REPLICATIONS
+from ..studies.paths import OUTPUTS, REAL_DATA, REAL_FIT_SEED
+from . import args as cliargs
 
 
 def fit_real_parser(description: str | None = None) -> argparse.ArgumentParser:

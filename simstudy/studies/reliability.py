@@ -11,7 +11,7 @@ largest excess, the share certified and the median seconds.
 
 :func:`real_design` builds the grid of settings (number of starts, starting
 scheme, hand-over tolerance) on the real data; :func:`hard_case_design` the
-default settings on every fit of the hard-case suite (:mod:`simstudy.hard_cases`).
+default settings on every fit of the hard-case suite (:mod:`simstudy.studies.hard_cases`).
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from estimator import (
     load_csv,
 )
 
+from ..harness.simulation import run_simulation
 from .hard_cases import SCHEMES, hard_cases
-from .simulation import run_simulation
 
 HIT = 1e-6
 """Log-likelihood units within which a fit counts as reaching the best-known maximum."""

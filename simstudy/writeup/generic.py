@@ -1,7 +1,7 @@
 """Tables and figures of any study's per-condition summaries, by design factor.
 
 For a study of your own (:func:`simstudy.run_simulation`) and the fallback of
-:func:`simstudy.report.write_report` when the summaries are not the mixture
+:func:`simstudy.writeup.study_report.write_report` when the summaries are not the mixture
 study's. Works on a summary frame: one row per condition, the design factors as
 columns, then the summary's fields; every numeric field is a statistic.
 
@@ -27,8 +27,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from tabulate import tabulate
 
-from estimator.atomic import write_text_atomic
-
+from ..harness.files import write_text_atomic
 from . import style as figure_style
 from .latex import latex_table
 

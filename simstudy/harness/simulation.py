@@ -11,7 +11,7 @@ and three plain functions, and returns one row of summaries per condition::
 ``numpy.random.Generator`` of its own for every (condition, replication, step),
 ``results`` a DataFrame with one row per successful replication (the columns
 ``analyse`` returned, plus ``replication`` and ``seed``). Everything else is the
-runner's (:mod:`simstudy.runner`): reproducible seeds whatever the number of
+runner's (:mod:`simstudy.harness.runner`): reproducible seeds whatever the number of
 workers, parallel workers (joblib loky processes, threads or dask), checkpoints
 and resume in ``out_dir``, error capture (a replication that raises is recorded
 and the study goes on) and progress on stderr. See docs/own_study.md.
@@ -33,9 +33,8 @@ from typing import Any, TextIO
 import numpy as np
 import pandas as pd
 
-from estimator.atomic import write_json_atomic, write_text_atomic
-
-from .cliargs import check_output_dir
+from ..cli.args import check_output_dir
+from .files import jsonable, write_json_atomic, write_text_atomic
 from .runner import RECORD_KEYS, Study, run_study
 
 SUMMARY_KEYS: tuple[str, ...] = ("n_replications", "n_ok", "n_errors", "first_error")
@@ -289,7 +288,7 @@ def run_simulation(
     n_jobs : int
         Parallel workers (1: in this process; -1: every core).
     backend : {"loky", "threading", "sequential", "dask"}
-        joblib backend (:func:`simstudy.runner.run_study`).
+        joblib backend (:func:`simstudy.harness.runner.run_study`).
     seed : int
         Root of every random stream: replication r of condition c gets its own
         streams, the same for any ``n_jobs``, ``batch_size`` or backend.
@@ -300,7 +299,7 @@ def run_simulation(
     progress : text stream, None or "stderr"
         Progress lines (None: silent; "stderr": ``sys.stderr`` at the time of the call).
     scheduler : str, Path, distributed.Client or None
-        With ``backend="dask"``: the cluster (:func:`simstudy.runner.run_study`).
+        With ``backend="dask"``: the cluster (:func:`simstudy.harness.runner.run_study`).
 
     Returns
     -------
@@ -315,7 +314,7 @@ def run_simulation(
     StudyFailedError
         Every replication raised (records and summaries are written first; the
         message is the first error).
-    simstudy.runner.StudyMismatchError
+    simstudy.harness.runner.StudyMismatchError
         ``out_dir`` holds a different study.
     """
     rows = design_rows(design)
@@ -366,16 +365,3 @@ def run_simulation(
     }
     write_json_atomic(out_dir / "summary.json", jsonable(document))
     return frame
-
-
-def jsonable(obj: Any) -> Any:
-    """Replace NaN and infinities by None and numpy scalars by Python ones, recursively."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj

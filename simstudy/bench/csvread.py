@@ -8,7 +8,8 @@ inflated by the writer. :func:`record_wide_csv` adds the date, machine load and
 versions and writes the figures to a JSON file. Run it by hand (heavy at 10^6
 stores: a 440 MB temporary file), e.g.::
 
-    python -m simstudy.csvtiming --stores 1000000 --weeks 52 --out outputs/csv_read/wide_csv.json
+    python -m simstudy.bench.csvread --stores 1000000 --weeks 52 \
+        --out outputs/csv_read/wide_csv.json
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimator.atomic import write_json_atomic
+from ..harness.files import write_json_atomic
 
 _REPO = Path(__file__).resolve().parents[1]
 _CHILD = """
@@ -120,7 +121,7 @@ def record_wide_csv(out: str | os.PathLike, n_stores: int, n_weeks: int = 52) ->
         ``load_average`` (1, 5, 15 min, before the run) and ``software``.
     """
     load = list(os.getloadavg())
-    command = f"python -m simstudy.csvtiming --stores {n_stores} --weeks {n_weeks} --out {out}"
+    command = f"python -m simstudy.bench.csvread --stores {n_stores} --weeks {n_weeks} --out {out}"
     figures = time_wide_csv(n_stores, n_weeks)
     record = {
         **figures,

@@ -23,7 +23,7 @@ matplotlib.use("Agg")  # files only, never a window
 
 from matplotlib.figure import Figure  # noqa: E402 - after the backend is chosen
 
-from estimator.atomic import write_bytes_atomic  # noqa: E402
+from ..harness.files import write_bytes_atomic  # noqa: E402
 
 OKABE_ITO: tuple[str, ...] = (
     "#0072B2",  # blue

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import sys
 
+from simstudy.cli.realfit import run_fit
+
 from simstudy.cli import args as cliargs
 from simstudy.cli.parsers import fit_real_parser
 from simstudy.studies.blrt import blrt_argument_problem
-from simstudy.studies.realfit import run_fit
 
 
 def main(argv: list[str] | None = None) -> int:

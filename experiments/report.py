@@ -17,7 +17,7 @@ import sys
 
 from simstudy.cli import args as cliargs
 from simstudy.cli.parsers import report_parser
-from simstudy.writeup.build import Sources, build
+from simstudy.writeup.report import Sources, build
 from simstudy.writeup.study_report import rebuild_study
 
 STUDIES = (Sources.real_like, Sources.selection_grid, Sources.irregular)

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from simstudy.cli.study import build_study
 from simstudy.harness.runner import run_replication
 from simstudy.studies import baselines, gmm
 from simstudy.studies.config import load_config
+from simstudy.studies.mixture import study as build_study
 from simstudy.writeup import baselines as report_baselines
 from simstudy.writeup import real as report_real
 from simstudy.writeup.build import Sources, build, study_section

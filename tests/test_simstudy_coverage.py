@@ -17,12 +17,14 @@ from estimator.em import fit_mixture
 from estimator.inference import naive_se, observed_information_se
 from estimator.selection import CRITERIA
 from experiments import recovery
-from simstudy.cli.study import build_study
 from simstudy.harness.measures import interval_coverage, wilson_interval
-from simstudy.harness.runner import run_study, summarise_study
+from simstudy.harness.runner import run_study
+from simstudy.harness.simulation import summarise_study
+from simstudy.studies import mixture
 from simstudy.studies.config import Condition, conditions, load_config
 from simstudy.studies.generate import Truth
 from simstudy.studies.mixture import SE_KINDS, generate, inference_fields, summarise
+from simstudy.studies.mixture import study as build_study
 from simstudy.writeup.study_report import coverage_table, has_coverage, write_report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -265,6 +267,6 @@ def test_inference_off_by_default_and_with_estimated_sigma(tmp_path):
     assert np.isfinite(frame["se_observed_sigma_1"]).all()
     expected = frame["est_sigma_1"] / np.sqrt(2 * 200 * 52)
     np.testing.assert_allclose(frame["se_naive_sigma_1"], expected, rtol=1e-9)
-    (summary,) = summarise_study(study, records)
+    (summary,) = summarise_study(study, records, mixture.summarise)
     sigma_row = next(r for r in summary["recovery"] if r["parameter"] == "sigma_1")
     assert sigma_row["coverage_observed_n"] == 2

@@ -22,7 +22,6 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from experiments import selection  # noqa: E402
-from simstudy.cli.study import build_study  # noqa: E402
 from simstudy.harness.runner import (  # noqa: E402
     DASK_INSTALL,
     DaskMissingError,
@@ -34,6 +33,7 @@ from simstudy.harness.runner import (  # noqa: E402
 )
 from simstudy.studies import mixture  # noqa: E402
 from simstudy.studies.config import load_config  # noqa: E402
+from simstudy.studies.mixture import study as build_study  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "experiments" / "configs" / "smoke.json"
@@ -203,7 +203,7 @@ def test_a_one_worker_cluster_runs_the_study_on_its_worker(reference, tmp_path):
 DRIVER = """
 import dataclasses, sys, time
 from simstudy import mixture
-from simstudy.cli.study import build_study
+from simstudy.studies.mixture import study as build_study
 from simstudy.studies.config import load_config
 from simstudy.harness.runner import run_study
 

@@ -5,13 +5,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from simstudy.harness.simulation import records_wall_seconds
 
 from estimator import segment_distances
 from estimator.panel import design_matrix
 from experiments import recovery, selection
-from simstudy.cli.study import build_study
-from simstudy.harness.runinfo import records_wall_seconds
-from simstudy.harness.runner import run_study, summarise_study
+from simstudy.harness.runner import run_study
+from simstudy.harness.simulation import summarise_study
+from simstudy.studies import mixture
 from simstudy.studies.config import (
     check_config,
     conditions,
@@ -22,6 +23,7 @@ from simstudy.studies.config import (
     separate,
 )
 from simstudy.studies.generate import real_prices
+from simstudy.studies.mixture import study as build_study
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "experiments" / "configs"
@@ -176,7 +178,7 @@ def test_estimated_sigma_is_recorded_and_recovered(tmp_path):
     study = build_study(config)
     records = run_study(study, tmp_path, progress=None)
     assert {"est_sigma_1", "est_sigma_2"} <= set(records[0].columns)
-    (summary,) = summarise_study(study, records)
+    (summary,) = summarise_study(study, records, mixture.summarise)
     sigma_rows = [r for r in summary["recovery"] if r["parameter"].startswith("sigma")]
     assert len(sigma_rows) == 2 and all(r["true"] == 1.5 for r in sigma_rows)
     assert all(abs(r["mean"] - 1.5) < 0.05 for r in sigma_rows)

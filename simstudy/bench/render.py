@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
+from ..writeup.tables import render, speed
 from .settings import (
     CHUNK_STORES,
     MB,
@@ -264,53 +265,6 @@ def _load_note(result: dict[str, Any]) -> str:
     )
 
 
-def _short_rule(row: dict[str, Any]) -> str:
-    return f"{row['tol']:g} / {row['max_iter']}"
-
-
-def summary_table(rows: list[dict[str, Any]]) -> str:
-    """A compact markdown table of cases 1-4 (the one the README quotes)."""
-    table = []
-    for r in rows:
-        if r["naive_s"] is None:
-            naive = f"~{r['naive_estimate_s']:.3g} (est.)"
-        else:
-            naive = _fmt(r["naive_s"])
-        table.append(
-            [
-                r["case"],
-                f"{r['N']:,}",
-                r["T"],
-                r["K"],
-                r["n_init"],
-                _short_rule(r),
-                _fmt(r["ours_s"]),
-                naive,
-                f"{r['ratio']:.0f}x" + (" (est.)" if r["ratio_estimated"] else ""),
-                f"{r['iterations']:,} ({r['restarts_at_max_iter']})",
-                f"{_fmt(r['ours_us_per_iter'])} / {_fmt(r['naive_us_per_iter'])}",
-                f"{_fmt(r['ours_peak_mb'])} / {_fmt(r['naive_peak_mb'])}",
-                _fmt(r.get("loglik_rel_diff_restarts"), 2),
-            ]
-        )
-    headers = [
-        "case",
-        "N",
-        "T",
-        "K",
-        "R",
-        "tol / max_iter",
-        "ours s",
-        "straightforward s",
-        "ratio",
-        "iterations (at max_iter)",
-        "us/iter ours / sf",
-        "peak MB ours / sf",
-        "max rel dlogL",
-    ]
-    return tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)
-
-
 def case_table(rows: list[dict[str, Any]]) -> str:
     """The main markdown table, one row per case and stopping rule."""
     table = []
@@ -424,7 +378,7 @@ def render_markdown(result: dict[str, Any]) -> str:
         "Case 1: real panel; 2: one real_like replication; 3: synthetic, generated in chunks; "
         "4T/4K: shape (log-normal prices for 4T). Library default rule: tol 1e-12 / 5000.",
         "",
-        summary_table(result["cases"]),
+        render(speed(result["cases"]), "md"),
         "",
         "## Cases 1-4 in full",
         "",

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import NoReturn, TextIO
+
+from ..harness.files import check_output_dir
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -127,29 +128,6 @@ def existing_dir(text: str) -> Path:
     if not path.is_dir():
         what = "a file" if path.exists() else "missing"
         raise argparse.ArgumentTypeError(f"{text} is {what}; expected an existing folder")
-    return path
-
-
-def check_output_dir(path: str | Path) -> Path:
-    """A folder that exists or can be created, and can be written into; ValueError if not.
-
-    The nearest existing ancestor must be a folder (not a file) in which a file
-    can be created (probed with a temporary file, removed at once), so a run
-    fails before its work instead of after it. Nothing is created.
-    """
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"{path} is a file; expected a folder")
-    base = path
-    while not base.exists():
-        base = base.parent
-    if not base.is_dir():
-        raise ValueError(f"{path} is under {base}, which is a file")
-    try:
-        with tempfile.TemporaryFile(dir=base):
-            pass
-    except OSError as err:
-        raise ValueError(f"cannot write into {base} ({err.strerror or err})") from None
     return path
 
 

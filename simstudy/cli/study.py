@@ -18,35 +18,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from typing import Any, Literal
+from typing import Literal
 
-import joblib
-from tabulate import tabulate
-
-from ..harness.files import jsonable, software_versions, write_json_atomic
-from ..harness.runinfo import count_records, previous_summary, records_wall_seconds
 from ..harness.runner import (
     BACKENDS,
     CHECKPOINT_SECONDS,
     RUN_ERRORS,
-    Study,
     StudyFailedError,
     StudyInterrupted,
-    run_study,
-    summarise_study,
 )
 from ..studies import mixture
-from ..studies.config import conditions, load_config
+from ..studies.config import load_config
 from ..studies.paths import OUTPUTS
-from ..writeup.study_report import (
-    CRITERION_LABELS,
-    blrt_table,
-    hit_rate_pivot,
-    recovery_table,
-    selection_methods,
-    write_report,
-)
+from ..writeup import tables
+from ..writeup.study_report import write_report
 from . import args as cliargs
 
 StudyKind = Literal["recovery", "selection"]
@@ -119,39 +104,6 @@ def parse_args(argv: list[str] | None, kind: StudyKind) -> argparse.Namespace:
     return args
 
 
-def build_study(config: dict[str, Any]) -> Study:
-    """The mixture study of a checked config."""
-    return Study(
-        name=config["name"],
-        conditions=conditions(config),
-        generate=mixture.generate,
-        analyse=mixture.analyse,
-        summarise=mixture.summarise,
-        replications=int(config["replications"]),
-        seed=int(config["seed"]),
-        settings={
-            "k_range": config["k_range"],
-            "fit": config["fit"],
-            "price_data": config["price_data"],
-        },
-    )
-
-
-def _selection_console(summaries: list[dict[str, Any]]) -> str:
-    methods = selection_methods(summaries)
-    headers = ["condition", "n", "err", *[CRITERION_LABELS[c] for c in methods]]
-    body = [
-        [
-            s["label"],
-            s["n_ok"],
-            s["n_errors"],
-            *[f"{s['selection'][c]['hit_rate']:.3f}" if s["n_ok"] else "-" for c in methods],
-        ]
-        for s in summaries
-    ]
-    return tabulate(body, headers=headers, disable_numparse=True)
-
-
 def _how(args: argparse.Namespace) -> str:
     if args.backend != "dask":
         return f"with n_jobs = {args.n_jobs}"
@@ -175,20 +127,15 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
     except ValueError as err:
         print(f"error: argument --out (default): {err}", file=sys.stderr)
         return 2
-    batch_size = args.batch_size or int(config.get("batch_size", DEFAULT_BATCH_SIZE))
-    study = build_study(config)
-    # --restart discards the folder's records: this run then starts from nothing
-    previous = None if args.restart else previous_summary(out_dir)
-    before = 0 if args.restart else count_records(out_dir, [c.id for c in study.conditions])
-    started = time.perf_counter()
     try:
-        records = run_study(
-            study,
+        result = mixture.run(
+            config,
             out_dir,
+            kind,
             n_jobs=args.n_jobs,
             backend=args.backend,
             scheduler=args.scheduler,
-            batch_size=batch_size,
+            batch_size=args.batch_size or int(config.get("batch_size", DEFAULT_BATCH_SIZE)),
             progress=None if args.quiet else sys.stderr,
             checkpoint_every=args.checkpoint_seconds,
             restart=args.restart,
@@ -202,45 +149,21 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
     except StudyInterrupted as err:
         print(err, file=sys.stderr)
         return 130
-    wall = time.perf_counter() - started
-    after = sum(len(frame) for frame in records.values())
-    summaries = summarise_study(study, records)
-    document = {
-        "study": config["name"],
-        "kind": kind,
-        "description": config.get("description", ""),
-        "config": config,
-        "run": {
-            "replications": study.replications,
-            "conditions": len(study.conditions),
-            "n_jobs": args.n_jobs,
-            "backend": args.backend,
-            "scheduler": args.scheduler,
-            "batch_size": batch_size,
-            "wall_seconds_this_run": wall,
-            "wall_seconds_records": records_wall_seconds(previous, before, after, wall),
-            "replication_seconds_total": sum(s["seconds"]["total"] for s in summaries),
-            "software": {**software_versions(), "joblib": joblib.__version__},
-        },
-        "conditions": summaries,
-    }
-    write_json_atomic(out_dir / "summary.json", jsonable(document))
-    write_report(jsonable(summaries), records, out_dir, figures=not args.no_figures)
-    n_errors = sum(s["n_errors"] for s in summaries)
-    if kind == "recovery" and len(summaries) <= 4:
-        print(recovery_table(jsonable(summaries), fmt="md"))
-        print()
-    if len(summaries) <= 24:
-        print(_selection_console(summaries))
+    summaries = result.document["conditions"]
+    write_report(summaries, result.records, out_dir, figures=not args.no_figures)
+    shown = [tables.recovery(summaries)] if kind == "recovery" and len(summaries) <= 4 else []
+    shown += [tables.selection(summaries)] if len(summaries) <= 24 else []
     if any("blrt" in s for s in summaries):
-        print("\nbootstrap likelihood-ratio tests (rejections of K0 segments)")
-        print(blrt_table(jsonable(summaries), fmt="md"))
+        shown.append(tables.blrt(summaries))
     else:
-        print("hit rate of BIC (all criteria: tables/selection.md)")
-        print(hit_rate_pivot(jsonable(summaries), fmt="md"))
+        shown.append(tables.hit_rate_pivot(summaries))
+    for table in shown:
+        print(f"{table.caption}\n{tables.render(table, 'text')}\n")
+    run = result.document["run"]
+    n_errors = sum(s["n_errors"] for s in summaries)
     print(
-        f"\n{len(summaries)} conditions x {study.replications} replications, {n_errors} errors; "
-        f"{wall:.1f} s {_how(args)}; wrote {out_dir}/summary.json, raw/, tables/"
-        f"{'' if args.no_figures else ', figures/'}"
+        f"\n{len(summaries)} conditions x {run['replications']} replications, {n_errors} errors; "
+        f"{run['wall_seconds_this_run']:.1f} s {_how(args)}; wrote {out_dir}/summary.json, raw/, "
+        f"tables/{'' if args.no_figures else ', figures/'}"
     )
     return 0

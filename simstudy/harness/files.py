@@ -213,3 +213,26 @@ def software_versions() -> dict[str, str]:
         "numpy": np.__version__,
         "scipy": scipy.__version__,
     }
+
+
+def check_output_dir(path: str | Path) -> Path:
+    """A folder that exists or can be created, and can be written into; ValueError if not.
+
+    The nearest existing ancestor must be a folder (not a file) in which a file
+    can be created (probed with a temporary file, removed at once), so a run
+    fails before its work instead of after it. Nothing is created.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{path} is a file; expected a folder")
+    base = path
+    while not base.exists():
+        base = base.parent
+    if not base.is_dir():
+        raise ValueError(f"{path} is under {base}, which is a file")
+    try:
+        with tempfile.TemporaryFile(dir=base):
+            pass
+    except OSError as err:
+        raise ValueError(f"cannot write into {base} ({err.strerror or err})") from None
+    return path

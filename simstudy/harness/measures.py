@@ -1,7 +1,22 @@
-"""Monte Carlo metrics: label matching, classification agreement, recovery and hit rates.
+"""Performance measures of a simulation study, each with its Monte Carlo standard error.
 
-Nothing here knows the model's likelihood; these are the statistics of a
-simulation study computed from its per-replication estimates.
+The measures and their Monte Carlo standard errors (MCSE) are those of Morris,
+White & Crowther (2019, Statistics in Medicine 38:2074-2102, table 6) as R's
+rsimsum computes them, over the replications with a finite estimate (and, for
+the measures of a standard error, a finite standard error):
+
+* of the estimates (:func:`parameter_recovery`): bias, empirical SE (the SD of
+  the estimates), MSE and RMSE;
+* of the standard errors and intervals (:func:`standard_error_measures`): the
+  model SE sqrt(mean SE^2), its relative error against the empirical SE (%), the
+  coverage of the intervals, the bias-eliminated coverage (of est +- z SE around
+  the mean estimate) and the rejection rate of theta = 0 (|est| >= z SE);
+* of a choice among candidates (:func:`selection_rates`) and of any 0/1 outcome
+  (:func:`interval_coverage`): the rate, its MCSE and a Wilson 95% interval.
+
+Nothing here knows a model: these are statistics of per-replication results.
+The MCSE of the RMSE is the delta method's, MCSE(MSE) / (2 RMSE). The adjusted
+Rand index is scikit-learn's.
 """
 
 from __future__ import annotations
@@ -11,15 +26,17 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from scipy.special import comb
+from sklearn.metrics import adjusted_rand_score
+
+ArrayLike = Sequence[float] | np.ndarray
 
 
-def adjusted_rand_index(labels_a: np.ndarray, labels_b: np.ndarray) -> float:
+def adjusted_rand_index(labels_a: ArrayLike, labels_b: ArrayLike) -> float:
     """Hubert and Arabie's adjusted Rand index of two partitions (1 = identical).
 
     Parameters
     ----------
-    labels_a, labels_b : ndarray of shape (N,)
+    labels_a, labels_b : array-like of shape (N,)
         Cluster labels (any integers).
 
     Returns
@@ -27,22 +44,10 @@ def adjusted_rand_index(labels_a: np.ndarray, labels_b: np.ndarray) -> float:
     float
         1.0 when both partitions are a single cluster (or identical).
     """
-    labels_a = np.asarray(labels_a).ravel()
-    labels_b = np.asarray(labels_b).ravel()
+    labels_a, labels_b = np.ravel(labels_a), np.ravel(labels_b)
     if labels_a.shape != labels_b.shape:
         raise ValueError(f"label arrays differ in length: {labels_a.size} vs {labels_b.size}")
-    _, a = np.unique(labels_a, return_inverse=True)
-    _, b = np.unique(labels_b, return_inverse=True)
-    table = np.zeros((a.max() + 1, b.max() + 1))
-    np.add.at(table, (a, b), 1)
-    pairs = comb(table, 2).sum()
-    rows = comb(table.sum(axis=1), 2).sum()
-    cols = comb(table.sum(axis=0), 2).sum()
-    expected = rows * cols / comb(labels_a.size, 2) if labels_a.size > 1 else 0.0
-    top = 0.5 * (rows + cols)
-    if top == expected:  # both partitions trivial in the same way
-        return 1.0
-    return float((pairs - expected) / (top - expected))
+    return float(adjusted_rand_score(labels_a, labels_b))
 
 
 def misclassification_rate(true_labels: np.ndarray, labels: np.ndarray, perm: np.ndarray) -> float:
@@ -55,7 +60,7 @@ def misclassification_rate(true_labels: np.ndarray, labels: np.ndarray, perm: np
     labels : ndarray of shape (N,)
         Estimated segments 0..K-1.
     perm : ndarray of shape (K,)
-        From :func:`match_segments`: estimated segment ``perm[c]`` is true segment c.
+        From :func:`estimator.match_segments`: estimated segment ``perm[c]`` is true segment c.
     """
     to_true = np.empty_like(perm)
     to_true[perm] = np.arange(perm.size)
@@ -88,13 +93,18 @@ def wilson_interval(successes: int, trials: int, level: float = 0.95) -> tuple[f
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
-def _finite(values: Sequence[float] | np.ndarray) -> np.ndarray:
+def proportion_mcse(rate: float, n: int) -> float:
+    """Monte Carlo SE of a proportion over ``n`` replications, sqrt(p (1 - p) / n)."""
+    return float(np.sqrt(rate * (1 - rate) / n)) if n else float("nan")
+
+
+def _finite(values: ArrayLike) -> np.ndarray:
     """Values as a flat float array with NaN and infinities (failed replications) dropped."""
     values = np.asarray(values, dtype=float).ravel()
     return values[np.isfinite(values)]
 
 
-def bias(estimates: Sequence[float] | np.ndarray, truth: float) -> float:
+def bias(estimates: ArrayLike, truth: float) -> float:
     """Mean error of the estimates, ``mean(estimates) - truth`` (NaN entries dropped).
 
     Parameters
@@ -112,7 +122,7 @@ def bias(estimates: Sequence[float] | np.ndarray, truth: float) -> float:
     return float(np.mean(values - truth)) if values.size else float("nan")
 
 
-def rmse(estimates: Sequence[float] | np.ndarray, truth: float) -> float:
+def rmse(estimates: ArrayLike, truth: float) -> float:
     """Root mean squared error ``sqrt(mean((estimates - truth)^2))`` (NaN entries dropped).
 
     Parameters
@@ -129,7 +139,7 @@ def rmse(estimates: Sequence[float] | np.ndarray, truth: float) -> float:
     return float(np.sqrt(np.mean((values - truth) ** 2))) if values.size else float("nan")
 
 
-def mcse_mean(values: Sequence[float] | np.ndarray) -> float:
+def mcse_mean(values: ArrayLike) -> float:
     """Monte Carlo standard error of a mean over replications, ``sd / sqrt(R)``.
 
     The MCSE of a bias is that of the mean of the estimates.
@@ -150,41 +160,102 @@ def mcse_mean(values: Sequence[float] | np.ndarray) -> float:
     return float(values.std(ddof=1) / np.sqrt(values.size))
 
 
-def parameter_recovery(estimates: np.ndarray, truth: float) -> dict[str, float]:
-    """Mean, bias, RMSE, standard deviation and the Monte Carlo standard error of the bias.
+def parameter_recovery(estimates: ArrayLike, truth: float) -> dict[str, float]:
+    """Measures of the estimates of one parameter, each with its Monte Carlo SE.
 
     Parameters
     ----------
-    estimates : ndarray of shape (R,)
+    estimates : array-like of shape (R,)
         One estimate per replication (NaN entries are dropped).
     truth : float
 
     Returns
     -------
     dict
-        ``true, n, mean, bias, mcse_bias, sd, rmse``; the MCSE of the bias is sd / sqrt(n).
+        ``true, n, mean``; ``bias, mcse_bias``; ``sd, mcse_sd`` (the empirical SE,
+        SD / sqrt(2 (n - 1))); ``mse, mcse_mse``; ``rmse, mcse_rmse``. NaN where
+        undefined (no estimate; an SD of one estimate).
     """
     values = _finite(estimates)
     n = values.size
+    nan = float("nan")
     if n == 0:
-        nan = float("nan")
-        return {
-            "true": truth,
-            "n": 0,
-            "mean": nan,
-            "bias": nan,
-            "mcse_bias": nan,
-            "sd": nan,
-            "rmse": nan,
-        }
+        keys = ("mean", "bias", "mcse_bias", "sd", "mcse_sd", "mse", "mcse_mse", "rmse")
+        return {"true": truth, "n": 0, **dict.fromkeys(keys, nan), "mcse_rmse": nan}
+    squared = (values - truth) ** 2
+    mse = float(squared.mean())
+    sd = float(values.std(ddof=1)) if n > 1 else nan
+    mcse_mse = float(np.sqrt(np.sum((squared - mse) ** 2) / (n * (n - 1)))) if n > 1 else nan
+    rmse_value = rmse(values, truth)
     return {
         "true": float(truth),
         "n": n,
         "mean": float(values.mean()),
         "bias": bias(values, truth),
         "mcse_bias": mcse_mean(values),
-        "sd": float(values.std(ddof=1)) if n > 1 else float("nan"),
-        "rmse": rmse(values, truth),
+        "sd": sd,
+        "mcse_sd": sd / np.sqrt(2 * (n - 1)) if n > 1 else nan,
+        "mse": mse,
+        "mcse_mse": mcse_mse,
+        "rmse": rmse_value,
+        "mcse_rmse": mcse_mse / (2 * rmse_value) if rmse_value > 0 else nan,
+    }
+
+
+def standard_error_measures(
+    estimates: ArrayLike,
+    standard_errors: ArrayLike,
+    empirical_se: float,
+    level: float = 0.95,
+) -> dict[str, float]:
+    """Measures of one parameter's model standard errors, each with its Monte Carlo SE.
+
+    Over the replications with a finite estimate and standard error (n):
+
+    Parameters
+    ----------
+    estimates, standard_errors : array-like of shape (R,)
+        One estimate and its standard error per replication (NaN: none).
+    empirical_se : float
+        The SD of the estimates (:func:`parameter_recovery`'s ``sd``).
+    level : float
+        Of the Wald intervals est +- z SE of the bias-eliminated coverage and of
+        the test of theta = 0.
+
+    Returns
+    -------
+    dict
+        ``n_se``; ``modelse, mcse_modelse`` (sqrt of the mean SE^2);
+        ``relerror, mcse_relerror`` (100 (modelse / empirical SE - 1), %);
+        ``becoverage, mcse_becoverage``; ``rejection, mcse_rejection``.
+    """
+    est = np.asarray(estimates, dtype=float).ravel()
+    se = np.asarray(standard_errors, dtype=float).ravel()
+    both = np.isfinite(est) & np.isfinite(se)
+    n, nan = int(both.sum()), float("nan")
+    if n < 2:
+        keys = ("modelse", "relerror", "becoverage", "rejection")
+        return {"n_se": n, **{k: nan for key in keys for k in (key, f"mcse_{key}")}}
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    mean_est = float(_finite(est).mean())
+    est, se = est[both], se[both]
+    var_se2 = float(np.var(se**2, ddof=1))
+    modelse = float(np.sqrt(np.mean(se**2)))
+    ratio = modelse / empirical_se if empirical_se > 0 else nan
+    becoverage = float(np.mean(np.abs(est - mean_est) <= z * se))
+    rejection = float(np.mean(np.abs(est) >= z * se))
+    return {
+        "n_se": n,
+        "modelse": modelse,
+        "mcse_modelse": float(np.sqrt(var_se2 / (4 * n * modelse**2))),
+        "relerror": 100 * (ratio - 1),
+        "mcse_relerror": 100
+        * ratio
+        * float(np.sqrt(var_se2 / (4 * n * modelse**4) + 1 / (2 * (n - 1)))),
+        "becoverage": becoverage,
+        "mcse_becoverage": proportion_mcse(becoverage, n),
+        "rejection": rejection,
+        "mcse_rejection": proportion_mcse(rejection, n),
     }
 
 
@@ -194,7 +265,7 @@ def selection_rates(
     k_range: Iterable[int],
     level: float = 0.95,
 ) -> dict[str, Any]:
-    """Hit rate of a selection criterion with its Wilson interval, and its misses.
+    """Hit rate of a selection criterion with its MCSE and Wilson interval, and its misses.
 
     Parameters
     ----------
@@ -208,7 +279,7 @@ def selection_rates(
     Returns
     -------
     dict
-        ``n, hits, hit_rate, ci_low, ci_high, too_few, too_many, distribution``,
+        ``n, hits, hit_rate, mcse, ci_low, ci_high, too_few, too_many, distribution``,
         distribution mapping every K (as a string, for JSON) to its count.
     """
     chosen = np.asarray(chosen, dtype=int)
@@ -220,6 +291,7 @@ def selection_rates(
         "n": n,
         "hits": hits,
         "hit_rate": hits / n if n else nan,
+        "mcse": proportion_mcse(hits / n, n) if n else nan,
         "ci_low": low,
         "ci_high": high,
         "too_few": float(np.mean(chosen < true_k)) if n else nan,
@@ -228,8 +300,8 @@ def selection_rates(
     }
 
 
-def interval_coverage(covered: Sequence[float] | np.ndarray, level: float = 0.95) -> dict[str, Any]:
-    """Empirical coverage of confidence intervals with its Monte Carlo (Wilson) interval.
+def interval_coverage(covered: ArrayLike, level: float = 0.95) -> dict[str, Any]:
+    """Empirical coverage of confidence intervals with its MCSE and Wilson interval.
 
     Parameters
     ----------
@@ -244,7 +316,7 @@ def interval_coverage(covered: Sequence[float] | np.ndarray, level: float = 0.95
     -------
     dict
         ``n`` (replications with an interval), ``n_missing``, ``covered`` (count),
-        ``coverage`` (covered / n, NaN when n = 0), ``ci_low``, ``ci_high``.
+        ``coverage`` (covered / n, NaN when n = 0), ``mcse``, ``ci_low``, ``ci_high``.
     """
     values = np.asarray(covered, dtype=float).ravel()
     present = values[np.isfinite(values)]
@@ -258,6 +330,7 @@ def interval_coverage(covered: Sequence[float] | np.ndarray, level: float = 0.95
         "n_missing": int(values.size - n),
         "covered": hits,
         "coverage": hits / n if n else float("nan"),
+        "mcse": proportion_mcse(hits / n, n) if n else float("nan"),
         "ci_low": low,
         "ci_high": high,
     }

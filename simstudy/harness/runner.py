@@ -1,19 +1,17 @@
 """Run a study: conditions x replications, in parallel, seeded, checkpointed and resumable.
 
-A :class:`Study` is a list of conditions and the three functions of its science,
-``generate(condition, seed) -> data``, ``analyse(condition, data, seed) -> dict``
-and ``summarise(condition, records) -> dict``. The runner owns everything else:
+A :class:`Study` is a list of conditions and two functions of its science,
+``generate(condition, rng) -> data`` and ``analyse(condition, data, rng) -> dict``
+(summaries are :mod:`simstudy.harness.simulation`'s). The runner owns everything else:
 
 * seeds: replication r of condition c gets the integer seed
   :func:`replication_seed` (study seed, c, r), recorded with its result;
-  ``generate`` receives its child 0 and ``analyse`` its child 1. Results are
+  ``generate`` draws from its child 0 and ``analyse`` from its child 1 (numpy
+  Generators whose ``bit_generator.seed_seq`` is that child). Results are
   therefore the same for any number of workers, batch size or backend;
-* parallelism: work units are batches of replications of one condition, run by
-  joblib (``loky`` processes by default, or ``threading``; ``sequential`` runs
-  in this process; ``dask`` sends them to a dask.distributed cluster through
-  joblib's dask backend, see :func:`dask_client`) and returned to this process
-  as they complete. A batch whose dask worker dies is rerun by dask on another
-  worker; its records arrive once;
+* parallelism: work units are batches of replications of one condition, run
+  where :mod:`simstudy.harness.parallel` says (loky processes, threads, this
+  process, or a dask.distributed cluster) and returned as they complete;
 * checkpoints: a condition's records are rewritten whole (temporary file,
   then rename) to ``DIR/raw/condition_{id}.csv`` every few seconds while new
   ones arrive, and at the end; a second run into the same folder reads them
@@ -29,11 +27,14 @@ and ``summarise(condition, records) -> dict``. The runner owns everything else:
 * errors: a replication that raises is recorded (status ``error``, the message
   and its seed) and the study goes on; a rerun retries errored replications; a
   run in which every replication failed raises :class:`StudyFailedError`;
+  warnings of the categories in :attr:`Study.quiet` are silenced in the workers
+  (the study records what they say);
 * failures of the run itself end in one exception naming the path at fault, with
   every checkpointed record intact: :data:`RUN_ERRORS`; Ctrl-C raises
   :class:`StudyInterrupted` after saving what finished;
-* loky worker processes exit within a second when the driver dies (even ``kill -9``);
-* progress on stderr: replications done / total, elapsed, estimated remaining.
+* progress on stderr (:mod:`simstudy.harness.progress`).
+
+The runner knows no model: it imports nothing of the estimator.
 """
 
 from __future__ import annotations
@@ -41,26 +42,31 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import os
-import re
 import sys
-import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed, parallel_config
-
-from estimator import ConvergenceWarning, seed_sequence
 
 from .files import write_json_atomic
 from .lock import FolderLock, StudyLockedError, acquire
+from .parallel import (
+    BACKENDS,
+    DaskMissingError,
+    SchedulerUnreachableError,
+    dask_client,
+    execute,
+    exit_with_parent,
+    import_distributed,
+    stop,
+)
+from .progress import Progress
 from .records import (
     RECORD_KEYS,
     CheckpointError,
@@ -73,14 +79,10 @@ from .records import (
 if TYPE_CHECKING:
     from distributed import Client
 
-BACKENDS: tuple[str, ...] = ("loky", "threading", "sequential", "dask")
-DASK_INSTALL = 'pip install -e ".[dask]"'
-"""How to install the optional dask backend (quoted in the error when it is missing)."""
 MANIFEST = "study.json"
 CHECKPOINT_SECONDS = 5.0
 """Default time between checkpoints (rewriting a condition's file costs O(its records))."""
-WATCHDOG_SECONDS = 0.25
-"""How often a loky worker checks that the driver is alive."""
+SeedLike = int | np.random.SeedSequence
 
 
 class StudyCondition(Protocol):
@@ -102,10 +104,9 @@ class Study:
     name : str
     conditions : sequence of StudyCondition
         Distinct ``id`` values; every condition is run ``replications`` times.
-    generate : callable (condition, SeedSequence) -> data
-    analyse : callable (condition, data, SeedSequence) -> dict
+    generate : callable (condition, numpy.random.Generator) -> data
+    analyse : callable (condition, data, numpy.random.Generator) -> dict
         Returns the replication's fields (flat: name -> number, bool or str).
-    summarise : callable (condition, DataFrame of records) -> dict
     replications : int
         R per condition.
     seed : int
@@ -116,17 +117,19 @@ class Study:
         The version of ``generate`` and ``analyse`` (compared on resume). None:
         a fingerprint of their source code (a change in a function they call is
         not seen: give a version string and change it when results would change).
+    quiet : tuple of Warning classes
+        Warnings silenced while replications run (their content is in the records).
     """
 
     name: str
     conditions: Sequence[StudyCondition]
-    generate: Callable[[Any, np.random.SeedSequence], Any]
-    analyse: Callable[[Any, Any, np.random.SeedSequence], dict[str, Any]]
-    summarise: Callable[[Any, pd.DataFrame], dict[str, Any]]
+    generate: Callable[[Any, np.random.Generator], Any]
+    analyse: Callable[[Any, Any, np.random.Generator], dict[str, Any]]
     replications: int
     seed: int
     settings: dict[str, Any] = field(default_factory=dict)
     version: str | None = None
+    quiet: tuple[type[Warning], ...] = ()
 
     def unit(self) -> Study:
         """This study without its conditions: what a worker needs besides one condition."""
@@ -150,7 +153,8 @@ class Study:
 
 def fingerprint(function: Callable[..., Any]) -> str:
     """SHA-256 of a function's source (of its qualified name when the source is unavailable)."""
-    function = getattr(function, "func", function)  # functools.partial
+    # functools.partial, or run_simulation's adapter of a user's function
+    function = getattr(function, "func", getattr(function, "function", function))
     try:
         text = inspect.getsource(function)
     except (OSError, TypeError):
@@ -191,20 +195,19 @@ class StudyInterrupted(KeyboardInterrupt):
         self.saved, self.total = saved, total
 
 
-class DaskMissingError(ImportError):
-    """``backend="dask"`` without dask.distributed installed."""
-
-
-class SchedulerUnreachableError(ConnectionError):
-    """No dask scheduler answers at the given address or scheduler file."""
+def child_seed(seed: SeedLike, *keys: int) -> np.random.SeedSequence:
+    """The child stream ``keys`` of ``seed`` (an int or a SeedSequence), as numpy spawns it."""
+    if isinstance(seed, np.random.SeedSequence):
+        return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, *keys))
+    return np.random.SeedSequence(seed, spawn_key=keys)
 
 
 def replication_seed(study_seed: int, condition_id: int, replication: int) -> int:
-    """The integer seed of one replication: 63 bits of ``seed_sequence(study_seed, c, r)``.
+    """The integer seed of one replication: 63 bits of ``child_seed(study_seed, c, r)``.
 
     ``np.random.SeedSequence(seed)`` then reproduces the replication on its own.
     """
-    state = seed_sequence(study_seed, condition_id, replication).generate_state(1, np.uint64)
+    state = child_seed(study_seed, condition_id, replication).generate_state(1, np.uint64)
     return int(state[0] >> np.uint64(1))
 
 
@@ -221,8 +224,8 @@ def run_replication(study: Study, condition: StudyCondition, replication: int) -
     }
     started = time.perf_counter()
     try:
-        data = study.generate(condition, seed_sequence(root, 0))
-        fields = study.analyse(condition, data, seed_sequence(root, 1))
+        data = study.generate(condition, np.random.default_rng(child_seed(root, 0)))
+        fields = study.analyse(condition, data, np.random.default_rng(child_seed(root, 1)))
     except Exception as err:  # noqa: BLE001 - recorded, the study goes on
         record.update(status="error", error=f"{type(err).__name__}: {err}")
     else:
@@ -232,30 +235,6 @@ def run_replication(study: Study, condition: StudyCondition, replication: int) -
         record.update(fields)
     record["seconds"] = time.perf_counter() - started
     return record
-
-
-_watchdog_started = threading.Event()
-
-
-def _exit_with_parent(parent: int) -> None:
-    """In a worker process whose parent is ``parent``: exit as soon as the parent is gone.
-
-    loky has no such mechanism on POSIX: without it, the workers of a driver
-    killed by SIGKILL finish their batch and idle for minutes. A daemon thread
-    polls the parent PID (it changes when the parent dies and the worker is
-    re-parented). Threads and in-process runs (same PID) and dask workers
-    (whose parent is a nanny) are left alone.
-    """
-    if os.getppid() != parent or _watchdog_started.is_set():
-        return
-    _watchdog_started.set()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(WATCHDOG_SECONDS)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 def run_batch(
@@ -269,11 +248,10 @@ def run_batch(
     ``study`` is a :meth:`Study.unit` (no conditions), so a task is cheap to send.
     ``parent`` is the driver's PID: a worker process of the driver exits when it dies.
     """
-    if parent is not None:
-        _exit_with_parent(parent)
+    exit_with_parent(parent)
     with warnings.catch_warnings():
-        # convergence is in every record (converged_K*); the warnings would only spam stderr
-        warnings.simplefilter("ignore", ConvergenceWarning)
+        for category in study.quiet:  # recorded by the study; on stderr they would only spam
+            warnings.simplefilter("ignore", category)
         return [run_replication(study, condition, r) for r in replications]
 
 
@@ -342,53 +320,6 @@ def _checkpointed(out_dir: Path, ids: Sequence[int], report: Callable[[str], Non
 
 
 # ---------------------------------------------------------------------------
-# progress
-# ---------------------------------------------------------------------------
-
-
-class Progress:
-    """Replications done / total, elapsed and estimated remaining time, on a stream."""
-
-    def __init__(self, total: int, done: int, stream: TextIO | None, every: float = 5.0) -> None:
-        self.total, self.start_done, self.done = total, done, done
-        self.errors = 0
-        self.stream, self.every = stream, every
-        self.started = self.last = time.perf_counter()
-
-    def update(self, n: int, errors: int) -> None:
-        """Count ``n`` more replications, ``errors`` of them failed; print now and then."""
-        self.done += n
-        self.errors += errors
-        now = time.perf_counter()
-        if now - self.last >= self.every or self.done == self.total:
-            self.last = now
-            self.print()
-
-    def print(self) -> None:
-        """Print one progress line."""
-        if self.stream is None:
-            return
-        elapsed = time.perf_counter() - self.started
-        new = self.done - self.start_done
-        remaining = (self.total - self.done) * elapsed / new if new else float("nan")
-        share = self.done / self.total if self.total else 1.0
-        print(
-            f"{self.done}/{self.total} replications ({share:.1%}), {self.errors} errors, "
-            f"elapsed {_clock(elapsed)}, remaining ~{_clock(remaining)}",
-            file=self.stream,
-            flush=True,
-        )
-
-
-def _clock(seconds: float) -> str:
-    if not np.isfinite(seconds):
-        return "?"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-# ---------------------------------------------------------------------------
 # the run
 # ---------------------------------------------------------------------------
 
@@ -411,177 +342,6 @@ def plan_batches(missing: dict[int, list[int]], batch_size: int) -> list[tuple[i
         for cid, batches in per_condition.items()
         if i < len(batches)
     ]
-
-
-# ---------------------------------------------------------------------------
-# dask
-# ---------------------------------------------------------------------------
-
-
-def _import_distributed() -> Any:
-    try:
-        import distributed
-    except ImportError as err:
-        raise DaskMissingError(
-            "the dask backend needs dask.distributed, which is not installed; "
-            f"install the optional extra: {DASK_INSTALL}"
-        ) from err
-    return distributed
-
-
-def local_workers(n_jobs: int) -> int:
-    """Worker processes of a LocalCluster for ``n_jobs`` (as joblib: -1 is every core)."""
-    if n_jobs > 0:
-        return n_jobs
-    return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-
-
-@contextmanager
-def dask_client(
-    scheduler: str | Path | Client | None = None, n_workers: int = 1
-) -> Iterator[Client]:
-    """A dask.distributed client to run a study on; what it opens is closed on exit.
-
-    Parameters
-    ----------
-    scheduler : str, Path, Client or None
-        Address of a running scheduler (``tcp://host:8786``), or the path of the
-        JSON file a scheduler writes with ``--scheduler-file``, or a connected
-        ``Client`` (used as it is and left open). None starts a ``LocalCluster``
-        of ``n_workers`` worker processes with one thread each (closed on exit).
-    n_workers : int
-        Worker processes of the LocalCluster (only when ``scheduler`` is None).
-
-    Yields
-    ------
-    distributed.Client
-
-    Raises
-    ------
-    DaskMissingError
-        dask.distributed is not installed (the message says how to install it).
-    SchedulerUnreachableError
-        Nothing answers at ``scheduler`` (after distributed's connect timeout, 30 s).
-    """
-    distributed = _import_distributed()
-    import dask
-
-    if isinstance(scheduler, distributed.Client):
-        yield scheduler
-        return
-    if scheduler is None:
-        # distributed sets MALLOC_TRIM_THRESHOLD_ in its workers, which turns off glibc's
-        # adaptive mmap threshold: the estimator's many short-lived arrays then cost about
-        # 7% more time per replication. These workers hold little memory: keep glibc's default.
-        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-            cluster = distributed.LocalCluster(
-                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-            )
-        try:
-            with distributed.Client(cluster, set_as_default=False) as client:
-                yield client
-        finally:
-            cluster.close()
-        return
-    if not _is_address(str(scheduler)) and not Path(scheduler).is_file():
-        raise SchedulerUnreachableError(
-            f"scheduler file {scheduler} does not exist (give the file a scheduler wrote with "
-            "--scheduler-file, or an address such as tcp://host:8786)"
-        )
-    try:
-        if Path(scheduler).is_file():
-            client = distributed.Client(scheduler_file=str(scheduler), set_as_default=False)
-        else:
-            client = distributed.Client(str(scheduler), set_as_default=False)
-    except OSError as err:  # distributed's connection timeout is an OSError
-        raise SchedulerUnreachableError(
-            f"no dask scheduler at {scheduler} (an address such as tcp://host:8786 or an "
-            f"existing scheduler file): {err}"
-        ) from err
-    with client:
-        yield client
-
-
-def _is_address(scheduler: str) -> bool:
-    """Whether ``scheduler`` reads as a scheduler address (protocol://... or host:port)."""
-    return (
-        "://" in scheduler
-        or re.fullmatch(r"[\w.\-]+:\d+|\[[0-9a-fA-F:]+\]:\d+", scheduler) is not None
-    )
-
-
-def _cluster_backend(client: Client) -> Any:
-    """joblib's dask backend on ``client``, never falling back to this process.
-
-    joblib runs a ``Parallel`` call in the calling process when its backend
-    reports a single worker thread; a study sent to a cluster runs there
-    whatever the cluster's size, so the backend reports at least 2.
-    """
-    from joblib._dask import DaskDistributedBackend
-
-    class ClusterBackend(DaskDistributedBackend):
-        def effective_n_jobs(self, n_jobs: int) -> int:
-            return max(2, super().effective_n_jobs(n_jobs))
-
-    return ClusterBackend(client=client, wait_for_workers_timeout=0)
-
-
-def _describe(client: Client, stream: TextIO | None) -> None:
-    """Wait for a first worker, then say where the study runs."""
-    if not client.nthreads():
-        if stream is not None:
-            print(
-                f"waiting for a dask worker at {client.scheduler.address}", file=stream, flush=True
-            )
-        client.wait_for_workers(1)
-    if stream is not None:
-        threads = client.nthreads()
-        print(
-            f"dask: {len(threads)} workers, {sum(threads.values())} threads, "
-            f"scheduler {client.scheduler.address}",
-            file=stream,
-            flush=True,
-        )
-
-
-def _execute(
-    study: Study,
-    tasks: list[tuple[int, list[int]]],
-    n_jobs: int,
-    backend: str,
-    client: Client | None = None,
-    stream: TextIO | None = None,
-) -> Iterator[list[dict[str, Any]]]:
-    """Run ``tasks`` and yield each batch's records as it completes.
-
-    With ``backend="dask"``: on ``client`` (already connected), or without one on a
-    LocalCluster of ``n_jobs`` processes started here when there are tasks.
-    """
-    by_id = {c.id: c for c in study.conditions}
-    unit = study.unit()
-    driver = os.getpid()
-    calls = (delayed(run_batch)(unit, by_id[cid], reps, driver) for cid, reps in tasks)
-    if backend == "dask":
-        if not tasks:  # nothing to run: no cluster to start
-            return
-        with dask_client(client, local_workers(n_jobs)) as connected:
-            _describe(connected, stream)
-            # every batch is submitted at once (a growing cluster gets work at once);
-            # dask runs them in submission order and reruns those of a worker that dies
-            with parallel_config(backend=_cluster_backend(connected)):
-                results = Parallel(
-                    return_as="generator_unordered", batch_size=1, pre_dispatch="all"
-                )(calls)
-            yield from results
-        return
-    if backend == "sequential" or n_jobs == 1:
-        for cid, reps in tasks:
-            yield run_batch(unit, by_id[cid], reps)
-        return
-    parallel = Parallel(
-        n_jobs=n_jobs, backend=backend, return_as="generator_unordered", batch_size=1
-    )
-    yield from parallel(calls)
 
 
 def run_study(
@@ -667,7 +427,7 @@ def run_study(
     if scheduler is not None and backend != "dask":
         raise ValueError(f"a scheduler needs backend='dask', not {backend!r}")
     if backend == "dask":
-        _import_distributed()  # fail before touching out_dir
+        import_distributed()  # fail before touching out_dir
     if batch_size < 1 or n_jobs == 0:
         raise ValueError("batch_size must be >= 1 and n_jobs non-zero")
     ids = [c.id for c in study.conditions]
@@ -730,13 +490,13 @@ def _run_locked(
     missing = {cid: [r for r in range(study.replications) if r not in records[cid]] for cid in ids}
     total = len(ids) * study.replications
     todo = sum(len(reps) for reps in missing.values())
-    meter = Progress(total, total - todo, progress)
     if progress is not None and todo < total:
         print(
             f"resuming {out_dir}: {total - todo} of {total} replications already done",
             file=progress,
             flush=True,
         )
+    meter = Progress(total, total - todo, progress)
     dirty: set[int] = set()
     last_flush = -np.inf  # the first batch is written at once: the run shows it works
 
@@ -762,7 +522,9 @@ def _run_locked(
                 ) from err
             dirty.discard(cid)
 
-    batches = _execute(study, plan_batches(missing, batch_size), n_jobs, backend, client, progress)
+    by_id, unit = {c.id: c for c in study.conditions}, study.unit()
+    units = [(unit, by_id[cid], reps) for cid, reps in plan_batches(missing, batch_size)]
+    batches = execute(run_batch, units, n_jobs, backend, client, progress)
     failed = False
     try:
         for batch in batches:
@@ -775,7 +537,8 @@ def _run_locked(
                 last_flush = time.perf_counter()
             meter.update(len(batch), sum(r["status"] != "ok" for r in batch))
     except KeyboardInterrupt:
-        _stop(batches)  # stop the workers first: Ctrl-C again must not lose the records
+        meter.close()
+        stop(batches)  # stop the workers first: Ctrl-C again must not lose the records
         flush()
         failed = True  # saved: nothing left to write
         raise StudyInterrupted(saved(), total) from None
@@ -787,26 +550,14 @@ def _run_locked(
             if not failed:
                 flush()
         finally:
-            _stop(batches)  # then stop the workers (a dask cluster: release its tasks)
+            meter.close()
+            stop(batches)  # then stop the workers (a dask cluster: release its tasks)
     frames = {
         cid: records_frame(r for rep, r in records[cid].items() if rep < study.replications)
         for cid in ids
     }
     _check_not_all_failed(frames)
     return frames
-
-
-def _stop(batches: Iterator[list[dict[str, Any]]]) -> None:
-    """Close the batch generator: joblib cancels what is running and stops its workers.
-
-    Batches finished but not yet received, and those cancelled, are dropped (they
-    are missing from the checkpoints, so the next run computes them); joblib's
-    warnings about them are not for the user of a study.
-    """
-    with warnings.catch_warnings():
-        # "N tasks ... executed but not used", "N tasks ... cancelled"
-        warnings.filterwarnings("ignore", category=UserWarning, module=r"joblib\.parallel")
-        batches.close()
 
 
 def _check_not_all_failed(frames: dict[int, pd.DataFrame]) -> None:
@@ -830,11 +581,3 @@ RUN_ERRORS = (
     SchedulerUnreachableError,
 )
 """What ends a run with one line to print (the message names the path or address at fault)."""
-
-
-def summarise_study(study: Study, records: dict[int, pd.DataFrame]) -> list[dict[str, Any]]:
-    """Every condition's description and summary, in condition order."""
-    return [
-        {**condition.to_dict(), **study.summarise(condition, records[condition.id])}
-        for condition in study.conditions
-    ]

@@ -1,20 +1,31 @@
-"""A study of your own, as SimDesign's ``runSimulation``: a design, three functions, a table.
+"""The one way into a study, as SimDesign's ``runSimulation``: a design and three functions.
 
-:func:`run_simulation` takes a design (one row per condition, any factor names)
-and three plain functions, and returns one row of summaries per condition::
+:func:`run_simulation` takes a design (one row per condition) and three plain
+functions, and returns one row of summaries per condition::
 
     generate(condition, rng) -> data
     analyse(condition, data, rng) -> dict    # one replication's results
     summarise(condition, results) -> dict    # one condition's summary (optional)
 
-``condition`` is a dict of the row's factor levels, ``rng`` a
-``numpy.random.Generator`` of its own for every (condition, replication, step),
-``results`` a DataFrame with one row per successful replication (the columns
-``analyse`` returned, plus ``replication`` and ``seed``). Everything else is the
-runner's (:mod:`simstudy.harness.runner`): reproducible seeds whatever the number of
-workers, parallel workers (joblib loky processes, threads or dask), checkpoints
-and resume in ``out_dir``, error capture (a replication that raises is recorded
-and the study goes on) and progress on stderr. See docs/own_study.md.
+A design is a DataFrame or a list of dicts (factor name -> level; the functions
+then get the row as a dict), or a list of condition objects with an ``id``, a
+``factors`` dict and ``to_dict()`` (the functions then get the object itself: the
+built-in studies pass conditions that carry their truth). ``rng`` is a
+``numpy.random.Generator`` of its own for every (condition, replication, step);
+``rng.bit_generator.seed_seq`` is its SeedSequence, for code that derives child
+streams. ``results`` is a DataFrame with one row per successful replication (the
+columns ``analyse`` returned, plus ``replication``, ``seed`` and ``seconds``).
+Everything else is the runner's (:mod:`simstudy.harness.runner`): reproducible seeds
+whatever the number of workers, parallel workers, checkpoints and resume in
+``out_dir``, error capture and progress. See docs/own_study.md.
+
+Every study writes the same ``summary.json``: the study's name, replications,
+seed, factor names, settings and run (workers, wall time, software), then one
+entry per condition: its ``to_dict()``, the runner's counts (``n_replications``,
+``n_ok``, ``n_errors``, ``errors``: message -> count, ``seconds``: mean and
+total over the replications) and the fields of ``summarise`` (numbers, strings,
+or lists and dicts of them). ``summary.csv`` is its flat view: one row per
+condition, the factors, the counts, ``first_error`` and every scalar field.
 
 To rerun one replication by hand (a failing one, say): its record's ``seed``
 column is s; ``generate`` got ``default_rng(SeedSequence(s).spawn(2)[0])`` and
@@ -23,22 +34,33 @@ column is s; ``generate`` got ``default_rng(SeedSequence(s).spawn(2)[0])`` and
 
 from __future__ import annotations
 
+import json
 import math
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+import joblib
 import numpy as np
 import pandas as pd
 
-from ..cli.args import check_output_dir
-from .files import jsonable, write_json_atomic, write_text_atomic
-from .runner import RECORD_KEYS, Study, run_study
+from .files import (
+    check_output_dir,
+    jsonable,
+    software_versions,
+    write_json_atomic,
+    write_text_atomic,
+)
+from .records import RECORD_KEYS
+from .runner import CHECKPOINT_SECONDS, Study, StudyCondition, raw_path, read_records, run_study
 
-SUMMARY_KEYS: tuple[str, ...] = ("n_replications", "n_ok", "n_errors", "first_error")
-"""Columns :func:`run_simulation` adds to every condition's summary."""
+SUMMARY_KEYS: tuple[str, ...] = ("n_replications", "n_ok", "n_errors", "errors", "seconds")
+"""What :func:`run_simulation` adds to every condition's summary."""
+DEFAULT_SETTINGS: dict[str, Any] = {"kind": "run_simulation"}
+"""The settings of a study that gives none (recorded in study.json)."""
 Scalar = bool | int | float | str | None
 
 
@@ -48,7 +70,7 @@ Scalar = bool | int | float | str | None
 
 
 def _plain(value: Any, where: str) -> Any:
-    """``value`` as plain JSON (numpy scalars unwrapped); one-line ValueError if it cannot be."""
+    """``value`` as plain JSON (numpy values unwrapped); one-line ValueError if it cannot be."""
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -120,15 +142,18 @@ def design_rows(design: pd.DataFrame | Sequence[Mapping[str, Any]]) -> list[dict
     return out
 
 
-def _label(factors: Mapping[str, Any]) -> str:
-    return " ".join(
-        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in factors.items()
-    )
+def level_text(value: Any) -> str:
+    """A factor level as short text (floats with %g, lists and dicts as compact JSON)."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | dict):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
 
 
 @dataclass(frozen=True, eq=False)
 class DesignCondition:
-    """One row of a user's design, in the runner's condition protocol.
+    """One row of a design, in the runner's condition protocol.
 
     Attributes
     ----------
@@ -143,7 +168,18 @@ class DesignCondition:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description (the checkpoint manifest compares these)."""
-        return {"id": self.id, "label": _label(self.factors), "factors": self.factors}
+        label = " ".join(f"{k}={level_text(v)}" for k, v in self.factors.items())
+        return {"id": self.id, "label": label, "factors": self.factors}
+
+
+def conditions_of(design: Any) -> list[StudyCondition]:
+    """The conditions of a design: rows become :class:`DesignCondition`, objects stay."""
+    if isinstance(design, Sequence) and design and hasattr(design[0], "to_dict"):
+        ids = [c.id for c in design]
+        if len(set(ids)) != len(ids):
+            raise ValueError("design: condition ids must be distinct")
+        return list(design)
+    return [DesignCondition(i, row) for i, row in enumerate(design_rows(design))]
 
 
 # ---------------------------------------------------------------------------
@@ -162,52 +198,27 @@ def _scalar(value: Any, where: str) -> Scalar:
     )
 
 
+def _condition_argument(condition: Any) -> Any:
+    """What the user's functions get: a design row as a dict, any other condition as itself."""
+    return dict(condition.factors) if isinstance(condition, DesignCondition) else condition
+
+
 @dataclass(frozen=True)
-class _UserScience:
-    """The user's generate/analyse/summarise behind the runner's signatures (picklable)."""
+class _Call:
+    """A user's generate or analyse behind the runner's signature (picklable)."""
 
-    generate: Callable[[dict[str, Any], np.random.Generator], Any]
-    analyse: Callable[[dict[str, Any], Any, np.random.Generator], Mapping[str, Any]]
-    summarise: Callable[[dict[str, Any], pd.DataFrame], Mapping[str, Any]] | None
+    function: Callable[..., Any]
+    returns_record: bool = False
 
-    def run_generate(self, condition: DesignCondition, seed: np.random.SeedSequence) -> Any:
-        return self.generate(dict(condition.factors), np.random.default_rng(seed))
-
-    def run_analyse(
-        self, condition: DesignCondition, data: Any, seed: np.random.SeedSequence
-    ) -> dict[str, Scalar]:
-        fields = self.analyse(dict(condition.factors), data, np.random.default_rng(seed))
-        if not isinstance(fields, Mapping):
+    def __call__(self, condition: Any, *args: Any) -> Any:
+        result = self.function(_condition_argument(condition), *args)
+        if not self.returns_record:
+            return result
+        if not isinstance(result, Mapping):
             raise TypeError(
-                f"analyse must return a dict of name -> number, got {type(fields).__name__}"
+                f"analyse must return a dict of name -> number, got {type(result).__name__}"
             )
-        return {str(k): _scalar(v, f"analyse's {k!r}") for k, v in fields.items()}
-
-    def run_summarise(self, condition: DesignCondition, records: pd.DataFrame) -> dict[str, Any]:
-        ok = records[records["status"] == "ok"] if len(records) else records
-        failed = records[records["status"] != "ok"] if len(records) else records
-        results = ok.drop(columns=["condition_id", "status", "error"], errors="ignore")
-        results = results.reset_index(drop=True)
-        if self.summarise is None:
-            summary = default_summary(results)
-        elif not len(ok):  # nothing to summarise: the user's fields are left empty (NaN)
-            summary = {}
-        else:
-            summary = self.summarise(dict(condition.factors), results)
-            if not isinstance(summary, Mapping):
-                raise TypeError(
-                    f"summarise must return a dict of name -> number, got {type(summary).__name__}"
-                )
-        clash = sorted(set(summary) & {*SUMMARY_KEYS, *condition.factors, "id", "label"})
-        if clash:
-            raise ValueError(f"summarise returned reserved or factor name(s) {clash}; rename them")
-        return {
-            "n_replications": int(len(records)),
-            "n_ok": int(len(ok)),
-            "n_errors": int(len(failed)),
-            "first_error": str(failed["error"].iloc[0]) if len(failed) else "",
-            **{str(k): _scalar(v, f"summarise's {k!r}") for k, v in summary.items()},
-        }
+        return {str(k): _scalar(v, f"analyse's {k!r}") for k, v in result.items()}
 
 
 def default_summary(results: pd.DataFrame) -> dict[str, float]:
@@ -231,15 +242,241 @@ def default_summary(results: pd.DataFrame) -> dict[str, float]:
     return {str(name): float(numeric[name].astype(float).mean()) for name in numeric}
 
 
+def condition_summary(
+    condition: StudyCondition,
+    records: pd.DataFrame,
+    summarise: Callable[[Any, pd.DataFrame], Mapping[str, Any]] | None,
+) -> dict[str, Any]:
+    """One condition's summary: the runner's counts, then ``summarise`` of its good results.
+
+    Parameters
+    ----------
+    condition : StudyCondition
+    records : DataFrame
+        The condition's records, errors included.
+    summarise : callable or None
+        The study's; None is :func:`default_summary`. Not called when no replication
+        succeeded (its fields are then absent).
+    """
+    ok = records[records["status"] == "ok"] if len(records) else records
+    failed = records[records["status"] != "ok"] if len(records) else records
+    results = ok.drop(columns=["condition_id", "status", "error"], errors="ignore")
+    results = results.reset_index(drop=True)
+    if summarise is None:
+        summary: Mapping[str, Any] = default_summary(results)
+    elif not len(ok):  # nothing to summarise: the study's fields are left out
+        summary = {}
+    else:
+        summary = summarise(_condition_argument(condition), results)
+        if not isinstance(summary, Mapping):
+            raise TypeError(
+                f"summarise must return a dict of name -> number, got {type(summary).__name__}"
+            )
+    factors = getattr(condition, "factors", {})
+    clash = sorted(set(summary) & {*SUMMARY_KEYS, *factors, "id", "label", "first_error"})
+    if clash:
+        raise ValueError(f"summarise returned reserved or factor name(s) {clash}; rename them")
+    errors = failed["error"].value_counts(sort=False).to_dict() if len(failed) else {}
+    seconds = records["seconds"].to_numpy(dtype=float) if len(records) else np.array([])
+    return {
+        "n_replications": int(len(records)),
+        "n_ok": int(len(ok)),
+        "n_errors": int(len(failed)),
+        "errors": {str(message): int(count) for message, count in errors.items()},
+        "seconds": {
+            "mean": float(seconds.mean()) if seconds.size else float("nan"),
+            "total": float(seconds.sum()),
+        },
+        **{str(k): _summary_value(v, f"summarise's {k!r}") for k, v in summary.items()},
+    }
+
+
+def _summary_value(value: Any, where: str) -> Any:
+    """A summary field as JSON: a scalar, or lists and dicts of them (NaN kept as a float)."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, list | tuple):
+        return [_summary_value(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, Mapping):
+        return {str(k): _summary_value(v, f"{where}.{k}") for k, v in value.items()}
+    return _scalar(value, where)
+
+
+def summary_frame(document: Mapping[str, Any]) -> pd.DataFrame:
+    """The flat view of a summary.json: factors, counts, ``first_error`` and scalar fields."""
+    rows = []
+    for entry in document["conditions"]:
+        counts = {k: entry[k] for k in ("n_replications", "n_ok", "n_errors")}
+        first = next(iter(entry.get("errors", {})), "")
+        scalars = {
+            k: (np.nan if v is None else v)
+            for k, v in entry.items()
+            if k not in (*SUMMARY_KEYS, *entry["factors"], "id", "label", "factors")
+            and (v is None or isinstance(v, bool | int | float | str))
+        }
+        rows.append({**entry["factors"], **counts, "first_error": first, **scalars})
+    return pd.DataFrame(rows)
+
+
 # ---------------------------------------------------------------------------
-# the front
+# the run
 # ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult:
+    """What :func:`simulate` returns.
+
+    Attributes
+    ----------
+    document : dict
+        summary.json as written (the one layout, module docstring).
+    records : dict of int to DataFrame
+        Every condition's records (errors included), by condition id.
+    frame : DataFrame
+        summary.csv: one row per condition (:func:`summary_frame`).
+    """
+
+    document: dict[str, Any]
+    records: dict[int, pd.DataFrame]
+    frame: pd.DataFrame
+
+
+def build_study(
+    design: Any,
+    replications: int,
+    generate: Callable[[Any, np.random.Generator], Any],
+    analyse: Callable[[Any, Any, np.random.Generator], Mapping[str, Any]],
+    *,
+    seed: int = 0,
+    name: str = "simulation",
+    settings: Mapping[str, Any] | None = None,
+    version: str | None = None,
+    quiet: tuple[type[Warning], ...] = (),
+) -> Study:
+    """The runner's :class:`~simstudy.harness.runner.Study` of a design and two functions.
+
+    The arguments are :func:`simulate`'s; the functions are called as it calls them.
+    """
+    return Study(
+        name=str(name),
+        conditions=conditions_of(design),
+        generate=_Call(generate),
+        analyse=_Call(analyse, returns_record=True),
+        replications=replications,
+        seed=seed,
+        settings=dict(DEFAULT_SETTINGS if settings is None else settings),
+        version=version,
+        quiet=tuple(quiet),
+    )
+
+
+def summarise_study(
+    study: Study,
+    records: Mapping[int, pd.DataFrame],
+    summarise: Callable[[Any, pd.DataFrame], Mapping[str, Any]] | None,
+) -> list[dict[str, Any]]:
+    """Every condition's description and summary (:func:`condition_summary`), in order."""
+    return [
+        {**c.to_dict(), **condition_summary(c, records[c.id], summarise)} for c in study.conditions
+    ]
 
 
 def _check_count(value: Any, name: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def simulate(
+    design: Any,
+    replications: int,
+    generate: Callable[[Any, np.random.Generator], Any],
+    analyse: Callable[[Any, Any, np.random.Generator], Mapping[str, Any]],
+    summarise: Callable[[Any, pd.DataFrame], Mapping[str, Any]] | None = None,
+    *,
+    out_dir: str | Path,
+    n_jobs: int = 1,
+    backend: str = "loky",
+    seed: int = 0,
+    name: str = "simulation",
+    batch_size: int = 10,
+    progress: TextIO | None | str = "stderr",
+    scheduler: Any = None,
+    checkpoint_every: float = CHECKPOINT_SECONDS,
+    restart: bool = False,
+    settings: Mapping[str, Any] | None = None,
+    version: str | None = None,
+    quiet: tuple[type[Warning], ...] = (),
+    about: Mapping[str, Any] | None = None,
+) -> SimulationResult:
+    """:func:`run_simulation` with everything it wrote: the summary document and the records.
+
+    The arguments after ``scheduler`` are for studies shipped with salesmix:
+    ``checkpoint_every`` and ``restart`` as :func:`simstudy.harness.runner.run_study`;
+    ``settings`` (what else defines the results, compared on resume; default
+    ``{"kind": "run_simulation"}``); ``version`` (of ``generate`` and ``analyse``, see
+    :class:`simstudy.harness.runner.Study`); ``quiet`` (warning categories silenced in
+    the workers); ``about`` (entries added to summary.json, such as a description).
+    """
+    conditions = conditions_of(design)
+    replications = _check_count(replications, "replications", 1)
+    seed = _check_count(seed, "seed", 0)
+    batch_size = _check_count(batch_size, "batch_size", 1)
+    n_jobs = int(n_jobs)
+    if n_jobs == 0:
+        raise ValueError("n_jobs must be a positive number of workers or negative (-1: all cores)")
+    for label, fn in (("generate", generate), ("analyse", analyse)):
+        if not callable(fn):
+            raise ValueError(f"{label} must be a function, got {type(fn).__name__}")
+    if summarise is not None and not callable(summarise):
+        raise ValueError(f"summarise must be a function or None, got {type(summarise).__name__}")
+    try:
+        out_dir = check_output_dir(out_dir)
+    except ValueError as err:
+        raise ValueError(f"out_dir: {err}") from None
+    study = build_study(
+        conditions, replications, generate, analyse, seed=seed, name=name,
+        settings=settings, version=version, quiet=quiet,
+    )  # fmt: skip
+    stream = sys.stderr if progress == "stderr" else progress
+    previous = None if restart else _previous_summary(out_dir)
+    before = 0 if restart else _count_records(out_dir, [c.id for c in conditions])
+    started = time.perf_counter()
+    records = run_study(
+        study, out_dir, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
+        batch_size=batch_size, progress=stream, checkpoint_every=checkpoint_every,
+        restart=restart,
+    )  # fmt: skip
+    wall = time.perf_counter() - started
+    summaries = summarise_study(study, records, summarise)
+    after = sum(len(frame) for frame in records.values())
+    document = {
+        "study": study.name,
+        **dict(about or {}),
+        "replications": replications,
+        "seed": seed,
+        "factors": list(getattr(conditions[0], "factors", {})),
+        "settings": study.settings,
+        "run": {
+            "replications": replications,
+            "conditions": len(conditions),
+            "n_jobs": n_jobs,
+            "backend": backend,
+            "scheduler": None if scheduler is None else str(scheduler),
+            "batch_size": batch_size,
+            "wall_seconds_this_run": wall,
+            "wall_seconds_records": records_wall_seconds(previous, before, after, wall),
+            "replication_seconds_total": sum(s["seconds"]["total"] for s in summaries),
+            "software": {**software_versions(), "joblib": joblib.__version__},
+        },
+        "conditions": summaries,
+    }
+    document = jsonable(document)
+    frame = summary_frame(document)
+    write_text_atomic(out_dir / "summary.csv", frame.to_csv(index=False))
+    write_json_atomic(out_dir / "summary.json", document)
+    return SimulationResult(document, records, frame)
 
 
 def run_simulation(
@@ -265,7 +502,8 @@ def run_simulation(
     design : DataFrame or list of dict
         One row per condition; factor names and levels are free (levels must be
         numbers, strings, booleans or lists/dicts of them, JSON-able: ``np.inf``
-        is refused, write ``"inf"``).
+        is refused, write ``"inf"``). A list of condition objects (``id``,
+        ``factors``, ``to_dict()``) is passed to the functions as they are.
     replications : int
         R >= 1 per condition.
     generate : callable (condition: dict, rng: numpy.random.Generator) -> data
@@ -297,7 +535,7 @@ def run_simulation(
     batch_size : int
         Replications per work unit.
     progress : text stream, None or "stderr"
-        Progress lines (None: silent; "stderr": ``sys.stderr`` at the time of the call).
+        Progress (None: silent; "stderr": ``sys.stderr`` at the time of the call).
     scheduler : str, Path, distributed.Client or None
         With ``backend="dask"``: the cluster (:func:`simstudy.harness.runner.run_study`).
 
@@ -305,63 +543,74 @@ def run_simulation(
     -------
     DataFrame
         One row per condition, in design order: the factors, ``n_replications``,
-        ``n_ok``, ``n_errors``, ``first_error`` and the summary's fields.
+        ``n_ok``, ``n_errors``, ``first_error`` and the summary's scalar fields.
 
     Raises
     ------
     ValueError
         A bad design or argument (one line naming it), before anything is written.
     StudyFailedError
-        Every replication raised (records and summaries are written first; the
-        message is the first error).
+        Every replication raised (records are written first; the message is the
+        first error).
     simstudy.harness.runner.StudyMismatchError
         ``out_dir`` holds a different study.
     """
-    rows = design_rows(design)
-    replications = _check_count(replications, "replications", 1)
-    seed = _check_count(seed, "seed", 0)
-    batch_size = _check_count(batch_size, "batch_size", 1)
-    n_jobs = int(n_jobs)
-    if n_jobs == 0:
-        raise ValueError("n_jobs must be a positive number of workers or negative (-1: all cores)")
-    for label, fn in (("generate", generate), ("analyse", analyse)):
-        if not callable(fn):
-            raise ValueError(f"{label} must be a function, got {type(fn).__name__}")
-    if summarise is not None and not callable(summarise):
-        raise ValueError(f"summarise must be a function or None, got {type(summarise).__name__}")
-    science = _UserScience(generate, analyse, summarise)
-    study = Study(
-        name=str(name),
-        conditions=[DesignCondition(i, row) for i, row in enumerate(rows)],
-        generate=science.run_generate,
-        analyse=science.run_analyse,
-        summarise=science.run_summarise,
-        replications=replications,
-        seed=seed,
-        settings={"kind": "run_simulation"},
-    )
+    return simulate(
+        design, replications, generate, analyse, summarise, out_dir=out_dir, n_jobs=n_jobs,
+        backend=backend, seed=seed, name=name, batch_size=batch_size, progress=progress,
+        scheduler=scheduler,
+    ).frame  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
+# how long the records took, across resumed runs
+# ---------------------------------------------------------------------------
+
+
+def _count_records(out_dir: Path, condition_ids: Sequence[int]) -> int:
+    """Records already checkpointed in ``out_dir`` for these conditions."""
+    return sum(len(read_records(raw_path(out_dir, c))) for c in condition_ids)
+
+
+def _previous_summary(out_dir: Path) -> dict[str, Any] | None:
+    """The folder's summary.json as last written, or None (absent or unreadable)."""
     try:
-        out_dir = check_output_dir(out_dir)
-    except ValueError as err:
-        raise ValueError(f"out_dir: {err}") from None
-    records = run_study(
-        study, out_dir, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
-        batch_size=batch_size, progress=sys.stderr if progress == "stderr" else progress,
-    )  # fmt: skip
-    summaries = [science.run_summarise(c, records[c.id]) for c in study.conditions]
-    frame = pd.DataFrame(
-        [{**c.factors, **s} for c, s in zip(study.conditions, summaries, strict=True)]
-    )
-    write_text_atomic(out_dir / "summary.csv", frame.to_csv(index=False))
-    document = {
-        "study": study.name,
-        "kind": "run_simulation",
-        "replications": replications,
-        "seed": seed,
-        "factors": list(rows[0]),
-        "conditions": [
-            {**c.to_dict(), **s} for c, s in zip(study.conditions, summaries, strict=True)
-        ],
-    }
-    write_json_atomic(out_dir / "summary.json", jsonable(document))
-    return frame
+        return json.loads((Path(out_dir) / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def records_wall_seconds(
+    previous: Mapping[str, Any] | None, records_before: int, records_after: int, this_run: float
+) -> float:
+    """Wall seconds of the runs that produced the folder's records.
+
+    A rerun of a finished study computes nothing and takes seconds; its summary
+    must still say how long the records took.
+
+    Parameters
+    ----------
+    previous : dict or None
+        The summary.json written by the last complete run.
+    records_before, records_after : int
+        Records in the folder before and after this run.
+    this_run : float
+        Wall seconds of this run.
+
+    Returns
+    -------
+    float
+        This run's time when it started from nothing; the previous summary's
+        figure when this run added no record; their sum when it added some to
+        records an earlier run made. Time spent by an interrupted run that
+        wrote no summary is not known and not counted.
+    """
+    earlier = None
+    if previous is not None:
+        run = previous.get("run", {})
+        earlier = run.get("wall_seconds_records", run.get("wall_seconds_this_run"))
+    if records_before == 0 or earlier is None:
+        return this_run
+    if records_after == records_before:
+        return float(earlier)
+    return float(earlier) + this_run

@@ -19,9 +19,11 @@ panel of the real_like recovery study's replication r) and fits it three ways:
     the same with one EM start per K (``n_init = 1``).
 ``twostep``
     each store's own OLS estimate b_i = (alpha_i, beta_i), then a full-covariance
-    Gaussian mixture of the points b_i fitted by EM (:mod:`simstudy.studies.gmm`, as many
-    starts as ``full``), K chosen by that mixture's BIC (n = N points). Segment
-    c's (alpha_c, beta_c) is the mean of component c and pi_c its weight.
+    Gaussian mixture of the points b_i: scikit-learn's ``GaussianMixture`` as an analyst
+    runs it (its defaults: k-means starts, EM to a change of 1e-3 in the mean
+    log-likelihood per point, at most 100 iterations; as many starts as ``full``), K
+    chosen by that mixture's BIC (n = N points). Segment c's (alpha_c, beta_c) is the
+    mean of component c and pi_c its weight.
 
 Recorded per method: the K chosen, and at the true K the estimates matched to
 the true segments (Hungarian algorithm, :func:`simstudy.harness.measures.match_segments`
@@ -31,16 +33,15 @@ of the method's fits (sufficient statistics, and so b_i, are computed once
 before and not timed). For ``full`` and ``single`` the log-likelihood of every
 K, so the summary can say how often one start reaches the maximum that ten find.
 
-Writes OUT/summary.json (per method: recovery, hit rate of the true K with a
-Wilson interval, classification, time; and the comparisons with ``full``),
-OUT/raw/condition_0000.csv (one row per replication) and OUT/study.json; a
-second run resumes (:func:`simstudy.harness.runner.run_study`).
+Run through :func:`simstudy.harness.simulation.simulate`: OUT/summary.json (per
+method: recovery, hit rate of the true K with a Wilson interval, classification,
+time; and the comparisons with ``full``), OUT/raw/condition_0000.csv (one row per
+replication) and OUT/study.json; a second run resumes.
 """
 
 from __future__ import annotations
 
 import math
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -48,6 +49,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning as GaussianMixtureConvergence
+from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
 
 from estimator import (
     DEFAULT_COEF_NAMES,
@@ -57,17 +61,15 @@ from estimator import (
     seed_sequence,
 )
 
-from ..harness.files import jsonable, software_versions, write_json_atomic
 from ..harness.measures import (
     adjusted_rand_index,
     misclassification_rate,
     parameter_recovery,
     selection_rates,
 )
-from ..harness.runner import Study, run_study
+from ..harness.simulation import simulate
 from . import mixture
 from .config import Condition, conditions, load_config
-from .gmm import select_gmm
 from .paths import OUTPUTS, REAL_LIKE_CONFIG
 
 DEFAULT_CONFIG = REAL_LIKE_CONFIG
@@ -83,6 +85,7 @@ SINGLE_SEED_KEY = 101
 GMM_SEED_KEY = 102
 """Child streams of a replication's fitting seed for the baselines (``full`` uses the
 seed itself, exactly as :func:`simstudy.studies.mixture.analyse`, whose children are keyed by K)."""
+VERSION = "baselines-2 (two-step on scikit-learn's GaussianMixture)"
 REACHED_RTOL = 1e-6
 """A single start reaches the maximum when within this relative distance of ``full``."""
 
@@ -140,30 +143,54 @@ def _mixture_fields(
     return fields
 
 
+def gaussian_mixtures(
+    points: np.ndarray, k_range: tuple[int, ...], n_init: int, seed: Any
+) -> tuple[dict[int, GaussianMixture | None], dict[int, float]]:
+    """Full-covariance Gaussian mixtures of ``points`` for every K, with their BIC (n = N).
+
+    K uses the random state drawn from ``seed_sequence(seed, K)``; a K whose fit fails
+    (a component collapsing onto too few points) gets None and BIC = inf.
+    """
+    fits: dict[int, GaussianMixture | None] = {}
+    bic: dict[int, float] = {}
+    # a few hundred points: BLAS and OpenMP threads only add overhead (20 times the time)
+    with threadpool_limits(1):
+        for k in k_range:
+            state = int(seed_sequence(seed, k).generate_state(1)[0])
+            model = GaussianMixture(k, n_init=n_init, random_state=state)
+            try:
+                fits[k] = model.fit(points)
+                bic[k] = float(model.bic(points))
+            except ValueError:  # "ill-defined empirical covariance"
+                fits[k], bic[k] = None, math.inf
+    return fits, bic
+
+
 def _twostep_fields(
     condition: Condition, data: mixture.SimData, n_init: int, seed: np.random.SeedSequence
 ) -> dict[str, Any]:
     """Gaussian mixture of the stores' OLS estimates for every K; choice by its BIC."""
-    fit = condition.fit
     started = time.perf_counter()
-    selection = select_gmm(
-        data.stats.ols, condition.k_range, n_init=n_init, max_iter=fit["max_iter"], seed=seed
-    )
+    points = data.stats.ols
+    fits, bic = gaussian_mixtures(points, condition.k_range, n_init, seed)
     seconds = time.perf_counter() - started
-    at_true = selection.fits[condition.truth.n_components]
-    fields: dict[str, Any] = {"twostep_chosen_k": selection.chosen_k}
-    for k, bic in selection.bic.items():
-        fields[f"twostep_bic_K{k}"] = bic
-    fields["twostep_converged"] = at_true.converged
+    at_true = fits[condition.truth.n_components]
+    fields: dict[str, Any] = {"twostep_chosen_k": min(bic, key=bic.get)}
+    for k, value in bic.items():
+        fields[f"twostep_bic_K{k}"] = value
+    if at_true is None:
+        raise ValueError(f"the two-step Gaussian mixture failed at the true K = {len(bic)}")
+    fields["twostep_converged"] = bool(at_true.converged_)
+    labels = at_true.predict(points)
     fields.update(
-        _segment_fields("twostep", at_true.means, at_true.weights, at_true.labels, condition, data)
+        _segment_fields("twostep", at_true.means_, at_true.weights_, labels, condition, data)
     )
     fields["twostep_seconds"] = seconds
     return fields
 
 
 def analyse(
-    condition: Condition, data: mixture.SimData, seed: np.random.SeedSequence
+    condition: Condition, data: mixture.SimData, rng: np.random.Generator
 ) -> dict[str, Any]:
     """Fit one panel by the estimator, a single start and the two-step route.
 
@@ -173,17 +200,20 @@ def analyse(
         Its ``fit`` holds the estimator's settings and ``gmm_n_init``.
     data : SimData
         From :func:`simstudy.studies.mixture.generate`.
-    seed : SeedSequence
-        The replication's fitting stream (``full`` uses it as the recovery study does).
+    rng : Generator
+        Its SeedSequence is the replication's fitting stream (``full`` uses it as the
+        recovery study does).
 
     Returns
     -------
     dict
         Flat record: ``{method}_...`` fields (module docstring).
     """
+    seed = rng.bit_generator.seed_seq
     fit = condition.fit
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # convergence is recorded
+        warnings.simplefilter("ignore", GaussianMixtureConvergence)
         record = _mixture_fields("full", condition, data, fit["n_init"], seed)
         single_seed = seed_sequence(seed, SINGLE_SEED_KEY)
         record.update(_mixture_fields("single", condition, data, 1, single_seed))
@@ -200,19 +230,19 @@ def _paired(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     return {"mean": float(diff.mean()) if n else float("nan"), "se": sd / math.sqrt(n)}
 
 
-def summarise(condition: Condition, records: pd.DataFrame) -> dict[str, Any]:
+def summarise(condition: Condition, ok: pd.DataFrame) -> dict[str, Any]:
     """Per method: recovery, hit rate of the true K, classification, time; and comparisons.
 
     Parameters
     ----------
     condition : Condition
-    records : DataFrame
-        One row per replication (errors included).
+    ok : DataFrame
+        One row per successful replication.
 
     Returns
     -------
     dict
-        ``n_replications, n_ok, n_errors``; ``methods`` (per method ``description``,
+        ``true_k``; ``methods`` (per method ``description``,
         ``recovery`` rows, ``selection`` (:func:`simstudy.harness.measures.selection_rates`),
         ``classification``, ``seconds``, ``converged_rate``); ``comparison`` (per
         baseline against ``full``: RMSE ratio per parameter, paired differences of
@@ -220,7 +250,6 @@ def summarise(condition: Condition, records: pd.DataFrame) -> dict[str, Any]:
         (per K the share of replications where one start reached ``full``'s maximum,
         and the mean shortfall of its log-likelihood).
     """
-    ok = records[records["status"] == "ok"]
     truth = condition.truth
     true_k = truth.n_components
     true_values = {
@@ -286,9 +315,6 @@ def summarise(condition: Condition, records: pd.DataFrame) -> dict[str, Any]:
             "gap_max": float(gap.max()),
         }
     return {
-        "n_replications": int(len(records)),
-        "n_ok": int(len(ok)),
-        "n_errors": int(len(records) - len(ok)),
         "true_k": true_k,
         "methods": methods,
         "comparison": comparison,
@@ -296,8 +322,17 @@ def summarise(condition: Condition, records: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def build_study(config: dict[str, Any], replications: int, gmm_n_init: int) -> Study:
-    """The baseline study on the config's condition(s), seeds as in the config."""
+def run(
+    config_path: Path = DEFAULT_CONFIG,
+    out_dir: Path = DEFAULT_OUT,
+    replications: int = DEFAULT_REPLICATIONS,
+    n_jobs: int = 1,
+    gmm_n_init: int | None = None,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Run (or resume) the baseline study on the config's condition(s); return summary.json."""
+    config = load_config(config_path)
+    gmm_n_init = int(config["fit"]["n_init"]) if gmm_n_init is None else gmm_n_init
     conds = [
         Condition(
             id=c.id,
@@ -309,58 +344,15 @@ def build_study(config: dict[str, Any], replications: int, gmm_n_init: int) -> S
         )
         for c in conditions(config)
     ]
-    return Study(
-        name="baselines",
-        conditions=conds,
-        generate=mixture.generate,
-        analyse=analyse,
-        summarise=summarise,
-        replications=replications,
-        seed=int(config["seed"]),
-        settings={
-            "config": config["name"],
-            "k_range": config["k_range"],
-            "fit": {**config["fit"], "gmm_n_init": gmm_n_init},
-            "methods": METHODS,
-        },
-    )
-
-
-def run(
-    config_path: Path = DEFAULT_CONFIG,
-    out_dir: Path = DEFAULT_OUT,
-    replications: int = DEFAULT_REPLICATIONS,
-    n_jobs: int = 1,
-    gmm_n_init: int | None = None,
-    quiet: bool = False,
-) -> dict[str, Any]:
-    """Run (or resume) the baseline study and write OUT/summary.json; return its document."""
-    config = load_config(config_path)
-    gmm_n_init = int(config["fit"]["n_init"]) if gmm_n_init is None else gmm_n_init
-    study = build_study(config, replications, gmm_n_init)
-    started = time.perf_counter()
-    records = run_study(
-        study,
-        out_dir,
-        n_jobs=n_jobs,
-        batch_size=10,
-        progress=None if quiet else sys.stderr,
-    )
-    wall = time.perf_counter() - started
-    summaries = [{**c.to_dict(), **summarise(c, records[c.id])} for c in study.conditions]
-    document = {
-        "study": "baselines",
-        "description": __doc__.split("\n\n")[0],
-        "config": config,
-        "gmm_n_init": gmm_n_init,
-        "run": {
-            "replications": replications,
-            "n_jobs": n_jobs,
-            "wall_seconds_this_run": wall,
-            "software": software_versions(),
-        },
-        "conditions": summaries,
+    settings = {
+        "config": config["name"],
+        "k_range": config["k_range"],
+        "fit": {**config["fit"], "gmm_n_init": gmm_n_init},
+        "methods": METHODS,
     }
-    document = jsonable(document)
-    write_json_atomic(Path(out_dir) / "summary.json", document)
-    return document
+    about = {"description": __doc__.split("\n\n")[0], "config": config, "gmm_n_init": gmm_n_init}
+    return simulate(
+        conds, replications, mixture.generate, analyse, summarise, out_dir=out_dir,
+        n_jobs=n_jobs, seed=int(config["seed"]), name="baselines", progress=None if quiet else
+        "stderr", settings=settings, version=VERSION, about=about,
+    ).document  # fmt: skip

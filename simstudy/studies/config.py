@@ -35,8 +35,9 @@ import numpy as np
 
 from estimator import canonical_order, check_blrt_settings, segment_distances
 
-from ..harness.schema import REQUIRED, ConfigError, check_schema
+from ..harness.schema import ConfigError
 from .generate import REAL_DATA, Irregularities, Truth, real_prices
+from .schema import REQUIRED, check_schema
 
 FACTORS: tuple[str, ...] = ("N", "T", "K", "separation", "sigma", "prices")
 """Factors a config may vary, in the order conditions are labelled."""
@@ -316,7 +317,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
 def check_config(config: dict[str, Any], where: str = "config") -> dict[str, Any]:
     """Validate a config dict and fill in defaults (see :func:`load_config`).
 
-    Every key, type and range is checked first (:func:`simstudy.harness.schema.check_schema`),
+    Every key, type and range is checked first (:func:`simstudy.studies.schema.check_schema`),
     then what involves several keys: a truth for every true K, true K inside
     ``k_range``, T within the real price series, one coefficient per regressor.
 

@@ -1,7 +1,9 @@
 """The mixture-of-regressions study: generate, analyse and summarise one condition.
 
-These three functions are the science of a study (SimDesign's trio); seeds,
-parallelism, checkpoints and error capture belong to :mod:`simstudy.harness.runner`.
+These three functions are the science of the recovery and selection studies
+(SimDesign's trio), run by :func:`run` through :func:`simstudy.harness.simulation.simulate`
+on the conditions of a config (:mod:`simstudy.studies.config`); seeds,
+parallelism, checkpoints and error capture are the harness's.
 
 A replication's record is a flat dict. For every fitted K: ``loglik_K{k}``,
 every criterion ``{criterion}_K{k}``, ``converged_K{k}`` and ``n_iter_K{k}``;
@@ -35,6 +37,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,6 +46,7 @@ import pandas as pd
 from estimator import (
     CRITERIA,
     DEFAULT_COEF_NAMES,
+    ConvergenceWarning,
     Inference,
     InferenceWarning,
     MixtureFit,
@@ -61,9 +65,12 @@ from ..harness.measures import (
     misclassification_rate,
     parameter_recovery,
     selection_rates,
+    standard_error_measures,
     wilson_interval,
 )
-from .config import Condition
+from ..harness.runner import Study
+from ..harness.simulation import SimulationResult, build_study, simulate
+from .config import Condition, conditions
 from .generate import Truth, draw_prices, generate_long, generate_stats
 
 SE_KINDS: dict[str, Callable[[SufficientStats], Inference]] = {
@@ -91,8 +98,9 @@ class SimData:
     prices: np.ndarray
 
 
-def generate(condition: Condition, seed: np.random.SeedSequence) -> SimData:
-    """Draw one data set for ``condition`` (prices from child 0, stores from child 1 of seed)."""
+def generate(condition: Condition, rng: np.random.Generator) -> SimData:
+    """Draw one data set (prices from child 0, stores from child 1 of the rng's seed)."""
+    seed = rng.bit_generator.seed_seq
     f = condition.factors
     prices = draw_prices(f["prices"], f["T"], seed_sequence(seed, 0), condition.price_data)
     irregular = condition.irregularities
@@ -106,21 +114,22 @@ def generate(condition: Condition, seed: np.random.SeedSequence) -> SimData:
     return SimData(stats=stats, labels=labels, prices=prices)
 
 
-def analyse(condition: Condition, data: SimData, seed: np.random.SeedSequence) -> dict[str, Any]:
+def analyse(condition: Condition, data: SimData, rng: np.random.Generator) -> dict[str, Any]:
     """Fit every K in the condition's k_range and return the replication's record.
 
     Parameters
     ----------
     condition : Condition
     data : SimData
-    seed : SeedSequence
-        Randomness of the EM starting values.
+    rng : Generator
+        Its SeedSequence is the root of the EM starting values (keyed by K).
 
     Returns
     -------
     dict
         Flat record (module docstring).
     """
+    seed = rng.bit_generator.seed_seq
     fit_settings = condition.fit
     selection = fit_k_range(
         data.stats,
@@ -333,15 +342,18 @@ def _true_values(condition: Condition) -> dict[str, float]:
 
 
 def _coverage_columns(ok: pd.DataFrame, name: str, sd: float) -> dict[str, Any]:
-    """Mean standard error and interval coverage of one parameter, per SE kind present.
+    """Standard errors and interval coverage of one parameter, per SE kind recorded.
 
     Keys per kind (only for kinds whose ``se_{kind}_{name}`` column exists, so
-    records without standard errors give none): ``se_{kind}_mean`` (over the
-    replications with a standard error), ``se_{kind}_ratio`` (that mean / the
-    empirical SD ``sd`` of the estimates), ``coverage_{kind}`` with ``_low``,
-    ``_high`` (Wilson 95% Monte Carlo interval), ``_n`` (intervals) and ``_missing``
-    (replications without one); for pi also ``coverage_{kind}_logit`` with ``_low``
-    and ``_high``.
+    records without standard errors give none): ``se_{kind}_mean`` (mean SE over
+    the replications with one) and ``se_{kind}_ratio`` (that mean / the empirical
+    SD ``sd``); ``coverage_{kind}`` of the estimator's 95% intervals with
+    ``mcse_coverage_{kind}``, ``_low``, ``_high`` (Wilson 95%), ``_n`` (intervals)
+    and ``_missing`` (replications without one), for pi also ``coverage_{kind}_logit``
+    with ``_low`` and ``_high``; and the measures of
+    :func:`simstudy.harness.measures.standard_error_measures` as ``{measure}_{kind}``
+    and ``mcse_{measure}_{kind}`` (model SE, its relative error, bias-eliminated
+    coverage, rejection rate).
     """
     out: dict[str, Any] = {}
     for kind in SE_KINDS:
@@ -349,8 +361,8 @@ def _coverage_columns(ok: pd.DataFrame, name: str, sd: float) -> dict[str, Any]:
         if se_column not in ok:
             continue
         se = ok[se_column].to_numpy(dtype=float)
-        se = se[np.isfinite(se)]
-        mean_se = float(se.mean()) if se.size else float("nan")
+        finite = se[np.isfinite(se)]
+        mean_se = float(finite.mean()) if finite.size else float("nan")
         out[f"se_{kind}_mean"] = mean_se
         out[f"se_{kind}_ratio"] = mean_se / sd if np.isfinite(sd) and sd > 0 else float("nan")
         variants = [("", f"cover_{kind}_{name}")]
@@ -365,34 +377,38 @@ def _coverage_columns(ok: pd.DataFrame, name: str, sd: float) -> dict[str, Any]:
             out[f"{key}_low"] = rate["ci_low"]
             out[f"{key}_high"] = rate["ci_high"]
             if not suffix:
+                out[f"mcse_{key}"] = rate["mcse"]
                 out[f"{key}_n"] = rate["n"]
                 out[f"{key}_missing"] = rate["n_missing"]
+        measures = standard_error_measures(ok[f"est_{name}"].to_numpy(dtype=float), se, sd)
+        out |= {
+            (f"mcse_{k[5:]}_{kind}" if k.startswith("mcse_") else f"{k}_{kind}"): v
+            for k, v in measures.items()
+            if k != "n_se"
+        }
     return out
 
 
-def summarise(condition: Condition, records: pd.DataFrame) -> dict[str, Any]:
-    """Per-condition summary: recovery at the true K, hit rates, convergence, errors.
+def summarise(condition: Condition, results: pd.DataFrame) -> dict[str, Any]:
+    """Per-condition summary: recovery at the true K, hit rates, convergence.
 
     Parameters
     ----------
     condition : Condition
-    records : DataFrame
-        One row per replication (the runner's records, errors included).
+    results : DataFrame
+        One row per successful replication (the harness counts errors and time).
 
     Returns
     -------
     dict
-        JSON-ready: ``n_replications, n_ok, n_errors, errors`` (distinct messages
-        with counts), ``recovery`` (one row per parameter; with standard errors in
-        the records also their mean and interval coverage, :func:`_coverage_columns`),
-        ``inference`` (valid / invalid standard errors per kind, only when recorded),
-        ``classification``, ``convergence``, ``selection`` (per criterion, and ``blrt``
-        when the config asks for the test), ``blrt`` (:func:`blrt_summary`, likewise)
-        and ``seconds``.
+        JSON-ready: ``recovery`` (one row per parameter,
+        :func:`simstudy.harness.measures.parameter_recovery`; with standard errors in
+        the records also :func:`_coverage_columns`), ``inference`` (valid / invalid
+        standard errors per kind, only when recorded), ``classification``,
+        ``convergence``, ``selection`` (per criterion, and ``blrt`` when the config
+        asks for the test) and ``blrt`` (:func:`blrt_summary`, likewise).
     """
-    ok = records[records["status"] == "ok"] if len(records) else records
-    failed = records[records["status"] != "ok"] if len(records) else records
-    errors = failed["error"].value_counts().to_dict() if len(failed) else {}
+    ok = results
     true_k = condition.truth.n_components
     recovery = []
     for name, value in _true_values(condition).items():
@@ -400,13 +416,7 @@ def summarise(condition: Condition, records: pd.DataFrame) -> dict[str, Any]:
         estimates = ok[column].to_numpy(dtype=float) if column in ok else np.array([])
         row = {"parameter": name, **parameter_recovery(estimates, value)}
         recovery.append({**row, **_coverage_columns(ok, name, row["sd"])})
-    summary: dict[str, Any] = {
-        "n_replications": int(len(records)),
-        "n_ok": int(len(ok)),
-        "n_errors": int(len(failed)),
-        "errors": {str(message): int(count) for message, count in errors.items()},
-        "recovery": recovery,
-    }
+    summary: dict[str, Any] = {"recovery": recovery}
     validity = {
         kind: {
             "valid": int(ok[f"se_valid_{kind}"].astype(bool).sum()),
@@ -417,32 +427,66 @@ def summarise(condition: Condition, records: pd.DataFrame) -> dict[str, Any]:
     }
     if validity:
         summary["inference"] = validity
-    if len(ok):
-        summary["classification"] = {
-            "ari_mean": float(ok["ari"].mean()),
-            "misclassification_mean": float(ok["misclassification"].mean()),
-        }
-        summary["convergence"] = {
-            "converged_rate": float(ok["converged"].astype(bool).mean()),
-            "degenerate_rate": float(ok["degenerate"].astype(bool).mean()),
-            "n_iter_mean": float(ok["n_iter"].mean()),
-            "restarts_at_best_mean": float(ok["restarts_at_best"].mean()),
-            "not_converged_any_k": int(
-                (~ok[[f"converged_K{k}" for k in condition.k_range]].astype(bool)).any(axis=1).sum()
-            ),
-        }
+    summary["classification"] = {
+        "ari_mean": float(ok["ari"].mean()),
+        "misclassification_mean": float(ok["misclassification"].mean()),
+    }
+    summary["convergence"] = {
+        "converged_rate": float(ok["converged"].astype(bool).mean()),
+        "degenerate_rate": float(ok["degenerate"].astype(bool).mean()),
+        "n_iter_mean": float(ok["n_iter"].mean()),
+        "restarts_at_best_mean": float(ok["restarts_at_best"].mean()),
+        "not_converged_any_k": int(
+            (~ok[[f"converged_K{k}" for k in condition.k_range]].astype(bool)).any(axis=1).sum()
+        ),
+    }
     methods = (*CRITERIA, *(["blrt"] if "blrt" in condition.fit else []))
     summary["selection"] = {
-        name: selection_rates(
-            ok[f"chosen_{name}"].to_numpy(dtype=int) if len(ok) else [], true_k, condition.k_range
-        )
+        name: selection_rates(ok[f"chosen_{name}"].to_numpy(dtype=int), true_k, condition.k_range)
         for name in methods
     }
     if "blrt" in condition.fit:
         summary["blrt"] = blrt_summary(condition.fit["blrt"], ok)
-    seconds = records["seconds"].to_numpy(dtype=float) if len(records) else np.array([])
-    summary["seconds"] = {
-        "mean": float(seconds.mean()) if seconds.size else float("nan"),
-        "total": float(seconds.sum()),
-    }
     return summary
+
+
+VERSION = "mixture-1"
+"""Version of :func:`generate` and :func:`analyse`: change it when their records would change."""
+STUDY_KINDS = ("recovery", "selection")
+
+
+def _arguments(config: dict[str, Any]) -> dict[str, Any]:
+    """What defines the study of a checked config, as the harness takes it."""
+    settings = {k: config[k] for k in ("k_range", "fit", "price_data")}
+    return {"seed": int(config["seed"]), "name": config["name"], "settings": settings,
+            "version": VERSION, "quiet": (ConvergenceWarning,)}  # fmt: skip
+
+
+def study(config: dict[str, Any]) -> Study:
+    """The runner's study of a checked config (for :func:`simstudy.harness.runner.run_study`)."""
+    replications = int(config["replications"])
+    return build_study(conditions(config), replications, generate, analyse, **_arguments(config))
+
+
+def run(
+    config: dict[str, Any], out_dir: Path, kind: str = "recovery", **harness: Any
+) -> SimulationResult:
+    """Run (or resume) the study of a checked config; summary.json in the one layout.
+
+    Parameters
+    ----------
+    config : dict
+        From :func:`simstudy.studies.config.load_config`.
+    out_dir : Path
+    kind : {"recovery", "selection"}
+        Recorded in summary.json (what the command was).
+    **harness
+        ``n_jobs``, ``backend``, ``scheduler``, ``batch_size``, ``progress``,
+        ``checkpoint_every``, ``restart`` of :func:`simstudy.harness.simulation.simulate`.
+    """
+    about = {"kind": kind, "description": config.get("description", ""), "config": config}
+    replications = int(config["replications"])
+    return simulate(
+        conditions(config), replications, generate, analyse, summarise, out_dir=out_dir,
+        about=about, **_arguments(config), **harness,
+    )  # fmt: skip

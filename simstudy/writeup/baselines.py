@@ -15,7 +15,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import style as rs
-from .doc import interval, num, pct
+from .format import interval, num, pct, rate, with_mcse
+from .tables import Table
 
 METHOD_ORDER: tuple[str, ...] = ("full", "single", "twostep")
 
@@ -62,74 +63,64 @@ def agreement_with_study(records: pd.DataFrame, study_folder: Path) -> str | Non
 # tables
 # ---------------------------------------------------------------------------
 
-METHOD_HEADERS = (
-    "method",
-    "hit rate of true K [95% CI]",
-    "chosen K: 1/2/3/4/5",
-    "misclassification",
-    "ARI",
-    "seconds per replication",
-)
 
-
-def method_rows(summary: dict[str, Any]) -> list[list[str]]:
+def methods_table(summary: dict[str, Any], name: str = "baselines_methods") -> Table:
     """Per method: hit rate with Wilson interval, chosen-K counts, classification, time."""
     rows = []
     for m in METHOD_ORDER:
         result = summary["methods"][m]
         sel = result["selection"]
         counts = "/".join(str(v) for _, v in sorted(sel["distribution"].items()))
-        rows.append(
-            [
-                rs.METHOD_LABELS[m],
-                f"{num(sel['hit_rate'])} {interval(sel['ci_low'], sel['ci_high'])}",
-                counts,
-                num(result["classification"]["misclassification_mean"], 4),
-                num(result["classification"]["ari_mean"], 3),
-                num(result["seconds"]["mean"], 3),
-            ]
-        )
-    return rows
+        rows.append([rs.METHOD_LABELS[m], rate(sel), counts,
+                     pct(result["classification"]["misclassification_mean"]),
+                     num(result["classification"]["ari_mean"]),
+                     num(result["seconds"]["mean"], 2)])  # fmt: skip
+    ks = "/".join(sorted(summary["methods"]["full"]["selection"]["distribution"]))
+    headers = ["method", f"finds K = {summary['true_k']} [Wilson 95%]", f"chosen K: {ks}"]
+    headers += ["misclassification", "ARI", "s / replication"]
+    caption = (
+        f"Choice of K and classification by method: hit rate of the true K = "
+        f"{summary['true_k']} (Wilson 95% interval), how often each K was chosen, mean "
+        "misclassification rate and adjusted Rand index of the most likely segments at the "
+        "true K, mean seconds per replication."
+    )
+    return Table(name, caption, headers, rows)
 
 
-def recovery_headers() -> list[str]:
-    """Headers of the recovery comparison."""
-    heads = ["parameter", "true"]
-    heads += [f"bias ({m})" for m in METHOD_ORDER]
-    heads += [f"RMSE ({m})" for m in METHOD_ORDER]
-    heads += ["RMSE ratio two-step / estimator"]
-    return heads
-
-
-def recovery_rows(summary: dict[str, Any]) -> list[list[str]]:
-    """Per parameter at the true K: truth, bias and RMSE of every method, the RMSE ratio."""
+def recovery_table(summary: dict[str, Any], name: str = "baselines_recovery") -> Table:
+    """Per parameter at the true K: bias and RMSE (each with its MCSE) of every method."""
     methods = summary["methods"]
     ratio = summary["comparison"]["twostep"]["rmse_ratio"]
     rows = []
     for i, base in enumerate(methods["full"]["recovery"]):
-        name = base["parameter"]
-        cells = [name, num(base["true"], 4)]
-        cells += [num(methods[m]["recovery"][i]["bias"], 4) for m in METHOD_ORDER]
-        cells += [num(methods[m]["recovery"][i]["rmse"], 4) for m in METHOD_ORDER]
-        cells.append(num(ratio[name], 2))
-        rows.append(cells)
-    return rows
+        rec = [methods[m]["recovery"][i] for m in METHOD_ORDER]
+        cells = [base["parameter"], num(base["true"], 4)]
+        cells += [with_mcse(r["bias"], r["mcse_bias"], 3) for r in rec]
+        cells += [with_mcse(r["rmse"], r.get("mcse_rmse"), 3) for r in rec]
+        rows.append([*cells, num(ratio[base["parameter"]], 2)])
+    headers = ["parameter", "true", *(f"bias ({m})" for m in METHOD_ORDER)]
+    headers += [*(f"RMSE ({m})" for m in METHOD_ORDER), "RMSE ratio two-step / estimator"]
+    caption = (
+        "Recovery at the true K by method (segments matched to the truth by the Hungarian "
+        "algorithm): bias and RMSE over replications with their Monte Carlo SEs, and the "
+        "two-step route's RMSE as a multiple of the estimator's."
+    )
+    return Table(name, caption, headers, rows)
 
 
-SINGLE_HEADERS = (
-    "K",
-    "one start reaches the maximum",
-    "mean shortfall of log L",
-    "largest shortfall",
-)
-
-
-def single_rows(summary: dict[str, Any]) -> list[list[str]]:
+def single_start_table(summary: dict[str, Any], name: str = "baselines_single_start") -> Table:
     """Per K: how often one EM start reaches the 10-start maximum, and by how much it misses."""
-    return [
-        [k, pct(v["reached_rate"]), num(v["gap_mean"], 4), num(v["gap_max"], 3)]
+    rows = [
+        [k, pct(v["reached_rate"]), num(v["gap_mean"], 4), num(v["gap_max"])]
         for k, v in sorted(summary["single_start"].items(), key=lambda kv: int(kv[0]))
     ]
+    headers = ["K", "one start reaches the maximum", "mean shortfall of log L", "largest shortfall"]
+    caption = (
+        "A single EM start against ten, per K: share of replications in which the single "
+        "start's log-likelihood is within 1e-6 (relative) of the ten-start maximum, and its "
+        "mean and largest shortfall."
+    )
+    return Table(name, caption, headers, rows)
 
 
 # ---------------------------------------------------------------------------

@@ -15,7 +15,6 @@ columns, then the summary's fields; every numeric field is a statistic.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -25,15 +24,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from tabulate import tabulate
 
 from ..harness.files import write_text_atomic
+from ..harness.simulation import level_text
+from ..harness.simulation import summary_frame as flat_summaries
 from . import style as figure_style
-from .latex import latex_table
+from .format import sig
+from .tables import Table, render
 
-TABLE_FORMATS: dict[str, str] = {"md": "github", "tex": "latex_booktabs"}
-BOOKKEEPING: tuple[str, ...] = ("id", "n_replications", "n_ok", "n_errors")
-"""Numeric summary columns that are counts, not statistics: tabled, never plotted."""
+TABLE_FORMATS: tuple[str, ...] = ("md", "tex")
+BOOKKEEPING: tuple[str, ...] = ("id", "n_replications", "n_ok", "n_errors", "first_error")
+"""Summary columns that are counts or messages, not statistics: tabled, never plotted."""
 MAX_PANELS = 12
 """A figure draws at most this many panels (combinations of the other varying factors)."""
 
@@ -73,20 +74,15 @@ def summary_frame(
     if not rows:
         raise ValueError("summaries: no conditions")
     names = list(factors) if factors is not None else list(rows[0].get("factors", {}))
-    flat = []
-    for row in rows:
-        levels = row.get("factors", {})
-        scalars = {
-            k: v
-            for k, v in row.items()
-            if k not in ("factors", "label") and (v is None or isinstance(v, bool | int | float))
-        }
-        flat.append({**{n: levels.get(n) for n in names}, **scalars})
-    return pd.DataFrame(flat), names
+    return flat_summaries({"conditions": rows}), names
 
 
 def statistics(frame: pd.DataFrame, factors: Sequence[str]) -> list[str]:
-    """The numeric non-factor columns of a summary frame (bookkeeping counts excluded)."""
+    """The numeric non-factor columns of a summary frame with a number to draw.
+
+    Bookkeeping counts, text and columns without a single finite value (a text
+    column read back from summary.csv as all-NaN, say) are left out.
+    """
     return [
         str(c)
         for c in frame.columns
@@ -94,33 +90,13 @@ def statistics(frame: pd.DataFrame, factors: Sequence[str]) -> list[str]:
         and c not in BOOKKEEPING
         and pd.api.types.is_numeric_dtype(frame[c])
         and not pd.api.types.is_bool_dtype(frame[c])
+        and np.isfinite(frame[c].to_numpy(dtype=float)).any()
     ]
 
 
 def varying(frame: pd.DataFrame, factors: Sequence[str]) -> list[str]:
     """Factors with more than one level in ``frame``, in the given order."""
     return [f for f in factors if frame[f].map(level_text).nunique() > 1]
-
-
-def level_text(value: Any) -> str:
-    """A factor level as short text (floats with %g, lists and dicts as compact JSON)."""
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, list | dict):
-        return json.dumps(value, separators=(",", ":"))
-    return str(value)
-
-
-def _number(value: Any, digits: int) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    if isinstance(value, bool | np.bool_):
-        return str(bool(value))
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    if isinstance(value, float | np.floating):
-        return f"{float(value):.{digits}g}"
-    return str(value)
 
 
 def factor_table(
@@ -141,7 +117,7 @@ def factor_table(
         Statistics to show; default: ``n_ok``, ``n_errors`` (when present) and
         every statistic (:func:`statistics`).
     fmt : {"md", "tex"}
-        GitHub markdown or booktabs LaTeX.
+        GitHub markdown or booktabs LaTeX (:func:`simstudy.writeup.tables.render`).
     digits : int
         Significant digits of floats.
     """
@@ -153,15 +129,14 @@ def factor_table(
     unknown = [c for c in columns if c not in frame]
     if unknown:
         raise ValueError(f"columns {unknown} are not in the summaries; they hold {list(frame)}")
-    body = [
-        [level_text(row[f]) for f in factors] + [_number(row[c], digits) for c in columns]
+    rows = [
+        [level_text(row[f]) for f in factors]
+        + [str(row[c]) if isinstance(row[c], str) else sig(row[c], digits) for c in columns]
         for _, row in frame.iterrows()
     ]
-    headers = [*factors, *columns]
-    if fmt == "tex":  # the page-fitting writer every committed table uses
-        caption = "Summary of every condition: " + ", ".join(columns)
-        return latex_table(headers, body, caption, "summary", key_columns=len(factors))
-    return tabulate(body, headers=headers, tablefmt=TABLE_FORMATS[fmt], disable_numparse=True)
+    caption = "Summary of every condition: " + ", ".join(columns)
+    table = Table("summary", caption, [*factors, *columns], rows, key_columns=len(factors))
+    return render(table, fmt)
 
 
 def _is_numeric_factor(frame: pd.DataFrame, factor: str) -> bool:

@@ -29,8 +29,8 @@ from scipy.stats import chi2, norm
 from estimator import CRITERIA, Inference, Panel, SufficientStats, load_csv, observed_information_se
 
 from . import style as rs
-from .doc import interval, num, pct
-from .study_report import CRITERION_LABELS
+from .format import CRITERION_LABELS, interval, num, pct, sentence
+from .tables import Table
 
 LEVEL = 0.95
 
@@ -165,21 +165,87 @@ def profile_rows(real: RealData) -> list[dict[str, Any]]:
     return rows
 
 
-PROFILE_HEADERS = (
-    "segment",
-    "stores assigned",
-    "share pi [95% CI]",
-    "alpha [95% CI]",
-    "beta [95% CI]",
-    "demand",
-    "median sales at median price",
-    "mean highest posterior",
-)
+def model_of(results: dict[str, Any], k: int) -> dict[str, Any]:
+    """The entry of K in a results.json document."""
+    return next(m for m in results["models"] if int(m["K"]) == int(k))
 
 
-def profile_table(real: RealData) -> list[list[str]]:
-    """Rows of the segment profile table (:data:`PROFILE_HEADERS`)."""
-    return [
+def coefficient_names(model: dict[str, Any]) -> list[str]:
+    """The per-segment coefficients of a results.json model entry (alpha, beta, extras)."""
+    width = len(model["theta"]) // int(model["K"])
+    return list(model)[2 : 2 + width]  # to_dict writes K, theta, then one key per coefficient
+
+
+def model_comparison(results: dict[str, Any], name: str = "real_model_comparison") -> Table:
+    """Every K: log L, free parameters, every criterion (each minimum starred), the BLRT's
+    p-value of K - 1 against K when results.json has the test, convergence, starts at best."""
+    models = sorted(results["models"], key=lambda m: m["K"])
+    best = {c: min(m["criteria"][c] for m in models) for c in CRITERIA}
+    tests = {t["K0"] + 1: t["p_value"] for t in results.get("blrt", {}).get("tests", [])}
+    rows = []
+    for m in models:
+        cells = [str(m["K"]), num(m["loglik"]), str(m["n_params"])]
+        cells += [num(m["criteria"][c], 2) + (" *" if m["criteria"][c] == best[c] else "")
+                  for c in CRITERIA]  # fmt: skip
+        cells += [num(tests.get(m["K"]))] if tests else []
+        cells += ["yes" if m["converged"] else "no", f"{m['restarts_at_best']}/{m['n_init']}"]
+        rows.append(cells)
+    headers = ["K", "log L", "params", *(CRITERION_LABELS[c] for c in CRITERIA)]
+    headers += ["BLRT p"] if tests else []
+    headers += ["certified", "starts at best"]
+    data = results["data"]
+    caption = (
+        f"Model comparison over K, {data['file']} (N = {data['N']} stores, T = {data['T']} "
+        "weeks): maximised log-likelihood, free parameters and every information criterion "
+        "(lower is better; * marks each criterion's minimum; BIC uses n = NT store-weeks, "
+        "BIC (n = N) stores)"
+        + ("; BLRT p: the bootstrap test of K - 1 against K segments" if tests else "")
+        + ". Starts at best: starts within 1e-6 (relative) of the best log-likelihood."
+    )
+    return Table(name, caption, headers, rows)
+
+
+def estimates(
+    model: dict[str, Any], methods: list[str] | None = None, name: str = "real_estimates"
+) -> Table:
+    """One model's estimates with each method's standard error and interval.
+
+    A row per segment and parameter (an estimated sigma: per segment, or once, segment
+    "all", when common); per method in ``model["standard_errors"]`` (all by default):
+    the SE and its interval (a percentile interval for the bootstrap).
+    """
+    ses = model.get("standard_errors", {})
+    methods = [m for m in (methods or list(ses)) if m in ses]
+    k, mode = int(model["K"]), model.get("sigma_mode", "fixed")
+    names = [*coefficient_names(model), "pi"]
+    rows = []
+    for c in range(k):
+        keys = [*names, *(["sigma"] if mode == "segment" else [])]
+        rows += [(str(c + 1), key, c) for key in keys]
+    if mode == "common":
+        rows.append(("all", "sigma", 0))
+    body = []
+    for segment, key, c in rows:
+        cells = [segment, key, num(model[key][c], 4)]
+        for method in methods:
+            entry = ses[method].get(key)
+            se, ci = (entry["se"][c], entry["ci"][c]) if entry else (None, (None, None))
+            cells += [num(se, 4), interval(*ci, 4)]
+        body.append(cells)
+    headers = ["segment", "parameter", "estimate"]
+    for method in methods:
+        kind = "percentile" if ses[method].get("interval") == "percentile" else "CI"
+        headers += [f"SE ({method})", f"{round(100 * ses[method]['level'])}% {kind} ({method})"]
+    caption = (
+        f"Estimates of K = {k} with their standard errors and intervals ("
+        + ", ".join(methods) + "; docs/inference.md)."
+    )  # fmt: skip
+    return Table(name, caption, headers, body, key_columns=2)
+
+
+def segment_profiles(real: RealData, name: str = "real_segment_profiles") -> Table:
+    """Per segment: share, alpha and beta with intervals, demand reading, stores, sales."""
+    rows = [
         [
             str(r["segment"]),
             str(r["stores"]),
@@ -192,77 +258,65 @@ def profile_table(real: RealData) -> list[list[str]]:
         ]
         for r in profile_rows(real)
     ]
+    headers = ["segment", "stores assigned", "share pi [95% CI]", "alpha [95% CI]"]
+    headers += ["beta [95% CI]", "demand", "median sales at median price"]
+    caption = (
+        f"Segment profiles, K = {real.k}: share pi_c of stores (95% interval on the logit "
+        "scale, observed information), alpha_c and beta_c with 95% Wald intervals, the demand "
+        "read from beta's interval (clearly elastic: the whole interval below -1, |beta| > 1; "
+        "clearly inelastic: above -1; otherwise undetermined), stores whose most likely "
+        "segment it is, median weekly sales exp(alpha_c) p^beta_c at the median price "
+        f"({num(float(np.median(real.prices)), 3)}), and the mean highest posterior "
+        "probability of the stores assigned to it."
+    )
+    return Table(name, caption, [*headers, "mean highest posterior"], rows)
 
 
-COMPARISON_HEADERS = (
-    "K",
-    "log L",
-    "params",
-    *[CRITERION_LABELS[c] for c in CRITERIA],
-    "converged",
-    "starts at best",
-)
-
-
-def comparison_table(results: dict[str, Any]) -> list[list[str]]:
-    """Rows of the model comparison over K: log L, parameters, every criterion (min starred)."""
-    models = sorted(results["models"], key=lambda m: m["K"])
-    best = {c: min(m["criteria"][c] for m in models) for c in CRITERIA}
+def sigma_criteria(
+    documents: dict[str, dict[str, Any]], name: str = "real_sigma_criteria"
+) -> Table:
+    """log L, free parameters and BIC of every K with sigma fixed, common and per segment."""
     rows = []
-    for m in models:
-        cells = [str(m["K"]), num(m["loglik"]), str(m["n_params"])]
-        for c in CRITERIA:
-            value = m["criteria"][c]
-            cells.append(num(value, 2) + (" *" if value == best[c] else ""))
-        cells += ["yes" if m["converged"] else "no", f"{m['restarts_at_best']}/{m['n_init']}"]
-        rows.append(cells)
-    return rows
+    for m in documents["fixed"]["models"]:
+        row = [str(m["K"])]
+        for doc in documents.values():
+            mm = model_of(doc, m["K"])
+            star = " *" if mm["K"] == doc["chosen_K"] else ""
+            row += [num(mm["loglik"]), str(mm["n_params"]), num(mm["bic"]) + star]
+        rows.append(row)
+    headers = ["K", *(f"{h} {mode}" for mode in documents for h in ("log L", "k", "BIC"))]
+    caption = (
+        "The real data with sigma fixed at 1, estimated in common and per segment: maximised "
+        "log-likelihood, free parameters and BIC of every K (* the K BIC chooses)."
+    )
+    return Table(name, caption, headers, rows)
 
 
-def sigma_rows(folders: dict[str, Path]) -> list[list[str]]:
-    """The chosen-K estimates under every sigma mode whose results.json exists.
-
-    Parameters
-    ----------
-    folders : dict of str to Path
-        Sigma mode -> results.json.
-    """
+def sigma_fits(documents: dict[str, Any], name: str = "real_sigma_modes") -> Table:
+    """The chosen K of the fixed-sigma fit in every sigma mode: estimates (observed SEs)."""
+    k = documents["fixed"]["chosen_K"]
     rows = []
-    for mode, path in folders.items():
-        if not Path(path).is_file():
-            continue
-        results = json.loads(Path(path).read_text(encoding="utf-8"))
-        k = int(results["chosen_K"])
-        model = next(m for m in results["models"] if int(m["K"]) == k)
-        se = model["standard_errors"]["observed"]
+    for mode, doc in documents.items():
+        m = model_of(doc, k)
+        se = m["standard_errors"]["observed"]
         for c in range(k):
-            sigma = model["sigma"][c]
-            sigma_cell = "1 (fixed)" if model["sigma_mode"] == "fixed" else num(sigma, 4)
-            rows.append(
-                [
-                    mode,
-                    str(k),
-                    num(model["bic"], 2),
-                    str(c + 1),
-                    f"{num(model['alpha'][c], 4)} ({num(se['alpha']['se'][c], 4)})",
-                    f"{num(model['beta'][c], 4)} ({num(se['beta']['se'][c], 4)})",
-                    f"{num(model['pi'][c], 4)} ({num(se['pi']['se'][c], 4)})",
-                    sigma_cell,
-                ]
-            )
-    return rows
-
-
-SIGMA_HEADERS = (
-    "sigma",
-    "K (BIC)",
-    "BIC",
-    "segment",
-    "alpha (se)",
-    "beta (se)",
-    "pi (se)",
-    "sigma",
-)
+            cells = [
+                f"{num(m[p][c], 4)} ({num(se[p]['se'][c], 4)})" for p in ("alpha", "beta", "pi")
+            ]
+            if mode == "fixed":
+                sigma = "1 (fixed)"
+            elif mode == "common" and c > 0:
+                sigma = "(same)"
+            else:
+                sigma = (f"{num(m['sigma'][c], 4)} ({num(se['sigma']['se'][c], 4)}) "
+                         f"{interval(*se['sigma']['ci'][c], 4)}")  # fmt: skip
+            rows.append([mode, str(c + 1), *cells, sigma])
+    headers = ["sigma mode", "segment", "alpha (SE)", "beta (SE)", "pi (SE)", "sigma (SE) [95% CI]"]
+    caption = (
+        f"The K = {k} fit with sigma fixed at 1 (the model), estimated in common, or per segment "
+        "(docs/extensions.md): estimates with observed-information standard errors."
+    )
+    return Table(name, caption, headers, rows, key_columns=2)
 
 
 # ---------------------------------------------------------------------------
@@ -503,7 +557,7 @@ def profile_reading(real: RealData) -> str:
     largest = max(rows, key=lambda r: r["pi"])
     most_elastic = min(rows, key=lambda r: r["beta"])
     return (
-        _sentence("; ".join(parts))
+        sentence("; ".join(parts))
         + f". The largest segment is {largest['segment']}; the most price-sensitive is "
         f"segment {most_elastic['segment']}, whose sales fall by about "
         f"{100 * (1 - 1.01 ** most_elastic['beta']):.2f}% for a 1% price rise "
@@ -512,8 +566,3 @@ def profile_reading(real: RealData) -> str:
         f"{pct(np.mean(top > 0.9))} of stores have a highest posterior above 0.9 and "
         f"{pct(np.mean(top < 0.7))} below 0.7."
     )
-
-
-def _sentence(text: str) -> str:
-    """``text`` with its first letter capitalised (the rest untouched)."""
-    return text[:1].upper() + text[1:]

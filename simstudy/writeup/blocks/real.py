@@ -10,48 +10,36 @@ from scipy.stats import chi2
 from estimator import CRITERIA
 
 from ...studies.reliability import HIT
-from ..doc import interval, num, pct
-from ..real import elasticity_reading
-from ..study_report import CRITERION_LABELS
-from .source import load, md_table, model_of
+from ..format import CRITERION_LABELS, interval, num, pct
+from ..real import (
+    elasticity_reading,
+    estimates,
+    model_comparison,
+    model_of,
+    sigma_criteria,
+    sigma_fits,
+)
+from ..tables import render
+from .source import load
 
 
 def real_models(outputs: Path) -> str:
-    """Model comparison over K with every criterion; the chosen K in bold."""
+    """Model comparison over K with every criterion (each minimum starred), and who agrees."""
     results = load(outputs, "results.json")
     chosen = results["chosen_K"]
-    rows = []
-    for m in results["models"]:
-        bold = (lambda s: f"**{s}**") if m["K"] == chosen else str
-        rows.append(
-            [
-                bold(m["K"]),
-                bold(f"{m['loglik']:.3f}"),
-                bold(m["n_params"]),
-                bold(f"{m['bic']:.2f}"),
-                *(f"{m[c]:.2f}" for c in ("bic_n", "aic", "aic3", "caic", "icl")),
-                f"{m['restarts_at_best']}/{m['n_init']}",
-            ]
-        )
-    headers = ["K", "log L", "params", "BIC (n = NT)", "BIC (n = N)", "AIC", "AIC3", "CAIC"]
-    table = md_table([*headers, "ICL", "starts at best"], rows, "lrrrrrrrrr")
     chosen_by = results["chosen_by"]
     same = [CRITERION_LABELS[c] for c in CRITERIA if c != "bic" and chosen_by[c] == chosen]
-    other = [
-        f"{CRITERION_LABELS[c]} prefers K = {chosen_by[c]}"
-        for c in CRITERIA
-        if chosen_by[c] != chosen
-    ]
+    other = [f"{CRITERION_LABELS[c]} prefers K = {k}" for c, k in chosen_by.items() if k != chosen]
     text = f"BIC chooses **K = {chosen}**"
     text += f" (so do {', '.join(same)})" if same else ""
     text += f"; {', '.join(other)}." if other else "; every criterion agrees."
     settings = results["settings"]
     head = (
-        f"{results['data']['file']}, N = {results['data']['N']} stores, T = "
-        f"{results['data']['T']} weeks; {settings['n_init']} {settings['init']} starts per K, "
-        f"tol = {settings['tol']:g}, max_iter = {settings['max_iter']}, seed {settings['seed']}:"
+        f"{settings['n_init']} {settings['init']} starts per K, tol = {settings['tol']:g}, "
+        f"max_iter = {settings['max_iter']}, seed {settings['seed']}:"
     )
-    return f"{head}\n\n{table}\n\n{text}"
+    table = model_comparison(results)
+    return f"{table.caption} {head}\n\n{render(table)}\n\n{text}"
 
 
 def real_estimates(outputs: Path) -> str:
@@ -59,18 +47,13 @@ def real_estimates(outputs: Path) -> str:
     results = load(outputs, "results.json")
     model = model_of(results, results["chosen_K"])
     se = model["standard_errors"]["observed"]
-    rows, readings = [], []
-    for c in range(model["K"]):
-        rows.append(
-            [c + 1] + [f"{model[p][c]:.3f} ({se[p]['se'][c]:.4f})" for p in ("alpha", "beta", "pi")]
-        )
-        low, high = se["beta"]["ci"][c]
-        readings.append(
-            f"segment {c + 1} ({pct(model['pi'][c], 0)} of stores): beta "
-            f"{model['beta'][c]:.3f}, 95% interval {interval(low, high)}, "
-            f"{elasticity_reading((low, high))}"
-        )
-    table = md_table(["segment", "alpha (SE)", "beta (SE)", "pi (SE)"], rows)
+    readings = [
+        f"segment {c + 1} ({pct(model['pi'][c], 0)} of stores): beta "
+        f"{model['beta'][c]:.3f}, 95% interval {interval(*se['beta']['ci'][c])}, "
+        f"{elasticity_reading(tuple(se['beta']['ci'][c]))}"
+        for c in range(model["K"])
+    ]
+    table = render(estimates(model, ["observed"]))
     return (
         f"{table}\n\nDemand by segment ({se['level']:.0%} Wald intervals): "
         + "; ".join(readings)
@@ -94,21 +77,7 @@ def naive_vs_observed(outputs: Path) -> str:
 def real_se_table(outputs: Path) -> str:
     """Every parameter of the chosen K with each method's SE and interval in results.json."""
     results = load(outputs, "results.json")
-    model = model_of(results, results["chosen_K"])
-    methods = model["standard_errors"]
-    headers = ["segment", "parameter", "estimate"]
-    for method, inf in methods.items():
-        kind = "percentile" if inf.get("interval") == "percentile" else "CI"
-        headers += [f"se ({method})", f"{round(100 * inf['level'])}% {kind} ({method})"]
-    rows = []
-    for c in range(model["K"]):
-        for p in ("alpha", "beta", "pi"):
-            row = [c + 1, p, f"{model[p][c]:.4f}"]
-            for inf in methods.values():
-                lo, hi = inf[p]["ci"][c]
-                row += [f"{inf[p]['se'][c]:.4f}", interval(lo, hi, 4)]
-            rows.append(row)
-    return md_table(headers, rows)
+    return render(estimates(model_of(results, results["chosen_K"])))
 
 
 def real_logliks(outputs: Path) -> str:
@@ -127,25 +96,8 @@ def sigma_documents(outputs: Path) -> dict[str, dict[str, Any]]:
 
 def sigma_modes(outputs: Path) -> str:
     """log L, free parameters and BIC of every K with sigma fixed, common and per segment."""
-    docs = {
-        "fixed": load(outputs, "results.json"),
-        "common": load(outputs, "real_sigma_common/results.json"),
-        "segment": load(outputs, "real_sigma_segment/results.json"),
-    }
-    rows = []
-    for m in docs["fixed"]["models"]:
-        row: list[Any] = [m["K"]]
-        for doc in docs.values():
-            mm = model_of(doc, m["K"])
-            bic = f"{mm['bic']:.3f}"
-            row += [
-                f"{mm['loglik']:.3f}",
-                mm["n_params"],
-                f"**{bic}**" if mm["K"] == doc["chosen_K"] else bic,
-            ]
-        rows.append(row)
-    headers = ["K"] + [f"{h} {mode}" for mode in docs for h in ("log L", "k", "BIC")]
-    table = md_table(headers, rows, "l" + "rrr" * 3)
+    docs = sigma_documents(outputs)
+    table = render(sigma_criteria(docs))
     chosen = {mode: doc["chosen_K"] for mode, doc in docs.items()}
     best = min(docs, key=lambda mode: model_of(docs[mode], chosen[mode])["bic"])
     k = chosen["segment"]
@@ -193,23 +145,7 @@ def sigma_estimates(outputs: Path) -> str:
     """Estimates (observed-information SEs) of the chosen K in every sigma mode."""
     docs = sigma_documents(outputs)
     k = docs["fixed"]["chosen_K"]
-    rows = []
-    for mode, doc in docs.items():
-        m = model_of(doc, k)
-        se = m["standard_errors"]["observed"]
-        for c in range(k):
-            cells = [f"{m[p][c]:.4f} ({se[p]['se'][c]:.4f})" for p in ("alpha", "beta", "pi")]
-            if mode == "fixed":
-                sigma = "1 (fixed)"
-            elif mode == "common" and c > 0:
-                sigma = "(same)"
-            else:
-                lo, hi = se["sigma"]["ci"][c]
-                sigma = f"{m['sigma'][c]:.4f} ({se['sigma']['se'][c]:.4f}) {interval(lo, hi, 4)}"
-                sigma += ", shared" if mode == "common" else ""
-            rows.append([mode, c + 1, *cells, sigma])
-    headers = ["sigma mode", "segment", "alpha", "beta", "pi", "sigma (se) [95% CI]"]
-    table = md_table(headers, rows)
+    table = render(sigma_fits(docs))
     fixed = model_of(docs["fixed"], k)
     moved = {
         p: max(abs(model_of(doc, k)[p][c] - fixed[p][c]) for doc in docs.values() for c in range(k))

@@ -8,6 +8,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..tables import Table, render
+
 
 @lru_cache(maxsize=32)
 def read_json(path: str) -> Any:
@@ -23,15 +25,8 @@ def load(outputs: Path, relative: str) -> Any:
     return read_json(str(path))
 
 
-def model_of(results: dict[str, Any], k: int) -> dict[str, Any]:
-    """The entry of K in a results.json document."""
-    return next(m for m in results["models"] if m["K"] == k)
-
-
 def md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str = "") -> str:
-    """A github markdown table; ``align`` one of l/r per column (default left)."""
+    """A github markdown table of formatted cells; ``align`` one of l/r per column (default l)."""
     align = align or "l" * len(headers)
-    rule = ["---:" if a == "r" else "---" for a in align]
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(rule) + "|"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
+    cells = [[str(c) for c in row] for row in rows]
+    return render(Table("", "", list(headers), cells, align=list(align)), "md")

@@ -10,36 +10,17 @@ import numpy as np
 
 from estimator import CRITERIA, design_matrix, segment_distances
 
-from ...bench.render import summary_table
 from ...studies.generate import real_prices
-from ..doc import interval, num, pct
-from ..study_report import CRITERION_LABELS
+from .. import tables
+from ..baselines import methods_table
+from ..format import CRITERION_LABELS, num, pct
 from .source import load, md_table
 
 
 def real_like_coverage(outputs: Path) -> str:
-    """SE / SD and 95% coverage (Wilson interval) of every parameter, observed and naive."""
+    """Model SE, mean SE / SD and coverage (Wilson interval) of every parameter, both kinds."""
     (cond,) = load(outputs, "real_like/summary.json")["conditions"]
-    rows = []
-    for r in cond["recovery"]:
-        rows.append(
-            [
-                r["parameter"],
-                f"{r['true']:.3f}",
-                f"{r['sd']:.4f}",
-                *(
-                    cell
-                    for kind in ("observed", "naive")
-                    for cell in (
-                        f"{r[f'se_{kind}_ratio']:.3f}",
-                        f"{r[f'coverage_{kind}']:.3f} "
-                        + interval(r[f"coverage_{kind}_low"], r[f"coverage_{kind}_high"]),
-                    )
-                ),
-            ]
-        )
-    headers = ["parameter", "true", "SD of estimates", "SE observed / SD", "coverage observed"]
-    table = md_table([*headers, "SE naive / SD", "coverage naive"], rows, "lrrrlrl")
+    table = tables.render(tables.standard_errors([cond]))
     cover = {k: [r[f"coverage_{k}"] for r in cond["recovery"]] for k in ("observed", "naive")}
     ratio = [r["se_observed_ratio"] for r in cond["recovery"]]
     text = (
@@ -49,14 +30,6 @@ def real_like_coverage(outputs: Path) -> str:
         f"{min(cover['naive']):.3f}-{max(cover['naive']):.3f}."
     )
     return f"{table}\n\n{text}"
-
-
-def _rates(selection: dict[str, Any]) -> str:
-    return ", ".join(
-        f"{CRITERION_LABELS[c]} {pct(selection[c]['hit_rate'])}"
-        for c in CRITERIA
-        if c != "bic" and c in selection
-    )
 
 
 def real_like_findings(outputs: Path) -> str:
@@ -70,9 +43,8 @@ def real_like_findings(outputs: Path) -> str:
         f"**Recovery at the real-data estimates** (`outputs/real_like/`, {cond['n_ok']} "
         f"replications, {run['replication_seconds_total']:.0f} CPU-seconds of replications): "
         f"every estimate is unbiased to within {pct(worst, 0)} of its SD; BIC finds "
-        f"K = {cond['factors']['K']} in {pct(bic['hit_rate'])} "
-        f"{interval(100 * bic['ci_low'], 100 * bic['ci_high'], 1)} of panels "
-        f"({_rates(cond['selection'])})."
+        f"K = {cond['factors']['K']} in {tables.interval_text(bic)} of panels "
+        f"({tables.rates_text(cond['selection'])})."
     )
 
 
@@ -145,22 +117,8 @@ def selection_grid_findings(outputs: Path) -> str:
     conds = doc["conditions"]
     n_rep = sum(c["n_ok"] + c["n_errors"] for c in conds)
     errors = sum(c["n_errors"] for c in conds)
-    ns = sorted({c["factors"]["N"] for c in conds})
-    ks = sorted({c["factors"]["K"] for c in conds})
-    t_max = max(c["factors"]["T"] for c in conds)
-
-    def cell(k: int, n: int) -> str:
-        (c,) = [
-            c
-            for c in conds
-            if c["factors"] | {"K": k, "N": n, "T": t_max, "separation": 1.0, "sigma": 1.0}
-            == c["factors"]
-        ]
-        return f"{c['selection']['bic']['hit_rate']:.2f}"
-
-    table = md_table(
-        ["true K", *(f"N = {n}" for n in ns)], [[k, *(cell(k, n) for n in ns)] for k in ks]
-    )
+    members, where = tables.at_reference(conds)
+    table = tables.render(tables.reference_hit_rates(members, methods=("bic",)))
     unit = [c for c in conds if c["factors"]["sigma"] == 1.0]
     mean = {
         crit: sum(c["selection"][crit]["hit_rate"] for c in unit) / len(unit)
@@ -176,7 +134,7 @@ def selection_grid_findings(outputs: Path) -> str:
         f"**Choice of K across the design grid** (`outputs/selection_grid/`: {len(conds)} "
         f"conditions, {n_rep:,} replications, {errors} errors, "
         f"{doc['run']['replication_seconds_total']:.0f} CPU-seconds of replications). "
-        f"BIC's hit rate for the true K at T = {t_max}, separation 1, sigma 1:\n\n{table}\n\n"
+        f"BIC's hit rate for the true K [Wilson 95%] at {where}:\n\n{table}\n\n"
         f"Over the {len(unit)} sigma = 1 conditions the mean hit rates are "
         + ", ".join(f"{CRITERION_LABELS[c]} {pct(mean[c])}" for c in order)
         + f". With sigma = 1.5 (noise the model does not allow) BIC picks too many segments "
@@ -297,42 +255,18 @@ def irregular_table(outputs: Path) -> str:
 def baselines_table(outputs: Path) -> str:
     """The estimator against a single start and the two-step route on real_like panels."""
     (cond,) = load(outputs, "baselines/summary.json")["conditions"]
-    labels = {
-        "full": "this estimator (10 starts, BIC)",
-        "single": "a single EM start",
-        "twostep": "two-step: store OLS, then a Gaussian mixture (own BIC)",
-    }
-    rows = []
-    for method, r in cond["methods"].items():
-        sel = r["selection"]
-        rows.append(
-            [
-                labels.get(method, method),
-                f"{sel['hit_rate']:.3f} {interval(sel['ci_low'], sel['ci_high'])}",
-                pct(r["classification"]["misclassification_mean"]),
-                f"{r['classification']['ari_mean']:.3f}",
-                f"{r['seconds']['mean']:.2f}",
-            ]
-        )
     k = cond["true_k"]
-    headers = [
-        "method",
-        f"finds K = {k} [Wilson 95%]",
-        "misclassification",
-        "ARI",
-        "s / replication",
-    ]
-    table = md_table(headers, rows, "llrrr")
     two = cond["comparison"]["twostep"]["rmse_ratio"]
     single = cond["comparison"]["single"]["rmse_ratio"]
     reached = cond["single_start"]
     worst_single = max(single, key=single.get)
     return (
-        f"{table}\n\nThe two-step route's RMSE is up to {max(two.values()):.1f} times the "
-        f"estimator's ({max(two, key=two.get)}); a single start misses the maximum "
-        f"that ten find in {pct(1 - reached[str(k)]['reached_rate'])} of panels at K = {k} "
-        f"({pct(1 - reached[str(k + 1)]['reached_rate'], 0)} at K = {k + 1}), which multiplies "
-        f"the RMSE of {worst_single} by {single[worst_single]:.1f}."
+        f"{tables.render(methods_table(cond))}\n\nThe two-step route's RMSE is up to "
+        f"{max(two.values()):.1f} times the estimator's ({max(two, key=two.get)}); a single "
+        f"start misses the maximum that ten find in {pct(1 - reached[str(k)]['reached_rate'])} "
+        f"of panels at K = {k} ({pct(1 - reached[str(k + 1)]['reached_rate'], 0)} at "
+        f"K = {k + 1}), which multiplies the RMSE of {worst_single} by "
+        f"{single[worst_single]:.1f}."
     )
 
 
@@ -346,7 +280,7 @@ def benchmark_table(outputs: Path) -> str:
     return (
         f"`{meta['command']}` on {meta['date']} ({meta['cpu']}, {meta['cores']} cores, load "
         f"{', '.join(f'{x:.1f}' for x in meta['load_start'])} at the start):\n\n"
-        f"{summary_table(result['cases'])}\n\nTargets:\n\n{targets}"
+        f"{tables.render(tables.speed(result['cases']))}\n\nTargets:\n\n{targets}"
     )
 
 
@@ -403,20 +337,7 @@ def _blrt_grid(outputs: Path, with_table: bool) -> str:
         key=lambda c: (c["factors"]["K"], c["factors"]["separation"], c["factors"]["N"]),
     )
     methods = [m for m in BLRT_GRID_METHODS if all(m in c["selection"] for c in conds)]
-    rows = [
-        [
-            c["factors"]["K"],
-            f"{c['factors']['separation']:g}",
-            c["factors"]["N"],
-            *(f"{c['selection'][m]['hit_rate']:.2f}" for m in methods),
-        ]
-        for c in conds
-    ]
-    table = md_table(
-        ["true K", "separation", "N", *(CRITERION_LABELS[m] for m in methods)],
-        rows,
-        "rrr" + "r" * len(methods),
-    )
+    table = tables.render(tables.methods_hit_rates(conds, methods=methods))
     mean = {m: sum(c["selection"][m]["hit_rate"] for c in conds) / len(conds) for m in methods}
     over = {m: sum(c["selection"][m]["too_many"] for c in conds) / len(conds) for m in methods}
     under = {m: sum(c["selection"][m]["too_few"] for c in conds) / len(conds) for m in methods}

@@ -17,9 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from tabulate import tabulate
 
 from estimator import (
     CRITERIA,
@@ -27,11 +25,9 @@ from estimator import (
     DEFAULT_MAX_ITER,
     DEFAULT_N_INIT,
     DEFAULT_TOL,
-    BLRTResult,
     ExcludedStoresWarning,
     Inference,
     LongPanel,
-    MixtureFit,
     ModelSelection,
     Panel,
     bootstrap_se,
@@ -42,10 +38,13 @@ from estimator import (
     observed_information_se,
 )
 
-from ..cli.args import Heartbeat
 from ..harness.files import software_versions, write_json_unit
-from .blrt import blrt_on_fits, blrt_text, plot_blrt
-from .paths import REAL_FIT_SEED
+from ..studies.blrt import blrt_on_fits
+from ..studies.paths import REAL_FIT_SEED
+from ..writeup.blrt import blrt_table, plot_blrt
+from ..writeup.real import estimates, model_comparison, model_of
+from ..writeup.tables import render
+from .args import Heartbeat
 
 SCHEMA_VERSION = 1
 RESERVED_NAMES = frozenset(
@@ -219,85 +218,6 @@ def store_segments_csv(panel: Panel | LongPanel, selection: ModelSelection) -> s
     return buffer.getvalue()
 
 
-def comparison_table(selection: ModelSelection, test: BLRTResult | None = None) -> str:
-    """The model-comparison table over K (text, for the terminal).
-
-    With ``test`` (the bootstrap LRT) a column ``blrt_p`` holds, in row K, the p-value of
-    K - 1 against K segments (empty where no test ran), and ``chosen`` marks the test's K.
-    """
-    rows = selection.table()
-    p_values = {} if test is None else {s.k0 + 1: s.p_value for s in test.steps}
-    for row in rows:
-        marks = ["BIC"] if row["K"] == selection.chosen_k else []
-        if test is not None:
-            row["blrt_p"] = p_values.get(row["K"], "")
-            marks += ["BLRT"] if row["K"] == test.chosen_k else []
-        row["chosen"] = "<-- " + ", ".join(marks) if marks else ""
-    extra = [] if test is None else ["blrt_p"]
-    headers = ["K", "loglik", "n_params", *CRITERIA, *extra, "converged", "at_best", "chosen"]
-    return tabulate([[row[h] for h in headers] for row in rows], headers=headers, floatfmt=".3f")
-
-
-def segment_table(
-    selection: ModelSelection, inference: dict[int, dict[str, Inference]] | None = None
-) -> str:
-    """Estimates of the chosen K (text), with standard errors and 95% intervals when given.
-
-    One row per parameter: estimate, then standard error and interval for each
-    method in ``inference[K]`` (observed information first, naive, bootstrap).
-    An estimated sigma gets a row per segment (``--sigma segment``) or one row,
-    segment "all" (``--sigma common``).
-    """
-    fit = selection.fits[selection.chosen_k]
-    names = fit.names()
-    if inference is None:
-        sigma = [] if fit.sigma_mode == "fixed" else ["sigma"]
-        rows = [
-            [c + 1, *fit.theta[c], fit.pi[c], *fit.sigma[[c] if sigma else []]]
-            for c in range(fit.n_components)
-        ]
-        return tabulate(rows, headers=["segment", *names, "pi", *sigma], floatfmt=".4f")
-    methods = inference[selection.chosen_k]
-    headers = ["segment", "parameter", "estimate"]
-    for method, result in methods.items():
-        label = f"{round(100 * result.level)}%"
-        kind = "percentile" if method == "bootstrap" else "CI"
-        headers += [f"se ({method})", f"{label} {kind} ({method})"]
-    rows = []
-    for label, name, c, j in _table_rows(fit):
-        row: list[Any] = [label, name, f"{_estimate(fit, name, c, j):.4f}"]
-        for result in methods.values():
-            se, (low, high) = _se_interval(result, name, c, j)
-            row += [f"{se:.4f}", f"[{low:.4f}, {high:.4f}]"]
-        rows.append(row)
-    return tabulate(rows, headers=headers, disable_numparse=True)
-
-
-def _table_rows(fit: MixtureFit) -> list[tuple[int | str, str, int, int]]:
-    """(segment label, parameter name, segment index, coefficient index) per table row."""
-    rows: list[tuple[int | str, str, int, int]] = []
-    for c in range(fit.n_components):
-        rows += [(c + 1, name, c, j) for j, name in enumerate(fit.names())]
-        rows.append((c + 1, "pi", c, -1))
-        if fit.sigma_mode == "segment":
-            rows.append((c + 1, "sigma", c, -1))
-    if fit.sigma_mode == "common":
-        rows.append(("all", "sigma", 0, -1))
-    return rows
-
-
-def _estimate(fit: MixtureFit, name: str, c: int, j: int) -> float:
-    """Estimate of one table row (j < 0: pi or sigma of segment c)."""
-    return float(getattr(fit, name)[c] if j < 0 else fit.theta[c, j])
-
-
-def _se_interval(result: Inference, name: str, c: int, j: int) -> tuple[float, np.ndarray]:
-    """Standard error and interval of one table row (j < 0: pi or sigma of segment c)."""
-    if j < 0:
-        return getattr(result, f"se_{name}")[c], getattr(result, f"ci_{name}")[c]
-    return result.se_theta[c, j], result.ci_theta[c, j]
-
-
 def describe(panel: Panel | LongPanel, path: Path) -> str:
     """One line about the data fitted (the balanced wide panel's line is unchanged)."""
     if not isinstance(panel, LongPanel):
@@ -395,14 +315,15 @@ def run_fit(
     segments = store_segments_csv(panel, selection)
     write_json_unit(out / "results.json", document, {"real/store_segments.csv": segments})
     echo(describe(panel, data))
-    echo(comparison_table(selection, test))
+    echo(render(model_comparison(document), "text"))
     echo(
         f"\nchosen K = {selection.chosen_k} (lowest BIC); estimates, standard errors "
         f"(observed information; naive = posteriors taken as known) and 95% intervals"
         f"{SIGMA_NOTES[sigma]}:"
     )
-    echo(segment_table(selection, inference))
+    echo(render(estimates(model_of(document, selection.chosen_k)), "text"))
     if test is not None:
         plot_blrt(test, out / "real" / "blrt_lr")
-        echo(f"\n{blrt_text(test)}")
+        table = blrt_table(test)
+        echo(f"\n{table.caption}\n{render(table, 'text')}")
     return document

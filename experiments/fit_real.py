@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import sys
 
-from simstudy.cli.realfit import run_fit
-
 from simstudy.cli import args as cliargs
 from simstudy.cli.parsers import fit_real_parser
+from simstudy.cli.realfit import run_fit
 from simstudy.studies.blrt import blrt_argument_problem
 
 

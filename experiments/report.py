@@ -17,10 +17,11 @@ import sys
 
 from simstudy.cli import args as cliargs
 from simstudy.cli.parsers import report_parser
+from simstudy.writeup.report import STUDIES as report_studies
 from simstudy.writeup.report import Sources, build
 from simstudy.writeup.study_report import rebuild_study
 
-STUDIES = (Sources.real_like, Sources.selection_grid, Sources.irregular)
+STUDIES = tuple(getattr(Sources, name) for name in report_studies)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -15,8 +15,8 @@ from estimator.longpanel import long_from_arrays
 from estimator.selection import information_criteria
 from experiments import fit_real, selection
 from simstudy.studies.config import check_config, conditions, load_config
-from simstudy.writeup.build import Sources, real_section
 from simstudy.writeup.doc import ReportDoc
+from simstudy.writeup.report import Sources, blrt_part, real_part
 
 PRICES = np.exp(np.linspace(0.4, 1.4, 20))
 X = np.column_stack([np.ones_like(PRICES), np.log(PRICES)])
@@ -211,7 +211,7 @@ def test_grid_smoke_variant_records_the_sequential_test_and_draws_it(tmp_path):
         assert all(p[k - 1] <= 0.05 for k in tested[:-1])
         last = tested[-1]
         assert r["chosen_blrt"] == (last if p[last - 1] > 0.05 else last + 1)
-    assert (out / "figures" / "hit_rate.png").stat().st_size > 1000
+    assert (out / "figures" / "nested_loop_blrt.png").stat().st_size > 1000
 
 
 def test_bad_blrt_entries_are_refused_in_one_line():
@@ -245,10 +245,10 @@ def test_fit_real_blrt_writes_the_tests_the_table_and_the_figure(tmp_path, capsy
     assert test["p_value"] == bootstrap_p_value(test["lr"], np.array(test["lr_boot"]))
     assert blrt["chosen_K"] == (2 if test["rejected"] else 1)
     printed = capsys.readouterr().out
-    assert f"chosen K = {blrt['chosen_K']}" in printed and "1 vs 2" in printed
+    assert f"chooses K = {blrt['chosen_K']}" in printed and "1 vs 2" in printed
     # the model-comparison table gains the p-value of K - 1 against K in row K
     header = next(line for line in printed.splitlines() if line.lstrip().startswith("K "))
-    assert "blrt_p" in header
+    assert "BLRT p" in header
     row = next(line for line in printed.splitlines() if line.lstrip().startswith("2 "))
     assert f"{test['p_value']:.3f}" in row.split()
     for suffix in ("png", "pdf"):
@@ -284,7 +284,8 @@ def test_report_shows_the_blrt_figure_when_results_json_has_the_test(tmp_path):
         sigma_segment=tmp_path / "absent.json",
     )
     doc = ReportDoc(tmp_path / "report", "test")
-    real_section(doc, sources)
+    real = real_part(doc, sources)
+    blrt_part(doc, sources, real.results)
     (entry,) = [f for f in doc.figures if f["name"] == "real_blrt"]
     assert f"chooses K = {blrt['chosen_K']}" in entry["caption"]
     assert f"p = {blrt['tests'][0]['p_value']:.3f}" in entry["caption"]

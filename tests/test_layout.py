@@ -1,6 +1,7 @@
 """The layout holds: imports run experiments -> simstudy -> estimator, without cycles, and
-simstudy/ and experiments/ use only the estimator's public API; experiments/ holds thin
-entry points."""
+simstudy/ and experiments/ use only the estimator's public API; inside simstudy the parts
+run cli -> bench -> writeup -> studies -> harness, and the harness imports nothing of the
+estimator; experiments/ holds thin entry points."""
 
 import ast
 from pathlib import Path
@@ -18,6 +19,8 @@ ENGINE_INTERNALS = {
     },
 }
 """The benchmark times the engine's iteration itself, so it may reach these internals (only)."""
+PARTS = ("harness", "studies", "writeup", "bench", "cli")
+"""simstudy's subpackages, lowest first: a part imports only parts below it (or itself)."""
 KNOWN_CYCLES: set[frozenset[str]] = set()
 """Import cycles tolerated: none (CSV reading has its own module, estimator/csvio.py)."""
 MAX_ENTRY_POINT_LINES = 80
@@ -68,6 +71,23 @@ def test_imports_run_one_way():
         for module, _ in imports_of(path):
             if RANK[module.split(".")[0]] > RANK[own]:
                 wrong.append(f"{path.relative_to(REPO)} imports {module}")
+    assert wrong == []
+
+
+def test_simstudy_parts_import_downwards_and_the_harness_knows_no_model():
+    wrong = []
+    for path in sorted((REPO / "simstudy").rglob("*.py")):
+        parts = module_name(path).split(".")
+        if len(parts) < 2 or parts[1] not in PARTS:
+            continue
+        own = PARTS.index(parts[1])
+        for module, _ in imports_of(path):
+            target = module.split(".")
+            if target[0] == "estimator" and parts[1] == "harness":
+                wrong.append(f"{path.relative_to(REPO)} imports {module}")
+            if target[0] == "simstudy" and len(target) > 1 and target[1] in PARTS:
+                if PARTS.index(target[1]) > own:
+                    wrong.append(f"{path.relative_to(REPO)} imports {module}")
     assert wrong == []
 
 
@@ -127,8 +147,10 @@ def test_the_checks_see_what_they_must():
     assert "simstudy.studies.config" in found and "estimator" in found
     bench = {m for m, _ in imports_of(REPO / "simstudy" / "bench" / "measure.py")}
     assert "estimator.engine" in bench
-    build = {m for m, _ in imports_of(REPO / "simstudy" / "writeup" / "build.py")}
+    build = {m for m, _ in imports_of(REPO / "simstudy" / "writeup" / "report.py")}
     assert {"simstudy.studies.baselines", "simstudy.writeup.real"} <= build
+    runner = {m for m, _ in imports_of(REPO / "simstudy" / "harness" / "runner.py")}
+    assert "simstudy.harness.parallel" in runner
     edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}}
     assert reachable(edges, "b", "a") and not reachable({"a": {"b"}, "b": set()}, "b", "a")
 

@@ -13,6 +13,7 @@ from simstudy.harness.measures import (
     selection_rates,
     wilson_interval,
 )
+from simstudy.harness.simulation import condition_summary
 from simstudy.studies.config import Condition
 from simstudy.studies.generate import Truth
 from simstudy.studies.mixture import summarise
@@ -127,7 +128,7 @@ def test_condition_summary_from_hand_made_records():
             "seconds": 0.1,
         }
     )
-    out = summarise(condition, pd.DataFrame(rows))
+    out = condition_summary(condition, pd.DataFrame(rows), summarise)
     assert out["n_replications"] == 6 and out["n_ok"] == 5 and out["n_errors"] == 1
     assert out["errors"] == {"ValueError: boom": 1}
     bic = out["selection"]["bic"]

@@ -5,13 +5,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from simstudy.harness.simulation import records_wall_seconds
 
 from estimator import segment_distances
 from estimator.panel import design_matrix
 from experiments import recovery, selection
 from simstudy.harness.runner import run_study
-from simstudy.harness.simulation import summarise_study
+from simstudy.harness.simulation import records_wall_seconds, summarise_study
 from simstudy.studies import mixture
 from simstudy.studies.config import (
     check_config,
@@ -145,7 +144,7 @@ def test_smoke_study_end_to_end(tmp_path, capsys):
     for condition in summary["conditions"]:
         row = next(ln for ln in conditions_md.splitlines() if f"| {condition['label']} " in ln)
         assert row.split("|")[2].strip() == str(condition["n_ok"] + condition["n_errors"])
-    for stem in ("hit_rate", "rmse_K2", "chosen_k_bic"):
+    for stem in ("nested_loop_bic", "rmse_K2", "chosen_k_bic"):
         assert (out / "figures" / f"{stem}.png").stat().st_size > 1000
         assert (out / "figures" / f"{stem}.pdf").read_bytes().startswith(b"%PDF")
     assert len(list((out / "raw").glob("condition_*.csv"))) == 8

@@ -20,7 +20,7 @@ from simstudy.writeup.generic import (
     summary_frame,
     write_generic_report,
 )
-from simstudy.writeup.study_report import write_report
+from simstudy.writeup.study_report import rebuild_study
 
 REPO = Path(__file__).resolve().parents[1]
 DESIGN = [{"n": 5, "mu": 0.0, "dist": "normal"}, {"n": 40, "mu": 1.5, "dist": "normal"}]
@@ -196,10 +196,9 @@ def test_bad_report_choices_write_nothing(tmp_path):
     assert not (tmp_path / "report").exists()
 
 
-def test_write_report_falls_back_to_the_generic_report(tmp_path):
+def test_rebuilding_a_study_of_your_own_gives_the_generic_report(tmp_path):
     _grid_summaries(tmp_path)
-    conditions = json.loads((tmp_path / "summary.json").read_text())["conditions"]
-    paths = write_report(conditions, {}, tmp_path, figures=False)
+    paths = rebuild_study(tmp_path, figures=False)
     assert [p.name for p in paths] == ["summary.md", "summary.tex"]
     assert "| dist" in (tmp_path / "tables" / "summary.md").read_text()
 

@@ -175,7 +175,7 @@ def benchmark_parser(description: str | None = None) -> argparse.ArgumentParser:
         metavar="T",
         type=cliargs.non_negative_int,
         default=1,
-        help="OPENBLAS_NUM_THREADS for this run (0: leave the environment as is)",
+        help="BLAS threads of this process (threadpoolctl; 0: leave BLAS as it is)",
     )
     parser.add_argument(
         "--seed",

@@ -39,6 +39,7 @@ class Progress:
             desc="replications",
             disable=stream is None,
             dynamic_ncols=live,
+            ascii=not live,  # a log file gets plain characters
             # a log file gets whole lines (see log_line), never tqdm's carriage returns
             mininterval=0.5 if live else float("inf"),
             smoothing=0.1,

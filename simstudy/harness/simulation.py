@@ -59,6 +59,8 @@ from .runner import CHECKPOINT_SECONDS, Study, StudyCondition, raw_path, read_re
 
 SUMMARY_KEYS: tuple[str, ...] = ("n_replications", "n_ok", "n_errors", "errors", "seconds")
 """What :func:`run_simulation` adds to every condition's summary."""
+FRAME_KEYS: tuple[str, ...] = ("n_replications", "n_ok", "n_errors", "first_error")
+"""The counts of summary.csv and of the frame :func:`run_simulation` returns."""
 DEFAULT_SETTINGS: dict[str, Any] = {"kind": "run_simulation"}
 """The settings of a study that gives none (recorded in study.json)."""
 Scalar = bool | int | float | str | None
@@ -136,7 +138,7 @@ def design_rows(design: pd.DataFrame | Sequence[Mapping[str, Any]]) -> list[dict
                 f"design row {i}: factors {sorted(row)} differ from row 0's {sorted(names)}"
             )
         out.append({name: _plain(row[name], f"design row {i}, factor {name!r}") for name in names})
-    reserved = sorted(set(names or ()) & {*RECORD_KEYS, *SUMMARY_KEYS, "id", "label"})
+    reserved = sorted(set(names or ()) & {*RECORD_KEYS, *FRAME_KEYS, "id", "label"})
     if reserved:
         raise ValueError(f"design: factor name(s) {reserved} are reserved; rename them")
     return out
@@ -168,7 +170,9 @@ class DesignCondition:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description (the checkpoint manifest compares these)."""
-        label = " ".join(f"{k}={level_text(v)}" for k, v in self.factors.items())
+        label = " ".join(
+            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.factors.items()
+        )
         return {"id": self.id, "label": label, "factors": self.factors}
 
 
@@ -306,7 +310,7 @@ def summary_frame(document: Mapping[str, Any]) -> pd.DataFrame:
     """The flat view of a summary.json: factors, counts, ``first_error`` and scalar fields."""
     rows = []
     for entry in document["conditions"]:
-        counts = {k: entry[k] for k in ("n_replications", "n_ok", "n_errors")}
+        counts = {k: entry[k] for k in FRAME_KEYS[:3]}
         first = next(iter(entry.get("errors", {})), "")
         scalars = {
             k: (np.nan if v is None else v)

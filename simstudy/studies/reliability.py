@@ -1,6 +1,6 @@
 """How often does a fit setting reach the best-known maximum? (the defaults' justification)
 
-A study like any other, run by the runner (:func:`simstudy.run_simulation`): one
+A study like any other, run through :func:`simstudy.harness.simulation.simulate`: one
 condition per data set, K and fit setting (with the best-known log-likelihood it
 is measured against), one replication per independent seed. ``generate`` returns
 the data set's sufficient statistics (the same in every replication), ``analyse``
@@ -37,11 +37,13 @@ from estimator import (
     load_csv,
 )
 
-from ..harness.simulation import run_simulation
+from ..harness.simulation import simulate
 from .hard_cases import SCHEMES, hard_cases
 
 HIT = 1e-6
 """Log-likelihood units within which a fit counts as reaching the best-known maximum."""
+VERSION = "restarts-1"
+"""Version of :func:`generate` and :func:`analyse` (a change that alters records bumps it)."""
 SUMMARY_FIELDS = (
     "reached",
     "median_shortfall",
@@ -158,18 +160,10 @@ def run_reliability(
     design: list[dict[str, Any]], seeds: int, out_dir: Path, n_jobs: int, seed: int, name: str
 ) -> list[dict[str, Any]]:
     """Run one reliability study through the runner; its summary rows as dicts."""
-    frame = run_simulation(
-        design,
-        seeds,
-        generate,
-        analyse,
-        summarise,
-        out_dir=out_dir,
-        n_jobs=n_jobs,
-        seed=seed,
-        name=name,
-        progress=None,
-    )
+    frame = simulate(
+        design, seeds, generate, analyse, summarise, out_dir=out_dir, n_jobs=n_jobs,
+        seed=seed, name=name, progress=None, version=VERSION, quiet=(ConvergenceWarning,),
+    ).frame  # fmt: skip
     keys = [k for k in design[0] if k != "best"]
     return [
         {**{k: row[k] for k in keys}, **{f: row[f] for f in SUMMARY_FIELDS}}

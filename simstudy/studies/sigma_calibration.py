@@ -10,7 +10,7 @@ per parameter, mean SE / empirical SD of the estimates and the coverage with a
 Monte Carlo 95% margin.
 
 Run by ``python -m experiments.sigma_calibration`` through the study runner
-(:func:`simstudy.run_simulation`: seeds per replication, workers, checkpoints,
+(:func:`simstudy.harness.simulation.simulate`: seeds per replication, workers, checkpoints,
 resume), one condition per sigma mode.
 """
 
@@ -38,9 +38,11 @@ from estimator import (
 )
 
 from ..harness.files import write_json_atomic, write_text_atomic
-from ..harness.simulation import run_simulation
+from ..harness.simulation import simulate
 
 MODES = ("common", "segment")
+VERSION = "sigma-calibration-1"
+"""Version of :func:`generate` and :func:`analyse` (a change that alters records bumps it)."""
 METHODS = ("observed", "naive")
 
 
@@ -205,10 +207,10 @@ def calibrate(
                 "data": str(data),
             }
         )
-    frame = run_simulation(
+    frame = simulate(
         design, reps, generate, analyse, summarise, out_dir=out, n_jobs=n_jobs, seed=seed,
-        name="sigma_calibration", progress=None,
-    )  # fmt: skip
+        name="sigma_calibration", progress=None, version=VERSION, quiet=(ConvergenceWarning,),
+    ).frame  # fmt: skip
     document: dict[str, Any] = {"settings": settings, "modes": {}}
     sections = []
     for condition, summary in zip(design, frame.to_dict("records"), strict=True):

@@ -33,13 +33,14 @@ def real_models(outputs: Path) -> str:
     text = f"BIC chooses **K = {chosen}**"
     text += f" (so do {', '.join(same)})" if same else ""
     text += f"; {', '.join(other)}." if other else "; every criterion agrees."
-    settings = results["settings"]
+    settings, data = results["settings"], results["data"]
     head = (
+        f"{data['file']}, N = {data['N']} stores, T = {data['T']} weeks; "
         f"{settings['n_init']} {settings['init']} starts per K, tol = {settings['tol']:g}, "
-        f"max_iter = {settings['max_iter']}, seed {settings['seed']}:"
+        f"max_iter = {settings['max_iter']}, seed {settings['seed']} (* each criterion's "
+        "minimum; certified: a maximum with a zero gradient and a negative definite Hessian):"
     )
-    table = model_comparison(results)
-    return f"{table.caption} {head}\n\n{render(table)}\n\n{text}"
+    return f"{head}\n\n{render(model_comparison(results))}\n\n{text}"
 
 
 def real_estimates(outputs: Path) -> str:

@@ -73,7 +73,7 @@ def test_committed_summaries_come_from_the_committed_records(name):
 def test_the_differences_are_seen():
     assert differences({"a": [1.0, {"b": 2}]}, {"a": [1.0, {"b": 2}], "c": 3}) == []
     assert differences({"a": 0.1}, {"a": 0.10000000000000002}) == [
-        "a: 0.10000000000000002, committed 0.1"
+        ".a: 0.10000000000000002, committed 0.1"
     ]
     assert differences({"a": {"b": 1}}, {"a": {}}) == [".a.b missing"]
 

@@ -21,8 +21,8 @@ REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "experiments" / "configs" / "smoke.json"
 PARSERS = {
     "fit_real": commands.fit_real_parser,
-    "recovery": lambda: cli.build_parser("recovery"),
-    "selection": lambda: cli.build_parser("selection"),
+    "recovery": lambda: commands.study_parser("recovery"),
+    "selection": lambda: commands.study_parser("selection"),
     "restarts": commands.restarts_parser,
     "report": commands.report_parser,
     "benchmark": commands.benchmark_parser,

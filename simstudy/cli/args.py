@@ -6,8 +6,8 @@
 * argparse ``type=`` checks: :func:`positive_int`, :func:`non_negative_int`,
   :func:`positive_float`, :func:`non_negative_float`, :func:`n_jobs`,
   :func:`data_file`, :func:`existing_dir`, :func:`output_dir` (a folder that can
-  be created and written: not under a file, not read-only; also as the plain
-  check :func:`check_output_dir`);
+  be created and written: not under a file, not read-only;
+  :func:`simstudy.harness.files.check_output_dir`);
 * :func:`run_cli`: runs a ``main(argv)`` so that an unexpected exception is one
   line on stderr (exit status 1) unless ``--debug`` asks for the traceback;
 * :class:`Heartbeat`: a progress line on stderr every few seconds while a long
@@ -137,18 +137,6 @@ def output_dir(text: str) -> Path:
         return check_output_dir(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def add_out(parser: argparse.ArgumentParser, default: str | None, help: str) -> None:
-    """The ``--out DIR`` flag every command has: a writable folder, checked as parsed."""
-    parser.add_argument("--out", metavar="DIR", type=output_dir, default=default, help=help)
-
-
-def add_n_jobs(parser: argparse.ArgumentParser, help: str = "parallel workers") -> None:
-    """The ``--n-jobs J`` flag: a worker count (-1: every core; never 0)."""
-    parser.add_argument(
-        "--n-jobs", metavar="J", type=n_jobs, default=1, help=f"{help} (-1: every core)"
-    )
 
 
 def run_cli(main: Callable[[list[str] | None], int], argv: Sequence[str] | None = None) -> int:

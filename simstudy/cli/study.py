@@ -21,8 +21,6 @@ import sys
 from typing import Literal
 
 from ..harness.runner import (
-    BACKENDS,
-    CHECKPOINT_SECONDS,
     RUN_ERRORS,
     StudyFailedError,
     StudyInterrupted,
@@ -33,71 +31,14 @@ from ..studies.paths import OUTPUTS
 from ..writeup import tables
 from ..writeup.study_report import write_report
 from . import args as cliargs
+from .parsers import DEFAULT_BATCH_SIZE, study_parser
 
 StudyKind = Literal["recovery", "selection"]
-DEFAULT_BATCH_SIZE = 10
-
-
-def build_parser(kind: StudyKind) -> argparse.ArgumentParser:
-    """The options of a study entry point (every one checked as it is parsed)."""
-    parser = cliargs.Parser(
-        prog=f"python -m experiments.{kind}",
-        description=f"Run a Monte Carlo {kind} study from a JSON config (docs/simstudy.md).",
-    )
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        type=cliargs.data_file,
-        required=True,
-        help="study config (JSON)",
-    )
-    parser.add_argument(
-        "--replications",
-        metavar="R",
-        type=cliargs.positive_int,
-        help="replications per condition (R); default: the config's",
-    )
-    cliargs.add_n_jobs(parser, "parallel workers")
-    cliargs.add_out(parser, None, "results folder; default: outputs/NAME of the config")
-    parser.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default="loky",
-        help="joblib backend (dask: a dask.distributed cluster)",
-    )
-    parser.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="with --backend dask: a running scheduler (tcp://host:8786 or a scheduler file); "
-        "default: a LocalCluster of --n-jobs worker processes",
-    )
-    parser.add_argument(
-        "--batch-size",
-        metavar="B",
-        type=cliargs.positive_int,
-        help=f"replications per work unit; default: the config's batch_size, else "
-        f"{DEFAULT_BATCH_SIZE}",
-    )
-    parser.add_argument(
-        "--checkpoint-seconds",
-        metavar="S",
-        type=cliargs.non_negative_float,
-        default=CHECKPOINT_SECONDS,
-        help="seconds between checkpoints of raw/ (0: after every batch)",
-    )
-    parser.add_argument(
-        "--restart",
-        action="store_true",
-        help="discard the results folder's records and start over (also when its study changed)",
-    )
-    parser.add_argument("--no-figures", action="store_true", help="tables only, no figures")
-    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    return parser
 
 
 def parse_args(argv: list[str] | None, kind: StudyKind) -> argparse.Namespace:
     """Command-line options of a study entry point."""
-    parser = build_parser(kind)
+    parser = study_parser(kind)
     args = parser.parse_args(argv)
     if args.scheduler is not None and args.backend != "dask":
         parser.error("argument --scheduler: needs --backend dask")

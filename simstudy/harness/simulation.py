@@ -360,15 +360,21 @@ def build_study(
 ) -> Study:
     """The runner's :class:`~simstudy.harness.runner.Study` of a design and two functions.
 
-    The arguments are :func:`simulate`'s; the functions are called as it calls them.
+    ``settings``: what else defines the results (compared on resume; default
+    ``{"kind": "run_simulation"}``); ``version``: of ``generate`` and ``analyse``
+    (default: a fingerprint of their source); ``quiet``: warning categories silenced in
+    the workers. The other arguments are :func:`run_simulation`'s, checked the same way.
     """
+    for label, fn in (("generate", generate), ("analyse", analyse)):
+        if not callable(fn):
+            raise ValueError(f"{label} must be a function, got {type(fn).__name__}")
     return Study(
         name=str(name),
         conditions=conditions_of(design),
         generate=_Call(generate),
         analyse=_Call(analyse, returns_record=True),
-        replications=replications,
-        seed=seed,
+        replications=_check_count(replications, "replications", 1),
+        seed=_check_count(seed, "seed", 0),
         settings=dict(DEFAULT_SETTINGS if settings is None else settings),
         version=version,
         quiet=tuple(quiet),
@@ -393,56 +399,36 @@ def _check_count(value: Any, name: str, minimum: int) -> int:
 
 
 def simulate(
-    design: Any,
-    replications: int,
-    generate: Callable[[Any, np.random.Generator], Any],
-    analyse: Callable[[Any, Any, np.random.Generator], Mapping[str, Any]],
-    summarise: Callable[[Any, pd.DataFrame], Mapping[str, Any]] | None = None,
-    *,
+    study: Study,
+    summarise: Callable[[Any, pd.DataFrame], Mapping[str, Any]] | None,
     out_dir: str | Path,
+    *,
     n_jobs: int = 1,
     backend: str = "loky",
-    seed: int = 0,
-    name: str = "simulation",
     batch_size: int = 10,
     progress: TextIO | None | str = "stderr",
     scheduler: Any = None,
     checkpoint_every: float = CHECKPOINT_SECONDS,
     restart: bool = False,
-    settings: Mapping[str, Any] | None = None,
-    version: str | None = None,
-    quiet: tuple[type[Warning], ...] = (),
     about: Mapping[str, Any] | None = None,
 ) -> SimulationResult:
-    """:func:`run_simulation` with everything it wrote: the summary document and the records.
+    """Run ``study`` (:func:`build_study`) into ``out_dir``; summary.json, summary.csv, records.
 
-    The arguments after ``scheduler`` are for studies shipped with salesmix:
-    ``checkpoint_every`` and ``restart`` as :func:`simstudy.harness.runner.run_study`;
-    ``settings`` (what else defines the results, compared on resume; default
-    ``{"kind": "run_simulation"}``); ``version`` (of ``generate`` and ``analyse``, see
-    :class:`simstudy.harness.runner.Study`); ``quiet`` (warning categories silenced in
-    the workers); ``about`` (entries added to summary.json, such as a description).
+    The keywords are :func:`run_simulation`'s, with ``checkpoint_every`` and ``restart``
+    as :func:`simstudy.harness.runner.run_study`'s, and ``about``: entries added to
+    summary.json (a description, the config). Every study runs through this function.
     """
-    conditions = conditions_of(design)
-    replications = _check_count(replications, "replications", 1)
-    seed = _check_count(seed, "seed", 0)
     batch_size = _check_count(batch_size, "batch_size", 1)
     n_jobs = int(n_jobs)
     if n_jobs == 0:
         raise ValueError("n_jobs must be a positive number of workers or negative (-1: all cores)")
-    for label, fn in (("generate", generate), ("analyse", analyse)):
-        if not callable(fn):
-            raise ValueError(f"{label} must be a function, got {type(fn).__name__}")
     if summarise is not None and not callable(summarise):
         raise ValueError(f"summarise must be a function or None, got {type(summarise).__name__}")
     try:
         out_dir = check_output_dir(out_dir)
     except ValueError as err:
         raise ValueError(f"out_dir: {err}") from None
-    study = build_study(
-        conditions, replications, generate, analyse, seed=seed, name=name,
-        settings=settings, version=version, quiet=quiet,
-    )  # fmt: skip
+    conditions, replications = study.conditions, study.replications
     stream = sys.stderr if progress == "stderr" else progress
     previous = None if restart else _previous_summary(out_dir)
     before = 0 if restart else _count_records(out_dir, [c.id for c in conditions])
@@ -459,7 +445,7 @@ def simulate(
         "study": study.name,
         **dict(about or {}),
         "replications": replications,
-        "seed": seed,
+        "seed": study.seed,
         "factors": list(getattr(conditions[0], "factors", {})),
         "settings": study.settings,
         "run": {
@@ -559,10 +545,10 @@ def run_simulation(
     simstudy.harness.runner.StudyMismatchError
         ``out_dir`` holds a different study.
     """
+    study = build_study(design, replications, generate, analyse, seed=seed, name=name)
     return simulate(
-        design, replications, generate, analyse, summarise, out_dir=out_dir, n_jobs=n_jobs,
-        backend=backend, seed=seed, name=name, batch_size=batch_size, progress=progress,
-        scheduler=scheduler,
+        study, summarise, out_dir, n_jobs=n_jobs, backend=backend, batch_size=batch_size,
+        progress=progress, scheduler=scheduler,
     ).frame  # fmt: skip
 
 

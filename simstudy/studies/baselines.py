@@ -67,7 +67,7 @@ from ..harness.measures import (
     parameter_recovery,
     selection_rates,
 )
-from ..harness.simulation import simulate
+from ..harness.simulation import build_study, simulate
 from . import mixture
 from .config import Condition, conditions, load_config
 from .paths import OUTPUTS, REAL_LIKE_CONFIG
@@ -351,8 +351,11 @@ def run(
         "methods": METHODS,
     }
     about = {"description": __doc__.split("\n\n")[0], "config": config, "gmm_n_init": gmm_n_init}
+    study = build_study(
+        conds, replications, mixture.generate, analyse, seed=int(config["seed"]),
+        name="baselines", settings=settings, version=VERSION,
+    )  # fmt: skip
+    progress = None if quiet else "stderr"
     return simulate(
-        conds, replications, mixture.generate, analyse, summarise, out_dir=out_dir,
-        n_jobs=n_jobs, seed=int(config["seed"]), name="baselines", progress=None if quiet else
-        "stderr", settings=settings, version=VERSION, about=about,
-    ).document  # fmt: skip
+        study, summarise, out_dir, n_jobs=n_jobs, progress=progress, about=about
+    ).document

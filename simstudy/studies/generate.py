@@ -146,24 +146,25 @@ def draw_prices(
     )
 
 
-def _blocks(n_stores: int) -> Iterator[tuple[int, int]]:
-    for index, start in enumerate(range(0, n_stores, BLOCK_STORES)):
-        yield index, min(BLOCK_STORES, n_stores - start)
-
-
-def _draw_block(
-    truth: Truth, X: np.ndarray, n_stores: int, seed: np.random.SeedSequence
-) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    labels = rng.choice(truth.n_components, size=n_stores, p=truth.pi)
-    noise = rng.standard_normal((n_stores, X.shape[0]))
-    y = simulate_outcomes(X, truth.theta[labels], truth.noise_scale(labels), noise)
-    return y, labels
-
-
-def _check_n(n_stores: int) -> None:
+def _block_streams(n_stores: int, seed: SeedLike) -> list[tuple[np.random.Generator, int]]:
+    """Per block of at most :data:`BLOCK_STORES` stores, its Generator (block b:
+    ``seed_sequence(seed, b)``) and its size; a panel depends only on the seed and N."""
     if int(n_stores) != n_stores or n_stores < 1:
         raise ValueError(f"N must be a positive whole number of stores, got {n_stores}")
+    root = seed_sequence(seed)
+    starts = range(0, n_stores, BLOCK_STORES)
+    return [(np.random.default_rng(seed_sequence(root, b)), min(BLOCK_STORES, n_stores - s))
+            for b, s in enumerate(starts)]  # fmt: skip
+
+
+def _drawn_blocks(
+    truth: Truth, X: np.ndarray, n_stores: int, seed: SeedLike
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Every block's log sales (n, T) and true segments (n,), drawn when asked for."""
+    for rng, n in _block_streams(n_stores, seed):
+        labels = rng.choice(truth.n_components, size=n, p=truth.pi)
+        noise = rng.standard_normal((n, X.shape[0]))
+        yield simulate_outcomes(X, truth.theta[labels], truth.noise_scale(labels), noise), labels
 
 
 def generate_panel(
@@ -186,13 +187,9 @@ def generate_panel(
     labels : ndarray of shape (N,)
         True segment of every store (0-based, rows of ``truth.theta``).
     """
-    _check_n(n_stores)
     X = design_matrix(prices)
-    root = seed_sequence(seed)
-    parts = [_draw_block(truth, X, n, seed_sequence(root, b)) for b, n in _blocks(n_stores)]
-    y = np.concatenate([p[0] for p in parts])
-    labels = np.concatenate([p[1] for p in parts])
-    return panel_from_arrays(y, X, source="<simulated>"), labels
+    ys, labels = zip(*_drawn_blocks(truth, X, n_stores, seed), strict=True)
+    return panel_from_arrays(np.concatenate(ys), X, source="<simulated>"), np.concatenate(labels)
 
 
 def generate_stats(
@@ -219,12 +216,9 @@ def generate_stats(
     labels : ndarray of shape (N,)
         True segment of every store.
     """
-    _check_n(n_stores)
     X = design_matrix(prices)
-    root = seed_sequence(seed)
     stats, labels = [], []
-    for b, n in _blocks(n_stores):
-        y, block_labels = _draw_block(truth, X, n, seed_sequence(root, b))
+    for y, block_labels in _drawn_blocks(truth, X, n_stores, seed):
         stats.append(sufficient_stats(y, X))
         labels.append(block_labels)
     return concat_stats(stats), np.concatenate(labels)
@@ -292,7 +286,7 @@ def generate_long(
     labels : ndarray of shape (N_kept,)
         True segment of every store kept.
     """
-    _check_n(n_stores)
+    streams = _block_streams(n_stores, seed)
     n_extra = len(irregular.extras)
     if truth.theta.shape[1] != 2 + n_extra:
         raise ValueError(
@@ -300,11 +294,9 @@ def generate_long(
         )
     base_X = design_matrix(prices)
     n_weeks = base_X.shape[0]
-    root = seed_sequence(seed)
     rows, labels = [], []
     first_store = 0
-    for b, n in _blocks(n_stores):
-        rng = np.random.default_rng(seed_sequence(root, b))
+    for rng, n in streams:
         block_labels = rng.choice(truth.n_components, size=n, p=truth.pi)
         noise = rng.standard_normal((n, n_weeks))
         extras = [rng.random((n, n_weeks)) < prob for _, prob in irregular.extras]

@@ -452,41 +452,25 @@ def summarise(condition: Condition, results: pd.DataFrame) -> dict[str, Any]:
 
 VERSION = "mixture-1"
 """Version of :func:`generate` and :func:`analyse`: change it when their records would change."""
-STUDY_KINDS = ("recovery", "selection")
-
-
-def _arguments(config: dict[str, Any]) -> dict[str, Any]:
-    """What defines the study of a checked config, as the harness takes it."""
-    settings = {k: config[k] for k in ("k_range", "fit", "price_data")}
-    return {"seed": int(config["seed"]), "name": config["name"], "settings": settings,
-            "version": VERSION, "quiet": (ConvergenceWarning,)}  # fmt: skip
 
 
 def study(config: dict[str, Any]) -> Study:
-    """The runner's study of a checked config (for :func:`simstudy.harness.runner.run_study`)."""
-    replications = int(config["replications"])
-    return build_study(conditions(config), replications, generate, analyse, **_arguments(config))
+    """The study of a checked config: its conditions, the two functions, seed and settings."""
+    settings = {k: config[k] for k in ("k_range", "fit", "price_data")}
+    return build_study(
+        conditions(config), int(config["replications"]), generate, analyse,
+        seed=int(config["seed"]), name=config["name"], settings=settings, version=VERSION,
+        quiet=(ConvergenceWarning,),
+    )  # fmt: skip
 
 
 def run(
     config: dict[str, Any], out_dir: Path, kind: str = "recovery", **harness: Any
 ) -> SimulationResult:
-    """Run (or resume) the study of a checked config; summary.json in the one layout.
+    """Run (or resume) the study of a checked config (:func:`study`) into ``out_dir``.
 
-    Parameters
-    ----------
-    config : dict
-        From :func:`simstudy.studies.config.load_config`.
-    out_dir : Path
-    kind : {"recovery", "selection"}
-        Recorded in summary.json (what the command was).
-    **harness
-        ``n_jobs``, ``backend``, ``scheduler``, ``batch_size``, ``progress``,
-        ``checkpoint_every``, ``restart`` of :func:`simstudy.harness.simulation.simulate`.
+    ``kind`` (recovery or selection: the command) is recorded in summary.json with the
+    config; ``harness`` holds :func:`simstudy.harness.simulation.simulate`'s keywords.
     """
     about = {"kind": kind, "description": config.get("description", ""), "config": config}
-    replications = int(config["replications"])
-    return simulate(
-        conditions(config), replications, generate, analyse, summarise, out_dir=out_dir,
-        about=about, **_arguments(config), **harness,
-    )  # fmt: skip
+    return simulate(study(config), summarise, out_dir, about=about, **harness)

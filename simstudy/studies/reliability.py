@@ -37,7 +37,7 @@ from estimator import (
     load_csv,
 )
 
-from ..harness.simulation import simulate
+from ..harness.simulation import build_study, simulate
 from .hard_cases import SCHEMES, hard_cases
 
 HIT = 1e-6
@@ -160,10 +160,11 @@ def run_reliability(
     design: list[dict[str, Any]], seeds: int, out_dir: Path, n_jobs: int, seed: int, name: str
 ) -> list[dict[str, Any]]:
     """Run one reliability study through the runner; its summary rows as dicts."""
-    frame = simulate(
-        design, seeds, generate, analyse, summarise, out_dir=out_dir, n_jobs=n_jobs,
-        seed=seed, name=name, progress=None, version=VERSION, quiet=(ConvergenceWarning,),
-    ).frame  # fmt: skip
+    study = build_study(
+        design, seeds, generate, analyse, seed=seed, name=name, version=VERSION,
+        quiet=(ConvergenceWarning,),
+    )  # fmt: skip
+    frame = simulate(study, summarise, out_dir, n_jobs=n_jobs, progress=None).frame
     keys = [k for k in design[0] if k != "best"]
     return [
         {**{k: row[k] for k in keys}, **{f: row[f] for f in SUMMARY_FIELDS}}

@@ -38,7 +38,7 @@ from estimator import (
 )
 
 from ..harness.files import write_json_atomic, write_text_atomic
-from ..harness.simulation import simulate
+from ..harness.simulation import build_study, simulate
 
 MODES = ("common", "segment")
 VERSION = "sigma-calibration-1"
@@ -207,10 +207,11 @@ def calibrate(
                 "data": str(data),
             }
         )
-    frame = simulate(
-        design, reps, generate, analyse, summarise, out_dir=out, n_jobs=n_jobs, seed=seed,
-        name="sigma_calibration", progress=None, version=VERSION, quiet=(ConvergenceWarning,),
-    ).frame  # fmt: skip
+    study = build_study(
+        design, reps, generate, analyse, seed=seed, name="sigma_calibration", version=VERSION,
+        quiet=(ConvergenceWarning,),
+    )  # fmt: skip
+    frame = simulate(study, summarise, out, n_jobs=n_jobs, progress=None).frame
     document: dict[str, Any] = {"settings": settings, "modes": {}}
     sections = []
     for condition, summary in zip(design, frame.to_dict("records"), strict=True):

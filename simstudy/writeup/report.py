@@ -89,6 +89,18 @@ def _missing(doc: ReportDoc, what: Path, command: str) -> None:
     doc.text(f"Not available: `{what}` does not exist; run `{command}` and rebuild the report.")
 
 
+def _study(doc: ReportDoc, folder: Path, name: str) -> dict[str, Any] | None:
+    """A study's summary.json, introduced by its run line; or a line saying how to make it."""
+    document = rst.load_study(folder)
+    if document is None:
+        command = "recovery" if name in ("real_like", "irregular") else "selection"
+        config = f"experiments/configs/{name}.json"
+        _missing(doc, folder / "summary.json", f"python -m experiments.{command} --config {config}")
+    else:
+        doc.text(f"{_link(doc, folder)}: {rst.study_run_line(document)}")
+    return document
+
+
 # ---------------------------------------------------------------------------
 # the main part
 # ---------------------------------------------------------------------------
@@ -146,15 +158,12 @@ def real_part(doc: ReportDoc, src: Sources) -> rr.RealData:
 def trust_part(doc: ReportDoc, src: Sources) -> dict[str, Any] | None:
     """Section 3: recovery and coverage at the real-data estimates (the real_like study)."""
     doc.heading("3. Can the estimates and their intervals be trusted?")
-    document = rst.load_study(src.real_like)
+    document = _study(doc, src.real_like, "real_like")
     if document is None:
-        _missing(doc, src.real_like / "summary.json", "python -m experiments.recovery "
-                 "--config experiments/configs/real_like.json")  # fmt: skip
         return None
     (condition,) = document["conditions"]
     doc.text(
-        f"{_link(doc, src.real_like)}: panels drawn from the real-data K = 3 fit at the real "
-        f"prices ({condition['label']}); {rst.study_run_line(document)} "
+        f"Panels drawn from the real-data K = 3 fit at the real prices ({condition['label']}). "
         + rst.recovery_reading(condition)
     )
     doc.table(tables.recovery([condition], name="real_like_recovery"))
@@ -166,14 +175,11 @@ def trust_part(doc: ReportDoc, src: Sources) -> dict[str, Any] | None:
 def grid_part(doc: ReportDoc, src: Sources) -> dict[str, Any] | None:
     """Section 4: choosing K across the design grid, one nested-loop plot per criterion group."""
     doc.heading("4. Choosing K across a design grid")
-    document = rst.load_study(src.selection_grid)
+    document = _study(doc, src.selection_grid, "selection_grid")
     if document is None:
-        _missing(doc, src.selection_grid / "summary.json", "python -m experiments.selection "
-                 "--config experiments/configs/selection_grid.json")  # fmt: skip
         return None
     conditions = document["conditions"]
-    doc.text(f"{_link(doc, src.selection_grid)}: {rst.study_run_line(document)} "
-             + rst.grid_reading(conditions))  # fmt: skip
+    doc.text(rst.grid_reading(conditions))
     for group in ("bic", "aic"):
         rst.study_figure(doc, src.selection_grid, "selection_grid", f"nested_loop_{group}",
                          conditions)  # fmt: skip
@@ -183,25 +189,17 @@ def grid_part(doc: ReportDoc, src: Sources) -> dict[str, Any] | None:
 def blrt_part(doc: ReportDoc, src: Sources, results: dict[str, Any]) -> None:
     """Section 5: the bootstrap likelihood-ratio test: its size, on the real data, on a grid."""
     doc.heading("5. The bootstrap likelihood-ratio test")
-    size = rst.load_study(src.blrt_size)
-    if size is None:
-        _missing(doc, src.blrt_size / "summary.json", "python -m experiments.selection "
-                 "--config experiments/configs/blrt_size.json")  # fmt: skip
-    else:
-        doc.text(f"{_link(doc, src.blrt_size)}: {rst.study_run_line(size)}")
+    size = _study(doc, src.blrt_size, "blrt_size")
+    if size is not None:
         doc.table(tables.blrt(size["conditions"], name="blrt_size_tests"))
     blrt, source = _blrt_of(results, src)
     if blrt is not None:
         with style():
             doc.figure(blrt_figure(blrt), "real_blrt",
                        f"{blrt_caption(blrt)} Source: {_link(doc, source)}.")  # fmt: skip
-    grid = rst.load_study(src.blrt_grid)
-    if grid is None:
-        _missing(doc, src.blrt_grid / "summary.json", "python -m experiments.selection "
-                 "--config experiments/configs/blrt_grid.json")  # fmt: skip
-        return
-    doc.text(f"{_link(doc, src.blrt_grid)}: {rst.study_run_line(grid)}")
-    doc.table(tables.methods_hit_rates(grid["conditions"], name="blrt_grid_hit_rates"))
+    grid = _study(doc, src.blrt_grid, "blrt_grid")
+    if grid is not None:
+        doc.table(tables.methods_hit_rates(grid["conditions"], name="blrt_grid_hit_rates"))
 
 
 def baselines_part(doc: ReportDoc, src: Sources) -> tuple[dict[str, Any], Any] | None:
@@ -300,15 +298,13 @@ def baselines_appendix(doc: ReportDoc, src: Sources, loaded: tuple[dict[str, Any
 
 def study_appendix(doc: ReportDoc, folder: Path, name: str, number: str, shown: list[str]) -> bool:
     """Every table and figure of one study not already in the main part (``shown``)."""
-    document = rst.load_study(folder)
     doc.heading(f"{number} Study {name}", 3)
+    document = _study(doc, folder, name)
     if document is None:
-        _missing(doc, folder / "summary.json", f"python -m experiments.selection --config "
-                 f"experiments/configs/{name}.json")  # fmt: skip
         return False
     conditions = document["conditions"]
-    doc.text(f"{_link(doc, folder)}: {rst.study_run_line(document)} "
-             f"{document.get('description', '')}")  # fmt: skip
+    if document.get("description"):
+        doc.text(document["description"])
     candidates = [tables.recovery(conditions, name=f"{name}_recovery")]
     if any(tables.has_coverage(c) for c in conditions):
         candidates.append(tables.standard_errors(conditions, name=f"{name}_standard_errors"))

@@ -5,8 +5,8 @@ Usage::
     python -m experiments.selection --config experiments/configs/selection_grid.json \
         [--replications R] [--n-jobs J] [--out DIR]
 
-Writes DIR/summary.json, DIR/raw/ (one CSV of records per condition),
-DIR/tables/ (markdown and LaTeX) and DIR/figures/ (PNG and PDF); see docs/simstudy.md.
+The same command line as ``python -m experiments.recovery`` (the study is the
+same; only what the console shows first differs); see docs/simstudy.md.
 """
 
 from __future__ import annotations

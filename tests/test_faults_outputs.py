@@ -65,7 +65,7 @@ def test_a_document_json_refuses_writes_no_companion(tmp_path):
 
 def test_a_torn_document_is_named(tmp_path):
     (tmp_path / "r.json").write_text('{"a": ')
-    with pytest.raises(ValueError, match="r.json: not a complete JSON document"):
+    with pytest.raises(ValueError, match="r.json: line 1: not valid JSON"):
         read_json_unit(tmp_path / "r.json")
 
 

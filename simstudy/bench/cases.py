@@ -99,17 +99,7 @@ def _under_every_rule(
     rows = []
     for tol, max_iter in settings.rules:
         load = load_average()
-        row = measure(
-            work,
-            ks=ks,
-            n_init=n_init,
-            tol=tol,
-            max_iter=max_iter,
-            seed=seed,
-            repeats=settings.repeats,
-            naive_budget=settings.naive_budget_real,
-            naive_repeat_seconds=settings.naive_repeat_seconds,
-        )
+        row = measure(work, ks, n_init, tol, max_iter, seed, **_budget(settings, real=True))
         rows.append(_case_row(*label, row, load))
     return rows
 
@@ -175,18 +165,11 @@ def case_scale_n(settings: Settings) -> list[dict[str, Any]]:
             hint = lambda k, n=n, n_ref=n_ref, per_iter=per_iter: per_iter * n / n_ref  # noqa: E731
             if work.y is not None and _extrapolated_over_budget(work, settings, hint):
                 work = replace(work, y=None)  # the brief's rule: skip on the extrapolation
-        row = measure(
-            work,
-            ks=(3,),
-            n_init=settings.n_init_synth,
-            tol=DEFAULT_TOL,
-            max_iter=DEFAULT_MAX_ITER,
-            seed=settings.seed + 3,
-            repeats=settings.repeats if n < 300_000 else settings.big_repeats,
-            naive_budget=settings.naive_budget,
-            naive_repeat_seconds=settings.naive_repeat_seconds,
-            naive_per_iter_hint=hint,
-        )
+        budget = _budget(settings) | {"naive_per_iter_hint": hint}
+        if n >= 300_000:
+            budget["repeats"] = settings.big_repeats
+        rules = (settings.n_init_synth, DEFAULT_TOL, DEFAULT_MAX_ITER, settings.seed + 3)
+        row = measure(work, (3,), *rules, **budget)
         if not row["naive_estimate_extrapolated"] and row["naive_s_per_iter_by_k"]:
             measured = (n, row["naive_s_per_iter_by_k"]["3"])
         row["process_max_rss_mb"] = max_rss_mb()
@@ -233,17 +216,19 @@ def case_shape(settings: Settings) -> list[dict[str, Any]]:
 
 def _measure_synthetic(settings: Settings, work: Workload, k: int, seed: int) -> dict[str, Any]:
     """Case 4: one K at the library's stopping rule with the synthetic cases' starts."""
-    return measure(
-        work,
-        ks=(k,),
-        n_init=settings.n_init_synth,
-        tol=DEFAULT_TOL,
-        max_iter=DEFAULT_MAX_ITER,
-        seed=seed,
-        repeats=settings.repeats,
-        naive_budget=settings.naive_budget,
-        naive_repeat_seconds=settings.naive_repeat_seconds,
-    )
+    n_init = settings.n_init_synth
+    return measure(work, (k,), n_init, DEFAULT_TOL, DEFAULT_MAX_ITER, seed, **_budget(settings))
+
+
+def _budget(settings: Settings, real: bool = False) -> dict[str, Any]:
+    """The timing keywords of :func:`measure`: repeats and the straightforward EM's budget."""
+    budget = settings.naive_budget_real if real else settings.naive_budget
+    repeat_seconds = settings.naive_repeat_seconds
+    return {
+        "repeats": settings.repeats,
+        "naive_budget": budget,
+        "naive_repeat_seconds": repeat_seconds,
+    }
 
 
 def case_study(settings: Settings, env: dict[str, str] | None = None) -> list[dict[str, Any]]:

@@ -245,12 +245,12 @@ class NaivePlan:
 
 def measure(
     work: Workload,
-    *,
     ks: Sequence[int],
     n_init: int,
     tol: float,
     max_iter: int,
     seed: int,
+    *,
     repeats: int,
     naive_budget: float,
     naive_repeat_seconds: float,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from estimator import DEFAULT_MAX_ITER, DEFAULT_TOL
 
+from ..harness.files import read_json
 from ..studies.paths import BENCHMARK_SEED, OUTPUTS, REAL_LIKE_CONFIG
 
 DEFAULT_OUT = OUTPUTS / "benchmark"
@@ -150,7 +150,7 @@ def _unique_rules(rules: Sequence[tuple[float, int] | None]) -> tuple[tuple[floa
 def real_like_config() -> dict[str, Any] | None:
     if not REAL_LIKE_CONFIG.is_file():
         return None
-    return json.loads(REAL_LIKE_CONFIG.read_text(encoding="utf-8"))
+    return read_json(REAL_LIKE_CONFIG)
 
 
 def _config_rule() -> tuple[float, int] | None:

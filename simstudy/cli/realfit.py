@@ -293,17 +293,8 @@ def run_fit(
     }
     stats = panel.sufficient_stats()
     with Heartbeat(f"fitting K = {sorted(set(k))}, {n_init} starts each"):
-        selection = fit_k_range(
-            stats,
-            k,
-            n_init=n_init,
-            tol=tol,
-            max_iter=max_iter,
-            seed=seed,
-            init=init,
-            coef_names=panel.coef_names,
-            sigma=sigma,
-        )
+        fit = {key: settings[key] for key in ("n_init", "tol", "max_iter", "seed", "init", "sigma")}
+        selection = fit_k_range(stats, k, coef_names=panel.coef_names, **fit)
     with Heartbeat("standard errors" + (f", {bootstrap} bootstrap refits" if bootstrap else "")):
         inference = standard_errors(panel, selection, bootstrap, seed, n_jobs)
     document = results_document(panel, selection, settings, data, inference)

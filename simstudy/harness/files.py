@@ -154,6 +154,24 @@ def write_json_unit(
     return write_json_atomic(path, {**document, UNIT_KEY: hashes})
 
 
+def read_json(path: str | Path) -> Any:
+    """The JSON document at ``path``.
+
+    Raises
+    ------
+    ValueError
+        One line naming the file (and the line) when it is not UTF-8 JSON (cut short, say).
+    OSError
+        The file cannot be read (missing, say).
+    """
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: line {err.lineno}: not valid JSON: {err.msg}") from err
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text: {err.reason}") from err
+
+
 def read_json_unit(path: str | Path) -> dict[str, Any]:
     """Read a JSON document written by :func:`write_json_unit` and check its companions.
 
@@ -174,10 +192,7 @@ def read_json_unit(path: str | Path) -> dict[str, Any]:
         The document is not valid JSON (the message names the file).
     """
     path = Path(path)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as err:
-        raise ValueError(f"{path}: not a complete JSON document ({err})") from err
+    document = read_json(path)
     for name, digest in document.get(UNIT_KEY, {}).items():
         companion = path.parent / name
         if not companion.is_file():

@@ -50,6 +50,7 @@ import pandas as pd
 from .files import (
     check_output_dir,
     jsonable,
+    read_json,
     software_versions,
     write_json_atomic,
     write_text_atomic,
@@ -565,7 +566,7 @@ def _count_records(out_dir: Path, condition_ids: Sequence[int]) -> int:
 def _previous_summary(out_dir: Path) -> dict[str, Any] | None:
     """The folder's summary.json as last written, or None (absent or unreadable)."""
     try:
-        return json.loads((Path(out_dir) / "summary.json").read_text(encoding="utf-8"))
+        return read_json(Path(out_dir) / "summary.json")
     except (OSError, ValueError):
         return None
 

@@ -25,7 +25,6 @@ pairwise distance is multiplied by s and the proportions are unchanged.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ import numpy as np
 
 from estimator import canonical_order, check_blrt_settings, segment_distances
 
+from ..harness.files import read_json
 from ..harness.schema import ConfigError
 from .generate import REAL_DATA, Irregularities, Truth, real_prices
 from .schema import REQUIRED, check_schema
@@ -304,12 +304,11 @@ def load_config(path: str | Path) -> dict[str, Any]:
     ConfigError
         A ValueError whose one line names the file and the key path at fault.
     """
-    path = Path(path)
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"{path}: line {err.lineno}: not valid JSON: {err.msg}") from err
-    except (OSError, UnicodeDecodeError) as err:
+        config = read_json(path)
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+    except OSError as err:
         raise ConfigError(f"{path}: cannot read the config: {err}") from err
     return check_config(config, str(path))
 

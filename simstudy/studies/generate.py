@@ -195,26 +195,11 @@ def generate_panel(
 def generate_stats(
     truth: Truth, prices: np.ndarray, n_stores: int, seed: SeedLike
 ) -> tuple[SufficientStats, np.ndarray]:
-    """Draw a synthetic panel's sufficient statistics without holding its N x T matrix.
+    """:func:`generate_panel`'s stores as sufficient statistics, never holding the N x T matrix.
 
-    The same stores as :func:`generate_panel` with the same seed; peak memory is
-    one block of :data:`BLOCK_STORES` x T values plus the O(N) statistics, so
-    N = 1,000,000 stores is fine.
-
-    Parameters
-    ----------
-    truth : Truth
-    prices : ndarray of shape (T,)
-    n_stores : int
-        N.
-    seed : int, SeedSequence, Generator or None
-
-    Returns
-    -------
-    stats : SufficientStats
-        Per-store OLS (N, P), RSS (N,), shared Gram (P, P), n_obs (N,).
-    labels : ndarray of shape (N,)
-        True segment of every store.
+    Peak memory is one block of :data:`BLOCK_STORES` x T values plus the O(N)
+    statistics, so N = 1,000,000 stores is fine. Returns the statistics (per-store
+    OLS (N, P), RSS (N,), shared Gram (P, P), n_obs (N,)) and the true segments (N,).
     """
     X = design_matrix(prices)
     stats, labels = [], []

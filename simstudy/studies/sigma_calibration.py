@@ -16,7 +16,6 @@ resume), one condition per sigma mode.
 
 from __future__ import annotations
 
-import json
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -37,7 +36,7 @@ from estimator import (
     sufficient_stats,
 )
 
-from ..harness.files import write_json_atomic, write_text_atomic
+from ..harness.files import read_json, write_json_atomic, write_text_atomic
 from ..harness.simulation import build_study, simulate
 
 MODES = ("common", "segment")
@@ -48,7 +47,7 @@ METHODS = ("observed", "naive")
 
 def load_truth(path: Path, k: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """theta (K, 2), pi (K,), sigma (K,) of the K-segment model in a results.json."""
-    model = next(m for m in json.loads(path.read_text())["models"] if m["K"] == k)
+    model = next(m for m in read_json(path)["models"] if m["K"] == k)
     theta = np.column_stack([model["alpha"], model["beta"]])
     pi = np.asarray(model["pi"])
     return theta, pi / pi.sum(), np.asarray(model["sigma"])

@@ -6,7 +6,6 @@ Reads ``summary.json`` and ``raw/condition_0000.csv`` written by
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..harness.files import read_json
 from . import style as rs
 from .format import interval, num, pct, rate, with_mcse
 from .tables import Table
@@ -27,7 +27,7 @@ def load_baselines(folder: Path) -> tuple[dict[str, Any], pd.DataFrame] | None:
     raw_path = Path(folder) / "raw" / "condition_0000.csv"
     if not (summary_path.is_file() and raw_path.is_file()):
         return None
-    document = json.loads(summary_path.read_text(encoding="utf-8"))
+    document = read_json(summary_path)
     summary = {**document["conditions"][0], "document": document}
     records = pd.read_csv(raw_path)
     return summary, records[records["status"] == "ok"]

@@ -14,7 +14,6 @@ and the bands of the demand curves.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from scipy.stats import chi2, norm
 
 from estimator import CRITERIA, Inference, Panel, SufficientStats, load_csv, observed_information_se
 
+from ..harness.files import read_json
 from . import style as rs
 from .format import CRITERION_LABELS, interval, num, pct, sentence
 from .tables import Table
@@ -96,7 +96,7 @@ def load_real(results_path: Path, segments_path: Path, data_path: Path) -> RealD
         The store segments file does not list the data's stores in order, or
         results.json was not fitted to this data file (N, T differ).
     """
-    results = json.loads(Path(results_path).read_text(encoding="utf-8"))
+    results = read_json(results_path)
     k = int(results["chosen_K"])
     model = next(m for m in results["models"] if int(m["K"]) == k)
     segments = pd.read_csv(segments_path)

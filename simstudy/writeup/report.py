@@ -24,7 +24,6 @@ folder holds exactly one build.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..harness.files import read_json
 from ..studies import baselines as baseline_study
 from ..studies.paths import OUTPUTS, REAL_DATA
 from . import baselines as rb
@@ -81,7 +81,7 @@ def _blrt_of(results: dict[str, Any], src: Sources) -> tuple[dict[str, Any] | No
     if "blrt" in results:  # fit_real --blrt B
         return results["blrt"], src.results
     if src.blrt.is_file():
-        return json.loads(src.blrt.read_text(encoding="utf-8")).get("blrt"), src.blrt
+        return read_json(src.blrt).get("blrt"), src.blrt
     return None, src.blrt
 
 
@@ -241,7 +241,7 @@ def speed_part(doc: ReportDoc, src: Sources) -> dict[str, Any] | None:
     if not path.is_file():
         _missing(doc, path, "python -m experiments.benchmark --study")
         return None
-    result = json.loads(path.read_text(encoding="utf-8"))
+    result = read_json(path)
     meta = result["meta"]
     met = [t for t in result["targets"] if t["status"] == "met"]
     doc.text(
@@ -272,7 +272,7 @@ def real_appendix(doc: ReportDoc, src: Sources, real: rr.RealData) -> None:
         )
     paths = {"fixed": src.results, "common": src.sigma_common, "segment": src.sigma_segment}
     if all(p.is_file() for p in paths.values()):
-        documents = {m: json.loads(p.read_text(encoding="utf-8")) for m, p in paths.items()}
+        documents = {m: read_json(p) for m, p in paths.items()}
         doc.table(rr.sigma_criteria(documents))
         doc.table(rr.sigma_fits(documents))
 

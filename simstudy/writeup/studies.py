@@ -8,11 +8,11 @@ numbers taken from the summary.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..harness.files import read_json
 from .doc import ReportDoc
 from .format import CRITERION_LABELS, level, pct
 from .tables import SE_KINDS, pooled_rates, reference_levels, selection_methods
@@ -25,7 +25,7 @@ def load_study(folder: Path) -> dict[str, Any] | None:
     path = Path(folder) / "summary.json"
     if not path.is_file():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_json(path)
 
 
 # ---------------------------------------------------------------------------
@@ -243,7 +243,7 @@ CAPTIONS: dict[str, Callable[[Sequence[Summary], dict[str, Any]], str]] = {
 def figure_manifest(folder: Path, stem: str) -> dict[str, Any] | None:
     """What a harness figure shows (``figures/STEM.json``), or None for a figure without one."""
     path = Path(folder) / "figures" / f"{stem}.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    return read_json(path) if path.is_file() else None
 
 
 def figure_caption(manifest: dict[str, Any] | None, conditions: Sequence[Summary]) -> str:

@@ -10,14 +10,13 @@ recomputed from the model. Figures are drawn on
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..harness.files import write_text_atomic
+from ..harness.files import read_json, write_text_atomic
 from ..harness.records import records_frame
 from ..harness.runner import raw_path, read_records
 from . import style
@@ -65,7 +64,7 @@ def rebuild_study(folder: Path, figures: bool = True) -> list[Path]:
     large grid's records are not committed) keep their error boxplots as they are.
     """
     folder = Path(folder)
-    document = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    document = read_json(folder / "summary.json")
     summaries = document["conditions"]
     if document.get("kind") not in MIXTURE_KINDS:
         return write_generic_report(summaries, folder, figures=figures)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ...harness import files
 from ..tables import Table, render
 
 
 @lru_cache(maxsize=32)
 def read_json(path: str) -> Any:
     """The parsed JSON file at ``path`` (cached until :func:`read_json.cache_clear`)."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    return files.read_json(path)
 
 
 def load(outputs: Path, relative: str) -> Any:

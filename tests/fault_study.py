@@ -86,12 +86,10 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint_every=0,
             progress=None,
         )
-    except RUN_ERRORS as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except StudyInterrupted as err:
-        print(err, file=sys.stderr)
-        return 130
+    except (*RUN_ERRORS, StudyInterrupted) as err:  # one line, the study CLIs' statuses
+        interrupted = isinstance(err, StudyInterrupted)
+        print(err if interrupted else f"error: {err}", file=sys.stderr)
+        return 130 if interrupted else 2
     return 0
 
 

@@ -107,15 +107,8 @@ def test_condition_summary_from_hand_made_records():
             est_beta_2=-2.0,
             est_pi_2=0.6,
         )
-        row.update(
-            ari=0.9,
-            misclassification=0.05,
-            n_iter=10,
-            converged=True,
-            degenerate=False,
-            restarts_at_best=3,
-            seconds=0.5,
-        )
+        fit = {"ari": 0.9, "misclassification": 0.05, "n_iter": 10, "restarts_at_best": 3}
+        row.update(fit, converged=True, degenerate=False, seconds=0.5)
         row.update({f"converged_K{k}": True for k in (1, 2, 3)})
         rows.append(row)
     rows.append(

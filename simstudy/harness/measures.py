@@ -123,18 +123,7 @@ def bias(estimates: ArrayLike, truth: float) -> float:
 
 
 def rmse(estimates: ArrayLike, truth: float) -> float:
-    """Root mean squared error ``sqrt(mean((estimates - truth)^2))`` (NaN entries dropped).
-
-    Parameters
-    ----------
-    estimates : array-like of shape (R,)
-    truth : float
-
-    Returns
-    -------
-    float
-        NaN when no estimate is finite.
-    """
+    """Root mean squared error ``sqrt(mean((estimates - truth)^2))``; arguments as :func:`bias`."""
     values = _finite(estimates)
     return float(np.sqrt(np.mean((values - truth) ** 2))) if values.size else float("nan")
 

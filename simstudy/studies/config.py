@@ -288,21 +288,10 @@ class Condition:
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
-    """Read and check a study config (JSON; keys documented in docs/simstudy.md).
+    """The study config at ``path`` (JSON; keys in docs/simstudy.md), checked, defaults filled in.
 
-    Parameters
-    ----------
-    path : str or Path
-
-    Returns
-    -------
-    dict
-        The config with defaults filled in.
-
-    Raises
-    ------
-    ConfigError
-        A ValueError whose one line names the file and the key path at fault.
+    A :class:`ConfigError` (a ValueError) is one line naming the file and the line or key
+    path at fault.
     """
     try:
         config = read_json(path)

@@ -126,15 +126,8 @@ def analyse(
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fit = fit_mixture(
-            stats,
-            condition["K"],
-            n_init=condition["n_init"],
-            init=condition["init"],
-            tol=condition["tol"],
-            sigma=condition["sigma"],
-            seed=rng,
-        )
+        settings = {key: condition[key] for key in ("n_init", "init", "tol", "sigma")}
+        fit = fit_mixture(stats, condition["K"], seed=rng, **settings)
     return {
         "shortfall": max(condition["best"] - fit.loglik, 0.0),
         "excess": max(fit.loglik - condition["best"], 0.0),

@@ -368,51 +368,31 @@ def plot_store_ols(real: RealData) -> Figure:
     """Store OLS estimates coloured by segment; centres with confidence and store regions.
 
     Left: every store; dashed, the 95% region where a store of segment c puts its
-    own OLS estimate under the model (b_i ~ N(theta_c, (X'X)^-1)). Right: zoom on
-    the centres with their 95% confidence ellipses (observed information).
+    own OLS estimate under the model (b_i ~ N(theta_c, (X'X)^-1)). Right: the centres
+    alone with their 95% confidence ellipses (observed information), framed so that
+    every ellipse is whole (no store is drawn there, so none is cut off).
     """
     labels = real.segments["segment"].to_numpy() - 1
-    ols = real.stats.ols
+    ols, cov = real.stats.ols, real.inference.full_cov
     store_cov = np.linalg.inv(real.stats.gram)
-    cov = real.inference.full_cov
     fig, (ax_all, ax_zoom) = rs.new_figure(1, 2, width=rs.WIDTH_DOUBLE, height=3.3)
     for c in range(real.k):
-        colour = rs.segment_colour(c)
-        mine = labels == c
-        block = slice(2 * c, 2 * c + 2)
-        for ax in (ax_all, ax_zoom):
-            ax.scatter(
-                ols[mine, 0],
-                ols[mine, 1],
-                s=7,
-                color=colour,
-                alpha=0.55,
-                lw=0,
-                label=f"segment {c + 1} ({mine.sum()} stores)",
-            )
-            ax.plot(*real.theta[c], marker="X", ms=8, color=colour, mec="black", mew=0.7)
-            ax.add_patch(
-                _ellipse(
-                    real.theta[c],
-                    cov[block, block],
-                    LEVEL,
-                    fc=colour,
-                    ec="black",
-                    lw=0.8,
-                    alpha=0.5,
-                )
-            )
+        colour, mine, block = rs.segment_colour(c), labels == c, slice(2 * c, 2 * c + 2)
+        ax_all.scatter(*ols[mine].T, s=7, color=colour, alpha=0.55, lw=0,
+                       label=f"segment {c + 1} ({mine.sum()} stores)")  # fmt: skip
         ax_all.add_patch(
             _ellipse(real.theta[c], store_cov, LEVEL, fill=False, ec=colour, ls="--", lw=1.0)
         )
-    lo = real.theta.min(axis=0)
-    hi = real.theta.max(axis=0)
-    pad = 0.35 * (hi - lo) + 0.1
-    ax_zoom.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
-    ax_zoom.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
-    for ax in (ax_all, ax_zoom):
-        ax.set_xlabel("alpha_i: intercept of the store's own OLS\n(log sales at price 1)")
-        ax.set_ylabel("beta_i: price coefficient of the store's OLS\n(elasticity of sales)")
+        for ax in (ax_all, ax_zoom):
+            ax.plot(*real.theta[c], marker="X", ms=8, color=colour, mec="black", mew=0.7)
+            ax.add_patch(_ellipse(real.theta[c], cov[block, block], LEVEL, fc=colour,
+                                  ec="black", lw=0.8, alpha=0.5))  # fmt: skip
+    ax_zoom.autoscale_view()
+    ax_zoom.margins(0.15)
+    ax_all.set_xlabel("alpha_i: intercept of the store's own OLS\n(log sales at price 1)")
+    ax_all.set_ylabel("beta_i: price coefficient of the store's OLS\n(elasticity of sales)")
+    ax_zoom.set_xlabel("alpha_c (log sales at price 1)")
+    ax_zoom.set_ylabel("beta_c (elasticity)")
     ax_all.set_title("all stores; dashed: 95% region of a segment's stores")
     ax_zoom.set_title("segment centres, 95% confidence ellipses")
     ax_all.legend(loc="lower left", markerscale=2)

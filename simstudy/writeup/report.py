@@ -140,7 +140,8 @@ def real_part(doc: ReportDoc, src: Sources) -> rr.RealData:
             "its most likely segment; crosses: segment centres (alpha_c, beta_c); filled "
             "ellipses: their 95% confidence regions (observed information); dashed (left): "
             "the 95% region in which a store of the segment puts its own OLS estimate under "
-            "the model, b_i ~ N(theta_c, (X'X)^-1). Right: zoom on the centres.",
+            "the model, b_i ~ N(theta_c, (X'X)^-1). Right: the centres alone, with their "
+            "confidence ellipses.",
         )
         doc.figure(
             rr.plot_demand(real),

@@ -197,7 +197,7 @@ def _errors_caption(members: Sequence[Summary], about: dict[str, Any]) -> str:
         c, r = max(rows, key=lambda cr: abs(cr[1]["bias"]))
         text += f" Largest mean error of the conditions shown: {r['parameter']} at "
         text += f"{c['label']}, {r['bias']:.4f}."
-    return text
+    return text + (f" {about['note']}" if about.get("note") else "")
 
 
 def _coverage_caption(members: Sequence[Summary], about: dict[str, Any]) -> str:

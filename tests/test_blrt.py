@@ -179,6 +179,7 @@ def test_blrt_configs_are_the_promised_studies():
     assert grid["replications"] >= 200 and grid["fit"]["blrt"]["n_boot"] == 99
 
 
+@pytest.mark.slow
 def test_size_study_smoke_variant_runs_through_the_cli(tmp_path):
     out = tmp_path / "size"
     argv = ["--config", str(smoke_variant("blrt_size", tmp_path, N=[60])), "--out", str(out)]
@@ -197,6 +198,7 @@ def test_size_study_smoke_variant_runs_through_the_cli(tmp_path):
     assert "rejection rate" in table and "BLRT" in (out / "tables" / "selection.md").read_text()
 
 
+@pytest.mark.slow
 def test_grid_smoke_variant_records_the_sequential_test_and_draws_it(tmp_path):
     out = tmp_path / "grid"
     path = smoke_variant("blrt_grid", tmp_path, N=[40, 80], K=[2], separation=[1.0])
@@ -231,6 +233,7 @@ def test_bad_blrt_entries_are_refused_in_one_line():
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_fit_real_blrt_writes_the_tests_the_table_and_the_figure(tmp_path, capsys):
     out = tmp_path / "out"
     argv = ["--data", str(REPO / "data" / "609948.csv"), "--out", str(out), "--k", "1", "2"]
@@ -271,6 +274,7 @@ def test_fit_real_bad_blrt_is_one_line_and_writes_nothing(tmp_path, capsys, extr
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_report_shows_the_blrt_figure_when_results_json_has_the_test(tmp_path):
     out = tmp_path / "out"
     argv = ["--data", str(REPO / "data" / "609948.csv"), "--out", str(out), "--k", "1", "2"]

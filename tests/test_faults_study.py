@@ -97,6 +97,7 @@ def alive(pid):
     return not (state.exists() and state.read_text().rsplit(")", 1)[1].split()[0] == "Z")
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_loses_nothing(tmp_path, reference):
     rng = np.random.default_rng(14)
     figures = []
@@ -144,6 +145,7 @@ def start_with_busy_workers(out, tmp_path, sleep, **popen):
     return job, [*workers, *(g for p in workers for g in children(p))]
 
 
+@pytest.mark.slow
 def test_loky_workers_exit_when_the_driver_is_killed(tmp_path):
     job, workers = start_with_busy_workers(tmp_path / "loky", tmp_path, sleep=0.2)
     job.send_signal(signal.SIGKILL)
@@ -239,6 +241,7 @@ def test_a_second_run_is_refused_naming_the_holder(tmp_path):
     run(tmp_path)  # free again
 
 
+@pytest.mark.slow
 def test_a_second_process_is_refused_while_one_runs(tmp_path):
     job = subprocess.Popen([sys.executable, str(SCRIPT), str(tmp_path), "--sleep", "0.05"], env=ENV)
     try:
@@ -344,6 +347,7 @@ def small_disk(tmp_path):
         subprocess.run(["umount", str(mount)], check=False)
 
 
+@pytest.mark.slow
 def test_disk_full_mid_run_names_the_path_and_keeps_the_checkpoints(
     tmp_path, monkeypatch, small_disk, reference
 ):
@@ -433,6 +437,7 @@ def test_ctrl_c_saves_what_finished_and_says_how_to_resume(tmp_path, reference):
     assert compare(as_frame(run(tmp_path)), reference) == (0, 0, 0)
 
 
+@pytest.mark.slow
 def test_sigint_to_the_cli_exits_130_without_orphans(tmp_path):
     job, workers = start_with_busy_workers(
         tmp_path / "out", tmp_path, sleep=0.1, stderr=subprocess.PIPE, text=True

@@ -222,6 +222,7 @@ def _small_config(tmp_path, inference):
     return config, path
 
 
+@pytest.mark.slow
 def test_small_recovery_run_records_and_reports_coverage(tmp_path):
     config, path = _small_config(tmp_path, inference=True)
     out = tmp_path / "out"

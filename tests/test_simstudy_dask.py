@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow  # dask clusters: seconds each
 
 from experiments import selection  # noqa: E402
 from simstudy.harness.parallel import (  # noqa: E402

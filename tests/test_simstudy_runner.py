@@ -71,6 +71,7 @@ def test_a_record_is_reproduced_from_its_seed_alone(tmp_path):
         assert row[key] == value, key
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("n_jobs", "backend", "batch_size"), [(2, "loky", 3), (2, "threading", 1)])
 def test_records_identical_for_any_number_of_workers(tmp_path, n_jobs, backend, batch_size):
     study = small_study(replications=5)
@@ -95,6 +96,7 @@ class Interrupted(BaseException):
     """Stands for Ctrl-C or a killed job: not an error of one replication."""
 
 
+@pytest.mark.slow
 def test_resume_after_interrupted_run(tmp_path):
     reference = run_study(small_study(replications=6), tmp_path / "ref", progress=None)
     calls = {"n": 0}
@@ -132,6 +134,7 @@ def test_resume_after_interrupted_run(tmp_path):
         assert len(read_records(raw_path(tmp_path / "run", cid))) == 6
 
 
+@pytest.mark.slow
 def test_more_replications_later_runs_only_the_new_ones(tmp_path):
     run_study(small_study(replications=2, version="1"), tmp_path, progress=None)
     calls = []
@@ -155,6 +158,7 @@ def test_a_different_study_is_refused(tmp_path):
         run_study(small_study(replications=1, seed=99), tmp_path, progress=None)
 
 
+@pytest.mark.slow
 def test_a_failing_replication_is_recorded_and_the_study_goes_on(tmp_path, capsys):
     def flaky_generate(condition, seed):
         data = mixture.generate(condition, seed)
@@ -202,6 +206,7 @@ def test_batches_interleave_conditions():
     assert tasks == [(0, [0, 1]), (1, [4]), (2, [0, 1]), (0, [2]), (2, [2, 3])]
 
 
+@pytest.mark.slow
 def test_killed_process_resumes_without_loss_or_duplicates(tmp_path):
     out = tmp_path / "killed"
     command = [

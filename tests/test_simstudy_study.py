@@ -131,6 +131,7 @@ def test_bad_configs_are_refused(tmp_path):
     assert recovery.main(["--config", str(path), "--out", str(tmp_path / "x")]) == 2
 
 
+@pytest.mark.slow
 def test_smoke_study_end_to_end(tmp_path, capsys):
     out = tmp_path / "smoke"
     argv = ["--config", str(CONFIGS / "smoke.json"), "--out", str(out), "--quiet"]
@@ -184,6 +185,7 @@ def test_estimated_sigma_is_recorded_and_recovered(tmp_path):
     assert summary["selection"]["bic"]["hit_rate"] == 1.0
 
 
+@pytest.mark.slow
 def test_a_resume_keeps_the_wall_time_of_the_run_that_made_the_records(tmp_path):
     out = tmp_path / "smoke"
     argv = ["--config", str(CONFIGS / "smoke.json"), "--out", str(out), "--quiet"]

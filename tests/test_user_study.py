@@ -208,6 +208,7 @@ def test_rebuilding_a_study_of_your_own_gives_the_generic_report(tmp_path):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_own_study_tutorial_runs(tmp_path, monkeypatch):
     """Every python block of docs/own_study.md, in order, at the documented small size."""
     doc = REPO / "docs" / "own_study.md"

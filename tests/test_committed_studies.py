@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from simstudy.harness.files import jsonable
+from simstudy.harness.measures import mcse_sd
 from simstudy.harness.records import records_frame
 from simstudy.harness.runner import raw_path, read_records
 from simstudy.harness.simulation import build_study, condition_summary
@@ -88,3 +89,12 @@ def test_a_design_of_condition_objects_keeps_its_manifest():
         seed=config["seed"], name=config["name"], settings=settings,
     )  # fmt: skip
     assert json.loads(json.dumps(study.manifest())) == {k: manifest[k] for k in study.manifest()}
+
+
+def test_the_grid_empirical_se_mcse_follows_from_its_summary():
+    """selection_grid keeps no records; its one added MCSE needs only the SD and n."""
+    summary = json.loads((OUTPUTS / "selection_grid" / "summary.json").read_text())
+    entries = [r for c in summary["conditions"] for r in c["recovery"]]
+    assert len(entries) == 2160
+    assert all(r["mcse_sd"] == mcse_sd(r["sd"], r["n"]) for r in entries)
+    assert all("mcse_rmse" not in r for r in entries)  # needs the records

@@ -149,6 +149,11 @@ def mcse_mean(values: ArrayLike) -> float:
     return float(values.std(ddof=1) / np.sqrt(values.size))
 
 
+def mcse_sd(sd: float, n: int) -> float:
+    """Monte Carlo SE of an empirical SE ``sd`` of ``n`` estimates: sd / sqrt(2 (n - 1))."""
+    return sd / np.sqrt(2 * (n - 1)) if n > 1 else float("nan")
+
+
 def parameter_recovery(estimates: ArrayLike, truth: float) -> dict[str, float]:
     """Measures of the estimates of one parameter, each with its Monte Carlo SE.
 
@@ -162,7 +167,7 @@ def parameter_recovery(estimates: ArrayLike, truth: float) -> dict[str, float]:
     -------
     dict
         ``true, n, mean``; ``bias, mcse_bias``; ``sd, mcse_sd`` (the empirical SE,
-        SD / sqrt(2 (n - 1))); ``mse, mcse_mse``; ``rmse, mcse_rmse``. NaN where
+        :func:`mcse_sd`); ``mse, mcse_mse``; ``rmse, mcse_rmse``. NaN where
         undefined (no estimate; an SD of one estimate).
     """
     values = _finite(estimates)
@@ -183,7 +188,7 @@ def parameter_recovery(estimates: ArrayLike, truth: float) -> dict[str, float]:
         "bias": bias(values, truth),
         "mcse_bias": mcse_mean(values),
         "sd": sd,
-        "mcse_sd": sd / np.sqrt(2 * (n - 1)) if n > 1 else nan,
+        "mcse_sd": mcse_sd(sd, n),
         "mse": mse,
         "mcse_mse": mcse_mse,
         "rmse": rmse_value,

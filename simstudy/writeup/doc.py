@@ -3,10 +3,11 @@
 A :class:`ReportDoc` collects the parts of ``report.md`` in order: a main part
 (tables and figures numbered 1, 2, ...) and, after :meth:`ReportDoc.appendix`, an
 appendix (A1, A2, ...). Every table (a :class:`simstudy.writeup.tables.Table`) is
-written inline in markdown and as a standalone LaTeX (booktabs) file
-``tables/NAME.tex``; every figure as ``figures/NAME.png`` and ``figures/NAME.pdf``,
-embedded with its caption. :meth:`ReportDoc.write` writes ``report.md`` and
-``manifest.json`` (every table and figure with its part and files), both whole.
+written inline in markdown (a long one in ``tables/NAME.md``, linked) and as a
+standalone LaTeX (booktabs) file ``tables/NAME.tex``; every figure as
+``figures/NAME.png`` and ``figures/NAME.pdf``, embedded with its caption.
+:meth:`ReportDoc.write` writes ``report.md`` and ``manifest.json`` (every table and
+figure with its part and files), both whole.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from matplotlib.figure import Figure
 from ..harness.files import write_json_atomic, write_text_atomic
 from . import style as report_style
 from .tables import Table, render
+
+LONG_TABLE = 60
+"""Rows above which a report table is linked (``tables/NAME.md``), not inlined."""
 
 
 @dataclass
@@ -65,21 +69,30 @@ class ReportDoc:
     def table(self, table: Table, collapsed: bool = False) -> dict[str, Any]:
         """Add a numbered table inline and write ``tables/NAME.tex``.
 
-        ``collapsed`` puts the markdown table in a ``<details>`` block (long tables).
+        ``collapsed`` puts the markdown table in a ``<details>`` block. A table of more
+        than :data:`LONG_TABLE` rows is not inlined (no reader scrolls through it): it
+        goes to ``tables/NAME.md``, linked under its caption.
         """
         number = self._number(self.tables)
         tex_path = Path("tables") / f"{table.name}.tex"
         write_text_atomic(self.out_dir / tex_path, render(table, "tex"))
+        files = [str(tex_path)]
         markdown = render(table, "md")
         label = f"**Table {number}.** {table.caption} (LaTeX: [`{tex_path}`]({tex_path}))"
-        if collapsed:
+        if len(table.rows) > LONG_TABLE:
+            md_path = Path("tables") / f"{table.name}.md"
+            heading = f"**Table {number}.** {table.caption}"
+            write_text_atomic(self.out_dir / md_path, f"{heading}\n\n{markdown}\n")
+            files.append(str(md_path))
+            markdown = f"{len(table.rows)} rows, too many to read here: [`{md_path}`]({md_path})."
+        elif collapsed:
             markdown = (
                 f"<details><summary>show the table ({len(table.rows)} rows)</summary>\n\n"
                 f"{markdown}\n\n</details>"
             )
         self.parts.append(f"{label}\n\n{markdown}")
         entry = {"number": number, "name": table.name, "caption": table.caption,
-                 "part": self.part, "files": [str(tex_path)]}  # fmt: skip
+                 "part": self.part, "files": files}  # fmt: skip
         self.tables.append(entry)
         return entry
 

@@ -190,6 +190,8 @@ def recovery(summaries: Sequence[Summary], name: str = "recovery") -> Table:
         "Recovery at the true K: mean estimate, bias, empirical SE (the SD of the estimates) "
         "and RMSE over the replications, each with its Monte Carlo SE in parentheses."
     )
+    if any("mcse_rmse" not in r for s in summaries for r in s.get("recovery", [])):
+        caption += " (-): a Monte Carlo SE that needs the records, which are not committed."
     return Table(name, caption, headers, rows, key_columns=len(keys) + 1)
 
 

@@ -9,6 +9,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.image import imread
 from matplotlib.patches import StepPatch
+from print_checks import print_problems
 
 from estimator import CRITERIA
 from simstudy.harness.records import read_records, records_frame
@@ -60,7 +61,7 @@ def test_harness_figures_fit_print(harness_figures):
     names = [name for name, _ in harness_figures]
     for prefix in ("nested_loop", "rmse", "coverage", "errors", "chosen_k_bic"):
         assert any(name.startswith(prefix) for name in names), prefix
-    problems = {name: style.print_problems(fig) for name, fig in harness_figures}
+    problems = {name: print_problems(fig) for name, fig in harness_figures}
     assert {name: p for name, p in problems.items() if p} == {}
 
 
@@ -77,14 +78,14 @@ def test_report_figures_fit_print():
         loaded = report_baselines.load_baselines(OUTPUTS / "baselines")
         figures["errors"] = report_baselines.plot_errors(*loaded)
         figures["selection_time"] = report_baselines.plot_selection_and_time(*loaded)
-        problems = {name: style.print_problems(fig) for name, fig in figures.items()}
+        problems = {name: print_problems(fig) for name, fig in figures.items()}
     assert {name: p for name, p in problems.items() if p} == {}
 
 
 def test_print_check_catches_a_poster_and_small_print():
     fig, ax = style.new_figure(width=10.0)
     ax.set_title("tiny", fontsize=5)
-    problems = style.print_problems(fig)
+    problems = print_problems(fig)
     assert any("width 10.00" in p for p in problems) and any(
         "'tiny' at 5.0 pt" in p for p in problems
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import replace
@@ -12,7 +11,13 @@ from typing import Any
 
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from ..harness.files import jsonable, software_versions, write_json_atomic, write_text_atomic
+from ..harness.files import (
+    jsonable,
+    read_json,
+    software_versions,
+    write_json_atomic,
+    write_text_atomic,
+)
 from ..studies.paths import OUTPUTS
 from .cases import (
     case_blrt_real,
@@ -105,8 +110,7 @@ def refresh_committed_studies(out: Path) -> dict[str, Any]:
     The timed cases are kept as they are; only the committed studies' (``COMMITTED_STUDIES``)
     run times and the targets are recomputed, and the refresh is noted in ``meta.refreshed``.
     """
-    with open(out / "benchmark.json", encoding="utf-8") as handle:
-        result = json.load(handle)
+    result = read_json(out / "benchmark.json")
     for study in COMMITTED_STUDIES:
         result[study] = committed_study_run(OUTPUTS / study)
     result["meta"]["refreshed"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

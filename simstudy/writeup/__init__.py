@@ -5,6 +5,6 @@ text), :mod:`.study_figures` a study's figures, :mod:`.study_report` a study fol
 tables/ and figures/, :mod:`.generic` a study of your own, :mod:`.real`,
 :mod:`.baselines` and :mod:`.blrt` the real data, the baselines and the bootstrap LRT,
 :mod:`.studies` readings and captions, :mod:`.report` and :mod:`.doc` report.md (main
-part and appendix), :mod:`.latex`, :mod:`.latexcheck`, :mod:`.style`, and
+part and appendix), :mod:`.latex`, :mod:`.style`, and
 :mod:`.blocks` the generated blocks of README.md and docs/.
 """

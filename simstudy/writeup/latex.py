@@ -5,7 +5,7 @@ The one LaTeX writer of the report and the studies. A table is set in
 wider than the text block (6.5 in: letter paper, 1-inch margins) is split into
 parts that repeat the key columns; one longer than :data:`LONG_ROWS` rows
 becomes a ``longtable`` that breaks across pages. Widths are estimated from the
-characters and checked by compiling (:mod:`simstudy.writeup.latexcheck`).
+characters and checked by compiling (``tests/print_checks.py``).
 Needs ``\\usepackage{booktabs}`` and ``\\usepackage{longtable}``.
 """
 

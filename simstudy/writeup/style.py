@@ -128,21 +128,6 @@ def new_figure(
     return fig, axes
 
 
-def print_problems(fig: Figure) -> list[str]:
-    """What keeps a figure from print: a width other than :data:`WIDTHS`, text below
-    :data:`MIN_FONT_PT` (empty: fit to print)."""
-    problems = []
-    width = fig.get_figwidth()
-    if not any(abs(width - w) < 0.01 for w in WIDTHS):
-        problems.append(f"width {width:.2f} in (not one of {WIDTHS})")
-    with style():
-        fig.canvas.draw()
-        for text in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text")):
-            if text.get_visible() and text.get_text().strip() and text.get_fontsize() < MIN_FONT_PT:
-                problems.append(f"{text.get_text()[:30]!r} at {text.get_fontsize():.1f} pt")
-    return problems
-
-
 def save(fig: Figure, stem: Path) -> list[Path]:
     """Write ``stem.png`` and ``stem.pdf`` whole; return both paths.
 

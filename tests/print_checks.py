@@ -1,8 +1,9 @@
-"""Does a generated LaTeX table fit a journal page? Compile it as an author would.
+"""Do the write-up's tables and figures fit a printed page? Checked as an author would.
 
-Each table is ``\\input`` into a plain one-column ``article`` (letter paper,
+A LaTeX table is ``\\input`` into a plain one-column ``article`` (letter paper,
 1-inch margins, booktabs, 10 pt) and compiled with pdflatex; the log's overfull
-boxes and errors are the verdict.
+boxes and errors are the verdict. A figure must have one of the print widths and
+no text below the smallest print size.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from simstudy.writeup.style import MIN_FONT_PT, WIDTHS, style
 
 PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[letterpaper,margin=1in]{geometry}
@@ -80,3 +85,18 @@ def compile_table(tex: Path, timeout: float = 60.0) -> list[str]:
 def committed_tables(outputs: Path) -> list[Path]:
     """Every LaTeX table under ``outputs`` (report and study tables)."""
     return sorted(Path(outputs).glob("**/tables/*.tex"))
+
+
+def print_problems(fig: Figure) -> list[str]:
+    """What keeps a figure from print: a width other than :data:`WIDTHS`, text below
+    :data:`MIN_FONT_PT` (empty: fit to print)."""
+    problems = []
+    width = fig.get_figwidth()
+    if not any(abs(width - w) < 0.01 for w in WIDTHS):
+        problems.append(f"width {width:.2f} in (not one of {WIDTHS})")
+    with style():
+        fig.canvas.draw()
+        for text in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text")):
+            if text.get_visible() and text.get_text().strip() and text.get_fontsize() < MIN_FONT_PT:
+                problems.append(f"{text.get_text()[:30]!r} at {text.get_fontsize():.1f} pt")
+    return problems

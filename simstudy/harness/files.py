@@ -119,28 +119,11 @@ def _sha256(data: bytes) -> str:
 def write_json_unit(
     path: str | Path, document: dict[str, Any], companions: Mapping[str, str | bytes]
 ) -> Path:
-    """Write a JSON document and its companion files as one unit.
+    """Write the JSON ``document`` at ``path`` and its ``companions`` as one unit; return ``path``.
 
-    Parameters
-    ----------
-    path : str or Path
-        The JSON document.
-    document : dict
-        Its content; written with ``document["files"]`` = SHA-256 of every companion.
-    companions : mapping of str to str or bytes
-        Companion paths relative to ``path``'s folder (POSIX form, e.g.
-        ``"real/store_segments.csv"``) to their content (text is UTF-8 encoded).
-
-    Returns
-    -------
-    Path
-        ``path``.
-
-    Notes
-    -----
-    Each file is written atomically, the document last: whatever interrupts the
-    unit, :func:`read_json_unit` either finds every companion as recorded or
-    raises :class:`UnitMismatchError`.
+    ``companions`` maps paths relative to ``path``'s folder (POSIX, e.g.
+    ``"real/store_segments.csv"``) to their content (text is UTF-8 encoded); the
+    document is written last, with ``"files"``: the SHA-256 of every companion.
     """
     path = Path(path)
     if UNIT_KEY in document:
@@ -155,15 +138,8 @@ def write_json_unit(
 
 
 def read_json(path: str | Path) -> Any:
-    """The JSON document at ``path``.
-
-    Raises
-    ------
-    ValueError
-        One line naming the file (and the line) when it is not UTF-8 JSON (cut short, say).
-    OSError
-        The file cannot be read (missing, say).
-    """
+    """The JSON document at ``path``: ValueError naming the file and line when it is not
+    UTF-8 JSON (cut short, say), OSError when it cannot be read."""
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
@@ -173,23 +149,10 @@ def read_json(path: str | Path) -> Any:
 
 
 def read_json_unit(path: str | Path) -> dict[str, Any]:
-    """Read a JSON document written by :func:`write_json_unit` and check its companions.
+    """The document :func:`write_json_unit` wrote, its companions checked.
 
-    Parameters
-    ----------
-    path : str or Path
-
-    Returns
-    -------
-    dict
-        The document (a document without ``"files"`` has nothing to check).
-
-    Raises
-    ------
-    UnitMismatchError
-        A companion is missing or differs from the one written with the document.
-    ValueError
-        The document is not valid JSON (the message names the file).
+    :class:`UnitMismatchError` when a companion is missing or not the one written with
+    it; ValueError (naming the file) when the document is not valid JSON.
     """
     path = Path(path)
     document = read_json(path)
@@ -223,11 +186,8 @@ def jsonable(obj: Any) -> Any:
 
 def software_versions() -> dict[str, str]:
     """``{"python": ..., "numpy": ..., "scipy": ...}``: the versions that produced a result."""
-    return {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-    }
+    versions = {"numpy": np.__version__, "scipy": scipy.__version__}
+    return {"python": platform.python_version(), **versions}
 
 
 def check_output_dir(path: str | Path) -> Path:

@@ -130,28 +130,13 @@ def read_records(
     condition_id: int | None = None,
     on_invalid: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """The valid records of a checkpoint file, exactly as written (empty list when absent).
+    """The valid records of a checkpoint file as written, without the checksum ([] if absent).
 
-    Parameters
-    ----------
-    path : str or Path
-    condition_id : int, optional
-        The condition the file belongs to; records of another condition are invalid.
-    on_invalid : callable (str) -> None, optional
-        Receives one line per dropped record (file, line, reason); default: a
-        :class:`RecordWarning`.
-
-    Returns
-    -------
-    list of dict
-        One per valid record (a replication found twice: its first record), without
-        the checksum.
-
-    Raises
-    ------
-    CheckpointError
-        The file has no header (0 bytes or cut inside it), or a header without the
-        runner's fields.
+    A record of another condition than ``condition_id`` (when given) is invalid; a
+    replication found twice keeps its first record. ``on_invalid`` gets one line per
+    dropped record (file, line, reason; default: a :class:`RecordWarning`).
+    :class:`CheckpointError` when the file has no header (0 bytes or cut inside it)
+    or one without the runner's fields.
     """
     path = Path(path)
     if not path.is_file():

@@ -358,37 +358,20 @@ def run_study(
 ) -> dict[int, pd.DataFrame]:
     """Run every missing replication of ``study`` and checkpoint the records in ``out_dir``.
 
+    ``out_dir``, ``n_jobs``, ``backend``, ``scheduler``, ``batch_size`` and ``progress``
+    are :func:`simstudy.harness.simulation.run_simulation`'s: records of an earlier run
+    of the same study are kept and only the missing (and errored) replications run,
+    under an exclusive lock on the folder; a dask ``scheduler`` is connected to before
+    anything is written, and without one ``n_jobs`` processes of a LocalCluster run;
+    warnings about dropped records go to ``progress`` (None: a
+    :class:`~simstudy.harness.records.RecordWarning`).
+
     Parameters
     ----------
-    study : Study
-    out_dir : str or Path
-        Results folder; records of an earlier run of the same study are kept and
-        only the missing replications (and those that errored) are run. The run
-        holds an exclusive lock on it.
-    n_jobs : int
-        Worker processes (or threads); 1 runs in this process. With ``backend="dask"``
-        and no ``scheduler``: the worker processes of the LocalCluster started for
-        the run (-1: one per core); with a ``scheduler``, ignored (the cluster's
-        workers decide).
-    backend : {"loky", "threading", "sequential", "dask"}
-        joblib backend; ``"dask"`` runs on a dask.distributed cluster (optional
-        extra, ``pip install -e ".[dask]"``). Records are the same whatever the backend.
-    scheduler : str, Path, distributed.Client or None
-        Only with ``backend="dask"``: a scheduler address (``tcp://host:8786``), a
-        scheduler file, or a connected Client; None starts a LocalCluster of
-        ``n_jobs`` processes with one thread each for this run. A scheduler is
-        connected to before anything is written in ``out_dir``.
-    batch_size : int
-        Replications per work unit (a dask task).
-    progress : text stream or None
-        Where progress lines and warnings about dropped records go (None: silent;
-        dropped records then raise a :class:`~simstudy.harness.records.RecordWarning`).
     checkpoint_every : float
         Seconds between checkpoints: the files of conditions with new records are
-        rewritten when a batch arrives this long after the last checkpoint, and at
-        the end (also after Ctrl-C or an exception). A killed process loses at most
-        the replications of the last ``checkpoint_every`` seconds; 0 writes after
-        every batch.
+        rewritten when a batch arrives this long after the last one, and at the end
+        (also after Ctrl-C or an exception); 0 writes after every batch.
     restart : bool
         Discard the folder's records (and its study.json) and start over, even when
         the folder holds a different or changed study.

@@ -94,24 +94,11 @@ def _plain(value: Any, where: str) -> Any:
 
 
 def design_rows(design: pd.DataFrame | Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Check a design and return its rows as plain dicts (one per condition).
+    """A design's rows (columns or keys: the factors) as dicts of plain JSON levels.
 
-    Parameters
-    ----------
-    design : DataFrame or sequence of mapping
-        One row per condition; the columns (keys) are the factors, any names.
-
-    Returns
-    -------
-    list of dict
-        Factor name to level, levels as plain JSON values.
-
-    Raises
-    ------
-    ValueError
-        One line naming the row and factor at fault: an empty design, rows with
-        different factors, a factor name that is not a string, or a level that JSON
-        cannot hold (``np.inf``, NaN, arrays, objects).
+    ValueError, one line naming the row and factor at fault: an empty design, rows
+    with different factors, a factor name that is not a string, or a level JSON
+    cannot hold (``np.inf``, NaN, arrays, objects).
     """
     if isinstance(design, pd.DataFrame):
         rows: list[Any] = design.to_dict(orient="records")
@@ -227,19 +214,8 @@ class _Call:
 
 
 def default_summary(results: pd.DataFrame) -> dict[str, float]:
-    """Mean of every numeric result column over the successful replications.
-
-    Parameters
-    ----------
-    results : DataFrame
-        One row per successful replication (``replication``, ``seed`` and
-        ``seconds`` are left out).
-
-    Returns
-    -------
-    dict
-        Column name to its mean (NaN when no replication succeeded).
-    """
+    """Mean of every numeric column of ``results`` (one row per successful replication;
+    ``replication``, ``seed`` and ``seconds`` left out); NaN when there is none."""
     skip = {"replication", "seed", "seconds"}
     numeric = results.select_dtypes(include=["number", "bool"]).drop(
         columns=[c for c in results if c in skip], errors="ignore"
@@ -515,9 +491,11 @@ def run_simulation(
         ``summary.csv`` / ``summary.json``. Rerunning the same call resumes: only
         missing replications run; a different design, seed or name is refused.
     n_jobs : int
-        Parallel workers (1: in this process; -1: every core).
+        Parallel workers (1: in this process; -1: every core); with ``backend="dask"``,
+        the processes of the LocalCluster started for the run, unless ``scheduler``.
     backend : {"loky", "threading", "sequential", "dask"}
-        joblib backend (:func:`simstudy.harness.runner.run_study`).
+        joblib backend; ``"dask"`` runs on a dask.distributed cluster (the ``dask``
+        extra). Records are the same whatever the backend.
     seed : int
         Root of every random stream: replication r of condition c gets its own
         streams, the same for any ``n_jobs``, ``batch_size`` or backend.
@@ -528,7 +506,8 @@ def run_simulation(
     progress : text stream, None or "stderr"
         Progress (None: silent; "stderr": ``sys.stderr`` at the time of the call).
     scheduler : str, Path, distributed.Client or None
-        With ``backend="dask"``: the cluster (:func:`simstudy.harness.runner.run_study`).
+        With ``backend="dask"``: a scheduler address (``tcp://host:8786``), a scheduler
+        file or a connected Client (its workers decide; ``n_jobs`` is ignored).
 
     Returns
     -------
@@ -540,11 +519,9 @@ def run_simulation(
     ------
     ValueError
         A bad design or argument (one line naming it), before anything is written.
-    StudyFailedError
-        Every replication raised (records are written first; the message is the
-        first error).
-    simstudy.harness.runner.StudyMismatchError
-        ``out_dir`` holds a different study.
+    Exception
+        :func:`simstudy.harness.runner.run_study`'s: a different study in ``out_dir``,
+        every replication failed (records written first), Ctrl-C, ...
     """
     study = build_study(design, replications, generate, analyse, seed=seed, name=name)
     return simulate(
@@ -574,27 +551,12 @@ def _previous_summary(out_dir: Path) -> dict[str, Any] | None:
 def records_wall_seconds(
     previous: Mapping[str, Any] | None, records_before: int, records_after: int, this_run: float
 ) -> float:
-    """Wall seconds of the runs that produced the folder's records.
+    """Wall seconds of the runs that produced the folder's records (a rerun of a finished
+    study takes seconds; its summary must still say how long the records took).
 
-    A rerun of a finished study computes nothing and takes seconds; its summary
-    must still say how long the records took.
-
-    Parameters
-    ----------
-    previous : dict or None
-        The summary.json written by the last complete run.
-    records_before, records_after : int
-        Records in the folder before and after this run.
-    this_run : float
-        Wall seconds of this run.
-
-    Returns
-    -------
-    float
-        This run's time when it started from nothing; the previous summary's
-        figure when this run added no record; their sum when it added some to
-        records an earlier run made. Time spent by an interrupted run that
-        wrote no summary is not known and not counted.
+    ``this_run`` when it started from nothing (or ``previous``, the last summary.json,
+    has no figure); ``previous``'s figure when this run added no record; their sum
+    otherwise. An interrupted run that wrote no summary is not counted.
     """
     earlier = None
     if previous is not None:

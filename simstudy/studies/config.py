@@ -54,6 +54,13 @@ FIT_DEFAULTS: dict[str, Any] = {
 }
 """EM settings of every fit; ``sigma`` is the model's noise: fixed at 1, or estimated
 ("common" or per "segment", :mod:`estimator.engine`)."""
+
+
+def fit_options(fit: Mapping[str, Any]) -> dict[str, Any]:
+    """The keywords of an estimator fit in a condition's ``fit`` (those of FIT_DEFAULTS)."""
+    return {key: fit[key] for key in FIT_DEFAULTS}
+
+
 BLRT_DEFAULTS: dict[str, Any] = {"level": 0.05, "k_min": 1, "k_max": None, "sequential": False}
 """Defaults of a config's optional ``"blrt"`` entry (:func:`check_blrt`)."""
 REQUIRED_KEYS: tuple[str, ...] = REQUIRED

@@ -70,7 +70,7 @@ from ..harness.measures import (
 )
 from ..harness.runner import Study
 from ..harness.simulation import SimulationResult, build_study, simulate
-from .config import Condition, conditions
+from .config import Condition, conditions, fit_options
 from .generate import Truth, draw_prices, generate_long, generate_stats
 
 SE_KINDS: dict[str, Callable[[SufficientStats], Inference]] = {
@@ -82,16 +82,8 @@ SE_KINDS: dict[str, Callable[[SufficientStats], Inference]] = {
 
 @dataclass(frozen=True, eq=False)
 class SimData:
-    """One synthetic data set.
-
-    Attributes
-    ----------
-    stats : SufficientStats
-        Per-store statistics of the generated panel (N stores).
-    labels : ndarray of shape (N,)
-        True segments (0-based, rows of the condition's truth).
-    prices : ndarray of shape (T,)
-    """
+    """One synthetic data set: the panel's per-store ``stats`` (N stores), the true
+    ``labels`` (shape (N,), rows of the condition's truth) and ``prices`` (shape (T,))."""
 
     stats: SufficientStats
     labels: np.ndarray
@@ -115,33 +107,16 @@ def generate(condition: Condition, rng: np.random.Generator) -> SimData:
 
 
 def analyse(condition: Condition, data: SimData, rng: np.random.Generator) -> dict[str, Any]:
-    """Fit every K in the condition's k_range and return the replication's record.
+    """Fit every K of the condition's k_range; the replication's flat record (module docstring).
 
-    Parameters
-    ----------
-    condition : Condition
-    data : SimData
-    rng : Generator
-        Its SeedSequence is the root of the EM starting values (keyed by K).
-
-    Returns
-    -------
-    dict
-        Flat record (module docstring).
+    ``rng``'s SeedSequence is the root of the EM starting values (keyed by K).
     """
     seed = rng.bit_generator.seed_seq
     fit_settings = condition.fit
     selection = fit_k_range(
-        data.stats,
-        condition.k_range,
-        n_init=fit_settings["n_init"],
-        tol=fit_settings["tol"],
-        max_iter=fit_settings["max_iter"],
-        seed=seed,
-        init=fit_settings["init"],
-        sigma=fit_settings["sigma"],
-        coef_names=condition.coef_names,
-    )
+        data.stats, condition.k_range, seed=seed, coef_names=condition.coef_names,
+        **fit_options(fit_settings),
+    )  # fmt: skip
     record: dict[str, Any] = {}
     for k in selection.k_range:
         fit = selection.fits[k]
@@ -186,34 +161,15 @@ def blrt_fields(
     fits: dict[int, Any],
     seed: np.random.SeedSequence,
 ) -> dict[str, Any]:
-    """The bootstrap likelihood-ratio test's fields of a record (module docstring).
-
-    Parameters
-    ----------
-    fit_settings : dict
-        A condition's ``fit``, with its ``blrt`` entry.
-    stats : SufficientStats
-    fits : dict of int to MixtureFit
-        The replication's fits over its k_range (reused as the observed fits).
-    seed : SeedSequence
-        Root of the test's bootstrap streams.
-    """
+    """The bootstrap LRT's fields of a record (module docstring): the test of a condition's
+    ``fit`` settings (with their ``blrt`` entry) on the replication's ``fits`` over its
+    k_range, bootstrap streams from ``seed``."""
     blrt = fit_settings["blrt"]
     result = bootstrap_lrt(
-        stats,
-        int(blrt["k_max"]),
-        int(blrt["n_boot"]),
-        level=float(blrt["level"]),
-        k_min=int(blrt["k_min"]),
-        seed=seed,
-        n_init=fit_settings["n_init"],
-        tol=fit_settings["tol"],
-        max_iter=fit_settings["max_iter"],
-        init=fit_settings["init"],
-        sigma=fit_settings["sigma"],
-        fits=fits,
-        sequential=bool(blrt["sequential"]),
-    )
+        stats, int(blrt["k_max"]), int(blrt["n_boot"]), level=float(blrt["level"]),
+        k_min=int(blrt["k_min"]), seed=seed, fits=fits, sequential=bool(blrt["sequential"]),
+        **fit_options(fit_settings),
+    )  # fmt: skip
     fields: dict[str, Any] = {"chosen_blrt": result.chosen_k}
     nan = float("nan")
     for k0 in range(result.k_min, result.k_max):
@@ -225,15 +181,9 @@ def blrt_fields(
 
 
 def blrt_summary(blrt: dict[str, Any], ok: pd.DataFrame) -> dict[str, Any]:
-    """Per K0 tested: how often the test of K0 against K0 + 1 rejected, with a Wilson interval.
-
-    Returns
-    -------
-    dict
-        ``level`` and ``tests``: one row per K0 with ``K0``, ``n`` (replications
-        that reached the test), ``rejections``, ``rejection_rate``, ``ci_low``,
-        ``ci_high`` and ``n_used_mean`` (bootstrap samples drawn).
-    """
+    """How often the test of K0 against K0 + 1 rejected: ``level``, ``n_boot`` and ``tests``,
+    per K0 ``K0``, ``n`` (replications that reached it), ``rejections``, ``rejection_rate``,
+    ``ci_low``, ``ci_high`` (Wilson 95%) and ``n_used_mean`` (bootstrap samples drawn)."""
     tests = []
     for k0 in range(int(blrt["k_min"]), int(blrt["k_max"])):
         column = f"blrt_p_K{k0}"
@@ -273,14 +223,9 @@ def inference_fields(
     Parameters
     ----------
     fit : MixtureFit or tuple (theta (K, P), pi (K,)[, sigma])
-        The fit at the true number of segments, in its own segment order.
-    stats : SufficientStats
-        The data it was fitted to (N stores).
-    truth : Truth
-        K true segments.
+        The fit at the true K (of ``truth``), in its own segment order, to ``stats``.
     perm : ndarray of int, shape (K,)
-        From :func:`simstudy.harness.measures.match_segments`: fitted segment ``perm[c]``
-        estimates true segment c.
+        From :func:`estimator.match_segments`: fitted segment ``perm[c]`` is true segment c.
     estimated_sigma : bool
         Also record sigma (the fit estimated it, common or per segment).
     coef_names : tuple of str
@@ -289,8 +234,8 @@ def inference_fields(
     Returns
     -------
     dict
-        ``se_valid_{kind}``, ``se_{kind}_{name}`` and ``cover_{kind}_{name}`` for every
-        parameter name (module docstring), and ``cover_{kind}_logit_pi_{c}``.
+        ``se_valid_{kind}``, ``se_{kind}_{name}``, ``cover_{kind}_{name}`` for every
+        parameter (module docstring), and ``cover_{kind}_logit_pi_{c}``.
     """
     fields: dict[str, Any] = {}
     for kind, method in SE_KINDS.items():
@@ -390,13 +335,7 @@ def _coverage_columns(ok: pd.DataFrame, name: str, sd: float) -> dict[str, Any]:
 
 
 def summarise(condition: Condition, results: pd.DataFrame) -> dict[str, Any]:
-    """Per-condition summary: recovery at the true K, hit rates, convergence.
-
-    Parameters
-    ----------
-    condition : Condition
-    results : DataFrame
-        One row per successful replication (the harness counts errors and time).
+    """A condition's summary of its successful replications (``results``, one row each).
 
     Returns
     -------

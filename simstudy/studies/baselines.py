@@ -1,42 +1,19 @@
 """The estimator against the baselines an analyst would try first, on the real_like condition.
 
-Usage::
+``python -m experiments.baselines`` (docs/report.md, "Baselines"). Every replication
+draws the panel of the real_like study's replication r (the generator and seeds of
+:mod:`simstudy.studies.mixture`) and fits it three ways (:data:`METHODS`): ``full``,
+the estimator as the study runs it, K by BIC (n = NT); ``single``, the same with one
+start per K; ``twostep``, each store's own OLS (alpha_i, beta_i), then scikit-learn's
+full-covariance ``GaussianMixture`` of those points with its defaults (as many starts
+as ``full``), K by its BIC (n = N), segment c's coefficients the mean of component c.
 
-    python -m experiments.baselines [--replications R] [--n-jobs J] [--out outputs/baselines]
-                                    [--config experiments/configs/real_like.json]
-                                    [--gmm-n-init N] [--quiet]
-
-Every replication draws one synthetic panel of the real_like condition (truth =
-the real-data K = 3 fit, the real 52-week prices, N = 300 stores; the
-generator and seeds of :mod:`simstudy.studies.mixture`, so replication r is the very
-panel of the real_like recovery study's replication r) and fits it three ways:
-
-``full``
-    the estimator as the study runs it: :func:`estimator.fit_k_range`
-    over the config's k_range with its ``n_init`` (10) k-means++ starts per K,
-    tol and max_iter; K chosen by BIC (n = NT).
-``single``
-    the same with one EM start per K (``n_init = 1``).
-``twostep``
-    each store's own OLS estimate b_i = (alpha_i, beta_i), then a full-covariance
-    Gaussian mixture of the points b_i: scikit-learn's ``GaussianMixture`` as an analyst
-    runs it (its defaults: k-means starts, EM to a change of 1e-3 in the mean
-    log-likelihood per point, at most 100 iterations; as many starts as ``full``), K
-    chosen by that mixture's BIC (n = N points). Segment c's (alpha_c, beta_c) is the
-    mean of component c and pi_c its weight.
-
-Recorded per method: the K chosen, and at the true K the estimates matched to
-the true segments (Hungarian algorithm, :func:`simstudy.harness.measures.match_segments`
-on the fitted-log-sales distance, as in the recovery study), the adjusted Rand
-index and misclassification rate of the most likely segments, and the seconds
-of the method's fits (sufficient statistics, and so b_i, are computed once
-before and not timed). For ``full`` and ``single`` the log-likelihood of every
-K, so the summary can say how often one start reaches the maximum that ten find.
-
-Run through :func:`simstudy.harness.simulation.simulate`: OUT/summary.json (per
-method: recovery, hit rate of the true K with a Wilson interval, classification,
-time; and the comparisons with ``full``), OUT/raw/condition_0000.csv (one row per
-replication) and OUT/study.json; a second run resumes.
+Per method the record holds the K chosen and, at the true K, the estimates matched
+to the true segments (:func:`estimator.match_segments`), the ARI and misclassification
+rate, and the seconds of the method's fits (the sufficient statistics, and so the
+OLS points, are computed once before, untimed); for ``full`` and ``single`` the
+log-likelihood of every K, so the summary can say how often one start reaches the
+maximum ten find.
 """
 
 from __future__ import annotations
@@ -44,6 +21,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -122,14 +100,9 @@ def _mixture_fields(
     fit = condition.fit
     started = time.perf_counter()
     selection = fit_k_range(
-        data.stats,
-        condition.k_range,
-        n_init=n_init,
-        tol=fit["tol"],
-        max_iter=fit["max_iter"],
-        seed=seed,
-        init=fit["init"],
-    )
+        data.stats, condition.k_range, n_init=n_init, tol=fit["tol"], max_iter=fit["max_iter"],
+        seed=seed, init=fit["init"],
+    )  # fmt: skip
     seconds = time.perf_counter() - started
     at_true = selection.fits[condition.truth.n_components]
     fields: dict[str, Any] = {f"{prefix}_chosen_k": selection.chosen_k}
@@ -192,22 +165,11 @@ def _twostep_fields(
 def analyse(
     condition: Condition, data: mixture.SimData, rng: np.random.Generator
 ) -> dict[str, Any]:
-    """Fit one panel by the estimator, a single start and the two-step route.
+    """Fit one panel (:func:`simstudy.studies.mixture.generate`'s) by the estimator, a single
+    start and the two-step route; the record's ``{method}_...`` fields (module docstring).
 
-    Parameters
-    ----------
-    condition : Condition
-        Its ``fit`` holds the estimator's settings and ``gmm_n_init``.
-    data : SimData
-        From :func:`simstudy.studies.mixture.generate`.
-    rng : Generator
-        Its SeedSequence is the replication's fitting stream (``full`` uses it as the
-        recovery study does).
-
-    Returns
-    -------
-    dict
-        Flat record: ``{method}_...`` fields (module docstring).
+    The condition's ``fit`` holds ``gmm_n_init`` too; ``rng``'s SeedSequence is the
+    fitting stream, used by ``full`` as the recovery study uses it.
     """
     seed = rng.bit_generator.seed_seq
     fit = condition.fit
@@ -233,12 +195,6 @@ def _paired(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
 def summarise(condition: Condition, ok: pd.DataFrame) -> dict[str, Any]:
     """Per method: recovery, hit rate of the true K, classification, time; and comparisons.
 
-    Parameters
-    ----------
-    condition : Condition
-    ok : DataFrame
-        One row per successful replication.
-
     Returns
     -------
     dict
@@ -255,12 +211,9 @@ def summarise(condition: Condition, ok: pd.DataFrame) -> dict[str, Any]:
     true_values = {
         f"{name}_{c + 1}": float(value)
         for c in range(true_k)
-        for name, value in (
-            ("alpha", truth.theta[c, 0]),
-            ("beta", truth.theta[c, 1]),
-            ("pi", truth.pi[c]),
-        )
-    }
+        for name, value in (("alpha", truth.theta[c, 0]), ("beta", truth.theta[c, 1]),
+                            ("pi", truth.pi[c]))
+    }  # fmt: skip
     methods: dict[str, Any] = {}
     for m, description in METHODS.items():
         seconds = ok[f"{m}_seconds"].to_numpy(dtype=float)
@@ -314,12 +267,8 @@ def summarise(condition: Condition, ok: pd.DataFrame) -> dict[str, Any]:
             "gap_mean": float(gap.mean()),
             "gap_max": float(gap.max()),
         }
-    return {
-        "true_k": true_k,
-        "methods": methods,
-        "comparison": comparison,
-        "single_start": single_start,
-    }
+    return {"true_k": true_k, "methods": methods, "comparison": comparison,
+            "single_start": single_start}  # fmt: skip
 
 
 def run(
@@ -333,17 +282,7 @@ def run(
     """Run (or resume) the baseline study on the config's condition(s); return summary.json."""
     config = load_config(config_path)
     gmm_n_init = int(config["fit"]["n_init"]) if gmm_n_init is None else gmm_n_init
-    conds = [
-        Condition(
-            id=c.id,
-            factors=c.factors,
-            truth=c.truth,
-            k_range=c.k_range,
-            fit={**c.fit, "gmm_n_init": gmm_n_init},
-            price_data=c.price_data,
-        )
-        for c in conditions(config)
-    ]
+    conds = [replace(c, fit={**c.fit, "gmm_n_init": gmm_n_init}) for c in conditions(config)]
     settings = {
         "config": config["name"],
         "k_range": config["k_range"],

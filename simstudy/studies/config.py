@@ -72,29 +72,14 @@ REQUIRED_KEYS: tuple[str, ...] = REQUIRED
 
 
 def pooled_mean(theta: np.ndarray, pi: np.ndarray) -> np.ndarray:
-    """The pi-weighted mean of the segment coefficients, shape (P,).
-
-    Parameters
-    ----------
-    theta : ndarray of shape (K, P)
-    pi : ndarray of shape (K,)
-    """
+    """The pi-weighted mean of the segment coefficients theta (K, P), shape (P,)."""
     return np.asarray(pi, dtype=float) @ np.asarray(theta, dtype=float)
 
 
 def separate(theta: np.ndarray, pi: np.ndarray, scale: float) -> np.ndarray:
-    """Pull segments toward (scale < 1) or push them from (scale > 1) their pi-weighted mean.
+    """theta_c -> m + s (theta_c - m), s = ``scale`` > 0, m the pi-weighted mean; shape (K, P).
 
-    Parameters
-    ----------
-    theta : ndarray of shape (K, P)
-    pi : ndarray of shape (K,)
-    scale : float
-        s > 0: theta_c -> m + s (theta_c - m).
-
-    Returns
-    -------
-    ndarray of shape (K, P)
+    Pulls segments toward (s < 1) or pushes them from (s > 1) their mean.
     """
     if not scale > 0:
         raise ValueError(f"separation must be positive, got {scale}")
@@ -105,19 +90,8 @@ def separate(theta: np.ndarray, pi: np.ndarray, scale: float) -> np.ndarray:
 def merge_closest(
     theta: np.ndarray, pi: np.ndarray, gram: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Merge the two closest segments into their pi-weighted mean.
-
-    Parameters
-    ----------
-    theta : ndarray of shape (K, P)
-    pi : ndarray of shape (K,)
-    gram : ndarray of shape (P, P)
-
-    Returns
-    -------
-    theta : ndarray of shape (K - 1, P)
-    pi : ndarray of shape (K - 1,)
-    """
+    """Merge the two closest segments (distance under ``gram``, (P, P)) into their
+    pi-weighted mean: theta (K - 1, P) and pi (K - 1,)."""
     if len(pi) < 2:
         raise ValueError("a single segment cannot be merged")
     dist = segment_distances(theta, gram)
@@ -134,19 +108,9 @@ def split_largest(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split the most common segment into two halves that differ only in alpha.
 
-    The halves sit at alpha_c -/+ delta, with delta such that their distance
-    equals the smallest distance between the existing segments.
-
-    Parameters
-    ----------
-    theta : ndarray of shape (K, P), K >= 2
-    pi : ndarray of shape (K,)
-    gram : ndarray of shape (P, P)
-
-    Returns
-    -------
-    theta : ndarray of shape (K + 1, P)
-    pi : ndarray of shape (K + 1,)
+    The halves sit at alpha_c -/+ delta, with delta such that their distance (under
+    ``gram``) equals the smallest distance between the K >= 2 existing segments.
+    Returns theta (K + 1, P) and pi (K + 1,).
     """
     if len(pi) < 2:
         raise ValueError("splitting needs at least two segments (to set the split's distance)")
@@ -164,21 +128,10 @@ def split_largest(
 def derive_truths(
     theta: np.ndarray, pi: np.ndarray, gram: np.ndarray, k_values: Sequence[int]
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Truths with other numbers of segments, by merging and splitting (module docstring).
+    """Truths with ``k_values`` segments from the base truth theta (K0, P), pi (K0,), by
+    merging and splitting (module docstring; distance under ``gram``, X'X of the prices).
 
-    Parameters
-    ----------
-    theta : ndarray of shape (K0, P)
-        Base truth.
-    pi : ndarray of shape (K0,)
-    gram : ndarray of shape (P, P)
-        X'X of the prices that define distance.
-    k_values : sequence of int
-
-    Returns
-    -------
-    dict of int to (theta (K, P), pi (K,))
-        Segments sorted by ascending alpha, then beta.
+    Per K: theta (K, P) and pi (K,), segments sorted by ascending alpha, then beta.
     """
     theta = np.asarray(theta, dtype=float)
     pi = np.asarray(pi, dtype=float)
@@ -200,18 +153,8 @@ def derive_truths(
 
 
 def expand_grid(factors: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """Every combination of the factor levels, the last factor varying fastest.
-
-    Parameters
-    ----------
-    factors : mapping of str to sequence
-        Factor name to its levels.
-
-    Returns
-    -------
-    list of dict
-        One dict per combination (``prod(len(levels))`` of them).
-    """
+    """Every combination of the levels of ``factors`` (name to levels), one dict each, the
+    last factor varying fastest (as SimDesign's createDesign)."""
     names = list(factors)
     for name in names:
         if isinstance(factors[name], str | bytes) or not len(factors[name]):
@@ -370,21 +313,15 @@ def check_config(config: dict[str, Any], where: str = "config") -> dict[str, Any
     return out
 
 
-def check_blrt(blrt: Any, k_range: Sequence[int], where: str = "config") -> dict[str, Any]:
-    """Validate a config's ``"blrt"`` entry and fill in its defaults.
+def check_blrt(blrt: Mapping[str, Any], k_range: Sequence[int], where: str) -> dict[str, Any]:
+    """A config's ``"blrt"`` entry (its keys checked by the schema) with its defaults, checked
+    against ``k_range`` and :func:`estimator.check_blrt_settings`.
 
     Keys: ``n_boot`` (bootstrap samples per test, required), ``level`` (0.05),
     ``k_min`` (first K0 tested, 1), ``k_max`` (largest K considered; default the
     largest of ``k_range``), ``sequential`` (Besag-Clifford early stopping, false).
     The refits use the config's ``fit`` settings.
     """
-    if not isinstance(blrt, Mapping):
-        raise ValueError(f"{where}: 'blrt' must be an object such as {{\"n_boot\": 99}}")
-    unknown = sorted(set(blrt) - set(BLRT_DEFAULTS) - {"n_boot"})
-    if unknown:
-        raise ValueError(f"{where}: unknown key(s) {unknown} in 'blrt'")
-    if "n_boot" not in blrt:
-        raise ValueError(f"{where}: 'blrt' needs n_boot (bootstrap samples per test)")
     out = {**BLRT_DEFAULTS, **blrt}
     if out["k_max"] is None:
         out["k_max"] = max(k_range)
@@ -414,18 +351,8 @@ def _truth_for_k(config: Mapping[str, Any], k: int, where: str) -> tuple[np.ndar
 
 
 def conditions(config: Mapping[str, Any]) -> list[Condition]:
-    """The conditions of a checked config: its design grid with resolved truths.
-
-    Parameters
-    ----------
-    config : mapping
-        As returned by :func:`load_config`.
-
-    Returns
-    -------
-    list of Condition
-        In grid order (:func:`expand_grid` over :data:`FACTORS`).
-    """
+    """The conditions of a checked config (:func:`load_config`): its design grid with resolved
+    truths, in grid order (:func:`expand_grid` over :data:`FACTORS`)."""
     base_k = len(config["truth"]["pi"])
     levels = {
         name: config["factors"].get(name, [FACTOR_DEFAULTS.get(name, base_k)]) for name in FACTORS
@@ -433,12 +360,7 @@ def conditions(config: Mapping[str, Any]) -> list[Condition]:
     extras = tuple((str(n), float(p)) for n, p in config.get("extra_regressors", {}).items())
     out = []
     for index, factors in enumerate(expand_grid(levels)):
-        factors = {
-            **factors,
-            "N": int(factors["N"]),
-            "T": int(factors["T"]),
-            "K": int(factors["K"]),
-        }
+        factors |= {key: int(factors[key]) for key in ("N", "T", "K")}
         theta, pi = _truth_for_k(config, factors["K"], "config")
         theta = separate(theta, pi, float(factors["separation"]))
         order = canonical_order(theta)
@@ -446,14 +368,7 @@ def conditions(config: Mapping[str, Any]) -> list[Condition]:
         sigma = np.asarray(sigma, dtype=float)[order] if isinstance(sigma, list) else float(sigma)
         truth = Truth(theta[order], pi[order], sigma)
         out.append(
-            Condition(
-                id=index,
-                factors=factors,
-                truth=truth,
-                k_range=tuple(config["k_range"]),
-                fit=dict(config["fit"]),
-                price_data=str(config["price_data"]),
-                extra_regressors=extras,
-            )
-        )
+            Condition(index, factors, truth, tuple(config["k_range"]), dict(config["fit"]),
+                      str(config["price_data"]), extras)
+        )  # fmt: skip
     return out

@@ -111,24 +111,11 @@ def draw_prices(
     seed: SeedLike = None,
     data: str | Path = REAL_DATA,
 ) -> np.ndarray:
-    """Prices of one synthetic panel.
+    """Prices of one synthetic panel, shape (T,) = (``n_weeks``,).
 
-    Parameters
-    ----------
-    spec : "real" or mapping
-        ``"real"``: the first ``n_weeks`` weeks of the real price series (no
-        randomness). ``{"process": "lognormal", "meanlog": m, "sdlog": s}``:
-        i.i.d. prices with log p_t ~ N(m, s^2).
-    n_weeks : int
-        T.
-    seed : int, SeedSequence, Generator or None
-        Randomness of a drawn series.
-    data : str or Path
-        CSV holding the real series (column ``Price``).
-
-    Returns
-    -------
-    ndarray of shape (T,)
+    ``spec`` ``"real"``: the first T weeks of the real series (column ``Price`` of
+    ``data``; no randomness); ``{"process": "lognormal", "meanlog": m, "sdlog": s}``:
+    i.i.d. prices with log p_t ~ N(m, s^2), drawn from ``seed``.
     """
     if spec == "real":
         series = real_prices(data)
@@ -170,23 +157,8 @@ def _drawn_blocks(
 def generate_panel(
     truth: Truth, prices: np.ndarray, n_stores: int, seed: SeedLike
 ) -> tuple[Panel, np.ndarray]:
-    """Draw a whole synthetic panel.
-
-    Parameters
-    ----------
-    truth : Truth
-    prices : ndarray of shape (T,)
-    n_stores : int
-        N.
-    seed : int, SeedSequence, Generator or None
-
-    Returns
-    -------
-    panel : Panel
-        y of shape (N, T), X = [1, log p] of shape (T, 2).
-    labels : ndarray of shape (N,)
-        True segment of every store (0-based, rows of ``truth.theta``).
-    """
+    """Draw a whole panel of ``n_stores`` stores at ``prices`` (T,): the Panel (y (N, T),
+    X = [1, log p] (T, 2)) and every store's true segment (N,), rows of ``truth.theta``."""
     X = design_matrix(prices)
     ys, labels = zip(*_drawn_blocks(truth, X, n_stores, seed), strict=True)
     return panel_from_arrays(np.concatenate(ys), X, source="<simulated>"), np.concatenate(labels)
@@ -253,23 +225,10 @@ def generate_long(
     no irregularities the stores are the same ones), then the extra
     regressors, the price deviations and the missing-week mask.
 
-    Parameters
-    ----------
-    truth : Truth
-        theta of shape (K, 2 + number of extras).
-    prices : ndarray of shape (T,)
-        The common price series.
-    n_stores : int
-    seed : int, SeedSequence, Generator or None
-    irregular : Irregularities
-
-    Returns
-    -------
-    panel : LongPanel
-        Observed store-weeks; stores left with fewer weeks than regressors are
-        excluded (with a warning) as the loader would.
-    labels : ndarray of shape (N_kept,)
-        True segment of every store kept.
+    ``truth.theta`` has 2 + (number of extras) columns; ``prices`` (T,) is the common
+    series. Returns the LongPanel of the observed store-weeks (stores left with fewer
+    weeks than regressors excluded, with a warning, as the loader would) and the true
+    segment of every store kept, shape (N_kept,).
     """
     streams = _block_streams(n_stores, seed)
     n_extra = len(irregular.extras)
@@ -294,14 +253,8 @@ def generate_long(
         labels.append(block_labels)
         first_store += n
     store, week, y, X = (np.concatenate(parts) for parts in zip(*rows, strict=True))
-    panel = long_from_arrays(
-        store,
-        week,
-        y,
-        X,
-        coef_names=("alpha", "beta", *(name for name, _ in irregular.extras)),
-        source="<simulated>",
-    )
+    names = ("alpha", "beta", *(name for name, _ in irregular.extras))
+    panel = long_from_arrays(store, week, y, X, coef_names=names, source="<simulated>")
     all_labels = np.concatenate(labels)
     kept = np.flatnonzero(np.bincount(store, minlength=n_stores) >= X.shape[1])
     return panel, all_labels[kept]

@@ -44,14 +44,8 @@ HIT = 1e-6
 """Log-likelihood units within which a fit counts as reaching the best-known maximum."""
 VERSION = "restarts-1"
 """Version of :func:`generate` and :func:`analyse` (a change that alters records bumps it)."""
-SUMMARY_FIELDS = (
-    "reached",
-    "median_shortfall",
-    "max_shortfall",
-    "max_excess",
-    "certified",
-    "median_seconds",
-)
+SUMMARY_FIELDS = ("reached", "median_shortfall", "max_shortfall", "max_excess", "certified",
+                  "median_seconds")  # fmt: skip
 
 
 def real_design(
@@ -68,37 +62,20 @@ def real_design(
     resume its records) again.
     """
     return [
-        {
-            "data": data,
-            "K": k,
-            "sigma": "fixed",
-            "tol": tol,
-            "init": init,
-            "n_init": n,
-            "best": round(b, 9),
-        }
-        for k, b in best.items()
-        for tol in tols
-        for init in inits
-        for n in n_inits
-    ]
+        {"data": data, "K": k, "sigma": "fixed", "tol": tol, "init": init, "n_init": n,
+         "best": round(b, 9)}
+        for k, b in best.items() for tol in tols for init in inits for n in n_inits
+    ]  # fmt: skip
 
 
 def hard_case_design(known: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
     """The default settings on every fit of the hard-case suite (``known``: its best-known)."""
+    defaults = {"tol": DEFAULT_TOL, "init": DEFAULT_INIT, "n_init": DEFAULT_N_INIT}
     return [
-        {
-            "data": case.name,
-            "K": k,
-            "sigma": case.sigma_mode,
-            "tol": DEFAULT_TOL,
-            "init": DEFAULT_INIT,
-            "n_init": DEFAULT_N_INIT,
-            "best": known[case.name][str(k)]["loglik"],
-        }
-        for case in hard_cases()
-        for k in case.k_values
-    ]
+        {"data": case.name, "K": k, "sigma": case.sigma_mode, **defaults,
+         "best": known[case.name][str(k)]["loglik"]}
+        for case in hard_cases() for k in case.k_values
+    ]  # fmt: skip
 
 
 @lru_cache(maxsize=16)

@@ -145,14 +145,8 @@ def markdown(mode: str, rows: list[dict[str, Any]], n_used: int, n_reps: int) ->
         ]
         for r in rows
     ]
-    headers = [
-        "parameter",
-        "SD of estimates",
-        "mean SE / SD (observed)",
-        "coverage (observed)",
-        "mean SE / SD (naive)",
-        "coverage (naive)",
-    ]
+    headers = ["parameter", "SD of estimates", "mean SE / SD (observed)", "coverage (observed)",
+               "mean SE / SD (naive)", "coverage (naive)"]  # fmt: skip
     title = f"### sigma = {mode}: {n_used} of {n_reps} replications used\n\n"
     return title + tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)
 
@@ -167,44 +161,20 @@ def calibrate(
     out: Path,
     n_jobs: int = 1,
 ) -> tuple[dict[str, Any], list[str]]:
-    """Run the check for both estimated-sigma modes through the study runner.
+    """Run the check for both estimated-sigma modes into the study folder ``out`` (resumable).
 
-    Parameters
-    ----------
-    data : Path
-        The real panel (its prices and N are the design).
-    truth_dir : Path
-        Folder holding ``real_sigma_<mode>/results.json``.
-    reps, n_init, seed : int
-        Replications per mode, EM starts per fit, root seed.
-    settings : dict
-        Recorded as the document's ``settings``.
-    out : Path
-        The study folder (``study.json``, ``raw/``, summaries; resumable).
-    n_jobs : int
-        Workers.
-
-    Returns
-    -------
-    document : dict
-        The summary.json document.
-    sections : list of str
-        The markdown section of each mode.
+    The design is the real panel ``data`` (its prices and N) and the truths in
+    ``truth_dir/real_sigma_<mode>/results.json``; ``reps`` replications per mode of
+    fits with ``n_init`` starts from the root ``seed``; ``settings`` is recorded.
+    Returns calibration.json's document and each mode's markdown section.
     """
     n_stores = load_csv(data).n_stores
     design = []
     for mode in MODES:
         theta, pi, sigma = load_truth(truth_dir / f"real_sigma_{mode}" / "results.json")
+        truth = {"theta": theta.tolist(), "pi": pi.tolist(), "sigma": sigma.tolist()}
         design.append(
-            {
-                "sigma_mode": mode,
-                "theta": theta.tolist(),
-                "pi": pi.tolist(),
-                "sigma": sigma.tolist(),
-                "N": n_stores,
-                "n_init": n_init,
-                "data": str(data),
-            }
+            {"sigma_mode": mode, **truth, "N": n_stores, "n_init": n_init, "data": str(data)}
         )
     study = build_study(
         design, reps, generate, analyse, seed=seed, name="sigma_calibration", version=VERSION,

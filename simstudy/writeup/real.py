@@ -39,23 +39,12 @@ LEVEL = 0.95
 class RealData:
     """The real-data fit as committed, with the quantities the report recomputes.
 
-    Attributes
-    ----------
-    results : dict
-        outputs/results.json.
-    model : dict
-        Its entry for the chosen K.
-    segments : DataFrame
-        outputs/real/store_segments.csv (N rows).
-    panel : Panel
-        The data (y of shape (N, T), X of shape (T, 2)).
-    stats : SufficientStats
-        Every store's own OLS estimate (``ols``, shape (N, 2)) and the shared X'X.
-    inference : Inference
-        Observed-information covariance of the chosen fit, recomputed.
-    se_mismatch : float
-        Largest absolute difference between the recomputed and the stored
-        observed-information standard errors of alpha, beta and pi.
+    ``results``: outputs/results.json; ``model``: its entry for the chosen K;
+    ``segments``: outputs/real/store_segments.csv (N rows); ``panel``: the data (y
+    (N, T), X (T, 2)); ``stats``: its sufficient statistics (store OLS (N, 2), X'X);
+    ``inference``: the chosen fit's observed information, recomputed; ``se_mismatch``:
+    the largest absolute difference of its standard errors (alpha, beta, pi) from
+    the stored ones.
     """
 
     results: dict[str, Any]
@@ -90,11 +79,8 @@ class RealData:
 def load_real(results_path: Path, segments_path: Path, data_path: Path) -> RealData:
     """Read the committed real-data outputs and recompute the store OLS and the covariance.
 
-    Raises
-    ------
-    ValueError
-        The store segments file does not list the data's stores in order, or
-        results.json was not fitted to this data file (N, T differ).
+    ValueError when results.json was not fitted to this data file (N, T differ) or the
+    store segments file does not list its stores in order.
     """
     results = read_json(results_path)
     k = int(results["chosen_K"])
@@ -125,12 +111,8 @@ def load_real(results_path: Path, segments_path: Path, data_path: Path) -> RealD
 
 
 def elasticity_reading(ci_beta: tuple[float, float]) -> str:
-    """Read a price coefficient's interval: demand elastic, inelastic, or undetermined.
-
-    beta is the price elasticity of (median) sales. ``clearly elastic``: the
-    whole interval is below -1 (|beta| > 1); ``clearly inelastic``: the whole
-    interval is above -1 (|beta| < 1, for a negative beta); otherwise ``undetermined``.
-    """
+    """The demand a price elasticity's interval shows: ``clearly elastic`` (all of it below
+    -1), ``clearly inelastic`` (all above -1) or ``undetermined``."""
     low, high = ci_beta
     if high < -1.0:
         return "clearly elastic"
@@ -355,13 +337,8 @@ def _ellipse(centre: np.ndarray, cov: np.ndarray, level: float, **kwargs: Any) -
     values, vectors = np.linalg.eigh(cov)
     scale = np.sqrt(chi2.ppf(level, df=2))
     angle = np.degrees(np.arctan2(vectors[1, -1], vectors[0, -1]))
-    return Ellipse(
-        tuple(centre),
-        width=2 * scale * np.sqrt(values[-1]),
-        height=2 * scale * np.sqrt(values[0]),
-        angle=angle,
-        **kwargs,
-    )
+    width, height = 2 * scale * np.sqrt(values[-1]), 2 * scale * np.sqrt(values[0])
+    return Ellipse(tuple(centre), width=width, height=height, angle=angle, **kwargs)
 
 
 def plot_store_ols(real: RealData) -> Figure:
@@ -415,17 +392,8 @@ def plot_demand(real: RealData) -> Figure:
         mine = labels == c
         # a summary per week, not every store-week: 255 stores x 52 weeks read as a block
         low, mid, high = np.quantile(sales[mine], [0.1, 0.5, 0.9], axis=0)
-        ax.errorbar(
-            prices,
-            mid,
-            yerr=[mid - low, high - mid],
-            fmt="o",
-            ms=2.5,
-            color=colour,
-            elinewidth=0.6,
-            alpha=0.8,
-            label="stores: median, 10-90%",
-        )
+        ax.errorbar(prices, mid, yerr=[mid - low, high - mid], fmt="o", ms=2.5, color=colour,
+                    elinewidth=0.6, alpha=0.8, label="stores: median, 10-90%")  # fmt: skip
         for other in range(real.k):
             if other != c:
                 ax.plot(grid, np.exp(design @ real.theta[other]), color="grey", lw=0.8, ls="--")
@@ -468,15 +436,10 @@ def plot_max_posterior(real: RealData) -> Figure:
     top = real.segments["max_posterior"].to_numpy()
     bins = np.linspace(1.0 / real.k, 1.0, 29)
     fig, ax = rs.new_figure(width=rs.WIDTH_SINGLE, height=2.6)
-    ax.hist(
-        [top[labels == c] for c in range(real.k)],
-        bins=bins,
-        stacked=True,
-        color=[rs.segment_colour(c) for c in range(real.k)],
-        label=[f"segment {c + 1}" for c in range(real.k)],
-        edgecolor="white",
-        linewidth=0.3,
-    )
+    segments = range(real.k)
+    ax.hist([top[labels == c] for c in segments], bins=bins, stacked=True, edgecolor="white",
+            color=[rs.segment_colour(c) for c in segments], linewidth=0.3,
+            label=[f"segment {c + 1}" for c in segments])  # fmt: skip
     ax.axvline(0.9, color="grey", ls=":", lw=1.0)
     ax.set_xlabel("highest posterior probability max_c w_ic of a store")
     ax.set_yscale("log")

@@ -411,9 +411,9 @@ def reference_slices(summaries: Sequence[Summary]) -> list[tuple[str, list[Summa
     """
 
     def reference(factor: str) -> Any:
-        found = (
-            levels(summaries, factor) if factor != "prices" else [summaries[0]["factors"][factor]]
-        )
+        if factor == "prices":
+            return summaries[0]["factors"][factor]
+        found = levels(summaries, factor)
         if factor == "T":
             return found[-1]
         if factor == "separation":
@@ -423,11 +423,8 @@ def reference_slices(summaries: Sequence[Summary]) -> list[tuple[str, list[Summa
     fixed = {f: reference(f) for f in ("T", "separation", "sigma", "prices")}
     out = []
     for k in levels(summaries, "K"):
-        members = [
-            s
-            for s in summaries
-            if s["factors"]["K"] == k and all(s["factors"][f] == v for f, v in fixed.items())
-        ]
+        members = [s for s in summaries if s["factors"]["K"] == k
+                   and all(s["factors"][f] == v for f, v in fixed.items())]  # fmt: skip
         name = f"K{k}" + "".join(f"_{f}{level(v)}" for f, v in fixed.items() if f != "prices")
         out.append((name, sorted(members, key=lambda s: s["factors"]["N"])))
     return out
@@ -505,8 +502,9 @@ def write_figures(
         if all(m["id"] in records for m in members):
             paths += plot_error_boxplots(members, records, out_dir, name=f"errors_{name}")
         elif (drawn := stem.parent / f"{stem.name}.png").is_file():  # when records were here
-            pdf = stem.parent / f"{stem.name}.pdf"
-            paths += [drawn, pdf, write_manifest(stem, "errors", members)]
+            about = stem.parent / f"{stem.name}.json"  # kept as written then (with any note)
+            about = about if about.is_file() else write_manifest(stem, "errors", members)
+            paths += [drawn, stem.parent / f"{stem.name}.pdf", about]
     with_coverage = [s for s in summaries if has_coverage(s)]
     if len(with_coverage) <= MAX_COVERAGE_FIGURES:
         for s in with_coverage:

@@ -273,16 +273,9 @@ def selection(summaries: Sequence[Summary], name: str = "selection") -> Table:
     for s in summaries:
         sel = s.get("selection", {})
         bic = sel.get("bic", {})
-        rows.append(
-            [
-                s["label"],
-                str(s["n_ok"]),
-                str(s["n_errors"]),
-                *[rate(sel[m]) if m in sel else "- [-, -]" for m in methods],
-                num(bic.get("too_few")),
-                num(bic.get("too_many")),
-            ]
-        )
+        rows.append([s["label"], str(s["n_ok"]), str(s["n_errors"]),
+                     *[rate(sel[m]) if m in sel else "- [-, -]" for m in methods],
+                     num(bic.get("too_few")), num(bic.get("too_many"))])  # fmt: skip
     labels = [CRITERION_LABELS[m] for m in methods]
     headers = ["condition", "n", "errors", *labels, "BIC too few", "BIC too many"]
     caption = "Hit rate of every criterion for the true K [Wilson 95% interval], and BIC's misses."
@@ -293,15 +286,10 @@ def criteria(condition: Summary, name: str = "criteria") -> Table:
     """One condition: every criterion's hit rate [Wilson 95%], misses and chosen-K counts."""
     sel = condition.get("selection", {})
     rows = [
-        [
-            CRITERION_LABELS[m],
-            rate(sel[m]),
-            num(sel[m]["too_few"]),
-            num(sel[m]["too_many"]),
-            ", ".join(f"{k}: {v}" for k, v in sorted(sel[m]["distribution"].items())),
-        ]
+        [CRITERION_LABELS[m], rate(sel[m]), num(sel[m]["too_few"]), num(sel[m]["too_many"]),
+         ", ".join(f"{k}: {v}" for k, v in sorted(sel[m]["distribution"].items()))]
         for m in selection_methods([condition])
-    ]
+    ]  # fmt: skip
     headers = ["criterion", "hit rate [95% CI]", "too few", "too many", "chosen K (counts)"]
     caption = (
         f"Hit rate of the true K by criterion, {condition['label']} (Wilson 95% interval), "
@@ -369,17 +357,10 @@ def reference_hit_rates(
 def blrt(summaries: Sequence[Summary], name: str = "blrt") -> Table:
     """How often the bootstrap LRT of K0 against K0 + 1 rejected, with Wilson 95% intervals."""
     rows = [
-        [
-            s["label"],
-            str(s["factors"]["K"]),
-            str(t["K0"]),
-            str(t["n"]),
-            rate(t, "rejection_rate"),
-            num(t["n_used_mean"], 1),
-        ]
-        for s in summaries
-        for t in s.get("blrt", {}).get("tests", [])
-    ]
+        [s["label"], str(s["factors"]["K"]), str(t["K0"]), str(t["n"]),
+         rate(t, "rejection_rate"), num(t["n_used_mean"], 1)]
+        for s in summaries for t in s.get("blrt", {}).get("tests", [])
+    ]  # fmt: skip
     headers = ["condition", "true K", "K0", "reached", "rejection rate [95% CI]", "mean B used"]
     caption = (
         "Bootstrap likelihood-ratio test of K0 against K0 + 1: replications that reached each "
@@ -414,19 +395,10 @@ def conditions(summaries: Sequence[Summary], name: str = "conditions") -> Table:
     rows = []
     for s in summaries:
         conv, cls = s.get("convergence", {}), s.get("classification", {})
-        rows.append(
-            [
-                s["label"],
-                str(s["n_replications"]),
-                str(s["n_errors"]),
-                num(conv.get("converged_rate")),
-                sig(conv.get("n_iter_mean"), 3),
-                sig(conv.get("restarts_at_best_mean"), 3),
-                sig(cls.get("ari_mean"), 3),
-                sig(cls.get("misclassification_mean"), 3),
-                sig(s["seconds"]["mean"], 3),
-            ]
-        )
+        means = (conv.get("n_iter_mean"), conv.get("restarts_at_best_mean"), cls.get("ari_mean"),
+                 cls.get("misclassification_mean"), s["seconds"]["mean"])  # fmt: skip
+        rows.append([s["label"], str(s["n_replications"]), str(s["n_errors"]),
+                     num(conv.get("converged_rate")), *(sig(v, 3) for v in means)])  # fmt: skip
     headers = ["condition", "replications", "errors", "converged", "mean iterations"]
     headers += ["restarts at best", "ARI", "misclassified", "seconds/rep"]
     caption = "Replications, errors, convergence, classification and time per condition."
@@ -453,14 +425,10 @@ def pooled_rates(summaries: Sequence[Summary], criterion: str) -> dict[str, floa
     few = sum(sel["too_few"] * sel["n"] for sel in sels if sel["n"])
     low, high = wilson_interval(hits, n)
     nan = float("nan")
-    return {
-        "n": n,
-        "rate": hits / n if n else nan,
-        "low": low,
-        "high": high,
-        "too_few": few / n if n else nan,
-        "too_many": max(0.0, 1 - hits / n - few / n) if n else nan,
-    }
+    if not n:
+        return {"n": 0, "rate": nan, "low": low, "high": high, "too_few": nan, "too_many": nan}
+    return {"n": n, "rate": hits / n, "low": low, "high": high, "too_few": few / n,
+            "too_many": max(0.0, 1 - hits / n - few / n)}  # fmt: skip
 
 
 def rates_text(selection_summary: dict[str, Any], skip: str = "bic") -> str:
@@ -477,31 +445,27 @@ def interval_text(sel: dict[str, Any]) -> str:
     return f"{pct(sel['hit_rate'])} {interval(100 * sel['ci_low'], 100 * sel['ci_high'], 1)}"
 
 
+def speed_ratio(row: dict[str, Any]) -> tuple[str, str]:
+    """A benchmark case's straightforward seconds (``~`` when estimated) and ratio to ours."""
+    estimated = " (est.)" if row["ratio_estimated"] else ""
+    if row["naive_s"] is None:
+        return f"~{row['naive_estimate_s']:.3g} (est.)", f"{row['ratio']:.0f}x{estimated}"
+    return sig(row["naive_s"], 3), f"{row['ratio']:.0f}x{estimated}"
+
+
 def speed(rows: list[dict[str, Any]], name: str = "speed") -> Table:
     """The benchmark's cases 1-4 (benchmark.json ``cases``): ours against the straightforward EM."""
-    table = []
-    for r in rows:
-        if r["naive_s"] is None:
-            naive = f"~{r['naive_estimate_s']:.3g} (est.)"
-        else:
-            naive = sig(r["naive_s"], 3)
-        table.append(
-            [
-                str(r["case"]),
-                f"{r['N']:,}",
-                str(r["T"]),
-                str(r["K"]),
-                str(r["n_init"]),
-                f"{r['tol']:g} / {r['max_iter']}",
-                sig(r["ours_s"], 3),
-                naive,
-                f"{r['ratio']:.0f}x" + (" (est.)" if r["ratio_estimated"] else ""),
-                f"{r['iterations']:,} ({r['restarts_at_max_iter']})",
-                f"{sig(r['ours_us_per_iter'], 3)} / {sig(r['naive_us_per_iter'], 3)}",
-                f"{sig(r['ours_peak_mb'], 3)} / {sig(r['naive_peak_mb'], 3)}",
-                sig(r.get("loglik_rel_diff_restarts"), 2),
-            ]
-        )
+    table = [
+        [
+            str(r["case"]), f"{r['N']:,}", str(r["T"]), str(r["K"]), str(r["n_init"]),
+            f"{r['tol']:g} / {r['max_iter']}", sig(r["ours_s"], 3), *speed_ratio(r),
+            f"{r['iterations']:,} ({r['restarts_at_max_iter']})",
+            f"{sig(r['ours_us_per_iter'], 3)} / {sig(r['naive_us_per_iter'], 3)}",
+            f"{sig(r['ours_peak_mb'], 3)} / {sig(r['naive_peak_mb'], 3)}",
+            sig(r.get("loglik_rel_diff_restarts"), 2),
+        ]
+        for r in rows
+    ]  # fmt: skip
     headers = ["case", "N", "T", "K", "R", "tol / max_iter", "ours s", "straightforward s"]
     headers += ["ratio", "iterations (at max_iter)", "us/iter ours / sf", "peak MB ours / sf"]
     caption = (

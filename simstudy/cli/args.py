@@ -22,7 +22,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import NoReturn, TextIO
 
 from ..harness.files import check_output_dir
@@ -60,9 +59,7 @@ def _integer(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except (TypeError, ValueError):
-        raise argparse.ArgumentTypeError(
-            f"expected an integer >= {minimum}, got {text!r}"
-        ) from None
+        value = minimum - 1
     if value < minimum:
         raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
     return value
@@ -156,25 +153,14 @@ def run_cli(main: Callable[[list[str] | None], int], argv: Sequence[str] | None 
 
 
 class Heartbeat:
-    """While a ``with`` block runs longer than ``after`` seconds, print a line every ``every``.
-
-    Parameters
-    ----------
-    message : str
-        What is running (``fitting K = 1..4``); the line adds the elapsed time.
-    stream : text stream, None or "stderr"
-        Where lines go (None: silent; "stderr": ``sys.stderr`` when the object is made).
-    after, every : float
-        Seconds before the first line and between lines.
-    """
+    """While a ``with`` block runs longer than ``after`` seconds, print a line every ``every``:
+    ``message`` (what is running, ``fitting K = 1..4``) and the elapsed time, to ``stream``
+    (None: silent; "stderr": ``sys.stderr`` when the object is made)."""
 
     def __init__(
-        self,
-        message: str,
-        stream: TextIO | None | str = "stderr",
-        after: float = 3.0,
+        self, message: str, stream: TextIO | None | str = "stderr", after: float = 3.0,
         every: float = 5.0,
-    ) -> None:
+    ) -> None:  # fmt: skip
         # "stderr": the stream of the moment (pytest and notebooks replace sys.stderr)
         self.stream = sys.stderr if stream == "stderr" else stream
         self.message, self.after, self.every = message, after, every
@@ -196,12 +182,7 @@ class Heartbeat:
             self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()

@@ -48,17 +48,12 @@ from .args import Heartbeat
 
 SCHEMA_VERSION = 1
 RESERVED_NAMES = frozenset(
-    {
-        *("K", "theta", "pi", "sigma", "sigma_mode", "sigma_floored", "loglik", "n_params"),
-        *("converged", "degenerate", "iterations", "n_init", "restarts_at_best"),
-        *("degenerate_starts", "criteria", "standard_errors", *CRITERIA),
-        *("method", "level", "valid", "interval", "parameters", "cov", "n_stores"),
-        *("condition_number", "newton_step_in_se", "n_boot", "n_used", "n_degenerate"),
-        "n_not_converged",
-        *("newton_steps", "gradient_norm", "newton_decrement", "hessian_max_eigenvalue"),
-        *("distinct_maxima", "duplicate_segments"),
-    }
-)
+    "K theta pi sigma sigma_mode sigma_floored loglik n_params converged degenerate iterations "
+    "n_init restarts_at_best degenerate_starts criteria standard_errors method level valid "
+    "interval parameters cov n_stores condition_number newton_step_in_se n_boot n_used "
+    "n_degenerate n_not_converged newton_steps gradient_norm newton_decrement "
+    "hessian_max_eigenvalue distinct_maxima duplicate_segments".split()
+) | set(CRITERIA)
 """Keys of a results.json model entry (and of its standard errors) a coefficient may not take."""
 
 
@@ -74,31 +69,10 @@ def sha256(path: Path) -> str:
 def load_data(
     path: Path, data_format: str = "auto", missing: str = "error", extra: list[str] | None = None
 ) -> tuple[Panel | LongPanel, str, list[str]]:
-    """Load the panel the options describe.
-
-    Parameters
-    ----------
-    path : Path
-        Wide or long CSV.
-    data_format : {"auto", "wide", "long"}
-        "auto" detects the layout from the header.
-    missing : {"error", "drop"}
-        Empty sales cells of a wide file: an error, or weeks not observed.
-    extra : list of str, optional
-        Extra regressor columns of a long file (default: every other column).
-
-    Returns
-    -------
-    panel : Panel or LongPanel
-    data_format : {"wide", "long"}
-    warnings : list of str
-        Messages of stores excluded for too few weeks.
-
-    Raises
-    ------
-    ValueError
-        Every loading error, and coefficient names that would clash in results.json.
-    """
+    """The panel the options describe (``--format``, ``--missing``, ``--extra``), its format
+    ("wide" or "long", detected with "auto") and the messages of stores excluded for too
+    few weeks. ValueError for every loading error and for coefficient names that would
+    clash in results.json."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ExcludedStoresWarning)
         data_format = detect_format(path) if data_format == "auto" else data_format
@@ -123,24 +97,8 @@ def standard_errors(
     seed: int | None = None,
     n_jobs: int = 1,
 ) -> dict[int, dict[str, Inference]]:
-    """Observed-information and naive inference for every K; bootstrap for the chosen K.
-
-    Parameters
-    ----------
-    panel : Panel
-    selection : ModelSelection
-    n_boot : int
-        Bootstrap refits for the chosen K (0: none).
-    seed : int, optional
-        Root seed of the bootstrap draws.
-    n_jobs : int
-        Bootstrap workers.
-
-    Returns
-    -------
-    dict of int to dict of str to Inference
-        ``{K: {"observed": ..., "naive": ..., ["bootstrap": ...]}}``.
-    """
+    """``{K: {"observed": ..., "naive": ...}}`` for every K, and for the chosen K with
+    ``n_boot`` > 0 also ``"bootstrap"`` (draws from ``seed``, ``n_jobs`` workers)."""
     stats = panel.sufficient_stats()
     out: dict[int, dict[str, Inference]] = {}
     for k in selection.k_range:
@@ -159,12 +117,8 @@ def data_summary(
     With ``detailed`` (a long file or ``--missing drop``) also the store-weeks
     used and the stores excluded (name and reason; empty when none).
     """
-    data: dict[str, Any] = {
-        "file": data_path.name,
-        "sha256": sha256(data_path),
-        "N": panel.n_stores,
-        "T": panel.n_weeks,
-    }
+    data: dict[str, Any] = {"file": data_path.name, "sha256": sha256(data_path),
+                            "N": panel.n_stores, "T": panel.n_weeks}  # fmt: skip
     if detailed or isinstance(panel, LongPanel):
         data["store_weeks"] = int(panel.y.size)
         excluded = getattr(panel, "excluded", ())
@@ -260,37 +214,18 @@ def run_fit(
     ``echo`` receives the printed report (data line, model comparison, estimates).
     The two files are written as one unit (:func:`simstudy.harness.files.write_json_unit`);
     with ``blrt`` the bootstrap likelihood-ratio tests go into results.json and their
-    figure into OUT/real/blrt_lr.
-
-    Returns
-    -------
-    dict
-        The results.json document.
-
-    Raises
-    ------
-    ValueError
-        A loading error (file, line or column named), before anything is written.
-    OSError
-        The outputs could not be written (what was there before is whole).
+    figure into OUT/real/blrt_lr. Returns the results.json document. ValueError: a
+    loading error (file, line or column named), before anything is written; OSError:
+    the outputs could not be written (what was there before is whole).
     """
     panel, data_format, excluded_messages = load_data(data, data_format, missing, extra)
     for message in excluded_messages:
         echo(f"warning: {message}")
     settings = {
-        "k_range": sorted(set(k)),
-        "tol": tol,
-        "max_iter": max_iter,
-        "n_init": n_init,
-        "seed": seed,
-        "init": init,
-        "bootstrap": bootstrap,
-        "blrt": blrt,
-        "sigma": sigma,
-        "missing": missing,
-        "format": data_format,
-        "extra_regressors": list(panel.coef_names[2:]),
-    }
+        "k_range": sorted(set(k)), "tol": tol, "max_iter": max_iter, "n_init": n_init,
+        "seed": seed, "init": init, "bootstrap": bootstrap, "blrt": blrt, "sigma": sigma,
+        "missing": missing, "format": data_format, "extra_regressors": list(panel.coef_names[2:]),
+    }  # fmt: skip
     stats = panel.sufficient_stats()
     with Heartbeat(f"fitting K = {sorted(set(k))}, {n_init} starts each"):
         fit = {key: settings[key] for key in ("n_init", "tol", "max_iter", "seed", "init", "sigma")}

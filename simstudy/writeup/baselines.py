@@ -15,8 +15,8 @@ from matplotlib.figure import Figure
 
 from ..harness.files import read_json
 from . import style as rs
-from .format import interval, num, pct, rate, with_mcse
-from .tables import Table
+from .format import num, pct, rate, with_mcse
+from .tables import Table, interval_text
 
 METHOD_ORDER: tuple[str, ...] = ("full", "single", "twostep")
 
@@ -34,10 +34,8 @@ def load_baselines(folder: Path) -> tuple[dict[str, Any], pd.DataFrame] | None:
 
 
 def agreement_with_study(records: pd.DataFrame, study_folder: Path) -> str | None:
-    """How the estimator's fits here compare with the recovery study's on the same panels.
-
-    Returns a sentence, or None when the study's raw records are not there.
-    """
+    """How the estimator's fits here compare with the recovery study's on the same panels
+    (a sentence; None when the study's raw records are not there)."""
     path = Path(study_folder) / "raw" / "condition_0000.csv"
     if not path.is_file():
         return None
@@ -46,11 +44,8 @@ def agreement_with_study(records: pd.DataFrame, study_folder: Path) -> str | Non
     if not len(shared):
         return None
     columns = [c.removeprefix("full_est_") for c in records if c.startswith("full_est_")]
-    diff = max(
-        float(np.max(np.abs(shared[f"full_est_{c}"] - shared[f"est_{c}"])))
-        for c in columns
-        if f"est_{c}" in shared
-    )
+    diff = max(float(np.max(np.abs(shared[f"full_est_{c}"] - shared[f"est_{c}"])))
+               for c in columns if f"est_{c}" in shared)  # fmt: skip
     same_k = int(np.sum(shared["full_chosen_k"] == shared["chosen_bic"]))
     return (
         f"Check: on the {len(shared)} panels it shares with the real_like study, the "
@@ -158,14 +153,8 @@ def plot_selection_and_time(summary: dict[str, Any], records: pd.DataFrame) -> F
         x = np.arange(len(ks)) + (i - 1) * width
         ax_k.bar(x, share, width=width, color=rs.METHOD_COLOURS[m], label=rs.METHOD_LABELS[m])
         true_x = ks.index(summary["true_k"]) + (i - 1) * width
-        ax_k.errorbar(
-            true_x,
-            sel["hit_rate"],
-            yerr=[[sel["hit_rate"] - sel["ci_low"]], [sel["ci_high"] - sel["hit_rate"]]],
-            color="grey",
-            capsize=2,
-            lw=1,
-        )
+        bounds = [[sel["hit_rate"] - sel["ci_low"]], [sel["ci_high"] - sel["hit_rate"]]]
+        ax_k.errorbar(true_x, sel["hit_rate"], yerr=bounds, color="grey", capsize=2, lw=1)
     ax_k.set_xticks(range(len(ks)), [str(k) for k in ks])
     ax_k.set_xlabel(f"K chosen by the method's criterion (true K = {summary['true_k']})")
     ax_k.set_ylabel("share of replications")
@@ -194,8 +183,7 @@ def _ratio_phrase(ratios: dict[str, float]) -> str:
 
 
 def _hit(result: dict[str, Any]) -> str:
-    sel = result["selection"]
-    return f"{pct(sel['hit_rate'])} {interval(100 * sel['ci_low'], 100 * sel['ci_high'], 1)}"
+    return interval_text(result["selection"])
 
 
 def _difference(entry: dict[str, float], scale: float = 100.0, digits: int = 1) -> str:
@@ -289,14 +277,9 @@ def reading(summary: dict[str, Any]) -> list[str]:
 
 def _method_boxplot(ax: Any, data: list[np.ndarray]) -> None:
     """One box per method (in :data:`METHOD_ORDER`), filled in the method's colour."""
-    box = ax.boxplot(
-        data,
-        tick_labels=["estimator", "1 start", "two-step"],
-        patch_artist=True,
-        widths=0.6,
-        flierprops={"markersize": 2},
-        medianprops={"color": "black"},
-    )
+    labels = ["estimator", "1 start", "two-step"]
+    box = ax.boxplot(data, tick_labels=labels, patch_artist=True, widths=0.6,
+                     flierprops={"markersize": 2}, medianprops={"color": "black"})  # fmt: skip
     for patch, m in zip(box["boxes"], METHOD_ORDER, strict=True):
         patch.set_facecolor(rs.METHOD_COLOURS[m])
         patch.set_alpha(0.45)

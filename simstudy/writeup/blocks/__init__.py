@@ -16,77 +16,17 @@ source is missing renders as one line saying so.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from ...harness.files import write_text_atomic
-from .real import (
-    blrt_real,
-    naive_vs_observed,
-    real_estimates,
-    real_logliks,
-    real_models,
-    real_se_table,
-    restarts_findings,
-    sigma_calibration,
-    sigma_estimates,
-    sigma_modes,
-    sigma_tests,
-)
-from .source import read_json
-from .studies import (
-    baselines_table,
-    benchmark_table,
-    blrt_grid,
-    blrt_grid_findings,
-    blrt_size,
-    grid_distances,
-    grid_truth_notes,
-    grid_truths,
-    irregular_table,
-    real_like_coverage,
-    real_like_findings,
-    real_like_readings,
-    real_like_run,
-    real_like_truth,
-    selection_grid_findings,
-)
+from . import real, studies  # noqa: F401 - their blocks register themselves
+from .source import BLOCKS, read_json
 
 BLOCK = re.compile(r"(<!-- gen:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /gen:(?P=name) -->)", re.S)
 
 
 OPENING = re.compile(r"<!-- gen:([\w-]+) -->")
-
-
-BLOCKS: dict[str, Callable[[Path], str]] = {
-    "real_models": real_models,
-    "real_estimates": real_estimates,
-    "naive_vs_observed": naive_vs_observed,
-    "sigma_modes": sigma_modes,
-    "real_like_coverage": real_like_coverage,
-    "real_like_findings": real_like_findings,
-    "selection_grid_findings": selection_grid_findings,
-    "irregular_table": irregular_table,
-    "baselines_table": baselines_table,
-    "restarts_findings": restarts_findings,
-    "benchmark_table": benchmark_table,
-    "sigma_tests": sigma_tests,
-    "sigma_estimates": sigma_estimates,
-    "sigma_calibration": sigma_calibration,
-    "real_se_table": real_se_table,
-    "real_logliks": real_logliks,
-    "real_like_truth": real_like_truth,
-    "real_like_run": real_like_run,
-    "real_like_readings": real_like_readings,
-    "grid_truths": grid_truths,
-    "grid_distances": grid_distances,
-    "grid_truth_notes": grid_truth_notes,
-    "blrt_size": blrt_size,
-    "blrt_real": blrt_real,
-    "blrt_grid": blrt_grid,
-    "blrt_grid_findings": blrt_grid_findings,
-}
-"""Every block a document may hold, by name."""
 
 
 def render(name: str, outputs: Path) -> str:

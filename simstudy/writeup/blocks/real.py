@@ -20,9 +20,10 @@ from ..real import (
     sigma_fits,
 )
 from ..tables import render
-from .source import load
+from .source import block, load
 
 
+@block
 def real_models(outputs: Path) -> str:
     """Model comparison over K with every criterion (each minimum starred), and who agrees."""
     results = load(outputs, "results.json")
@@ -43,6 +44,7 @@ def real_models(outputs: Path) -> str:
     return f"{head}\n\n{render(model_comparison(results))}\n\n{text}"
 
 
+@block
 def real_estimates(outputs: Path) -> str:
     """The chosen K's estimates (observed-information SEs) and what each segment's beta says."""
     results = load(outputs, "results.json")
@@ -62,6 +64,7 @@ def real_estimates(outputs: Path) -> str:
     )
 
 
+@block
 def naive_vs_observed(outputs: Path) -> str:
     """The segment whose naive standard errors understate the most, in one sentence."""
     model = model_of(load(outputs, "results.json"), load(outputs, "results.json")["chosen_K"])
@@ -75,12 +78,14 @@ def naive_vs_observed(outputs: Path) -> str:
     )
 
 
+@block
 def real_se_table(outputs: Path) -> str:
     """Every parameter of the chosen K with each method's SE and interval in results.json."""
     results = load(outputs, "results.json")
     return render(estimates(model_of(results, results["chosen_K"])))
 
 
+@block
 def real_logliks(outputs: Path) -> str:
     """The maximised log-likelihood of every K in results.json, as printed."""
     models = load(outputs, "results.json")["models"]
@@ -95,6 +100,7 @@ def sigma_documents(outputs: Path) -> dict[str, dict[str, Any]]:
     }
 
 
+@block
 def sigma_modes(outputs: Path) -> str:
     """log L, free parameters and BIC of every K with sigma fixed, common and per segment."""
     docs = sigma_documents(outputs)
@@ -118,6 +124,7 @@ def sigma_modes(outputs: Path) -> str:
     return f"{table}\n\n{text}"
 
 
+@block
 def sigma_tests(outputs: Path) -> str:
     """Likelihood-ratio tests between the sigma modes at the chosen K, and sigma at K = 1."""
     docs = sigma_documents(outputs)
@@ -142,6 +149,7 @@ def sigma_tests(outputs: Path) -> str:
     )
 
 
+@block
 def sigma_estimates(outputs: Path) -> str:
     """Estimates (observed-information SEs) of the chosen K in every sigma mode."""
     docs = sigma_documents(outputs)
@@ -166,6 +174,7 @@ def sigma_estimates(outputs: Path) -> str:
     )
 
 
+@block
 def sigma_calibration(outputs: Path) -> str:
     """The Monte Carlo check of the standard errors with sigma estimated."""
     doc = load(outputs, "sigma_calibration/calibration.json")
@@ -192,6 +201,7 @@ def sigma_calibration(outputs: Path) -> str:
     )
 
 
+@block
 def restarts_findings(outputs: Path) -> str:
     """How often the default settings reach the best-known maxima (outputs/restarts)."""
     doc = load(outputs, "restarts/restarts.json")
@@ -238,6 +248,7 @@ def restarts_findings(outputs: Path) -> str:
     return text + "."
 
 
+@block
 def blrt_real(outputs: Path) -> str:
     """The bootstrap LRT on the real data (outputs/real_blrt/results.json)."""
     doc = load(outputs, "real_blrt/results.json")

@@ -1,14 +1,23 @@
-"""Reading the committed outputs, and the markdown table every block uses."""
+"""The registry of blocks, reading the committed outputs, and the markdown table of blocks."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ...harness import files
 from ..tables import Table, render
+
+BLOCKS: dict[str, Callable[[Path], str]] = {}
+"""Every block a document may hold, by name (a block function is registered by :func:`block`)."""
+
+
+def block(function: Callable[[Path], str]) -> Callable[[Path], str]:
+    """Register ``function`` (outputs folder -> markdown) as the block of its name."""
+    BLOCKS[function.__name__] = function
+    return function
 
 
 @lru_cache(maxsize=32)

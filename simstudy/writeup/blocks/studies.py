@@ -14,9 +14,10 @@ from ...studies.generate import real_prices
 from .. import tables
 from ..baselines import methods_table
 from ..format import CRITERION_LABELS, num, pct
-from .source import load, md_table
+from .source import block, load, md_table
 
 
+@block
 def real_like_coverage(outputs: Path) -> str:
     """Model SE, mean SE / SD and coverage (Wilson interval) of every parameter, both kinds."""
     (cond,) = load(outputs, "real_like/summary.json")["conditions"]
@@ -32,6 +33,7 @@ def real_like_coverage(outputs: Path) -> str:
     return f"{table}\n\n{text}"
 
 
+@block
 def real_like_findings(outputs: Path) -> str:
     """Bias and hit rates of the real_like study, with its run's wall time."""
     doc = load(outputs, "real_like/summary.json")
@@ -48,6 +50,7 @@ def real_like_findings(outputs: Path) -> str:
     )
 
 
+@block
 def real_like_truth(outputs: Path) -> str:
     """The truth the real_like study drew its panels from (its summary, 4 decimals)."""
     (cond,) = load(outputs, "real_like/summary.json")["conditions"]
@@ -59,6 +62,7 @@ def real_like_truth(outputs: Path) -> str:
     return md_table(["segment", "alpha", "beta", "pi"], rows)
 
 
+@block
 def real_like_run(outputs: Path) -> str:
     """What the real_like run produced: replications, errors, convergence, BIC's hits."""
     doc = load(outputs, "real_like/summary.json")
@@ -79,6 +83,7 @@ def real_like_run(outputs: Path) -> str:
     )
 
 
+@block
 def real_like_readings(outputs: Path) -> str:
     """Readings of the real_like coverage: logit intervals for pi, detectable biases."""
     (cond,) = load(outputs, "real_like/summary.json")["conditions"]
@@ -110,6 +115,7 @@ def grid_conditions(outputs: Path) -> list[dict[str, Any]]:
     return load(outputs, "selection_grid/summary.json")["conditions"]
 
 
+@block
 def selection_grid_findings(outputs: Path) -> str:
     """The grid's size, BIC's hit rate by true K and N (T = 52, separation 1, sigma 1), and
     the criteria's average hit rates."""
@@ -142,6 +148,7 @@ def selection_grid_findings(outputs: Path) -> str:
     )
 
 
+@block
 def grid_truths(outputs: Path) -> str:
     """The selection grid's truth for every true K at separation 1 (from its summary)."""
     by_k = {}
@@ -162,6 +169,7 @@ def grid_truths(outputs: Path) -> str:
     return md_table(["K", "alpha", "beta", "pi"], rows)
 
 
+@block
 def grid_distances(outputs: Path) -> str:
     """Smallest distance between the segments of each grid truth, by true K, T and separation.
 
@@ -197,6 +205,7 @@ def grid_distances(outputs: Path) -> str:
     return md_table(headers, rows)
 
 
+@block
 def grid_truth_notes(outputs: Path) -> str:
     """How the grid's truths relate: distances of the K = 3 truth, m, the K = 4 split."""
     truths = {}
@@ -222,6 +231,7 @@ def grid_truth_notes(outputs: Path) -> str:
     )
 
 
+@block
 def irregular_table(outputs: Path) -> str:
     """Per condition of the irregular study: BIC's hit rate, RMSEs, coverage ranges."""
     conds = load(outputs, "irregular/summary.json")["conditions"]
@@ -252,6 +262,7 @@ def irregular_table(outputs: Path) -> str:
     return md_table([*headers, "naive"], rows)
 
 
+@block
 def baselines_table(outputs: Path) -> str:
     """The estimator against a single start and the two-step route on real_like panels."""
     (cond,) = load(outputs, "baselines/summary.json")["conditions"]
@@ -270,6 +281,7 @@ def baselines_table(outputs: Path) -> str:
     )
 
 
+@block
 def benchmark_table(outputs: Path) -> str:
     """The benchmark's summary table and targets (outputs/benchmark/benchmark.json)."""
     result = load(outputs, "benchmark/benchmark.json")
@@ -284,6 +296,7 @@ def benchmark_table(outputs: Path) -> str:
     )
 
 
+@block
 def blrt_size(outputs: Path) -> str:
     """The bootstrap LRT's size: how often it rejects a true K0 (outputs/blrt_size)."""
     doc = load(outputs, "blrt_size/summary.json")
@@ -319,12 +332,14 @@ def _disjoint(a: dict[str, float], b: dict[str, float]) -> bool:
     return a["ci_low"] > b["ci_high"]
 
 
+@block
 def blrt_grid(outputs: Path) -> str:
     """The blrt_grid study's hit rates, where the BLRT beats BIC and the ordering against
     Nylund et al. (outputs/blrt_grid)."""
     return _blrt_grid(outputs, with_table=True)
 
 
+@block
 def blrt_grid_findings(outputs: Path) -> str:
     """:func:`blrt_grid` without its table (for the README)."""
     return _blrt_grid(outputs, with_table=False)

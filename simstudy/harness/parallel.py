@@ -92,26 +92,12 @@ def dask_client(
 ) -> Iterator[Client]:
     """A dask.distributed client to run a study on; what it opens is closed on exit.
 
-    Parameters
-    ----------
-    scheduler : str, Path, Client or None
-        Address of a running scheduler (``tcp://host:8786``), or the path of the
-        JSON file a scheduler writes with ``--scheduler-file``, or a connected
-        ``Client`` (used as it is and left open). None starts a ``LocalCluster``
-        of ``n_workers`` worker processes with one thread each (closed on exit).
-    n_workers : int
-        Worker processes of the LocalCluster (only when ``scheduler`` is None).
-
-    Yields
-    ------
-    distributed.Client
-
-    Raises
-    ------
-    DaskMissingError
-        dask.distributed is not installed (the message says how to install it).
-    SchedulerUnreachableError
-        Nothing answers at ``scheduler`` (after distributed's connect timeout, 30 s).
+    ``scheduler``: the address of a running scheduler (``tcp://host:8786``), the JSON
+    file a scheduler writes with ``--scheduler-file``, or a connected ``Client`` (used
+    as it is, left open); None starts a ``LocalCluster`` of ``n_workers`` processes
+    with one thread each. :class:`DaskMissingError` without dask.distributed;
+    :class:`SchedulerUnreachableError` when nothing answers (after distributed's
+    connect timeout, 30 s).
     """
     distributed = import_distributed()
     import dask

@@ -19,13 +19,10 @@ Everything else is the runner's (:mod:`simstudy.harness.runner`): reproducible s
 whatever the number of workers, parallel workers, checkpoints and resume in
 ``out_dir``, error capture and progress. See docs/own_study.md.
 
-Every study writes the same ``summary.json``: the study's name, replications,
-seed, factor names, settings and run (workers, wall time, software), then one
-entry per condition: its ``to_dict()``, the runner's counts (``n_replications``,
-``n_ok``, ``n_errors``, ``errors``: message -> count, ``seconds``: mean and
-total over the replications) and the fields of ``summarise`` (numbers, strings,
-or lists and dicts of them). ``summary.csv`` is its flat view: one row per
-condition, the factors, the counts, ``first_error`` and every scalar field.
+Every study writes the same ``summary.json`` (docs/own_study.md): the study's name,
+replications, seed, factors, settings and run (workers, wall time, software), then
+per condition its ``to_dict()``, the runner's counts (:data:`SUMMARY_KEYS`) and the
+fields of ``summarise``; ``summary.csv`` is its flat view (:func:`summary_frame`).
 
 To rerun one replication by hand (a failing one, say): its record's ``seed``
 column is s; ``generate`` got ``default_rng(SeedSequence(s).spawn(2)[0])`` and

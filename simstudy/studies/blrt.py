@@ -47,23 +47,11 @@ def blrt_on_fits(
 ) -> BLRTResult:
     """Sequential BLRT over the K range of ``selection``, reusing its fits as the observed ones.
 
-    K0 runs from the smallest fitted K to at most the largest minus one; the
-    bootstrap refits use the test's own settings (:mod:`estimator.blrt` defaults),
+    ``selection``'s fits (fit_k_range over contiguous K) of ``stats``: K0 runs from the
+    smallest fitted K to at most the largest minus one, ``n_boot`` bootstrap samples per
+    test on ``n_jobs`` workers, drawn from the child ``BLRT_SEED_KEY`` of the run's
+    ``seed``; the refits use the test's own settings (:mod:`estimator.blrt` defaults),
     recorded in the result.
-
-    Parameters
-    ----------
-    stats : SufficientStats
-        The data the fits came from.
-    selection : ModelSelection
-        Fits over a contiguous range of K (fit_k_range).
-    n_boot : int
-        Bootstrap samples B per test.
-    seed : int or None
-        The run's seed; the test uses its child ``BLRT_SEED_KEY``.
-    n_jobs : int
-        joblib workers over bootstrap samples.
-    level : float
     """
     ks = selection.k_range
     problem = blrt_argument_problem(ks, n_boot, level)
@@ -71,13 +59,6 @@ def blrt_on_fits(
         raise ValueError(problem)
     sigma = selection.fits[ks[0]].sigma_mode
     return bootstrap_lrt(
-        stats,
-        ks[-1],
-        n_boot,
-        level=level,
-        k_min=ks[0],
-        n_jobs=n_jobs,
-        seed=seed_sequence(seed, BLRT_SEED_KEY),
-        sigma=sigma,
-        fits=selection.fits,
-    )
+        stats, ks[-1], n_boot, level=level, k_min=ks[0], n_jobs=n_jobs,
+        seed=seed_sequence(seed, BLRT_SEED_KEY), sigma=sigma, fits=selection.fits,
+    )  # fmt: skip

@@ -31,19 +31,8 @@ PRICES = {"process": "lognormal", "meanlog": 0.5, "sdlog": 0.15}
 
 @dataclass(frozen=True)
 class HardCase:
-    """One panel of the suite.
-
-    Attributes
-    ----------
-    name : str
-    truth : Truth
-    n_stores, n_weeks : int
-    sigma_mode : {"fixed", "common", "segment"}
-        How the fits treat sigma.
-    irregular : Irregularities or None
-        None: a balanced wide panel at common prices.
-    seed : int
-    """
+    """One panel of the suite: its truth, N, T, how the fits treat sigma (``sigma_mode``),
+    its irregularities (None: a balanced wide panel at common prices) and seed."""
 
     name: str
     truth: Truth
@@ -140,21 +129,7 @@ def hard_cases() -> list[HardCase]:
 def best_known(
     case: HardCase, n_per_scheme: int = 1000, seed: int = 0
 ) -> dict[int, dict[str, Any]]:
-    """The highest certified maximum of every K of ``case`` over a large search.
-
-    Parameters
-    ----------
-    case : HardCase
-    n_per_scheme : int
-        Starts of every scheme in :data:`SCHEMES`.
-    seed : int
-
-    Returns
-    -------
-    dict of int to dict
-        Per K: ``loglik``, ``hits`` (starts within 1e-6 of it), ``starts``,
-        ``distinct_logliks`` (distinct final log-likelihoods at 1e-6) and ``certified``.
-    """
+    """The highest certified maximum of every K of ``case`` (:func:`best_known_for`)."""
     stats = case.stats()
     return {k: best_known_for(stats, k, case.sigma_mode, n_per_scheme, seed) for k in case.k_values}
 
@@ -171,16 +146,10 @@ def best_known_for(
         ``distinct_logliks`` (distinct final log-likelihoods at 1e-6).
     """
     fits = [
-        fit_mixture(
-            stats,
-            k,
-            n_init=n_per_scheme,
-            init=scheme,
-            seed=np.random.SeedSequence([seed, k, i]),
-            sigma=sigma_mode,
-        )
+        fit_mixture(stats, k, n_init=n_per_scheme, init=scheme, sigma=sigma_mode,
+                    seed=np.random.SeedSequence([seed, k, i]))
         for i, scheme in enumerate(SCHEMES)
-    ]
+    ]  # fmt: skip
     best = max(fits, key=lambda f: (f.converged, f.loglik))
     logliks = np.concatenate([f.restart_logliks for f in fits])
     return {

@@ -5,31 +5,15 @@ These three functions are the science of the recovery and selection studies
 on the conditions of a config (:mod:`simstudy.studies.config`); seeds,
 parallelism, checkpoints and error capture are the harness's.
 
-A replication's record is a flat dict. For every fitted K: ``loglik_K{k}``,
-every criterion ``{criterion}_K{k}``, ``converged_K{k}`` and ``n_iter_K{k}``;
-for every criterion the K it chooses, ``chosen_{criterion}``; and for the true
-K the estimates matched to the true segments (``est_alpha_{c}``,
-``est_beta_{c}``, ``est_pi_{c}``, c = 1..K in the truth's order, and
-``est_sigma_{c}`` when sigma is estimated), ``ari`` and
-``misclassification`` of the most likely labels, ``n_iter``, ``converged``,
-``degenerate`` and ``restarts_at_best``. New per-replication quantities are new
-keys.
-
-With ``fit["inference"]`` true (the recovery configs; absent means false, so the
-selection grid stays as cheap as before) the record also holds, at the true K
-and after label matching, for every SE kind (``observed``: the observed
-information; ``naive``: posteriors taken as known, :mod:`estimator.inference`)
-and every parameter NAME (``alpha_c``, ``beta_c``, ``pi_c`` and, when sigma is
-estimated, ``sigma_c``): ``se_{kind}_{NAME}``, the standard error, and
-``cover_{kind}_{NAME}``, 1.0 when the 95% interval contains the true value, 0.0
-when not, NaN when the standard error could not be computed; for pi also
-``cover_{kind}_logit_pi_c`` (the logit-scale interval); and ``se_valid_{kind}``.
-
-With a ``"blrt"`` entry in the config (``fit["blrt"]``, :func:`simstudy.studies.config.check_blrt`)
-the record also holds the bootstrap likelihood-ratio test (:mod:`estimator.blrt`,
-on the fits already made, the same settings for the refits): ``chosen_blrt``
-and, for every K0 = k_min .. k_max - 1, ``blrt_lr_K{K0}``, ``blrt_p_K{K0}`` and
-``blrt_n_used_K{K0}`` (NaN for a K0 not reached because an earlier test did not reject).
+A replication's record is flat, laid out in docs/simstudy.md: for every fitted K
+``loglik_K{k}``, ``{criterion}_K{k}``, ``converged_K{k}``, ``n_iter_K{k}``; the K
+each criterion chooses, ``chosen_{criterion}``; at the true K the estimates matched
+to the true segments (``est_{name}_{c}``), ``ari``, ``misclassification`` and the
+fit's convergence. With ``fit["inference"]`` (the recovery configs) also the
+standard errors and interval coverage of every parameter and SE kind
+(:func:`inference_fields`); with a ``"blrt"`` entry in the config the bootstrap
+likelihood-ratio test (:func:`blrt_fields`): ``chosen_blrt`` and, per K0,
+``blrt_lr_K{K0}``, ``blrt_p_K{K0}``, ``blrt_n_used_K{K0}`` (NaN for a K0 not reached).
 """
 
 from __future__ import annotations

@@ -31,22 +31,11 @@ KEY_LINE_CHARS = 16
 LONG_ROWS = 40
 """Tables with more body rows become longtables."""
 
-SPECIALS = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    "<": r"\textless{}",
-    ">": r"\textgreater{}",
-    "|": r"\textbar{}",
+SPECIALS = {ch: "\\" + ch for ch in "&%$#_{}"} | {
+    "\\": r"\textbackslash{}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
     "*": r"\textasteriskcentered{}",
-}
+}  # fmt: skip
 GREEK = ("alpha", "beta", "gamma", "pi", "sigma", "theta", "tau", "psi")
 SYMBOL = re.compile(
     r"(?P<abs>\|\s*)?"

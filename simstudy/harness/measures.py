@@ -32,18 +32,8 @@ ArrayLike = Sequence[float] | np.ndarray
 
 
 def adjusted_rand_index(labels_a: ArrayLike, labels_b: ArrayLike) -> float:
-    """Hubert and Arabie's adjusted Rand index of two partitions (1 = identical).
-
-    Parameters
-    ----------
-    labels_a, labels_b : array-like of shape (N,)
-        Cluster labels (any integers).
-
-    Returns
-    -------
-    float
-        1.0 when both partitions are a single cluster (or identical).
-    """
+    """Hubert and Arabie's adjusted Rand index of two labellings of shape (N,) (1 = identical,
+    or both a single cluster): scikit-learn's, with a clear error for unequal lengths."""
     labels_a, labels_b = np.ravel(labels_a), np.ravel(labels_b)
     if labels_a.shape != labels_b.shape:
         raise ValueError(f"label arrays differ in length: {labels_a.size} vs {labels_b.size}")
@@ -68,19 +58,9 @@ def misclassification_rate(true_labels: np.ndarray, labels: np.ndarray, perm: np
 
 
 def wilson_interval(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion.
-
-    Parameters
-    ----------
-    successes, trials : int
-    level : float
-        Coverage of the interval.
-
-    Returns
-    -------
-    (low, high) : tuple of float
-        (nan, nan) when ``trials`` is 0.
-    """
+    """Wilson score interval (low, high) of ``successes`` out of ``trials`` at ``level``;
+    (nan, nan) when ``trials`` is 0. (Hand-written: scipy's ``binomtest(...).proportion_ci``
+    differs in the last bits, and the committed summaries hold these digits.)"""
     if trials == 0:
         return float("nan"), float("nan")
     if not 0 <= successes <= trials:
@@ -105,19 +85,8 @@ def _finite(values: ArrayLike) -> np.ndarray:
 
 
 def bias(estimates: ArrayLike, truth: float) -> float:
-    """Mean error of the estimates, ``mean(estimates) - truth`` (NaN entries dropped).
-
-    Parameters
-    ----------
-    estimates : array-like of shape (R,)
-        One estimate per replication.
-    truth : float
-
-    Returns
-    -------
-    float
-        NaN when no estimate is finite.
-    """
+    """Mean error ``mean(estimates) - truth`` of R estimates (NaN entries dropped; NaN when
+    none is finite)."""
     values = _finite(estimates)
     return float(np.mean(values - truth)) if values.size else float("nan")
 
@@ -129,20 +98,8 @@ def rmse(estimates: ArrayLike, truth: float) -> float:
 
 
 def mcse_mean(values: ArrayLike) -> float:
-    """Monte Carlo standard error of a mean over replications, ``sd / sqrt(R)``.
-
-    The MCSE of a bias is that of the mean of the estimates.
-
-    Parameters
-    ----------
-    values : array-like of shape (R,)
-        One value per replication (NaN entries dropped).
-
-    Returns
-    -------
-    float
-        NaN with fewer than two finite values.
-    """
+    """Monte Carlo SE of a mean of R values, ``sd / sqrt(R)`` (NaN entries dropped; NaN with
+    fewer than two): the MCSE of a bias is that of the mean of the estimates."""
     values = _finite(values)
     if values.size < 2:
         return float("nan")

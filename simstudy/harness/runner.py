@@ -99,26 +99,14 @@ class StudyCondition(Protocol):
 class Study:
     """A design grid and the functions of its science.
 
-    Attributes
-    ----------
-    name : str
-    conditions : sequence of StudyCondition
-        Distinct ``id`` values; every condition is run ``replications`` times.
-    generate : callable (condition, numpy.random.Generator) -> data
-    analyse : callable (condition, data, numpy.random.Generator) -> dict
-        Returns the replication's fields (flat: name -> number, bool or str).
-    replications : int
-        R per condition.
-    seed : int
-        Root of every random stream of the study.
-    settings : dict
-        Anything else that defines the results (compared on resume).
-    version : str or None
-        The version of ``generate`` and ``analyse`` (compared on resume). None:
-        a fingerprint of their source code (a change in a function they call is
-        not seen: give a version string and change it when results would change).
-    quiet : tuple of Warning classes
-        Warnings silenced while replications run (their content is in the records).
+    Every condition (distinct ``id`` values) runs ``replications`` times:
+    ``generate(condition, rng) -> data``, then ``analyse(condition, data, rng)`` returns
+    the replication's flat fields (name -> number, bool or str). ``seed`` is the root of
+    every random stream; ``settings`` anything else that defines the results; both
+    and ``version`` are compared on resume. ``version`` None: a fingerprint of the two
+    functions' source (a change in a function they call is not seen: give a version
+    and change it when results would change). ``quiet``: warning categories silenced
+    while replications run (their content is in the records).
     """
 
     name: str

@@ -164,23 +164,11 @@ def expand_grid(factors: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True, eq=False)
 class Condition:
-    """One cell of the design grid, with everything a replication needs.
-
-    Attributes
-    ----------
-    id : int
-        Position in the grid (stable for a given config).
-    factors : dict
-        N, T, K, separation, sigma, prices.
-    truth : Truth
-        Segments in canonical order (ascending alpha), after separation scaling.
-    k_range : tuple of int
-        K values fitted in every replication.
-    fit : dict
-        n_init, tol, max_iter, init, sigma.
-    price_data : str
-        CSV holding the real price series.
-    """
+    """One cell of the design grid, with everything a replication needs: its ``id``
+    (position in the grid), ``factors`` (N, T, K, separation, sigma, prices, ...), the
+    ``truth`` (segments in canonical order, after separation scaling), the K values
+    fitted (``k_range``), the ``fit`` settings, the CSV of the real prices and any extra
+    regressors (name, probability)."""
 
     id: int
     factors: dict[str, Any]

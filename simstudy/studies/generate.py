@@ -47,18 +47,9 @@ BLOCK_STORES = 4096
 
 @dataclass(frozen=True, eq=False)
 class Truth:
-    """Parameters of the data-generating mixture.
-
-    Attributes
-    ----------
-    theta : ndarray of shape (K, P)
-        Segment coefficients, row c = (alpha_c, beta_c).
-    pi : ndarray of shape (K,)
-        Segment probabilities, summing to 1.
-    sigma : float or ndarray of shape (K,)
-        Noise standard deviation, common or per segment (the assignment's model
-        assumes 1; other values misspecify it unless sigma is estimated).
-    """
+    """Parameters of the data-generating mixture: theta (K, P), row c = (alpha_c, beta_c,
+    ...); pi (K,), summing to 1; sigma, the noise SD, common (float) or per segment (K,)
+    (the assignment's model assumes 1: other values misspecify it unless it is estimated)."""
 
     theta: np.ndarray
     pi: np.ndarray
@@ -183,19 +174,11 @@ def generate_stats(
 
 @dataclass(frozen=True)
 class Irregularities:
-    """How a synthetic panel departs from the tidy balanced one.
-
-    Attributes
-    ----------
-    missing_rate : float
-        Probability that a store-week is not observed (independently).
-    price_noise : float
-        Standard deviation of store-specific log-price deviations: store i pays
-        log p_it = log p_t + price_noise * z_it (0: the common price).
-    extras : tuple of (str, float)
-        Extra regressors as (name, probability): Bernoulli flags such as a
-        promotion, one coefficient per segment in the truth's theta columns 2...
-    """
+    """How a synthetic panel departs from the tidy balanced one: ``missing_rate``, the
+    probability that a store-week is not observed (independently); ``price_noise``, the
+    SD of store-specific log-price deviations (log p_it = log p_t + price_noise z_it);
+    ``extras``, extra regressors as (name, probability), Bernoulli flags such as a
+    promotion, one coefficient per segment in the truth's theta columns 2, 3, ..."""
 
     missing_rate: float = 0.0
     price_noise: float = 0.0

@@ -42,22 +42,12 @@ MAX_PANELS = 12
 def summary_frame(
     summaries: pd.DataFrame | Sequence[Mapping[str, Any]], factors: Sequence[str] | None = None
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Summaries as one flat frame (one row per condition) and the names of its factors.
+    """Summaries as one flat frame (a row per condition: factors, then scalar fields) and
+    the names of its factors.
 
-    Parameters
-    ----------
-    summaries : DataFrame or sequence of dict
-        A frame as :func:`simstudy.run_simulation` returns it, or the
-        ``conditions`` of a ``summary.json`` (each with a ``factors`` dict).
-    factors : sequence of str, optional
-        Factor columns of a frame; default: the columns before ``n_replications``
-        (the layout of :func:`simstudy.run_simulation`'s result).
-
-    Returns
-    -------
-    frame : DataFrame of shape (conditions, columns)
-        Factors first, then scalar summary fields (nested fields are dropped).
-    factors : list of str
+    ``summaries``: a frame as :func:`simstudy.run_simulation` returns it (``factors``
+    default to its columns before ``n_replications``), or the ``conditions`` of a
+    ``summary.json`` (each with a ``factors`` dict; nested fields are dropped).
     """
     if isinstance(summaries, pd.DataFrame):
         frame = summaries.reset_index(drop=True)
@@ -106,21 +96,9 @@ def factor_table(
     fmt: str = "md",
     digits: int = 4,
 ) -> str:
-    """The summaries as a table: one row per condition, factors then statistics.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        From :func:`summary_frame`.
-    factors : sequence of str
-    columns : sequence of str, optional
-        Statistics to show; default: ``n_ok``, ``n_errors`` (when present) and
-        every statistic (:func:`statistics`).
-    fmt : {"md", "tex"}
-        GitHub markdown or booktabs LaTeX (:func:`simstudy.writeup.tables.render`).
-    digits : int
-        Significant digits of floats.
-    """
+    """The summaries (:func:`summary_frame`) as a markdown or LaTeX table (``fmt``): a row per
+    condition, factors then ``columns`` (default ``n_ok``, ``n_errors`` and every
+    :func:`statistics`), floats to ``digits`` significant digits."""
     if fmt not in TABLE_FORMATS:
         raise ValueError(f"fmt must be one of {list(TABLE_FORMATS)}, got {fmt!r}")
     if columns is None:
@@ -164,26 +142,12 @@ def plot_statistic(
 ) -> Figure:
     """One statistic against one factor, one line per level of another factor.
 
-    Every other varying factor splits the conditions into panels (at most
-    :data:`MAX_PANELS`); a numeric ``x`` is drawn on a numeric axis (logarithmic
-    when its positive levels span a factor of 10 or more), any other at evenly
-    spaced positions labelled by level.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        From :func:`summary_frame`.
-    factors : sequence of str
-    statistic : str
-        A numeric column of ``frame``.
-    x : str
-        Factor on the horizontal axis.
-    lines : str, optional
-        Factor whose levels are the lines (one line when omitted).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    ``statistic`` (a numeric column of :func:`summary_frame`'s ``frame``) against the
+    factor ``x``, a line per level of the factor ``lines`` (one line when omitted);
+    every other varying factor splits the conditions into panels (at most
+    :data:`MAX_PANELS`). A numeric ``x`` is drawn on a numeric axis (logarithmic when
+    its positive levels span a factor of 10 or more), any other at evenly spaced
+    positions labelled by level.
     """
     if statistic not in frame:
         raise ValueError(
@@ -268,28 +232,13 @@ def write_generic_report(
     lines: str | None = None,
     figures: bool = True,
 ) -> list[Path]:
-    """Write ``tables/summary.md``, ``tables/summary.tex`` and a figure per statistic.
+    """Write ``tables/summary.md``, ``tables/summary.tex`` and a figure per statistic
+    (``figures/STATISTIC_by_X.png`` and ``.pdf``) into the study folder ``out_dir``.
 
-    Parameters
-    ----------
-    summaries : DataFrame or sequence of dict
-        As :func:`summary_frame` takes them.
-    out_dir : str or Path
-        Study folder; files go to its ``tables/`` and ``figures/``.
-    factors : sequence of str, optional
-        As :func:`summary_frame`.
-    x : str, optional
-        Factor on the horizontal axis; default: the first varying numeric factor,
-        else the first varying factor. No figures when no factor varies.
-    lines : str, optional
-        Factor drawn as lines; default: the next varying factor after ``x``.
-    figures : bool
-        False: tables only.
-
-    Returns
-    -------
-    list of Path
-        Every file written (figures as ``figures/STATISTIC_by_X.png`` and ``.pdf``).
+    ``summaries`` and ``factors`` as :func:`summary_frame` takes them; ``x`` defaults
+    to the first varying numeric factor (else the first varying one; no figures when
+    none varies), ``lines`` to the next varying factor; ``figures=False``: tables only.
+    Returns every file written.
     """
     frame, factors = summary_frame(summaries, factors)
     out_dir = Path(out_dir)

@@ -29,18 +29,9 @@ class StudyLockedError(RuntimeError):
 
 @dataclass
 class FolderLock:
-    """A held lock on a study folder.
-
-    Attributes
-    ----------
-    folder : Path
-    fd : int
-        Open descriptor of the lock file (holds the flock).
-    identity : tuple of int
-        (device, inode) of the folder when it was locked.
-    took_over : str
-        Description of a dead run's lock that was taken over ("" when none).
-    """
+    """A held lock on a study ``folder``: ``fd``, the lock file's descriptor (holds the
+    flock); ``identity``, the folder's (device, inode) when locked; ``took_over``, a dead
+    run's lock that was taken over ("" when none)."""
 
     folder: Path
     fd: int

@@ -161,24 +161,11 @@ def standard_error_measures(
 ) -> dict[str, float]:
     """Measures of one parameter's model standard errors, each with its Monte Carlo SE.
 
-    Over the replications with a finite estimate and standard error (n):
-
-    Parameters
-    ----------
-    estimates, standard_errors : array-like of shape (R,)
-        One estimate and its standard error per replication (NaN: none).
-    empirical_se : float
-        The SD of the estimates (:func:`parameter_recovery`'s ``sd``).
-    level : float
-        Of the Wald intervals est +- z SE of the bias-eliminated coverage and of
-        the test of theta = 0.
-
-    Returns
-    -------
-    dict
-        ``n_se``; ``modelse, mcse_modelse`` (sqrt of the mean SE^2);
-        ``relerror, mcse_relerror`` (100 (modelse / empirical SE - 1), %);
-        ``becoverage, mcse_becoverage``; ``rejection, mcse_rejection``.
+    Over the n replications with a finite estimate and standard error (R of each, NaN:
+    none), against the SD of the estimates ``empirical_se``: ``n_se``; ``modelse``
+    (sqrt of the mean SE^2); ``relerror`` (100 (modelse / empirical SE - 1), %);
+    ``becoverage`` and ``rejection`` (of theta = 0) of the Wald intervals est +- z SE at
+    ``level``; each with ``mcse_{measure}``.
     """
     est = np.asarray(estimates, dtype=float).ravel()
     se = np.asarray(standard_errors, dtype=float).ravel()
@@ -218,20 +205,9 @@ def selection_rates(
 ) -> dict[str, Any]:
     """Hit rate of a selection criterion with its MCSE and Wilson interval, and its misses.
 
-    Parameters
-    ----------
-    chosen : sequence of int, length R
-        K chosen in every replication (failed replications already removed).
-    true_k : int
-    k_range : iterable of int
-        Candidate K values (for the full distribution, zeros included).
-    level : float
-
-    Returns
-    -------
-    dict
-        ``n, hits, hit_rate, mcse, ci_low, ci_high, too_few, too_many, distribution``,
-        distribution mapping every K (as a string, for JSON) to its count.
+    ``chosen``: the K chosen in each of R (successful) replications; ``k_range``: the
+    candidates. Returns ``n, hits, hit_rate, mcse, ci_low, ci_high, too_few, too_many``
+    and ``distribution``, every candidate K (a string, for JSON) to its count.
     """
     chosen = np.asarray(chosen, dtype=int)
     n = int(chosen.size)
@@ -254,20 +230,10 @@ def selection_rates(
 def interval_coverage(covered: ArrayLike, level: float = 0.95) -> dict[str, Any]:
     """Empirical coverage of confidence intervals with its MCSE and Wilson interval.
 
-    Parameters
-    ----------
-    covered : sequence of float or bool, length R
-        Per replication 1 (the interval contained the truth), 0 (it did not) or NaN
-        (no interval: the standard error could not be computed; left out and counted).
-    level : float
-        Coverage of the Wilson interval (of the Monte Carlo error, not of the
-        intervals being checked).
-
-    Returns
-    -------
-    dict
-        ``n`` (replications with an interval), ``n_missing``, ``covered`` (count),
-        ``coverage`` (covered / n, NaN when n = 0), ``mcse``, ``ci_low``, ``ci_high``.
+    ``covered``: per replication 1 (the interval contained the truth), 0 (it did not)
+    or NaN (no interval: left out and counted). Returns ``n`` (replications with an
+    interval), ``n_missing``, ``covered`` (count), ``coverage`` (NaN when n = 0),
+    ``mcse``, ``ci_low``, ``ci_high`` (Wilson at ``level``, of the Monte Carlo error).
     """
     values = np.asarray(covered, dtype=float).ravel()
     present = values[np.isfinite(values)]

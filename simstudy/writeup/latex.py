@@ -175,24 +175,10 @@ def latex_table(
 ) -> str:
     """A booktabs table (or longtable) that fits the page, in parts when too wide.
 
-    Parameters
-    ----------
-    headers : sequence of str
-    rows : sequence of sequences
-        Cells, already formatted (numbers are not re-parsed).
-    caption : str
-        Plain text; symbols become math (:func:`latex_text`).
-    label : str
-        ``\\label{tab:LABEL}`` of the first part.
-    align : sequence of {"l", "r", "c"}, optional
-        One per column; default left for the key columns, right for the others.
-    key_columns : int
-        Leading columns repeated in every part (row labels).
-
-    Returns
-    -------
-    str
-        LaTeX source, ending with a newline.
+    ``rows``: formatted cells (not re-parsed); ``caption``: plain text (symbols become
+    math, :func:`latex_text`); ``label``: ``\\label{tab:LABEL}`` of the first part;
+    ``align``: l/r/c per column (default left for the ``key_columns``, the leading
+    columns repeated in every part, right for the others). Ends with a newline.
     """
     rows = [[str(cell) for cell in row] for row in rows]
     align = list(align) if align else ["l"] * key_columns + ["r"] * (len(headers) - key_columns)

@@ -111,15 +111,9 @@ def new_figure(
 ) -> tuple[Figure, Any]:
     """A constrained-layout figure and its axes (a single Axes or an array of them).
 
-    Parameters
-    ----------
-    n_rows, n_cols : int
-    width : float
-        Inches (:data:`WIDTH_SINGLE` or :data:`WIDTH_DOUBLE` for paper figures).
-    height : float, optional
-        Inches; default 0.75 of the width per row over the columns.
-    **subplot_kw
-        Passed to :meth:`matplotlib.figure.Figure.subplots` (sharex, sharey, ...).
+    ``width`` in inches (:data:`WIDTH_SINGLE` or :data:`WIDTH_DOUBLE` for paper figures),
+    ``height`` by default 0.75 of the width per row over the columns; ``subplot_kw``
+    go to :meth:`matplotlib.figure.Figure.subplots` (sharex, sharey, ...).
     """
     if height is None:
         height = 0.75 * width * n_rows / n_cols

@@ -7,7 +7,7 @@ Usage::
 
 Reads the committed outputs and never refits (except the cheap real-data
 quantities named in :mod:`simstudy.writeup.real`); what it reads and writes is
-described in :mod:`simstudy.writeup.build` and docs/report.md.
+described in :mod:`simstudy.writeup.report` and docs/report.md.
 """
 
 from __future__ import annotations

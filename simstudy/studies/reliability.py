@@ -1,17 +1,13 @@
 """How often does a fit setting reach the best-known maximum? (the defaults' justification)
 
-A study like any other, run through :func:`simstudy.harness.simulation.simulate`: one
-condition per data set, K and fit setting (with the best-known log-likelihood it
-is measured against), one replication per independent seed. ``generate`` returns
-the data set's sufficient statistics (the same in every replication), ``analyse``
-fits it with the replication's random stream and records the shortfall from the
-best-known maximum (and any excess over it), ``summarise`` gives the share of
-fits that reach it (within ``HIT``), the median and largest shortfall, the
-largest excess, the share certified and the median seconds.
-
-:func:`real_design` builds the grid of settings (number of starts, starting
-scheme, hand-over tolerance) on the real data; :func:`hard_case_design` the
-default settings on every fit of the hard-case suite (:mod:`simstudy.studies.hard_cases`).
+A study like any other (:func:`simstudy.harness.simulation.simulate`): a condition
+per data set, K and fit setting, with the best-known log-likelihood it is measured
+against; a replication per independent seed. ``analyse`` fits the data set with the
+replication's stream and records its shortfall from the best-known maximum (and any
+excess over it); ``summarise`` the share reaching it (within :data:`HIT`), the median
+and largest shortfall, the largest excess, the share certified, the median seconds.
+:func:`real_design` is the grid of settings on the real data, :func:`hard_case_design`
+the defaults on every fit of the hard-case suite (:mod:`simstudy.studies.hard_cases`).
 """
 
 from __future__ import annotations

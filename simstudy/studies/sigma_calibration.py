@@ -1,17 +1,12 @@
 """Are the standard errors with estimated sigma right? A Monte Carlo check on the real design.
 
-For ``--sigma common`` and ``--sigma segment`` the truth is the real-data K = 3 fit
-of that mode (outputs/real_sigma_<mode>/results.json): its theta, pi and sigma,
-the real prices, N = 300 stores, T = 52 weeks. Each replication draws a panel,
-fits K = 3 with the same sigma mode, matches the segments to the truth and
-records the observed-information and naive standard errors and whether the 95%
-intervals cover the truth (sigma: the log-scale interval). The summary gives,
-per parameter, mean SE / empirical SD of the estimates and the coverage with a
-Monte Carlo 95% margin.
-
-Run by ``python -m experiments.sigma_calibration`` through the study runner
-(:func:`simstudy.harness.simulation.simulate`: seeds per replication, workers, checkpoints,
-resume), one condition per sigma mode.
+One condition per estimated-sigma mode (``common``, ``segment``): the truth is the
+real-data K = 3 fit of that mode (outputs/real_sigma_<mode>/results.json) at the
+real prices, N = 300, T = 52. Each replication draws a panel, fits K = 3 in the same
+mode, matches the segments and records the observed-information and naive standard
+errors and whether the 95% intervals cover the truth (sigma: the log-scale interval);
+the summary gives per parameter mean SE / SD and the coverage with a Monte Carlo
+margin. Run by ``python -m experiments.sigma_calibration`` through the harness.
 """
 
 from __future__ import annotations

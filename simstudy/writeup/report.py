@@ -1,10 +1,5 @@
 """The write-up bundle (``python -m experiments.report``): report.md, LaTeX tables, figures.
 
-Usage::
-
-    python -m experiments.report [--out outputs/report] [--rerun-baselines]
-                                 [--baseline-replications R] [--n-jobs J]
-
 Reads the committed outputs and never refits (except the cheap real-data
 quantities that are not stored, listed in :mod:`simstudy.writeup.real`). The
 report has a main part of at most :data:`MAIN_ITEMS` tables and figures that
@@ -15,11 +10,10 @@ the baselines an analyst would try first, and speed; then an appendix with every
 other table and figure of the same sources. A study or output that is missing is
 named in its place.
 
-Writes OUT/report.md (every table inline, every figure embedded, each with a
-caption), OUT/tables/*.tex (each table as a standalone booktabs LaTeX table),
-OUT/figures/*.png and *.pdf, and OUT/manifest.json (what was written, in which
-part, and from what). The figure and table folders are emptied first, so the
-folder holds exactly one build.
+Writes OUT/report.md (every table inline, or linked when long, every figure
+embedded, each with a caption), OUT/tables/*.tex, OUT/figures/*.png and *.pdf,
+and OUT/manifest.json (what was written, in which part, and from what); the
+figure and table folders are emptied first, so the folder holds exactly one build.
 """
 
 from __future__ import annotations

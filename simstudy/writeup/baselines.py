@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from ..harness.files import read_json
 from . import style as rs
 from .format import num, pct, rate, with_mcse
+from .study_figures import legend_below
 from .tables import Table, interval_text
 
 METHOD_ORDER: tuple[str, ...] = ("full", "single", "twostep")
@@ -158,7 +159,7 @@ def plot_selection_and_time(summary: dict[str, Any], records: pd.DataFrame) -> F
     ax_k.set_xticks(range(len(ks)), [str(k) for k in ks])
     ax_k.set_xlabel(f"K chosen by the method's criterion (true K = {summary['true_k']})")
     ax_k.set_ylabel("share of replications")
-    ax_k.legend(loc="upper right")
+    legend_below(fig, ax_k)  # under the panels: no bar hidden behind it
     ax_k.set_title("choice of K (bars at the true K: Wilson 95%)")
     seconds = [records[f"{m}_seconds"].to_numpy(float) for m in METHOD_ORDER]
     _method_boxplot(ax_t, seconds)

@@ -11,7 +11,7 @@
 * :func:`run_cli`: runs a ``main(argv)`` so that an unexpected exception is one
   line on stderr (exit status 1) unless ``--debug`` asks for the traceback;
 * :class:`Heartbeat`: a progress line on stderr every few seconds while a long
-  call runs.
+  call runs (a call without a count of steps, which tqdm needs).
 """
 
 from __future__ import annotations

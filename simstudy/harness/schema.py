@@ -5,7 +5,8 @@ one line naming the key path, e.g. ``fit.n_inti: unknown key; did you mean
 n_init?`` or ``replications: expected an integer >= 1, got 2.7``; :func:`mapping`,
 :func:`list_of` and :func:`either` build a schema from them. Keys ending in
 ``_note`` are free text for the reader. A study's own schema is built from these
-(the mixture studies': :mod:`simstudy.studies.schema`).
+(the mixture studies': :mod:`simstudy.studies.schema`). Written here rather than
+with jsonschema (not a dependency), whose messages do not name the key in one line.
 """
 
 from __future__ import annotations

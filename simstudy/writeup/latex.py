@@ -1,6 +1,7 @@
 """LaTeX tables that fit a journal page: math for symbols, stacked headers, split columns.
 
-The one LaTeX writer of the report and the studies. A table is set in
+The one LaTeX writer of the report and the studies (pandas' ``Styler.to_latex``
+neither splits a wide table nor stacks its headers). A table is set in
 ``\\footnotesize`` with booktabs rules; headers wrap onto short lines; a table
 wider than the text block (6.5 in: letter paper, 1-inch margins) is split into
 parts that repeat the key columns; one longer than :data:`LONG_ROWS` rows

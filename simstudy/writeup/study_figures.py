@@ -17,6 +17,7 @@ shows (:func:`save_figure`), from which the report writes its caption.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -96,14 +97,8 @@ def _stem(name: str, group: str) -> str:
 
 
 def wrapped(text: str, width: int) -> str:
-    """``text`` on lines of at most about ``width`` characters (breaks at spaces)."""
-    lines: list[str] = []
-    for word in text.split():
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return "\n".join(lines)
+    """``text`` on lines of at most about ``width`` characters (breaks at spaces only)."""
+    return textwrap.fill(text, width, break_long_words=False, break_on_hyphens=False)
 
 
 def suptitle(fig: Figure, text: str) -> None:

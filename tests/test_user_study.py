@@ -12,6 +12,7 @@ import pytest
 
 import simstudy
 from simstudy import StudyFailedError, bias, mcse_mean, rmse, run_simulation
+from simstudy.harness.records import RecordWarning
 from simstudy.harness.runner import StudyMismatchError, replication_seed
 from simstudy.harness.simulation import design_rows
 from simstudy.writeup.generic import (
@@ -98,8 +99,23 @@ def test_default_summary_is_the_mean_and_a_rerun_resumes(tmp_path):
     more = run_simulation(DESIGN, 5, counting, analyse, out_dir=tmp_path, progress=None)
     assert len(calls) == 6 + 4  # only replications 3 and 4 of each condition ran
     assert more["n_ok"].tolist() == [5, 5]
-    with pytest.raises(StudyMismatchError):
+    with pytest.raises(StudyMismatchError, match=r"restart=True"):
         run_simulation(DESIGN, 5, counting, analyse, out_dir=tmp_path, seed=1, progress=None)
+    again = run_simulation(DESIGN, 2, counting, analyse, out_dir=tmp_path, seed=1, progress=None,
+                           restart=True)  # fmt: skip
+    assert len(calls) == 10 + 4 and again["n_ok"].tolist() == [2, 2]
+
+
+def test_a_torn_record_is_reported_once(tmp_path):
+    run_simulation(DESIGN, 4, generate, analyse, out_dir=tmp_path, progress=None)
+    path = tmp_path / "raw" / "condition_0001.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    lines[2] = lines[2][:10]  # record 2 cut short and joined to the next
+    path.write_text("".join(lines))
+    with pytest.warns(RecordWarning) as caught:
+        frame = run_simulation(DESIGN, 4, generate, analyse, out_dir=tmp_path, progress=None)
+    assert [str(w.message).count("line 3") for w in caught] == [1]
+    assert frame["n_ok"].tolist() == [4, 4]
 
 
 @pytest.mark.parametrize(

@@ -282,7 +282,7 @@ def _check_manifest(out_dir: Path, study: Study, restart: bool) -> bool:
             raise StudyMismatchError(
                 f"{out_dir} holds results of a different study (its {MANIFEST} differs in "
                 "name, seed, settings or conditions); use another --out folder, or --restart "
-                "to discard its records"
+                "(restart=True) to discard its records"
             )
         # folders written before code fingerprints existed carry none: nothing to compare
         code = existing.get("code", document["code"])

@@ -458,6 +458,7 @@ def run_simulation(
     batch_size: int = 10,
     progress: TextIO | None | str = "stderr",
     scheduler: Any = None,
+    restart: bool = False,
 ) -> pd.DataFrame:
     """Run ``replications`` replications of every condition of ``design``; one summary row each.
 
@@ -505,6 +506,8 @@ def run_simulation(
     scheduler : str, Path, distributed.Client or None
         With ``backend="dask"``: a scheduler address (``tcp://host:8786``), a scheduler
         file or a connected Client (its workers decide; ``n_jobs`` is ignored).
+    restart : bool
+        Discard the records in ``out_dir`` (of this or another study) and start over.
 
     Returns
     -------
@@ -523,7 +526,7 @@ def run_simulation(
     study = build_study(design, replications, generate, analyse, seed=seed, name=name)
     return simulate(
         study, summarise, out_dir, n_jobs=n_jobs, backend=backend, batch_size=batch_size,
-        progress=progress, scheduler=scheduler,
+        progress=progress, scheduler=scheduler, restart=restart,
     ).frame  # fmt: skip
 
 
@@ -533,8 +536,10 @@ def run_simulation(
 
 
 def _count_records(out_dir: Path, condition_ids: Sequence[int]) -> int:
-    """Records already checkpointed in ``out_dir`` for these conditions."""
-    return sum(len(read_records(raw_path(out_dir, c))) for c in condition_ids)
+    """Valid records already checkpointed in ``out_dir`` for these conditions (the runner
+    reports the invalid ones: they are not reported twice)."""
+    quiet = lambda message: None  # noqa: E731
+    return sum(len(read_records(raw_path(out_dir, c), on_invalid=quiet)) for c in condition_ids)
 
 
 def _previous_summary(out_dir: Path) -> dict[str, Any] | None:

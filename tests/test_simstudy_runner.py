@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from simstudy.harness.runner import (
     replication_seed,
     run_study,
 )
+from simstudy.harness.simulation import build_study as make_study
 from simstudy.harness.simulation import condition_summary, summarise_study
 from simstudy.studies import mixture
 from simstudy.studies.config import load_config
@@ -239,3 +241,28 @@ def test_killed_process_resumes_without_loss_or_duplicates(tmp_path):
     for frame in resumed.values():
         assert frame["replication"].tolist() == list(range(12))
     frames_equal(resumed, reference)
+
+
+class Noise(UserWarning):
+    """A warning a study records and silences."""
+
+
+def _warn_and_wait(condition, rng):
+    time.sleep(0.002 * rng.random())  # threads interleave their entries and exits
+    warnings.warn("recorded by the study", Noise, stacklevel=1)
+    return 0.0
+
+
+def _noted(condition, data, rng):
+    warnings.warn("recorded by the study", Noise, stacklevel=1)
+    return {"value": data}
+
+
+@pytest.mark.parametrize("backend", ["threading", "sequential"])
+def test_quiet_warnings_stay_quiet_with_worker_threads(tmp_path, backend):
+    """catch_warnings is not thread-safe: worker threads run under the driver's filters."""
+    study = make_study([{"a": i} for i in range(4)], 60, _warn_and_wait, _noted, quiet=(Noise,))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_study(study, tmp_path, n_jobs=2, backend=backend, batch_size=1, progress=None)
+    assert [w for w in caught if issubclass(w.category, Noise)] == []

@@ -42,11 +42,12 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
@@ -237,10 +238,20 @@ def run_batch(
     ``parent`` is the driver's PID: a worker process of the driver exits when it dies.
     """
     exit_with_parent(parent)
-    with warnings.catch_warnings():
-        for category in study.quiet:  # recorded by the study; on stderr they would only spam
-            warnings.simplefilter("ignore", category)
+    if parent == os.getpid():  # a thread of the driver (catch_warnings is not thread-safe):
+        return [run_replication(study, condition, r) for r in replications]  # its filters
+    with silenced(study.quiet):
         return [run_replication(study, condition, r) for r in replications]
+
+
+@contextmanager
+def silenced(categories: Sequence[type[Warning]]) -> Iterator[None]:
+    """Warnings of ``categories`` ignored (a study records what they say; on stderr they
+    would only spam)."""
+    with warnings.catch_warnings():
+        for category in categories:
+            warnings.simplefilter("ignore", category)
+        yield
 
 
 # ---------------------------------------------------------------------------
@@ -495,34 +506,35 @@ def _run_locked(
 
     by_id, unit = {c.id: c for c in study.conditions}, study.unit()
     units = [(unit, by_id[cid], reps) for cid, reps in plan_batches(missing, batch_size)]
-    batches = execute(run_batch, units, n_jobs, backend, client, progress)
-    failed = False
-    try:
-        for batch in batches:
-            cid = batch[0]["condition_id"]
-            for record in batch:
-                records[cid][record["replication"]] = record
-            dirty.add(cid)
-            if time.perf_counter() - last_flush >= checkpoint_every:
-                flush()
-                last_flush = time.perf_counter()
-            meter.update(len(batch), sum(r["status"] != "ok" for r in batch))
-    except KeyboardInterrupt:
-        meter.close()
-        stop(batches)  # stop the workers first: Ctrl-C again must not lose the records
-        flush()
-        failed = True  # saved: nothing left to write
-        raise StudyInterrupted(saved(), total) from None
-    except (StudyFolderError, CheckpointWriteError):
-        failed = True  # the checkpoint that failed is not retried
-        raise
-    finally:  # also on an error: keep every finished replication
+    with silenced(study.quiet):  # for worker threads, which cannot set their own
+        batches = execute(run_batch, units, n_jobs, backend, client, progress)
+        failed = False
         try:
-            if not failed:
-                flush()
-        finally:
+            for batch in batches:
+                cid = batch[0]["condition_id"]
+                for record in batch:
+                    records[cid][record["replication"]] = record
+                dirty.add(cid)
+                if time.perf_counter() - last_flush >= checkpoint_every:
+                    flush()
+                    last_flush = time.perf_counter()
+                meter.update(len(batch), sum(r["status"] != "ok" for r in batch))
+        except KeyboardInterrupt:
             meter.close()
-            stop(batches)  # then stop the workers (a dask cluster: release its tasks)
+            stop(batches)  # stop the workers first: Ctrl-C again must not lose the records
+            flush()
+            failed = True  # saved: nothing left to write
+            raise StudyInterrupted(saved(), total) from None
+        except (StudyFolderError, CheckpointWriteError):
+            failed = True  # the checkpoint that failed is not retried
+            raise
+        finally:  # also on an error: keep every finished replication
+            try:
+                if not failed:
+                    flush()
+            finally:
+                meter.close()
+                stop(batches)  # then stop the workers (a dask cluster: release its tasks)
     frames = {
         cid: records_frame(r for rep, r in records[cid].items() if rep < study.replications)
         for cid in ids

@@ -1,8 +1,7 @@
 """salesmix estimator: finite mixtures of store-level price regressions, fitted by EM.
 
 This module is the complete public API: simstudy/ and experiments/ import only
-names listed here (and the shared file utilities :mod:`estimator.atomic` and
-:mod:`estimator.provenance`); every other module of the package is private.
+names listed here; every other module of the package is private.
 The assignment's functions are importable from here::
 
     from estimator import LogL, EStep, MStep, EM, Estimate
@@ -60,6 +59,7 @@ from .params import (
     n_free_params,
 )
 from .plausibility import PlausibilityWarning
+from .provenance import jsonable
 from .regression import MixtureRegression
 from .results import ConvergenceWarning, MixtureFit
 from .selection import CRITERIA, ModelSelection, fit_k_range
@@ -96,6 +96,7 @@ __all__ = [
     "distinct_maxima",
     "fit_k_range",
     "fit_mixture",
+    "jsonable",
     "load_csv",
     "loglik_at",
     "load_long_csv",

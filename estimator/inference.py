@@ -22,7 +22,7 @@ l_i = logsumexp_c a_ic with a_ic = log pi_c + log f_ic and
 
     log f_ic = -n_i/2 log(2 pi) - 1/2 [RSS_i + (b_i - theta_c)' G_i (b_i - theta_c)]
 
-(:mod:`estimator.em`). Only two kinds of derivative of a_ic are non-zero:
+(:mod:`estimator.driver`). Only two kinds of derivative of a_ic are non-zero:
 
     d a_ic / d theta_c = u_ic = G_i (b_i - theta_c),   d^2 a_ic / d theta_c^2 = -G_i,
     d a_ic / d pi_free = e_c = A_c / pi_c,             d^2 a_ic / d pi_free^2 = -e_c e_c',

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 LOGGER_NAME = "salesmix"
-"""The one named logger; module ``estimator.em`` logs to ``salesmix.estimator.em``."""
+"""The one named logger; module ``estimator.fit`` logs to ``salesmix.estimator.fit``."""
 
 logging.getLogger(LOGGER_NAME).addHandler(logging.NullHandler())
 

@@ -1,17 +1,11 @@
-"""Shared utilities for what salesmix writes: JSON-safe values and the software stamp.
-
-Not part of the model; every results.json, study summary and benchmark document
-uses these so that they sanitise numbers and record versions the same way.
-"""
+"""JSON-safe values for the estimator's ``to_dict`` forms (exported: :func:`estimator.jsonable`)."""
 
 from __future__ import annotations
 
 import math
-import platform
 from typing import Any
 
 import numpy as np
-import scipy
 
 
 def jsonable(obj: Any) -> Any:
@@ -31,12 +25,3 @@ def jsonable(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
-
-
-def software_versions() -> dict[str, str]:
-    """``{"python": ..., "numpy": ..., "scipy": ...}``: the versions that produced a result."""
-    return {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-    }

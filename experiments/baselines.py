@@ -6,7 +6,7 @@ Usage::
                                     [--config experiments/configs/real_like.json]
                                     [--gmm-n-init N] [--quiet]
 
-The study itself (methods, records, summary) is :mod:`simstudy.baselines.study`.
+The study itself (methods, records, summary) is :mod:`simstudy.studies.baselines`.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from simstudy import cliargs
-from simstudy.baselines.study import run
-from simstudy.commands import baselines_parser
-from simstudy.runner import StudyMismatchError
+from simstudy.cli import args as cliargs
+from simstudy.cli.parsers import baselines_parser
+from simstudy.harness.runner import StudyMismatchError
+from simstudy.studies.baselines import run
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line options (:func:`simstudy.commands.baselines_parser`)."""
+    """Command-line options (:func:`simstudy.cli.parsers.baselines_parser`)."""
     return baselines_parser(__doc__).parse_args(argv)
 
 

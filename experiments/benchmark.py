@@ -34,20 +34,19 @@ import argparse
 import json
 import sys
 
-from simstudy import cliargs
 from simstudy.bench.cases import probe
 from simstudy.bench.run import (
-    child_env,
-    reexec_with_blas_threads,
+    limit_blas_threads,
     refresh_committed_studies,
     run_benchmark,
     settings_from,
 )
-from simstudy.commands import benchmark_parser
+from simstudy.cli import args as cliargs
+from simstudy.cli.parsers import benchmark_parser
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line options (:func:`simstudy.commands.benchmark_parser`)."""
+    """Command-line options (:func:`simstudy.cli.parsers.benchmark_parser`)."""
     return benchmark_parser(__doc__).parse_args(argv)
 
 
@@ -62,12 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(probe(args.probe_n, args.seed, args.probe_n_init)))
         return 0
     argv_full = sys.argv[1:] if argv is None else argv
-    reexec_with_blas_threads(args.blas_threads, "experiments.benchmark", argv_full)
+    limit_blas_threads(args.blas_threads)
     settings = settings_from(
         args.quick, args.study, args.seed, args.repeats, args.naive_budget, args.study_replications
     )
     command = "python -m experiments.benchmark " + " ".join(argv_full)
-    result = run_benchmark(settings, args.out, command.strip(), child_env())
+    result = run_benchmark(settings, args.out, command.strip())
     for target in result["targets"]:
         print(f"{target['status']:>12}  {target['target']}: {target['measured']}")
     print(f"wrote {args.out / 'benchmark.md'}, benchmark.json, time_vs_n.png/pdf")

@@ -5,7 +5,7 @@ Usage::
     python -m experiments.docs [--check] [--outputs outputs]
 
 Blocks are marked ``<!-- gen:NAME -->`` ... ``<!-- /gen:NAME -->``; what each
-holds is :data:`simstudy.docsgen.BLOCKS`. ``--check`` writes nothing and exits 1
+holds is :data:`simstudy.writeup.blocks.BLOCKS`. ``--check`` writes nothing and exits 1
 when a document disagrees with the outputs (a test runs the same check).
 """
 
@@ -15,8 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from simstudy.constants import OUTPUTS
-from simstudy.docsgen import documents, update_documents
+from simstudy.studies.paths import OUTPUTS
+from simstudy.writeup.blocks import documents, update_documents
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import sys
 
-from simstudy import cliargs
-from simstudy.blrt_report import blrt_argument_problem
-from simstudy.commands import fit_real_parser
-from simstudy.realfit import run_fit
+from simstudy.cli import args as cliargs
+from simstudy.cli.parsers import fit_real_parser
+from simstudy.cli.realfit import run_fit
+from simstudy.studies.blrt import blrt_argument_problem
 
 
 def main(argv: list[str] | None = None) -> int:

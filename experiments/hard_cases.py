@@ -15,8 +15,8 @@ import warnings
 from pathlib import Path
 
 from estimator import ConvergenceWarning
-from estimator.atomic import write_json_atomic
-from simstudy.hard_cases import best_known, hard_cases
+from simstudy.harness.files import write_json_atomic
+from simstudy.studies.hard_cases import best_known, hard_cases
 
 
 def main(argv: list[str] | None = None) -> int:

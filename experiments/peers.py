@@ -18,7 +18,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from simstudy.peers import CASES, N_INIT, PEERS_DATA, compare_all, table, write_doc, write_outputs
+from simstudy.studies.peers import (
+    CASES,
+    N_INIT,
+    PEERS_DATA,
+    compare_all,
+    table,
+    write_doc,
+    write_outputs,
+)
 
 OUTPUT = Path("outputs/peers")
 DOC = Path("docs/peers.md")

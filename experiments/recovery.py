@@ -7,18 +7,16 @@ Usage::
 
 Writes DIR/summary.json, DIR/raw/ (one CSV of records per condition),
 DIR/tables/ (markdown and LaTeX) and DIR/figures/ (PNG and PDF); see docs/simstudy.md.
+The options and what the study does: :mod:`simstudy.cli.study`.
 """
 
 from __future__ import annotations
 
-from simstudy.cli import main as run
-from simstudy.cliargs import run_cli
+from functools import partial
 
+from simstudy.cli import args, study
 
-def main(argv: list[str] | None = None) -> int:
-    """Run a recovery study (see :func:`simstudy.cli.main`)."""
-    return run(argv, "recovery")
-
+main = partial(study.main, kind="recovery")
 
 if __name__ == "__main__":
-    raise SystemExit(run_cli(main))
+    raise SystemExit(args.run_cli(main))

@@ -7,7 +7,7 @@ Usage::
 
 Reads the committed outputs and never refits (except the cheap real-data
 quantities named in :mod:`simstudy.writeup.real`); what it reads and writes is
-described in :mod:`simstudy.writeup.build` and docs/report.md.
+described in :mod:`simstudy.writeup.report` and docs/report.md.
 """
 
 from __future__ import annotations
@@ -15,16 +15,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from simstudy import cliargs
-from simstudy.commands import report_parser
-from simstudy.report import rebuild_study
-from simstudy.writeup.build import Sources, build
+from simstudy.cli import args as cliargs
+from simstudy.cli.parsers import report_parser
+from simstudy.writeup.report import STUDIES as report_studies
+from simstudy.writeup.report import Sources, build
+from simstudy.writeup.study_report import rebuild_study
 
-STUDIES = (Sources.real_like, Sources.selection_grid, Sources.irregular)
+STUDIES = tuple(getattr(Sources, name) for name in report_studies)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line options (:func:`simstudy.commands.report_parser`)."""
+    """Command-line options (:func:`simstudy.cli.parsers.report_parser`)."""
     return report_parser(__doc__).parse_args(argv)
 
 

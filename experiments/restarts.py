@@ -16,11 +16,16 @@ import json
 import sys
 
 from estimator import load_csv
-from estimator.atomic import write_json_atomic, write_text_atomic
-from simstudy import cliargs
-from simstudy.commands import restarts_parser
-from simstudy.hard_cases import best_known_for
-from simstudy.reliability import hard_case_design, real_design, restarts_markdown, run_reliability
+from simstudy.cli import args as cliargs
+from simstudy.cli.parsers import restarts_parser
+from simstudy.harness.files import write_json_atomic, write_text_atomic
+from simstudy.studies.hard_cases import best_known_for
+from simstudy.studies.reliability import (
+    hard_case_design,
+    real_design,
+    restarts_markdown,
+    run_reliability,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,18 +5,18 @@ Usage::
     python -m experiments.selection --config experiments/configs/selection_grid.json \
         [--replications R] [--n-jobs J] [--out DIR]
 
-Writes DIR/summary.json, DIR/raw/ (one CSV of records per condition),
-DIR/tables/ (markdown and LaTeX) and DIR/figures/ (PNG and PDF); see docs/simstudy.md.
+The same command line as ``python -m experiments.recovery`` (the study is the
+same; only what the console shows first differs); see docs/simstudy.md.
 """
 
 from __future__ import annotations
 
-from simstudy.cli import main as run
-from simstudy.cliargs import run_cli
+from simstudy.cli.args import run_cli
+from simstudy.cli.study import main as run
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run a selection study (see :func:`simstudy.cli.main`)."""
+    """Run a selection study (see :func:`simstudy.cli.study.main`)."""
     return run(argv, "selection")
 
 

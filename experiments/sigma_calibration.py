@@ -5,7 +5,7 @@ Usage::
     python -m experiments.sigma_calibration [--reps 1000] [--n-init 5] [--seed S]
                                             [--out outputs/sigma_calibration]
 
-The check is :func:`simstudy.sigma_calibration.calibrate` (its module says what it does).
+The check is :func:`simstudy.studies.sigma_calibration.calibrate` (its module says what it does).
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from simstudy import cliargs
-from simstudy.commands import sigma_calibration_parser
-from simstudy.sigma_calibration import calibrate, write_calibration
+from simstudy.cli import args as cliargs
+from simstudy.cli.parsers import sigma_calibration_parser
+from simstudy.studies.sigma_calibration import calibrate, write_calibration
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line options (:func:`simstudy.commands.sigma_calibration_parser`)."""
+    """Command-line options (:func:`simstudy.cli.parsers.sigma_calibration_parser`)."""
     return sigma_calibration_parser(__doc__).parse_args(argv)
 
 

@@ -11,13 +11,14 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from simstudy.runner import RUN_ERRORS, Study, StudyInterrupted, run_study
+from simstudy.harness.runner import RUN_ERRORS, Study, StudyInterrupted, run_study
 
 
 @dataclass(frozen=True)
@@ -32,21 +33,23 @@ class Condition:
         return {"id": self.id, "mean": self.mean}
 
 
-def generate(condition: Condition, seed: np.random.SeedSequence) -> np.ndarray:
+def generate(condition: Condition, rng: np.random.Generator) -> np.ndarray:
     """Twenty normal draws around the condition's mean."""
-    return np.random.default_rng(seed).normal(condition.mean, 1.0, size=20)
+    return rng.normal(condition.mean, 1.0, size=20)
 
 
-def analyse(condition: Condition, data: np.ndarray, seed: np.random.SeedSequence) -> dict:
-    """Mean, SD and a bootstrap draw (uses the analysis seed); sleeps to make the run last."""
+def analyse(condition: Condition, data: np.ndarray, rng: np.random.Generator) -> dict:
+    """Mean, SD and a bootstrap draw (uses the analysis stream); sleeps to make the run last.
+
+    With ``FAULT_STUDY_PIDS`` set, the process that runs it appends its PID to that
+    file (so a test can wait until every worker has taken work).
+    """
+    if os.environ.get("FAULT_STUDY_PIDS"):
+        with open(os.environ["FAULT_STUDY_PIDS"], "a", encoding="utf-8") as log:
+            log.write(f"{os.getpid()}\n")
     time.sleep(SLEEP[0])
-    draw = np.random.default_rng(seed).choice(data, size=data.size).mean()
+    draw = rng.choice(data, size=data.size).mean()
     return {"mean": float(data.mean()), "sd": float(data.std()), "boot": float(draw), "ok": True}
-
-
-def summarise(condition: Condition, records) -> dict:
-    """Replications and the mean of the means."""
-    return {"n": len(records), "mean": float(records["mean"].mean())}
 
 
 SLEEP = [0.0]
@@ -59,7 +62,6 @@ def study(replications: int = 30, n_conditions: int = 4, seed: int = 7) -> Study
         conditions=[Condition(i, float(i)) for i in range(n_conditions)],
         generate=generate,
         analyse=analyse,
-        summarise=summarise,
         replications=replications,
         seed=seed,
         version="1",
@@ -84,12 +86,10 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint_every=0,
             progress=None,
         )
-    except RUN_ERRORS as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except StudyInterrupted as err:
-        print(err, file=sys.stderr)
-        return 130
+    except (*RUN_ERRORS, StudyInterrupted) as err:  # one line, the study CLIs' statuses
+        interrupted = isinstance(err, StudyInterrupted)
+        print(err if interrupted else f"error: {err}", file=sys.stderr)
+        return 130 if interrupted else 2
     return 0
 
 

@@ -87,6 +87,7 @@ def test_naive_stopping_rule_and_degenerate_start():
     assert run.n_iter == 3 and not run.converged and run.trace.size == 4
 
 
+@pytest.mark.slow
 def test_quick_benchmark_writes_its_files(tmp_path):
     result = run_benchmark(default_settings(quick=True), tmp_path, command="test")
     for name in ("benchmark.md", "benchmark.json", "time_vs_n.png", "time_vs_n.pdf"):

@@ -10,18 +10,13 @@ import pandas as pd
 import pytest
 
 from estimator import fit_k_range, fit_mixture, sufficient_stats
-from estimator.blrt import (
-    bootstrap_lrt,
-    bootstrap_p_value,
-    draw_bootstrap_stats,
-    stopping_count,
-)
+from estimator.blrt import bootstrap_lrt, bootstrap_p_value, draw_bootstrap_stats, stopping_count
 from estimator.longpanel import long_from_arrays
 from estimator.selection import information_criteria
 from experiments import fit_real, selection
-from simstudy.design import check_config, conditions, load_config
-from simstudy.writeup.build import Sources, real_section
+from simstudy.studies.config import check_config, conditions, load_config
 from simstudy.writeup.doc import ReportDoc
+from simstudy.writeup.report import Sources, blrt_part, real_part
 
 PRICES = np.exp(np.linspace(0.4, 1.4, 20))
 X = np.column_stack([np.ones_like(PRICES), np.log(PRICES)])
@@ -184,6 +179,7 @@ def test_blrt_configs_are_the_promised_studies():
     assert grid["replications"] >= 200 and grid["fit"]["blrt"]["n_boot"] == 99
 
 
+@pytest.mark.slow
 def test_size_study_smoke_variant_runs_through_the_cli(tmp_path):
     out = tmp_path / "size"
     argv = ["--config", str(smoke_variant("blrt_size", tmp_path, N=[60])), "--out", str(out)]
@@ -202,6 +198,7 @@ def test_size_study_smoke_variant_runs_through_the_cli(tmp_path):
     assert "rejection rate" in table and "BLRT" in (out / "tables" / "selection.md").read_text()
 
 
+@pytest.mark.slow
 def test_grid_smoke_variant_records_the_sequential_test_and_draws_it(tmp_path):
     out = tmp_path / "grid"
     path = smoke_variant("blrt_grid", tmp_path, N=[40, 80], K=[2], separation=[1.0])
@@ -216,7 +213,7 @@ def test_grid_smoke_variant_records_the_sequential_test_and_draws_it(tmp_path):
         assert all(p[k - 1] <= 0.05 for k in tested[:-1])
         last = tested[-1]
         assert r["chosen_blrt"] == (last if p[last - 1] > 0.05 else last + 1)
-    assert (out / "figures" / "hit_rate.png").stat().st_size > 1000
+    assert (out / "figures" / "nested_loop_blrt.png").stat().st_size > 1000
 
 
 def test_bad_blrt_entries_are_refused_in_one_line():
@@ -236,6 +233,7 @@ def test_bad_blrt_entries_are_refused_in_one_line():
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_fit_real_blrt_writes_the_tests_the_table_and_the_figure(tmp_path, capsys):
     out = tmp_path / "out"
     argv = ["--data", str(REPO / "data" / "609948.csv"), "--out", str(out), "--k", "1", "2"]
@@ -250,10 +248,10 @@ def test_fit_real_blrt_writes_the_tests_the_table_and_the_figure(tmp_path, capsy
     assert test["p_value"] == bootstrap_p_value(test["lr"], np.array(test["lr_boot"]))
     assert blrt["chosen_K"] == (2 if test["rejected"] else 1)
     printed = capsys.readouterr().out
-    assert f"chosen K = {blrt['chosen_K']}" in printed and "1 vs 2" in printed
+    assert f"chooses K = {blrt['chosen_K']}" in printed and "1 vs 2" in printed
     # the model-comparison table gains the p-value of K - 1 against K in row K
     header = next(line for line in printed.splitlines() if line.lstrip().startswith("K "))
-    assert "blrt_p" in header
+    assert "BLRT p" in header
     row = next(line for line in printed.splitlines() if line.lstrip().startswith("2 "))
     assert f"{test['p_value']:.3f}" in row.split()
     for suffix in ("png", "pdf"):
@@ -276,6 +274,7 @@ def test_fit_real_bad_blrt_is_one_line_and_writes_nothing(tmp_path, capsys, extr
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_report_shows_the_blrt_figure_when_results_json_has_the_test(tmp_path):
     out = tmp_path / "out"
     argv = ["--data", str(REPO / "data" / "609948.csv"), "--out", str(out), "--k", "1", "2"]
@@ -289,7 +288,8 @@ def test_report_shows_the_blrt_figure_when_results_json_has_the_test(tmp_path):
         sigma_segment=tmp_path / "absent.json",
     )
     doc = ReportDoc(tmp_path / "report", "test")
-    real_section(doc, sources)
+    real = real_part(doc, sources)
+    blrt_part(doc, sources, real.results)
     (entry,) = [f for f in doc.figures if f["name"] == "real_blrt"]
     assert f"chooses K = {blrt['chosen_K']}" in entry["caption"]
     assert f"p = {blrt['tests'][0]['p_value']:.3f}" in entry["caption"]

@@ -12,14 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from simstudy import cli, cliargs, commands, mixture
+from simstudy.cli import args as cliargs
+from simstudy.cli import parsers as commands
+from simstudy.cli import study as cli
+from simstudy.studies import mixture
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "experiments" / "configs" / "smoke.json"
 PARSERS = {
     "fit_real": commands.fit_real_parser,
-    "recovery": lambda: cli.build_parser("recovery"),
-    "selection": lambda: cli.build_parser("selection"),
+    "recovery": lambda: commands.study_parser("recovery"),
+    "selection": lambda: commands.study_parser("selection"),
     "restarts": commands.restarts_parser,
     "report": commands.report_parser,
     "benchmark": commands.benchmark_parser,

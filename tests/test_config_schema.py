@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from experiments import recovery
-from simstudy.design import check_config, load_config
-from simstudy.schema import ConfigError, check_schema
+from simstudy.harness.schema import ConfigError
+from simstudy.studies.config import check_config, load_config
+from simstudy.studies.schema import check_schema
 
 CONFIGS = Path(__file__).resolve().parents[1] / "experiments" / "configs"
 SMOKE = json.loads((CONFIGS / "smoke.json").read_text())

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from estimator import LongPanel, as_panel, detect_format, load_csv, load_long_csv, load_panel
-from simstudy.csvtiming import record_wide_csv, write_wide_csv
+from simstudy.bench.csvread import record_wide_csv, write_wide_csv
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "609948.csv"
 GOOD = "Price,Sales1,Sales2\n2.0,10,20\n3.0,8,15\n4.0,6,11\n"
@@ -297,7 +297,7 @@ def test_wide_csv_timing_is_recorded_for_a_panel_of_the_requested_size(tmp_path)
     assert json.loads(out.read_text()) == record
     assert (record["n_stores"], record["n_weeks"]) == (20, 6) and record["cpu_seconds"] >= 0
     assert record["file_mb"] == pytest.approx(path.stat().st_size / 2**20, rel=0.2)
-    assert record["command"].startswith("python -m simstudy.csvtiming --stores 20 --weeks 6")
+    assert record["command"].startswith("python -m simstudy.bench.csvread --stores 20 --weeks 6")
 
 
 def test_estimator_modules_import_without_cycles():

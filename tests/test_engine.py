@@ -14,7 +14,7 @@ from estimator.derivatives import mixture_derivatives
 from estimator.engine import prepare, run_em
 from estimator.init import INIT_METHODS, starting_values
 from estimator.panel import SufficientStats, design_matrix
-from simstudy.hard_cases import hard_cases
+from simstudy.studies.hard_cases import hard_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 HARD = ROOT / "tests" / "data" / "hard_cases.json"

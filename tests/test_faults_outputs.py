@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from estimator import atomic
-from estimator.atomic import (
+from experiments import fit_real
+from simstudy.harness import files as atomic
+from simstudy.harness.files import (
     UnitMismatchError,
     read_json_unit,
     write_bytes_atomic,
     write_json_unit,
     write_text_atomic,
 )
-from experiments import fit_real
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "609948.csv"
 
@@ -65,7 +65,7 @@ def test_a_document_json_refuses_writes_no_companion(tmp_path):
 
 def test_a_torn_document_is_named(tmp_path):
     (tmp_path / "r.json").write_text('{"a": ')
-    with pytest.raises(ValueError, match="r.json: not a complete JSON document"):
+    with pytest.raises(ValueError, match="r.json: line 1: not valid JSON"):
         read_json_unit(tmp_path / "r.json")
 
 

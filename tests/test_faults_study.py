@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simstudy import records as records_module
-from simstudy.lock import LOCK_NAME, StudyLockedError, acquire
-from simstudy.records import CheckpointError, RecordWarning, read_records
-from simstudy.runner import (
+from simstudy.harness import records as records_module
+from simstudy.harness.lock import LOCK_NAME, StudyLockedError, acquire
+from simstudy.harness.records import CheckpointError, RecordWarning, read_records
+from simstudy.harness.runner import (
     CheckpointWriteError,
     SchedulerUnreachableError,
     StudyChangedError,
@@ -97,6 +97,7 @@ def alive(pid):
     return not (state.exists() and state.read_text().rsplit(")", 1)[1].split()[0] == "Z")
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_loses_nothing(tmp_path, reference):
     rng = np.random.default_rng(14)
     figures = []
@@ -119,20 +120,37 @@ def test_sigkill_at_random_moments_then_resume_loses_nothing(tmp_path, reference
     assert any(0 < f[0] < len(reference) for f in figures)  # some kills landed mid-run
 
 
-def test_loky_workers_exit_when_the_driver_is_killed(tmp_path):
-    out = tmp_path / "loky"
+def start_with_busy_workers(out, tmp_path, sleep, **popen):
+    """Start the fault study on 2 loky workers; return once both have taken work.
+
+    Explicit waits with deadlines, not a guess: the driver writes a first checkpoint,
+    and every worker logs its PID when it runs a replication (FAULT_STUDY_PIDS). The
+    child restores SIGINT's default action (a shell that started pytest in the
+    background passes it on ignored).
+    """
+    pids = tmp_path / "pids.log"
     job = subprocess.Popen(
-        [sys.executable, str(SCRIPT), str(out), "--n-jobs", "2", "--sleep", "0.2"], env=ENV
+        [sys.executable, str(SCRIPT), str(out), "--n-jobs", "2", "--sleep", str(sleep)],
+        env={**ENV, "FAULT_STUDY_PIDS": str(pids)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        **popen,
     )
-    deadline = time.time() + 30
-    while time.time() < deadline and not list((out / "raw").glob("condition_*.csv")):
+    deadline = time.time() + 120
+    workers: set[int] = set()
+    while time.time() < deadline and (len(workers) < 2 or not list((out / "raw").glob("*.csv"))):
+        assert job.poll() is None, "the driver ended before both workers took work"
+        workers = {int(x) for x in pids.read_text().split()} if pids.exists() else set()
         time.sleep(0.02)
-    workers = [p for p in children(job.pid) if alive(p)]
-    workers += [g for p in workers for g in children(p)]
+    assert len(workers) == 2, f"the workers did not both start within 120 s: {workers}"
+    return job, [*workers, *(g for p in workers for g in children(p))]
+
+
+@pytest.mark.slow
+def test_loky_workers_exit_when_the_driver_is_killed(tmp_path):
+    job, workers = start_with_busy_workers(tmp_path / "loky", tmp_path, sleep=0.2)
     job.send_signal(signal.SIGKILL)
     job.wait()
-    assert workers
-    deadline = time.time() + 10
+    deadline = time.time() + 30
     while time.time() < deadline and any(alive(p) for p in workers):
         time.sleep(0.05)
     assert not any(alive(p) for p in workers)
@@ -223,6 +241,7 @@ def test_a_second_run_is_refused_naming_the_holder(tmp_path):
     run(tmp_path)  # free again
 
 
+@pytest.mark.slow
 def test_a_second_process_is_refused_while_one_runs(tmp_path):
     job = subprocess.Popen([sys.executable, str(SCRIPT), str(tmp_path), "--sleep", "0.05"], env=ENV)
     try:
@@ -328,6 +347,7 @@ def small_disk(tmp_path):
         subprocess.run(["umount", str(mount)], check=False)
 
 
+@pytest.mark.slow
 def test_disk_full_mid_run_names_the_path_and_keeps_the_checkpoints(
     tmp_path, monkeypatch, small_disk, reference
 ):
@@ -417,24 +437,18 @@ def test_ctrl_c_saves_what_finished_and_says_how_to_resume(tmp_path, reference):
     assert compare(as_frame(run(tmp_path)), reference) == (0, 0, 0)
 
 
+@pytest.mark.slow
 def test_sigint_to_the_cli_exits_130_without_orphans(tmp_path):
-    job = subprocess.Popen(
-        [sys.executable, str(SCRIPT), str(tmp_path), "--n-jobs", "2", "--sleep", "0.1"],
-        env=ENV,
-        stderr=subprocess.PIPE,
-        text=True,
+    job, workers = start_with_busy_workers(
+        tmp_path / "out", tmp_path, sleep=0.1, stderr=subprocess.PIPE, text=True
     )
-    deadline = time.time() + 30
-    while time.time() < deadline and not list((tmp_path / "raw").glob("*.csv")):
-        time.sleep(0.02)
-    workers = [p for p in children(job.pid) if alive(p)]
     job.send_signal(signal.SIGINT)
-    _, err = job.communicate(timeout=30)
+    _, err = job.communicate(timeout=60)
     assert job.returncode == 130
     assert err.strip().splitlines() == [err.strip()]  # one line, no joblib warning
     assert err.startswith("interrupted: ")
     assert err.strip().endswith("replications saved; rerun the same command to resume")
-    deadline = time.time() + 10
+    deadline = time.time() + 30
     while time.time() < deadline and any(alive(p) for p in workers):
         time.sleep(0.05)
     assert not any(alive(p) for p in workers)
@@ -452,7 +466,7 @@ SMOKE = REPO / "experiments" / "configs" / "smoke.json"
 
 
 def test_the_study_cli_prints_one_line_and_exits_2_when_the_folder_is_locked(tmp_path, capsys):
-    from simstudy import cli
+    from simstudy.cli import study as cli
 
     holder = acquire(tmp_path)
     try:
@@ -482,12 +496,12 @@ def test_the_study_cli_prints_one_line_and_exits_2_when_the_folder_is_locked(tmp
 def test_the_study_cli_reports_an_interruption_or_a_total_failure(
     tmp_path, capsys, monkeypatch, raised, status, line
 ):
-    from simstudy import cli
+    from simstudy.cli import study as cli
 
     def stopped(*args, **kwargs):
         raise raised
 
-    monkeypatch.setattr(cli, "run_study", stopped)
+    monkeypatch.setattr(cli.mixture, "run", stopped)
     assert cli.main(["--config", str(SMOKE), "--out", str(tmp_path)], "selection") == status
     err = capsys.readouterr().err
     if status == 1:  # a total failure also says where the failed records are

@@ -1,18 +1,26 @@
-"""Figures are sized for print (3.5 or 7.2 inches wide, text >= 7 pt), tell curves apart by
-marker and line style, and are captioned from the manifest written with each."""
+"""Figures are sized for print (3.5 or 7.2 inches wide, text >= 7 pt), no tick labels run
+together, curves differ in colour and line style and carry their Monte Carlo bands, and
+figures are captioned from the manifest written with each."""
 
 import json
 from pathlib import Path
 
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.image import imread
+from matplotlib.patches import StepPatch
+from print_checks import print_problems
 
 from estimator import CRITERIA
-from simstudy import report as harness
-from simstudy import style
+from simstudy.harness.records import read_records, records_frame
+from simstudy.harness.runner import raw_path
 from simstudy.writeup import baselines as report_baselines
 from simstudy.writeup import real as report_real
+from simstudy.writeup import study_figures, style
+from simstudy.writeup.format import CRITERION_LABELS
 from simstudy.writeup.studies import figure_caption, figure_manifest
+
+pytestmark = pytest.mark.slow  # draws every figure of two studies and of the real data
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = REPO / "outputs"
@@ -32,18 +40,18 @@ def harness_figures(tmp_path_factory):
         return []
 
     patch = pytest.MonkeyPatch()
-    patch.setattr(harness.figure_style, "save", keep)
+    patch.setattr(study_figures.style, "save", keep)
     out = tmp_path_factory.mktemp("figures")
     try:
         for study in ("irregular", "selection_grid"):
             conds = summaries(study)
             records = {}
             for c in conds:
-                rows = harness.read_records(harness.raw_path(OUTPUTS / study, c["id"]))
+                rows = read_records(raw_path(OUTPUTS / study, c["id"]))
                 if rows:
-                    records[c["id"]] = harness.records_frame(rows)
+                    records[c["id"]] = records_frame(rows)
             with style.style():
-                harness.write_figures(conds, records, out / study)
+                study_figures.write_figures(conds, records, out / study)
     finally:
         patch.undo()
     return drawn
@@ -51,9 +59,9 @@ def harness_figures(tmp_path_factory):
 
 def test_harness_figures_fit_print(harness_figures):
     names = [name for name, _ in harness_figures]
-    for prefix in ("hit_rate", "rmse", "coverage", "errors", "chosen_k_bic"):
+    for prefix in ("nested_loop", "rmse", "coverage", "errors", "chosen_k_bic"):
         assert any(name.startswith(prefix) for name in names), prefix
-    problems = {name: style.print_problems(fig) for name, fig in harness_figures}
+    problems = {name: print_problems(fig) for name, fig in harness_figures}
     assert {name: p for name, p in problems.items() if p} == {}
 
 
@@ -70,29 +78,51 @@ def test_report_figures_fit_print():
         loaded = report_baselines.load_baselines(OUTPUTS / "baselines")
         figures["errors"] = report_baselines.plot_errors(*loaded)
         figures["selection_time"] = report_baselines.plot_selection_and_time(*loaded)
-        problems = {name: style.print_problems(fig) for name, fig in figures.items()}
+        problems = {name: print_problems(fig) for name, fig in figures.items()}
     assert {name: p for name, p in problems.items() if p} == {}
 
 
 def test_print_check_catches_a_poster_and_small_print():
     fig, ax = style.new_figure(width=10.0)
     ax.set_title("tiny", fontsize=5)
-    problems = style.print_problems(fig)
+    problems = print_problems(fig)
     assert any("width 10.00" in p for p in problems) and any(
         "'tiny' at 5.0 pt" in p for p in problems
     )
 
 
-def test_hit_rate_curves_differ_in_marker_and_line_style(harness_figures):
-    name, fig = next((n, f) for n, f in harness_figures if n.startswith("hit_rate"))
-    lines = [
-        line
-        for line in fig.axes[0].get_lines()
-        if line.get_label() in harness.CRITERION_LABELS.values()
-    ]
-    assert len(lines) == len(CRITERIA)  # every criterion of the committed grid, SABIC's too
-    assert len({line.get_marker() for line in lines}) == len(CRITERIA)
-    assert len({line.get_linestyle() for line in lines}) >= 4
+def test_nested_loop_groups_every_criterion_with_its_band(harness_figures):
+    grid = [(n, f) for n, f in harness_figures if n.startswith("nested_loop")]
+    assert len(grid) == 4  # two groups for each of the two studies
+    drawn = set()
+    for _, fig in grid:
+        ax = fig.axes[0]
+        labels = [h.get_label() for h in ax.get_legend_handles_labels()[0]]
+        assert 2 <= len(labels) <= 4  # a few criteria per panel, not eight piled up
+        drawn |= set(labels)
+        patches = [p for p in ax.patches if isinstance(p, StepPatch)]
+        bands = [p for p in patches if p.get_fill()]
+        assert len(bands) == len(labels)  # a Monte Carlo band for every criterion
+        looks = {(p.get_edgecolor(), p.get_linestyle()) for p in patches if not p.get_fill()}
+        assert len(looks) == len(labels)
+    assert drawn == {CRITERION_LABELS[c] for c in CRITERIA}  # SABIC's too
+
+
+def test_no_tick_labels_run_together(harness_figures):
+    """Neighbouring tick labels of an axis never overlap (the grid's error boxplots did)."""
+    crowded = []
+    for name, fig in harness_figures:
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        for ax in fig.axes:
+            if not ax.get_visible():
+                continue
+            labels = [t for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
+            boxes = sorted((t.get_window_extent(renderer) for t in labels), key=lambda b: b.x0)
+            if any(a.x1 > b.x0 + 0.5 for a, b in zip(boxes, boxes[1:], strict=False)):
+                crowded.append((name, ax.get_title()))
+    assert crowded == []
 
 
 def test_demand_panel_is_a_summary_not_every_store_week():
@@ -114,7 +144,7 @@ def test_committed_figures_are_print_width():
     pngs = [
         p
         for p in OUTPUTS.glob("*/figures/*.png")
-        if p.with_suffix(".json").is_file() and NOT_REDRAWN not in p.as_posix()
+        if (p.parent / f"{p.stem}.json").is_file() and NOT_REDRAWN not in p.as_posix()
     ]
     pngs += sorted((OUTPUTS / "report" / "figures").glob("real_*.png"))
     pngs += sorted((OUTPUTS / "report" / "figures").glob("baselines_*.png"))

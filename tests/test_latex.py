@@ -5,9 +5,9 @@ import os
 from pathlib import Path
 
 import pytest
+from print_checks import committed_tables, compile_table, pdflatex
 
-from simstudy.latex import LONG_ROWS, column_groups, latex_table, latex_text
-from simstudy.latexcheck import committed_tables, compile_table, pdflatex
+from simstudy.writeup.latex import LONG_ROWS, column_groups, latex_table, latex_text
 
 REPO = Path(__file__).resolve().parents[1]
 IN_CI = bool(os.environ.get("CI") or os.environ.get("SALESMIX_CI"))

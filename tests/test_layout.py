@@ -1,6 +1,7 @@
 """The layout holds: imports run experiments -> simstudy -> estimator, without cycles, and
-simstudy/ and experiments/ use only the estimator's public API; experiments/ holds thin
-entry points."""
+simstudy/ and experiments/ use only the estimator's public API; inside simstudy the parts
+run cli -> bench -> writeup -> studies -> harness, and the harness imports nothing of the
+estimator; experiments/ holds thin entry points."""
 
 import ast
 from pathlib import Path
@@ -10,13 +11,13 @@ import estimator
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("estimator", "simstudy", "experiments")
 RANK = {"estimator": 0, "simstudy": 1, "experiments": 2}
-PUBLIC_UTILITY_MODULES = {"estimator.atomic", "estimator.provenance"}
-"""Shared file utilities, public besides ``estimator`` itself (not part of the model)."""
 ENGINE_INTERNALS = {
     "simstudy/bench/cases.py": {"estimator.engine": {"prepare", "run_em"}},
     "simstudy/bench/measure.py": {"estimator.engine": {"em_sweep", "prepare", "run_em"}},
 }
 """The benchmark times the engine's iteration itself, so it may reach these internals (only)."""
+PARTS = ("harness", "studies", "writeup", "bench", "cli")
+"""simstudy's subpackages, lowest first: a part imports only parts below it (or itself)."""
 KNOWN_CYCLES: set[frozenset[str]] = set()
 """Import cycles tolerated: none (CSV reading has its own module, estimator/csvio.py)."""
 MAX_ENTRY_POINT_LINES = 80
@@ -70,6 +71,23 @@ def test_imports_run_one_way():
     assert wrong == []
 
 
+def test_simstudy_parts_import_downwards_and_the_harness_knows_no_model():
+    wrong = []
+    for path in sorted((REPO / "simstudy").rglob("*.py")):
+        parts = module_name(path).split(".")
+        if len(parts) < 2 or parts[1] not in PARTS:
+            continue
+        own = PARTS.index(parts[1])
+        for module, _ in imports_of(path):
+            target = module.split(".")
+            if target[0] == "estimator" and parts[1] == "harness":
+                wrong.append(f"{path.relative_to(REPO)} imports {module}")
+            if target[0] == "simstudy" and len(target) > 1 and target[1] in PARTS:
+                if PARTS.index(target[1]) > own:
+                    wrong.append(f"{path.relative_to(REPO)} imports {module}")
+    assert wrong == []
+
+
 def test_simstudy_and_experiments_use_only_the_public_api():
     wrong = []
     for path in source_files():
@@ -83,8 +101,8 @@ def test_simstudy_and_experiments_use_only_the_public_api():
             private = [n for n in names if n.startswith("_")]
             if private:
                 wrong.append(f"{rel}: private name(s) {private} from {module}")
-            if module == "estimator" or module in PUBLIC_UTILITY_MODULES:
-                missing = [n for n in names if module == "estimator" and n not in estimator.__all__]
+            if module == "estimator":
+                missing = [n for n in names if n not in estimator.__all__]
                 if missing:
                     wrong.append(f"{rel}: {missing} not in estimator.__all__")
                 continue
@@ -122,12 +140,14 @@ def reachable(edges: dict[str, set[str]], start: str, goal: str) -> bool:
 
 def test_the_checks_see_what_they_must():
     """The walker resolves relative and nested imports (else the tests above pass vacuously)."""
-    found = dict(imports_of(REPO / "simstudy" / "mixture.py"))
-    assert "simstudy.design" in found and "estimator" in found
+    found = dict(imports_of(REPO / "simstudy" / "studies" / "mixture.py"))
+    assert "simstudy.studies.config" in found and "estimator" in found
     bench = {m for m, _ in imports_of(REPO / "simstudy" / "bench" / "measure.py")}
     assert "estimator.engine" in bench
-    build = {m for m, _ in imports_of(REPO / "simstudy" / "writeup" / "build.py")}
-    assert {"simstudy.baselines.study", "simstudy.writeup.real"} <= build
+    build = {m for m, _ in imports_of(REPO / "simstudy" / "writeup" / "report.py")}
+    assert {"simstudy.studies.baselines", "simstudy.writeup.real"} <= build
+    runner = {m for m, _ in imports_of(REPO / "simstudy" / "harness" / "runner.py")}
+    assert "simstudy.harness.parallel" in runner
     edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}}
     assert reachable(edges, "b", "a") and not reachable({"a": {"b"}, "b": set()}, "b", "a")
 

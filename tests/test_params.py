@@ -10,10 +10,11 @@ from estimator import (
     canonical_order,
     check_theta_pi,
     default_coef_names,
+    jsonable,
     match_segments,
     n_free_params,
 )
-from estimator.provenance import jsonable, software_versions
+from simstudy.harness.files import software_versions
 
 
 def test_canonical_order_sorts_by_alpha_then_beta():

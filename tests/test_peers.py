@@ -10,7 +10,7 @@ from formulaic import model_matrix
 from scipy.special import log_softmax, logsumexp
 
 from experiments import peers as peers_cli
-from simstudy import peers
+from simstudy.studies import peers
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "outputs" / "peers" / "peers.json"

@@ -12,17 +12,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from estimator import fit_mixture
+from estimator import fit_mixture, match_segments
 from estimator.inference import naive_se, observed_information_se
 from estimator.selection import CRITERIA
 from experiments import recovery
-from simstudy.cli import build_study
-from simstudy.design import Condition, conditions, load_config
-from simstudy.generate import Truth
-from simstudy.metrics import interval_coverage, match_segments, wilson_interval
-from simstudy.mixture import SE_KINDS, generate, inference_fields, summarise
-from simstudy.report import coverage_table, has_coverage, write_report
-from simstudy.runner import run_study, summarise_study
+from simstudy.harness.measures import interval_coverage, wilson_interval
+from simstudy.harness.runner import run_study
+from simstudy.harness.simulation import condition_summary, summarise_study
+from simstudy.studies import mixture
+from simstudy.studies.config import Condition, conditions, load_config
+from simstudy.studies.generate import Truth
+from simstudy.studies.mixture import SE_KINDS, generate, inference_fields, summarise
+from simstudy.studies.mixture import study as build_study
+from simstudy.writeup.study_report import write_report
+from simstudy.writeup.tables import has_coverage, standard_errors
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "experiments" / "configs"
@@ -96,7 +99,9 @@ def test_summary_coverage_and_mean_se_from_hand_made_records():
     records = _records(40, with_se=True, rng=np.random.default_rng(0))
     errors = pd.DataFrame([{"condition_id": 0, "replication": 40, "seed": 1, "status": "error"}])
     errors["error"], errors["seconds"] = "ValueError: boom", 0.0
-    summary = summarise(condition, pd.concat([records, errors], ignore_index=True))
+    summary = condition_summary(
+        condition, pd.concat([records, errors], ignore_index=True), summarise
+    )
     assert summary["inference"] == {
         "observed": {"valid": 39, "invalid": 1},
         "naive": {"valid": 40, "invalid": 0},
@@ -122,17 +127,17 @@ def test_summary_coverage_and_mean_se_from_hand_made_records():
 def test_records_without_standard_errors_still_summarise(tmp_path):
     condition = _condition([[1.0, -1.0], [3.0, -2.0]], [0.3, 0.7])
     records = _records(10, with_se=False, rng=np.random.default_rng(1))
-    summary = summarise(condition, records)
+    summary = condition_summary(condition, records, summarise)
     assert "inference" not in summary
     for row in summary["recovery"]:
         assert not any(key.startswith(("se_", "coverage_")) for key in row)
         assert row["n"] == 10
     assert not has_coverage(summary)
     described = [{**condition.to_dict(), **summary}]
-    assert coverage_table(described).count("\n") == 1  # headers only
+    assert standard_errors(described).rows == []
     write_report(described, {0: records}, tmp_path, figures=False)
     assert (tmp_path / "tables" / "recovery.md").is_file()
-    assert not (tmp_path / "tables" / "coverage.md").exists()
+    assert not (tmp_path / "tables" / "standard_errors.md").exists()
 
 
 # ---------------------------------------------------------------------------
@@ -145,7 +150,7 @@ def real_like_fit():
     """One real_like data set (N = 300, K = 3) and its K = 3 fit."""
     config = load_config(CONFIGS / "real_like.json")
     (condition,) = conditions(config)
-    data = generate(condition, np.random.SeedSequence(11))
+    data = generate(condition, np.random.default_rng(np.random.SeedSequence(11)))
     fit = fit_mixture(data.stats, 3, n_init=5, tol=1e-10, seed=3)
     return condition, data, fit
 
@@ -216,6 +221,7 @@ def _small_config(tmp_path, inference):
     return config, path
 
 
+@pytest.mark.slow
 def test_small_recovery_run_records_and_reports_coverage(tmp_path):
     config, path = _small_config(tmp_path, inference=True)
     out = tmp_path / "out"
@@ -243,8 +249,8 @@ def test_small_recovery_run_records_and_reports_coverage(tmp_path):
                 (low, high)
             )
             assert row[f"se_{kind}_mean"] == pytest.approx(raw[f"se_{kind}_{name}"].mean())
-    assert "\\begin{tabular}" in (out / "tables" / "coverage.tex").read_text()
-    assert "coverage (observed)" in (out / "tables" / "coverage.md").read_text()
+    assert "\\begin{tabular}" in (out / "tables" / "standard_errors.tex").read_text()
+    assert "observed" in (out / "tables" / "standard_errors.md").read_text()
     assert (out / "figures" / "coverage_c0000.png").stat().st_size > 1000
     assert (out / "figures" / "coverage_c0000.pdf").read_bytes().startswith(b"%PDF")
 
@@ -264,6 +270,6 @@ def test_inference_off_by_default_and_with_estimated_sigma(tmp_path):
     assert np.isfinite(frame["se_observed_sigma_1"]).all()
     expected = frame["est_sigma_1"] / np.sqrt(2 * 200 * 52)
     np.testing.assert_allclose(frame["se_naive_sigma_1"], expected, rtol=1e-9)
-    (summary,) = summarise_study(study, records)
+    (summary,) = summarise_study(study, records, mixture.summarise)
     sigma_row = next(r for r in summary["recovery"] if r["parameter"] == "sigma_1")
     assert sigma_row["coverage_observed_n"] == 2

@@ -20,20 +20,18 @@ import pandas as pd
 import pytest
 
 distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow  # dask clusters: seconds each
 
 from experiments import selection  # noqa: E402
-from simstudy import mixture  # noqa: E402
-from simstudy.cli import build_study  # noqa: E402
-from simstudy.design import load_config  # noqa: E402
-from simstudy.runner import (  # noqa: E402
+from simstudy.harness.parallel import (  # noqa: E402
     DASK_INSTALL,
     DaskMissingError,
     SchedulerUnreachableError,
-    raw_path,
-    read_records,
-    replication_seed,
-    run_study,
 )
+from simstudy.harness.runner import raw_path, read_records, replication_seed, run_study  # noqa: E402
+from simstudy.studies import mixture  # noqa: E402
+from simstudy.studies.config import load_config  # noqa: E402
+from simstudy.studies.mixture import study as build_study  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "experiments" / "configs" / "smoke.json"
@@ -129,10 +127,11 @@ def logging_generate(log, marker=None, victim=None):
     pid); the rerun of its batch goes through.
     """
 
-    def generate(condition, seed):
+    def generate(condition, rng):
+        entropy = rng.bit_generator.seed_seq.entropy  # the replication's seed
         with open(log, "a") as f:
-            f.write(f"{condition.id} {seed.entropy} {os.getpid()}\n")
-        if victim is not None and seed.entropy == victim:
+            f.write(f"{condition.id} {entropy} {os.getpid()}\n")
+        if victim is not None and entropy == victim:
             try:
                 fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:
@@ -141,7 +140,7 @@ def logging_generate(log, marker=None, victim=None):
                 os.write(fd, str(os.getpid()).encode())
                 os.close(fd)
                 os.kill(os.getpid(), signal.SIGKILL)
-        return mixture.generate(condition, seed)
+        return mixture.generate(condition, rng)
 
     return generate
 
@@ -202,10 +201,10 @@ def test_a_one_worker_cluster_runs_the_study_on_its_worker(reference, tmp_path):
 
 DRIVER = """
 import dataclasses, sys, time
-from simstudy import mixture
-from simstudy.cli import build_study
-from simstudy.design import load_config
-from simstudy.runner import run_study
+from simstudy.studies import mixture
+from simstudy.studies.mixture import study as build_study
+from simstudy.studies.config import load_config
+from simstudy.harness.runner import run_study
 
 
 def slow_generate(condition, seed):
@@ -244,7 +243,8 @@ def test_resume_after_the_client_is_killed(cluster, reference, tmp_path):
             assert proc.poll() is None, "the driver ended before its first checkpoint"
             time.sleep(0.01)
     finally:
-        os.kill(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:  # else the assertion above says why it ended
+            os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     partial = sum(len(read_records(p)) for p in (out / "raw").glob("condition_*.csv"))
     assert 0 < partial < 8 * R, "the driver should be killed mid-study"

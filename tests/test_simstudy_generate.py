@@ -3,9 +3,15 @@
 import numpy as np
 import pytest
 
-import simstudy.generate as gen
+import simstudy.studies.generate as gen
 from estimator.panel import design_matrix, sufficient_stats
-from simstudy.generate import Truth, draw_prices, generate_panel, generate_stats, real_prices
+from simstudy.studies.generate import (
+    Truth,
+    draw_prices,
+    generate_panel,
+    generate_stats,
+    real_prices,
+)
 
 TRUTH = Truth(
     theta=np.array([[9.9, -1.2], [10.8, -1.05], [11.6, -1.8]]),

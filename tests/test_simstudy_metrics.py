@@ -4,18 +4,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from estimator import match_segments
 from estimator.selection import CRITERIA
-from simstudy.design import Condition
-from simstudy.generate import Truth
-from simstudy.metrics import (
+from simstudy.harness.measures import (
     adjusted_rand_index,
-    match_segments,
     misclassification_rate,
     parameter_recovery,
     selection_rates,
     wilson_interval,
 )
-from simstudy.mixture import summarise
+from simstudy.harness.simulation import condition_summary
+from simstudy.studies.config import Condition
+from simstudy.studies.generate import Truth
+from simstudy.studies.mixture import summarise
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -106,15 +107,8 @@ def test_condition_summary_from_hand_made_records():
             est_beta_2=-2.0,
             est_pi_2=0.6,
         )
-        row.update(
-            ari=0.9,
-            misclassification=0.05,
-            n_iter=10,
-            converged=True,
-            degenerate=False,
-            restarts_at_best=3,
-            seconds=0.5,
-        )
+        fit = {"ari": 0.9, "misclassification": 0.05, "n_iter": 10, "restarts_at_best": 3}
+        row.update(fit, converged=True, degenerate=False, seconds=0.5)
         row.update({f"converged_K{k}": True for k in (1, 2, 3)})
         rows.append(row)
     rows.append(
@@ -127,7 +121,7 @@ def test_condition_summary_from_hand_made_records():
             "seconds": 0.1,
         }
     )
-    out = summarise(condition, pd.DataFrame(rows))
+    out = condition_summary(condition, pd.DataFrame(rows), summarise)
     assert out["n_replications"] == 6 and out["n_ok"] == 5 and out["n_errors"] == 1
     assert out["errors"] == {"ValueError: boom": 1}
     bic = out["selection"]["bic"]

@@ -12,15 +12,16 @@ import pytest
 
 import simstudy
 from simstudy import StudyFailedError, bias, mcse_mean, rmse, run_simulation
-from simstudy.generic_report import (
+from simstudy.harness.records import RecordWarning
+from simstudy.harness.runner import StudyMismatchError, replication_seed
+from simstudy.harness.simulation import design_rows
+from simstudy.writeup.generic import (
     factor_table,
     plot_statistic,
     summary_frame,
     write_generic_report,
 )
-from simstudy.report import write_report
-from simstudy.runner import StudyMismatchError, replication_seed
-from simstudy.simulation import design_rows
+from simstudy.writeup.study_report import rebuild_study
 
 REPO = Path(__file__).resolve().parents[1]
 DESIGN = [{"n": 5, "mu": 0.0, "dist": "normal"}, {"n": 40, "mu": 1.5, "dist": "normal"}]
@@ -98,8 +99,23 @@ def test_default_summary_is_the_mean_and_a_rerun_resumes(tmp_path):
     more = run_simulation(DESIGN, 5, counting, analyse, out_dir=tmp_path, progress=None)
     assert len(calls) == 6 + 4  # only replications 3 and 4 of each condition ran
     assert more["n_ok"].tolist() == [5, 5]
-    with pytest.raises(StudyMismatchError):
+    with pytest.raises(StudyMismatchError, match=r"restart=True"):
         run_simulation(DESIGN, 5, counting, analyse, out_dir=tmp_path, seed=1, progress=None)
+    again = run_simulation(DESIGN, 2, counting, analyse, out_dir=tmp_path, seed=1, progress=None,
+                           restart=True)  # fmt: skip
+    assert len(calls) == 10 + 4 and again["n_ok"].tolist() == [2, 2]
+
+
+def test_a_torn_record_is_reported_once(tmp_path):
+    run_simulation(DESIGN, 4, generate, analyse, out_dir=tmp_path, progress=None)
+    path = tmp_path / "raw" / "condition_0001.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    lines[2] = lines[2][:10]  # record 2 cut short and joined to the next
+    path.write_text("".join(lines))
+    with pytest.warns(RecordWarning) as caught:
+        frame = run_simulation(DESIGN, 4, generate, analyse, out_dir=tmp_path, progress=None)
+    assert [str(w.message).count("line 3") for w in caught] == [1]
+    assert frame["n_ok"].tolist() == [4, 4]
 
 
 @pytest.mark.parametrize(
@@ -196,10 +212,9 @@ def test_bad_report_choices_write_nothing(tmp_path):
     assert not (tmp_path / "report").exists()
 
 
-def test_write_report_falls_back_to_the_generic_report(tmp_path):
+def test_rebuilding_a_study_of_your_own_gives_the_generic_report(tmp_path):
     _grid_summaries(tmp_path)
-    conditions = json.loads((tmp_path / "summary.json").read_text())["conditions"]
-    paths = write_report(conditions, {}, tmp_path, figures=False)
+    paths = rebuild_study(tmp_path, figures=False)
     assert [p.name for p in paths] == ["summary.md", "summary.tex"]
     assert "| dist" in (tmp_path / "tables" / "summary.md").read_text()
 
@@ -209,6 +224,7 @@ def test_write_report_falls_back_to_the_generic_report(tmp_path):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_own_study_tutorial_runs(tmp_path, monkeypatch):
     """Every python block of docs/own_study.md, in order, at the documented small size."""
     doc = REPO / "docs" / "own_study.md"

@@ -1,4 +1,4 @@
-"""Files written whole (estimator.atomic) honour the user's umask, as open() would."""
+"""Files written whole (simstudy.harness.files) honour the user's umask, as open() would."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from estimator.atomic import current_umask, write_bytes_atomic, write_text_atomic
+from simstudy.harness.files import current_umask, write_bytes_atomic, write_text_atomic
 
 
 @pytest.fixture()

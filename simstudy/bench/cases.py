@@ -33,8 +33,9 @@ from estimator import (
 )
 from estimator.engine import prepare, run_em  # the benchmark times engine internals
 
-from ..blrt_report import blrt_on_fits
-from ..constants import REAL_DATA, REAL_LIKE_CONFIG
+from ..harness.files import read_json
+from ..studies.blrt import blrt_on_fits
+from ..studies.paths import REAL_DATA, REAL_LIKE_CONFIG
 from .measure import (
     Workload,
     chunked_workload,
@@ -51,12 +52,7 @@ from .measure import (
     timed,
 )
 from .naive_em import naive_e_step, naive_m_step
-from .settings import (
-    DEFAULT_SEED,
-    KEEP_Y_MAX_STORES,
-    Settings,
-    real_like_config,
-)
+from .settings import DEFAULT_SEED, KEEP_Y_MAX_STORES, Settings, real_like_config
 
 REAL_KS_BLRT = (1, 2, 3, 4)
 """K fitted for the real-data BLRT case: tests of K0 = 1..3 (the issue's target)."""
@@ -93,28 +89,14 @@ def case_real(settings: Settings) -> list[dict[str, Any]]:
 
 
 def _under_every_rule(
-    settings: Settings,
-    work: Workload,
-    ks: tuple[int, ...],
-    n_init: int,
-    seed: int,
+    settings: Settings, work: Workload, ks: tuple[int, ...], n_init: int, seed: int,
     label: tuple[str, str],
-) -> list[dict[str, Any]]:
+) -> list[dict[str, Any]]:  # fmt: skip
     """Cases 1 and 2: one workload measured under each of the settings' stopping rules."""
     rows = []
     for tol, max_iter in settings.rules:
         load = load_average()
-        row = measure(
-            work,
-            ks=ks,
-            n_init=n_init,
-            tol=tol,
-            max_iter=max_iter,
-            seed=seed,
-            repeats=settings.repeats,
-            naive_budget=settings.naive_budget_real,
-            naive_repeat_seconds=settings.naive_repeat_seconds,
-        )
+        row = measure(work, ks, n_init, tol, max_iter, seed, **_budget(settings, real=True))
         rows.append(_case_row(*label, row, load))
     return rows
 
@@ -180,18 +162,11 @@ def case_scale_n(settings: Settings) -> list[dict[str, Any]]:
             hint = lambda k, n=n, n_ref=n_ref, per_iter=per_iter: per_iter * n / n_ref  # noqa: E731
             if work.y is not None and _extrapolated_over_budget(work, settings, hint):
                 work = replace(work, y=None)  # the brief's rule: skip on the extrapolation
-        row = measure(
-            work,
-            ks=(3,),
-            n_init=settings.n_init_synth,
-            tol=DEFAULT_TOL,
-            max_iter=DEFAULT_MAX_ITER,
-            seed=settings.seed + 3,
-            repeats=settings.repeats if n < 300_000 else settings.big_repeats,
-            naive_budget=settings.naive_budget,
-            naive_repeat_seconds=settings.naive_repeat_seconds,
-            naive_per_iter_hint=hint,
-        )
+        budget = _budget(settings) | {"naive_per_iter_hint": hint}
+        if n >= 300_000:
+            budget["repeats"] = settings.big_repeats
+        rules = (settings.n_init_synth, DEFAULT_TOL, DEFAULT_MAX_ITER, settings.seed + 3)
+        row = measure(work, (3,), *rules, **budget)
         if not row["naive_estimate_extrapolated"] and row["naive_s_per_iter_by_k"]:
             measured = (n, row["naive_s_per_iter_by_k"]["3"])
         row["process_max_rss_mb"] = max_rss_mb()
@@ -238,17 +213,15 @@ def case_shape(settings: Settings) -> list[dict[str, Any]]:
 
 def _measure_synthetic(settings: Settings, work: Workload, k: int, seed: int) -> dict[str, Any]:
     """Case 4: one K at the library's stopping rule with the synthetic cases' starts."""
-    return measure(
-        work,
-        ks=(k,),
-        n_init=settings.n_init_synth,
-        tol=DEFAULT_TOL,
-        max_iter=DEFAULT_MAX_ITER,
-        seed=seed,
-        repeats=settings.repeats,
-        naive_budget=settings.naive_budget,
-        naive_repeat_seconds=settings.naive_repeat_seconds,
-    )
+    n_init = settings.n_init_synth
+    return measure(work, (k,), n_init, DEFAULT_TOL, DEFAULT_MAX_ITER, seed, **_budget(settings))
+
+
+def _budget(settings: Settings, real: bool = False) -> dict[str, Any]:
+    """The timing keywords of :func:`measure`: repeats and the straightforward EM's budget."""
+    budget = settings.naive_budget_real if real else settings.naive_budget
+    return {"repeats": settings.repeats, "naive_budget": budget,
+            "naive_repeat_seconds": settings.naive_repeat_seconds}  # fmt: skip
 
 
 def case_study(settings: Settings, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
@@ -265,18 +238,8 @@ def case_study(settings: Settings, env: dict[str, str] | None = None) -> list[di
     replications = settings.study_replications or int(config.get("replications", 1000))
     for jobs in settings.study_jobs:
         out = Path(tempfile.mkdtemp(prefix="salesmix-bench-study-"))
-        command = [
-            sys.executable,
-            "-m",
-            "experiments.recovery",
-            "--config",
-            str(REAL_LIKE_CONFIG),
-            "--n-jobs",
-            str(jobs),
-            "--out",
-            str(out / "study"),
-            "--quiet",
-        ]
+        command = [sys.executable, "-m", "experiments.recovery", "--config", str(REAL_LIKE_CONFIG),
+                   "--n-jobs", str(jobs), "--out", str(out / "study"), "--quiet"]  # fmt: skip
         if settings.study_replications:
             command += ["--replications", str(settings.study_replications)]
         load = load_average()
@@ -354,17 +317,8 @@ def run_probes(settings: Settings, base_env: dict[str, str]) -> list[dict[str, A
         env.pop("OPENBLAS_NUM_THREADS", None)
         if threads is not None:
             env["OPENBLAS_NUM_THREADS"] = threads
-        command = [
-            sys.executable,
-            "-m",
-            "experiments.benchmark",
-            "--probe-n",
-            str(n),
-            "--seed",
-            str(settings.seed),
-            "--probe-n-init",
-            str(settings.n_init_synth),
-        ]
+        command = [sys.executable, "-m", "experiments.benchmark", "--probe-n", str(n), "--seed",
+                   str(settings.seed), "--probe-n-init", str(settings.n_init_synth)]  # fmt: skip
         load = load_average()
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         if done.returncode != 0:
@@ -421,6 +375,9 @@ def iteration_breakdown(repeats: int = 200, timings: int = 3) -> list[dict[str, 
         _, posteriors = naive_e_step(y, X, theta[0], pi[0])
         naive_m_step(stacked_X, stacked_y, posteriors, y.shape[1])
 
+    def m_step() -> None:
+        naive_m_step(stacked_X, stacked_y, W, y.shape[1])
+
     def loop(fn: Callable[[], Any]) -> Callable[[], Any]:
         return lambda: [fn() for _ in range(repeats)]
 
@@ -431,12 +388,7 @@ def iteration_breakdown(repeats: int = 200, timings: int = 3) -> list[dict[str, 
         (sf, "(same density by hand: -r^2/2 - log(2 pi)/2)", loop(lambda: by_hand(resid)), 1),
         (sf, "sum over weeks", loop(lambda: dens.sum(axis=1)), 1),
         (sf, "logsumexp and posteriors", loop(lambda: posteriors_of(joint)), 1),
-        (
-            sf,
-            "M-step: stacked weighted least squares",
-            loop(lambda: naive_m_step(stacked_X, stacked_y, W, y.shape[1])),
-            1,
-        ),
+        (sf, "M-step: stacked weighted least squares", loop(m_step), 1),
         (sf, "whole iteration (E + M)", loop(naive_iteration), 1),
         ("ours", "whole iteration (sweep + M-step), R = 1", ours(1), 1),
         ("ours", "whole iteration (sweep + M-step), R = 10", ours(10), 10),
@@ -452,19 +404,13 @@ def iteration_breakdown(repeats: int = 200, timings: int = 3) -> list[dict[str, 
 
 
 def committed_study_run(folder: Path) -> dict[str, Any] | None:
-    """How long the committed study in ``folder`` took to compute its records (its summary).
-
-    Returns
-    -------
-    dict or None
-        ``replications`` (all conditions), ``n_jobs``, ``wall_seconds`` (of the runs
-        that produced the records) and ``replication_seconds_total``; None without a summary.
-    """
+    """How long the committed study in ``folder`` took to compute its records (its summary):
+    ``replications`` (all conditions), ``n_jobs``, ``wall_seconds`` (of the runs that made
+    the records) and ``replication_seconds_total``; None without a summary."""
     path = folder / "summary.json"
     if not path.is_file():
         return None
-    with open(path, encoding="utf-8") as handle:
-        run = json.load(handle).get("run", {})
+    run = read_json(path).get("run", {})
     return {
         "study": folder.name,
         "replications": run.get("replications", 0) * run.get("conditions", 0),

@@ -36,15 +36,10 @@ from estimator import (
 )
 from estimator.engine import em_sweep, prepare, run_em  # the benchmark times engine internals
 
-from ..constants import REAL_DATA, REAL_LIKE_CONFIG
-from ..generate import Truth, draw_prices, generate_panel
+from ..studies.generate import Truth, draw_prices, generate_panel
+from ..studies.paths import REAL_DATA, REAL_LIKE_CONFIG
 from .naive_em import naive_e_step, naive_fit, naive_m_step
-from .settings import (
-    CHUNK_STORES,
-    MB,
-    real_like_config,
-    rule_label,
-)
+from .settings import CHUNK_STORES, MB, real_like_config, rule_label
 
 # ---------------------------------------------------------------------------
 # measuring
@@ -99,18 +94,9 @@ def load_average() -> list[float]:
 
 @dataclass
 class Workload:
-    """One data set to fit, with what both implementations need.
-
-    Attributes
-    ----------
-    stats : SufficientStats
-    X : ndarray of shape (T, P)
-    y : ndarray of shape (N, T) or None
-        The full panel, kept only where the straightforward implementation may run.
-    pass_seconds : float
-        Time of the one pass that computed ``stats`` (median when ``y`` is held,
-        else the sum over the generated chunks).
-    """
+    """One data set to fit: its ``stats``, X (T, P), the panel y (N, T) where the
+    straightforward EM may run (else None), and ``pass_seconds``, the time of the pass
+    that computed ``stats`` (median when ``y`` is held, else summed over the chunks)."""
 
     stats: SufficientStats
     X: np.ndarray
@@ -125,11 +111,8 @@ def in_memory_workload(y: np.ndarray, X: np.ndarray, repeats: int) -> Workload:
 
 
 def _truth_arrays(truth: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
-    return (
-        np.asarray(truth["theta"], dtype=float),
-        np.asarray(truth["pi"], dtype=float),
-        float(truth.get("sigma", 1.0)),
-    )
+    theta, pi = (np.asarray(truth[key], dtype=float) for key in ("theta", "pi"))
+    return theta, pi, float(truth.get("sigma", 1.0))
 
 
 def generate_y(
@@ -194,12 +177,8 @@ def real_prices() -> np.ndarray:
 
 def lognormal_prices(n_weeks: int, seed: np.random.SeedSequence) -> np.ndarray:
     """I.i.d. log-normal prices with the mean and spread of the real log prices."""
-    log_real = np.log(real_prices())
-    spec = {
-        "process": "lognormal",
-        "meanlog": float(log_real.mean()),
-        "sdlog": float(log_real.std()),
-    }
+    logs = np.log(real_prices())
+    spec = {"process": "lognormal", "meanlog": float(logs.mean()), "sdlog": float(logs.std())}
     return draw_prices(spec, n_weeks, seed)
 
 
@@ -249,12 +228,12 @@ class NaivePlan:
 
 def measure(
     work: Workload,
-    *,
     ks: Sequence[int],
     n_init: int,
     tol: float,
     max_iter: int,
     seed: int,
+    *,
     repeats: int,
     naive_budget: float,
     naive_repeat_seconds: float,
@@ -262,31 +241,14 @@ def measure(
 ) -> dict[str, Any]:
     """Time ours and (where it fits the budget) the straightforward EM on one workload.
 
-    Parameters
-    ----------
-    work : Workload
-    ks : sequence of int
-        Numbers of segments fitted (one fit_k_range call over all of them).
-    n_init : int
-        Restarts per K.
-    tol, max_iter : float, int
-        Stopping rule, the same for both implementations.
-    seed : int
-        Seed of the starting values.
-    repeats : int
-        Timed runs of ours.
-    naive_budget : float
-        Seconds one straightforward run may take; beyond it only the estimate is reported.
-    naive_repeat_seconds : float
-        Total seconds for repeated straightforward runs.
-    naive_per_iter_hint : callable, optional
-        K -> straightforward seconds per iteration, extrapolated from smaller
-        data; used instead of a calibration when there is no ``work.y``.
-
-    Returns
-    -------
-    dict
-        One row of the benchmark (see :func:`row_columns`).
+    Both fit ``ks`` (one fit_k_range call) with ``n_init`` restarts per K from the
+    starts of ``seed``, under the same stopping rule (``tol``, ``max_iter``). Ours is
+    timed ``repeats`` times; the straightforward EM as often as fits in
+    ``naive_repeat_seconds``, and not at all when one run would take more than
+    ``naive_budget`` seconds (then only its estimate is reported).
+    ``naive_per_iter_hint`` (K -> its seconds per iteration, extrapolated from smaller
+    data) stands in for a calibration when there is no ``work.y``. Returns one row of
+    the benchmark.
     """
     stats, ks = work.stats, tuple(ks)
 
@@ -341,15 +303,9 @@ def measure(
     row["naive_estimate_s"] = plan.estimate
     row["naive_estimate_extrapolated"] = plan.extrapolated
     if plan.runs == 0:
-        row.update(
-            naive_s=None,
-            naive_runs=[],
-            naive_status=plan.reason,
-            ratio=plan.estimate / ours_total,
-            ratio_estimated=True,
-            naive_us_per_iter=1e6 * plan.estimate / steps,
-            naive_peak_mb=None,
-        )
+        row.update(naive_s=None, naive_runs=[], naive_status=plan.reason,
+                   ratio=plan.estimate / ours_total, ratio_estimated=True,
+                   naive_us_per_iter=1e6 * plan.estimate / steps, naive_peak_mb=None)  # fmt: skip
         return row
     y, X = work.y, work.X
 
@@ -361,15 +317,10 @@ def measure(
     naive_peak = traced_peak(
         lambda: naive_fit(y, X, starts[big_k][0][:1], starts[big_k][1][:1], tol, 2)
     )
-    row.update(
-        naive_s=naive_seconds,
-        naive_runs=naive_times,
-        naive_status=f"measured ({plan.runs} run{'s' if plan.runs > 1 else ''})",
-        ratio=naive_seconds / ours_total,
-        ratio_estimated=False,
-        naive_us_per_iter=1e6 * naive_seconds / steps,
-        naive_peak_mb=naive_peak,
-    )
+    status = f"measured ({plan.runs} run{'s' if plan.runs > 1 else ''})"
+    row.update(naive_s=naive_seconds, naive_runs=naive_times, naive_status=status,
+               ratio=naive_seconds / ours_total, ratio_estimated=False,
+               naive_us_per_iter=1e6 * naive_seconds / steps, naive_peak_mb=naive_peak)  # fmt: skip
     row.update(_agreement(selection, engine_runs, naive_fits, ks))
     return row
 
@@ -473,21 +424,14 @@ def _k_label(ks: Sequence[int]) -> str:
 
 
 def git_commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=False).stdout
+
     try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-        )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "estimator"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        head, dirty = git("rev-parse", "--short", "HEAD"), git("status", "--porcelain", "estimator")
     except OSError:
         return "unknown"
-    return done.stdout.strip() + (
-        " + uncommitted estimator/ changes" if dirty.stdout.strip() else ""
-    )
+    return head.strip() + (" + uncommitted estimator/ changes" if dirty.strip() else "")
 
 
 def cpu_name() -> str:

@@ -33,21 +33,9 @@ from estimator import MIN_SEGMENT_WEIGHT, canonical_order
 
 @dataclass(frozen=True, eq=False)
 class NaiveRun:
-    """Outcome of the straightforward EM from one starting point.
-
-    Attributes
-    ----------
-    theta : ndarray of shape (K, P)
-    pi : ndarray of shape (K,)
-    loglik : float
-        Log-likelihood at the returned parameters.
-    n_iter : int
-        Number of M-steps made.
-    converged : bool
-    degenerate : bool
-    trace : ndarray of shape (n_iter + 1,)
-        Log-likelihood before the first update and after every update.
-    """
+    """Outcome of the straightforward EM from one start: theta (K, P), pi (K,), the
+    log-likelihood there, the M-steps made (``n_iter``), ``converged``, ``degenerate``,
+    and ``trace`` (n_iter + 1,), the log-likelihood before the first and after every update."""
 
     theta: np.ndarray
     pi: np.ndarray
@@ -60,16 +48,8 @@ class NaiveRun:
 
 @dataclass(frozen=True, eq=False)
 class NaiveFit:
-    """The best of R straightforward EM runs (segments in canonical order).
-
-    Attributes
-    ----------
-    theta : ndarray of shape (K, P)
-    pi : ndarray of shape (K,)
-    loglik : float
-    runs : list of NaiveRun
-        One per restart, in the order of the starting values.
-    """
+    """The best of R straightforward EM runs: theta (K, P) and pi (K,) in canonical order, its
+    log-likelihood, and ``runs``, one per restart in the order of the starting values."""
 
     theta: np.ndarray
     pi: np.ndarray
@@ -90,23 +70,10 @@ class NaiveFit:
 def naive_e_step(
     y: np.ndarray, X: np.ndarray, theta: np.ndarray, pi: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    """Log-likelihood and posteriors from the full N x T x K log-density array.
+    """Log-likelihood and posteriors (N, K) from the full N x T x K log-density array.
 
-    Parameters
-    ----------
-    y : ndarray of shape (N, T)
-        Log sales.
-    X : ndarray of shape (T, P)
-        Design.
-    theta : ndarray of shape (K, P)
-    pi : ndarray of shape (K,)
-
-    Returns
-    -------
-    loglik : float
-        sum_i logsumexp_c (log pi_c + sum_t log phi(y_it - x_t' theta_c)).
-    W : ndarray of shape (N, K)
-        Posterior segment probabilities.
+    y (N, T) log sales, X (T, P), theta (K, P), pi (K,); the log-likelihood is
+    sum_i logsumexp_c (log pi_c + sum_t log phi(y_it - x_t' theta_c)).
     """
     means = X @ theta.T  # (T, K)
     log_density = norm.logpdf(y[:, :, None] - means[None, :, :]).sum(axis=1)  # (N, K)
@@ -122,21 +89,9 @@ def naive_m_step(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted least squares on the stacked observations, one segment at a time.
 
-    Parameters
-    ----------
-    stacked_X : ndarray of shape (N*T, P)
-        The design repeated for every store (store-major).
-    stacked_y : ndarray of shape (N*T,)
-        ``y.ravel()``.
-    W : ndarray of shape (N, K)
-        Posteriors.
-    n_weeks : int
-        T: each store's weight is repeated over its T observations.
-
-    Returns
-    -------
-    theta : ndarray of shape (K, P)
-    pi : ndarray of shape (K,)
+    ``stacked_X`` (N*T, P) is the design repeated for every store (store-major),
+    ``stacked_y`` (N*T,) is ``y.ravel()``, W (N, K) the posteriors, each store's weight
+    repeated over its ``n_weeks`` observations. Returns theta (K, P) and pi (K,).
     """
     n_components = W.shape[1]
     theta = np.empty((n_components, stacked_X.shape[1]))
@@ -148,30 +103,10 @@ def naive_m_step(
 
 
 def naive_em(
-    y: np.ndarray,
-    X: np.ndarray,
-    theta0: np.ndarray,
-    pi0: np.ndarray,
-    tol: float,
-    max_iter: int,
+    y: np.ndarray, X: np.ndarray, theta0: np.ndarray, pi0: np.ndarray, tol: float, max_iter: int
 ) -> NaiveRun:
-    """EM from one starting point with the engine's stopping rule.
-
-    Parameters
-    ----------
-    y : ndarray of shape (N, T)
-    X : ndarray of shape (T, P)
-    theta0 : ndarray of shape (K, P)
-    pi0 : ndarray of shape (K,)
-    tol : float
-        Relative change in log-likelihood at which to stop.
-    max_iter : int
-        Maximum number of M-steps.
-
-    Returns
-    -------
-    NaiveRun
-    """
+    """EM on y (N, T), X (T, P) from theta0 (K, P), pi0 (K,) with the engine's stopping rule
+    (relative change ``tol`` of the log-likelihood, at most ``max_iter`` M-steps)."""
     n_stores, n_weeks = y.shape
     stacked_X = np.tile(X, (n_stores, 1))
     stacked_y = y.reshape(-1)
@@ -185,44 +120,18 @@ def naive_em(
         done = abs(loglik - previous) <= tol * abs(previous)
         collapsed = bool((W.sum(axis=0) < MIN_SEGMENT_WEIGHT).any())
         if done or collapsed or iteration == max_iter:
-            return NaiveRun(
-                theta=theta,
-                pi=pi,
-                loglik=loglik,
-                n_iter=iteration,
-                converged=bool(done and not collapsed),
-                degenerate=collapsed,
-                trace=np.array(trace),
-            )
+            converged = bool(done and not collapsed)
+            return NaiveRun(theta, pi, loglik, iteration, converged, collapsed, np.array(trace))
         theta, pi = naive_m_step(stacked_X, stacked_y, W, n_weeks)
         previous = loglik
     raise AssertionError("unreachable: the loop returns at iteration == max_iter")
 
 
 def naive_fit(
-    y: np.ndarray,
-    X: np.ndarray,
-    theta0: np.ndarray,
-    pi0: np.ndarray,
-    tol: float,
-    max_iter: int,
+    y: np.ndarray, X: np.ndarray, theta0: np.ndarray, pi0: np.ndarray, tol: float, max_iter: int
 ) -> NaiveFit:
-    """Run :func:`naive_em` from every start in a Python loop; keep the best.
-
-    Parameters
-    ----------
-    y : ndarray of shape (N, T)
-    X : ndarray of shape (T, P)
-    theta0 : ndarray of shape (R, K, P)
-    pi0 : ndarray of shape (R, K)
-    tol, max_iter : float, int
-
-    Returns
-    -------
-    NaiveFit
-        The best non-degenerate restart (any restart if all are degenerate),
-        segments in ascending alpha, then beta.
-    """
+    """:func:`naive_em` from every start, theta0 (R, K, P) and pi0 (R, K), in a Python loop;
+    the best non-degenerate restart (any, if all are degenerate), segments in canonical order."""
     runs = [naive_em(y, X, theta0[r], pi0[r], tol, max_iter) for r in range(len(theta0))]
     candidates = [r for r, run in enumerate(runs) if not run.degenerate] or list(range(len(runs)))
     best = runs[max(candidates, key=lambda r: runs[r].loglik)]

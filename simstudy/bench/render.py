@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tabulate import tabulate
 
+from ..harness.files import write_bytes_atomic
+from ..writeup.format import sig
+from ..writeup.tables import Table, render, speed, speed_ratio
 from .settings import (
     CHUNK_STORES,
     MB,
@@ -236,14 +236,6 @@ def _target(name: str, measured: str, met: bool, gap: str) -> dict[str, Any]:
     return {"target": name, "measured": measured, "status": "met" if met else f"not met ({gap})"}
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}"
-    return str(value)
-
-
 def _study_fit_note() -> str:
     fit = (real_like_config() or {}).get("fit", {})
     return ", ".join(f"{k} {v}" for k, v in fit.items()) or "unknown"
@@ -264,114 +256,31 @@ def _load_note(result: dict[str, Any]) -> str:
     )
 
 
-def _short_rule(row: dict[str, Any]) -> str:
-    return f"{row['tol']:g} / {row['max_iter']}"
-
-
-def summary_table(rows: list[dict[str, Any]]) -> str:
-    """A compact markdown table of cases 1-4 (the one the README quotes)."""
-    table = []
-    for r in rows:
-        if r["naive_s"] is None:
-            naive = f"~{r['naive_estimate_s']:.3g} (est.)"
-        else:
-            naive = _fmt(r["naive_s"])
-        table.append(
-            [
-                r["case"],
-                f"{r['N']:,}",
-                r["T"],
-                r["K"],
-                r["n_init"],
-                _short_rule(r),
-                _fmt(r["ours_s"]),
-                naive,
-                f"{r['ratio']:.0f}x" + (" (est.)" if r["ratio_estimated"] else ""),
-                f"{r['iterations']:,} ({r['restarts_at_max_iter']})",
-                f"{_fmt(r['ours_us_per_iter'])} / {_fmt(r['naive_us_per_iter'])}",
-                f"{_fmt(r['ours_peak_mb'])} / {_fmt(r['naive_peak_mb'])}",
-                _fmt(r.get("loglik_rel_diff_restarts"), 2),
-            ]
-        )
-    headers = [
-        "case",
-        "N",
-        "T",
-        "K",
-        "R",
-        "tol / max_iter",
-        "ours s",
-        "straightforward s",
-        "ratio",
-        "iterations (at max_iter)",
-        "us/iter ours / sf",
-        "peak MB ours / sf",
-        "max rel dlogL",
-    ]
-    return tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)
+def _markdown(headers: str, rows: list[list[Any]]) -> str:
+    """A github markdown table; ``headers`` separated by ``|``."""
+    cells = [[str(c) for c in row] for row in rows]
+    return render(Table("", "", headers.split("|"), cells, align=["l"] * len(cells[0])), "md")
 
 
 def case_table(rows: list[dict[str, Any]]) -> str:
     """The main markdown table, one row per case and stopping rule."""
     table = []
     for r in rows:
-        naive = (
-            _fmt(r["naive_s"])
-            if r["naive_s"] is not None
-            else f"~{r['naive_estimate_s']:.3g} (est.)"
-        )
-        ratio = f"{r['ratio']:.0f}x" + (" (est.)" if r["ratio_estimated"] else "")
-        table.append(
-            [
-                r["case"],
-                r["data"],
-                f"{r['N']:,}",
-                r["T"],
-                r["K"],
-                r["n_init"],
-                r["rule"],
-                _fmt(r["ours_pass_s"]),
-                _fmt(r["ours_fit_s"]),
-                _fmt(r["ours_s"]),
-                naive,
-                ratio,
-                f"{r['iterations']:,}",
-                r["restarts_at_max_iter"],
-                _fmt(r["ours_us_per_iter"]),
-                _fmt(r["naive_us_per_iter"]),
-                _fmt(r["ours_peak_mb"]),
-                _fmt(r["naive_peak_mb"]),
-                _fmt(r.get("loglik_rel_diff_restarts"), 2),
-                r["naive_status"]
-                if r["naive_s"] is None
-                else r["naive_status"].split(" (")[1].rstrip(")"),
-                "/".join(f"{x:g}" for x in r["load_at_start"][:1]),
-            ]
-        )
-    headers = [
-        "case",
-        "data",
-        "N",
-        "T",
-        "K",
-        "R",
-        "stopping rule",
-        "ours pass s",
-        "ours fit s",
-        "ours s",
-        "straightforward s",
-        "ratio",
-        "iterations",
-        "at max_iter",
-        "ours us/iter",
-        "sf us/iter",
-        "ours peak MB",
-        "sf peak MB",
-        "max rel dlogL",
-        "sf runs",
-        "load",
-    ]
-    return tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)
+        runs = r["naive_status"] if r["naive_s"] is None else r["naive_status"].split(" (")[1]
+        table.append([
+            r["case"], r["data"], f"{r['N']:,}", r["T"], r["K"], r["n_init"], r["rule"],
+            *(sig(r[k], 3) for k in ("ours_pass_s", "ours_fit_s", "ours_s")), *speed_ratio(r),
+            f"{r['iterations']:,}", r["restarts_at_max_iter"],
+            *(sig(r[k], 3) for k in ("ours_us_per_iter", "naive_us_per_iter", "ours_peak_mb")),
+            sig(r["naive_peak_mb"], 3), sig(r.get("loglik_rel_diff_restarts"), 2),
+            runs.rstrip(")"), f"{r['load_at_start'][0]:g}",
+        ])  # fmt: skip
+    return _markdown(
+        "case|data|N|T|K|R|stopping rule|ours pass s|ours fit s|ours s|straightforward s|ratio|"
+        "iterations|at max_iter|ours us/iter|sf us/iter|ours peak MB|sf peak MB|max rel dlogL|"
+        "sf runs|load",
+        table,
+    )
 
 
 def render_markdown(result: dict[str, Any]) -> str:
@@ -383,7 +292,7 @@ def render_markdown(result: dict[str, Any]) -> str:
         f"Generated by `{meta['command']}` on {meta['date']} (commit {meta['commit']}).",
         f"Machine: {meta['cpu']}, {meta['cores']} cores (shared with other work), "
         f"Python {meta['python']}, numpy {meta['numpy']}, scipy {meta['scipy']}, "
-        f"OPENBLAS_NUM_THREADS={meta['openblas_num_threads']}. "
+        f"BLAS threads {meta['openblas_num_threads']}. "
         f"Load average (1/5/15 min) at start {meta['load_start']}, at end {meta['load_end']}. "
         f"Wall time of the whole benchmark {meta['seconds']:.0f} s; max RSS of this process "
         f"{meta['max_rss_mb']:.0f} MB.",
@@ -424,7 +333,7 @@ def render_markdown(result: dict[str, Any]) -> str:
         "Case 1: real panel; 2: one real_like replication; 3: synthetic, generated in chunks; "
         "4T/4K: shape (log-normal prices for 4T). Library default rule: tol 1e-12 / 5000.",
         "",
-        summary_table(result["cases"]),
+        render(speed(result["cases"]), "md"),
         "",
         "## Cases 1-4 in full",
         "",
@@ -440,32 +349,20 @@ def render_markdown(result: dict[str, Any]) -> str:
             f"{CHUNK_STORES:,} stores (never the N x T matrix), reduced to sufficient "
             "statistics chunk by chunk, then fitted (K = 3, n_init = 5, library default rule).",
             "",
-            tabulate(
+            _markdown(
+                "BLAS threads|generate + pass s|pass s|fit s|iterations (best start)|"
+                "max RSS MB|load|status",
                 [
                     [
                         p["blas_threads"],
-                        _fmt(p.get("generate_and_pass_s")),
-                        _fmt(p.get("pass_s")),
-                        _fmt(p.get("fit_s")),
+                        *(sig(p.get(k), 3) for k in ("generate_and_pass_s", "pass_s", "fit_s")),
                         p.get("n_iter_best", "-"),
-                        _fmt(p.get("max_rss_mb")),
+                        sig(p.get("max_rss_mb"), 3),
                         p.get("load_at_start", "-"),
                         p["status"][:60],
                     ]
                     for p in probes
                 ],
-                headers=[
-                    "BLAS threads",
-                    "generate + pass s",
-                    "pass s",
-                    "fit s",
-                    "iterations (best start)",
-                    "max RSS MB",
-                    "load",
-                    "status",
-                ],
-                tablefmt="github",
-                disable_numparse=True,
             ),
             "",
         ]
@@ -480,30 +377,20 @@ def render_markdown(result: dict[str, Any]) -> str:
             "it should stay at the n_jobs = 1 figure; where it doubles, the two workers did not "
             "get two free cores.",
             "",
-            tabulate(
+            _markdown(
+                "n_jobs|replications|wall s|ms / replication|sum of replication s|load|status",
                 [
                     [
                         s["n_jobs"],
                         s["replications"],
-                        _fmt(s["seconds"]),
-                        _fmt(s["ms_per_replication"]),
-                        _fmt(s.get("replication_seconds_sum")),
+                        sig(s["seconds"], 3),
+                        sig(s["ms_per_replication"], 3),
+                        sig(s.get("replication_seconds_sum"), 3),
                         s["load_at_start"][0],
                         s["status"][:60],
                     ]
                     for s in study
                 ],
-                headers=[
-                    "n_jobs",
-                    "replications",
-                    "wall s",
-                    "ms / replication",
-                    "sum of replication s",
-                    "load",
-                    "status",
-                ],
-                tablefmt="github",
-                disable_numparse=True,
             ),
             "",
         ]
@@ -512,11 +399,9 @@ def render_markdown(result: dict[str, Any]) -> str:
     lines += [
         "## Targets",
         "",
-        tabulate(
+        _markdown(
+            "target|measured|status",
             [[t["target"], t["measured"], t["status"]] for t in result["targets"]],
-            headers=["target", "measured", "status"],
-            tablefmt="github",
-            disable_numparse=True,
         ),
         "",
     ]
@@ -525,14 +410,12 @@ def render_markdown(result: dict[str, Any]) -> str:
         lines += [
             "## Where one iteration's time goes (real panel, N = 300, T = 52, K = 4)",
             "",
-            tabulate(
+            _markdown(
+                "implementation|piece|us|us per restart",
                 [
-                    [b["implementation"], b["piece"], _fmt(b["us"]), _fmt(b["us_per_restart"])]
+                    [b["implementation"], b["piece"], sig(b["us"], 3), sig(b["us_per_restart"], 3)]
                     for b in breakdown
                 ],
-                headers=["implementation", "piece", "us", "us per restart"],
-                tablefmt="github",
-                disable_numparse=True,
             ),
             "",
         ]
@@ -599,16 +482,11 @@ def save_figure(result: dict[str, Any], out: Path) -> list[Path]:
     bx.set_title("time per iteration against T")
     bx.legend(fontsize=8)
     fig.tight_layout()
-    paths = []
-    for suffix in ("png", "pdf"):
-        path = out / f"time_vs_n.{suffix}"
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{path.name}.", suffix=f".{suffix}")
-        os.close(fd)
-        try:
-            fig.savefig(tmp, dpi=150)
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-        paths.append(path)
+    paths = [
+        write_bytes_atomic(
+            out / f"time_vs_n.{suffix}", lambda h, f=suffix: fig.savefig(h, format=f, dpi=150)
+        )
+        for suffix in ("png", "pdf")
+    ]
     plt.close(fig)
     return paths

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from estimator.atomic import write_json_atomic, write_text_atomic
-from estimator.provenance import jsonable, software_versions
+from threadpoolctl import threadpool_info, threadpool_limits
 
-from ..constants import OUTPUTS
+from ..harness.files import (
+    jsonable,
+    read_json,
+    software_versions,
+    write_json_atomic,
+    write_text_atomic,
+)
+from ..studies.paths import OUTPUTS
 from .cases import (
     case_blrt_real,
     case_real,
@@ -72,7 +76,7 @@ def run_benchmark(
         "cpu": cpu_name(),
         "cores": os.cpu_count(),
         **software_versions(),
-        "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
+        "openblas_num_threads": blas_threads(),
         "load_start": load_average(),
         "settings": {k: v for k, v in settings.__dict__.items()},
     }
@@ -106,8 +110,7 @@ def refresh_committed_studies(out: Path) -> dict[str, Any]:
     The timed cases are kept as they are; only the committed studies' (``COMMITTED_STUDIES``)
     run times and the targets are recomputed, and the refresh is noted in ``meta.refreshed``.
     """
-    with open(out / "benchmark.json", encoding="utf-8") as handle:
-        result = json.load(handle)
+    result = read_json(out / "benchmark.json")
     for study in COMMITTED_STUDIES:
         result[study] = committed_study_run(OUTPUTS / study)
     result["meta"]["refreshed"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -118,32 +121,18 @@ def refresh_committed_studies(out: Path) -> dict[str, Any]:
     return result
 
 
-def reexec_with_blas_threads(threads: int, module: str, argv: list[str]) -> None:
-    """Restart ``python -m module argv`` with OPENBLAS_NUM_THREADS = ``threads`` unless set.
-
-    BLAS reads its thread count when numpy loads, so the variable must be set
-    before the process starts. ``threads`` <= 0 leaves the environment as is.
-    The user's own setting is kept for the subprocesses (see :func:`child_env`).
-    """
-    wanted = str(threads)
-    if threads > 0 and os.environ.get("OPENBLAS_NUM_THREADS") != wanted:
-        env = dict(
-            os.environ,
-            OPENBLAS_NUM_THREADS=wanted,
-            SALESMIX_BENCH_ORIGINAL_BLAS=os.environ.get("OPENBLAS_NUM_THREADS", ""),
-        )
-        os.execve(sys.executable, [sys.executable, "-m", module, *argv], env)
+def limit_blas_threads(threads: int) -> None:
+    """BLAS in this process limited to ``threads`` (threadpoolctl), for timings that do not
+    depend on the machine's cores; 0 leaves it as it is. Subprocesses (case 5, the probes)
+    keep the user's environment."""
+    if threads > 0:
+        threadpool_limits(limits=threads, user_api="blas")
 
 
-def child_env() -> dict[str, str]:
-    """This process's environment with the user's own BLAS setting (undoing the re-exec's)."""
-    base_env = dict(os.environ)
-    original = base_env.pop("SALESMIX_BENCH_ORIGINAL_BLAS", None)
-    if original is not None:
-        base_env.pop("OPENBLAS_NUM_THREADS", None)
-        if original:
-            base_env["OPENBLAS_NUM_THREADS"] = original
-    return base_env
+def blas_threads() -> str:
+    """The BLAS threads this process uses (what the timings ran with), as recorded."""
+    found = {str(pool["num_threads"]) for pool in threadpool_info() if pool["user_api"] == "blas"}
+    return ", ".join(sorted(found)) or "unknown"
 
 
 def settings_from(

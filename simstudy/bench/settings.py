@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from estimator import DEFAULT_MAX_ITER, DEFAULT_TOL
 
-from ..constants import BENCHMARK_SEED, OUTPUTS, REAL_LIKE_CONFIG
+from ..harness.files import read_json
+from ..studies.paths import BENCHMARK_SEED, OUTPUTS, REAL_LIKE_CONFIG
 
 DEFAULT_OUT = OUTPUTS / "benchmark"
 DEFAULT_SEED = BENCHMARK_SEED
@@ -50,41 +50,17 @@ MB = 1024.0**2
 class Settings:
     """What the benchmark runs.
 
-    Attributes
-    ----------
-    quick : bool
-        A fast smoke run (small cases, one repeat).
-    repeats : int
-        Timed runs per case (median reported) for ours; the straightforward
-        implementation runs as often as fits in ``naive_repeat_seconds``.
-    big_repeats : int
-        Timed runs for N >= 300,000.
-    naive_budget : float
-        Seconds one straightforward run may take in cases 3 and 4 (estimated first).
-    naive_budget_real : float
-        The same for cases 1 and 2 (the real workloads, measured even when slow).
-    naive_repeat_seconds : float
-        Total seconds for repeated straightforward runs of one case.
-    real_ks, real_n_init : tuple of int, int
-        Case 1.
-    study_ks, study_n_init : tuple of int, int
-        Case 2.
-    rules : tuple of (float, int)
-        Stopping rules (tol, max_iter) of cases 1 and 2.
-    n_values, n_init_synth : tuple of int, int
-        Case 3 (K = 3, T = 52).
-    t_values, k_values, n_case4 : tuple of int, tuple of int, int
-        Case 4.
-    million_probe : bool
-        Run the largest N of case 3 again in fresh processes for their maximum RSS.
-    study : bool
-        Run case 5.
-    study_replications : int or None
-        Replications of case 5 (None: the config's).
-    study_jobs : tuple of int
-    blrt_n_boot : int
-        Bootstrap samples per test of the real-data BLRT case (0: not run).
-    seed : int
+    ``quick``: a smoke run. ``repeats``: timed runs of ours per case (median reported;
+    ``big_repeats`` for N >= 300,000); the straightforward EM runs as often as fits in
+    ``naive_repeat_seconds``, once only if its estimate is within ``naive_budget``
+    (cases 3, 4) or ``naive_budget_real`` (cases 1, 2). Case 1: ``real_ks``,
+    ``real_n_init``; case 2: ``study_ks``, ``study_n_init``; both under every stopping
+    rule (tol, max_iter) of ``rules``. Case 3: ``n_values``, ``n_init_synth`` (K = 3,
+    T = 52), its largest N again in fresh processes for their maximum RSS with
+    ``million_probe``. Case 4: ``t_values``, ``k_values``, ``n_case4``. Case 5 (the
+    real_like study) with ``study``: ``study_replications`` (None: the config's) under
+    each of ``study_jobs``. ``blrt_n_boot``: bootstrap samples per test of the
+    real-data BLRT case (0: not run).
     """
 
     quick: bool = False
@@ -117,26 +93,11 @@ def default_settings(quick: bool = False) -> Settings:
     if not quick:
         return Settings(rules=rules)
     return Settings(
-        quick=True,
-        repeats=1,
-        big_repeats=1,
-        naive_budget=1.0,
-        naive_budget_real=2.0,
-        naive_repeat_seconds=0.5,
-        real_ks=(1, 2),
-        real_n_init=2,
-        study_ks=(1, 2),
-        study_n_init=2,
-        rules=(BRIEF_STUDY_RULE,),
-        n_values=(300, 1000),
-        n_init_synth=2,
-        t_values=(26, 52),
-        k_values=(2,),
-        n_case4=300,
-        million_probe=False,
-        study_jobs=(1, 2),
-        blrt_n_boot=19,
-    )
+        quick=True, repeats=1, big_repeats=1, naive_budget=1.0, naive_budget_real=2.0,
+        naive_repeat_seconds=0.5, real_ks=(1, 2), real_n_init=2, study_ks=(1, 2), study_n_init=2,
+        rules=(BRIEF_STUDY_RULE,), n_values=(300, 1000), n_init_synth=2, t_values=(26, 52),
+        k_values=(2,), n_case4=300, million_probe=False, study_jobs=(1, 2), blrt_n_boot=19,
+    )  # fmt: skip
 
 
 def _unique_rules(rules: Sequence[tuple[float, int] | None]) -> tuple[tuple[float, int], ...]:
@@ -150,7 +111,7 @@ def _unique_rules(rules: Sequence[tuple[float, int] | None]) -> tuple[tuple[floa
 def real_like_config() -> dict[str, Any] | None:
     if not REAL_LIKE_CONFIG.is_file():
         return None
-    return json.loads(REAL_LIKE_CONFIG.read_text(encoding="utf-8"))
+    return read_json(REAL_LIKE_CONFIG)
 
 
 def _config_rule() -> tuple[float, int] | None:

@@ -1,12 +1,11 @@
 """The baseline comparison in the report: tables, figures and the reading, from outputs/baselines/.
 
 Reads ``summary.json`` and ``raw/condition_0000.csv`` written by
-:mod:`simstudy.baselines.study`; nothing is refitted.
+:mod:`simstudy.studies.baselines`; nothing is refitted.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .. import style as rs
-from .doc import interval, num, pct
+from ..harness.files import read_json
+from . import style as rs
+from .format import num, pct, rate, with_mcse
+from .study_figures import legend_below
+from .tables import Table, interval_text
 
 METHOD_ORDER: tuple[str, ...] = ("full", "single", "twostep")
 
@@ -26,17 +28,15 @@ def load_baselines(folder: Path) -> tuple[dict[str, Any], pd.DataFrame] | None:
     raw_path = Path(folder) / "raw" / "condition_0000.csv"
     if not (summary_path.is_file() and raw_path.is_file()):
         return None
-    document = json.loads(summary_path.read_text(encoding="utf-8"))
+    document = read_json(summary_path)
     summary = {**document["conditions"][0], "document": document}
     records = pd.read_csv(raw_path)
     return summary, records[records["status"] == "ok"]
 
 
 def agreement_with_study(records: pd.DataFrame, study_folder: Path) -> str | None:
-    """How the estimator's fits here compare with the recovery study's on the same panels.
-
-    Returns a sentence, or None when the study's raw records are not there.
-    """
+    """How the estimator's fits here compare with the recovery study's on the same panels
+    (a sentence; None when the study's raw records are not there)."""
     path = Path(study_folder) / "raw" / "condition_0000.csv"
     if not path.is_file():
         return None
@@ -45,11 +45,8 @@ def agreement_with_study(records: pd.DataFrame, study_folder: Path) -> str | Non
     if not len(shared):
         return None
     columns = [c.removeprefix("full_est_") for c in records if c.startswith("full_est_")]
-    diff = max(
-        float(np.max(np.abs(shared[f"full_est_{c}"] - shared[f"est_{c}"])))
-        for c in columns
-        if f"est_{c}" in shared
-    )
+    diff = max(float(np.max(np.abs(shared[f"full_est_{c}"] - shared[f"est_{c}"])))
+               for c in columns if f"est_{c}" in shared)  # fmt: skip
     same_k = int(np.sum(shared["full_chosen_k"] == shared["chosen_bic"]))
     return (
         f"Check: on the {len(shared)} panels it shares with the real_like study, the "
@@ -62,74 +59,64 @@ def agreement_with_study(records: pd.DataFrame, study_folder: Path) -> str | Non
 # tables
 # ---------------------------------------------------------------------------
 
-METHOD_HEADERS = (
-    "method",
-    "hit rate of true K [95% CI]",
-    "chosen K: 1/2/3/4/5",
-    "misclassification",
-    "ARI",
-    "seconds per replication",
-)
 
-
-def method_rows(summary: dict[str, Any]) -> list[list[str]]:
+def methods_table(summary: dict[str, Any], name: str = "baselines_methods") -> Table:
     """Per method: hit rate with Wilson interval, chosen-K counts, classification, time."""
     rows = []
     for m in METHOD_ORDER:
         result = summary["methods"][m]
         sel = result["selection"]
         counts = "/".join(str(v) for _, v in sorted(sel["distribution"].items()))
-        rows.append(
-            [
-                rs.METHOD_LABELS[m],
-                f"{num(sel['hit_rate'])} {interval(sel['ci_low'], sel['ci_high'])}",
-                counts,
-                num(result["classification"]["misclassification_mean"], 4),
-                num(result["classification"]["ari_mean"], 3),
-                num(result["seconds"]["mean"], 3),
-            ]
-        )
-    return rows
+        rows.append([rs.METHOD_LABELS[m], rate(sel), counts,
+                     pct(result["classification"]["misclassification_mean"]),
+                     num(result["classification"]["ari_mean"]),
+                     num(result["seconds"]["mean"], 2)])  # fmt: skip
+    ks = "/".join(sorted(summary["methods"]["full"]["selection"]["distribution"]))
+    headers = ["method", f"finds K = {summary['true_k']} [Wilson 95%]", f"chosen K: {ks}"]
+    headers += ["misclassification", "ARI", "s / replication"]
+    caption = (
+        f"Choice of K and classification by method: hit rate of the true K = "
+        f"{summary['true_k']} (Wilson 95% interval), how often each K was chosen, mean "
+        "misclassification rate and adjusted Rand index of the most likely segments at the "
+        "true K, mean seconds per replication."
+    )
+    return Table(name, caption, headers, rows)
 
 
-def recovery_headers() -> list[str]:
-    """Headers of the recovery comparison."""
-    heads = ["parameter", "true"]
-    heads += [f"bias ({m})" for m in METHOD_ORDER]
-    heads += [f"RMSE ({m})" for m in METHOD_ORDER]
-    heads += ["RMSE ratio two-step / estimator"]
-    return heads
-
-
-def recovery_rows(summary: dict[str, Any]) -> list[list[str]]:
-    """Per parameter at the true K: truth, bias and RMSE of every method, the RMSE ratio."""
+def recovery_table(summary: dict[str, Any], name: str = "baselines_recovery") -> Table:
+    """Per parameter at the true K: bias and RMSE (each with its MCSE) of every method."""
     methods = summary["methods"]
     ratio = summary["comparison"]["twostep"]["rmse_ratio"]
     rows = []
     for i, base in enumerate(methods["full"]["recovery"]):
-        name = base["parameter"]
-        cells = [name, num(base["true"], 4)]
-        cells += [num(methods[m]["recovery"][i]["bias"], 4) for m in METHOD_ORDER]
-        cells += [num(methods[m]["recovery"][i]["rmse"], 4) for m in METHOD_ORDER]
-        cells.append(num(ratio[name], 2))
-        rows.append(cells)
-    return rows
+        rec = [methods[m]["recovery"][i] for m in METHOD_ORDER]
+        cells = [base["parameter"], num(base["true"], 4)]
+        cells += [with_mcse(r["bias"], r["mcse_bias"], 3) for r in rec]
+        cells += [with_mcse(r["rmse"], r.get("mcse_rmse"), 3) for r in rec]
+        rows.append([*cells, num(ratio[base["parameter"]], 2)])
+    headers = ["parameter", "true", *(f"bias ({m})" for m in METHOD_ORDER)]
+    headers += [*(f"RMSE ({m})" for m in METHOD_ORDER), "RMSE ratio two-step / estimator"]
+    caption = (
+        "Recovery at the true K by method (segments matched to the truth by the Hungarian "
+        "algorithm): bias and RMSE over replications with their Monte Carlo SEs, and the "
+        "two-step route's RMSE as a multiple of the estimator's."
+    )
+    return Table(name, caption, headers, rows)
 
 
-SINGLE_HEADERS = (
-    "K",
-    "one start reaches the maximum",
-    "mean shortfall of log L",
-    "largest shortfall",
-)
-
-
-def single_rows(summary: dict[str, Any]) -> list[list[str]]:
+def single_start_table(summary: dict[str, Any], name: str = "baselines_single_start") -> Table:
     """Per K: how often one EM start reaches the 10-start maximum, and by how much it misses."""
-    return [
-        [k, pct(v["reached_rate"]), num(v["gap_mean"], 4), num(v["gap_max"], 3)]
+    rows = [
+        [k, pct(v["reached_rate"]), num(v["gap_mean"], 4), num(v["gap_max"])]
         for k, v in sorted(summary["single_start"].items(), key=lambda kv: int(kv[0]))
     ]
+    headers = ["K", "one start reaches the maximum", "mean shortfall of log L", "largest shortfall"]
+    caption = (
+        "A single EM start against ten, per K: share of replications in which the single "
+        "start's log-likelihood is within 1e-6 (relative) of the ten-start maximum, and its "
+        "mean and largest shortfall."
+    )
+    return Table(name, caption, headers, rows)
 
 
 # ---------------------------------------------------------------------------
@@ -167,18 +154,12 @@ def plot_selection_and_time(summary: dict[str, Any], records: pd.DataFrame) -> F
         x = np.arange(len(ks)) + (i - 1) * width
         ax_k.bar(x, share, width=width, color=rs.METHOD_COLOURS[m], label=rs.METHOD_LABELS[m])
         true_x = ks.index(summary["true_k"]) + (i - 1) * width
-        ax_k.errorbar(
-            true_x,
-            sel["hit_rate"],
-            yerr=[[sel["hit_rate"] - sel["ci_low"]], [sel["ci_high"] - sel["hit_rate"]]],
-            color="grey",
-            capsize=2,
-            lw=1,
-        )
+        bounds = [[sel["hit_rate"] - sel["ci_low"]], [sel["ci_high"] - sel["hit_rate"]]]
+        ax_k.errorbar(true_x, sel["hit_rate"], yerr=bounds, color="grey", capsize=2, lw=1)
     ax_k.set_xticks(range(len(ks)), [str(k) for k in ks])
     ax_k.set_xlabel(f"K chosen by the method's criterion (true K = {summary['true_k']})")
     ax_k.set_ylabel("share of replications")
-    ax_k.legend(loc="upper right")
+    legend_below(fig, ax_k)  # under the panels: no bar hidden behind it
     ax_k.set_title("choice of K (bars at the true K: Wilson 95%)")
     seconds = [records[f"{m}_seconds"].to_numpy(float) for m in METHOD_ORDER]
     _method_boxplot(ax_t, seconds)
@@ -203,8 +184,7 @@ def _ratio_phrase(ratios: dict[str, float]) -> str:
 
 
 def _hit(result: dict[str, Any]) -> str:
-    sel = result["selection"]
-    return f"{pct(sel['hit_rate'])} {interval(100 * sel['ci_low'], 100 * sel['ci_high'], 1)}"
+    return interval_text(result["selection"])
 
 
 def _difference(entry: dict[str, float], scale: float = 100.0, digits: int = 1) -> str:
@@ -298,14 +278,9 @@ def reading(summary: dict[str, Any]) -> list[str]:
 
 def _method_boxplot(ax: Any, data: list[np.ndarray]) -> None:
     """One box per method (in :data:`METHOD_ORDER`), filled in the method's colour."""
-    box = ax.boxplot(
-        data,
-        tick_labels=["estimator", "1 start", "two-step"],
-        patch_artist=True,
-        widths=0.6,
-        flierprops={"markersize": 2},
-        medianprops={"color": "black"},
-    )
+    labels = ["estimator", "1 start", "two-step"]
+    box = ax.boxplot(data, tick_labels=labels, patch_artist=True, widths=0.6,
+                     flierprops={"markersize": 2}, medianprops={"color": "black"})  # fmt: skip
     for patch, m in zip(box["boxes"], METHOD_ORDER, strict=True):
         patch.set_facecolor(rs.METHOD_COLOURS[m])
         patch.set_alpha(0.45)

@@ -1,40 +1,30 @@
 """The report document: markdown text, numbered tables (markdown + LaTeX) and figures (PNG + PDF).
 
-A :class:`ReportDoc` collects the parts of ``report.md`` in order. Every table
-is written inline in markdown and as a standalone LaTeX (booktabs) file
-``tables/NAME.tex`` (a ``table`` float with caption and label; needs
-``\\usepackage{booktabs}``); every figure as ``figures/NAME.png`` and
-``figures/NAME.pdf``, embedded with its caption. :meth:`ReportDoc.write` writes
-``report.md`` and ``manifest.json`` (every table and figure with its files), both whole.
+A :class:`ReportDoc` collects the parts of ``report.md`` in order: a main part
+(tables and figures numbered 1, 2, ...) and, after :meth:`ReportDoc.appendix`, an
+appendix (A1, A2, ...). Every table (a :class:`simstudy.writeup.tables.Table`) is
+written inline in markdown (a long one in ``tables/NAME.md``, linked) and as a
+standalone LaTeX (booktabs) file ``tables/NAME.tex``; every figure as
+``figures/NAME.png`` and ``figures/NAME.pdf``, embedded with its caption.
+:meth:`ReportDoc.write` writes ``report.md`` and ``manifest.json`` (every table and
+figure with its part and files), both whole.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
-from tabulate import tabulate
 
-from estimator.atomic import write_json_atomic, write_text_atomic
+from ..harness.files import write_json_atomic, write_text_atomic
+from . import style as report_style
+from .tables import Table, render
 
-from .. import style as report_style
-from ..latex import latex_table
-
-
-def plain(text: str) -> str:
-    """Caption text without markdown emphasis or code marks (for LaTeX captions).
-
-    ``**bold**``, ``*emphasis*`` and backticks go; a lone ``*`` (a footnote mark
-    such as "* marks the minimum") stays and is escaped when set in LaTeX.
-    """
-    text = re.sub(r"\*\*(.+?)\*\*", r"\1", text)
-    text = re.sub(r"(?<![\w*])\*(?=\S)([^*]*?\S)\*(?![\w*])", r"\1", text)
-    return text.replace("`", "")
+LONG_TABLE = 60
+"""Rows above which a report table is linked (``tables/NAME.md``), not inlined."""
 
 
 @dataclass
@@ -65,61 +55,56 @@ class ReportDoc:
         """A paragraph of markdown."""
         self.parts.append(paragraph.strip())
 
-    def table(
-        self,
-        name: str,
-        caption: str,
-        headers: Sequence[str],
-        rows: Sequence[Sequence[Any]],
-        align: Sequence[str] | None = None,
-        collapsed: bool = False,
-    ) -> dict[str, Any]:
+    part: str = "main"
+
+    def appendix(self, heading: str) -> None:
+        """Start the appendix: what follows is numbered A1, A2, ..."""
+        self.part = "appendix"
+        self.heading(heading)
+
+    def _number(self, entries: list[dict[str, Any]]) -> str:
+        count = sum(e["part"] == self.part for e in entries) + 1
+        return f"A{count}" if self.part == "appendix" else str(count)
+
+    def table(self, table: Table, collapsed: bool = False) -> dict[str, Any]:
         """Add a numbered table inline and write ``tables/NAME.tex``.
 
-        Parameters
-        ----------
-        name : str
-            File stem (unique in the report).
-        caption : str
-            Markdown caption (emphasis and code marks are dropped in LaTeX).
-        headers : sequence of str
-        rows : sequence of sequences
-            Cells, already formatted as strings (numbers are not re-parsed).
-        align : sequence of {"left", "right", "center"}, optional
-            One per column; default left for the first, right for the others.
-        collapsed : bool
-            Put the markdown table in a ``<details>`` block (long tables).
+        ``collapsed`` puts the markdown table in a ``<details>`` block. A table of more
+        than :data:`LONG_TABLE` rows is not inlined (no reader scrolls through it): it
+        goes to ``tables/NAME.md``, linked under its caption.
         """
-        number = len(self.tables) + 1
-        align = list(align) if align else ["left"] + ["right"] * (len(headers) - 1)
-        body = [[str(cell) for cell in row] for row in rows]
-        markdown = tabulate(
-            body, headers=list(headers), tablefmt="github", disable_numparse=True, colalign=align
-        )
-        tex_path = Path("tables") / f"{name}.tex"
-        letters = [{"left": "l", "right": "r", "center": "c"}[a] for a in align]
-        latex = latex_table(headers, body, plain(caption), name, letters, key_columns=1)
-        write_text_atomic(self.out_dir / tex_path, latex)
-        label = f"**Table {number}.** {caption} (LaTeX: [`{tex_path}`]({tex_path}))"
-        if collapsed:
-            self.parts.append(
-                f"{label}\n\n<details><summary>show the table ({len(body)} rows)</summary>\n\n"
+        number = self._number(self.tables)
+        tex_path = Path("tables") / f"{table.name}.tex"
+        write_text_atomic(self.out_dir / tex_path, render(table, "tex"))
+        files = [str(tex_path)]
+        markdown = render(table, "md")
+        label = f"**Table {number}.** {table.caption} (LaTeX: [`{tex_path}`]({tex_path}))"
+        if len(table.rows) > LONG_TABLE:
+            md_path = Path("tables") / f"{table.name}.md"
+            heading = f"**Table {number}.** {table.caption}"
+            write_text_atomic(self.out_dir / md_path, f"{heading}\n\n{markdown}\n")
+            files.append(str(md_path))
+            markdown = f"{len(table.rows)} rows, too many to read here: [`{md_path}`]({md_path})."
+        elif collapsed:
+            markdown = (
+                f"<details><summary>show the table ({len(table.rows)} rows)</summary>\n\n"
                 f"{markdown}\n\n</details>"
             )
-        else:
-            self.parts.append(f"{label}\n\n{markdown}")
-        entry = {"number": number, "name": name, "caption": caption, "files": [str(tex_path)]}
+        self.parts.append(f"{label}\n\n{markdown}")
+        entry = {"number": number, "name": table.name, "caption": table.caption,
+                 "part": self.part, "files": files}  # fmt: skip
         self.tables.append(entry)
         return entry
 
     def _add_figure(self, name: str, caption: str, files: list[Path]) -> dict[str, Any]:
-        number = len(self.figures) + 1
+        number = self._number(self.figures)
         rel = [str(p.relative_to(self.out_dir)) for p in files]
         png = next(p for p in rel if p.endswith(".png"))
         pdf = next((p for p in rel if p.endswith(".pdf")), None)
         link = f" ([PDF]({pdf}))" if pdf else ""
         self.parts.append(f"![Figure {number}]({png})\n\n**Figure {number}.** {caption}{link}")
-        entry = {"number": number, "name": name, "caption": caption, "files": rel}
+        entry = {"number": number, "name": name, "caption": caption, "part": self.part,
+                 "files": rel}  # fmt: skip
         self.figures.append(entry)
         return entry
 
@@ -152,22 +137,3 @@ class ReportDoc:
         manifest = {"report": "report.md", "tables": self.tables, "figures": self.figures}
         write_json_atomic(self.out_dir / "manifest.json", {**manifest, **(extra or {})})
         return path
-
-
-def num(value: float | None, digits: int = 3) -> str:
-    """A number with ``digits`` decimals; ``-`` for missing (None or NaN)."""
-    if value is None or value != value:
-        return "-"
-    return f"{value:.{digits}f}"
-
-
-def interval(low: float | None, high: float | None, digits: int = 3) -> str:
-    """``[low, high]`` with ``digits`` decimals."""
-    return f"[{num(low, digits)}, {num(high, digits)}]"
-
-
-def pct(value: float | None, digits: int = 1) -> str:
-    """A proportion as a percentage, ``0.8357`` -> ``83.6%``."""
-    if value is None or value != value:
-        return "-"
-    return f"{100 * value:.{digits}f}%"

@@ -14,7 +14,6 @@ and the bands of the demand curves.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +27,10 @@ from scipy.stats import chi2, norm
 
 from estimator import CRITERIA, Inference, Panel, SufficientStats, load_csv, observed_information_se
 
-from .. import style as rs
-from ..report import CRITERION_LABELS
-from .doc import interval, num, pct
+from ..harness.files import read_json
+from . import style as rs
+from .format import CRITERION_LABELS, interval, num, pct, sentence
+from .tables import Table
 
 LEVEL = 0.95
 
@@ -39,23 +39,12 @@ LEVEL = 0.95
 class RealData:
     """The real-data fit as committed, with the quantities the report recomputes.
 
-    Attributes
-    ----------
-    results : dict
-        outputs/results.json.
-    model : dict
-        Its entry for the chosen K.
-    segments : DataFrame
-        outputs/real/store_segments.csv (N rows).
-    panel : Panel
-        The data (y of shape (N, T), X of shape (T, 2)).
-    stats : SufficientStats
-        Every store's own OLS estimate (``ols``, shape (N, 2)) and the shared X'X.
-    inference : Inference
-        Observed-information covariance of the chosen fit, recomputed.
-    se_mismatch : float
-        Largest absolute difference between the recomputed and the stored
-        observed-information standard errors of alpha, beta and pi.
+    ``results``: outputs/results.json; ``model``: its entry for the chosen K;
+    ``segments``: outputs/real/store_segments.csv (N rows); ``panel``: the data (y
+    (N, T), X (T, 2)); ``stats``: its sufficient statistics (store OLS (N, 2), X'X);
+    ``inference``: the chosen fit's observed information, recomputed; ``se_mismatch``:
+    the largest absolute difference of its standard errors (alpha, beta, pi) from
+    the stored ones.
     """
 
     results: dict[str, Any]
@@ -90,13 +79,10 @@ class RealData:
 def load_real(results_path: Path, segments_path: Path, data_path: Path) -> RealData:
     """Read the committed real-data outputs and recompute the store OLS and the covariance.
 
-    Raises
-    ------
-    ValueError
-        The store segments file does not list the data's stores in order, or
-        results.json was not fitted to this data file (N, T differ).
+    ValueError when results.json was not fitted to this data file (N, T differ) or the
+    store segments file does not list its stores in order.
     """
-    results = json.loads(Path(results_path).read_text(encoding="utf-8"))
+    results = read_json(results_path)
     k = int(results["chosen_K"])
     model = next(m for m in results["models"] if int(m["K"]) == k)
     segments = pd.read_csv(segments_path)
@@ -125,12 +111,8 @@ def load_real(results_path: Path, segments_path: Path, data_path: Path) -> RealD
 
 
 def elasticity_reading(ci_beta: tuple[float, float]) -> str:
-    """Read a price coefficient's interval: demand elastic, inelastic, or undetermined.
-
-    beta is the price elasticity of (median) sales. ``clearly elastic``: the
-    whole interval is below -1 (|beta| > 1); ``clearly inelastic``: the whole
-    interval is above -1 (|beta| < 1, for a negative beta); otherwise ``undetermined``.
-    """
+    """The demand a price elasticity's interval shows: ``clearly elastic`` (all of it below
+    -1), ``clearly inelastic`` (all above -1) or ``undetermined``."""
     low, high = ci_beta
     if high < -1.0:
         return "clearly elastic"
@@ -165,21 +147,87 @@ def profile_rows(real: RealData) -> list[dict[str, Any]]:
     return rows
 
 
-PROFILE_HEADERS = (
-    "segment",
-    "stores assigned",
-    "share pi [95% CI]",
-    "alpha [95% CI]",
-    "beta [95% CI]",
-    "demand",
-    "median sales at median price",
-    "mean highest posterior",
-)
+def model_of(results: dict[str, Any], k: int) -> dict[str, Any]:
+    """The entry of K in a results.json document."""
+    return next(m for m in results["models"] if int(m["K"]) == int(k))
 
 
-def profile_table(real: RealData) -> list[list[str]]:
-    """Rows of the segment profile table (:data:`PROFILE_HEADERS`)."""
-    return [
+def coefficient_names(model: dict[str, Any]) -> list[str]:
+    """The per-segment coefficients of a results.json model entry (alpha, beta, extras)."""
+    width = len(model["theta"]) // int(model["K"])
+    return list(model)[2 : 2 + width]  # to_dict writes K, theta, then one key per coefficient
+
+
+def model_comparison(results: dict[str, Any], name: str = "real_model_comparison") -> Table:
+    """Every K: log L, free parameters, every criterion (each minimum starred), the BLRT's
+    p-value of K - 1 against K when results.json has the test, convergence, starts at best."""
+    models = sorted(results["models"], key=lambda m: m["K"])
+    best = {c: min(m["criteria"][c] for m in models) for c in CRITERIA}
+    tests = {t["K0"] + 1: t["p_value"] for t in results.get("blrt", {}).get("tests", [])}
+    rows = []
+    for m in models:
+        cells = [str(m["K"]), num(m["loglik"]), str(m["n_params"])]
+        cells += [num(m["criteria"][c], 2) + (" *" if m["criteria"][c] == best[c] else "")
+                  for c in CRITERIA]  # fmt: skip
+        cells += [num(tests.get(m["K"]))] if tests else []
+        cells += ["yes" if m["converged"] else "no", f"{m['restarts_at_best']}/{m['n_init']}"]
+        rows.append(cells)
+    headers = ["K", "log L", "params", *(CRITERION_LABELS[c] for c in CRITERIA)]
+    headers += ["BLRT p"] if tests else []
+    headers += ["certified", "starts at best"]
+    data = results["data"]
+    caption = (
+        f"Model comparison over K, {data['file']} (N = {data['N']} stores, T = {data['T']} "
+        "weeks): maximised log-likelihood, free parameters and every information criterion "
+        "(lower is better; * marks each criterion's minimum; BIC uses n = NT store-weeks, "
+        "BIC (n = N) stores)"
+        + ("; BLRT p: the bootstrap test of K - 1 against K segments" if tests else "")
+        + ". Starts at best: starts within 1e-6 (relative) of the best log-likelihood."
+    )
+    return Table(name, caption, headers, rows)
+
+
+def estimates(
+    model: dict[str, Any], methods: list[str] | None = None, name: str = "real_estimates"
+) -> Table:
+    """One model's estimates with each method's standard error and interval.
+
+    A row per segment and parameter (an estimated sigma: per segment, or once, segment
+    "all", when common); per method in ``model["standard_errors"]`` (all by default):
+    the SE and its interval (a percentile interval for the bootstrap).
+    """
+    ses = model.get("standard_errors", {})
+    methods = [m for m in (methods or list(ses)) if m in ses]
+    k, mode = int(model["K"]), model.get("sigma_mode", "fixed")
+    names = [*coefficient_names(model), "pi"]
+    rows = []
+    for c in range(k):
+        keys = [*names, *(["sigma"] if mode == "segment" else [])]
+        rows += [(str(c + 1), key, c) for key in keys]
+    if mode == "common":
+        rows.append(("all", "sigma", 0))
+    body = []
+    for segment, key, c in rows:
+        cells = [segment, key, num(model[key][c], 4)]
+        for method in methods:
+            entry = ses[method].get(key)
+            se, ci = (entry["se"][c], entry["ci"][c]) if entry else (None, (None, None))
+            cells += [num(se, 4), interval(*ci, 4)]
+        body.append(cells)
+    headers = ["segment", "parameter", "estimate"]
+    for method in methods:
+        kind = "percentile" if ses[method].get("interval") == "percentile" else "CI"
+        headers += [f"SE ({method})", f"{round(100 * ses[method]['level'])}% {kind} ({method})"]
+    caption = (
+        f"Estimates of K = {k} with their standard errors and intervals ("
+        + ", ".join(methods) + "; docs/inference.md)."
+    )  # fmt: skip
+    return Table(name, caption, headers, body, key_columns=2)
+
+
+def segment_profiles(real: RealData, name: str = "real_segment_profiles") -> Table:
+    """Per segment: share, alpha and beta with intervals, demand reading, stores, sales."""
+    rows = [
         [
             str(r["segment"]),
             str(r["stores"]),
@@ -192,77 +240,65 @@ def profile_table(real: RealData) -> list[list[str]]:
         ]
         for r in profile_rows(real)
     ]
+    headers = ["segment", "stores assigned", "share pi [95% CI]", "alpha [95% CI]"]
+    headers += ["beta [95% CI]", "demand", "median sales at median price"]
+    caption = (
+        f"Segment profiles, K = {real.k}: share pi_c of stores (95% interval on the logit "
+        "scale, observed information), alpha_c and beta_c with 95% Wald intervals, the demand "
+        "read from beta's interval (clearly elastic: the whole interval below -1, |beta| > 1; "
+        "clearly inelastic: above -1; otherwise undetermined), stores whose most likely "
+        "segment it is, median weekly sales exp(alpha_c) p^beta_c at the median price "
+        f"({num(float(np.median(real.prices)), 3)}), and the mean highest posterior "
+        "probability of the stores assigned to it."
+    )
+    return Table(name, caption, [*headers, "mean highest posterior"], rows)
 
 
-COMPARISON_HEADERS = (
-    "K",
-    "log L",
-    "params",
-    *[CRITERION_LABELS[c] for c in CRITERIA],
-    "converged",
-    "starts at best",
-)
-
-
-def comparison_table(results: dict[str, Any]) -> list[list[str]]:
-    """Rows of the model comparison over K: log L, parameters, every criterion (min starred)."""
-    models = sorted(results["models"], key=lambda m: m["K"])
-    best = {c: min(m["criteria"][c] for m in models) for c in CRITERIA}
+def sigma_criteria(
+    documents: dict[str, dict[str, Any]], name: str = "real_sigma_criteria"
+) -> Table:
+    """log L, free parameters and BIC of every K with sigma fixed, common and per segment."""
     rows = []
-    for m in models:
-        cells = [str(m["K"]), num(m["loglik"]), str(m["n_params"])]
-        for c in CRITERIA:
-            value = m["criteria"][c]
-            cells.append(num(value, 2) + (" *" if value == best[c] else ""))
-        cells += ["yes" if m["converged"] else "no", f"{m['restarts_at_best']}/{m['n_init']}"]
-        rows.append(cells)
-    return rows
+    for m in documents["fixed"]["models"]:
+        row = [str(m["K"])]
+        for doc in documents.values():
+            mm = model_of(doc, m["K"])
+            star = " *" if mm["K"] == doc["chosen_K"] else ""
+            row += [num(mm["loglik"]), str(mm["n_params"]), num(mm["bic"]) + star]
+        rows.append(row)
+    headers = ["K", *(f"{h} {mode}" for mode in documents for h in ("log L", "k", "BIC"))]
+    caption = (
+        "The real data with sigma fixed at 1, estimated in common and per segment: maximised "
+        "log-likelihood, free parameters and BIC of every K (* the K BIC chooses)."
+    )
+    return Table(name, caption, headers, rows)
 
 
-def sigma_rows(folders: dict[str, Path]) -> list[list[str]]:
-    """The chosen-K estimates under every sigma mode whose results.json exists.
-
-    Parameters
-    ----------
-    folders : dict of str to Path
-        Sigma mode -> results.json.
-    """
+def sigma_fits(documents: dict[str, Any], name: str = "real_sigma_modes") -> Table:
+    """The chosen K of the fixed-sigma fit in every sigma mode: estimates (observed SEs)."""
+    k = documents["fixed"]["chosen_K"]
     rows = []
-    for mode, path in folders.items():
-        if not Path(path).is_file():
-            continue
-        results = json.loads(Path(path).read_text(encoding="utf-8"))
-        k = int(results["chosen_K"])
-        model = next(m for m in results["models"] if int(m["K"]) == k)
-        se = model["standard_errors"]["observed"]
+    for mode, doc in documents.items():
+        m = model_of(doc, k)
+        se = m["standard_errors"]["observed"]
         for c in range(k):
-            sigma = model["sigma"][c]
-            sigma_cell = "1 (fixed)" if model["sigma_mode"] == "fixed" else num(sigma, 4)
-            rows.append(
-                [
-                    mode,
-                    str(k),
-                    num(model["bic"], 2),
-                    str(c + 1),
-                    f"{num(model['alpha'][c], 4)} ({num(se['alpha']['se'][c], 4)})",
-                    f"{num(model['beta'][c], 4)} ({num(se['beta']['se'][c], 4)})",
-                    f"{num(model['pi'][c], 4)} ({num(se['pi']['se'][c], 4)})",
-                    sigma_cell,
-                ]
-            )
-    return rows
-
-
-SIGMA_HEADERS = (
-    "sigma",
-    "K (BIC)",
-    "BIC",
-    "segment",
-    "alpha (se)",
-    "beta (se)",
-    "pi (se)",
-    "sigma",
-)
+            cells = [
+                f"{num(m[p][c], 4)} ({num(se[p]['se'][c], 4)})" for p in ("alpha", "beta", "pi")
+            ]
+            if mode == "fixed":
+                sigma = "1 (fixed)"
+            elif mode == "common" and c > 0:
+                sigma = "(same)"
+            else:
+                sigma = (f"{num(m['sigma'][c], 4)} ({num(se['sigma']['se'][c], 4)}) "
+                         f"{interval(*se['sigma']['ci'][c], 4)}")  # fmt: skip
+            rows.append([mode, str(c + 1), *cells, sigma])
+    headers = ["sigma mode", "segment", "alpha (SE)", "beta (SE)", "pi (SE)", "sigma (SE) [95% CI]"]
+    caption = (
+        f"The K = {k} fit with sigma fixed at 1 (the model), estimated in common, or per segment "
+        "(docs/extensions.md): estimates with observed-information standard errors."
+    )
+    return Table(name, caption, headers, rows, key_columns=2)
 
 
 # ---------------------------------------------------------------------------
@@ -301,64 +337,39 @@ def _ellipse(centre: np.ndarray, cov: np.ndarray, level: float, **kwargs: Any) -
     values, vectors = np.linalg.eigh(cov)
     scale = np.sqrt(chi2.ppf(level, df=2))
     angle = np.degrees(np.arctan2(vectors[1, -1], vectors[0, -1]))
-    return Ellipse(
-        tuple(centre),
-        width=2 * scale * np.sqrt(values[-1]),
-        height=2 * scale * np.sqrt(values[0]),
-        angle=angle,
-        **kwargs,
-    )
+    width, height = 2 * scale * np.sqrt(values[-1]), 2 * scale * np.sqrt(values[0])
+    return Ellipse(tuple(centre), width=width, height=height, angle=angle, **kwargs)
 
 
 def plot_store_ols(real: RealData) -> Figure:
     """Store OLS estimates coloured by segment; centres with confidence and store regions.
 
     Left: every store; dashed, the 95% region where a store of segment c puts its
-    own OLS estimate under the model (b_i ~ N(theta_c, (X'X)^-1)). Right: zoom on
-    the centres with their 95% confidence ellipses (observed information).
+    own OLS estimate under the model (b_i ~ N(theta_c, (X'X)^-1)). Right: the centres
+    alone with their 95% confidence ellipses (observed information), framed so that
+    every ellipse is whole (no store is drawn there, so none is cut off).
     """
     labels = real.segments["segment"].to_numpy() - 1
-    ols = real.stats.ols
+    ols, cov = real.stats.ols, real.inference.full_cov
     store_cov = np.linalg.inv(real.stats.gram)
-    cov = real.inference.full_cov
     fig, (ax_all, ax_zoom) = rs.new_figure(1, 2, width=rs.WIDTH_DOUBLE, height=3.3)
     for c in range(real.k):
-        colour = rs.segment_colour(c)
-        mine = labels == c
-        block = slice(2 * c, 2 * c + 2)
-        for ax in (ax_all, ax_zoom):
-            ax.scatter(
-                ols[mine, 0],
-                ols[mine, 1],
-                s=7,
-                color=colour,
-                alpha=0.55,
-                lw=0,
-                label=f"segment {c + 1} ({mine.sum()} stores)",
-            )
-            ax.plot(*real.theta[c], marker="X", ms=8, color=colour, mec="black", mew=0.7)
-            ax.add_patch(
-                _ellipse(
-                    real.theta[c],
-                    cov[block, block],
-                    LEVEL,
-                    fc=colour,
-                    ec="black",
-                    lw=0.8,
-                    alpha=0.5,
-                )
-            )
+        colour, mine, block = rs.segment_colour(c), labels == c, slice(2 * c, 2 * c + 2)
+        ax_all.scatter(*ols[mine].T, s=7, color=colour, alpha=0.55, lw=0,
+                       label=f"segment {c + 1} ({mine.sum()} stores)")  # fmt: skip
         ax_all.add_patch(
             _ellipse(real.theta[c], store_cov, LEVEL, fill=False, ec=colour, ls="--", lw=1.0)
         )
-    lo = real.theta.min(axis=0)
-    hi = real.theta.max(axis=0)
-    pad = 0.35 * (hi - lo) + 0.1
-    ax_zoom.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
-    ax_zoom.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
-    for ax in (ax_all, ax_zoom):
-        ax.set_xlabel("alpha_i: intercept of the store's own OLS\n(log sales at price 1)")
-        ax.set_ylabel("beta_i: price coefficient of the store's OLS\n(elasticity of sales)")
+        for ax in (ax_all, ax_zoom):
+            ax.plot(*real.theta[c], marker="X", ms=8, color=colour, mec="black", mew=0.7)
+            ax.add_patch(_ellipse(real.theta[c], cov[block, block], LEVEL, fc=colour,
+                                  ec="black", lw=0.8, alpha=0.5))  # fmt: skip
+    ax_zoom.autoscale_view()
+    ax_zoom.margins(0.15)
+    ax_all.set_xlabel("alpha_i: intercept of the store's own OLS\n(log sales at price 1)")
+    ax_all.set_ylabel("beta_i: price coefficient of the store's OLS\n(elasticity of sales)")
+    ax_zoom.set_xlabel("alpha_c (log sales at price 1)")
+    ax_zoom.set_ylabel("beta_c (elasticity)")
     ax_all.set_title("all stores; dashed: 95% region of a segment's stores")
     ax_zoom.set_title("segment centres, 95% confidence ellipses")
     ax_all.legend(loc="lower left", markerscale=2)
@@ -381,17 +392,8 @@ def plot_demand(real: RealData) -> Figure:
         mine = labels == c
         # a summary per week, not every store-week: 255 stores x 52 weeks read as a block
         low, mid, high = np.quantile(sales[mine], [0.1, 0.5, 0.9], axis=0)
-        ax.errorbar(
-            prices,
-            mid,
-            yerr=[mid - low, high - mid],
-            fmt="o",
-            ms=2.5,
-            color=colour,
-            elinewidth=0.6,
-            alpha=0.8,
-            label="stores: median, 10-90%",
-        )
+        ax.errorbar(prices, mid, yerr=[mid - low, high - mid], fmt="o", ms=2.5, color=colour,
+                    elinewidth=0.6, alpha=0.8, label="stores: median, 10-90%")  # fmt: skip
         for other in range(real.k):
             if other != c:
                 ax.plot(grid, np.exp(design @ real.theta[other]), color="grey", lw=0.8, ls="--")
@@ -434,15 +436,10 @@ def plot_max_posterior(real: RealData) -> Figure:
     top = real.segments["max_posterior"].to_numpy()
     bins = np.linspace(1.0 / real.k, 1.0, 29)
     fig, ax = rs.new_figure(width=rs.WIDTH_SINGLE, height=2.6)
-    ax.hist(
-        [top[labels == c] for c in range(real.k)],
-        bins=bins,
-        stacked=True,
-        color=[rs.segment_colour(c) for c in range(real.k)],
-        label=[f"segment {c + 1}" for c in range(real.k)],
-        edgecolor="white",
-        linewidth=0.3,
-    )
+    segments = range(real.k)
+    ax.hist([top[labels == c] for c in segments], bins=bins, stacked=True, edgecolor="white",
+            color=[rs.segment_colour(c) for c in segments], linewidth=0.3,
+            label=[f"segment {c + 1}" for c in segments])  # fmt: skip
     ax.axvline(0.9, color="grey", ls=":", lw=1.0)
     ax.set_xlabel("highest posterior probability max_c w_ic of a store")
     ax.set_yscale("log")
@@ -503,7 +500,7 @@ def profile_reading(real: RealData) -> str:
     largest = max(rows, key=lambda r: r["pi"])
     most_elastic = min(rows, key=lambda r: r["beta"])
     return (
-        _sentence("; ".join(parts))
+        sentence("; ".join(parts))
         + f". The largest segment is {largest['segment']}; the most price-sensitive is "
         f"segment {most_elastic['segment']}, whose sales fall by about "
         f"{100 * (1 - 1.01 ** most_elastic['beta']):.2f}% for a 1% price rise "
@@ -512,8 +509,3 @@ def profile_reading(real: RealData) -> str:
         f"{pct(np.mean(top > 0.9))} of stores have a highest posterior above 0.9 and "
         f"{pct(np.mean(top < 0.7))} below 0.7."
     )
-
-
-def _sentence(text: str) -> str:
-    """``text`` with its first letter capitalised (the rest untouched)."""
-    return text[:1].upper() + text[1:]

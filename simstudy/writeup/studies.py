@@ -8,17 +8,16 @@ numbers taken from the summary.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..metrics import wilson_interval
-from ..report import CRITERION_LABELS, selection_methods
-from .doc import ReportDoc, interval, num, pct
+from ..harness.files import read_json
+from .doc import ReportDoc
+from .format import CRITERION_LABELS, level, pct
+from .tables import SE_KINDS, pooled_rates, reference_levels, selection_methods
 
 Summary = dict[str, Any]
-SE_KINDS: tuple[str, ...] = ("observed", "naive")
 
 
 def load_study(folder: Path) -> dict[str, Any] | None:
@@ -26,203 +25,7 @@ def load_study(folder: Path) -> dict[str, Any] | None:
     path = Path(folder) / "summary.json"
     if not path.is_file():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def level_str(value: Any) -> str:
-    """A factor level as the harness writes it in figure names (``1``, ``1.5``, ``real``)."""
-    if isinstance(value, dict | list | tuple):
-        items = value.values() if isinstance(value, dict) else value
-        return "-".join(f"{v:g}" if isinstance(v, float) else str(v) for v in items)
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def varying(conditions: Sequence[Summary]) -> list[str]:
-    """Factors with more than one level, in the harness's order."""
-    names = list(conditions[0]["factors"])
-    return [f for f in names if len({level_str(c["factors"][f]) for c in conditions}) > 1]
-
-
-def has_coverage(condition: Summary) -> bool:
-    """Whether the recovery rows carry interval coverage."""
-    return any(f"coverage_{k}" in r for r in condition["recovery"] for k in SE_KINDS)
-
-
-# ---------------------------------------------------------------------------
-# tables
-# ---------------------------------------------------------------------------
-
-
-def recovery_headers(condition: Summary) -> list[str]:
-    """Headers of the recovery table (coverage columns only when recorded)."""
-    heads = ["parameter", "true", "mean", "bias", "MCSE(bias)", "SD", "RMSE"]
-    if has_coverage(condition):
-        for kind in SE_KINDS:
-            heads += [f"mean SE ({kind})", f"SE/SD ({kind})", f"coverage ({kind}) [95% MC]"]
-    return heads
-
-
-def recovery_rows(condition: Summary) -> list[list[str]]:
-    """Recovery at the true K of one condition: bias, RMSE and, when present, coverage."""
-    rows = []
-    coverage = has_coverage(condition)
-    for r in condition["recovery"]:
-        cells = [
-            r["parameter"],
-            num(r["true"], 4),
-            num(r["mean"], 4),
-            num(r["bias"], 4),
-            num(r["mcse_bias"], 4),
-            num(r["sd"], 4),
-            num(r["rmse"], 4),
-        ]
-        if coverage:
-            for kind in SE_KINDS:
-                key = f"coverage_{kind}"
-                cells += [
-                    num(r.get(f"se_{kind}_mean"), 4),
-                    num(r.get(f"se_{kind}_ratio"), 3),
-                    f"{num(r.get(key))} {interval(r.get(f'{key}_low'), r.get(f'{key}_high'))}",
-                ]
-        rows.append(cells)
-    return rows
-
-
-CRITERIA_HEADERS = (
-    "criterion",
-    "hit rate [95% CI]",
-    "too few",
-    "too many",
-    "chosen K (counts)",
-)
-
-
-def criteria_rows(condition: Summary) -> list[list[str]]:
-    """Hit rate of every criterion in one condition, with its Wilson interval and misses."""
-    rows = []
-    for c in selection_methods([condition]):
-        sel = condition["selection"][c]
-        counts = ", ".join(f"{k}: {v}" for k, v in sorted(sel["distribution"].items()))
-        rows.append(
-            [
-                CRITERION_LABELS[c],
-                f"{num(sel['hit_rate'])} {interval(sel['ci_low'], sel['ci_high'])}",
-                num(sel["too_few"]),
-                num(sel["too_many"]),
-                counts,
-            ]
-        )
-    return rows
-
-
-def pivot(conditions: Sequence[Summary], criterion: str) -> tuple[list[str], list[list[str]]]:
-    """Hit rate [Wilson 95%] of one criterion: a row per level of the other factors, N across."""
-    row_factors = [f for f in varying(conditions) if f != "N"]
-    ns = sorted({c["factors"]["N"] for c in conditions})
-    cells: dict[tuple[str, ...], dict[int, str]] = {}
-    keys: dict[tuple[str, ...], tuple[Any, ...]] = {}
-    for c in conditions:
-        key = tuple(level_str(c["factors"][f]) for f in row_factors)
-        keys[key] = tuple(_sortable(c["factors"][f]) for f in row_factors)
-        sel = c["selection"][criterion]
-        cells.setdefault(key, {})[c["factors"]["N"]] = (
-            f"{num(sel['hit_rate'], 2)} {interval(sel['ci_low'], sel['ci_high'], 2)}"
-        )
-    headers = [*("true K" if f == "K" else f for f in row_factors), *(f"N = {n}" for n in ns)]
-    rows = [[*key, *(cells[key].get(n, "-") for n in ns)] for key in sorted(cells, key=keys.get)]
-    return headers, rows
-
-
-def _sortable(value: Any) -> Any:
-    return (0, value, "") if isinstance(value, int | float) else (1, 0, json.dumps(value))
-
-
-def reference_levels(conditions: Sequence[Summary]) -> dict[str, Any]:
-    """Reference levels of the factors other than N and K: the largest T, separation 1
-    (else the middle level), the smallest sigma, the first price process."""
-    out: dict[str, Any] = {}
-    for f in varying(conditions):
-        if f in ("N", "K"):
-            continue
-        distinct = {level_str(c["factors"][f]): c["factors"][f] for c in conditions}
-        levels = sorted(distinct.values(), key=_sortable)
-        if f == "T":
-            out[f] = levels[-1]
-        elif f == "separation":
-            out[f] = 1.0 if 1.0 in levels else levels[len(levels) // 2]
-        else:
-            out[f] = levels[0]
-    return out
-
-
-def reference_rows(conditions: Sequence[Summary]) -> tuple[list[str], list[list[str]], str]:
-    """Every criterion's hit rate at the reference levels: a row per (criterion, true K)."""
-    ref = reference_levels(conditions)
-    members = [c for c in conditions if all(c["factors"][f] == v for f, v in ref.items())]
-    ns = sorted({c["factors"]["N"] for c in members})
-    ks = sorted({c["factors"]["K"] for c in members})
-    rows = []
-    for crit in selection_methods(members):
-        for k in ks:
-            row = [CRITERION_LABELS[crit], str(k)]
-            for n in ns:
-                match = [c for c in members if c["factors"]["K"] == k and c["factors"]["N"] == n]
-                if not match:
-                    row.append("-")
-                    continue
-                sel = match[0]["selection"][crit]
-                row.append(
-                    f"{num(sel['hit_rate'], 2)} {interval(sel['ci_low'], sel['ci_high'], 2)}"
-                )
-            rows.append(row)
-    where = ", ".join(f"{f} = {level_str(v)}" for f, v in ref.items()) or "every condition"
-    return ["criterion", "true K", *(f"N = {n}" for n in ns)], rows, where
-
-
-def condition_recovery(conditions: Sequence[Summary]) -> tuple[list[str], list[list[str]]]:
-    """Per condition (its varying factors): worst bias in SDs, largest RMSE, and the range of
-    each SE kind's interval coverage over the parameters."""
-    factors = [f for f in varying(conditions) if f not in ("N", "T", "K")] or ["N"]
-    kinds = [
-        k
-        for k in ("observed", "naive")
-        if any(f"coverage_{k}" in r for c in conditions for r in c["recovery"])
-    ]
-    headers = [*factors, "largest |bias| / SD", "largest RMSE"]
-    headers += [f"coverage ({k}), min-max" for k in kinds]
-    rows = []
-    for c in conditions:
-        rec = c["recovery"]
-        worst = max(rec, key=lambda r: abs(r["bias"]) / r["sd"] if r["sd"] else 0.0)
-        big = max(rec, key=lambda r: r["rmse"] or 0.0)
-        row = [level_str(c["factors"][f]) for f in factors]
-        row += [
-            f"{abs(worst['bias']) / worst['sd']:.2f} ({worst['parameter']})",
-            f"{num(big['rmse'], 3)} ({big['parameter']})",
-        ]
-        for k in kinds:
-            cover = [r[f"coverage_{k}"] for r in rec if r.get(f"coverage_{k}") is not None]
-            row.append(f"{min(cover):.3f}-{max(cover):.3f}")
-        rows.append(row)
-    return headers, rows
-
-
-def pooled_rates(conditions: Sequence[Summary], criterion: str) -> dict[str, float]:
-    """Hits over all replications of ``conditions`` with a Wilson interval, and too few / many."""
-    n = sum(c["selection"][criterion]["n"] for c in conditions)
-    hits = sum(c["selection"][criterion]["hits"] for c in conditions)
-    few = sum(
-        c["selection"][criterion]["too_few"] * c["selection"][criterion]["n"] for c in conditions
-    )
-    low, high = wilson_interval(hits, n) if n else (float("nan"), float("nan"))
-    return {
-        "n": n,
-        "rate": hits / n if n else float("nan"),
-        "low": low,
-        "high": high,
-        "too_few": few / n if n else float("nan"),
-        "too_many": max(0.0, 1 - hits / n - few / n) if n else float("nan"),
-    }
+    return read_json(path)
 
 
 # ---------------------------------------------------------------------------
@@ -329,7 +132,7 @@ def grid_reading(conditions: Sequence[Summary]) -> str:
         enough = [c["factors"]["N"] for c in line if c["selection"]["bic"]["hit_rate"] >= 0.9]
         needs.append(f"K = {k}: N = {enough[0]}" if enough else f"K = {k}: no N in the grid")
     if needs and ref:
-        where = ", ".join(f"{f} = {level_str(v)}" for f, v in ref.items())
+        where = ", ".join(f"{f} = {level(v)}" for f, v in ref.items())
         text += f"At {where}, BIC reaches a 90% hit rate from " + "; ".join(needs) + ". "
     for sigma in sigmas[1:]:
         off = [c for c in conditions if c["factors"].get("sigma", 1.0) == sigma]
@@ -348,14 +151,19 @@ def grid_reading(conditions: Sequence[Summary]) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _hit_caption(members: Sequence[Summary], about: dict[str, Any]) -> str:
-    lo = min(members, key=lambda c: c["selection"]["bic"]["hit_rate"])
-    hi = max(members, key=lambda c: c["selection"]["bic"]["hit_rate"])
+def _nested_caption(members: Sequence[Summary], about: dict[str, Any]) -> str:
+    criteria = about.get("criteria", ["bic"])
+    order = about.get("order", [])
+    rates = {c: pooled_rates(members, c)["rate"] for c in criteria}
+    lo = min(members, key=lambda c: c["selection"][criteria[0]]["hit_rate"])
     return (
-        "Hit rate (share of replications choosing the true K) of every criterion against "
-        "N (stores, log scale), a panel per true K and T (weeks); band: Wilson 95% interval "
-        f"of BIC (n = NT). BIC ranges from {pct(lo['selection']['bic']['hit_rate'])} "
-        f"({lo['label']}) to {pct(hi['selection']['bic']['hit_rate'])} ({hi['label']})."
+        f"Hit rate of the true K of {', '.join(CRITERION_LABELS[c] for c in criteria)} in "
+        f"every one of the {len(members)} conditions, in nested order "
+        f"({' > '.join(order)}: the staircases below give each factor's level); bands: "
+        "Wilson 95% Monte Carlo intervals. Pooled over the conditions: "
+        + ", ".join(f"{CRITERION_LABELS[c]} {pct(r)}" for c, r in rates.items())
+        + f"; {CRITERION_LABELS[criteria[0]]}'s lowest is "
+        f"{pct(lo['selection'][criteria[0]]['hit_rate'])} ({lo['label']})."
     )
 
 
@@ -389,7 +197,7 @@ def _errors_caption(members: Sequence[Summary], about: dict[str, Any]) -> str:
         c, r = max(rows, key=lambda cr: abs(cr[1]["bias"]))
         text += f" Largest mean error of the conditions shown: {r['parameter']} at "
         text += f"{c['label']}, {r['bias']:.4f}."
-    return text
+    return text + (f" {about['note']}" if about.get("note") else "")
 
 
 def _coverage_caption(members: Sequence[Summary], about: dict[str, Any]) -> str:
@@ -422,20 +230,20 @@ def _criteria_caption(members: Sequence[Summary], about: dict[str, Any]) -> str:
 
 
 CAPTIONS: dict[str, Callable[[Sequence[Summary], dict[str, Any]], str]] = {
-    "hit_rate": _hit_caption,
+    "nested_loop": _nested_caption,
     "chosen_k_criteria": _criteria_caption,
     "chosen_k": _chosen_caption,
     "coverage": _coverage_caption,
     "rmse": _rmse_caption,
     "errors": _errors_caption,
 }
-"""Kind of a harness figure (from its manifest, simstudy.report.save_figure) and its caption."""
+"""Kind of a harness figure (its manifest, :func:`.study_report.save_figure`) and its caption."""
 
 
 def figure_manifest(folder: Path, stem: str) -> dict[str, Any] | None:
     """What a harness figure shows (``figures/STEM.json``), or None for a figure without one."""
     path = Path(folder) / "figures" / f"{stem}.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    return read_json(path) if path.is_file() else None
 
 
 def figure_caption(manifest: dict[str, Any] | None, conditions: Sequence[Summary]) -> str:
@@ -449,30 +257,25 @@ def figure_caption(manifest: dict[str, Any] | None, conditions: Sequence[Summary
     return CAPTIONS[manifest["kind"]](members, manifest)
 
 
+def study_figure(
+    doc: ReportDoc, folder: Path, study: str, stem: str, summaries: Sequence[Summary]
+) -> None:
+    """Copy one figure of ``folder/figures`` (PNG and PDF) and embed it with its caption."""
+    caption = figure_caption(figure_manifest(folder, stem), summaries)
+    doc.copy_figure(Path(folder) / "figures" / stem, f"{study}_{stem}",
+                    f"{caption} (study {study}, figure `{stem}`)")  # fmt: skip
+
+
 def add_study_figures(
-    doc: ReportDoc,
-    folder: Path,
-    study: str,
-    conditions: Sequence[Summary],
-    limit: int | None = None,
+    doc: ReportDoc, folder: Path, study: str, summaries: Sequence[Summary], skip: Sequence[str] = ()
 ) -> int:
-    """Copy and embed every figure of ``folder/figures`` (PNG and PDF); return how many."""
-    stems = sorted({p.stem for p in (Path(folder) / "figures").glob("*.png")})
-    manifests = {stem: figure_manifest(folder, stem) for stem in stems}
+    """Embed every figure of ``folder/figures`` but ``skip``, by kind; return how many."""
+    stems = sorted({p.stem for p in (Path(folder) / "figures").glob("*.png")} - set(skip))
+    kinds = {stem: (figure_manifest(folder, stem) or {}).get("kind") for stem in stems}
     order = list(CAPTIONS)
-
-    def rank(stem: str) -> tuple[int, str]:
-        kind = (manifests[stem] or {}).get("kind")
-        return (order.index(kind) if kind in order else len(order), stem)
-
-    stems = sorted(stems, key=rank)[:limit]
+    stems.sort(key=lambda s: (order.index(kinds[s]) if kinds[s] in order else len(order), s))
     for stem in stems:
-        doc.copy_figure(
-            Path(folder) / "figures" / stem,
-            f"{study}_{stem}",
-            f"{figure_caption(manifests[stem], conditions)} (study {study}, harness figure "
-            f"`{stem}`)",
-        )
+        study_figure(doc, folder, study, stem, summaries)
     return len(stems)
 
 

@@ -1,0 +1,188 @@
+"""Command-line flags checked the same way by every entry point.
+
+* :class:`Parser`: an ``argparse.ArgumentParser`` whose ``--help`` shows every
+  default, whose errors are one line (``prog: error: argument --k: expected an
+  integer >= 1, got '0'``, exit status 2) and which has ``--debug``;
+* argparse ``type=`` checks: :func:`positive_int`, :func:`non_negative_int`,
+  :func:`positive_float`, :func:`non_negative_float`, :func:`n_jobs`,
+  :func:`data_file`, :func:`existing_dir`, :func:`output_dir` (a folder that can
+  be created and written: not under a file, not read-only;
+  :func:`simstudy.harness.files.check_output_dir`);
+* :func:`run_cli`: runs a ``main(argv)`` so that an unexpected exception is one
+  line on stderr (exit status 1) unless ``--debug`` asks for the traceback;
+* :class:`Heartbeat`: a progress line on stderr every few seconds while a long
+  call runs (a call without a count of steps, which tqdm needs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from ..harness.files import check_output_dir
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown after every option's help; descriptions kept as written (usage blocks).
+
+    An option without a default (None) or an off switch says nothing: its help
+    text says what happens when it is not given.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """ArgumentParser with one-line errors, every default in ``--help`` and a ``--debug`` flag."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.add_argument(
+            "--debug", action="store_true", help="show the full traceback of an unexpected error"
+        )
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``prog: error: message`` (one line, no usage block) and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _integer(text: str, minimum: int) -> int:
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        value = minimum - 1
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (counts: K, starts, iterations, replications, batch sizes)."""
+    return _integer(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0 (seeds, bootstrap refits)."""
+    return _integer(text, 0)
+
+
+def n_jobs(text: str) -> int:
+    """A number of workers: >= 1, or negative as in joblib (-1: every core); never 0."""
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        value = 0
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of workers >= 1 (or -1 for every core), got {text!r}"
+        )
+    return value
+
+
+def _float(text: str, low: float, open_low: bool) -> float:
+    bound = f"> {low:g}" if open_low else f">= {low:g}"
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected a number {bound}, got {text!r}") from None
+    if not (value > low if open_low else value >= low) or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number {bound}, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (tolerances)."""
+    return _float(text, 0.0, True)
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number >= 0 (seconds)."""
+    return _float(text, 0.0, False)
+
+
+def data_file(text: str) -> Path:
+    """An existing file (not a folder)."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; expected a file")
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return path
+
+
+def existing_dir(text: str) -> Path:
+    """An existing folder."""
+    path = Path(text)
+    if not path.is_dir():
+        what = "a file" if path.exists() else "missing"
+        raise argparse.ArgumentTypeError(f"{text} is {what}; expected an existing folder")
+    return path
+
+
+def output_dir(text: str) -> Path:
+    """argparse type of an output folder (:func:`check_output_dir`)."""
+    try:
+        return check_output_dir(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def run_cli(main: Callable[[list[str] | None], int], argv: Sequence[str] | None = None) -> int:
+    """Run ``main(argv)``; an unexpected exception becomes one line on stderr and status 1.
+
+    ``--debug`` among the arguments re-raises it (the full traceback). Ctrl-C
+    and ``SystemExit`` pass through unchanged.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return main(None if argv is None else args)
+    except Exception as err:  # noqa: BLE001 - the command line's last resort
+        if "--debug" in args:
+            raise
+        print(f"error: {type(err).__name__}: {err} (--debug shows the traceback)", file=sys.stderr)
+        return 1
+
+
+class Heartbeat:
+    """While a ``with`` block runs longer than ``after`` seconds, print a line every ``every``:
+    ``message`` (what is running, ``fitting K = 1..4``) and the elapsed time, to ``stream``
+    (None: silent; "stderr": ``sys.stderr`` when the object is made)."""
+
+    def __init__(
+        self, message: str, stream: TextIO | None | str = "stderr", after: float = 3.0,
+        every: float = 5.0,
+    ) -> None:  # fmt: skip
+        # "stderr": the stream of the moment (pytest and notebooks replace sys.stderr)
+        self.stream = sys.stderr if stream == "stderr" else stream
+        self.message, self.after, self.every = message, after, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+        self.lines = 0
+
+    def _beat(self) -> None:
+        started = time.perf_counter()
+        wait = self.after
+        while not self._stop.wait(wait):
+            elapsed = time.perf_counter() - started
+            print(f"{self.message}: {elapsed:.0f} s so far", file=self.stream, flush=True)
+            self.lines += 1
+            wait = self.every
+
+    def __enter__(self) -> Heartbeat:
+        if self.stream is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()

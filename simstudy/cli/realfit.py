@@ -1,0 +1,257 @@
+"""The real-data fit: load, fit every K, standard errors, results.json, store segments, tables.
+
+Every K gets observed-information and naive standard errors and 95% intervals
+(docs/inference.md); a bootstrap for the chosen K on request. The error SD may be
+fixed at 1 (the assignment's model), common or per segment; a wide file's empty
+cells may be weeks not observed; a long file (store, week, sales, price, extra
+regressors) is detected from its header (docs/extensions.md). Run by
+``python -m experiments.fit_real``; :func:`run_fit` is the whole command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from estimator import (
+    CRITERIA,
+    DEFAULT_INIT,
+    DEFAULT_MAX_ITER,
+    DEFAULT_N_INIT,
+    DEFAULT_TOL,
+    ExcludedStoresWarning,
+    Inference,
+    LongPanel,
+    ModelSelection,
+    Panel,
+    PlausibilityWarning,
+    bootstrap_se,
+    detect_format,
+    fit_k_range,
+    load_panel,
+    naive_se,
+    observed_information_se,
+)
+
+from ..harness.files import software_versions, write_json_unit
+from ..studies.blrt import blrt_on_fits
+from ..studies.paths import REAL_FIT_SEED
+from ..writeup.blrt import blrt_table, plot_blrt
+from ..writeup.real import estimates, model_comparison, model_of
+from ..writeup.tables import render
+from .args import Heartbeat
+
+SCHEMA_VERSION = 1
+RESERVED_NAMES = frozenset(
+    "K theta pi sigma sigma_mode sigma_floored loglik n_params converged degenerate iterations "
+    "n_init restarts_at_best degenerate_starts criteria standard_errors method level valid "
+    "interval parameters cov n_stores condition_number newton_step_in_se n_boot n_used "
+    "n_degenerate n_not_converged newton_steps gradient_norm newton_decrement "
+    "hessian_max_eigenvalue distinct_maxima duplicate_segments".split()
+) | set(CRITERIA)
+"""Keys of a results.json model entry (and of its standard errors) a coefficient may not take."""
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_data(
+    path: Path, data_format: str = "auto", missing: str = "error", extra: list[str] | None = None
+) -> tuple[Panel | LongPanel, str, list[str]]:
+    """The panel the options describe (``--format``, ``--missing``, ``--extra``), its format
+    ("wide" or "long", detected with "auto") and the messages of stores excluded for too
+    few weeks and of data that look wrong. ValueError for every loading error and for
+    coefficient names that would clash in results.json."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ExcludedStoresWarning)
+        data_format = detect_format(path) if data_format == "auto" else data_format
+        panel = load_panel(path, data_format, missing, extra)
+    names = list(panel.coef_names)
+    clash = sorted(set(names) & RESERVED_NAMES)
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if clash or twice:
+        raise ValueError(
+            f"{path}: regressor column name(s) {clash or twice} "
+            + ("are reserved in results.json" if clash else "appear twice")
+            + "; rename the column"
+        )
+    shown = (ExcludedStoresWarning, PlausibilityWarning)
+    messages = [str(w.message) for w in caught if issubclass(w.category, shown)]
+    return panel, data_format, messages
+
+
+def standard_errors(
+    panel: Panel | LongPanel,
+    selection: ModelSelection,
+    n_boot: int = 0,
+    seed: int | None = None,
+    n_jobs: int = 1,
+) -> dict[int, dict[str, Inference]]:
+    """``{K: {"observed": ..., "naive": ...}}`` for every K, and for the chosen K with
+    ``n_boot`` > 0 also ``"bootstrap"`` (draws from ``seed``, ``n_jobs`` workers)."""
+    stats = panel.sufficient_stats()
+    out: dict[int, dict[str, Inference]] = {}
+    for k in selection.k_range:
+        fit = selection.fits[k]
+        out[k] = {"observed": observed_information_se(fit, stats), "naive": naive_se(fit, stats)}
+        if n_boot and k == selection.chosen_k:
+            out[k]["bootstrap"] = bootstrap_se(fit, stats, n_boot, seed=seed, n_jobs=n_jobs)
+    return out
+
+
+def data_summary(
+    panel: Panel | LongPanel, data_path: Path, detailed: bool = False
+) -> dict[str, Any]:
+    """The results.json ``data`` entry: file, hash, N, T.
+
+    With ``detailed`` (a long file or ``--missing drop``) also the store-weeks
+    used and the stores excluded (name and reason; empty when none).
+    """
+    data: dict[str, Any] = {"file": data_path.name, "sha256": sha256(data_path),
+                            "N": panel.n_stores, "T": panel.n_weeks}  # fmt: skip
+    if detailed or isinstance(panel, LongPanel):
+        data["store_weeks"] = int(panel.y.size)
+        excluded = getattr(panel, "excluded", ())
+        data["excluded_stores"] = [{"store": name, "reason": reason} for name, reason in excluded]
+    return data
+
+
+def results_document(
+    panel: Panel | LongPanel,
+    selection: ModelSelection,
+    settings: dict[str, Any],
+    data_path: Path,
+    inference: dict[int, dict[str, Inference]] | None = None,
+) -> dict[str, Any]:
+    """The results.json document (schema in the README; standard errors in docs/inference.md,
+    sigma, missing weeks, long files and extra regressors in docs/extensions.md)."""
+    models = []
+    for k in selection.k_range:
+        entry = selection.fits[k].to_dict()
+        entry.update(selection.criteria[k])
+        entry["criteria"] = dict(selection.criteria[k])
+        if inference is not None:
+            entry["standard_errors"] = {
+                method: result.to_dict() for method, result in inference[k].items()
+            }
+        models.append(entry)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "data": data_summary(
+            panel, data_path, settings.get("missing") == "drop" or settings.get("format") == "long"
+        ),
+        "settings": settings,
+        "models": models,
+        "chosen_K": selection.chosen_k,
+        "chosen_by": selection.chosen_by(),
+        "software": software_versions(),
+    }
+
+
+def store_segments_csv(panel: Panel | LongPanel, selection: ModelSelection) -> str:
+    """One row per store: posterior of every segment under the chosen K, and the most likely one."""
+    fit = selection.fits[selection.chosen_k]
+    frame = pd.DataFrame(
+        fit.posteriors, columns=[f"posterior_{c + 1}" for c in range(fit.n_components)]
+    )
+    frame.insert(0, "store", panel.store_ids)
+    frame["segment"] = fit.labels + 1
+    frame["max_posterior"] = fit.posteriors.max(axis=1)
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, float_format="%.10g")
+    return buffer.getvalue()
+
+
+def describe(panel: Panel | LongPanel, path: Path) -> str:
+    """One line about the data fitted (the balanced wide panel's line is unchanged)."""
+    if not isinstance(panel, LongPanel):
+        return f"{path}: N = {panel.n_stores} stores, T = {panel.n_weeks} weeks"
+    return (
+        f"{path}: N = {panel.n_stores} stores ({len(panel.excluded)} excluded), "
+        f"{len(panel.y)} store-weeks over T = {panel.n_weeks} weeks; "
+        f"regressors: {', '.join(panel.coef_names)}"
+    )
+
+
+SIGMA_NOTES = {
+    "fixed": "",
+    "common": "; sigma estimated, one for all segments",
+    "segment": "; sigma estimated per segment",
+}
+
+
+def run_fit(
+    data: Path,
+    out: Path,
+    k: list[int],
+    n_init: int = DEFAULT_N_INIT,
+    tol: float = DEFAULT_TOL,
+    max_iter: int = DEFAULT_MAX_ITER,
+    seed: int = REAL_FIT_SEED,
+    init: str = DEFAULT_INIT,
+    bootstrap: int = 0,
+    blrt: int = 0,
+    n_jobs: int = 1,
+    sigma: str = "fixed",
+    missing: str = "error",
+    data_format: str = "auto",
+    extra: list[str] | None = None,
+    echo: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Fit the panel for every K, write OUT/results.json and OUT/real/store_segments.csv.
+
+    Parameters are the command's options (``python -m experiments.fit_real --help``);
+    ``echo`` receives the printed report (data line, model comparison, estimates).
+    The two files are written as one unit (:func:`simstudy.harness.files.write_json_unit`);
+    with ``blrt`` the bootstrap likelihood-ratio tests go into results.json and their
+    figure into OUT/real/blrt_lr. Returns the results.json document. ValueError: a
+    loading error (file, line or column named), before anything is written; OSError:
+    the outputs could not be written (what was there before is whole).
+    """
+    panel, data_format, excluded_messages = load_data(data, data_format, missing, extra)
+    for message in excluded_messages:
+        echo(f"warning: {message}")
+    settings = {
+        "k_range": sorted(set(k)), "tol": tol, "max_iter": max_iter, "n_init": n_init,
+        "seed": seed, "init": init, "bootstrap": bootstrap, "blrt": blrt, "sigma": sigma,
+        "missing": missing, "format": data_format, "extra_regressors": list(panel.coef_names[2:]),
+    }  # fmt: skip
+    stats = panel.sufficient_stats()
+    with Heartbeat(f"fitting K = {sorted(set(k))}, {n_init} starts each"):
+        fit = {key: settings[key] for key in ("n_init", "tol", "max_iter", "seed", "init", "sigma")}
+        selection = fit_k_range(stats, k, coef_names=panel.coef_names, **fit)
+    with Heartbeat("standard errors" + (f", {bootstrap} bootstrap refits" if bootstrap else "")):
+        inference = standard_errors(panel, selection, bootstrap, seed, n_jobs)
+    document = results_document(panel, selection, settings, data, inference)
+    test = None
+    if blrt:
+        with Heartbeat(f"bootstrap likelihood-ratio tests, B = {blrt}"):
+            test = blrt_on_fits(stats, selection, blrt, seed, n_jobs)
+        document["blrt"] = test.to_dict()
+    segments = store_segments_csv(panel, selection)
+    write_json_unit(out / "results.json", document, {"real/store_segments.csv": segments})
+    echo(describe(panel, data))
+    echo(render(model_comparison(document), "text"))
+    echo(
+        f"\nchosen K = {selection.chosen_k} (lowest BIC); estimates, standard errors "
+        f"(observed information; naive = posteriors taken as known) and 95% intervals"
+        f"{SIGMA_NOTES[sigma]}:"
+    )
+    echo(render(estimates(model_of(document, selection.chosen_k)), "text"))
+    if test is not None:
+        plot_blrt(test, out / "real" / "blrt_lr")
+        table = blrt_table(test)
+        echo(f"\n{table.caption}\n{render(table, 'text')}")
+    return document

@@ -1,0 +1,110 @@
+"""The command line shared by ``experiments.recovery`` and ``experiments.selection``.
+
+Usage::
+
+    python -m experiments.recovery --config FILE [--replications R] [--n-jobs J] [--out DIR]
+                                   [--backend loky|threading|sequential|dask]
+                                   [--scheduler ADDRESS] [--batch-size B]
+                                   [--checkpoint-seconds S] [--restart] [--no-figures]
+                                   [--quiet]
+
+``--backend dask`` runs the batches on a dask.distributed cluster: the scheduler at
+``--scheduler`` (an address such as ``tcp://host:8786`` or a scheduler file), or
+without it a LocalCluster of ``--n-jobs`` worker processes started for the run
+(see docs/cluster.md). dask is an optional extra: ``pip install -e ".[dask]"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Literal
+
+from ..harness.runner import (
+    RUN_ERRORS,
+    StudyFailedError,
+    StudyInterrupted,
+)
+from ..studies import mixture
+from ..studies.config import load_config
+from ..studies.paths import OUTPUTS
+from ..writeup import tables
+from ..writeup.study_report import write_report
+from . import args as cliargs
+from .parsers import DEFAULT_BATCH_SIZE, study_parser
+
+StudyKind = Literal["recovery", "selection"]
+
+
+def parse_args(argv: list[str] | None, kind: StudyKind) -> argparse.Namespace:
+    """Command-line options of a study entry point."""
+    parser = study_parser(kind)
+    args = parser.parse_args(argv)
+    if args.scheduler is not None and args.backend != "dask":
+        parser.error("argument --scheduler: needs --backend dask")
+    return args
+
+
+def _how(args: argparse.Namespace) -> str:
+    if args.backend != "dask":
+        return f"with n_jobs = {args.n_jobs}"
+    if args.scheduler is not None:
+        return f"on the dask scheduler {args.scheduler}"
+    return f"on a dask LocalCluster of n_jobs = {args.n_jobs} workers"
+
+
+def main(argv: list[str] | None, kind: StudyKind) -> int:
+    """Run a study, write summary.json, raw/, tables/ and figures/; print the headline table."""
+    args = parse_args(argv, kind)
+    try:
+        config = load_config(args.config)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.replications is not None:
+        config["replications"] = args.replications
+    try:
+        out_dir = args.out or cliargs.check_output_dir(OUTPUTS / config["name"])
+    except ValueError as err:
+        print(f"error: argument --out (default): {err}", file=sys.stderr)
+        return 2
+    try:
+        result = mixture.run(
+            config,
+            out_dir,
+            kind,
+            n_jobs=args.n_jobs,
+            backend=args.backend,
+            scheduler=args.scheduler,
+            batch_size=args.batch_size or int(config.get("batch_size", DEFAULT_BATCH_SIZE)),
+            progress=None if args.quiet else sys.stderr,
+            checkpoint_every=args.checkpoint_seconds,
+            restart=args.restart,
+        )
+    except RUN_ERRORS as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except StudyFailedError as err:
+        print(f"error: {err} (records in {out_dir}/raw/)", file=sys.stderr)
+        return 1
+    except StudyInterrupted as err:
+        print(err, file=sys.stderr)
+        return 130
+    summaries = result.document["conditions"]
+    write_report(summaries, result.records, out_dir, figures=not args.no_figures)
+    shown = [tables.recovery(summaries)] if kind == "recovery" and len(summaries) <= 4 else []
+    shown += [tables.selection(summaries)] if len(summaries) <= 24 else []
+    if any("blrt" in s for s in summaries):
+        shown.append(tables.blrt(summaries))
+    else:
+        shown.append(tables.hit_rate_pivot(summaries))
+    for table in shown:
+        print(f"{table.caption}\n{tables.render(table, 'text')}\n")
+    run = result.document["run"]
+    n_errors = sum(s["n_errors"] for s in summaries)
+    print(
+        f"\n{len(summaries)} conditions x {run['replications']} replications, {n_errors} errors; "
+        f"{run['wall_seconds_this_run']:.1f} s {_how(args)}; wrote {out_dir}/summary.json, raw/, "
+        f"tables/{'' if args.no_figures else ', figures/'}"
+    )
+    return 0

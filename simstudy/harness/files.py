@@ -1,0 +1,213 @@
+"""What simstudy writes: files whole or not at all, JSON units, JSON-safe values, versions.
+
+One file: a temporary file in the same folder, fsynced, then renamed over the
+target; it gets the permissions a plain ``open(path, "w")`` would give
+(0666 minus the user's umask), not mkstemp's 0600.
+
+Several files as a unit (:func:`write_json_unit`): the companion files are
+written first (each atomically), then the JSON document last, holding the
+SHA-256 of every companion under ``"files"``. :func:`read_json_unit` checks
+them, so a reader never takes a mix of two runs (the document of one run
+beside a companion of another, e.g. after a full disk or a kill between the
+files) for a result: it gets one :class:`UnitMismatchError` naming the file.
+A swap of a temporary folder was not chosen because the companions live in
+folders shared with other outputs (``outputs/results.json`` beside
+``outputs/real/``), which cannot be swapped as one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import scipy
+
+UNIT_KEY = "files"
+"""Key of a unit's JSON document mapping companion paths (relative, POSIX) to SHA-256."""
+
+
+class UnitMismatchError(ValueError):
+    """A companion file of a JSON document is missing or not the one written with it."""
+
+
+def write_atomic(path: str | Path, write: Callable[[IO[str]], Any]) -> Path:
+    """Call ``write(handle)`` on a temporary text file, then rename it to ``path``.
+
+    A crash or an exception inside ``write`` leaves any existing ``path`` untouched.
+    The file gets the mode of the one it replaces, or that of a new file under the
+    user's umask (:func:`file_mode`).
+    """
+    return _replace_with(path, write, {"mode": "w", "encoding": "utf-8", "newline": ""})
+
+
+def write_bytes_atomic(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
+    """Binary :func:`write_atomic` (figures): ``write(handle)`` on a temporary file, then rename."""
+    return _replace_with(path, write, {"mode": "wb"})
+
+
+def current_umask() -> int:
+    """The process's file-mode creation mask (read without changing it where the OS allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # no /proc: the only portable way to read it is to set it
+    os.umask(mask)
+    return mask
+
+
+def file_mode(path: str | Path) -> int:
+    """Permission bits for a file written to ``path``.
+
+    Those of the file it replaces, else what ``open()`` would give a new file:
+    0o666 less the umask. (``mkstemp`` creates its file 0o600 whatever the umask.)
+    """
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o666 & ~current_umask()
+
+
+def _replace_with(path: str | Path, write: Callable[[IO[Any]], Any], how: dict[str, Any]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = file_mode(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, **how) as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically."""
+    return write_atomic(path, lambda handle: handle.write(text))
+
+
+def json_text(obj: Any) -> str:
+    """``obj`` as indented JSON (NaN and infinities refused), with a final newline."""
+    return json.dumps(obj, indent=2, allow_nan=False) + "\n"
+
+
+def write_json_atomic(path: str | Path, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON (NaN and infinities refused) to ``path`` atomically."""
+    return write_text_atomic(path, json_text(obj))
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_json_unit(
+    path: str | Path, document: dict[str, Any], companions: Mapping[str, str | bytes]
+) -> Path:
+    """Write the JSON ``document`` at ``path`` and its ``companions`` as one unit; return ``path``.
+
+    ``companions`` maps paths relative to ``path``'s folder (POSIX, e.g.
+    ``"real/store_segments.csv"``) to their content (text is UTF-8 encoded); the
+    document is written last, with ``"files"``: the SHA-256 of every companion.
+    """
+    path = Path(path)
+    if UNIT_KEY in document:
+        raise ValueError(f"document already has a {UNIT_KEY!r} key")
+    json_text(document)  # a document JSON refuses (NaN) fails before any companion is replaced
+    hashes = {}
+    for name, content in companions.items():
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        write_bytes_atomic(path.parent / name, lambda handle, data=data: handle.write(data))
+        hashes[name] = _sha256(data)
+    return write_json_atomic(path, {**document, UNIT_KEY: hashes})
+
+
+def read_json(path: str | Path) -> Any:
+    """The JSON document at ``path``: ValueError naming the file and line when it is not
+    UTF-8 JSON (cut short, say), OSError when it cannot be read."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: line {err.lineno}: not valid JSON: {err.msg}") from err
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text: {err.reason}") from err
+
+
+def read_json_unit(path: str | Path) -> dict[str, Any]:
+    """The document :func:`write_json_unit` wrote, its companions checked.
+
+    :class:`UnitMismatchError` when a companion is missing or not the one written with
+    it; ValueError (naming the file) when the document is not valid JSON.
+    """
+    path = Path(path)
+    document = read_json(path)
+    for name, digest in document.get(UNIT_KEY, {}).items():
+        companion = path.parent / name
+        if not companion.is_file():
+            raise UnitMismatchError(f"{companion}: missing; it was written with {path}")
+        if _sha256(companion.read_bytes()) != digest:
+            raise UnitMismatchError(
+                f"{companion} is not the file written with {path} (another run's, or the run "
+                "was interrupted between its files); rerun to write them together"
+            )
+    return document
+
+
+def jsonable(obj: Any) -> Any:
+    """A JSON-ready copy: numpy values as Python ones, NaN and infinities as None, recursively.
+
+    (The estimator keeps its own for its ``to_dict`` forms: the harness imports nothing of it.)
+    """
+    if isinstance(obj, np.ndarray):
+        obj = obj.tolist()
+    elif isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    return None if isinstance(obj, float) and not math.isfinite(obj) else obj
+
+
+def software_versions() -> dict[str, str]:
+    """``{"python": ..., "numpy": ..., "scipy": ...}``: the versions that produced a result."""
+    versions = {"numpy": np.__version__, "scipy": scipy.__version__}
+    return {"python": platform.python_version(), **versions}
+
+
+def check_output_dir(path: str | Path) -> Path:
+    """A folder that exists or can be created, and can be written into; ValueError if not.
+
+    The nearest existing ancestor must be a folder (not a file) in which a file
+    can be created (probed with a temporary file, removed at once), so a run
+    fails before its work instead of after it. Nothing is created.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{path} is a file; expected a folder")
+    base = path
+    while not base.exists():
+        base = base.parent
+    if not base.is_dir():
+        raise ValueError(f"{path} is under {base}, which is a file")
+    try:
+        with tempfile.TemporaryFile(dir=base):
+            pass
+    except OSError as err:
+        raise ValueError(f"cannot write into {base} ({err.strerror or err})") from None
+    return path

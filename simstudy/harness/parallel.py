@@ -1,0 +1,231 @@
+"""Where a study's work units run: this process, joblib's loky processes or threads, or dask.
+
+:func:`execute` runs work units (function calls) and yields their results as they
+complete; :func:`stop` cancels what is left. With ``backend="dask"`` the units go to
+a dask.distributed cluster through joblib's dask backend (:func:`dask_client`); a
+unit whose worker dies is rerun by dask on another worker and its result arrives once.
+A loky worker exits within :data:`WATCHDOG_SECONDS` when the driver dies, even by
+``kill -9`` (:func:`exit_with_parent`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from joblib import Parallel, delayed, parallel_config
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+BACKENDS: tuple[str, ...] = ("loky", "threading", "sequential", "dask")
+
+
+DASK_INSTALL = 'pip install -e ".[dask]"'
+"""How to install the optional dask backend (quoted in the error when it is missing)."""
+
+
+WATCHDOG_SECONDS = 0.25
+"""How often a loky worker checks that the driver is alive."""
+
+
+class DaskMissingError(ImportError):
+    """``backend="dask"`` without dask.distributed installed."""
+
+
+class SchedulerUnreachableError(ConnectionError):
+    """No dask scheduler answers at the given address or scheduler file."""
+
+
+_watchdog_started = threading.Event()
+
+
+def exit_with_parent(parent: int | None) -> None:
+    """In a worker process whose parent is ``parent``: exit as soon as the parent is gone.
+
+    loky has no such mechanism on POSIX: without it, the workers of a driver
+    killed by SIGKILL finish their batch and idle for minutes. A daemon thread
+    polls the parent PID (it changes when the parent dies and the worker is
+    re-parented). Threads and in-process runs (same PID) and dask workers
+    (whose parent is a nanny) are left alone.
+    """
+    if parent is None or os.getppid() != parent or _watchdog_started.is_set():
+        return
+    _watchdog_started.set()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCHDOG_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as err:
+        raise DaskMissingError(
+            "the dask backend needs dask.distributed, which is not installed; "
+            f"install the optional extra: {DASK_INSTALL}"
+        ) from err
+    return distributed
+
+
+def local_workers(n_jobs: int) -> int:
+    """Worker processes of a LocalCluster for ``n_jobs`` (as joblib: -1 is every core)."""
+    if n_jobs > 0:
+        return n_jobs
+    return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+
+
+@contextmanager
+def dask_client(
+    scheduler: str | Path | Client | None = None, n_workers: int = 1
+) -> Iterator[Client]:
+    """A dask.distributed client to run a study on; what it opens is closed on exit.
+
+    ``scheduler``: the address of a running scheduler (``tcp://host:8786``), the JSON
+    file a scheduler writes with ``--scheduler-file``, or a connected ``Client`` (used
+    as it is, left open); None starts a ``LocalCluster`` of ``n_workers`` processes
+    with one thread each. :class:`DaskMissingError` without dask.distributed;
+    :class:`SchedulerUnreachableError` when nothing answers (after distributed's
+    connect timeout, 30 s).
+    """
+    distributed = import_distributed()
+    import dask
+
+    if isinstance(scheduler, distributed.Client):
+        yield scheduler
+        return
+    if scheduler is None:
+        # distributed sets MALLOC_TRIM_THRESHOLD_ in its workers, which turns off glibc's
+        # adaptive mmap threshold: the estimator's many short-lived arrays then cost about
+        # 7% more time per replication. These workers hold little memory: keep glibc's default.
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+            cluster = distributed.LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+            )
+        try:
+            with distributed.Client(cluster, set_as_default=False) as client:
+                yield client
+        finally:
+            cluster.close()
+        return
+    if not _is_address(str(scheduler)) and not Path(scheduler).is_file():
+        raise SchedulerUnreachableError(
+            f"scheduler file {scheduler} does not exist (give the file a scheduler wrote with "
+            "--scheduler-file, or an address such as tcp://host:8786)"
+        )
+    try:
+        if Path(scheduler).is_file():
+            client = distributed.Client(scheduler_file=str(scheduler), set_as_default=False)
+        else:
+            client = distributed.Client(str(scheduler), set_as_default=False)
+    except OSError as err:  # distributed's connection timeout is an OSError
+        raise SchedulerUnreachableError(
+            f"no dask scheduler at {scheduler} (an address such as tcp://host:8786 or an "
+            f"existing scheduler file): {err}"
+        ) from err
+    with client:
+        yield client
+
+
+def _is_address(scheduler: str) -> bool:
+    """Whether ``scheduler`` reads as a scheduler address (protocol://... or host:port)."""
+    return (
+        "://" in scheduler
+        or re.fullmatch(r"[\w.\-]+:\d+|\[[0-9a-fA-F:]+\]:\d+", scheduler) is not None
+    )
+
+
+def _cluster_backend(client: Client) -> Any:
+    """joblib's dask backend on ``client``, never falling back to this process.
+
+    joblib runs a ``Parallel`` call in the calling process when its backend
+    reports a single worker thread; a study sent to a cluster runs there
+    whatever the cluster's size, so the backend reports at least 2.
+    """
+    from joblib._dask import DaskDistributedBackend
+
+    class ClusterBackend(DaskDistributedBackend):
+        def effective_n_jobs(self, n_jobs: int) -> int:
+            return max(2, super().effective_n_jobs(n_jobs))
+
+    return ClusterBackend(client=client, wait_for_workers_timeout=0)
+
+
+def _describe(client: Client, stream: TextIO | None) -> None:
+    """Wait for a first worker, then say where the study runs."""
+    if not client.nthreads():
+        if stream is not None:
+            print(
+                f"waiting for a dask worker at {client.scheduler.address}", file=stream, flush=True
+            )
+        client.wait_for_workers(1)
+    if stream is not None:
+        threads = client.nthreads()
+        print(
+            f"dask: {len(threads)} workers, {sum(threads.values())} threads, "
+            f"scheduler {client.scheduler.address}",
+            file=stream,
+            flush=True,
+        )
+
+
+def execute(
+    function: Callable[..., Any],
+    units: Sequence[tuple[Any, ...]],
+    n_jobs: int,
+    backend: str,
+    client: Client | None = None,
+    stream: TextIO | None = None,
+) -> Iterator[Any]:
+    """Call ``function(*unit, parent)`` for every unit; yield each result as it completes.
+
+    ``parent`` is this process's PID in a loky or dask worker (see :func:`exit_with_parent`),
+    None when the call runs here. With ``backend="dask"``: on ``client`` (connected), or
+    without one on a LocalCluster of ``n_jobs`` processes started here when there are units.
+    """
+    if backend == "sequential" or (backend != "dask" and n_jobs == 1):
+        for unit in units:
+            yield function(*unit, None)
+        return
+    driver = os.getpid()
+    calls = (delayed(function)(*unit, driver) for unit in units)
+    if backend != "dask":
+        yield from Parallel(
+            n_jobs=n_jobs, backend=backend, return_as="generator_unordered", batch_size=1
+        )(calls)
+        return
+    if not units:  # nothing to run: no cluster to start
+        return
+    with dask_client(client, local_workers(n_jobs)) as connected:
+        _describe(connected, stream)
+        # every unit is submitted at once (a growing cluster gets work at once);
+        # dask runs them in submission order and reruns those of a worker that dies
+        with parallel_config(backend=_cluster_backend(connected)):
+            results = Parallel(return_as="generator_unordered", batch_size=1, pre_dispatch="all")(
+                calls
+            )
+        yield from results
+
+
+def stop(batches: Iterator[Any]) -> None:
+    """Close the batch generator: joblib cancels what is running and stops its workers.
+
+    Batches finished but not yet received, and those cancelled, are dropped (they
+    are missing from the checkpoints, so the next run computes them); joblib's
+    warnings about them are not for the user of a study.
+    """
+    with warnings.catch_warnings():
+        # "N tasks ... executed but not used", "N tasks ... cancelled"
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"joblib\.parallel")
+        batches.close()

@@ -1,0 +1,64 @@
+"""The bootstrap likelihood-ratio test on a fitted data set, reusing its fits.
+
+Used by ``python -m experiments.fit_real --blrt B``; the test itself is
+:func:`estimator.bootstrap_lrt`, its table and figure :mod:`simstudy.writeup.blrt`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from estimator import (
+    BLRTResult,
+    ModelSelection,
+    SufficientStats,
+    bootstrap_lrt,
+    check_blrt_settings,
+    seed_sequence,
+)
+
+BLRT_SEED_KEY = 15
+"""Child of the run's seed that the test draws from (apart from the fits' own streams)."""
+
+
+def blrt_argument_problem(k_values: Sequence[int], n_boot: int, level: float = 0.05) -> str | None:
+    """Why ``--blrt n_boot`` cannot run with ``--k k_values`` (one line), or None when it can."""
+    if n_boot == 0:
+        return None
+    ks = sorted(set(int(k) for k in k_values))
+    if n_boot < 0:
+        return f"--blrt must be a number of bootstrap samples >= 0, got {n_boot}"
+    if len(ks) < 2 or ks != list(range(ks[0], ks[-1] + 1)):
+        return f"--blrt needs at least two consecutive K values (--k), got {ks}"
+    try:
+        check_blrt_settings(ks[0], ks[-1], n_boot, level)
+    except ValueError as err:
+        return f"--blrt: {err}"
+    return None
+
+
+def blrt_on_fits(
+    stats: SufficientStats,
+    selection: ModelSelection,
+    n_boot: int,
+    seed: int | None,
+    n_jobs: int = 1,
+    level: float = 0.05,
+) -> BLRTResult:
+    """Sequential BLRT over the K range of ``selection``, reusing its fits as the observed ones.
+
+    ``selection``'s fits (fit_k_range over contiguous K) of ``stats``: K0 runs from the
+    smallest fitted K to at most the largest minus one, ``n_boot`` bootstrap samples per
+    test on ``n_jobs`` workers, drawn from the child ``BLRT_SEED_KEY`` of the run's
+    ``seed``; the refits use the test's own settings (:mod:`estimator.blrt` defaults),
+    recorded in the result.
+    """
+    ks = selection.k_range
+    problem = blrt_argument_problem(ks, n_boot, level)
+    if problem is not None:
+        raise ValueError(problem)
+    sigma = selection.fits[ks[0]].sigma_mode
+    return bootstrap_lrt(
+        stats, ks[-1], n_boot, level=level, k_min=ks[0], n_jobs=n_jobs,
+        seed=seed_sequence(seed, BLRT_SEED_KEY), sigma=sigma, fits=selection.fits,
+    )  # fmt: skip

@@ -1,0 +1,100 @@
+"""Every committed study summary is what the code makes of the committed records.
+
+The study folders under outputs/ keep their raw records; summarising them again
+(through the harness, as a run would) must give every number of the committed
+summary.json, to the last digit, and the committed folder must be the study its
+config describes (so a rerun resumes it instead of refusing it).
+"""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from simstudy.harness.files import jsonable
+from simstudy.harness.measures import mcse_sd
+from simstudy.harness.records import records_frame
+from simstudy.harness.runner import raw_path, read_records
+from simstudy.harness.simulation import build_study, condition_summary
+from simstudy.studies import mixture
+from simstudy.studies.config import load_config
+
+REPO = Path(__file__).resolve().parents[1]
+OUTPUTS = REPO / "outputs"
+STUDIES = ("real_like", "irregular", "blrt_size", "blrt_grid")
+
+
+def differences(committed, recomputed, path=""):
+    """Where ``recomputed`` differs from ``committed`` (every key of the latter, exactly)."""
+    if isinstance(committed, dict):
+        out = []
+        for key, value in committed.items():
+            if key not in recomputed:
+                out.append(f"{path}.{key} missing")
+            else:
+                out += differences(value, recomputed[key], f"{path}.{key}")
+        return out
+    if isinstance(committed, list):
+        if len(committed) != len(recomputed):
+            return [f"{path}: {len(recomputed)} entries, committed {len(committed)}"]
+        pairs = enumerate(zip(committed, recomputed, strict=True))
+        return [d for i, (a, b) in pairs for d in differences(a, b, f"{path}[{i}]")]
+    if isinstance(committed, float) and isinstance(recomputed, float):
+        same = committed == recomputed or (math.isnan(committed) and math.isnan(recomputed))
+        return [] if same else [f"{path}: {recomputed!r}, committed {committed!r}"]
+    return [] if committed == recomputed else [f"{path}: {recomputed!r}, committed {committed!r}"]
+
+
+@pytest.mark.parametrize("name", STUDIES)
+def test_committed_summaries_come_from_the_committed_records(name):
+    folder = OUTPUTS / name
+    config = load_config(REPO / "experiments" / "configs" / f"{name}.json")
+    config["price_data"] = str(REPO / config["price_data"])
+    study = mixture.study(config)
+    committed = json.loads((folder / "summary.json").read_text())
+    manifest = json.loads((folder / "study.json").read_text())
+    assert manifest["code"] == study.code() == {"version": mixture.VERSION}
+    assert manifest["seed"] == study.seed and manifest["name"] == study.name
+    assert len(committed["conditions"]) == len(study.conditions)
+    found = []
+    for condition, entry in zip(study.conditions, committed["conditions"], strict=True):
+        records = records_frame(read_records(raw_path(folder, condition.id)))
+        assert len(records) == config["replications"]
+        summary = condition_summary(condition, records, mixture.summarise)
+        summary = jsonable({**condition.to_dict(), **summary})
+        found += differences(
+            {k: v for k, v in entry.items() if k != "price_data"},
+            summary,
+            f"condition {condition.id}",
+        )
+    assert found == []
+
+
+def test_the_differences_are_seen():
+    assert differences({"a": [1.0, {"b": 2}]}, {"a": [1.0, {"b": 2}], "c": 3}) == []
+    assert differences({"a": 0.1}, {"a": 0.10000000000000002}) == [
+        ".a: 0.10000000000000002, committed 0.1"
+    ]
+    assert differences({"a": {"b": 1}}, {"a": {}}) == [".a.b missing"]
+
+
+def test_a_design_of_condition_objects_keeps_its_manifest():
+    """The built-in studies pass their conditions as they are: study.json is unchanged."""
+    config = load_config(REPO / "experiments" / "configs" / "real_like.json")
+    manifest = json.loads((OUTPUTS / "real_like" / "study.json").read_text())
+    settings = {k: config[k] for k in ("k_range", "fit", "price_data")}
+    study = build_study(
+        mixture.conditions(config), 1, mixture.generate, mixture.analyse,
+        seed=config["seed"], name=config["name"], settings=settings,
+    )  # fmt: skip
+    assert json.loads(json.dumps(study.manifest())) == {k: manifest[k] for k in study.manifest()}
+
+
+def test_the_grid_empirical_se_mcse_follows_from_its_summary():
+    """selection_grid keeps no records; its one added MCSE needs only the SD and n."""
+    summary = json.loads((OUTPUTS / "selection_grid" / "summary.json").read_text())
+    entries = [r for c in summary["conditions"] for r in c["recovery"]]
+    assert len(entries) == 2160
+    assert all(r["mcse_sd"] == mcse_sd(r["sd"], r["n"]) for r in entries)
+    assert all("mcse_rmse" not in r for r in entries)  # needs the records

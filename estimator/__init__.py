@@ -18,7 +18,7 @@ from .driver import SIGMA_FLOOR_REL, segment_distances, simulate_outcomes
 from .engine import loglik_at
 from .estimator_base import not_fitted_error
 from .fit import distinct_maxima, fit_mixture, refit
-from .formula import RegressionData, regression_data
+from .formula import RegressionData, regression_data, unit_covariates
 from .guard import SetAside
 from .inference import (
     Inference,
@@ -109,6 +109,7 @@ __all__ = [
     "panel_from_arrays",
     "refit",
     "regression_data",
+    "unit_covariates",
     "RegressionData",
     "seed_sequence",
     "segment_distances",

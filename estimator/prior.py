@@ -447,7 +447,8 @@ def pi_jacobian(n_components: int) -> np.ndarray:
 
 
 def prior_model(n_components: int, n_units: int, covariates: np.ndarray | None) -> PriorModel:
-    """:class:`ConstantPrior` without covariates, else :class:`LogitPrior`."""
-    if covariates is None:
+    """:class:`ConstantPrior` without covariates (or with one segment, whose prior is 1
+    whatever z is), else :class:`LogitPrior`."""
+    if covariates is None or n_components == 1:
         return ConstantPrior(n_components, n_units)
     return LogitPrior(n_components, covariates)

@@ -17,7 +17,7 @@ import sys
 
 from simstudy.cli import args as cliargs
 from simstudy.cli.parsers import fit_real_parser
-from simstudy.cli.realfit import run_fit
+from simstudy.cli.realfit import ModelSpec, run_fit
 from simstudy.studies.blrt import blrt_argument_problem
 
 
@@ -44,6 +44,13 @@ def main(argv: list[str] | None = None) -> int:
             missing=args.missing,
             data_format=args.data_format,
             extra=args.extra,
+            model=ModelSpec(
+                args.formula,
+                args.group,
+                args.concomitant,
+                args.unit_data,
+                None if args.guard == "none" else args.guard,
+            ),  # fmt: skip
             echo=lambda text: print(
                 text, file=sys.stderr if text.startswith("warning: ") else None
             ),

@@ -224,6 +224,9 @@ def test_default_settings_reach_every_best_known_maximum(case):
             fit = fit_mixture(stats, k, seed=2026, sigma=case.sigma_mode)
             best = known[str(k)]["loglik"]
             assert fit.loglik >= best - 1e-6, (k, fit.loglik - best)
+            # the maximum likelihood itself, the guard's set-aside maxima included
+            highest = max([fit.loglik, *(m.loglik for m in fit.set_aside)])
+            assert highest >= known[str(k)]["loglik_unguarded"] - 1e-6, k
 
 
 def test_a_hessian_beyond_doubles_keeps_the_em_point_uncertified():

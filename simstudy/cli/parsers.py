@@ -127,6 +127,21 @@ def fit_real_parser(description: str | None = None) -> Parser:
          {"dest": "data_format", "choices": ("auto", "wide", "long"), "default": "auto"}),
         ("--extra", "long file: extra regressor columns, in order (default: every other column)",
          {"nargs": "+", "default": None, "metavar": "COL"}),
+        ("--formula", "any mixture of regressions: 'y ~ x1 + x2' on the columns of the --data "
+                      "table (formulaic); without it, log sales on log price",
+         {"default": None}),
+        ("--group", "with --formula: the column naming each row's unit (default: every row "
+                    "is its own unit)",
+         {"default": None, "metavar": "COL"}),
+        ("--concomitant", "unit covariates of a multinomial-logit prior, '~ z1 + z2', from the "
+                          "data or --unit-data",
+         {"default": None}),
+        ("--unit-data", "one row per unit: the unit column (--group, or store) and the "
+                        "covariates of --concomitant",
+         {"metavar": "PATH", "type": data_file, "default": None}),
+        ("--guard", "guard against spurious maxima with sigma per segment (docs/engine.md); "
+                    "none: the unconstrained MLE",
+         {"choices": ("size", "none"), "default": "size"}),
     ]  # fmt: skip
     return parser_of("fit_real", flags, description)
 

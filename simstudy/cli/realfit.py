@@ -14,6 +14,7 @@ import hashlib
 import io
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +22,27 @@ import pandas as pd
 
 from estimator import (
     CRITERIA,
+    DEFAULT_GUARD,
     DEFAULT_INIT,
     DEFAULT_MAX_ITER,
     DEFAULT_N_INIT,
     DEFAULT_TOL,
     ExcludedStoresWarning,
+    FitOptions,
     Inference,
     LongPanel,
     ModelSelection,
     Panel,
     PlausibilityWarning,
+    RegressionData,
     bootstrap_se,
     detect_format,
     fit_k_range,
     load_panel,
     naive_se,
     observed_information_se,
+    regression_data,
+    unit_covariates,
 )
 
 from ..harness.files import software_versions, write_json_unit
@@ -92,8 +98,45 @@ def load_data(
     return panel, data_format, messages
 
 
+@dataclass(frozen=True)
+class ModelSpec:
+    """The model beyond the sales default: a formula on a table (``--formula``, ``--group``),
+    unit covariates of the prior (``--concomitant``, ``--unit-data``), the guard."""
+
+    formula: str | None = None
+    group: str | None = None
+    concomitant: str | None = None
+    unit_data: Path | None = None
+    guard: str | None = DEFAULT_GUARD
+
+
+Data = Panel | LongPanel | RegressionData
+
+
+def load_model_data(
+    path: Path, spec: ModelSpec, data_format: str, missing: str, extra: list[str] | None
+) -> tuple[Data, str, list[str]]:
+    """The data of the model: a sales panel (:func:`load_data`) with the stores' covariates
+    when ``spec`` has a concomitant, or a formula's table (format "table")."""
+    if spec.formula is None:
+        if spec.group is not None:
+            raise ValueError("--group goes with --formula (sales panels are grouped by store)")
+        panel, data_format, messages = load_data(path, data_format, missing, extra)
+        if spec.concomitant is not None:
+            source = path if data_format == "long" else None
+            z, names, _ = unit_covariates(
+                spec.concomitant, panel.store_ids, "store", source, spec.unit_data
+            )
+            panel = replace(panel, covariates=z, covariate_names=names)
+        return panel, data_format, messages
+    data = regression_data(path, spec.formula, spec.group, spec.concomitant, spec.unit_data)
+    if clash := sorted(set(data.coef_names) & RESERVED_NAMES):
+        raise ValueError(f"formula {spec.formula!r}: coefficient(s) {clash} are reserved names")
+    return data, "table", []
+
+
 def standard_errors(
-    panel: Panel | LongPanel,
+    panel: Data,
     selection: ModelSelection,
     n_boot: int = 0,
     seed: int | None = None,
@@ -111,16 +154,20 @@ def standard_errors(
     return out
 
 
-def data_summary(
-    panel: Panel | LongPanel, data_path: Path, detailed: bool = False
-) -> dict[str, Any]:
-    """The results.json ``data`` entry: file, hash, N, T.
+def data_summary(panel: Data, data_path: Path, detailed: bool = False) -> dict[str, Any]:
+    """The results.json ``data`` entry: file, hash, units N, observations n (BIC's n), T.
 
-    With ``detailed`` (a long file or ``--missing drop``) also the store-weeks
-    used and the stores excluded (name and reason; empty when none).
+    A formula's table: the formula, group column, concomitant and covariates too. With
+    ``detailed`` (a long file or ``--missing drop``) the store-weeks used and the stores
+    excluded (name and reason; empty when none).
     """
-    data: dict[str, Any] = {"file": data_path.name, "sha256": sha256(data_path),
-                            "N": panel.n_stores, "T": panel.n_weeks}  # fmt: skip
+    data: dict[str, Any] = {"file": data_path.name, "sha256": sha256(data_path)}
+    if isinstance(panel, RegressionData):
+        return data | {"N": panel.n_units, "observations": panel.n_obs, **panel.describe()}
+    data |= {"N": panel.n_stores, "T": panel.n_weeks,
+             "observations": int(panel.sufficient_stats().n_total)}  # fmt: skip
+    if panel.covariates is not None:
+        data["covariates"] = list(panel.covariate_names)
     if detailed or isinstance(panel, LongPanel):
         data["store_weeks"] = int(panel.y.size)
         excluded = getattr(panel, "excluded", ())
@@ -160,13 +207,17 @@ def results_document(
     }
 
 
-def store_segments_csv(panel: Panel | LongPanel, selection: ModelSelection) -> str:
-    """One row per store: posterior of every segment under the chosen K, and the most likely one."""
+def store_segments_csv(panel: Data, selection: ModelSelection) -> str:
+    """One row per unit: posterior of every segment under the chosen K, and the most likely one.
+
+    The unit column is ``store`` for sales panels, the group column (or ``row``) for tables.
+    """
     fit = selection.fits[selection.chosen_k]
     frame = pd.DataFrame(
         fit.posteriors, columns=[f"posterior_{c + 1}" for c in range(fit.n_components)]
     )
-    frame.insert(0, "store", panel.store_ids)
+    unit = "store" if not isinstance(panel, RegressionData) else (panel.group or "row")
+    frame.insert(0, unit, panel.store_ids)
     frame["segment"] = fit.labels + 1
     frame["max_posterior"] = fit.posteriors.max(axis=1)
     buffer = io.StringIO()
@@ -174,8 +225,15 @@ def store_segments_csv(panel: Panel | LongPanel, selection: ModelSelection) -> s
     return buffer.getvalue()
 
 
-def describe(panel: Panel | LongPanel, path: Path) -> str:
+def describe(panel: Data, path: Path) -> str:
     """One line about the data fitted (the balanced wide panel's line is unchanged)."""
+    if isinstance(panel, RegressionData):
+        return (
+            f"{path}: {panel.formula}, {panel.n_units} units"
+            + (f" (group {panel.group})" if panel.group else " (every row its own)")
+            + f", {panel.n_obs} observations"
+            + (f"; concomitant {panel.concomitant}" if panel.concomitant else "")
+        )
     if not isinstance(panel, LongPanel):
         return f"{path}: N = {panel.n_stores} stores, T = {panel.n_weeks} weeks"
     return (
@@ -208,6 +266,7 @@ def run_fit(
     missing: str = "error",
     data_format: str = "auto",
     extra: list[str] | None = None,
+    model: ModelSpec = ModelSpec(),
     echo: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Fit the panel for every K, write OUT/results.json and OUT/real/store_segments.csv.
@@ -220,25 +279,33 @@ def run_fit(
     loading error (file, line or column named), before anything is written; OSError:
     the outputs could not be written (what was there before is whole).
     """
-    panel, data_format, excluded_messages = load_data(data, data_format, missing, extra)
+    panel, data_format, excluded_messages = load_model_data(
+        data, model, data_format, missing, extra
+    )
     for message in excluded_messages:
         echo(f"warning: {message}")
+    options = FitOptions(n_init=n_init, tol=tol, max_iter=max_iter, seed=seed, init=init,
+                         sigma=sigma, guard=model.guard)  # fmt: skip
+    sales = not isinstance(panel, RegressionData)
     settings = {
         "k_range": sorted(set(k)), "tol": tol, "max_iter": max_iter, "n_init": n_init,
         "seed": seed, "init": init, "bootstrap": bootstrap, "blrt": blrt, "sigma": sigma,
-        "missing": missing, "format": data_format, "extra_regressors": list(panel.coef_names[2:]),
+        "guard": model.guard, "missing": missing, "format": data_format,
+        "extra_regressors": list(panel.coef_names[2:]) if sales else [],
+        "formula": model.formula, "group": model.group, "concomitant": model.concomitant,
+        "unit_data": None if model.unit_data is None else Path(model.unit_data).name,
     }  # fmt: skip
     stats = panel.sufficient_stats()
+    covariates = {"covariates": panel.covariates, "covariate_names": panel.covariate_names}
     with Heartbeat(f"fitting K = {sorted(set(k))}, {n_init} starts each"):
-        fit = {key: settings[key] for key in ("n_init", "tol", "max_iter", "seed", "init", "sigma")}
-        selection = fit_k_range(stats, k, coef_names=panel.coef_names, **fit)
+        selection = fit_k_range(stats, k, options, coef_names=panel.coef_names, **covariates)
     with Heartbeat("standard errors" + (f", {bootstrap} bootstrap refits" if bootstrap else "")):
         inference = standard_errors(panel, selection, bootstrap, seed, n_jobs)
     document = results_document(panel, selection, settings, data, inference)
     test = None
     if blrt:
         with Heartbeat(f"bootstrap likelihood-ratio tests, B = {blrt}"):
-            test = blrt_on_fits(stats, selection, blrt, seed, n_jobs)
+            test = blrt_on_fits(stats, selection, blrt, seed, n_jobs, options=options)
         document["blrt"] = test.to_dict()
     segments = store_segments_csv(panel, selection)
     write_json_unit(out / "results.json", document, {"real/store_segments.csv": segments})

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from estimator import (
     BLRTResult,
+    FitOptions,
     ModelSelection,
     SufficientStats,
     bootstrap_lrt,
@@ -44,21 +45,24 @@ def blrt_on_fits(
     seed: int | None,
     n_jobs: int = 1,
     level: float = 0.05,
+    options: FitOptions | None = None,
 ) -> BLRTResult:
     """Sequential BLRT over the K range of ``selection``, reusing its fits as the observed ones.
 
     ``selection``'s fits (fit_k_range over contiguous K) of ``stats``: K0 runs from the
     smallest fitted K to at most the largest minus one, ``n_boot`` bootstrap samples per
     test on ``n_jobs`` workers, drawn from the child ``BLRT_SEED_KEY`` of the run's
-    ``seed``; the refits use the test's own settings (:mod:`estimator.blrt` defaults),
-    recorded in the result.
+    ``seed``; the refits use the test's own settings (:mod:`estimator.blrt` defaults, with
+    ``options``' guard), recorded in the result; a concomitant prior is the fits' own.
     """
     ks = selection.k_range
     problem = blrt_argument_problem(ks, n_boot, level)
     if problem is not None:
         raise ValueError(problem)
-    sigma = selection.fits[ks[0]].sigma_mode
+    first = selection.fits[ks[0]]
+    guard = {} if options is None else {"guard": options.guard}
     return bootstrap_lrt(
         stats, ks[-1], n_boot, level=level, k_min=ks[0], n_jobs=n_jobs,
-        seed=seed_sequence(seed, BLRT_SEED_KEY), sigma=sigma, fits=selection.fits,
+        seed=seed_sequence(seed, BLRT_SEED_KEY), sigma=first.sigma_mode, fits=selection.fits,
+        covariates=first.covariates, **guard,
     )  # fmt: skip

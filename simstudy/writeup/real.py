@@ -176,11 +176,15 @@ def model_comparison(results: dict[str, Any], name: str = "real_model_comparison
     headers += ["BLRT p"] if tests else []
     headers += ["certified", "starts at best"]
     data = results["data"]
+    size = (
+        f"N = {data['N']} stores, T = {data['T']} weeks" if "formula" not in data
+        else f"{data['formula']}, N = {data['N']} units, n = {data['observations']} observations"
+    )  # fmt: skip
+    sample = "NT store-weeks, BIC (n = N) stores" if "formula" not in data else "observations"
     caption = (
-        f"Model comparison over K, {data['file']} (N = {data['N']} stores, T = {data['T']} "
-        "weeks): maximised log-likelihood, free parameters and every information criterion "
-        "(lower is better; * marks each criterion's minimum; BIC uses n = NT store-weeks, "
-        "BIC (n = N) stores)"
+        f"Model comparison over K, {data['file']} ({size}): maximised log-likelihood, free "
+        "parameters and every information criterion (lower is better; * marks each "
+        f"criterion's minimum; BIC uses n = {sample})"
         + ("; BLRT p: the bootstrap test of K - 1 against K segments" if tests else "")
         + ". Starts at best: starts within 1e-6 (relative) of the best log-likelihood."
     )

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import brute_loglik, brute_posteriors
+from conftest import REAL_DATA, brute_loglik, brute_posteriors
 
 from estimator import (
     ConvergenceWarning,
@@ -215,3 +215,23 @@ def test_k_above_the_units_is_refused_before_any_fit():
     )
     with pytest.raises(ValueError, match="K = 4 segments needs at least 4"):
         fit_k_range(data.sufficient_stats(), (1, 2, 3, 4), n_init=2)
+
+
+def test_the_formula_front_grouped_by_store_equals_sales_mixture_on_the_real_data():
+    from estimator import MixtureRegression, SalesMixture
+
+    wide = pd.read_csv(REAL_DATA)
+    long = wide.melt(id_vars="Price", var_name="store", value_name="sales")
+    sales = SalesMixture(3, n_init=20, random_state=1).fit(wide)
+    general = MixtureRegression(
+        3,
+        formula="np.log(sales) ~ np.log(Price)",
+        group="store",
+        sigma="fixed",
+        n_init=20,
+        random_state=1,
+    ).fit(long)
+    assert general.loglik_ == pytest.approx(sales.loglik_, rel=1e-9)
+    np.testing.assert_allclose(general.theta_, sales.theta_, rtol=1e-7)
+    assert general.fit_.n_params == sales.fit_.n_params == 8
+    assert general.criteria()["bic"] == pytest.approx(sales.criteria()["bic"], rel=1e-9)

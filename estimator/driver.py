@@ -760,6 +760,54 @@ class UnitGrams(ComponentDriver):
         return np.einsum("npk,nk->np", vectors, coords), projector
 
 
+class SingleRows(UnitGrams):
+    """Every unit is one observation (x_i, y_i): ungrouped data.
+
+    The rows are read back from the statistics (G_i = x_i x_i', y_i = x_i'b_i, up to
+    a common sign) and the residual r_ic = y_i - x_i'theta_c is computed directly:
+    a segment on a nearly exact line has deviances D_ic = r_ic^2 far below the
+    squared distances to the pooled fit that the expansion of :class:`UnitGrams`
+    subtracts, and only the direct residual keeps their relative precision (the
+    Newton decrement of such a maximum sits at the rounding floor otherwise).
+    The M-step's sums are :class:`UnitGrams`'s.
+    """
+
+    def __init__(
+        self, stats: SufficientStats, center: np.ndarray | None = None, scale: float | None = None
+    ) -> None:
+        gram = stats.gram
+        diagonal = np.einsum("npp->np", gram)
+        lead = diagonal.argmax(axis=1)
+        units = np.arange(stats.n_stores)
+        root = np.sqrt(np.maximum(diagonal[units, lead], np.finfo(float).tiny))
+        self.rows = np.ascontiguousarray(gram[units, :, lead] / root[:, None])
+        self.response = np.einsum("np,np->n", self.rows, stats.ols)
+        super().__init__(stats, center, scale)
+
+    def joint_log_density(
+        self, theta: np.ndarray, sigma: np.ndarray | None, log_pi: np.ndarray | None
+    ) -> np.ndarray:
+        n_restarts, n_components, n_coef = theta.shape
+        flat = theta.reshape(-1, n_coef)
+        residual = self.response - flat @ self.rows.T  # (M, N)
+        residual *= residual
+        constant = np.full(len(flat), self.offset[0])
+        if log_pi is not None:
+            constant += log_pi.reshape(-1)
+        if sigma is None:
+            residual *= -0.5
+        else:
+            variance = sigma.reshape(-1) ** 2
+            residual *= (-0.5 / variance)[:, None]
+            constant -= np.log(sigma.reshape(-1))
+        residual += constant[:, None]
+        return residual.reshape(n_restarts, n_components, self.n_stores)
+
+    def residual_pieces(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        residual = self.response - theta @ self.rows.T  # (R, K, N)
+        return residual[..., None] * self.rows, residual * residual
+
+
 StoreGrams = UnitGrams
 """The earlier name of :class:`UnitGrams` (a Gram matrix per store)."""
 
@@ -805,7 +853,7 @@ _DRIVERS: weakref.WeakKeyDictionary[SufficientStats, ComponentDriver] = weakref.
 
 
 def component_driver(stats: SufficientStats) -> ComponentDriver:
-    """The driver for ``stats``: :class:`SharedDesign` or :class:`UnitGrams`.
+    """The driver for ``stats``: :class:`SharedDesign`, :class:`SingleRows` or :class:`UnitGrams`.
 
     Built once per statistics object and cached while the object lives, so the
     fits, standard errors and tests of one data set share it.
@@ -820,7 +868,12 @@ def component_driver(stats: SufficientStats) -> ComponentDriver:
     """
     driver = _DRIVERS.get(stats)
     if driver is None:
-        driver = SharedDesign(stats) if stats.shared_gram else UnitGrams(stats)
+        if stats.shared_gram:
+            driver = SharedDesign(stats)
+        elif np.all(stats.n_obs == 1) and not np.any(stats.rss):
+            driver = SingleRows(stats)
+        else:
+            driver = UnitGrams(stats)
         _DRIVERS[stats] = driver
     return driver
 

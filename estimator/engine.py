@@ -54,7 +54,6 @@ __all__ = [
     "em_sweep",
     "log_likelihood",
     "loglik_at",
-    "make_problem",
     "posteriors",
     "prepare",
     "run_em",
@@ -122,22 +121,24 @@ class Problem:
         return sigma if self.estimates_sigma else None
 
 
-def make_problem(
-    driver: ComponentDriver,
+def prepare(
+    data: SufficientStats | ComponentDriver,
     n_components: int,
     sigma_mode: SigmaMode = "fixed",
     covariates: np.ndarray | None = None,
 ) -> Problem:
-    """The :class:`Problem` of K segments on ``driver``'s data.
+    """The :class:`Problem` of K segments on ``data``.
 
     Parameters
     ----------
-    driver : ComponentDriver
+    data : SufficientStats or ComponentDriver
+        The statistics (their driver is built once per statistics object), or a driver.
     n_components : int
     sigma_mode : {"fixed", "common", "segment"}
     covariates : ndarray of shape (N, Q), optional
         Unit covariates of a multinomial-logit prior (concomitant variables).
     """
+    driver = data if isinstance(data, ComponentDriver) else component_driver(data)
     sigma_mode = check_sigma_mode(sigma_mode)
     prior = prior_model(n_components, driver.n_stores, covariates)
     scale = None
@@ -147,16 +148,6 @@ def make_problem(
         scale = theta_scale(driver.metric(), float(np.mean(driver.n_obs)), driver.scale)
     space = ParameterSpace(prior, driver.n_coef, sigma_mode, scale)
     return Problem(driver, prior, space)
-
-
-def prepare(
-    stats: SufficientStats,
-    n_components: int,
-    sigma_mode: SigmaMode = "fixed",
-    covariates: np.ndarray | None = None,
-) -> Problem:
-    """The :class:`Problem` of K segments on ``stats`` (its driver built once per stats)."""
-    return make_problem(component_driver(stats), n_components, sigma_mode, covariates)
 
 
 @dataclass(frozen=True, eq=False)

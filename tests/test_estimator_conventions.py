@@ -236,14 +236,7 @@ class ArraysFront(MixtureEstimator):
 
     def __init__(self, label, n_components=2, *, sigma="fixed", n_init=3, init="mixed",
                  tol=1e-8, max_iter=500, random_state=None):  # fmt: skip
-        self.label = label
-        self.n_components = n_components
-        self.sigma = sigma
-        self.n_init = n_init
-        self.init = init
-        self.tol = tol
-        self.max_iter = max_iter
-        self.random_state = random_state
+        self._store(locals())
 
     def _panel(self, data, train):
         return panel_from_arrays(*data, coef_names=("a", "b"))

@@ -48,22 +48,10 @@ def run_benchmark(
     command: str = "python -m experiments.benchmark",
     env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Run every case, write OUT/benchmark.md, OUT/benchmark.json and the figure.
+    """Run every case into the folder ``out`` (created); return what benchmark.json holds.
 
-    Parameters
-    ----------
-    settings : Settings
-    out : Path
-        Output folder (created).
-    command : str
-        How the benchmark was invoked (recorded).
-    env : dict, optional
-        Environment for the subprocesses (case 5, probes); default this process's.
-
-    Returns
-    -------
-    dict
-        The document written to benchmark.json.
+    ``command`` is recorded; ``env`` is the subprocesses' environment (case 5, the
+    probes; default this process's).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -96,10 +84,7 @@ def run_benchmark(
     meta.update(
         load_end=load_average(), seconds=time.perf_counter() - started, max_rss_mb=max_rss_mb()
     )
-    result["targets"] = evaluate_targets(result)
-    result = jsonable(result)
-    write_json_atomic(out / "benchmark.json", result)
-    write_text_atomic(out / "benchmark.md", render_markdown(result))
+    result = _write(out, result)
     save_figure(result, out)
     return result
 
@@ -114,6 +99,11 @@ def refresh_committed_studies(out: Path) -> dict[str, Any]:
     for study in COMMITTED_STUDIES:
         result[study] = committed_study_run(OUTPUTS / study)
     result["meta"]["refreshed"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return _write(out, result)
+
+
+def _write(out: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate the targets of ``result``, write benchmark.json and benchmark.md; the JSON."""
     result["targets"] = evaluate_targets(result)
     result = jsonable(result)
     write_json_atomic(out / "benchmark.json", result)

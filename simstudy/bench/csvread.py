@@ -1,12 +1,7 @@
 """Time and memory of reading a large wide sales CSV with :func:`estimator.load_csv`.
 
-:func:`time_wide_csv` writes a synthetic wide CSV (``Price`` and one column per
-store, cells like the real data's ``25798.05``) to a temporary folder, loads
-it in a fresh Python process and reports the load's wall time and that
-process's peak resident memory (``resource.getrusage``), so the figure is not
-inflated by the writer. :func:`record_wide_csv` adds the date, machine load and
-versions and writes the figures to a JSON file. Run it by hand (heavy at 10^6
-stores: a 440 MB temporary file), e.g.::
+A synthetic wide CSV is loaded in a fresh process, so its peak resident memory is the
+load's alone. By hand (10^6 stores write a 440 MB temporary file)::
 
     python -m simstudy.bench.csvread --stores 1000000 --weeks 52 \
         --out outputs/csv_read/wide_csv.json

@@ -1,32 +1,19 @@
 """The one way into a study, as SimDesign's ``runSimulation``: a design and three functions.
 
 :func:`run_simulation` takes a design (one row per condition) and three plain
-functions, and returns one row of summaries per condition::
+functions, and returns one row of summaries per condition (docs/own_study.md)::
 
     generate(condition, rng) -> data
     analyse(condition, data, rng) -> dict    # one replication's results
     summarise(condition, results) -> dict    # one condition's summary (optional)
 
-A design is a DataFrame or a list of dicts (factor name -> level; the functions
-then get the row as a dict), or a list of condition objects with an ``id``, a
-``factors`` dict and ``to_dict()`` (the functions then get the object itself: the
-built-in studies pass conditions that carry their truth). ``rng`` is a
-``numpy.random.Generator`` of its own for every (condition, replication, step);
-``rng.bit_generator.seed_seq`` is its SeedSequence, for code that derives child
-streams. ``results`` is a DataFrame with one row per successful replication (the
-columns ``analyse`` returned, plus ``replication``, ``seed`` and ``seconds``).
-Everything else is the runner's (:mod:`simstudy.harness.runner`): reproducible seeds
-whatever the number of workers, parallel workers, checkpoints and resume in
-``out_dir``, error capture and progress. See docs/own_study.md.
-
-Every study writes the same ``summary.json`` (docs/own_study.md): the study's name,
-replications, seed, factors, settings and run (workers, wall time, software), then
-per condition its ``to_dict()``, the runner's counts (:data:`SUMMARY_KEYS`) and the
-fields of ``summarise``; ``summary.csv`` is its flat view (:func:`summary_frame`).
-
-To rerun one replication by hand (a failing one, say): its record's ``seed``
-column is s; ``generate`` got ``default_rng(SeedSequence(s).spawn(2)[0])`` and
-``analyse`` ``default_rng(SeedSequence(s).spawn(2)[1])``.
+A design is a DataFrame or a list of dicts, or a list of condition objects (``id``,
+``factors``, ``to_dict()``) passed to the functions as they are. ``rng`` is a Generator
+of its own for every (condition, replication, step). Seeds, workers, checkpoints,
+resume, errors and progress are the runner's (:mod:`simstudy.harness.runner`). Every
+study writes the same ``summary.json``; ``summary.csv`` is its flat view. Replication
+with record seed s had ``default_rng(SeedSequence(s).spawn(2)[i])``, i = 0 for
+``generate``, 1 for ``analyse``.
 """
 
 from __future__ import annotations

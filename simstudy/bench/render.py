@@ -257,6 +257,11 @@ def _markdown(headers: str, rows: list[list[Any]]) -> str:
     return render(Table("", "", headers.split("|"), cells, align=["l"] * len(cells[0])), "md")
 
 
+def _section(title: str, *paragraphs: str) -> list[str]:
+    """The lines of a section: its heading, then each non-empty paragraph and a blank line."""
+    return [f"## {title}", "", *(line for text in paragraphs if text for line in (text, ""))]
+
+
 def case_table(rows: list[dict[str, Any]]) -> str:
     """The main markdown table, one row per case and stopping rule."""
     table = []
@@ -337,83 +342,69 @@ def render_markdown(result: dict[str, Any]) -> str:
     ]
     probes = result.get("probes", [])
     if probes:
-        lines += [
-            "## N = 1,000,000 in a fresh process (max RSS of the whole pipeline)",
-            "",
-            "Generated in chunks of "
-            f"{CHUNK_STORES:,} stores (never the N x T matrix), reduced to sufficient "
-            "statistics chunk by chunk, then fitted (K = 3, n_init = 5, library default rule).",
-            "",
+        rows = [
+            [
+                p["blas_threads"],
+                *(sig(p.get(k), 3) for k in ("generate_and_pass_s", "pass_s", "fit_s")),
+                p.get("n_iter_best", "-"),
+                sig(p.get("max_rss_mb"), 3),
+                p.get("load_at_start", "-"),
+                p["status"][:60],
+            ]
+            for p in probes
+        ]
+        lines += _section(
+            "N = 1,000,000 in a fresh process (max RSS of the whole pipeline)",
+            f"Generated in chunks of {CHUNK_STORES:,} stores (never the N x T matrix), reduced "
+            "to sufficient statistics chunk by chunk, then fitted (K = 3, n_init = 5, library "
+            "default rule).",
             _markdown(
                 "BLAS threads|generate + pass s|pass s|fit s|iterations (best start)|"
                 "max RSS MB|load|status",
-                [
-                    [
-                        p["blas_threads"],
-                        *(sig(p.get(k), 3) for k in ("generate_and_pass_s", "pass_s", "fit_s")),
-                        p.get("n_iter_best", "-"),
-                        sig(p.get("max_rss_mb"), 3),
-                        p.get("load_at_start", "-"),
-                        p["status"][:60],
-                    ]
-                    for p in probes
-                ],
+                rows,
             ),
-            "",
-        ]
+        )
     study = result.get("study", [])
-    lines += ["## Case 5: the whole real_like study", ""]
     if study and "n_jobs" in study[0]:
-        lines += [
+        rows = [
+            [
+                s["n_jobs"],
+                s["replications"],
+                *(sig(s[k], 3) for k in ("seconds", "ms_per_replication")),
+                sig(s.get("replication_seconds_sum"), 3),
+                s["load_at_start"][0],
+                s["status"][:60],
+            ]
+            for s in study
+        ]
+        lines += _section(
+            "Case 5: the whole real_like study",
             f"`{study[0]['command'].replace('--n-jobs 1', '--n-jobs J')}`, a fresh output "
             "folder each time (nothing resumed); the config's fit: "
             f"{_study_fit_note()}. `sum of replication s` adds up the seconds each "
             "replication record reports (generate + fit K = 1..5 + metrics): with n_jobs = 2 "
             "it should stay at the n_jobs = 1 figure; where it doubles, the two workers did not "
             "get two free cores.",
-            "",
             _markdown(
-                "n_jobs|replications|wall s|ms / replication|sum of replication s|load|status",
-                [
-                    [
-                        s["n_jobs"],
-                        s["replications"],
-                        sig(s["seconds"], 3),
-                        sig(s["ms_per_replication"], 3),
-                        sig(s.get("replication_seconds_sum"), 3),
-                        s["load_at_start"][0],
-                        s["status"][:60],
-                    ]
-                    for s in study
-                ],
+                "n_jobs|replications|wall s|ms / replication|sum of replication s|load|status", rows
             ),
-            "",
-        ]
+        )
     else:
-        lines += [study[0]["status"] if study else "Not run (pass `--study`).", ""]
-    lines += [
-        "## Targets",
-        "",
-        _markdown(
-            "target|measured|status",
-            [[t["target"], t["measured"], t["status"]] for t in result["targets"]],
-        ),
-        "",
-    ]
+        status = study[0]["status"] if study else "Not run (pass `--study`)."
+        lines += _section("Case 5: the whole real_like study", status)
+    targets = [[t["target"], t["measured"], t["status"]] for t in result["targets"]]
+    lines += _section("Targets", "", _markdown("target|measured|status", targets))
     breakdown = result.get("breakdown", [])
     if breakdown:
-        lines += [
-            "## Where one iteration's time goes (real panel, N = 300, T = 52, K = 4)",
-            "",
-            _markdown(
-                "implementation|piece|us|us per restart",
-                [
-                    [b["implementation"], b["piece"], sig(b["us"], 3), sig(b["us_per_restart"], 3)]
-                    for b in breakdown
-                ],
-            ),
-            "",
+        rows = [
+            [b["implementation"], b["piece"], sig(b["us"], 3), sig(b["us_per_restart"], 3)]
+            for b in breakdown
         ]
+        lines += _section(
+            "Where one iteration's time goes (real panel, N = 300, T = 52, K = 4)",
+            "",
+            _markdown("implementation|piece|us|us per restart", rows),
+        )
     return "\n".join(lines)
 
 

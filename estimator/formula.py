@@ -125,22 +125,11 @@ class RegressionData:
 
 
 def unit_stats(unit: np.ndarray, y: np.ndarray, X: np.ndarray, n_units: int) -> SufficientStats:
-    """Sufficient statistics of rows grouped in units (any size, down to one row).
+    """Sufficient statistics of rows grouped in units of any size, down to one row: as
+    :func:`~estimator.longpanel.long_stats` (``unit`` the row's unit, 0..n_units-1).
 
     With every unit a single row the statistics are written down directly:
     G_i = x_i x_i', b_i = x_i y_i / x_i'x_i (the minimum-norm solution), RSS_i = 0.
-
-    Parameters
-    ----------
-    unit : ndarray of int, shape (M,)
-    y : ndarray of shape (M,)
-    X : ndarray of shape (M, P)
-    n_units : int
-
-    Returns
-    -------
-    SufficientStats
-        Per-unit Gram matrices (N, P, P).
     """
     if len(unit) == n_units and np.array_equal(unit, np.arange(n_units)):
         norm = np.einsum("mp,mp->m", X, X)

@@ -17,10 +17,17 @@ from ..format import CRITERION_LABELS, num, pct
 from .source import block, load, md_table
 
 
+def real_like(outputs: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The real_like study's summary.json and its one condition."""
+    doc = load(outputs, "real_like/summary.json")
+    (cond,) = doc["conditions"]
+    return doc, cond
+
+
 @block
 def real_like_coverage(outputs: Path) -> str:
     """Model SE, mean SE / SD and coverage (Wilson interval) of every parameter, both kinds."""
-    (cond,) = load(outputs, "real_like/summary.json")["conditions"]
+    _, cond = real_like(outputs)
     table = tables.render(tables.standard_errors([cond]))
     cover = {k: [r[f"coverage_{k}"] for r in cond["recovery"]] for k in ("observed", "naive")}
     ratio = [r["se_observed_ratio"] for r in cond["recovery"]]
@@ -36,8 +43,7 @@ def real_like_coverage(outputs: Path) -> str:
 @block
 def real_like_findings(outputs: Path) -> str:
     """Bias and hit rates of the real_like study, with its run's wall time."""
-    doc = load(outputs, "real_like/summary.json")
-    (cond,) = doc["conditions"]
+    doc, cond = real_like(outputs)
     worst = max(abs(r["bias"]) / r["sd"] for r in cond["recovery"] if r["sd"] > 0)
     bic = cond["selection"]["bic"]
     run = doc["run"]
@@ -53,7 +59,7 @@ def real_like_findings(outputs: Path) -> str:
 @block
 def real_like_truth(outputs: Path) -> str:
     """The truth the real_like study drew its panels from (its summary, 4 decimals)."""
-    (cond,) = load(outputs, "real_like/summary.json")["conditions"]
+    _, cond = real_like(outputs)
     truth = cond["truth"]
     rows = [
         [c + 1, f"{a:.4f}", f"{b:.4f}", f"{p:.4f}"]
@@ -65,8 +71,7 @@ def real_like_truth(outputs: Path) -> str:
 @block
 def real_like_run(outputs: Path) -> str:
     """What the real_like run produced: replications, errors, convergence, BIC's hits."""
-    doc = load(outputs, "real_like/summary.json")
-    (cond,) = doc["conditions"]
+    doc, cond = real_like(outputs)
     run, conv, inf = doc["run"], cond["convergence"], cond["inference"]
     bic = cond["selection"]["bic"]
     wall = run.get("wall_seconds_records")
@@ -86,7 +91,7 @@ def real_like_run(outputs: Path) -> str:
 @block
 def real_like_readings(outputs: Path) -> str:
     """Readings of the real_like coverage: logit intervals for pi, detectable biases."""
-    (cond,) = load(outputs, "real_like/summary.json")["conditions"]
+    _, cond = real_like(outputs)
     rec = cond["recovery"]
     pis = [r for r in rec if "coverage_observed_logit" in r]
     biased = sorted(

@@ -57,7 +57,7 @@ __all__ = [
     "posteriors",
     "prepare",
     "run_em",
-    "store_logliks",
+    "unit_posteriors",
 ]
 
 DECREMENT_TOL = 1e-12
@@ -263,28 +263,6 @@ def log_likelihood(
 
 
 @one_blas_thread
-def store_logliks(
-    stats: SufficientStats,
-    theta: np.ndarray,
-    pi: np.ndarray,
-    sigma: np.ndarray | None = None,
-    covariates: np.ndarray | None = None,
-) -> np.ndarray:
-    """Each unit's log-likelihood log sum_c pi_ic f_ic, shape (N,) (log-sum-exp over segments).
-
-    Parameters
-    ----------
-    stats : SufficientStats
-    theta : ndarray of shape (K, P)
-    pi : ndarray of shape (K,), or gamma (K, Q) with ``covariates``
-    sigma : ndarray of shape (K,), optional
-        None means 1.
-    covariates : ndarray of shape (N, Q), optional
-    """
-    return _one_set(stats, theta, pi, sigma, covariates)[0]
-
-
-@one_blas_thread
 def posteriors(
     stats: SufficientStats,
     theta: np.ndarray,
@@ -309,7 +287,7 @@ def posteriors(
     W : ndarray of shape (N, K)
         Rows sum to 1.
     """
-    per_unit, W = _one_set(stats, theta, pi, sigma, covariates)
+    per_unit, W = unit_posteriors(stats, theta, pi, sigma, covariates)
     return float(per_unit.sum()), W.T.copy()
 
 
@@ -341,14 +319,16 @@ def loglik_at(
     return posteriors(stats, theta, pi, sigma, covariates)[0]
 
 
-def _one_set(
+@one_blas_thread
+def unit_posteriors(
     stats: SufficientStats,
     theta: np.ndarray,
     prior_state: np.ndarray,
     sigma: np.ndarray | None,
     covariates: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-unit log-likelihood (N,) and posteriors (K, N) of one parameter set."""
+    """Each unit's log-likelihood log sum_c pi_ic f_ic (N,) and the posteriors (K, N) at the
+    parameter set :func:`posteriors` takes."""
     theta = np.asarray(theta, dtype=float)[None]
     prior_state = np.asarray(prior_state, dtype=float)[None]
     sigma = None if sigma is None else np.asarray(sigma, dtype=float)[None]

@@ -7,7 +7,7 @@ coefficients) and how drawn data are given back in the form its users fit
 (:meth:`MixtureEstimator._unpanel`). Everything numerical is delegated:
 :func:`~estimator.fit.fit_mixture` and :func:`~estimator.selection.fit_k_range`
 fit, :func:`~estimator.engine.posteriors` and
-:func:`~estimator.engine.store_logliks` score data through their sufficient
+:func:`~estimator.engine.unit_posteriors` score data through their sufficient
 statistics, :func:`~estimator.selection.information_criteria` gives the
 criteria, :func:`~estimator.inference.observed_information_se` the standard
 errors and :func:`~estimator.driver.simulate_outcomes` draws from the model.
@@ -39,7 +39,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from .driver import simulate_outcomes
-from .engine import posteriors, store_logliks
+from .engine import posteriors, unit_posteriors
 from .fit import fit_mixture
 from .formula import RegressionData
 from .inference import observed_information_se
@@ -593,5 +593,5 @@ class MixtureEstimator:
     def _unit_logliks(self, data: UnitData) -> np.ndarray:
         """log sum_c pi_ic f_ic per unit: the E-step's log-sum-exp over segments."""
         prior, covariates = self._prior(data)
-        values = store_logliks(data.stats, self.theta_, prior, self._sigma(), covariates)
+        values = unit_posteriors(data.stats, self.theta_, prior, self._sigma(), covariates)[0]
         return check_finite_result(values, "data", "its log-likelihood overflows")

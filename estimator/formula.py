@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -274,21 +274,9 @@ def new_data(
             source,
             spec=fitted.concomitant_spec,
         )
-    return RegressionData(
-        unit=unit,
-        y=y,
-        X=X,
-        unit_ids=unit_ids,
-        coef_names=fitted.coef_names,
-        response=fitted.response,
-        formula=fitted.formula,
-        group=fitted.group,
-        covariates=covariates,
-        covariate_names=fitted.covariate_names,
-        concomitant=fitted.concomitant,
-        source=source,
-        spec=fitted.spec,
-        concomitant_spec=fitted.concomitant_spec,
+    # the fitted data's formula, names and specs; these rows, units and covariates
+    return replace(
+        fitted, unit=unit, y=y, X=X, unit_ids=unit_ids, covariates=covariates, source=source
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
 from dataclasses import replace
@@ -125,20 +126,13 @@ def blas_threads() -> str:
     return ", ".join(sorted(found)) or "unknown"
 
 
-def settings_from(
-    quick: bool,
-    study: bool,
-    seed: int,
-    repeats: int | None = None,
-    naive_budget: float | None = None,
-    study_replications: int | None = None,
-) -> Settings:
-    """The default (or quick) settings with the command line's overrides (None: keep)."""
-    overrides: dict[str, Any] = {"study": study, "seed": seed}
-    if repeats:
-        overrides["repeats"] = repeats
-    if naive_budget is not None:
-        overrides["naive_budget"] = naive_budget
-    if study_replications:
-        overrides["study_replications"] = study_replications
-    return replace(default_settings(quick), **overrides)
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The default (or ``--quick``) settings with the command line's overrides (unset: kept)."""
+    overrides: dict[str, Any] = {"study": args.study, "seed": args.seed}
+    if args.repeats:
+        overrides["repeats"] = args.repeats
+    if args.naive_budget is not None:
+        overrides["naive_budget"] = args.naive_budget
+    if args.study_replications:
+        overrides["study_replications"] = args.study_replications
+    return replace(default_settings(args.quick), **overrides)

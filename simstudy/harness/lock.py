@@ -74,17 +74,8 @@ def _holder(text: str) -> str:
 
 
 def acquire(folder: str | Path) -> FolderLock:
-    """Lock ``folder`` (created if needed) for this process.
-
-    Returns
-    -------
-    FolderLock
-
-    Raises
-    ------
-    StudyLockedError
-        A live process holds it; the message names its PID and host.
-    """
+    """Lock ``folder`` (created if needed) for this process; :class:`StudyLockedError`
+    naming the holder's PID and host when a live process holds it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_NAME

@@ -127,15 +127,8 @@ def level_text(value: Any) -> str:
 
 @dataclass(frozen=True, eq=False)
 class DesignCondition:
-    """One row of a design, in the runner's condition protocol.
-
-    Attributes
-    ----------
-    id : int
-        Row position in the design.
-    factors : dict
-        Factor name to level (plain JSON values).
-    """
+    """One row of a design in the runner's condition protocol: its position ``id`` and
+    ``factors``, factor name to level (plain JSON values)."""
 
     id: int
     factors: dict[str, Any]
@@ -212,17 +205,9 @@ def condition_summary(
     records: pd.DataFrame,
     summarise: Callable[[Any, pd.DataFrame], Mapping[str, Any]] | None,
 ) -> dict[str, Any]:
-    """One condition's summary: the runner's counts, then ``summarise`` of its good results.
-
-    Parameters
-    ----------
-    condition : StudyCondition
-    records : DataFrame
-        The condition's records, errors included.
-    summarise : callable or None
-        The study's; None is :func:`default_summary`. Not called when no replication
-        succeeded (its fields are then absent).
-    """
+    """One condition's summary: the runner's counts, then ``summarise`` (None:
+    :func:`default_summary`) of the successful ones among its ``records`` (not called
+    when none succeeded: its fields are then absent)."""
     ok = records[records["status"] == "ok"] if len(records) else records
     failed = records[records["status"] != "ok"] if len(records) else records
     results = ok.drop(columns=["condition_id", "status", "error"], errors="ignore")
@@ -290,17 +275,8 @@ def summary_frame(document: Mapping[str, Any]) -> pd.DataFrame:
 
 @dataclass(frozen=True, eq=False)
 class SimulationResult:
-    """What :func:`simulate` returns.
-
-    Attributes
-    ----------
-    document : dict
-        summary.json as written (the one layout, module docstring).
-    records : dict of int to DataFrame
-        Every condition's records (errors included), by condition id.
-    frame : DataFrame
-        summary.csv: one row per condition (:func:`summary_frame`).
-    """
+    """What :func:`simulate` returns: summary.json as written (``document``), every
+    condition's records, errors included, by id (``records``), and summary.csv (``frame``)."""
 
     document: dict[str, Any]
     records: dict[int, pd.DataFrame]
@@ -452,38 +428,28 @@ def run_simulation(
     Parameters
     ----------
     design : DataFrame or list of dict
-        One row per condition; factor names and levels are free (levels must be
-        numbers, strings, booleans or lists/dicts of them, JSON-able: ``np.inf``
-        is refused, write ``"inf"``). A list of condition objects (``id``,
-        ``factors``, ``to_dict()``) is passed to the functions as they are.
+        One row per condition, factor name -> level (numbers, strings, booleans or
+        lists/dicts of them; ``np.inf`` is refused, write ``"inf"``), or a list of
+        condition objects (``id``, ``factors``, ``to_dict()``) passed on as they are.
     replications : int
         R >= 1 per condition.
-    generate : callable (condition: dict, rng: numpy.random.Generator) -> data
-        Draws one data set for a condition.
-    analyse : callable (condition: dict, data, rng: numpy.random.Generator) -> dict
-        Analyses one data set; returns a flat dict of name -> number, bool or
-        string (one replication's results; names other than the runner's
-        ``condition_id, replication, seed, status, error, seconds``).
-    summarise : callable (condition: dict, results: DataFrame) -> dict, optional
-        Summarises a condition from its successful replications (one row each,
-        ``replication``, ``seed``, the fields of ``analyse`` and ``seconds``);
-        default: the mean of every numeric field (:func:`default_summary`). Must
-        be importable by worker processes when ``n_jobs != 1`` (functions from a
-        module, or from a notebook: joblib pickles them with cloudpickle).
+    generate, analyse, summarise : callable
+        ``generate(condition, rng) -> data``; ``analyse(condition, data, rng) -> dict``
+        of name -> number, bool or string (not the runner's ``condition_id,
+        replication, seed, status, error, seconds``); ``summarise(condition, results)
+        -> dict`` over the successful replications (default: every numeric field's
+        mean, :func:`default_summary`). With ``n_jobs != 1`` they must reach worker
+        processes (functions of a module, or of a notebook: joblib uses cloudpickle).
     out_dir : str or Path
-        Results folder: ``study.json`` (what it holds), ``raw/`` (one CSV of
-        records per condition, checkpointed while the study runs) and
-        ``summary.csv`` / ``summary.json``. Rerunning the same call resumes: only
-        missing replications run; a different design, seed or name is refused.
+        ``study.json``, ``raw/`` (a CSV of records per condition, checkpointed) and
+        ``summary.csv`` / ``summary.json``. The same call again resumes (only missing
+        replications run); a different design, seed or name is refused.
     n_jobs : int
-        Parallel workers (1: in this process; -1: every core); with ``backend="dask"``,
-        the processes of the LocalCluster started for the run, unless ``scheduler``.
+        Workers (1: this process; -1: every core; with dask, the LocalCluster's).
     backend : {"loky", "threading", "sequential", "dask"}
-        joblib backend; ``"dask"`` runs on a dask.distributed cluster (the ``dask``
-        extra). Records are the same whatever the backend.
+        joblib backend; ``"dask"`` needs the ``dask`` extra. Records do not depend on it.
     seed : int
-        Root of every random stream: replication r of condition c gets its own
-        streams, the same for any ``n_jobs``, ``batch_size`` or backend.
+        Root of every stream: the same records for any ``n_jobs``, ``batch_size`` or backend.
     name : str
         Study name, recorded in ``study.json``.
     batch_size : int
@@ -491,24 +457,23 @@ def run_simulation(
     progress : text stream, None or "stderr"
         Progress (None: silent; "stderr": ``sys.stderr`` at the time of the call).
     scheduler : str, Path, distributed.Client or None
-        With ``backend="dask"``: a scheduler address (``tcp://host:8786``), a scheduler
-        file or a connected Client (its workers decide; ``n_jobs`` is ignored).
+        With dask: a scheduler address or file, or a Client (``n_jobs`` is then ignored).
     restart : bool
         Discard the records in ``out_dir`` (of this or another study) and start over.
 
     Returns
     -------
     DataFrame
-        One row per condition, in design order: the factors, ``n_replications``,
-        ``n_ok``, ``n_errors``, ``first_error`` and the summary's scalar fields.
+        A row per condition in design order: the factors, ``n_replications``, ``n_ok``,
+        ``n_errors``, ``first_error`` and the summary's scalar fields.
 
     Raises
     ------
     ValueError
         A bad design or argument (one line naming it), before anything is written.
     Exception
-        :func:`simstudy.harness.runner.run_study`'s: a different study in ``out_dir``,
-        every replication failed (records written first), Ctrl-C, ...
+        :func:`simstudy.harness.runner.run_study`'s: another study in ``out_dir``, every
+        replication failed (records written first), Ctrl-C, ...
     """
     study = build_study(design, replications, generate, analyse, seed=seed, name=name)
     return simulate(

@@ -29,9 +29,7 @@ from .settings import (
     real_like_config,
 )
 
-# ---------------------------------------------------------------------------
-# targets, tables, figure
-# ---------------------------------------------------------------------------
+# -- targets, tables, figure --------------------------------------------------
 
 
 def _slope(xs: Sequence[float], ys: Sequence[float]) -> float:

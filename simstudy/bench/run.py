@@ -38,9 +38,7 @@ from .settings import Settings, default_settings
 COMMITTED_STUDIES = ("selection_grid", "blrt_grid")
 """Studies whose recorded run times the benchmark reports (their own runs are too long)."""
 
-# ---------------------------------------------------------------------------
-# driver
-# ---------------------------------------------------------------------------
+# -- driver -------------------------------------------------------------------
 
 
 def run_benchmark(

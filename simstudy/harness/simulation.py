@@ -51,9 +51,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {"kind": "run_simulation"}
 Scalar = bool | int | float | str | None
 
 
-# ---------------------------------------------------------------------------
-# the design
-# ---------------------------------------------------------------------------
+# -- the design ---------------------------------------------------------------
 
 
 def _plain(value: Any, where: str) -> Any:
@@ -151,9 +149,7 @@ def conditions_of(design: Any) -> list[StudyCondition]:
     return [DesignCondition(i, row) for i, row in enumerate(design_rows(design))]
 
 
-# ---------------------------------------------------------------------------
-# the user's functions, adapted to the runner's
-# ---------------------------------------------------------------------------
+# -- the user's functions, adapted to the runner's ----------------------------
 
 
 def _scalar(value: Any, where: str) -> Scalar:
@@ -268,9 +264,7 @@ def summary_frame(document: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# ---------------------------------------------------------------------------
-# the run
-# ---------------------------------------------------------------------------
+# -- the run ------------------------------------------------------------------
 
 
 @dataclass(frozen=True, eq=False)
@@ -482,9 +476,7 @@ def run_simulation(
     ).frame  # fmt: skip
 
 
-# ---------------------------------------------------------------------------
-# how long the records took, across resumed runs
-# ---------------------------------------------------------------------------
+# -- how long the records took, across resumed runs ---------------------------
 
 
 def _count_records(out_dir: Path, condition_ids: Sequence[int]) -> int:

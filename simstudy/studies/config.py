@@ -53,9 +53,7 @@ BLRT_DEFAULTS: dict[str, Any] = {"level": 0.05, "k_min": 1, "k_max": None, "sequ
 REQUIRED_KEYS: tuple[str, ...] = REQUIRED
 
 
-# ---------------------------------------------------------------------------
-# truths
-# ---------------------------------------------------------------------------
+# -- truths -------------------------------------------------------------------
 
 
 def pooled_mean(theta: np.ndarray, pi: np.ndarray) -> np.ndarray:
@@ -134,9 +132,7 @@ def derive_truths(
     return out
 
 
-# ---------------------------------------------------------------------------
-# grid and conditions
-# ---------------------------------------------------------------------------
+# -- grid and conditions ------------------------------------------------------
 
 
 def expand_grid(factors: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:

@@ -94,9 +94,7 @@ def _study(doc: ReportDoc, folder: Path, name: str) -> dict[str, Any] | None:
     return document
 
 
-# ---------------------------------------------------------------------------
-# the main part
-# ---------------------------------------------------------------------------
+# -- the main part ------------------------------------------------------------
 
 
 def real_part(doc: ReportDoc, src: Sources) -> rr.RealData:
@@ -244,9 +242,7 @@ def speed_part(doc: ReportDoc, src: Sources) -> dict[str, Any] | None:
     return result
 
 
-# ---------------------------------------------------------------------------
-# the appendix
-# ---------------------------------------------------------------------------
+# -- the appendix -------------------------------------------------------------
 
 
 def real_appendix(doc: ReportDoc, src: Sources, real: rr.RealData) -> None:

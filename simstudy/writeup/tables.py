@@ -94,9 +94,7 @@ def render(table: Table, fmt: str = "md") -> str:
     raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
 
 
-# ---------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------
+# -- helpers ------------------------------------------------------------------
 
 
 def selection_methods(summaries: Sequence[Summary]) -> tuple[str, ...]:
@@ -163,9 +161,7 @@ def _row_label(summaries: Sequence[Summary]) -> tuple[list[str], Any]:
     ]
 
 
-# ---------------------------------------------------------------------------
-# recovery: the measures of the estimates, of their standard errors and intervals
-# ---------------------------------------------------------------------------
+# -- recovery: the measures of the estimates, of their standard errors and intervals ---
 
 
 def recovery(summaries: Sequence[Summary], name: str = "recovery") -> Table:
@@ -261,9 +257,7 @@ def condition_recovery(summaries: Sequence[Summary], name: str = "recovery_by_co
     return Table(name, caption, headers, rows, key_columns=len(factors))
 
 
-# ---------------------------------------------------------------------------
-# the choice of K
-# ---------------------------------------------------------------------------
+# -- the choice of K ----------------------------------------------------------
 
 
 def selection(summaries: Sequence[Summary], name: str = "selection") -> Table:

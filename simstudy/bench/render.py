@@ -10,7 +10,7 @@ import numpy as np
 
 from ..harness.files import write_bytes_atomic
 from ..writeup.format import sig
-from ..writeup.tables import Table, render, speed, speed_ratio
+from ..writeup.tables import markdown_table, render, speed, speed_ratio
 from .settings import (
     CHUNK_STORES,
     MB,
@@ -250,9 +250,8 @@ def _load_note(result: dict[str, Any]) -> str:
 
 
 def _markdown(headers: str, rows: list[list[Any]]) -> str:
-    """A github markdown table; ``headers`` separated by ``|``."""
-    cells = [[str(c) for c in row] for row in rows]
-    return render(Table("", "", headers.split("|"), cells, align=["l"] * len(cells[0])), "md")
+    """:func:`markdown_table` with ``headers`` separated by ``|``."""
+    return markdown_table(headers.split("|"), rows)
 
 
 def _section(title: str, *paragraphs: str) -> list[str]:

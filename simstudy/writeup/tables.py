@@ -94,6 +94,12 @@ def render(table: Table, fmt: str = "md") -> str:
     raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
 
 
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A github markdown table of ``rows`` (cells as text, every column left-aligned)."""
+    cells = [[str(c) for c in row] for row in rows]
+    return render(Table("", "", list(headers), cells, align=["l"] * len(headers)), "md")
+
+
 # -- helpers ------------------------------------------------------------------
 
 

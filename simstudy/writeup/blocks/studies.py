@@ -14,7 +14,7 @@ from ...studies.generate import real_prices
 from .. import tables
 from ..baselines import methods_table
 from ..format import CRITERION_LABELS, num, pct
-from .source import block, load, md_table
+from .source import block, load
 
 
 def real_like(outputs: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -65,7 +65,7 @@ def real_like_truth(outputs: Path) -> str:
         [c + 1, f"{a:.4f}", f"{b:.4f}", f"{p:.4f}"]
         for c, ((a, b), p) in enumerate(zip(truth["theta"], truth["pi"], strict=True))
     ]
-    return md_table(["segment", "alpha", "beta", "pi"], rows)
+    return tables.markdown_table(["segment", "alpha", "beta", "pi"], rows)
 
 
 @block
@@ -171,7 +171,7 @@ def grid_truths(outputs: Path) -> str:
                 ", ".join(f"{p:.4f}".rstrip("0").rstrip(".") if k == 1 else f"{p:.4f}" for p in pi),
             ]
         )
-    return md_table(["K", "alpha", "beta", "pi"], rows)
+    return tables.markdown_table(["K", "alpha", "beta", "pi"], rows)
 
 
 @block
@@ -207,7 +207,7 @@ def grid_distances(outputs: Path) -> str:
         "true K",
         *(f"T = {t}: s {levels}" if i == 0 else f"T = {t}" for i, t in enumerate(ts)),
     ]
-    return md_table(headers, rows)
+    return tables.markdown_table(headers, rows)
 
 
 @block
@@ -264,7 +264,7 @@ def irregular_table(outputs: Path) -> str:
     headers = ["missing weeks", "price noise (sd of log p_it)", "true sigma", "BIC finds K = 3"]
     n_par = len(conds[0]["recovery"])
     headers += ["RMSE beta_2 / beta_3 / promo_3", f"95% coverage, observed ({n_par} parameters)"]
-    return md_table([*headers, "naive"], rows)
+    return tables.markdown_table([*headers, "naive"], rows)
 
 
 @block

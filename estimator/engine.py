@@ -262,7 +262,6 @@ def log_likelihood(
     return total
 
 
-@one_blas_thread
 def posteriors(
     stats: SufficientStats,
     theta: np.ndarray,

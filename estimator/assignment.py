@@ -214,7 +214,8 @@ def EM(  # noqa: N802
     Raises
     ------
     TypeError, ValueError
-        Naming the argument at fault (see :mod:`estimator.validation`).
+        Naming the argument at fault (see :mod:`estimator.validation`); ``pi0``
+        without ``theta0``; a ``theta0`` at which the log-likelihood is not finite.
     """
     K, tol, max_iter, seed = _loop_args(K, tol, max_iter, seed)  # noqa: N806
     stats = _enough_stores(_stats(y, X), K)

@@ -54,11 +54,10 @@ __all__ = [
     "em_sweep",
     "log_likelihood",
     "loglik_at",
-    "make_problem",
     "posteriors",
     "prepare",
     "run_em",
-    "store_logliks",
+    "unit_posteriors",
 ]
 
 DECREMENT_TOL = 1e-12
@@ -122,22 +121,24 @@ class Problem:
         return sigma if self.estimates_sigma else None
 
 
-def make_problem(
-    driver: ComponentDriver,
+def prepare(
+    data: SufficientStats | ComponentDriver,
     n_components: int,
     sigma_mode: SigmaMode = "fixed",
     covariates: np.ndarray | None = None,
 ) -> Problem:
-    """The :class:`Problem` of K segments on ``driver``'s data.
+    """The :class:`Problem` of K segments on ``data``.
 
     Parameters
     ----------
-    driver : ComponentDriver
+    data : SufficientStats or ComponentDriver
+        The statistics (their driver is built once per statistics object), or a driver.
     n_components : int
     sigma_mode : {"fixed", "common", "segment"}
     covariates : ndarray of shape (N, Q), optional
         Unit covariates of a multinomial-logit prior (concomitant variables).
     """
+    driver = data if isinstance(data, ComponentDriver) else component_driver(data)
     sigma_mode = check_sigma_mode(sigma_mode)
     prior = prior_model(n_components, driver.n_stores, covariates)
     scale = None
@@ -147,16 +148,6 @@ def make_problem(
         scale = theta_scale(driver.metric(), float(np.mean(driver.n_obs)), driver.scale)
     space = ParameterSpace(prior, driver.n_coef, sigma_mode, scale)
     return Problem(driver, prior, space)
-
-
-def prepare(
-    stats: SufficientStats,
-    n_components: int,
-    sigma_mode: SigmaMode = "fixed",
-    covariates: np.ndarray | None = None,
-) -> Problem:
-    """The :class:`Problem` of K segments on ``stats`` (its driver built once per stats)."""
-    return make_problem(component_driver(stats), n_components, sigma_mode, covariates)
 
 
 @dataclass(frozen=True, eq=False)
@@ -271,29 +262,6 @@ def log_likelihood(
     return total
 
 
-@one_blas_thread
-def store_logliks(
-    stats: SufficientStats,
-    theta: np.ndarray,
-    pi: np.ndarray,
-    sigma: np.ndarray | None = None,
-    covariates: np.ndarray | None = None,
-) -> np.ndarray:
-    """Each unit's log-likelihood log sum_c pi_ic f_ic, shape (N,) (log-sum-exp over segments).
-
-    Parameters
-    ----------
-    stats : SufficientStats
-    theta : ndarray of shape (K, P)
-    pi : ndarray of shape (K,), or gamma (K, Q) with ``covariates``
-    sigma : ndarray of shape (K,), optional
-        None means 1.
-    covariates : ndarray of shape (N, Q), optional
-    """
-    return _one_set(stats, theta, pi, sigma, covariates)[0]
-
-
-@one_blas_thread
 def posteriors(
     stats: SufficientStats,
     theta: np.ndarray,
@@ -318,7 +286,7 @@ def posteriors(
     W : ndarray of shape (N, K)
         Rows sum to 1.
     """
-    per_unit, W = _one_set(stats, theta, pi, sigma, covariates)
+    per_unit, W = unit_posteriors(stats, theta, pi, sigma, covariates)
     return float(per_unit.sum()), W.T.copy()
 
 
@@ -350,14 +318,16 @@ def loglik_at(
     return posteriors(stats, theta, pi, sigma, covariates)[0]
 
 
-def _one_set(
+@one_blas_thread
+def unit_posteriors(
     stats: SufficientStats,
     theta: np.ndarray,
     prior_state: np.ndarray,
     sigma: np.ndarray | None,
     covariates: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-unit log-likelihood (N,) and posteriors (K, N) of one parameter set."""
+    """Each unit's log-likelihood log sum_c pi_ic f_ic (N,) and the posteriors (K, N) at the
+    parameter set :func:`posteriors` takes."""
     theta = np.asarray(theta, dtype=float)[None]
     prior_state = np.asarray(prior_state, dtype=float)[None]
     sigma = None if sigma is None else np.asarray(sigma, dtype=float)[None]

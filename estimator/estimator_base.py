@@ -7,7 +7,7 @@ coefficients) and how drawn data are given back in the form its users fit
 (:meth:`MixtureEstimator._unpanel`). Everything numerical is delegated:
 :func:`~estimator.fit.fit_mixture` and :func:`~estimator.selection.fit_k_range`
 fit, :func:`~estimator.engine.posteriors` and
-:func:`~estimator.engine.store_logliks` score data through their sufficient
+:func:`~estimator.engine.unit_posteriors` score data through their sufficient
 statistics, :func:`~estimator.selection.information_criteria` gives the
 criteria, :func:`~estimator.inference.observed_information_se` the standard
 errors and :func:`~estimator.driver.simulate_outcomes` draws from the model.
@@ -39,7 +39,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from .driver import simulate_outcomes
-from .engine import posteriors, store_logliks
+from .engine import posteriors, unit_posteriors
 from .fit import fit_mixture
 from .formula import RegressionData
 from .inference import observed_information_se
@@ -85,6 +85,18 @@ def __getattr__(name: str) -> Any:
     if name == "NotFittedError":
         return not_fitted_error()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def donor_rows(unit: np.ndarray, n_units: int, donors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of every donor in turn, and the drawn unit (0..len(donors)-1) of each row.
+
+    ``unit`` (M,) gives each row's unit, 0..n_units-1.
+    """
+    counts = np.bincount(unit, minlength=n_units)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    by_unit = np.argsort(unit, kind="stable")
+    rows = np.concatenate([by_unit[starts[d] : starts[d + 1]] for d in donors])
+    return rows, np.repeat(np.arange(len(donors)), counts[donors])
 
 
 def segment_columns(n_components: int) -> list[str]:
@@ -143,8 +155,8 @@ class MixtureEstimator:
 
     A front defines ``__init__`` (keyword parameters ``n_components``, ``sigma``,
     ``n_init``, ``init``, ``tol``, ``max_iter``, ``random_state`` and any of its
-    own, stored unchanged), :meth:`_panel` and, to give drawn data back in
-    its users' form, :meth:`_form` and :meth:`_unpanel`.
+    own, stored unchanged by ``self._store(locals())``), :meth:`_panel` and, to
+    give drawn data back in its users' form, :meth:`_form` and :meth:`_unpanel`.
     """
 
     _unit = "unit"
@@ -179,6 +191,11 @@ class MixtureEstimator:
         """The constructor's keyword names, as ``sklearn.base.BaseEstimator`` reads them."""
         parameters = inspect.signature(cls.__init__).parameters.values()
         return tuple(p.name for p in parameters if p.name != "self" and p.kind != p.VAR_KEYWORD)
+
+    def _store(self, arguments: dict[str, Any]) -> None:
+        """Store the constructor's ``arguments`` (its ``locals()``) unchanged."""
+        for name in self._param_names():
+            setattr(self, name, arguments[name])
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:  # noqa: ARG002
         """The constructor arguments, by name (``deep`` is accepted for scikit-learn)."""
@@ -390,25 +407,34 @@ class MixtureEstimator:
             Every unit's segment, 0-based (a Series indexed by unit id when
             ``data`` is a DataFrame).
         """
-        self._check_fitted()
-        n_samples = check_count(n_samples, "n_samples")
-        seed = self.random_state if random_state is None else random_state
-        rng = as_generator(check_seed(seed, "random_state"))
+        n_samples, rng = self._sampling(n_samples, random_state)
         self._donors = None
-        if self.fit_.gamma is None:
-            labels = rng.choice(self.n_components, size=n_samples, p=self.pi_)
-        else:  # donors first: their covariates give every drawn unit its pi(z)
+        if self.fit_.gamma is not None:  # donors first: their covariates give each pi(z)
             self._donors = rng.integers(len(self.store_ids_), size=n_samples)
-            eta = self._train.covariates[self._donors] @ self.fit_.gamma.T
-            prob = np.exp(eta - eta.max(axis=1, keepdims=True))
-            prob /= prob.sum(axis=1, keepdims=True)
-            labels = (prob.cumsum(axis=1) < rng.random(n_samples)[:, None]).sum(axis=1)
-            labels = np.minimum(labels, self.n_components - 1)
+        labels = self._draw_labels(n_samples, rng, self._donors)
         panel = self._draw_units(labels, rng)
         data = self._unpanel(panel, self._train.form)
         if isinstance(data, pd.DataFrame):
             return data, pd.Series(labels, index=pd.Index(panel.store_ids, name=self._unit))
         return data, labels
+
+    def _sampling(self, n_samples: Any, random_state: Any) -> tuple[int, np.random.Generator]:
+        """:meth:`sample`'s checked count and its generator (default: ``random_state``)."""
+        self._check_fitted()
+        seed = self.random_state if random_state is None else random_state
+        return check_count(n_samples, "n_samples"), as_generator(check_seed(seed, "random_state"))
+
+    def _draw_labels(
+        self, n_samples: int, rng: np.random.Generator, donors: np.ndarray | None
+    ) -> np.ndarray:
+        """Segments (0-based) of drawn units: from pi, or from pi(z) of the ``donors``' z."""
+        if self.fit_.gamma is None:
+            return rng.choice(self.n_components, size=n_samples, p=self.pi_)
+        eta = self._train.covariates[donors] @ self.fit_.gamma.T
+        prob = np.exp(eta - eta.max(axis=1, keepdims=True))
+        prob /= prob.sum(axis=1, keepdims=True)
+        labels = (prob.cumsum(axis=1) < rng.random(n_samples)[:, None]).sum(axis=1)
+        return np.minimum(labels, self.n_components - 1)
 
     def _draw_units(self, labels: np.ndarray, rng: np.random.Generator) -> Panel | LongPanel:
         """Units of the given segments with designs as :meth:`sample` says."""
@@ -419,14 +445,10 @@ class MixtureEstimator:
             noise = rng.standard_normal((labels.size, train.n_weeks))
             y = simulate_outcomes(train.X, self.theta_[labels], scale, noise)
             return panel_from_arrays(y, train.X, ids, train.coef_names, "<sample>")
-        counts = np.bincount(train.store, minlength=train.n_stores)
-        starts = np.concatenate([[0], np.cumsum(counts)])
-        by_unit = np.argsort(train.store, kind="stable")
         donors = self._donors
         if donors is None:
             donors = rng.integers(train.n_stores, size=labels.size)
-        rows = np.concatenate([by_unit[starts[d] : starts[d + 1]] for d in donors])
-        unit = np.repeat(np.arange(labels.size), counts[donors])
+        rows, unit = donor_rows(train.store, train.n_stores, donors)
         X = train.X[rows]
         noise = rng.standard_normal((rows.size, 1))
         y = simulate_outcomes(X[:, None, :], self.theta_[labels[unit]], scale[unit], noise)[:, 0]
@@ -571,5 +593,5 @@ class MixtureEstimator:
     def _unit_logliks(self, data: UnitData) -> np.ndarray:
         """log sum_c pi_ic f_ic per unit: the E-step's log-sum-exp over segments."""
         prior, covariates = self._prior(data)
-        values = store_logliks(data.stats, self.theta_, prior, self._sigma(), covariates)
+        values = unit_posteriors(data.stats, self.theta_, prior, self._sigma(), covariates)[0]
         return check_finite_result(values, "data", "its log-likelihood overflows")

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from .driver import component_driver
-from .engine import EMRun, Problem, make_problem, posteriors, run_em
+from .engine import EMRun, Problem, posteriors, prepare, run_em
 from .guard import admissible, set_aside_maxima
-from .init import starting_points, starting_values
+from .init import starting_points
 from .logs import get_logger
 from .options import FitOptions, fit_options
 from .panel import SufficientStats
@@ -116,7 +116,7 @@ def fit_mixture(
         )
     covariates = _check_covariates(covariates, stats.n_stores)
     driver = component_driver(stats)
-    problem = make_problem(driver, n_components, options.sigma, covariates)
+    problem = prepare(driver, n_components, options.sigma, covariates)
     theta, prior, sigma = _starts(problem, options, theta0, pi0, sigma0, gamma0)
     if batch:
         run = run_em(
@@ -208,8 +208,8 @@ def refit(
         known_prior = np.broadcast_to(known_prior, (n_known, *known_prior.shape))
     thetas, priors = [known_theta], [known_prior]
     if options.n_init > 0 and n_components > 1:
-        drawn, drawn_pi = starting_values(
-            stats, n_components, options.n_init, rng, options.init, driver, options.sigma
+        drawn, drawn_pi, _ = starting_points(
+            driver, n_components, options.n_init, rng, options.init, options.sigma
         )
         thetas.append(drawn)
         priors.append(_prior_from_pi(drawn_pi, covariates) if concomitant else drawn_pi)
@@ -279,13 +279,7 @@ def _starts(
         if options.n_init < 1:
             raise ValueError("n_init must be >= 1 when no starting values (theta0) are given")
         theta0, drawn_pi, drawn_sigma = starting_points(
-            driver.stats,
-            n_components,
-            options.n_init,
-            options.seed,
-            options.init,
-            driver,
-            options.sigma,
+            driver, n_components, options.n_init, options.seed, options.init, options.sigma
         )
         pi0 = drawn_pi if pi0 is None else pi0
     theta0 = check_start_theta(theta0, "theta0", n_components, driver.n_coef)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -125,22 +125,11 @@ class RegressionData:
 
 
 def unit_stats(unit: np.ndarray, y: np.ndarray, X: np.ndarray, n_units: int) -> SufficientStats:
-    """Sufficient statistics of rows grouped in units (any size, down to one row).
+    """Sufficient statistics of rows grouped in units of any size, down to one row: as
+    :func:`~estimator.longpanel.long_stats` (``unit`` the row's unit, 0..n_units-1).
 
     With every unit a single row the statistics are written down directly:
     G_i = x_i x_i', b_i = x_i y_i / x_i'x_i (the minimum-norm solution), RSS_i = 0.
-
-    Parameters
-    ----------
-    unit : ndarray of int, shape (M,)
-    y : ndarray of shape (M,)
-    X : ndarray of shape (M, P)
-    n_units : int
-
-    Returns
-    -------
-    SufficientStats
-        Per-unit Gram matrices (N, P, P).
     """
     if len(unit) == n_units and np.array_equal(unit, np.arange(n_units)):
         norm = np.einsum("mp,mp->m", X, X)
@@ -285,21 +274,9 @@ def new_data(
             source,
             spec=fitted.concomitant_spec,
         )
-    return RegressionData(
-        unit=unit,
-        y=y,
-        X=X,
-        unit_ids=unit_ids,
-        coef_names=fitted.coef_names,
-        response=fitted.response,
-        formula=fitted.formula,
-        group=fitted.group,
-        covariates=covariates,
-        covariate_names=fitted.covariate_names,
-        concomitant=fitted.concomitant,
-        source=source,
-        spec=fitted.spec,
-        concomitant_spec=fitted.concomitant_spec,
+    # the fitted data's formula, names and specs; these rows, units and covariates
+    return replace(
+        fitted, unit=unit, y=y, X=X, unit_ids=unit_ids, covariates=covariates, source=source
     )
 
 

@@ -153,8 +153,7 @@ from joblib import Parallel, delayed
 from scipy.special import expit, logit, ndtri, softmax
 
 from .derivatives import Derivatives, mixture_derivatives
-from .driver import component_driver
-from .engine import Problem, make_problem, posteriors
+from .engine import Problem, posteriors, prepare
 from .fit import refit
 from .init import SeedLike, seed_sequence
 from .logs import get_logger
@@ -834,7 +833,7 @@ def _check_params(
     if names is None:
         names = default_coef_names(theta.shape[1])
     mode = sigma_mode or "fixed"
-    problem = make_problem(component_driver(stats), len(pi), mode)
+    problem = prepare(stats, len(pi), mode)
     return _Params(theta, pi, sigma, mode, tuple(names), problem)
 
 
@@ -852,7 +851,7 @@ def _fit_params(fit: FitLike, stats: SufficientStats) -> _Params:
             return replace(params, sigma_floored=fit.sigma_floored)
         if fit.covariates is None:
             raise ValueError("a concomitant fit must carry its covariates (fit.covariates)")
-        problem = make_problem(component_driver(stats), fit.n_components, mode, fit.covariates)
+        problem = prepare(stats, fit.n_components, mode, fit.covariates)
         return _Params(
             fit.theta,
             fit.gamma,

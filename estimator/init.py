@@ -74,23 +74,6 @@ def starting_values(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``n_init`` starting points for EM: (theta (R, K, P), pi (R, K)).
 
-    The same draws as :func:`starting_points`, without the sigmas.
-    """
-    theta, pi, _ = starting_points(stats, n_components, n_init, seed, method, driver, sigma_mode)
-    return theta, pi
-
-
-def starting_points(
-    stats: SufficientStats,
-    n_components: int,
-    n_init: int,
-    seed: SeedLike = None,
-    method: InitMethod = "mixed",
-    driver: ComponentDriver | None = None,
-    sigma_mode: SigmaMode = "fixed",
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Draw ``n_init`` starting points for EM, with each group's own sigma where there is one.
-
     Parameters
     ----------
     stats : SufficientStats
@@ -108,6 +91,20 @@ def starting_points(
     sigma_mode : {"fixed", "common", "segment"}
         The fit's sigma mode. With ``"segment"`` the small-group scheme aims at the
         stores that fit most closely (see :func:`_small_group`).
+    """
+    driver = component_driver(stats) if driver is None else driver
+    return starting_points(driver, n_components, n_init, seed, method, sigma_mode)[:2]
+
+
+def starting_points(
+    driver: ComponentDriver,
+    n_components: int,
+    n_init: int,
+    seed: SeedLike,
+    method: InitMethod,
+    sigma_mode: SigmaMode,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`starting_values`' draws from ``driver``, with each group's own sigma.
 
     Returns
     -------
@@ -119,6 +116,7 @@ def starting_points(
         sigma: a small group of stores that fit closely starts with a small
         sigma); NaN for the others.
     """
+    stats = driver.stats
     if method not in INIT_METHODS:
         raise ValueError(f"init method must be one of {INIT_METHODS}, got {method!r}")
     if n_init < 1:
@@ -126,7 +124,6 @@ def starting_points(
     if not 1 <= n_components <= stats.n_stores:
         raise ValueError(f"K = {n_components} segments needs 1 <= K <= N = {stats.n_stores} stores")
     rng = as_generator(seed)
-    driver = component_driver(stats) if driver is None else driver
     theta = np.empty((n_init, n_components, stats.n_coef))
     pi = np.full((n_init, n_components), 1.0 / n_components)
     sigma = np.full((n_init, n_components), np.nan)

@@ -124,15 +124,7 @@ class SalesMixture(MixtureEstimator):
         concomitant: str | None = None,
         guard: str | None = DEFAULT_GUARD,
     ) -> None:
-        self.n_components = n_components
-        self.sigma = sigma
-        self.n_init = n_init
-        self.init = init
-        self.tol = tol
-        self.max_iter = max_iter
-        self.random_state = random_state
-        self.concomitant = concomitant
-        self.guard = guard
+        self._store(locals())
 
     def fit(self, data: Any, *, unit_data: Any = None) -> SalesMixture:
         """Fit the mixture to ``data``; returns self.

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .estimator_base import MixtureEstimator
+from .estimator_base import SAMPLE_UNIT, MixtureEstimator, donor_rows
 from .formula import DataLike, RegressionData, new_data, read_table, regression_data
 from .options import DEFAULT_GUARD, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_N_INIT, DEFAULT_TOL
 
@@ -82,17 +82,7 @@ class MixtureRegression(MixtureEstimator):
         random_state: Any = None,
         guard: str | None = DEFAULT_GUARD,
     ) -> None:
-        self.n_components = n_components
-        self.formula = formula
-        self.group = group
-        self.concomitant = concomitant
-        self.sigma = sigma
-        self.n_init = n_init
-        self.init = init
-        self.tol = tol
-        self.max_iter = max_iter
-        self.random_state = random_state
-        self.guard = guard
+        self._store(locals())
 
     def fit(
         self,
@@ -166,28 +156,11 @@ class MixtureRegression(MixtureEstimator):
         labels : Series
             Every new unit's segment (0-based), indexed by its id.
         """
-        from .estimator_base import SAMPLE_UNIT, check_count, check_seed
-        from .init import as_generator
-
-        self._check_fitted()
-        n_samples = check_count(n_samples, "n_samples")
-        seed = self.random_state if random_state is None else random_state
-        rng = as_generator(check_seed(seed, "random_state"))
+        n_samples, rng = self._sampling(n_samples, random_state)
         train: RegressionData = self._train.panel
         donors = rng.integers(train.n_units, size=n_samples)
-        if self.fit_.gamma is None:
-            labels = rng.choice(self.n_components, size=n_samples, p=self.pi_)
-        else:
-            eta = train.covariates[donors] @ self.fit_.gamma.T
-            prob = np.exp(eta - eta.max(axis=1, keepdims=True))
-            prob /= prob.sum(axis=1, keepdims=True)
-            labels = (prob.cumsum(axis=1) < rng.random(n_samples)[:, None]).sum(axis=1)
-            labels = np.minimum(labels, self.n_components - 1)
-        counts = np.bincount(train.unit, minlength=train.n_units)
-        order = np.argsort(train.unit, kind="stable")
-        starts = np.concatenate([[0], np.cumsum(counts)])
-        rows = np.concatenate([order[starts[d] : starts[d + 1]] for d in donors])
-        unit = np.repeat(np.arange(n_samples), counts[donors])
+        labels = self._draw_labels(n_samples, rng, donors)
+        rows, unit = donor_rows(train.unit, train.n_units, donors)
         mean = np.einsum("mp,mp->m", train.X[rows], self.theta_[labels[unit]])
         y = mean + self.sigma_[labels[unit]] * rng.standard_normal(rows.size)
         frame = self._train.form.iloc[rows].reset_index(drop=True).copy()

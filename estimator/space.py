@@ -115,10 +115,7 @@ class ParameterSpace:
 
     def to_newton(self, theta: np.ndarray, prior: np.ndarray, sigma: np.ndarray) -> np.ndarray:
         """(R, D) Newton coordinates of R parameter sets."""
-        parts = [theta.reshape(len(theta), -1), self.prior.to_newton(prior)]
-        if self.n_sigma:
-            parts.append(np.log(sigma[:, : self.n_sigma]))
-        return np.concatenate(parts, axis=1)
+        return self._stack(theta, self.prior.to_newton(prior), sigma)
 
     def from_newton(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(theta (R, K, P), prior state, sigma (R, K)) of Newton coordinates (R, D)."""
@@ -131,10 +128,7 @@ class ParameterSpace:
     def to_squarem(self, theta: np.ndarray, prior: np.ndarray, sigma: np.ndarray) -> np.ndarray:
         """(R, d) SQUAREM coordinates: theta / scale, the prior's, log sigma."""
         scaled = theta if self.theta_scale is None else theta / self.theta_scale
-        parts = [scaled.reshape(len(theta), -1), self.prior.to_squarem(prior)]
-        if self.n_sigma:
-            parts.append(np.log(sigma[:, : self.n_sigma]))
-        return np.concatenate(parts, axis=1)
+        return self._stack(scaled, self.prior.to_squarem(prior), sigma)
 
     def from_squarem(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The parameter sets of SQUAREM coordinates ``x`` (R, d)."""
@@ -144,6 +138,13 @@ class ParameterSpace:
         width = x.shape[1] - self.n_theta - self.n_sigma
         prior = self.prior.from_squarem(x[:, self.n_theta : self.n_theta + width])
         return theta, prior, self._sigma(x[:, self.n_theta + width :])
+
+    def _stack(self, theta: np.ndarray, prior: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        """theta (R, K, P) flattened, the prior's coordinates (R, .) and log sigma, side by side."""
+        parts = [theta.reshape(len(theta), -1), prior]
+        if self.n_sigma:
+            parts.append(np.log(sigma[:, : self.n_sigma]))
+        return np.concatenate(parts, axis=1)
 
     def _sigma(self, log_sigma: np.ndarray) -> np.ndarray:
         if not self.n_sigma:

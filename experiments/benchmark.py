@@ -62,9 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     argv_full = sys.argv[1:] if argv is None else argv
     limit_blas_threads(args.blas_threads)
-    settings = settings_from(
-        args.quick, args.study, args.seed, args.repeats, args.naive_budget, args.study_replications
-    )
+    settings = settings_from(args)
     command = "python -m experiments.benchmark " + " ".join(argv_full)
     result = run_benchmark(settings, args.out, command.strip())
     for target in result["targets"]:

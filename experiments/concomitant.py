@@ -14,12 +14,8 @@ concomitant. Runs through the study runner; docs/library.md quotes its summary.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
-from estimator import ConvergenceWarning
 from simstudy.cli import args as cliargs
-from simstudy.harness.simulation import build_study, simulate
+from simstudy.cli.study import run_design
 from simstudy.studies import concomitant
 
 DESIGN = [{"n_stores": 200, "n_weeks": 8}, {"n_stores": 800, "n_weeks": 8}]
@@ -27,23 +23,10 @@ DESIGN = [{"n_stores": 200, "n_weeks": 8}, {"n_stores": 800, "n_weeks": 8}]
 
 def main(argv: list[str] | None = None) -> int:
     """Run the concomitant study into OUT (summary.json, summary.csv, raw records)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m experiments.concomitant",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--replications", type=cliargs.positive_int, default=500)
-    parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--seed", type=cliargs.non_negative_int, default=20261208)
-    parser.add_argument("--out", type=Path, default=Path("outputs/concomitant"))
-    args = parser.parse_args(argv)
-    study = build_study(DESIGN, args.replications, concomitant.generate, concomitant.analyse,
-                        seed=args.seed, name="concomitant", version=concomitant.VERSION,
-                        quiet=(ConvergenceWarning,))  # fmt: skip
-    result = simulate(study, concomitant.summarise, args.out, n_jobs=args.n_jobs)
+    result, out = run_design(argv, concomitant, DESIGN, 20261208, __doc__)
     for row in result.document["conditions"]:
         print(row["factors"], [(r["parameter"], r["bias"], r["coverage"]) for r in row["recovery"]])
-    print(f"wrote {args.out / 'summary.json'}")
+    print(f"wrote {out / 'summary.json'}")
     return 0
 
 

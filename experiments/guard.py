@@ -15,12 +15,8 @@ study runner (seeds, workers, checkpoints, resume); docs/engine.md quotes its su
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
-from estimator import ConvergenceWarning
 from simstudy.cli import args as cliargs
-from simstudy.harness.simulation import build_study, simulate
+from simstudy.cli.study import run_design
 from simstudy.studies import guard
 
 DESIGN = [{"design": "npreg", "n": 200}, {"design": "genuine", "n": 200}]
@@ -28,30 +24,10 @@ DESIGN = [{"design": "npreg", "n": 200}, {"design": "genuine", "n": 200}]
 
 def main(argv: list[str] | None = None) -> int:
     """Run the guard study into OUT (summary.json, summary.csv, raw records)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m experiments.guard",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--replications", type=cliargs.positive_int, default=500)
-    parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--seed", type=cliargs.non_negative_int, default=20261207)
-    parser.add_argument("--out", type=Path, default=Path("outputs/guard"))
-    args = parser.parse_args(argv)
-    study = build_study(
-        DESIGN,
-        args.replications,
-        guard.generate,
-        guard.analyse,
-        seed=args.seed,
-        name="guard",
-        version=guard.VERSION,
-        quiet=(ConvergenceWarning,),
-    )
-    result = simulate(study, guard.summarise, args.out, n_jobs=args.n_jobs)
+    result, out = run_design(argv, guard, DESIGN, 20261207, __doc__)
     for row in result.document["conditions"]:
         print(row["factors"], {k: row[k] for k in ("true_guarded", "true_unguarded", "restored")})
-    print(f"wrote {args.out / 'summary.json'}")
+    print(f"wrote {out / 'summary.json'}")
     return 0
 
 

@@ -18,15 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from simstudy.studies.peers import (
-    CASES,
-    N_INIT,
-    PEERS_DATA,
-    compare_all,
-    table,
-    write_doc,
-    write_outputs,
-)
+from simstudy.studies.peers import CASES, N_INIT, PEERS_DATA, compare_all
+from simstudy.writeup.peers import table, write_doc, write_outputs
 
 OUTPUT = Path("outputs/peers")
 DOC = Path("docs/peers.md")

@@ -1,19 +1,10 @@
 """Monte Carlo studies of the sales mixture, and their write-up, in parts that say what they are.
 
-* :mod:`simstudy.harness`: model-agnostic (it imports nothing of the estimator), as
-  SimDesign's runSimulation: :func:`run_simulation` takes a design and the three
-  functions of a study and owns seeds, parallel workers, checkpoints, resume, errors
-  and progress; the performance measures with their Monte Carlo SEs for ``summarise``;
-* :mod:`simstudy.studies`: the studies of this model (configs and truths, synthetic
-  panels, recovery and selection, baselines, BLRT, hard cases, calibration);
-* :mod:`simstudy.writeup`: every table and figure, built once, the report and the
-  generated blocks of README.md and docs/;
-* :mod:`simstudy.bench`: the benchmark;
-* :mod:`simstudy.cli`: the command lines of ``experiments/``.
-
-A study of your own: :func:`run_simulation` (docs/own_study.md), with the measures
-below for its ``summarise``; tables and figures of its summaries:
-:mod:`simstudy.writeup.generic`.
+:mod:`simstudy.harness` (model-agnostic, as SimDesign's runSimulation), :mod:`simstudy.studies`
+(the studies of this model), :mod:`simstudy.writeup` (every table and figure, the report,
+the generated blocks of README.md and docs/), :mod:`simstudy.bench` (the benchmark) and
+:mod:`simstudy.cli` (the command lines of ``experiments/``). A study of your own:
+:func:`run_simulation` (docs/own_study.md) with the measures below for its ``summarise``.
 """
 
 from estimator import match_segments

@@ -12,7 +12,7 @@ import pytest
 from scipy.special import logsumexp
 from scipy.stats import norm
 
-from estimator import load_csv
+from estimator import SufficientStats, load_csv
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO / "data" / "609948.csv"
@@ -98,3 +98,11 @@ def real_stats(real_panel):
 def real(real_panel, real_stats):
     """(panel, sufficient statistics) of the real data."""
     return real_panel, real_stats
+
+
+def per_store_stats(ys, Xs):
+    """SufficientStats of stores with their own designs, from the definitions (lstsq per store)."""
+    ols = np.array([np.linalg.lstsq(X, y, rcond=None)[0] for y, X in zip(ys, Xs, strict=True)])
+    rss = np.array([np.sum((y - X @ b) ** 2) for y, X, b in zip(ys, Xs, ols, strict=True)])
+    gram = np.array([X.T @ X for X in Xs])
+    return SufficientStats(ols, rss, gram, np.array([len(y) for y in ys], dtype=float))

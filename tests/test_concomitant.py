@@ -40,6 +40,17 @@ def concomitant_rows(seed, n_units=300, rows_per_unit=1):
     return pd.DataFrame({"y": y, "x": x, "z": z[unit], "unit": unit})
 
 
+def fitted_concomitant(data_seed, n_units, seed):
+    """Data from :func:`concomitant_rows`, its statistics, and K = 2 with the prior on z."""
+    data = regression_data(concomitant_rows(data_seed, n_units=n_units), "y ~ x", concomitant="~ z")
+    stats = data.sufficient_stats()
+    options = {"n_init": 10, "seed": seed, "sigma": "segment"}
+    fit = fit_mixture(
+        stats, 2, **options, covariates=data.covariates, covariate_names=data.covariate_names
+    )
+    return data, stats, fit
+
+
 def brute_loglik(theta, gamma, sigma, data):
     """sum_i log sum_c pi_ic(z_i) prod_t N(y_it; x_it' theta_c, sigma_c^2), from the definition."""
     log_pi = np.log(softmax(data.covariates @ gamma.T, axis=1))  # (N, K)
@@ -114,17 +125,7 @@ def test_constant_only_concomitant_and_k1_reproduce_the_constant_prior_fit():
 
 
 def test_concomitant_fit_recovers_gamma_with_standard_errors():
-    data = regression_data(concomitant_rows(4, n_units=600), "y ~ x", concomitant="~ z")
-    stats = data.sufficient_stats()
-    fit = fit_mixture(
-        stats,
-        2,
-        n_init=10,
-        seed=1,
-        sigma="segment",
-        covariates=data.covariates,
-        covariate_names=data.covariate_names,
-    )
+    data, stats, fit = fitted_concomitant(4, 600, seed=1)
     assert fit.converged and fit.concomitant and fit.gamma.shape == (2, 2)
     assert fit.n_params == 2 * 2 + 1 * 2 + 2
     inference = observed_information_se(fit, stats)
@@ -249,17 +250,7 @@ def test_sales_mixture_reads_store_covariates_from_a_unit_table(real_panel):
 
 
 def test_bootstrap_draws_membership_from_pi_of_z_and_agrees_with_observed():
-    data = regression_data(concomitant_rows(11, n_units=400), "y ~ x", concomitant="~ z")
-    stats = data.sufficient_stats()
-    fit = fit_mixture(
-        stats,
-        2,
-        n_init=10,
-        seed=2,
-        sigma="segment",
-        covariates=data.covariates,
-        covariate_names=data.covariate_names,
-    )
+    _, stats, fit = fitted_concomitant(11, 400, seed=2)
     observed = observed_information_se(fit, stats)
     boot = bootstrap_se(fit, stats, n_boot=60, seed=3, n_init=2)
     assert boot.valid and boot.details["n_used"] >= 55

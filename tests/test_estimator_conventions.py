@@ -3,11 +3,11 @@
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REAL_DATA, REPO
 from scipy.special import expit, logit
 from scipy.stats import norm
 
@@ -21,15 +21,13 @@ from estimator import (
 )
 from estimator.estimator_base import MixtureEstimator
 
-ROOT = Path(__file__).resolve().parents[1]
-REAL = ROOT / "data" / "609948.csv"
 FAST = {"n_init": 5, "tol": 1e-10, "random_state": 3}
 COLUMNS = ["coef", "std err", "z", "P>|z|", "[0.025", "0.975]"]
 
 
 @pytest.fixture(scope="module")
 def wide() -> pd.DataFrame:
-    return pd.read_csv(REAL)
+    return pd.read_csv(REAL_DATA)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +60,7 @@ def test_summary_has_statsmodels_columns_and_level_dependent_limits(model):
 
 def test_summary_numbers_are_the_inference_and_the_normal_tail(model):
     table = model.summary().parameters
-    inference = observed_information_se(model.fit_, load_csv(REAL).sufficient_stats())
+    inference = observed_information_se(model.fit_, load_csv(REAL_DATA).sufficient_stats())
     theta_rows = table.iloc[:6]
     np.testing.assert_allclose(theta_rows["coef"], model.theta_.ravel())
     np.testing.assert_allclose(theta_rows["std err"], inference.se_theta.ravel(), rtol=1e-9)
@@ -76,7 +74,7 @@ def test_summary_numbers_are_the_inference_and_the_normal_tail(model):
 
 
 def test_pi_has_one_interval_the_logit_one_in_the_inference_and_the_summary(model):
-    inference = observed_information_se(model.fit_, load_csv(REAL).sufficient_stats())
+    inference = observed_information_se(model.fit_, load_csv(REAL_DATA).sufficient_stats())
     half = norm.ppf(0.975) * inference.se_pi / (model.pi_ * (1 - model.pi_))
     expected = expit(logit(model.pi_)[:, None] + np.outer(half, [-1.0, 1.0]))
     np.testing.assert_allclose(inference.ci_pi, expected, rtol=1e-12)
@@ -170,7 +168,7 @@ def test_sampled_stores_follow_the_fitted_model(model):
 
 
 def test_sample_keeps_the_form_of_arrays_and_panels(model):
-    panel = load_csv(REAL)
+    panel = load_csv(REAL_DATA)
     from_arrays = SalesMixture(2, **FAST).fit((panel.y, panel.X))
     (y, X), labels = from_arrays.sample(7)
     assert y.shape == (7, 52) and isinstance(labels, np.ndarray) and labels.shape == (7,)
@@ -221,7 +219,7 @@ def test_sample_refuses_a_count_that_is_not_a_whole_number(model):
 
 
 def test_library_doc_states_the_label_convention_once():
-    text = (ROOT / "docs" / "library.md").read_text()
+    text = (REPO / "docs" / "library.md").read_text()
     assert len(re.findall(r"0-based", text)) >= 1 and "segment_1" in text
     assert text.count("## Segment labels") == 1
 
@@ -238,14 +236,7 @@ class ArraysFront(MixtureEstimator):
 
     def __init__(self, label, n_components=2, *, sigma="fixed", n_init=3, init="mixed",
                  tol=1e-8, max_iter=500, random_state=None):  # fmt: skip
-        self.label = label
-        self.n_components = n_components
-        self.sigma = sigma
-        self.n_init = n_init
-        self.init = init
-        self.tol = tol
-        self.max_iter = max_iter
-        self.random_state = random_state
+        self._store(locals())
 
     def _panel(self, data, train):
         return panel_from_arrays(*data, coef_names=("a", "b"))
@@ -253,7 +244,7 @@ class ArraysFront(MixtureEstimator):
 
 def test_a_second_front_gets_every_convention_from_the_base():
     base = pytest.importorskip("sklearn.base")
-    panel = load_csv(REAL)
+    panel = load_csv(REAL_DATA)
     front = ArraysFront("mine", random_state=0)
     assert front.get_params()["label"] == "mine" and repr(front).startswith("ArraysFront(label=")
     assert base.clone(front).get_params() == front.get_params()

@@ -16,6 +16,7 @@ import fault_study
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REPO
 
 from simstudy.harness import records as records_module
 from simstudy.harness.lock import LOCK_NAME, StudyLockedError, acquire
@@ -31,7 +32,6 @@ from simstudy.harness.runner import (
     run_study,
 )
 
-REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "tests" / "fault_study.py"
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 

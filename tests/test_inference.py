@@ -7,23 +7,24 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import brute_loglik, brute_posteriors, random_params
+from conftest import brute_loglik, brute_posteriors, per_store_stats, random_params
 from scipy.optimize import linear_sum_assignment
 from scipy.special import logit
 from scipy.stats import norm
 
-from estimator import LogL, SufficientStats, fit_mixture, sufficient_stats
-from estimator.driver import component_driver
-from estimator.inference import (
+from estimator import (
+    ConvergenceWarning,
     InferenceWarning,
+    LogL,
+    SufficientStats,
     bootstrap_se,
+    fit_mixture,
     naive_se,
     observed_information_se,
-    parameter_names,
-    score_and_hessian,
-    store_scores,
+    sufficient_stats,
 )
-from estimator.results import ConvergenceWarning
+from estimator.driver import component_driver
+from estimator.inference import parameter_names, score_and_hessian, store_scores
 
 REAL_LIKE_THETA = np.array([9.886, -1.202, 10.794, -1.065, 11.654, -1.822]).reshape(3, 2)
 REAL_LIKE_PI = np.array([0.0733, 0.8357, 0.0910])
@@ -78,14 +79,7 @@ def unbalanced_panel(rng, theta, pi, n_stores):
         c = rng.choice(len(pi), p=pi)
         ys.append(X @ theta[c] + rng.standard_normal(weeks))
         Xs.append(X)
-    ols = np.array([np.linalg.lstsq(X, y, rcond=None)[0] for y, X in zip(ys, Xs, strict=True)])
-    rss = np.array([np.sum((y - X @ b) ** 2) for y, X, b in zip(ys, Xs, ols, strict=True)])
-    stats = SufficientStats(
-        ols=ols,
-        rss=rss,
-        gram=np.array([X.T @ X for X in Xs]),
-        n_obs=np.array([len(y) for y in ys], dtype=float),
-    )
+    stats = per_store_stats(ys, Xs)
     return ys, Xs, stats
 
 

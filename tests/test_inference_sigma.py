@@ -7,21 +7,20 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import brute_loglik, brute_posteriors, random_params
+from conftest import brute_loglik, brute_posteriors, per_store_stats, random_params
 from scipy.stats import norm
 
-from estimator import SufficientStats, fit_mixture, sufficient_stats
-from estimator.driver import component_driver
-from estimator.inference import (
+from estimator import (
+    ConvergenceWarning,
     InferenceWarning,
     bootstrap_se,
+    fit_mixture,
     naive_se,
     observed_information_se,
-    parameter_names,
-    score_and_hessian,
-    store_scores,
+    sufficient_stats,
 )
-from estimator.results import ConvergenceWarning
+from estimator.driver import component_driver
+from estimator.inference import parameter_names, score_and_hessian, store_scores
 
 # ---------------------------------------------------------------------------
 # helpers: panels as stacked store-week rows and the likelihood from its definition
@@ -54,14 +53,7 @@ def stacked_panel(rng, theta, pi, sigma, n_stores, per_store):
         store.append(np.full(len(X), i))
     rows = (np.concatenate(store), np.concatenate(ys), np.vstack(Xs))
     if per_store:
-        ols = np.array([np.linalg.lstsq(X, y, rcond=None)[0] for y, X in zip(ys, Xs, strict=True)])
-        rss = np.array([np.sum((y - X @ b) ** 2) for y, X, b in zip(ys, Xs, ols, strict=True)])
-        stats = SufficientStats(
-            ols=ols,
-            rss=rss,
-            gram=np.array([X.T @ X for X in Xs]),
-            n_obs=np.array([len(y) for y in ys], dtype=float),
-        )
+        stats = per_store_stats(ys, Xs)
     else:
         stats = sufficient_stats(np.array(ys), Xs[0])
     return rows, stats

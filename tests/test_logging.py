@@ -4,9 +4,9 @@ import ast
 import logging
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import REAL_DATA, REPO
 
 from estimator import (
     ConvergenceWarning,
@@ -18,19 +18,17 @@ from estimator import (
     sufficient_stats,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-REAL = ROOT / "data" / "609948.csv"
 FAST = {"n_init": 3, "tol": 1e-8}
 
 
 def test_the_estimator_never_prints():
     printing = []
-    for path in sorted((ROOT / "estimator").rglob("*.py")):
+    for path in sorted((REPO / "estimator").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
-                printing.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+                printing.append(f"{path.relative_to(REPO)}:{node.lineno}")
             if isinstance(node, ast.Attribute) and node.attr in ("stdout", "stderr"):
-                printing.append(f"{path.relative_to(ROOT)}:{node.lineno} sys.{node.attr}")
+                printing.append(f"{path.relative_to(REPO)}:{node.lineno} sys.{node.attr}")
     assert printing == []
 
 
@@ -42,7 +40,7 @@ def test_the_library_logger_has_only_a_null_handler():
 
 def test_fits_selection_and_bootstraps_log_under_salesmix(caplog):
     caplog.set_level(logging.DEBUG, logger="salesmix")
-    panel = load_csv(REAL)
+    panel = load_csv(REAL_DATA)
     stats = panel.sufficient_stats()
     select_k(panel, (1, 2), random_state=0, **FAST)
     fit = fit_mixture(stats, 2, seed=1, **FAST)
@@ -54,7 +52,7 @@ def test_fits_selection_and_bootstraps_log_under_salesmix(caplog):
         level: [r.getMessage() for r in records if r.levelno == level]
         for level in (logging.DEBUG, logging.INFO)
     }
-    assert any(m.startswith(f"{REAL}: wide, 300 stores x 52 weeks") for m in by_level[10])
+    assert any(m.startswith(f"{REAL_DATA}: wide, 300 stores x 52 weeks") for m in by_level[10])
     assert any(m.startswith("K = 2: best log L") and "certified" in m for m in by_level[10])
     infos = by_level[logging.INFO]
     assert [m.split(":")[0] for m in infos if m.startswith("K = ")] == ["K = 1", "K = 2"]
@@ -65,7 +63,7 @@ def test_fits_selection_and_bootstraps_log_under_salesmix(caplog):
 
 def test_warnings_stay_warnings_when_logging_is_on(caplog):
     caplog.set_level(logging.DEBUG, logger="salesmix")
-    panel = load_csv(REAL)
+    panel = load_csv(REAL_DATA)
     stats = sufficient_stats(panel.y[:40] * 1e100, panel.X)  # Newton cannot certify it
     with pytest.warns(ConvergenceWarning, match="not a certified maximum"):
         fit_mixture(stats, 2, n_init=3, seed=3, max_iter=50)
@@ -85,7 +83,7 @@ def test_a_program_that_configures_nothing_sees_nothing_and_basic_config_shows_r
     runs = {
         mode: subprocess.run(
             [sys.executable, "-c", script, mode],
-            cwd=ROOT,
+            cwd=REPO,
             capture_output=True,
             text=True,
             timeout=300,

@@ -2,11 +2,11 @@
 
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REAL_DATA, REPO
 from scipy.special import logsumexp
 from scipy.stats import norm
 
@@ -25,15 +25,13 @@ from estimator import (
     select_k,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-REAL = ROOT / "data" / "609948.csv"
-RESULTS = ROOT / "outputs" / "results.json"
+RESULTS = REPO / "outputs" / "results.json"
 FAST = {"n_init": 5, "tol": 1e-10, "random_state": 3}
 
 
 @pytest.fixture(scope="module")
 def wide() -> pd.DataFrame:
-    return pd.read_csv(REAL)
+    return pd.read_csv(REAL_DATA)
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +150,7 @@ def test_segment_labels_are_0_based_and_named_from_1(model, wide):
 
 @pytest.mark.parametrize("scale", [1e200, -1e200, 1e300])
 def test_data_beyond_float64_are_refused_naming_the_argument(model, scale):
-    panel = load_csv(REAL)
+    panel = load_csv(REAL_DATA)
     huge = panel.y * scale
     message = r"^data is too large in magnitude: .* overflow"
     for method in ("predict_proba", "predict", "score_samples", "score", "criteria"):
@@ -163,7 +161,7 @@ def test_data_beyond_float64_are_refused_naming_the_argument(model, scale):
 
 
 def test_a_probability_is_never_nan(model):
-    panel = load_csv(REAL)
+    panel = load_csv(REAL_DATA)
     for scale in 10.0 ** np.arange(0, 310, 10):
         for sign in (1.0, -1.0):
             try:
@@ -175,7 +173,7 @@ def test_a_probability_is_never_nan(model):
 
 
 def test_every_input_kind_gives_the_panel_fit(wide, long, tmp_path):
-    panel = load_csv(REAL)
+    panel = load_csv(REAL_DATA)
     reference = fit_mixture(panel.sufficient_stats(), 2, n_init=5, tol=1e-10, seed=3)
     string_ids = long.assign(store="store " + long["store"].str[5:])
     int_ids = long.assign(store=long["store"].str[5:].astype(int) * 10)
@@ -198,7 +196,7 @@ def test_per_store_outputs_are_labelled_by_store_id_for_frames(model, long):
     assert (model.posteriors_.to_numpy().argmax(axis=1) == model.labels_).all()
     by_int = SalesMixture(3, **FAST).fit(long.assign(store=long["store"].str[5:].astype(int)))
     assert by_int.posteriors_.index[:3].tolist() == [1, 2, 3]
-    by_panel = SalesMixture(3, **FAST).fit(load_csv(REAL))
+    by_panel = SalesMixture(3, **FAST).fit(load_csv(REAL_DATA))
     assert isinstance(by_panel.posteriors_, np.ndarray) and by_panel.labels_.shape == (300,)
 
 
@@ -207,7 +205,7 @@ def test_predict_proba_on_the_training_data_is_the_posteriors(model, wide, long)
     assert (model.predict(wide) == model.labels_).all()
     as_long = model.predict_proba(long).loc[model.posteriors_.index]
     np.testing.assert_allclose(as_long, model.posteriors_, atol=1e-9)
-    panel = load_csv(REAL)
+    panel = load_csv(REAL_DATA)
     np.testing.assert_allclose(model.predict_proba(panel.y), model.posteriors_, atol=1e-13)
 
 
@@ -325,10 +323,10 @@ def test_reprs_are_compact(model):
 
 
 def test_library_doc_code_runs(monkeypatch, capsys):
-    text = (ROOT / "docs" / "library.md").read_text()
+    text = (REPO / "docs" / "library.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     assert len(blocks) >= 4
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(REPO)
     namespace: dict = {}
     for block in blocks:
         exec(compile(block, "docs/library.md", "exec"), namespace)

@@ -11,6 +11,7 @@ from scipy.special import log_softmax, logsumexp
 
 from experiments import peers as peers_cli
 from simstudy.studies import peers
+from simstudy.writeup import peers as peers_doc
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "outputs" / "peers" / "peers.json"
@@ -171,21 +172,21 @@ def test_flexmix_sigma_ml_is_its_sigma_without_the_degrees_of_freedom():
 
 def test_doc_and_markdown_agree_with_the_committed_comparison(committed):
     doc = (ROOT / "docs" / "peers.md").read_text(encoding="utf-8")
-    assert peers.rewrite_doc(doc, committed) == doc, "run python -m experiments.peers"
+    assert peers_doc.rewrite_doc(doc, committed) == doc, "run python -m experiments.peers"
     markdown = (ROOT / "outputs" / "peers" / "peers.md").read_text(encoding="utf-8")
-    assert peers.table(committed) in markdown
+    assert peers_doc.table(committed) in markdown
 
 
 def test_a_hand_edited_doc_number_is_put_back(committed):
     doc = (ROOT / "docs" / "peers.md").read_text(encoding="utf-8")
-    start = doc.index(peers.BLOCK_OPEN)
+    start = doc.index(peers_doc.BLOCK_OPEN)
     edited = doc[:start] + doc[start:].replace("-22164.1313", "-22164.1", 1)
-    assert edited != doc and peers.rewrite_doc(edited, committed) == doc
+    assert edited != doc and peers_doc.rewrite_doc(edited, committed) == doc
 
 
 def test_doc_without_markers_is_refused_naming_the_file(committed):
     with pytest.raises(ValueError, match=r"^notes\.md: needs <!-- peers:table -->"):
-        peers.rewrite_doc("no block here\n", committed, "notes.md")
+        peers_doc.rewrite_doc("no block here\n", committed, "notes.md")
 
 
 def test_rerun_r_without_rscript_says_so_in_one_line(monkeypatch, capsys, tmp_path):

@@ -1,10 +1,10 @@
 """Configs, the design grid, derived truths, and the smoke study end to end."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REAL_DATA, REPO
 
 from estimator import segment_distances
 from estimator.panel import design_matrix
@@ -24,11 +24,8 @@ from simstudy.studies.config import (
 from simstudy.studies.generate import real_prices
 from simstudy.studies.mixture import study as build_study
 
-REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "experiments" / "configs"
-GRAM = design_matrix(real_prices(REPO / "data" / "609948.csv")).T @ design_matrix(
-    real_prices(REPO / "data" / "609948.csv")
-)
+GRAM = design_matrix(real_prices(REAL_DATA)).T @ design_matrix(real_prices(REAL_DATA))
 
 
 def real_truth():
@@ -173,7 +170,7 @@ def test_estimated_sigma_is_recorded_and_recovered(tmp_path):
         replications=3,
         factors={"N": [200], "T": [52], "K": [2], "separation": [1.5], "sigma": [1.5]},
         fit={**config["fit"], "sigma": "common"},
-        price_data=str(REPO / "data" / "609948.csv"),
+        price_data=str(REAL_DATA),
     )
     study = build_study(config)
     records = run_study(study, tmp_path, progress=None)

@@ -57,9 +57,7 @@ from .settings import DEFAULT_SEED, KEEP_Y_MAX_STORES, Settings, real_like_confi
 REAL_KS_BLRT = (1, 2, 3, 4)
 """K fitted for the real-data BLRT case: tests of K0 = 1..3 (the issue's target)."""
 
-# ---------------------------------------------------------------------------
-# cases
-# ---------------------------------------------------------------------------
+# -- cases --------------------------------------------------------------------
 
 
 def _log(message: str) -> None:
@@ -280,9 +278,7 @@ def _replication_seconds(folder: Path) -> float | None:
         return None
 
 
-# ---------------------------------------------------------------------------
-# the million-store probe (fresh process: its max RSS is the pipeline's alone)
-# ---------------------------------------------------------------------------
+# -- the million-store probe (fresh process: its max RSS is the pipeline's alone) ---
 
 
 def probe(n_stores: int, seed: int, n_init: int) -> dict[str, Any]:
@@ -334,9 +330,7 @@ def run_probes(settings: Settings, base_env: dict[str, str]) -> list[dict[str, A
     return results
 
 
-# ---------------------------------------------------------------------------
-# where the time of one iteration goes
-# ---------------------------------------------------------------------------
+# -- where the time of one iteration goes -------------------------------------
 
 
 def by_hand(resid: np.ndarray) -> np.ndarray:

@@ -1,12 +1,7 @@
 """Time and memory of reading a large wide sales CSV with :func:`estimator.load_csv`.
 
-:func:`time_wide_csv` writes a synthetic wide CSV (``Price`` and one column per
-store, cells like the real data's ``25798.05``) to a temporary folder, loads
-it in a fresh Python process and reports the load's wall time and that
-process's peak resident memory (``resource.getrusage``), so the figure is not
-inflated by the writer. :func:`record_wide_csv` adds the date, machine load and
-versions and writes the figures to a JSON file. Run it by hand (heavy at 10^6
-stores: a 440 MB temporary file), e.g.::
+A synthetic wide CSV is loaded in a fresh process, so its peak resident memory is the
+load's alone. By hand (10^6 stores write a 440 MB temporary file)::
 
     python -m simstudy.bench.csvread --stores 1000000 --weeks 52 \
         --out outputs/csv_read/wide_csv.json
@@ -47,20 +42,8 @@ print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_rss_mb":
 
 
 def write_wide_csv(path: str | os.PathLike, n_stores: int, n_weeks: int, seed: int = 0) -> Path:
-    """Write a synthetic wide sales CSV, one week (row) at a time.
-
-    Parameters
-    ----------
-    path : str or path-like
-    n_stores, n_weeks : int
-        N store columns and T week rows.
-    seed : int
-
-    Returns
-    -------
-    Path
-        ``path``; log sales are 10 - 1.1 log p_t + N(0, 1), both to 2 decimals.
-    """
+    """Write a synthetic wide sales CSV of N store columns and T week rows to ``path``, a
+    week at a time: log sales 10 - 1.1 log p_t + N(0, 1), prices and sales to 2 decimals."""
     rng = np.random.default_rng(seed)
     prices = np.round(rng.uniform(1.5, 4.5, n_weeks), 2)
     path = Path(path)
@@ -73,21 +56,11 @@ def write_wide_csv(path: str | os.PathLike, n_stores: int, n_weeks: int, seed: i
 
 
 def time_wide_csv(n_stores: int, n_weeks: int = 52, seed: int = 0) -> dict[str, Any]:
-    """Write a wide CSV of ``n_stores`` x ``n_weeks``, load it in a fresh process, report.
+    """Write a wide CSV of ``n_stores`` x ``n_weeks`` and load it in a fresh process.
 
-    Parameters
-    ----------
-    n_stores, n_weeks : int
-    seed : int
-
-    Returns
-    -------
-    dict
-        ``n_stores``, ``n_weeks``, ``file_mb`` (size of the CSV), ``seconds``
-        (wall time of :func:`estimator.load_csv`), ``cpu_seconds`` (its user +
-        system CPU time, less sensitive to a busy machine) and ``peak_rss_mb``
-        (peak resident memory of the loading process, interpreter and imports
-        included).
+    Returns ``n_stores``, ``n_weeks``, ``file_mb``, ``seconds`` (wall time of
+    :func:`estimator.load_csv`), ``cpu_seconds`` (user + system: less sensitive to a busy
+    machine) and ``peak_rss_mb`` (of the loading process, interpreter and imports included).
     """
     with tempfile.TemporaryDirectory() as folder:
         path = write_wide_csv(Path(folder) / "wide.csv", n_stores, n_weeks, seed)
@@ -112,14 +85,8 @@ def time_wide_csv(n_stores: int, n_weeks: int = 52, seed: int = 0) -> dict[str, 
 
 
 def record_wide_csv(out: str | os.PathLike, n_stores: int, n_weeks: int = 52) -> dict[str, Any]:
-    """Run :func:`time_wide_csv` once and write its figures, with provenance, to ``out``.
-
-    Returns
-    -------
-    dict
-        What was written: the figures, ``command``, ``date`` (UTC),
-        ``load_average`` (1, 5, 15 min, before the run) and ``software``.
-    """
+    """Run :func:`time_wide_csv` once and write its figures to ``out`` with ``command``,
+    ``date`` (UTC), ``load_average`` before the run, ``cpu_count`` and ``software``; return them."""
     load = list(os.getloadavg())
     command = f"python -m simstudy.bench.csvread --stores {n_stores} --weeks {n_weeks} --out {out}"
     figures = time_wide_csv(n_stores, n_weeks)

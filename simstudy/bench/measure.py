@@ -41,9 +41,7 @@ from ..studies.paths import REAL_DATA, REAL_LIKE_CONFIG
 from .naive_em import naive_e_step, naive_fit, naive_m_step
 from .settings import CHUNK_STORES, MB, real_like_config, rule_label
 
-# ---------------------------------------------------------------------------
-# measuring
-# ---------------------------------------------------------------------------
+# -- measuring ----------------------------------------------------------------
 
 
 def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, list[float], Any]:
@@ -87,9 +85,7 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-# ---------------------------------------------------------------------------
-# data
-# ---------------------------------------------------------------------------
+# -- data ---------------------------------------------------------------------
 
 
 @dataclass
@@ -182,9 +178,7 @@ def lognormal_prices(n_weeks: int, seed: np.random.SeedSequence) -> np.ndarray:
     return draw_prices(spec, n_weeks, seed)
 
 
-# ---------------------------------------------------------------------------
-# the two implementations on one workload
-# ---------------------------------------------------------------------------
+# -- the two implementations on one workload ----------------------------------
 
 
 def drawn_starts(

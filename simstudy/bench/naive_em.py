@@ -1,23 +1,10 @@
 """A straightforward EM for the mixture of price regressions, kept only for the benchmark.
 
-This is the textbook implementation the engine is measured against. Every
-iteration it
-
-* evaluates the full N x T x K array of normal log-densities with
-  :func:`scipy.stats.norm.logpdf` and sums it over weeks,
-* forms the posteriors with :func:`scipy.special.logsumexp` over segments,
-* solves each segment's weighted least squares on the stacked N*T
-  observations (the weighted normal equations ``Xs' diag(w) Xs theta = Xs' diag(w) ys``),
-
-and runs the restarts one after another in a Python loop. It uses the
-engine's stopping rule exactly (:func:`estimator.engine.run_em`): the
-log-likelihood l_t is evaluated at the current parameters in the E-step
-before each M-step; a restart stops when ``|l_t - l_{t-1}| <= tol |l_{t-1}|``,
-when a segment's posterior weight sum falls below ``MIN_SEGMENT_WEIGHT``
-(degenerate), or after ``max_iter`` M-steps (unconverged).
-
-Nothing here is used by the estimator; it exists so that the benchmark can
-show the speed-up from the same starting values to the same answer.
+The textbook implementation the engine is measured against (docs/benchmark.md): the
+full N x T x K array of ``scipy.stats.norm.logpdf`` summed over weeks, posteriors by
+``logsumexp``, each segment's weighted least squares on the stacked N*T observations,
+restarts in a Python loop, and the engine's stopping rule exactly
+(:func:`estimator.engine.run_em`), so both go from the same starts to the same answer.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..harness.files import write_bytes_atomic
 from ..writeup.format import sig
-from ..writeup.tables import Table, render, speed, speed_ratio
+from ..writeup.tables import markdown_table, render, speed, speed_ratio
 from .settings import (
     CHUNK_STORES,
     MB,
@@ -29,9 +29,7 @@ from .settings import (
     real_like_config,
 )
 
-# ---------------------------------------------------------------------------
-# targets, tables, figure
-# ---------------------------------------------------------------------------
+# -- targets, tables, figure --------------------------------------------------
 
 
 def _slope(xs: Sequence[float], ys: Sequence[float]) -> float:
@@ -43,12 +41,13 @@ def evaluate_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     rows = result["cases"]
     targets = _engine_targets(result)
     for row in [r for r in rows if r["case"] == "1"]:
+        seconds = row["ours_s"]
         targets.append(
             _target(
                 f"case 1 ours < {TARGET_REAL_SECONDS} s [{row['rule']}]",
-                f"{row['ours_s']:.3f} s",
-                row["ours_s"] < TARGET_REAL_SECONDS,
-                f"{row['ours_s'] / TARGET_REAL_SECONDS:.1f}x over",
+                f"{seconds:.3f} s",
+                seconds < TARGET_REAL_SECONDS,
+                f"{seconds / TARGET_REAL_SECONDS:.1f}x over",
             )
         )
         targets.append(
@@ -59,21 +58,15 @@ def evaluate_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{TARGET_REAL_RATIO / row['ratio']:.1f}x short",
             )
         )
-    study = [
-        r for r in result.get("study", []) if r.get("n_jobs") == 2 and r.get("returncode") == 0
-    ]
-    if study:
-        s = study[0]
-        serial = [
-            r for r in result.get("study", []) if r.get("n_jobs") == 1 and r.get("returncode") == 0
-        ]
-        ideal = ""
-        if serial and serial[0].get("replication_seconds_sum"):
-            ideal = (
-                f" (n_jobs = 1 replications took {serial[0]['replication_seconds_sum']:.0f} s "
-                f"in all: split over 2 free cores >= "
-                f"{serial[0]['replication_seconds_sum'] / 2:.0f} s plus start-up)"
-            )
+    study = {r.get("n_jobs"): r for r in result.get("study", []) if r.get("returncode") == 0}
+    if 2 in study:
+        s, serial = study[2], study.get(1, {}).get("replication_seconds_sum")
+        ideal = (
+            f" (n_jobs = 1 replications took {serial:.0f} s in all: split over 2 free cores "
+            f">= {serial / 2:.0f} s plus start-up)"
+            if serial
+            else ""
+        )
         targets.append(
             _target(
                 f"case 5 (real_like, {s['replications']} replications) n_jobs = 2 "
@@ -257,9 +250,13 @@ def _load_note(result: dict[str, Any]) -> str:
 
 
 def _markdown(headers: str, rows: list[list[Any]]) -> str:
-    """A github markdown table; ``headers`` separated by ``|``."""
-    cells = [[str(c) for c in row] for row in rows]
-    return render(Table("", "", headers.split("|"), cells, align=["l"] * len(cells[0])), "md")
+    """:func:`markdown_table` with ``headers`` separated by ``|``."""
+    return markdown_table(headers.split("|"), rows)
+
+
+def _section(title: str, *paragraphs: str) -> list[str]:
+    """The lines of a section: its heading, then each non-empty paragraph and a blank line."""
+    return [f"## {title}", "", *(line for text in paragraphs if text for line in (text, ""))]
 
 
 def case_table(rows: list[dict[str, Any]]) -> str:
@@ -342,83 +339,69 @@ def render_markdown(result: dict[str, Any]) -> str:
     ]
     probes = result.get("probes", [])
     if probes:
-        lines += [
-            "## N = 1,000,000 in a fresh process (max RSS of the whole pipeline)",
-            "",
-            "Generated in chunks of "
-            f"{CHUNK_STORES:,} stores (never the N x T matrix), reduced to sufficient "
-            "statistics chunk by chunk, then fitted (K = 3, n_init = 5, library default rule).",
-            "",
+        rows = [
+            [
+                p["blas_threads"],
+                *(sig(p.get(k), 3) for k in ("generate_and_pass_s", "pass_s", "fit_s")),
+                p.get("n_iter_best", "-"),
+                sig(p.get("max_rss_mb"), 3),
+                p.get("load_at_start", "-"),
+                p["status"][:60],
+            ]
+            for p in probes
+        ]
+        lines += _section(
+            "N = 1,000,000 in a fresh process (max RSS of the whole pipeline)",
+            f"Generated in chunks of {CHUNK_STORES:,} stores (never the N x T matrix), reduced "
+            "to sufficient statistics chunk by chunk, then fitted (K = 3, n_init = 5, library "
+            "default rule).",
             _markdown(
                 "BLAS threads|generate + pass s|pass s|fit s|iterations (best start)|"
                 "max RSS MB|load|status",
-                [
-                    [
-                        p["blas_threads"],
-                        *(sig(p.get(k), 3) for k in ("generate_and_pass_s", "pass_s", "fit_s")),
-                        p.get("n_iter_best", "-"),
-                        sig(p.get("max_rss_mb"), 3),
-                        p.get("load_at_start", "-"),
-                        p["status"][:60],
-                    ]
-                    for p in probes
-                ],
+                rows,
             ),
-            "",
-        ]
+        )
     study = result.get("study", [])
-    lines += ["## Case 5: the whole real_like study", ""]
     if study and "n_jobs" in study[0]:
-        lines += [
+        rows = [
+            [
+                s["n_jobs"],
+                s["replications"],
+                *(sig(s[k], 3) for k in ("seconds", "ms_per_replication")),
+                sig(s.get("replication_seconds_sum"), 3),
+                s["load_at_start"][0],
+                s["status"][:60],
+            ]
+            for s in study
+        ]
+        lines += _section(
+            "Case 5: the whole real_like study",
             f"`{study[0]['command'].replace('--n-jobs 1', '--n-jobs J')}`, a fresh output "
             "folder each time (nothing resumed); the config's fit: "
             f"{_study_fit_note()}. `sum of replication s` adds up the seconds each "
             "replication record reports (generate + fit K = 1..5 + metrics): with n_jobs = 2 "
             "it should stay at the n_jobs = 1 figure; where it doubles, the two workers did not "
             "get two free cores.",
-            "",
             _markdown(
-                "n_jobs|replications|wall s|ms / replication|sum of replication s|load|status",
-                [
-                    [
-                        s["n_jobs"],
-                        s["replications"],
-                        sig(s["seconds"], 3),
-                        sig(s["ms_per_replication"], 3),
-                        sig(s.get("replication_seconds_sum"), 3),
-                        s["load_at_start"][0],
-                        s["status"][:60],
-                    ]
-                    for s in study
-                ],
+                "n_jobs|replications|wall s|ms / replication|sum of replication s|load|status", rows
             ),
-            "",
-        ]
+        )
     else:
-        lines += [study[0]["status"] if study else "Not run (pass `--study`).", ""]
-    lines += [
-        "## Targets",
-        "",
-        _markdown(
-            "target|measured|status",
-            [[t["target"], t["measured"], t["status"]] for t in result["targets"]],
-        ),
-        "",
-    ]
+        status = study[0]["status"] if study else "Not run (pass `--study`)."
+        lines += _section("Case 5: the whole real_like study", status)
+    targets = [[t["target"], t["measured"], t["status"]] for t in result["targets"]]
+    lines += _section("Targets", "", _markdown("target|measured|status", targets))
     breakdown = result.get("breakdown", [])
     if breakdown:
-        lines += [
-            "## Where one iteration's time goes (real panel, N = 300, T = 52, K = 4)",
-            "",
-            _markdown(
-                "implementation|piece|us|us per restart",
-                [
-                    [b["implementation"], b["piece"], sig(b["us"], 3), sig(b["us_per_restart"], 3)]
-                    for b in breakdown
-                ],
-            ),
-            "",
+        rows = [
+            [b["implementation"], b["piece"], sig(b["us"], 3), sig(b["us_per_restart"], 3)]
+            for b in breakdown
         ]
+        lines += _section(
+            "Where one iteration's time goes (real panel, N = 300, T = 52, K = 4)",
+            "",
+            _markdown("implementation|piece|us|us per restart", rows),
+        )
     return "\n".join(lines)
 
 
@@ -438,12 +421,12 @@ def save_figure(result: dict[str, Any], out: Path) -> list[Path]:
     ax.loglog(
         ns, [r["ours_fit_s"] for r in scale], "o:", color="C0", alpha=0.6, label="ours (fit only)"
     )
-    for axis, key_meas, key_est, scale_by in (
-        (ax, "naive_s", "naive_estimate_s", 1.0),
-        (cx, "naive_us_per_iter", "naive_us_per_iter", 1.0),
+    for axis, key_meas, key_est in (
+        (ax, "naive_s", "naive_estimate_s"),
+        (cx, "naive_us_per_iter", "naive_us_per_iter"),
     ):
-        meas = [(r["N"], r[key_meas] * scale_by) for r in scale if r["naive_s"] is not None]
-        est = [(r["N"], r[key_est] * scale_by) for r in scale if r["naive_s"] is None]
+        meas = [(r["N"], r[key_meas]) for r in scale if r["naive_s"] is not None]
+        est = [(r["N"], r[key_est]) for r in scale if r["naive_s"] is None]
         if meas:
             axis.loglog(*zip(*meas, strict=True), "s-", color="C3", label="straightforward")
         if est:

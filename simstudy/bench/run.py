@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
 from dataclasses import replace
@@ -37,9 +38,7 @@ from .settings import Settings, default_settings
 COMMITTED_STUDIES = ("selection_grid", "blrt_grid")
 """Studies whose recorded run times the benchmark reports (their own runs are too long)."""
 
-# ---------------------------------------------------------------------------
-# driver
-# ---------------------------------------------------------------------------
+# -- driver -------------------------------------------------------------------
 
 
 def run_benchmark(
@@ -48,22 +47,10 @@ def run_benchmark(
     command: str = "python -m experiments.benchmark",
     env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Run every case, write OUT/benchmark.md, OUT/benchmark.json and the figure.
+    """Run every case into the folder ``out`` (created); return what benchmark.json holds.
 
-    Parameters
-    ----------
-    settings : Settings
-    out : Path
-        Output folder (created).
-    command : str
-        How the benchmark was invoked (recorded).
-    env : dict, optional
-        Environment for the subprocesses (case 5, probes); default this process's.
-
-    Returns
-    -------
-    dict
-        The document written to benchmark.json.
+    ``command`` is recorded; ``env`` is the subprocesses' environment (case 5, the
+    probes; default this process's).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -96,10 +83,7 @@ def run_benchmark(
     meta.update(
         load_end=load_average(), seconds=time.perf_counter() - started, max_rss_mb=max_rss_mb()
     )
-    result["targets"] = evaluate_targets(result)
-    result = jsonable(result)
-    write_json_atomic(out / "benchmark.json", result)
-    write_text_atomic(out / "benchmark.md", render_markdown(result))
+    result = _write(out, result)
     save_figure(result, out)
     return result
 
@@ -114,6 +98,11 @@ def refresh_committed_studies(out: Path) -> dict[str, Any]:
     for study in COMMITTED_STUDIES:
         result[study] = committed_study_run(OUTPUTS / study)
     result["meta"]["refreshed"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return _write(out, result)
+
+
+def _write(out: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate the targets of ``result``, write benchmark.json and benchmark.md; the JSON."""
     result["targets"] = evaluate_targets(result)
     result = jsonable(result)
     write_json_atomic(out / "benchmark.json", result)
@@ -135,20 +124,13 @@ def blas_threads() -> str:
     return ", ".join(sorted(found)) or "unknown"
 
 
-def settings_from(
-    quick: bool,
-    study: bool,
-    seed: int,
-    repeats: int | None = None,
-    naive_budget: float | None = None,
-    study_replications: int | None = None,
-) -> Settings:
-    """The default (or quick) settings with the command line's overrides (None: keep)."""
-    overrides: dict[str, Any] = {"study": study, "seed": seed}
-    if repeats:
-        overrides["repeats"] = repeats
-    if naive_budget is not None:
-        overrides["naive_budget"] = naive_budget
-    if study_replications:
-        overrides["study_replications"] = study_replications
-    return replace(default_settings(quick), **overrides)
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The default (or ``--quick``) settings with the command line's overrides (unset: kept)."""
+    overrides: dict[str, Any] = {"study": args.study, "seed": args.seed}
+    if args.repeats:
+        overrides["repeats"] = args.repeats
+    if args.naive_budget is not None:
+        overrides["naive_budget"] = args.naive_budget
+    if args.study_replications:
+        overrides["study_replications"] = args.study_replications
+    return replace(default_settings(args.quick), **overrides)

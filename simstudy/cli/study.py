@@ -18,13 +18,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Literal
+from argparse import RawDescriptionHelpFormatter as RawDescription
+from pathlib import Path
+from typing import Any, Literal
+
+from estimator import ConvergenceWarning
 
 from ..harness.runner import (
     RUN_ERRORS,
     StudyFailedError,
     StudyInterrupted,
 )
+from ..harness.simulation import SimulationResult, build_study, simulate
 from ..studies import mixture
 from ..studies.config import load_config
 from ..studies.paths import OUTPUTS
@@ -108,3 +113,30 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
         f"tables/{'' if args.no_figures else ', figures/'}"
     )
     return 0
+
+
+def run_design(
+    argv: list[str] | None, module: Any, design: list[dict[str, Any]], seed: int, doc: str
+) -> tuple[SimulationResult, Path]:
+    """The command line of a study module with a fixed design (``experiments.guard``, say):
+    ``--replications``, ``--n-jobs``, ``--seed``, ``--out``; run it; the result and folder."""
+    name = module.__name__.rsplit(".", 1)[-1]
+    parser = argparse.ArgumentParser(
+        f"python -m experiments.{name}", description=doc, formatter_class=RawDescription
+    )
+    parser.add_argument("--replications", type=cliargs.positive_int, default=500)
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--seed", type=cliargs.non_negative_int, default=seed)
+    parser.add_argument("--out", type=Path, default=OUTPUTS / name)
+    args = parser.parse_args(argv)
+    study = build_study(
+        design,
+        args.replications,
+        module.generate,
+        module.analyse,
+        seed=args.seed,
+        name=name,
+        version=module.VERSION,
+        quiet=(ConvergenceWarning,),
+    )
+    return simulate(study, module.summarise, args.out, n_jobs=args.n_jobs), args.out

@@ -1,12 +1,9 @@
 """One writer per study folder: an exclusive lock file holding the holder's PID and host.
 
-The lock is a kernel ``flock`` on ``DIR/.study.lock``: the kernel releases it when
-its process dies however it dies (even ``kill -9``), so a lock left by a dead
-process is never mistaken for a live one; the file's text (PID, host, start time)
-names the holder in the refusal and says when a dead run's lock was taken over.
-The descriptor is not inherited by worker processes (PEP 446), so orphaned
-workers cannot hold it either. On release the file is removed; a run that locked
-a file just removed by another sees the path no longer names its file and retries.
+A kernel ``flock`` on ``DIR/.study.lock``: released when its process dies however it dies
+(even ``kill -9``) and not inherited by workers (PEP 446); the file's text names the
+holder in a refusal. On release the file is removed; a run that locked a file just
+removed by another retries.
 """
 
 from __future__ import annotations
@@ -77,17 +74,8 @@ def _holder(text: str) -> str:
 
 
 def acquire(folder: str | Path) -> FolderLock:
-    """Lock ``folder`` (created if needed) for this process.
-
-    Returns
-    -------
-    FolderLock
-
-    Raises
-    ------
-    StudyLockedError
-        A live process holds it; the message names its PID and host.
-    """
+    """Lock ``folder`` (created if needed) for this process; :class:`StudyLockedError`
+    naming the holder's PID and host when a live process holds it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_NAME

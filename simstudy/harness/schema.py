@@ -1,12 +1,9 @@
 """Checks of a parsed JSON config: every key, its type and its range, one line at fault.
 
-Each check is a function ``check(value, path)`` raising :class:`ConfigError` with
-one line naming the key path, e.g. ``fit.n_inti: unknown key; did you mean
-n_init?`` or ``replications: expected an integer >= 1, got 2.7``; :func:`mapping`,
-:func:`list_of` and :func:`either` build a schema from them. Keys ending in
-``_note`` are free text for the reader. A study's own schema is built from these
-(the mixture studies': :mod:`simstudy.studies.schema`). Written here rather than
-with jsonschema (not a dependency), whose messages do not name the key in one line.
+A check is ``check(value, path)`` raising :class:`ConfigError` naming the key path
+(``fit.n_inti: unknown key; did you mean n_init?``); :func:`mapping`, :func:`list_of`
+and :func:`either` build a schema from them. Written here rather than with jsonschema
+(not a dependency), whose messages do not name the key in one line.
 """
 
 from __future__ import annotations

@@ -1,32 +1,19 @@
 """The one way into a study, as SimDesign's ``runSimulation``: a design and three functions.
 
 :func:`run_simulation` takes a design (one row per condition) and three plain
-functions, and returns one row of summaries per condition::
+functions, and returns one row of summaries per condition (docs/own_study.md)::
 
     generate(condition, rng) -> data
     analyse(condition, data, rng) -> dict    # one replication's results
     summarise(condition, results) -> dict    # one condition's summary (optional)
 
-A design is a DataFrame or a list of dicts (factor name -> level; the functions
-then get the row as a dict), or a list of condition objects with an ``id``, a
-``factors`` dict and ``to_dict()`` (the functions then get the object itself: the
-built-in studies pass conditions that carry their truth). ``rng`` is a
-``numpy.random.Generator`` of its own for every (condition, replication, step);
-``rng.bit_generator.seed_seq`` is its SeedSequence, for code that derives child
-streams. ``results`` is a DataFrame with one row per successful replication (the
-columns ``analyse`` returned, plus ``replication``, ``seed`` and ``seconds``).
-Everything else is the runner's (:mod:`simstudy.harness.runner`): reproducible seeds
-whatever the number of workers, parallel workers, checkpoints and resume in
-``out_dir``, error capture and progress. See docs/own_study.md.
-
-Every study writes the same ``summary.json`` (docs/own_study.md): the study's name,
-replications, seed, factors, settings and run (workers, wall time, software), then
-per condition its ``to_dict()``, the runner's counts (:data:`SUMMARY_KEYS`) and the
-fields of ``summarise``; ``summary.csv`` is its flat view (:func:`summary_frame`).
-
-To rerun one replication by hand (a failing one, say): its record's ``seed``
-column is s; ``generate`` got ``default_rng(SeedSequence(s).spawn(2)[0])`` and
-``analyse`` ``default_rng(SeedSequence(s).spawn(2)[1])``.
+A design is a DataFrame or a list of dicts, or a list of condition objects (``id``,
+``factors``, ``to_dict()``) passed to the functions as they are. ``rng`` is a Generator
+of its own for every (condition, replication, step). Seeds, workers, checkpoints,
+resume, errors and progress are the runner's (:mod:`simstudy.harness.runner`). Every
+study writes the same ``summary.json``; ``summary.csv`` is its flat view. Replication
+with record seed s had ``default_rng(SeedSequence(s).spawn(2)[i])``, i = 0 for
+``generate``, 1 for ``analyse``.
 """
 
 from __future__ import annotations
@@ -64,9 +51,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {"kind": "run_simulation"}
 Scalar = bool | int | float | str | None
 
 
-# ---------------------------------------------------------------------------
-# the design
-# ---------------------------------------------------------------------------
+# -- the design ---------------------------------------------------------------
 
 
 def _plain(value: Any, where: str) -> Any:
@@ -140,15 +125,8 @@ def level_text(value: Any) -> str:
 
 @dataclass(frozen=True, eq=False)
 class DesignCondition:
-    """One row of a design, in the runner's condition protocol.
-
-    Attributes
-    ----------
-    id : int
-        Row position in the design.
-    factors : dict
-        Factor name to level (plain JSON values).
-    """
+    """One row of a design in the runner's condition protocol: its position ``id`` and
+    ``factors``, factor name to level (plain JSON values)."""
 
     id: int
     factors: dict[str, Any]
@@ -171,9 +149,7 @@ def conditions_of(design: Any) -> list[StudyCondition]:
     return [DesignCondition(i, row) for i, row in enumerate(design_rows(design))]
 
 
-# ---------------------------------------------------------------------------
-# the user's functions, adapted to the runner's
-# ---------------------------------------------------------------------------
+# -- the user's functions, adapted to the runner's ----------------------------
 
 
 def _scalar(value: Any, where: str) -> Scalar:
@@ -225,17 +201,9 @@ def condition_summary(
     records: pd.DataFrame,
     summarise: Callable[[Any, pd.DataFrame], Mapping[str, Any]] | None,
 ) -> dict[str, Any]:
-    """One condition's summary: the runner's counts, then ``summarise`` of its good results.
-
-    Parameters
-    ----------
-    condition : StudyCondition
-    records : DataFrame
-        The condition's records, errors included.
-    summarise : callable or None
-        The study's; None is :func:`default_summary`. Not called when no replication
-        succeeded (its fields are then absent).
-    """
+    """One condition's summary: the runner's counts, then ``summarise`` (None:
+    :func:`default_summary`) of the successful ones among its ``records`` (not called
+    when none succeeded: its fields are then absent)."""
     ok = records[records["status"] == "ok"] if len(records) else records
     failed = records[records["status"] != "ok"] if len(records) else records
     results = ok.drop(columns=["condition_id", "status", "error"], errors="ignore")
@@ -296,24 +264,13 @@ def summary_frame(document: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# ---------------------------------------------------------------------------
-# the run
-# ---------------------------------------------------------------------------
+# -- the run ------------------------------------------------------------------
 
 
 @dataclass(frozen=True, eq=False)
 class SimulationResult:
-    """What :func:`simulate` returns.
-
-    Attributes
-    ----------
-    document : dict
-        summary.json as written (the one layout, module docstring).
-    records : dict of int to DataFrame
-        Every condition's records (errors included), by condition id.
-    frame : DataFrame
-        summary.csv: one row per condition (:func:`summary_frame`).
-    """
+    """What :func:`simulate` returns: summary.json as written (``document``), every
+    condition's records, errors included, by id (``records``), and summary.csv (``frame``)."""
 
     document: dict[str, Any]
     records: dict[int, pd.DataFrame]
@@ -465,38 +422,28 @@ def run_simulation(
     Parameters
     ----------
     design : DataFrame or list of dict
-        One row per condition; factor names and levels are free (levels must be
-        numbers, strings, booleans or lists/dicts of them, JSON-able: ``np.inf``
-        is refused, write ``"inf"``). A list of condition objects (``id``,
-        ``factors``, ``to_dict()``) is passed to the functions as they are.
+        One row per condition, factor name -> level (numbers, strings, booleans or
+        lists/dicts of them; ``np.inf`` is refused, write ``"inf"``), or a list of
+        condition objects (``id``, ``factors``, ``to_dict()``) passed on as they are.
     replications : int
         R >= 1 per condition.
-    generate : callable (condition: dict, rng: numpy.random.Generator) -> data
-        Draws one data set for a condition.
-    analyse : callable (condition: dict, data, rng: numpy.random.Generator) -> dict
-        Analyses one data set; returns a flat dict of name -> number, bool or
-        string (one replication's results; names other than the runner's
-        ``condition_id, replication, seed, status, error, seconds``).
-    summarise : callable (condition: dict, results: DataFrame) -> dict, optional
-        Summarises a condition from its successful replications (one row each,
-        ``replication``, ``seed``, the fields of ``analyse`` and ``seconds``);
-        default: the mean of every numeric field (:func:`default_summary`). Must
-        be importable by worker processes when ``n_jobs != 1`` (functions from a
-        module, or from a notebook: joblib pickles them with cloudpickle).
+    generate, analyse, summarise : callable
+        ``generate(condition, rng) -> data``; ``analyse(condition, data, rng) -> dict``
+        of name -> number, bool or string (not the runner's ``condition_id,
+        replication, seed, status, error, seconds``); ``summarise(condition, results)
+        -> dict`` over the successful replications (default: every numeric field's
+        mean, :func:`default_summary`). With ``n_jobs != 1`` they must reach worker
+        processes (functions of a module, or of a notebook: joblib uses cloudpickle).
     out_dir : str or Path
-        Results folder: ``study.json`` (what it holds), ``raw/`` (one CSV of
-        records per condition, checkpointed while the study runs) and
-        ``summary.csv`` / ``summary.json``. Rerunning the same call resumes: only
-        missing replications run; a different design, seed or name is refused.
+        ``study.json``, ``raw/`` (a CSV of records per condition, checkpointed) and
+        ``summary.csv`` / ``summary.json``. The same call again resumes (only missing
+        replications run); a different design, seed or name is refused.
     n_jobs : int
-        Parallel workers (1: in this process; -1: every core); with ``backend="dask"``,
-        the processes of the LocalCluster started for the run, unless ``scheduler``.
+        Workers (1: this process; -1: every core; with dask, the LocalCluster's).
     backend : {"loky", "threading", "sequential", "dask"}
-        joblib backend; ``"dask"`` runs on a dask.distributed cluster (the ``dask``
-        extra). Records are the same whatever the backend.
+        joblib backend; ``"dask"`` needs the ``dask`` extra. Records do not depend on it.
     seed : int
-        Root of every random stream: replication r of condition c gets its own
-        streams, the same for any ``n_jobs``, ``batch_size`` or backend.
+        Root of every stream: the same records for any ``n_jobs``, ``batch_size`` or backend.
     name : str
         Study name, recorded in ``study.json``.
     batch_size : int
@@ -504,24 +451,23 @@ def run_simulation(
     progress : text stream, None or "stderr"
         Progress (None: silent; "stderr": ``sys.stderr`` at the time of the call).
     scheduler : str, Path, distributed.Client or None
-        With ``backend="dask"``: a scheduler address (``tcp://host:8786``), a scheduler
-        file or a connected Client (its workers decide; ``n_jobs`` is ignored).
+        With dask: a scheduler address or file, or a Client (``n_jobs`` is then ignored).
     restart : bool
         Discard the records in ``out_dir`` (of this or another study) and start over.
 
     Returns
     -------
     DataFrame
-        One row per condition, in design order: the factors, ``n_replications``,
-        ``n_ok``, ``n_errors``, ``first_error`` and the summary's scalar fields.
+        A row per condition in design order: the factors, ``n_replications``, ``n_ok``,
+        ``n_errors``, ``first_error`` and the summary's scalar fields.
 
     Raises
     ------
     ValueError
         A bad design or argument (one line naming it), before anything is written.
     Exception
-        :func:`simstudy.harness.runner.run_study`'s: a different study in ``out_dir``,
-        every replication failed (records written first), Ctrl-C, ...
+        :func:`simstudy.harness.runner.run_study`'s: another study in ``out_dir``, every
+        replication failed (records written first), Ctrl-C, ...
     """
     study = build_study(design, replications, generate, analyse, seed=seed, name=name)
     return simulate(
@@ -530,9 +476,7 @@ def run_simulation(
     ).frame  # fmt: skip
 
 
-# ---------------------------------------------------------------------------
-# how long the records took, across resumed runs
-# ---------------------------------------------------------------------------
+# -- how long the records took, across resumed runs ---------------------------
 
 
 def _count_records(out_dir: Path, condition_ids: Sequence[int]) -> int:

@@ -1,19 +1,12 @@
 """The estimator against the baselines an analyst would try first, on the real_like condition.
 
-``python -m experiments.baselines`` (docs/report.md, "Baselines"). Every replication
-draws the panel of the real_like study's replication r (the generator and seeds of
-:mod:`simstudy.studies.mixture`) and fits it three ways (:data:`METHODS`): ``full``,
-the estimator as the study runs it, K by BIC (n = NT); ``single``, the same with one
-start per K; ``twostep``, each store's own OLS (alpha_i, beta_i), then scikit-learn's
-full-covariance ``GaussianMixture`` of those points with its defaults (as many starts
-as ``full``), K by its BIC (n = N), segment c's coefficients the mean of component c.
-
-Per method the record holds the K chosen and, at the true K, the estimates matched
-to the true segments (:func:`estimator.match_segments`), the ARI and misclassification
-rate, and the seconds of the method's fits (the sufficient statistics, and so the
-OLS points, are computed once before, untimed); for ``full`` and ``single`` the
-log-likelihood of every K, so the summary can say how often one start reaches the
-maximum ten find.
+``python -m experiments.baselines`` (docs/report.md, "Baselines"). Replication r draws
+the panel of the real_like study's replication r and fits it three ways
+(:data:`METHODS`): ``full``, the estimator, K by BIC (n = NT); ``single``, one start
+per K; ``twostep``, each store's own OLS, then scikit-learn's full-covariance
+``GaussianMixture`` of those points, K by its BIC (n = N). The record holds, per
+method, the K chosen, the matched estimates, ARI and misclassification at the true K
+and the seconds of its fits; for ``full`` and ``single`` every K's log-likelihood.
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
 """Recovery of concomitant coefficients: store covariates that drive segment membership.
 
-Stores i = 1..N, T weeks at prices of their own (log-normal around the real data's
-level), the sales model with sigma fixed at 1 and two segments whose prior depends on
-one store covariate z_i ~ N(0, 1): pi_i1 = expit(gamma_0 + gamma_1 z_i) (segment 2 the
-reference). ``analyse`` fits K = 1..3 with the concomitant and without it
-(``N_INIT`` starts each), records gamma at K = 2 (segments matched to the truth, gamma
-re-referenced with them), its observed-information SEs and whether their 95% intervals
-cover the truth, and BIC's K with and without the concomitant. ``summarise`` gives
-rsimsum's measures of both gammas with their Monte Carlo SEs (Morris, White & Crowther
-2019) and both choices' hit rates.
+``python -m experiments.concomitant`` (docs/library.md). Two segments, sigma fixed at 1,
+store-specific prices, and a prior pi_i1 = expit(gamma_0 + gamma_1 z_i), z_i ~ N(0, 1).
+``analyse`` fits K = 1..3 with and without the concomitant and records gamma at K = 2
+(matched, re-referenced), its SEs and coverage, and BIC's K both ways; ``summarise``
+gives rsimsum's measures of both gammas and both choices' hit rates.
 """
 
 from __future__ import annotations

@@ -1,25 +1,12 @@
 """Study configurations: JSON configs, the design grid, and truths derived from a base truth.
 
-A config names a base truth (theta, pi), optionally one truth per number of
-segments (``truths_by_k``), the factors of the design grid and the fitting
-settings. :func:`expand_grid` makes every combination of the factor levels (as
-SimDesign's createDesign does); :func:`conditions` turns each into a
-:class:`Condition` carrying everything one replication needs.
-
-Deriving truths for other K (:func:`derive_truths`), all keeping the
-pi-weighted mean of the segments fixed:
-
-* fewer segments: repeatedly merge the two closest segments into their
-  pi-weighted mean (proportions added);
-* more segments: repeatedly split the most common segment into two halves of
-  its proportion that differ only in alpha (the level of sales), placed
-  symmetrically so that their distance equals the smallest distance between
-  the segments before the split.
-
-Distance is that of fitted log sales at the real prices, sqrt((a - b)' X'X (a - b)),
-in units of the noise standard deviation. Separation (:func:`separate`) scales
-every segment's deviation from the pi-weighted mean by a factor s, so every
-pairwise distance is multiplied by s and the proportions are unchanged.
+:func:`expand_grid` makes every combination of the factor levels (SimDesign's
+createDesign); :func:`conditions` turns each into a :class:`Condition`. Truths for other K
+(:func:`derive_truths`, docs/simstudy.md) keep the pi-weighted mean fixed: the two closest
+segments merge into their mean, or the most common one splits into two halves differing
+in alpha, as far apart as the closest pair before. Distance is that of fitted log sales at
+the real prices, sqrt((a - b)' X'X (a - b)); separation s scales every deviation from the
+mean by s.
 """
 
 from __future__ import annotations
@@ -66,9 +53,7 @@ BLRT_DEFAULTS: dict[str, Any] = {"level": 0.05, "k_min": 1, "k_max": None, "sequ
 REQUIRED_KEYS: tuple[str, ...] = REQUIRED
 
 
-# ---------------------------------------------------------------------------
-# truths
-# ---------------------------------------------------------------------------
+# -- truths -------------------------------------------------------------------
 
 
 def pooled_mean(theta: np.ndarray, pi: np.ndarray) -> np.ndarray:
@@ -147,9 +132,7 @@ def derive_truths(
     return out
 
 
-# ---------------------------------------------------------------------------
-# grid and conditions
-# ---------------------------------------------------------------------------
+# -- grid and conditions ------------------------------------------------------
 
 
 def expand_grid(factors: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:

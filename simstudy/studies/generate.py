@@ -1,14 +1,9 @@
 """Synthetic store panels drawn from a known truth.
 
-Every store draws its segment C_i from pi, then every week
-
-    y_it = alpha_c + beta_c log p_t + sigma * eps_it,   eps_it ~ N(0, 1).
-
-Stores are drawn in fixed blocks of :data:`BLOCK_STORES`; block b uses the child
-stream ``seed_sequence(seed, b)``. A panel therefore depends only on the seed and
-N, never on how it is assembled: :func:`generate_panel` (the whole N x T matrix)
-and :func:`generate_stats` (sufficient statistics block by block, for panels too
-large to hold) draw the same stores.
+Store i draws its segment from pi, then y_it = alpha_c + beta_c log p_t + sigma eps_it.
+Stores come in blocks of :data:`BLOCK_STORES`, block b from ``seed_sequence(seed, b)``,
+so :func:`generate_panel` (the N x T matrix) and :func:`generate_stats` (statistics
+block by block) draw the same stores.
 """
 
 from __future__ import annotations

@@ -1,19 +1,11 @@
 """Does the guard stop BIC choosing spurious maxima, and keep a genuine small-sigma segment?
 
-Ungrouped data (every observation its own unit), sigma per segment, a quadratic in x:
-
-* ``npreg``: flexmix's NPreg design, x ~ U(0, 10), 5x or 15 + 10x - x^2, sd 3 each,
-  shares 1/2 (K_true = 2): the unguarded fit over-selects most of the time, on a
-  tiny segment with a tiny sigma;
-* ``genuine``: 35% of the points on the line 30 - 2x with sd 0.003 beside two NPreg
-  segments with sd 3 (K_true = 3): a small-sigma segment that holds many units,
-  which the guard must keep.
-
-Each replication fits K = 1..4 (``N_INIT`` mixed starts each) once, with the guard:
-the guarded choice reads the fits, the unguarded one the highest certified maximum
-of each K (the fit's own, or the best the guard set aside: the same starts find
-both). ``summarise`` gives both choices' rates of the true K and of over-selection,
-and how often the guard restores the true K where the unguarded fit over-selects.
+``python -m experiments.guard`` (docs/engine.md). Ungrouped data, sigma per segment, a
+quadratic in x: ``npreg`` (flexmix's NPreg design, K_true = 2; unguarded fits
+over-select on a tiny segment with a tiny sigma) and ``genuine`` (35% of the points on
+an exact line beside two NPreg segments, K_true = 3; the guard must keep it). Each
+replication fits K = 1..4 once, with the guard: the guarded choice reads the fits, the
+unguarded one each K's highest certified maximum (the fit's, or the best set aside).
 """
 
 from __future__ import annotations

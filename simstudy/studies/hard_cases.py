@@ -1,15 +1,9 @@
 """A suite of hard fitting problems, and the search for their best-known maxima.
 
-Panels drawn with the project's generator that stress the fit where the
-published numbers are most sensitive: K from 2 to 4, a segment of about 5% of
-the stores, sigma per segment, 15% missing weeks, a long-format panel with a
-0/1 promotion regressor, and T down to 8 weeks. Each is fitted at
-K_true - 1, K_true and K_true + 1, the fits that decide whether a criterion
-under- or over-selects.
-
-:func:`best_known` searches far harder than the defaults (``n_per_scheme``
-starts of every starting scheme, all polished) and records the highest
-certified log-likelihood of every fit; tests/data/hard_cases.json keeps them,
+Panels that stress the fit where the published numbers are most sensitive (docs/engine.md:
+K from 2 to 4, a 5% segment, sigma per segment, missing weeks, a promotion regressor,
+T down to 8), each fitted at K_true - 1, K_true and K_true + 1. :func:`best_known`
+searches far harder than the defaults; tests/data/hard_cases.json keeps the maxima,
 and a test checks that the default settings reach every one.
 """
 

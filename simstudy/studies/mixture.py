@@ -1,19 +1,10 @@
 """The mixture-of-regressions study: generate, analyse and summarise one condition.
 
-These three functions are the science of the recovery and selection studies
-(SimDesign's trio), run by :func:`run` through :func:`simstudy.harness.simulation.simulate`
-on the conditions of a config (:mod:`simstudy.studies.config`); seeds,
-parallelism, checkpoints and error capture are the harness's.
-
-A replication's record is flat, laid out in docs/simstudy.md: for every fitted K
-``loglik_K{k}``, ``{criterion}_K{k}``, ``converged_K{k}``, ``n_iter_K{k}``; the K
-each criterion chooses, ``chosen_{criterion}``; at the true K the estimates matched
-to the true segments (``est_{name}_{c}``), ``ari``, ``misclassification`` and the
-fit's convergence. With ``fit["inference"]`` (the recovery configs) also the
-standard errors and interval coverage of every parameter and SE kind
-(:func:`inference_fields`); with a ``"blrt"`` entry in the config the bootstrap
-likelihood-ratio test (:func:`blrt_fields`): ``chosen_blrt`` and, per K0,
-``blrt_lr_K{K0}``, ``blrt_p_K{K0}``, ``blrt_n_used_K{K0}`` (NaN for a K0 not reached).
+SimDesign's trio for the recovery and selection studies, run by :func:`run` on the
+conditions of a config (:mod:`simstudy.studies.config`). A replication's flat record
+(every K's log-likelihood, criteria and convergence, each criterion's K, the matched
+estimates at the true K, with ``fit["inference"]`` their standard errors and coverage,
+with ``"blrt"`` the bootstrap LRT's fields) is laid out in docs/simstudy.md.
 """
 
 from __future__ import annotations
@@ -200,26 +191,12 @@ def inference_fields(
 ) -> dict[str, Any]:
     """Standard errors and interval coverage of one fit at the true K, segments matched.
 
-    Every kind of :data:`SE_KINDS` is computed on the fit as estimated, then
-    permuted with :meth:`estimator.Inference.reordered` (which re-derives
-    the covariance, so pi_K's delta-method standard error follows its segment).
-
-    Parameters
-    ----------
-    fit : MixtureFit or tuple (theta (K, P), pi (K,)[, sigma])
-        The fit at the true K (of ``truth``), in its own segment order, to ``stats``.
-    perm : ndarray of int, shape (K,)
-        From :func:`estimator.match_segments`: fitted segment ``perm[c]`` is true segment c.
-    estimated_sigma : bool
-        Also record sigma (the fit estimated it, common or per segment).
-    coef_names : tuple of str
-        Names of the P coefficients per segment.
-
-    Returns
-    -------
-    dict
-        ``se_valid_{kind}``, ``se_{kind}_{name}``, ``cover_{kind}_{name}`` for every
-        parameter (module docstring), and ``cover_{kind}_logit_pi_{c}``.
+    ``fit`` (a MixtureFit, or theta (K, P), pi (K,)[, sigma]) is in its own segment order;
+    fitted segment ``perm[c]`` is true segment c (:func:`estimator.match_segments`). Every
+    kind of :data:`SE_KINDS` is computed on the fit, then permuted with
+    :meth:`estimator.Inference.reordered` (pi_K's delta-method SE follows its segment).
+    Returns ``se_valid_{kind}``, ``se_{kind}_{name}``, ``cover_{kind}_{name}`` of every
+    parameter (sigma too with ``estimated_sigma``) and ``cover_{kind}_logit_pi_{c}``.
     """
     fields: dict[str, Any] = {}
     for kind, method in SE_KINDS.items():
@@ -269,16 +246,11 @@ def _true_values(condition: Condition) -> dict[str, float]:
 def _coverage_columns(ok: pd.DataFrame, name: str, sd: float) -> dict[str, Any]:
     """Standard errors and interval coverage of one parameter, per SE kind recorded.
 
-    Keys per kind (only for kinds whose ``se_{kind}_{name}`` column exists, so
-    records without standard errors give none): ``se_{kind}_mean`` (mean SE over
-    the replications with one) and ``se_{kind}_ratio`` (that mean / the empirical
-    SD ``sd``); ``coverage_{kind}`` of the estimator's 95% intervals with
-    ``mcse_coverage_{kind}``, ``_low``, ``_high`` (Wilson 95%), ``_n`` (intervals)
-    and ``_missing`` (replications without one), for pi also ``coverage_{kind}_logit``
-    with ``_low`` and ``_high``; and the measures of
-    :func:`simstudy.harness.measures.standard_error_measures` as ``{measure}_{kind}``
-    and ``mcse_{measure}_{kind}`` (model SE, its relative error, bias-eliminated
-    coverage, rejection rate).
+    Per kind with an ``se_{kind}_{name}`` column: ``se_{kind}_mean`` and ``se_{kind}_ratio``
+    (over the empirical SD ``sd``); ``coverage_{kind}`` with its MCSE, Wilson bounds, ``_n``
+    and ``_missing`` (for pi also ``coverage_{kind}_logit``); and
+    :func:`simstudy.harness.measures.standard_error_measures` as ``{measure}_{kind}`` and
+    ``mcse_{measure}_{kind}`` (docs/simstudy.md).
     """
     out: dict[str, Any] = {}
     for kind in SE_KINDS:
@@ -315,18 +287,10 @@ def _coverage_columns(ok: pd.DataFrame, name: str, sd: float) -> dict[str, Any]:
 
 
 def summarise(condition: Condition, results: pd.DataFrame) -> dict[str, Any]:
-    """A condition's summary of its successful replications (``results``, one row each).
-
-    Returns
-    -------
-    dict
-        JSON-ready: ``recovery`` (one row per parameter,
-        :func:`simstudy.harness.measures.parameter_recovery`; with standard errors in
-        the records also :func:`_coverage_columns`), ``inference`` (valid / invalid
-        standard errors per kind, only when recorded), ``classification``,
-        ``convergence``, ``selection`` (per criterion, and ``blrt`` when the config
-        asks for the test) and ``blrt`` (:func:`blrt_summary`, likewise).
-    """
+    """A condition's summary of its successful replications (``results``, one row each):
+    ``recovery`` (a row per parameter, with :func:`_coverage_columns` when recorded),
+    ``inference`` (valid SEs per kind, when recorded), ``classification``, ``convergence``,
+    ``selection`` per criterion and, when the config asks for it, ``blrt``."""
     ok = results
     true_k = condition.truth.n_components
     recovery = []

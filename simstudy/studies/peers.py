@@ -1,52 +1,13 @@
-"""salesmix against R's flexmix and mixtools on data nobody here wrote.
+"""salesmix against R's flexmix and mixtools on data nobody here wrote (docs/peers.md).
 
-The R side (``tests/data/peers/run_peers.R``, committed with what it wrote) fits
-every case with flexmix (``flexmix`` from many random starts, the best kept,
-standard errors from ``refit``) and, where it applies, mixtools' ``regmixEM``,
-and writes the case's data (``<case>.csv``) and R's results (``<case>.json``).
-This module fits the same model with salesmix from many starts, evaluates the
-exact mixture log-likelihood at R's parameters, and tabulates the comparison.
-
-Log-likelihoods at R's parameters
----------------------------------
-flexmix's Gaussian M-step divides the weighted residual sum of squares by n - p
-(one component, ``FLXMRglm``) or by n - p / K (``FLXMRglmfix(varFix = TRUE)``,
-sigma common) instead of by the weight, so its sigma is inflated by
-sqrt(n / (n - p)) and its reported log L sits below the maximum. R records its
-sigma and the maximum-likelihood form at the same posteriors (``sigma_ml``);
-the log-likelihood is evaluated at both: with the reported sigma it must
-reproduce R's own number (a check that the two programs compute the same
-likelihood), with ``sigma_ml`` it is the bound salesmix's maximum must reach.
-mixtools' sigma is the ML one already. flexmix's ``refit`` re-maximises the
-likelihood by optim; its estimates are evaluated too.
-
-Comparisons
------------
-Per fit: salesmix's maximum against R's log L at R's parameters (the excess);
-the certified maximum salesmix reaches when started at R's parameters (the
-maximum R was at); the parameter differences after matching segments
-(Hungarian, on the metric of the pooled Gram matrix); the ratio of salesmix's
-observed-information standard errors to flexmix's ``refit`` ones, on flexmix's
-scale (coefficients, log sigma, and the prior's log-odds against flexmix's
-component 1); the time per start.
-
-Concomitant prior
------------------
-flexmix's ``FLXPmultinom`` and salesmix's prior are one model with different
-labels: flexmix takes its component 1 as the reference (gamma_1 = 0), salesmix
-its last segment in canonical order. The log-likelihood depends on neither
-(softmax is invariant to shifting every row of gamma by one vector), so R's
-gamma enters it re-referenced to R's last component. gamma and its standard
-errors are compared in flexmix's parameterisation: segments matched, then
-salesmix's gamma and covariance re-referenced to the segment matched with
-flexmix's component 1 (:meth:`estimator.Inference.reordered`). The map is
-linear, so the re-referenced standard errors are exact, not a delta-method
-approximation; flexmix records standard errors only (no covariance), so its
-side cannot be moved to salesmix's reference.
-
-The one seam: :func:`fit_salesmix` is the only function that knows how the data
-reach salesmix (:func:`estimator.regression_data`: the formula, the unit column,
-each row its own unit when there is none, the concomitant formula).
+R's side (``tests/data/peers/run_peers.R``, committed with what it wrote) gives every
+case's data (``<case>.csv``) and its fits (``<case>.json``). This module fits the same
+models with salesmix from many starts and from R's parameters, evaluates the exact
+log-likelihood at R's parameters (with R's sigma, and with the ML sigma at the same
+posteriors, ``sigma_ml``: flexmix divides by n - p, not by the weight), and compares
+the maxima, the parameters after matching segments, the standard errors on
+flexmix's scale (gamma against flexmix's component 1) and the time per start.
+:func:`fit_salesmix` is the one function that knows how the data reach salesmix.
 """
 
 from __future__ import annotations
@@ -60,22 +21,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tabulate import tabulate
 
 from estimator import (
     ConvergenceWarning,
+    FitOptions,
     Inference,
     InferenceWarning,
     MixtureFit,
     SufficientStats,
     fit_mixture,
+    loglik_at,
     match_segments,
     observed_information_se,
     regression_data,
 )
-from estimator import loglik_at as estimator_loglik_at
 
-from ..harness.files import jsonable, software_versions, write_json_atomic, write_text_atomic
+from ..harness.files import jsonable, software_versions
 
 PEERS_DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "peers"
 """R's scripts and what they wrote: ``<case>.csv`` and ``<case>.json``."""
@@ -101,26 +62,12 @@ R_SAME_MAXIMUM = 1e-3
 """The same for R's starts: its EM stops on a relative change of 1e-10 and converges
 linearly, so starts at one maximum end up to about 1e-4 apart."""
 SCHEMA_VERSION = 1
-BLOCK_OPEN, BLOCK_CLOSE = "<!-- peers:table -->", "<!-- /peers:table -->"
-"""Markers of the generated block of docs/peers.md (not ``gen:``: simstudy.docsgen owns those)."""
 
 
 @dataclass(frozen=True)
 class PeerCase:
-    """One data set and R's fits to it.
-
-    Attributes
-    ----------
-    name : str
-    frame : DataFrame of shape (n, columns)
-        The data as R fitted them.
-    formula : str
-        The model in formulaic's syntax (R's in ``record["formula_r"]``).
-    group : str or None
-        Column naming the unit; None: every row its own unit.
-    record : dict
-        R's JSON: the case's description and ``fits``.
-    """
+    """One data set as R fitted it (``frame``), the model in formulaic's syntax, the column
+    naming the unit (None: every row its own unit) and R's JSON ``record`` (its ``fits``)."""
 
     name: str
     frame: pd.DataFrame
@@ -178,70 +125,38 @@ def fit_salesmix(
     n_init: int = N_INIT,
     seed: int = SEED,
 ) -> SalesmixFit:
-    """Fit ``case`` with salesmix from ``n_init`` starts (the one function to switch fronts).
+    """salesmix's fit of ``case`` from ``n_init`` starts, the guard off (R's is the MLE).
 
-    Parameters
-    ----------
-    case : PeerCase
-    n_components : int
-    sigma : {"segment", "common"}
-    concomitant : str or None
-        Formula of the prior's unit covariates (``"~ z"``); None: constant prior.
-    n_init, seed : int
-
-    Returns
-    -------
-    SalesmixFit
-        ``stats`` are the units' sufficient statistics (one Gram matrix per unit,
-        singular for units with fewer rows than coefficients).
+    ``sigma``: "segment" or "common"; ``concomitant``: the prior's formula (``"~ z"``)
+    or None (constant). The result's ``stats`` are the units' (a Gram matrix each,
+    singular for a unit with fewer rows than coefficients).
     """
     started = time.perf_counter()
     data = regression_data(case.frame, case.formula, case.group, concomitant=concomitant)
     stats = data.sufficient_stats()
-    fit = fit_mixture(
-        stats,
-        n_components,
-        n_init=n_init,
-        seed=seed,
-        sigma=sigma,
-        guard=None,
-        covariates=data.covariates,
-        covariate_names=data.covariate_names,
-    )
+    options = FitOptions(n_init=n_init, seed=seed, sigma=sigma, guard=None)
+    covariates = {"covariates": data.covariates, "covariate_names": data.covariate_names}
+    fit = fit_mixture(stats, n_components, options, **covariates)
     return SalesmixFit(fit, stats, time.perf_counter() - started)
-
-
-def loglik_at(
-    stats: SufficientStats, theta: Any, prior: Any, sigma: Any, covariates: Any = None
-) -> float:
-    """The exact mixture log-likelihood at (theta (K, P), prior, sigma (K,)).
-
-    ``prior`` is pi (K,), or gamma (K, Q) with ``covariates`` (N, Q).
-    """
-    return estimator_loglik_at(stats, theta, prior, sigma, covariates)
 
 
 def polish_from(
     stats: SufficientStats, theta: Any, prior: Any, sigma: Any, mode: str, covariates: Any = None
 ) -> MixtureFit:
-    """The certified maximum salesmix reaches from one known point (EM, then Newton)."""
-    start = _start(np.asarray(theta, dtype=float), np.asarray(prior, dtype=float), sigma)
+    """The certified maximum salesmix reaches from theta (K, P), the prior (pi (K,) or
+    gamma (K, Q)) and sigma (K,) (EM, then Newton)."""
+    theta, prior = np.asarray(theta, dtype=float), np.asarray(prior, dtype=float)
+    sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (len(theta),))
+    start = {
+        "theta0": theta[None],
+        "pi0" if prior.ndim == 1 else "gamma0": prior[None],
+        "sigma0": sigma[None],
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return fit_mixture(
             stats, len(theta), **start, sigma=mode, guard=None, covariates=covariates
         )
-
-
-def _start(theta: np.ndarray, prior: np.ndarray, sigma: Any) -> dict[str, np.ndarray]:
-    """One known point as fit_mixture's theta0 (1, K, P), pi0 (1, K) or gamma0 (1, K, Q), sigma0."""
-    n_components = len(theta)
-    sigma = np.broadcast_to(np.asarray(sigma, dtype=float), (n_components,))
-    return {
-        "theta0": theta[None],
-        "pi0" if prior.ndim == 1 else "gamma0": prior[None],
-        "sigma0": sigma[None],
-    }
 
 
 def _r_prior(peer: dict[str, Any]) -> np.ndarray:
@@ -323,6 +238,9 @@ def compare_fit(peer: dict[str, Any], ours: SalesmixFit) -> dict[str, Any]:
     r_sigma = np.broadcast_to(np.atleast_1d(peer["sigma"]), r_theta.shape[:1])
     ml_sigma = np.broadcast_to(np.atleast_1d(peer["sigma_ml"]), r_theta.shape[:1])
     at_ml = loglik_at(stats, r_theta, r_prior, ml_sigma, covariates)
+    # starts above the chosen maximum ended uncertified (a sigma running to the floor)
+    logliks = best.restart_logliks
+    reaching = (logliks >= at_ml - SAME_MAXIMUM) & (logliks <= best.loglik + SAME_MAXIMUM)
     row: dict[str, Any] = {
         "peer": peer["package"],
         "K": peer["K"],
@@ -338,8 +256,8 @@ def compare_fit(peer: dict[str, Any], ours: SalesmixFit) -> dict[str, Any]:
             "loglik": best.loglik,
             "n_init": best.n_init,
             "starts_at_best": best.n_at_best,
-            "starts_reaching_r": _count_between(best.restart_logliks, at_ml, best.loglik),
-            "starts_above_best": int(np.sum(best.restart_logliks > best.loglik + SAME_MAXIMUM)),
+            "starts_reaching_r": int(np.sum(reaching)),
+            "starts_above_best": int(np.sum(logliks > best.loglik + SAME_MAXIMUM)),
             "converged": best.converged,
             "seconds": ours.seconds,
             "theta": best.theta,
@@ -372,16 +290,6 @@ def compare_fit(peer: dict[str, Any], ours: SalesmixFit) -> dict[str, Any]:
     }
     row["speed"]["ratio"] = row["speed"]["r_per_start"] / row["speed"]["salesmix_per_start"]
     return row
-
-
-def _count_between(logliks: np.ndarray, low: float, high: float) -> int:
-    """Starts that ended within [low, high] (at ``SAME_MAXIMUM``).
-
-    Starts above salesmix's chosen maximum ended uncertified (a sigma running to
-    the floor: the likelihood is unbounded there) and are counted separately.
-    """
-    inside = (logliks >= low - SAME_MAXIMUM) & (logliks <= high + SAME_MAXIMUM)
-    return int(np.sum(inside))
 
 
 def _differences(
@@ -468,254 +376,3 @@ def compare_all(
             "cases": results,
         }
     )
-
-
-# ---------------------------------------------------------------------------
-# Tables and the docs block, from the comparison's JSON
-# ---------------------------------------------------------------------------
-
-
-def _fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
-def table(result: dict[str, Any]) -> str:
-    """The comparison as a markdown table: one line per R fit."""
-    lines = []
-    for case in result["cases"]:
-        for row in case["rows"]:
-            r = row["r"]
-            line = [
-                case["case"],
-                row["peer"] + (f" ({row['concomitant']})" if row["concomitant"] else ""),
-                row["K"],
-                row["sigma_mode"],
-                f"{r['loglik']:.4f}",
-                f"{r['starts_at_best']}/{r['starts']}",
-            ]
-            ours, speed = row["salesmix"], row.get("speed", {})
-            se = row.get("se", {})
-            line += [
-                f"{row['loglik_at_r']['ml_sigma']:.4f}",
-                f"{ours['loglik']:.4f}",
-                f"{row['excess']:.2e}",
-                f"{ours['starts_at_best']}/{ours['n_init']}",
-                f"{ours['starts_reaching_r']}/{ours['n_init']}",
-                {True: "yes", False: "no"}.get(row.get("same_maximum"), row["status"]),
-                _fmt(row.get("differences_from_r", {}).get("theta"), ".1e"),
-                _fmt(row.get("differences_refit", {}).get("theta"), ".1e"),
-                _fmt(_se_gap(se), ".1e"),
-                _fmt(speed.get("ratio"), ".0f"),
-            ]
-            lines.append(line)
-    headers = [
-        "case",
-        "peer",
-        "K",
-        "sigma",
-        "R log L",
-        "R starts at best",
-        "log L at R (ML sigma)",
-        "salesmix max",
-        "excess",
-        "salesmix starts at best",
-        "salesmix starts >= R",
-        "same maximum",
-        "max |d theta| vs R",
-        "vs refit",
-        "max abs(SE ratio - 1)",
-        "speed ratio",
-    ]
-    return tabulate(lines, headers, tablefmt="github", disable_numparse=True)
-
-
-def _se_gap(se: dict[str, Any]) -> float | None:
-    """Largest relative difference of salesmix's SEs from flexmix's (None: not compared)."""
-    if not se.get("valid"):
-        return None
-    return max(abs(se["min_ratio"] - 1.0), abs(se["max_ratio"] - 1.0))
-
-
-def gamma_table(result: dict[str, Any]) -> str:
-    """The concomitant coefficients: flexmix's ``refit`` and salesmix's, each with its SE.
-
-    In flexmix's parameterisation: its component order and its component 1 as the
-    reference; salesmix's segments matched to flexmix's and re-referenced (the
-    maximum salesmix reaches from R's parameters), the truth likewise where known.
-    """
-    lines = []
-    for case in result["cases"]:
-        for row in case["rows"]:
-            se = row.get("se", {})
-            if not row["concomitant"] or "gamma" not in se:
-                continue
-            r = row["r"]
-            truth = _truth_gamma(case.get("truth"), np.asarray(r["theta"]))
-            for c, (estimates, errors) in enumerate(
-                zip(r["refit_gamma"], r["refit_gamma_se"], strict=True)
-            ):
-                for j, name in enumerate(r["gamma_names"]):
-                    ours, ours_se = se["gamma"][c][j], se["se_gamma"][c][j]
-                    lines.append(
-                        [
-                            case["case"],
-                            row["concomitant"],
-                            f"{c + 2}: {name}",
-                            f"{estimates[j]:.4f} ({errors[j]:.4f})",
-                            f"{ours:.4f} ({ours_se:.4f})",
-                            f"{ours - estimates[j]:.1e}",
-                            f"{ours_se / errors[j] - 1:.1e}",
-                            "-" if truth is None else f"{truth[c + 1][j]:.4g}",
-                        ]
-                    )
-    headers = [
-        "case",
-        "prior",
-        "component: coefficient",
-        "flexmix refit (SE)",
-        "salesmix (SE)",
-        "difference",
-        "SE ratio - 1",
-        "truth",
-    ]
-    return tabulate(lines, headers, tablefmt="github", disable_numparse=True)
-
-
-def _truth_gamma(truth: dict[str, Any] | None, theta: np.ndarray) -> np.ndarray | None:
-    """The true gamma (K, Q) in the order of the components ``theta`` (K, P), against the first."""
-    if not truth or "gamma" not in truth:
-        return None
-    order = match_segments(theta, np.asarray(truth["theta"], dtype=float))
-    component_of = np.argsort(order)  # flexmix's component c estimates true component_of[c]
-    gamma = np.asarray(truth["gamma"], dtype=float)[component_of]
-    return gamma - gamma[0]
-
-
-def findings(result: dict[str, Any]) -> str:
-    """One paragraph of what came out, every number from ``result``."""
-    compared = [row for case in result["cases"] for row in case["rows"]]
-    excess = [row["excess"] for row in compared]
-    check = [abs(row["loglik_at_r"]["reported_sigma"] - row["r"]["loglik"]) for row in compared]
-    above = [row for row in compared if row["excess"] > SAME_MAXIMUM]
-    other = [row for row in compared if row.get("same_maximum") is False]
-    gaps = [
-        (_se_gap(row["se"]), case["case"], row["K"])
-        for case in result["cases"]
-        for row in case["rows"]
-        if row.get("se", {}).get("valid")
-    ]
-    worst = max(gaps)
-    speed = [row["speed"]["ratio"] for row in compared if "speed" in row]
-    reaching = min(
-        (row["salesmix"]["starts_reaching_r"], row["salesmix"]["n_init"], case["case"], row["K"])
-        for case in result["cases"]
-        for row in case["rows"]
-    )
-    above_best = [row for row in compared if row["salesmix"]["starts_above_best"]]
-    return (
-        f"{len(compared)} R fits compared. "
-        f"salesmix's maximum is at least the log L at R's parameters (ML sigma) on every "
-        f"compared fit: the smallest excess is {min(excess):.2e}, the largest {max(excess):.3f}; "
-        f"{len(above)} of {len(compared)} are higher by more than {SAME_MAXIMUM:g}. "
-        f"Of salesmix's starts, as few as {reaching[0]} of {reaching[1]} reach R's value "
-        f"({reaching[2]}, K = {reaching[3]}); on {len(above_best)} fits some starts ended "
-        f"above salesmix's chosen maximum, uncertified (a sigma running to the floor). "
-        f"At R's own parameters salesmix reproduces R's reported log L to "
-        f"{max(check):.1e} (largest absolute difference). "
-        f"{len(other)} fits end at a different maximum from the one R was at. "
-        f"Standard errors against flexmix's refit ({len(gaps)} fits): salesmix's differ "
-        f"by at most {worst[0]:.1e} relative ({worst[1]}, K = {worst[2]}); on "
-        f"{sum(gap < 1e-3 for gap, _, _ in gaps)} fits by less than 1e-3. "
-        f"Time per start: R takes {min(speed):.0f} to {max(speed):.0f} times salesmix's. "
-        f"{concomitant_findings(result)}"
-    )
-
-
-def concomitant_findings(result: dict[str, Any]) -> str:
-    """What came out on the fits with a concomitant prior, every number from ``result``."""
-    rows = [row for case in result["cases"] for row in case["rows"] if row["concomitant"]]
-    excess = [row["excess"] for row in rows]
-    with_gamma = [row for row in rows if "gamma" in row.get("se", {})]
-    gap = max(row["differences_refit"]["gamma"] for row in with_gamma)
-    se_gap = max(
-        np.max(np.abs(np.divide(row["se"]["se_gamma"], row["r"]["refit_gamma_se"]) - 1.0))
-        for row in with_gamma
-    )
-    speed = [row["speed"]["ratio"] for row in rows if "speed" in row]
-    constant = [
-        row["speed"]["ratio"]
-        for case in result["cases"]
-        if any(row["concomitant"] for row in case["rows"])
-        for row in case["rows"]
-        if not row["concomitant"] and "speed" in row
-    ]
-    return (
-        f"With a concomitant prior ({len(rows)} fits) the excess runs from {min(excess):.2e} "
-        f"to {max(excess):.2e}; gamma, in flexmix's parameterisation, differs from "
-        f"flexmix's refit by at most {gap:.1e} and its standard errors by at most "
-        f"{se_gap:.1e} relative ({len(with_gamma)} fits); R takes {min(speed):.0f} to "
-        f"{max(speed):.0f} times salesmix's time per start, against {min(constant):.0f} to "
-        f"{max(constant):.0f} on the same data with a constant prior."
-    )
-
-
-def elsewhere(result: dict[str, Any]) -> str:
-    """One line per fit where salesmix's best maximum is not the one R was at."""
-    lines = []
-    for case in result["cases"]:
-        for row in case["rows"]:
-            if row.get("same_maximum") is not False:
-                continue
-            ours = row["salesmix"]
-            small = int(np.argmin(ours["pi"]))
-            lines.append(
-                f"- {case['case']}, K = {row['K']} ({row['peer']}): salesmix's best, "
-                f"{ours['loglik']:.4f} ({ours['starts_at_best']} of {ours['n_init']} starts), "
-                f"has a segment with pi = {ours['pi'][small]:.4f} and sigma = "
-                f"{ours['sigma'][small]:.4g}; started at R's parameters salesmix reaches "
-                f"{row['salesmix_from_r']['loglik']:.4f}, the maximum R was at."
-            )
-    return "\n".join(lines) if lines else "- none"
-
-
-def doc_block(result: dict[str, Any]) -> str:
-    """The generated block of docs/peers.md (between the markers, exclusive)."""
-    return (
-        f"{findings(result)}\n\n{table(result)}\n\n"
-        f"Where salesmix's best maximum is another one than R's:\n\n{elsewhere(result)}\n\n"
-        f"The concomitant coefficients, against flexmix's component 1 (salesmix's "
-        f"re-referenced):\n\n{gamma_table(result)}\n"
-    )
-
-
-def rewrite_doc(text: str, result: dict[str, Any], source: str = "docs/peers.md") -> str:
-    """``text`` with its generated block re-rendered from ``result``.
-
-    Raises
-    ------
-    ValueError
-        The markers are missing or out of order, naming ``source``.
-    """
-    start, end = text.find(BLOCK_OPEN), text.find(BLOCK_CLOSE)
-    if start < 0 or end < start:
-        raise ValueError(f"{source}: needs {BLOCK_OPEN} ... {BLOCK_CLOSE} in this order")
-    head = text[: start + len(BLOCK_OPEN)]
-    return f"{head}\n{doc_block(result)}{text[end:]}"
-
-
-def write_outputs(folder: Path, result: dict[str, Any]) -> None:
-    """``folder/peers.json`` (the comparison) and ``folder/peers.md`` (its tables), atomically."""
-    write_json_atomic(folder / "peers.json", result)
-    write_text_atomic(
-        folder / "peers.md",
-        f"# salesmix against flexmix and mixtools\n\n{doc_block(result)}",
-    )
-
-
-def write_doc(path: Path, result: dict[str, Any]) -> bool:
-    """Rewrite the block of ``path``; whether it changed."""
-    text = path.read_text(encoding="utf-8")
-    new = rewrite_doc(text, result, str(path))
-    if new != text:
-        write_text_atomic(path, new)
-    return new != text

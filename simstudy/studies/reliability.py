@@ -1,13 +1,10 @@
 """How often does a fit setting reach the best-known maximum? (the defaults' justification)
 
-A study like any other (:func:`simstudy.harness.simulation.simulate`): a condition
-per data set, K and fit setting, with the best-known log-likelihood it is measured
-against; a replication per independent seed. ``analyse`` fits the data set with the
-replication's stream and records its shortfall from the best-known maximum (and any
-excess over it); ``summarise`` the share reaching it (within :data:`HIT`), the median
-and largest shortfall, the largest excess, the share certified, the median seconds.
-:func:`real_design` is the grid of settings on the real data, :func:`hard_case_design`
-the defaults on every fit of the hard-case suite (:mod:`simstudy.studies.hard_cases`).
+A study like any other: a condition per data set, K and fit setting, measured against
+its best-known log-likelihood; a replication per seed. ``summarise`` gives the share
+reaching it (within :data:`HIT`), the shortfalls, the largest excess, the share
+certified and the median seconds. :func:`real_design`: the settings on the real data;
+:func:`hard_case_design`: the defaults on the hard-case suite.
 """
 
 from __future__ import annotations

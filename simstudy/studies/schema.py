@@ -1,11 +1,7 @@
-"""The schema of a mixture study config: every key, its type and its range.
+"""The schema of a mixture study config (docs/simstudy.md): every key, its type and its range.
 
-:func:`check_schema` walks a config (parsed JSON) and raises
-:class:`~simstudy.harness.schema.ConfigError` with one line naming the key path at
-fault. Keys ending in ``_note`` (and ``description``, ``source``,
-``truths_by_k_derivation``) are free text for the reader. What needs more than
-one key (a truth for every true K, T within the real price series, true K inside
-k_range) is checked by :func:`simstudy.studies.config.check_config` afterwards.
+What needs several keys (a truth for every true K, T within the real prices, true K in
+k_range) is checked afterwards by :func:`simstudy.studies.config.check_config`.
 """
 
 from __future__ import annotations

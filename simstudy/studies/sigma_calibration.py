@@ -1,12 +1,9 @@
 """Are the standard errors with estimated sigma right? A Monte Carlo check on the real design.
 
-One condition per estimated-sigma mode (``common``, ``segment``): the truth is the
-real-data K = 3 fit of that mode (outputs/real_sigma_<mode>/results.json) at the
-real prices, N = 300, T = 52. Each replication draws a panel, fits K = 3 in the same
-mode, matches the segments and records the observed-information and naive standard
-errors and whether the 95% intervals cover the truth (sigma: the log-scale interval);
-the summary gives per parameter mean SE / SD and the coverage with a Monte Carlo
-margin. Run by ``python -m experiments.sigma_calibration`` through the harness.
+``python -m experiments.sigma_calibration`` (docs/extensions.md). Per estimated-sigma
+mode the truth is the real-data K = 3 fit of that mode at the real prices; each
+replication refits K = 3 and records both kinds of standard error and whether the 95%
+intervals (sigma's on the log scale) cover the truth.
 """
 
 from __future__ import annotations

@@ -55,9 +55,7 @@ def agreement_with_study(records: pd.DataFrame, study_folder: Path) -> str | Non
     )
 
 
-# ---------------------------------------------------------------------------
-# tables
-# ---------------------------------------------------------------------------
+# -- tables -------------------------------------------------------------------
 
 
 def methods_table(summary: dict[str, Any], name: str = "baselines_methods") -> Table:
@@ -119,9 +117,7 @@ def single_start_table(summary: dict[str, Any], name: str = "baselines_single_st
     return Table(name, caption, headers, rows)
 
 
-# ---------------------------------------------------------------------------
-# figures
-# ---------------------------------------------------------------------------
+# -- figures ------------------------------------------------------------------
 
 
 def plot_errors(summary: dict[str, Any], records: pd.DataFrame) -> Figure:
@@ -170,9 +166,7 @@ def plot_selection_and_time(summary: dict[str, Any], records: pd.DataFrame) -> F
     return fig
 
 
-# ---------------------------------------------------------------------------
-# reading
-# ---------------------------------------------------------------------------
+# -- reading ------------------------------------------------------------------
 
 
 def _ratio_phrase(ratios: dict[str, float]) -> str:

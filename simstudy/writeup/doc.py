@@ -13,6 +13,7 @@ figure with its part and files), both whole.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,11 @@ class ReportDoc:
         """Save ``fig`` as ``figures/NAME.png`` and ``.pdf`` and embed it with its caption."""
         files = report_style.save(fig, self.out_dir / "figures" / name)
         return self._add_figure(name, caption, files)
+
+    def draw(self, name: str, caption: str, plot: Callable[..., Figure], *args: Any) -> None:
+        """Draw ``plot(*args)`` in the report's style and add it as :meth:`figure`."""
+        with report_style.style():
+            self.figure(plot(*args), name, caption)
 
     def copy_figure(self, source_stem: Path, name: str, caption: str) -> dict[str, Any]:
         """Copy an existing figure (``source_stem``.png and .pdf, when present) and embed it."""

@@ -41,6 +41,11 @@ def sig(value: float | int | None, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
+def sci(value: float | None, digits: int = 1) -> str:
+    """A number in scientific notation with ``digits`` decimals, ``-`` when missing."""
+    return "-" if missing(value) else f"{value:.{digits}e}"
+
+
 def pct(value: float | None, digits: int = 1) -> str:
     """A proportion as a percentage, ``0.8357`` -> ``83.6%``."""
     return "-" if missing(value) else f"{100 * value:.{digits}f}%"

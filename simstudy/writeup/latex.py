@@ -1,13 +1,10 @@
 """LaTeX tables that fit a journal page: math for symbols, stacked headers, split columns.
 
-The one LaTeX writer of the report and the studies (pandas' ``Styler.to_latex``
-neither splits a wide table nor stacks its headers). A table is set in
-``\\footnotesize`` with booktabs rules; headers wrap onto short lines; a table
-wider than the text block (6.5 in: letter paper, 1-inch margins) is split into
-parts that repeat the key columns; one longer than :data:`LONG_ROWS` rows
-becomes a ``longtable`` that breaks across pages. Widths are estimated from the
+Written here because pandas' ``Styler.to_latex`` neither splits a wide table nor stacks
+its headers. Booktabs rules in ``\footnotesize``; a table wider than the text block
+(6.5 in) is split into parts repeating the key columns; one longer than
+:data:`LONG_ROWS` rows becomes a ``longtable``. Widths are estimated from the
 characters and checked by compiling (``tests/print_checks.py``).
-Needs ``\\usepackage{booktabs}`` and ``\\usepackage{longtable}``.
 """
 
 from __future__ import annotations

@@ -105,9 +105,7 @@ def load_real(results_path: Path, segments_path: Path, data_path: Path) -> RealD
     return RealData(results, model, segments, panel, stats, inference, mismatch)
 
 
-# ---------------------------------------------------------------------------
-# tables
-# ---------------------------------------------------------------------------
+# -- tables -------------------------------------------------------------------
 
 
 def elasticity_reading(ci_beta: tuple[float, float]) -> str:
@@ -305,9 +303,7 @@ def sigma_fits(documents: dict[str, Any], name: str = "real_sigma_modes") -> Tab
     return Table(name, caption, headers, rows, key_columns=2)
 
 
-# ---------------------------------------------------------------------------
-# figures
-# ---------------------------------------------------------------------------
+# -- figures ------------------------------------------------------------------
 
 
 def plot_criteria(results: dict[str, Any]) -> Figure:
@@ -452,9 +448,7 @@ def plot_max_posterior(real: RealData) -> Figure:
     return fig
 
 
-# ---------------------------------------------------------------------------
-# readings
-# ---------------------------------------------------------------------------
+# -- readings -----------------------------------------------------------------
 
 
 def comparison_reading(results: dict[str, Any]) -> str:

@@ -34,7 +34,6 @@ from . import studies as rst
 from . import tables
 from .blrt import blrt_caption, blrt_figure
 from .doc import ReportDoc
-from .style import style
 
 MAIN_ITEMS = 16
 """At most this many tables and figures in the main part."""
@@ -95,9 +94,7 @@ def _study(doc: ReportDoc, folder: Path, name: str) -> dict[str, Any] | None:
     return document
 
 
-# ---------------------------------------------------------------------------
-# the main part
-# ---------------------------------------------------------------------------
+# -- the main part ------------------------------------------------------------
 
 
 def real_part(doc: ReportDoc, src: Sources) -> rr.RealData:
@@ -115,47 +112,48 @@ def real_part(doc: ReportDoc, src: Sources) -> rr.RealData:
     )
     doc.table(rr.model_comparison(results))
     doc.text(rr.comparison_reading(results))
-    with style():
-        doc.figure(
-            rr.plot_criteria(results),
-            "real_criteria",
-            "Information criteria against K (left: each criterion minus its minimum over K; "
-            "symmetric log scale, linear below 10) and the maximised log-likelihood (right). "
-            f"Dotted: the K chosen by BIC, K = {results['chosen_K']}.",
-        )
+    doc.draw(
+        "real_criteria",
+        "Information criteria against K (left: each criterion minus its minimum over K; "
+        "symmetric log scale, linear below 10) and the maximised log-likelihood (right). "
+        f"Dotted: the K chosen by BIC, K = {results['chosen_K']}.",
+        rr.plot_criteria,
+        results,
+    )
     doc.heading(f"2. The {real.k} segments")
     doc.table(rr.segment_profiles(real))
     doc.text(rr.profile_reading(real))
-    with style():
-        doc.figure(
-            rr.plot_store_ols(real),
-            "real_store_ols",
-            "Every store's own OLS estimate (alpha_i, beta_i) from its 52 weeks, coloured by "
-            "its most likely segment; crosses: segment centres (alpha_c, beta_c); filled "
-            "ellipses: their 95% confidence regions (observed information); dashed (left): "
-            "the 95% region in which a store of the segment puts its own OLS estimate under "
-            "the model, b_i ~ N(theta_c, (X'X)^-1). Right: the centres alone, with their "
-            "confidence ellipses.",
-        )
-        doc.figure(
-            rr.plot_demand(real),
-            "real_demand",
-            "Fitted demand per segment over the observed price range: median weekly sales "
-            "exp(alpha_c + beta_c log p) (black; band: pointwise 95% interval, delta method "
-            "with the observed-information covariance) over the weekly sales of the stores "
-            "assigned to the segment (dots: the median over those stores at each week's price; "
-            "bars: 10% to 90% of them); dashed grey: the other segments' curves. The "
-            "mean of sales is exp(1/2) = 1.65 times the median under the model's unit noise.",
-        )
+    doc.draw(
+        "real_store_ols",
+        "Every store's own OLS estimate (alpha_i, beta_i) from its 52 weeks, coloured by "
+        "its most likely segment; crosses: segment centres (alpha_c, beta_c); filled "
+        "ellipses: their 95% confidence regions (observed information); dashed (left): "
+        "the 95% region in which a store of the segment puts its own OLS estimate under "
+        "the model, b_i ~ N(theta_c, (X'X)^-1). Right: the centres alone, with their "
+        "confidence ellipses.",
+        rr.plot_store_ols,
+        real,
+    )
+    doc.draw(
+        "real_demand",
+        "Fitted demand per segment over the observed price range: median weekly sales "
+        "exp(alpha_c + beta_c log p) (black; band: pointwise 95% interval, delta method "
+        "with the observed-information covariance) over the weekly sales of the stores "
+        "assigned to the segment (dots: the median over those stores at each week's price; "
+        "bars: 10% to 90% of them); dashed grey: the other segments' curves. The "
+        "mean of sales is exp(1/2) = 1.65 times the median under the model's unit noise.",
+        rr.plot_demand,
+        real,
+    )
     return real
 
 
-def trust_part(doc: ReportDoc, src: Sources) -> dict[str, Any] | None:
+def trust_part(doc: ReportDoc, src: Sources) -> None:
     """Section 3: recovery and coverage at the real-data estimates (the real_like study)."""
     doc.heading("3. Can the estimates and their intervals be trusted?")
     document = _study(doc, src.real_like, "real_like")
     if document is None:
-        return None
+        return
     (condition,) = document["conditions"]
     doc.text(
         f"Panels drawn from the real-data K = 3 fit at the real prices ({condition['label']}). "
@@ -164,21 +162,17 @@ def trust_part(doc: ReportDoc, src: Sources) -> dict[str, Any] | None:
     doc.table(tables.recovery([condition], name="real_like_recovery"))
     doc.table(tables.standard_errors([condition], name="real_like_standard_errors"))
     rst.study_figure(doc, src.real_like, "real_like", "coverage_c0000", [condition])
-    return document
 
 
-def grid_part(doc: ReportDoc, src: Sources) -> dict[str, Any] | None:
+def grid_part(doc: ReportDoc, src: Sources) -> None:
     """Section 4: choosing K across the design grid, one nested-loop plot per criterion group."""
     doc.heading("4. Choosing K across a design grid")
     document = _study(doc, src.selection_grid, "selection_grid")
-    if document is None:
-        return None
-    conditions = document["conditions"]
-    doc.text(rst.grid_reading(conditions))
-    for group in ("bic", "aic"):
-        rst.study_figure(doc, src.selection_grid, "selection_grid", f"nested_loop_{group}",
-                         conditions)  # fmt: skip
-    return document
+    if document is not None:
+        doc.text(rst.grid_reading(document["conditions"]))
+        for group in ("bic", "aic"):
+            rst.study_figure(doc, src.selection_grid, "selection_grid", f"nested_loop_{group}",
+                             document["conditions"])  # fmt: skip
 
 
 def blrt_part(doc: ReportDoc, src: Sources, results: dict[str, Any]) -> None:
@@ -189,9 +183,8 @@ def blrt_part(doc: ReportDoc, src: Sources, results: dict[str, Any]) -> None:
         doc.table(tables.blrt(size["conditions"], name="blrt_size_tests"))
     blrt, source = _blrt_of(results, src)
     if blrt is not None:
-        with style():
-            doc.figure(blrt_figure(blrt), "real_blrt",
-                       f"{blrt_caption(blrt)} Source: {_link(doc, source)}.")  # fmt: skip
+        caption = f"{blrt_caption(blrt)} Source: {_link(doc, source)}."
+        doc.draw("real_blrt", caption, blrt_figure, blrt)
     grid = _study(doc, src.blrt_grid, "blrt_grid")
     if grid is not None:
         doc.table(tables.methods_hit_rates(grid["conditions"], name="blrt_grid_hit_rates"))
@@ -219,13 +212,14 @@ def baselines_part(doc: ReportDoc, src: Sources) -> tuple[dict[str, Any], Any] |
     for paragraph in rb.reading(summary):
         doc.text(paragraph)
     doc.table(rb.methods_table(summary))
-    with style():
-        doc.figure(
-            rb.plot_errors(summary, records),
-            "baselines_errors",
-            "Estimate - truth at the true K for every parameter and method, over the "
-            "replications (boxes: quartiles; whiskers: 1.5 IQR).",
-        )
+    doc.draw(
+        "baselines_errors",
+        "Estimate - truth at the true K for every parameter and method, over the "
+        "replications (boxes: quartiles; whiskers: 1.5 IQR).",
+        rb.plot_errors,
+        summary,
+        records,
+    )
     return loaded
 
 
@@ -248,23 +242,21 @@ def speed_part(doc: ReportDoc, src: Sources) -> dict[str, Any] | None:
     return result
 
 
-# ---------------------------------------------------------------------------
-# the appendix
-# ---------------------------------------------------------------------------
+# -- the appendix -------------------------------------------------------------
 
 
 def real_appendix(doc: ReportDoc, src: Sources, real: rr.RealData) -> None:
     """The real data: estimates with every SE, posterior certainty, sigma estimated."""
     doc.heading("A.1 The real data", 3)
     doc.table(rr.estimates(real.model))
-    with style():
-        doc.figure(
-            rr.plot_max_posterior(real),
-            "real_max_posterior",
-            "Histogram of every store's highest posterior segment probability "
-            "max_c w_ic, stacked by its most likely segment (dotted: 0.9). "
-            "A value near 1 means the store's segment is not in doubt.",
-        )
+    doc.draw(
+        "real_max_posterior",
+        "Histogram of every store's highest posterior segment probability "
+        "max_c w_ic, stacked by its most likely segment (dotted: 0.9). "
+        "A value near 1 means the store's segment is not in doubt.",
+        rr.plot_max_posterior,
+        real,
+    )
     paths = {"fixed": src.results, "common": src.sigma_common, "segment": src.sigma_segment}
     if all(p.is_file() for p in paths.values()):
         documents = {m: read_json(p) for m, p in paths.items()}
@@ -281,14 +273,15 @@ def baselines_appendix(doc: ReportDoc, src: Sources, loaded: tuple[dict[str, Any
         doc.text(check)
     doc.table(rb.recovery_table(summary))
     doc.table(rb.single_start_table(summary))
-    with style():
-        doc.figure(
-            rb.plot_selection_and_time(summary, records),
-            "baselines_selection_time",
-            "Left: share of replications in which each method's criterion chooses each K "
-            "(error bars: Wilson 95% interval of the hit rate). Right: seconds per replication "
-            "of each method's fits of K = 1..5 (log scale).",
-        )
+    doc.draw(
+        "baselines_selection_time",
+        "Left: share of replications in which each method's criterion chooses each K "
+        "(error bars: Wilson 95% interval of the hit rate). Right: seconds per replication "
+        "of each method's fits of K = 1..5 (log scale).",
+        rb.plot_selection_and_time,
+        summary,
+        records,
+    )
 
 
 def study_appendix(doc: ReportDoc, folder: Path, name: str, number: str, shown: list[str]) -> bool:

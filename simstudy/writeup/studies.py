@@ -28,9 +28,7 @@ def load_study(folder: Path) -> dict[str, Any] | None:
     return read_json(path)
 
 
-# ---------------------------------------------------------------------------
-# readings
-# ---------------------------------------------------------------------------
+# -- readings -----------------------------------------------------------------
 
 
 def recovery_reading(condition: Summary) -> str:
@@ -146,9 +144,7 @@ def grid_reading(conditions: Sequence[Summary]) -> str:
     return text
 
 
-# ---------------------------------------------------------------------------
-# figures of the harness
-# ---------------------------------------------------------------------------
+# -- figures of the harness ---------------------------------------------------
 
 
 def _nested_caption(members: Sequence[Summary], about: dict[str, Any]) -> str:

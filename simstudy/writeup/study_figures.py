@@ -131,9 +131,7 @@ def _grid(n_rows: int, n_cols: int, row_height: float = 1.9) -> tuple[Figure, np
     return fig, np.atleast_2d(axes)
 
 
-# ---------------------------------------------------------------------------
-# the nested-loop plot of the choice of K
-# ---------------------------------------------------------------------------
+# -- the nested-loop plot of the choice of K ----------------------------------
 
 
 def nesting(summaries: Sequence[Summary]) -> list[str]:
@@ -225,9 +223,7 @@ def plot_nested_loops(summaries: Sequence[Summary], out_dir: Path) -> list[Path]
     return paths
 
 
-# ---------------------------------------------------------------------------
-# recovery
-# ---------------------------------------------------------------------------
+# -- recovery -----------------------------------------------------------------
 
 
 def plot_rmse(summaries: Sequence[Summary], out_dir: Path) -> list[Path]:
@@ -323,9 +319,7 @@ def plot_coverage(summary: Summary, out_dir: Path) -> list[Path]:
     return save_figure(fig, stem, "coverage", [summary])
 
 
-# ---------------------------------------------------------------------------
-# which K was chosen
-# ---------------------------------------------------------------------------
+# -- which K was chosen -------------------------------------------------------
 
 
 def _heat(ax: Any, matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str]) -> Any:
@@ -393,9 +387,7 @@ def plot_chosen_k_by_criterion(summary: Summary, out_dir: Path) -> list[Path]:
     return save_figure(fig, stem, "chosen_k_criteria", [summary])
 
 
-# ---------------------------------------------------------------------------
-# estimation errors
-# ---------------------------------------------------------------------------
+# -- estimation errors --------------------------------------------------------
 
 
 def reference_slices(summaries: Sequence[Summary]) -> list[tuple[str, list[Summary]]]:

@@ -1,11 +1,7 @@
 """A study folder's tables (markdown and LaTeX) and figures (PNG and PDF), from its summaries.
 
-The mixture studies (``kind`` recovery or selection in summary.json) get the
-tables of :func:`simstudy.writeup.tables.study_tables` and the figures of
-:func:`simstudy.writeup.study_figures.write_figures`; a study of the user's own
-gets the tables and figures of :mod:`simstudy.writeup.generic`. Nothing is
-recomputed from the model. Figures are drawn on
-:class:`matplotlib.figure.Figure` objects (no pyplot state).
+The mixture studies (``kind`` recovery or selection) get :func:`.tables.study_tables` and
+:func:`.study_figures.write_figures`; a study of the user's own :mod:`.generic`'s.
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
 """One look for every figure of the report: backend, fonts, sizes, colours, and saving.
 
-Every figure of :mod:`simstudy.writeup` is made by :func:`new_figure` inside
-:func:`style` and written by :func:`save` (PNG at :data:`PNG_DPI` and PDF, both
-whole or not at all, with no time stamps in their metadata so that a rebuild of
-unchanged numbers gives unchanged files).
-
-Colours are the Okabe-Ito palette (distinguishable with the common colour-vision
-deficiencies): segment c of a fit is always :func:`segment_colour` (c), a method
-of the baseline comparison always :data:`METHOD_COLOURS` [method].
+Figures are made by :func:`new_figure` inside :func:`style` and written by :func:`save`
+(PNG and PDF, whole or not at all, without time stamps, so unchanged numbers give
+unchanged files). Colours: the Okabe-Ito palette; segment c is always
+:func:`segment_colour` (c), a baseline method always :data:`METHOD_COLOURS` [method].
 """
 
 from __future__ import annotations

@@ -94,9 +94,13 @@ def render(table: Table, fmt: str = "md") -> str:
     raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
 
 
-# ---------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A github markdown table of ``rows`` (cells as text, every column left-aligned)."""
+    cells = [[str(c) for c in row] for row in rows]
+    return render(Table("", "", list(headers), cells, align=["l"] * len(headers)), "md")
+
+
+# -- helpers ------------------------------------------------------------------
 
 
 def selection_methods(summaries: Sequence[Summary]) -> tuple[str, ...]:
@@ -163,9 +167,7 @@ def _row_label(summaries: Sequence[Summary]) -> tuple[list[str], Any]:
     ]
 
 
-# ---------------------------------------------------------------------------
-# recovery: the measures of the estimates, of their standard errors and intervals
-# ---------------------------------------------------------------------------
+# -- recovery: the measures of the estimates, of their standard errors and intervals ---
 
 
 def recovery(summaries: Sequence[Summary], name: str = "recovery") -> Table:
@@ -261,9 +263,7 @@ def condition_recovery(summaries: Sequence[Summary], name: str = "recovery_by_co
     return Table(name, caption, headers, rows, key_columns=len(factors))
 
 
-# ---------------------------------------------------------------------------
-# the choice of K
-# ---------------------------------------------------------------------------
+# -- the choice of K ----------------------------------------------------------
 
 
 def selection(summaries: Sequence[Summary], name: str = "selection") -> Table:

@@ -1,14 +1,13 @@
-"""The registry of blocks, reading the committed outputs, and the markdown table of blocks."""
+"""The registry of blocks, and reading the committed outputs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ...harness import files
-from ..tables import Table, render
 
 BLOCKS: dict[str, Callable[[Path], str]] = {}
 """Every block a document may hold, by name (a block function is registered by :func:`block`)."""
@@ -32,10 +31,3 @@ def load(outputs: Path, relative: str) -> Any:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not found (run the command that writes it)")
     return read_json(str(path))
-
-
-def md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str = "") -> str:
-    """A github markdown table of formatted cells; ``align`` one of l/r per column (default l)."""
-    align = align or "l" * len(headers)
-    cells = [[str(c) for c in row] for row in rows]
-    return render(Table("", "", list(headers), cells, align=list(align)), "md")

@@ -14,13 +14,20 @@ from ...studies.generate import real_prices
 from .. import tables
 from ..baselines import methods_table
 from ..format import CRITERION_LABELS, num, pct
-from .source import block, load, md_table
+from .source import block, load
+
+
+def real_like(outputs: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The real_like study's summary.json and its one condition."""
+    doc = load(outputs, "real_like/summary.json")
+    (cond,) = doc["conditions"]
+    return doc, cond
 
 
 @block
 def real_like_coverage(outputs: Path) -> str:
     """Model SE, mean SE / SD and coverage (Wilson interval) of every parameter, both kinds."""
-    (cond,) = load(outputs, "real_like/summary.json")["conditions"]
+    _, cond = real_like(outputs)
     table = tables.render(tables.standard_errors([cond]))
     cover = {k: [r[f"coverage_{k}"] for r in cond["recovery"]] for k in ("observed", "naive")}
     ratio = [r["se_observed_ratio"] for r in cond["recovery"]]
@@ -36,8 +43,7 @@ def real_like_coverage(outputs: Path) -> str:
 @block
 def real_like_findings(outputs: Path) -> str:
     """Bias and hit rates of the real_like study, with its run's wall time."""
-    doc = load(outputs, "real_like/summary.json")
-    (cond,) = doc["conditions"]
+    doc, cond = real_like(outputs)
     worst = max(abs(r["bias"]) / r["sd"] for r in cond["recovery"] if r["sd"] > 0)
     bic = cond["selection"]["bic"]
     run = doc["run"]
@@ -53,20 +59,19 @@ def real_like_findings(outputs: Path) -> str:
 @block
 def real_like_truth(outputs: Path) -> str:
     """The truth the real_like study drew its panels from (its summary, 4 decimals)."""
-    (cond,) = load(outputs, "real_like/summary.json")["conditions"]
+    _, cond = real_like(outputs)
     truth = cond["truth"]
     rows = [
         [c + 1, f"{a:.4f}", f"{b:.4f}", f"{p:.4f}"]
         for c, ((a, b), p) in enumerate(zip(truth["theta"], truth["pi"], strict=True))
     ]
-    return md_table(["segment", "alpha", "beta", "pi"], rows)
+    return tables.markdown_table(["segment", "alpha", "beta", "pi"], rows)
 
 
 @block
 def real_like_run(outputs: Path) -> str:
     """What the real_like run produced: replications, errors, convergence, BIC's hits."""
-    doc = load(outputs, "real_like/summary.json")
-    (cond,) = doc["conditions"]
+    doc, cond = real_like(outputs)
     run, conv, inf = doc["run"], cond["convergence"], cond["inference"]
     bic = cond["selection"]["bic"]
     wall = run.get("wall_seconds_records")
@@ -86,7 +91,7 @@ def real_like_run(outputs: Path) -> str:
 @block
 def real_like_readings(outputs: Path) -> str:
     """Readings of the real_like coverage: logit intervals for pi, detectable biases."""
-    (cond,) = load(outputs, "real_like/summary.json")["conditions"]
+    _, cond = real_like(outputs)
     rec = cond["recovery"]
     pis = [r for r in rec if "coverage_observed_logit" in r]
     biased = sorted(
@@ -166,7 +171,7 @@ def grid_truths(outputs: Path) -> str:
                 ", ".join(f"{p:.4f}".rstrip("0").rstrip(".") if k == 1 else f"{p:.4f}" for p in pi),
             ]
         )
-    return md_table(["K", "alpha", "beta", "pi"], rows)
+    return tables.markdown_table(["K", "alpha", "beta", "pi"], rows)
 
 
 @block
@@ -202,7 +207,7 @@ def grid_distances(outputs: Path) -> str:
         "true K",
         *(f"T = {t}: s {levels}" if i == 0 else f"T = {t}" for i, t in enumerate(ts)),
     ]
-    return md_table(headers, rows)
+    return tables.markdown_table(headers, rows)
 
 
 @block
@@ -259,7 +264,7 @@ def irregular_table(outputs: Path) -> str:
     headers = ["missing weeks", "price noise (sd of log p_it)", "true sigma", "BIC finds K = 3"]
     n_par = len(conds[0]["recovery"])
     headers += ["RMSE beta_2 / beta_3 / promo_3", f"95% coverage, observed ({n_par} parameters)"]
-    return md_table([*headers, "naive"], rows)
+    return tables.markdown_table([*headers, "naive"], rows)
 
 
 @block

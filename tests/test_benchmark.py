@@ -104,5 +104,9 @@ def test_quick_benchmark_writes_its_files(tmp_path):
     blrt = saved["blrt_real"]
     assert blrt["status"] == "ok" and blrt["n_boot"] == 19 and blrt["tests"][0] == 1
     assert any(t["target"].startswith("BLRT on the real data") for t in result["targets"])
+    models = saved["models"]
+    assert models["ungrouped"]["certified"] and models["concomitant"]["ratio"] > 0
+    assert [row["N"] for row in models["threads"]] == [300, 30_000]
     text = (tmp_path / "benchmark.md").read_text()
     assert "## Summary of cases 1-4" in text and "## Targets" in text
+    assert "## BLAS threads" in text and "ungrouped, 10,000 rows" in text

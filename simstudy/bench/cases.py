@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy.special import logsumexp
 from scipy.stats import norm
+from threadpoolctl import threadpool_limits
 
 from estimator import (
     DEFAULT_INIT,
@@ -27,13 +29,16 @@ from estimator import (
     ConvergenceWarning,
     design_matrix,
     fit_k_range,
+    fit_mixture,
     load_csv,
+    regression_data,
     seed_sequence,
     starting_values,
 )
 from estimator.engine import prepare, run_em  # the benchmark times engine internals
 
 from ..harness.files import read_json
+from ..studies import concomitant
 from ..studies.blrt import blrt_on_fits
 from ..studies.paths import REAL_DATA, REAL_LIKE_CONFIG
 from .measure import (
@@ -412,3 +417,54 @@ def committed_study_run(folder: Path) -> dict[str, Any] | None:
         "wall_seconds": run.get("wall_seconds_records"),
         "replication_seconds_total": run.get("replication_seconds_total"),
     }
+
+
+def _iteration_by_threads(seed: int, n_stores: int) -> dict[str, Any]:
+    """Seconds of one engine iteration (K=3, 5 batched restarts) on a real-like panel of
+    ``n_stores`` stores with the BLAS pool limited to one thread and to two."""
+    truth, _ = real_like_truth()
+    work = chunked_workload(truth, real_prices(), n_stores, seed_sequence(seed, 9), False)
+    problem = prepare(work.stats, 3)
+    theta, pi = starting_values(work.stats, 3, 5, seed)
+    row: dict[str, Any] = {"N": n_stores}
+    for limit in (1, 2):
+        with threadpool_limits(limits=limit, user_api="blas"):
+            row[f"threads_{limit}_s"] = timed(lambda: engine_iteration(problem, theta, pi), 5)[0]
+    return row
+
+
+def case_models(settings: Settings) -> dict[str, Any]:
+    """The general models' costs: an ungrouped fit, a concomitant fit against the same data's
+    constant-prior fit, and one EM iteration with one BLAS thread against two."""
+    rng = np.random.default_rng(settings.seed)
+    n = 10_000 if settings.quick else 100_000
+    x = rng.normal(size=(n, 2))
+    segment = rng.choice(3, size=n, p=[0.3, 0.3, 0.4])
+    coef = np.array([[0.0, 1.0, 2.0], [3.0, -1.0, 0.5], [-2.0, 0.5, -1.0]])[segment]
+    y = (
+        coef[:, 0]
+        + np.einsum("np,np->n", x, coef[:, 1:])
+        + rng.normal(size=n) * np.array([0.5, 1.0, 1.5])[segment]
+    )
+    rows = regression_data(pd.DataFrame({"y": y, "x1": x[:, 0], "x2": x[:, 1]}), "y ~ x1 + x2")
+    stats = rows.sufficient_stats()
+    fit_seconds, _, fit = timed(
+        lambda: fit_mixture(stats, 3, n_init=10, seed=1, sigma="segment"), 1
+    )
+    panel = concomitant.generate({"n_stores": 800, "n_weeks": 8}, rng)
+    units = regression_data(panel, "log_sales ~ log_price", "store", concomitant="~ z")
+    unit_stats = units.sufficient_stats()
+    repeats = max(1, settings.repeats // 2)
+    plain_s = timed(lambda: fit_mixture(unit_stats, 2, n_init=10, seed=2), repeats)[0]
+    with_z_s = timed(lambda: fit_mixture(unit_stats, 2, n_init=10, seed=2,
+                                         covariates=units.covariates), repeats)[0]  # fmt: skip
+    big = 30_000 if settings.quick else 1_000_000
+    threads = [_iteration_by_threads(settings.seed, n_stores) for n_stores in (300, big)]
+    _log(f"case models: ungrouped {fit_seconds:.2f} s, concomitant x{with_z_s / plain_s:.2f}")
+    return {
+        "ungrouped": {"rows": n, "K": 3, "coefficients": 3, "n_init": 10, "seconds": fit_seconds,
+                      "certified": bool(fit.converged)},
+        "concomitant": {"stores": 800, "weeks": 8, "K": 2, "n_init": 10, "plain_s": plain_s,
+                        "concomitant_s": with_z_s, "ratio": with_z_s / plain_s},
+        "threads": threads,
+    }  # fmt: skip

@@ -17,6 +17,7 @@ from .settings import (
     TARGET_BLRT_GRID_SECONDS,
     TARGET_BLRT_REAL_SECONDS,
     TARGET_BLRT_REPLICATION_SECONDS,
+    TARGET_CONCOMITANT_RATIO,
     TARGET_GRID_SECONDS,
     TARGET_MILLION_BYTES,
     TARGET_MILLION_FIT_SECONDS,
@@ -26,6 +27,7 @@ from .settings import (
     TARGET_REAL_SECONDS,
     TARGET_REPLICATION_SECONDS,
     TARGET_STUDY_SECONDS,
+    TARGET_UNGROUPED_SECONDS,
     real_like_config,
 )
 
@@ -175,7 +177,24 @@ def _engine_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     grid = result.get("selection_grid")
     if grid and grid.get("wall_seconds") is not None:
         targets.append(_study_target("selection grid", grid, TARGET_GRID_SECONDS))
-    return targets + _blrt_targets(result)
+    return targets + _blrt_targets(result) + _model_targets(result)
+
+
+def _model_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The general models' targets: an ungrouped fit, a concomitant fit's cost."""
+    models = result.get("models")
+    if not models:
+        return []
+    rows, con = models["ungrouped"], models["concomitant"]
+    return [
+        _within(f"ungrouped, {rows['rows']:,} rows, K = 3, 3 coefficients, 10 starts <= "
+                f"{TARGET_UNGROUPED_SECONDS:g} s", f"{rows['seconds']:.2f} s, certified: "
+                f"{rows['certified']}", rows["seconds"], TARGET_UNGROUPED_SECONDS),
+        _within(f"concomitant fit ({con['stores']} stores, K = 2, 10 starts) <= "
+                f"{TARGET_CONCOMITANT_RATIO:g}x the constant-prior fit",
+                f"{con['ratio']:.2f}x ({con['concomitant_s']:.2f} s vs {con['plain_s']:.2f} s)",
+                con["ratio"], TARGET_CONCOMITANT_RATIO),
+    ]  # fmt: skip
 
 
 def _within(name: str, measured: str, value: float, limit: float) -> dict[str, Any]:
@@ -389,6 +408,16 @@ def render_markdown(result: dict[str, Any]) -> str:
     else:
         status = study[0]["status"] if study else "Not run (pass `--study`)."
         lines += _section("Case 5: the whole real_like study", status)
+    threads = (result.get("models") or {}).get("threads", [])
+    if threads:
+        rows = [[f"{t['N']:,}", sig(1e3 * t["threads_1_s"], 3), sig(1e3 * t["threads_2_s"], 3),
+                 f"{t['threads_2_s'] / t['threads_1_s']:.2f}"] for t in threads]  # fmt: skip
+        lines += _section(
+            "BLAS threads: one EM iteration of 5 starts, K = 3, T = 52",
+            "Inside a fit every BLAS runs on one thread (threadpoolctl, estimator/threads.py); "
+            "the same iteration with one and with two threads:",
+            _markdown("N|1 thread ms|2 threads ms|2 / 1", rows),
+        )
     targets = [[t["target"], t["measured"], t["status"]] for t in result["targets"]]
     lines += _section("Targets", "", _markdown("target|measured|status", targets))
     breakdown = result.get("breakdown", [])

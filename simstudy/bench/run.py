@@ -22,6 +22,7 @@ from ..harness.files import (
 from ..studies.paths import OUTPUTS
 from .cases import (
     case_blrt_real,
+    case_models,
     case_real,
     case_real_like,
     case_scale_n,
@@ -75,6 +76,7 @@ def run_benchmark(
         result["probes"] = run_probes(settings, env)
     result["study"] = case_study(settings, env) if settings.study else []
     result["blrt_real"] = case_blrt_real(settings)
+    result["models"] = case_models(settings)
     for study in COMMITTED_STUDIES:
         result[study] = committed_study_run(OUTPUTS / study)
     result["breakdown"] = (

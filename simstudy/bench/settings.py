@@ -37,6 +37,10 @@ TARGET_BLRT_REAL_SECONDS = 10.0
 TARGET_BLRT_REPLICATION_SECONDS = 2.0
 """One replication of the blrt_grid study (fits of K = 1..4 and the sequential BLRT)."""
 TARGET_BLRT_GRID_SECONDS = 60 * 60.0
+TARGET_UNGROUPED_SECONDS = 2.0
+"""An ungrouped fit of 100,000 rows, K = 3, 3 coefficients, 10 starts (issue 19)."""
+TARGET_CONCOMITANT_RATIO = 2.0
+"""A concomitant fit at most twice the constant-prior fit of the same data (issue 20)."""
 """The blrt_grid study (12 conditions x 200 replications, B = 99), n_jobs = 2."""
 MB = 1024.0**2
 

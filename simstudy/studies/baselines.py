@@ -70,13 +70,9 @@ def _segment_fields(
     data: mixture.SimData,
 ) -> dict[str, Any]:
     """Estimates matched to the true segments, ARI and misclassification of one method."""
-    truth = condition.truth
-    perm = match_segments(theta, truth.theta, data.stats.gram / condition.factors["T"])
-    fields: dict[str, Any] = {}
-    for c in range(truth.n_components):
-        for j, name in enumerate(DEFAULT_COEF_NAMES):
-            fields[f"{prefix}_est_{name}_{c + 1}"] = float(theta[perm[c], j])
-        fields[f"{prefix}_est_pi_{c + 1}"] = float(pi[perm[c]])
+    perm = match_segments(theta, condition.truth.theta, data.stats.gram / condition.factors["T"])
+    estimates = mixture.segment_values(theta[perm], pi[perm], DEFAULT_COEF_NAMES)
+    fields = {f"{prefix}_est_{name}": value for name, value in estimates.items()}
     fields[f"{prefix}_ari"] = adjusted_rand_index(data.labels, labels)
     fields[f"{prefix}_misclassification"] = misclassification_rate(data.labels, labels, perm)
     return fields
@@ -199,14 +195,10 @@ def summarise(condition: Condition, ok: pd.DataFrame) -> dict[str, Any]:
         (per K the share of replications where one start reached ``full``'s maximum,
         and the mean shortfall of its log-likelihood).
     """
-    truth = condition.truth
-    true_k = truth.n_components
-    true_values = {
-        f"{name}_{c + 1}": float(value)
-        for c in range(true_k)
-        for name, value in (("alpha", truth.theta[c, 0]), ("beta", truth.theta[c, 1]),
-                            ("pi", truth.pi[c]))
-    }  # fmt: skip
+    true_k = condition.truth.n_components
+    true_values = mixture.segment_values(
+        condition.truth.theta, condition.truth.pi, ("alpha", "beta")
+    )
     methods: dict[str, Any] = {}
     for m, description in METHODS.items():
         seconds = ok[f"{m}_seconds"].to_numpy(dtype=float)

@@ -10,7 +10,7 @@ with ``"blrt"`` the bootstrap LRT's fields) is laid out in docs/simstudy.md.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,12 +110,9 @@ def analyse(condition: Condition, data: SimData, rng: np.random.Generator) -> di
     gram = data.stats.gram if data.stats.shared_gram else data.stats.gram.mean(axis=0)
     metric = gram / condition.factors["T"]
     perm = match_segments(fit.theta, truth.theta, metric)
-    for c in range(truth.n_components):
-        for j, name in enumerate(condition.coef_names):
-            record[f"est_{name}_{c + 1}"] = float(fit.theta[perm[c], j])
-        record[f"est_pi_{c + 1}"] = float(fit.pi[perm[c]])
-        if fit_settings["sigma"] != "fixed":
-            record[f"est_sigma_{c + 1}"] = float(fit.sigma[perm[c]])
+    sigma = fit.sigma[perm] if fit_settings["sigma"] != "fixed" else None
+    estimates = segment_values(fit.theta[perm], fit.pi[perm], condition.coef_names, sigma)
+    record |= {f"est_{name}": value for name, value in estimates.items()}
     if fit_settings.get("inference", False):
         estimated_sigma = fit.sigma_mode != "fixed"
         record.update(
@@ -231,16 +228,27 @@ def _flag(covered: bool, se: float) -> float:
     return float(covered) if np.isfinite(se) else float("nan")
 
 
-def _true_values(condition: Condition) -> dict[str, float]:
-    truth = condition.truth
-    values = {}
-    for c in range(truth.n_components):
-        for j, name in enumerate(condition.coef_names):
-            values[f"{name}_{c + 1}"] = float(truth.theta[c, j])
-        values[f"pi_{c + 1}"] = float(truth.pi[c])
-        if condition.fit["sigma"] != "fixed":
-            values[f"sigma_{c + 1}"] = float(np.broadcast_to(truth.sigma, truth.pi.shape)[c])
+def segment_values(
+    theta: np.ndarray, pi: np.ndarray, coef_names: Sequence[str], sigma: Any = None
+) -> dict[str, float]:
+    """``{name}_{c}`` -> value, segment by segment: theta (K, P)'s coefficients named
+    ``coef_names``, pi (K,) and, unless None, sigma (K,)."""
+    values: dict[str, float] = {}
+    for c in range(len(pi)):
+        values |= {f"{name}_{c + 1}": float(theta[c, j]) for j, name in enumerate(coef_names)}
+        values[f"pi_{c + 1}"] = float(pi[c])
+        if sigma is not None:
+            values[f"sigma_{c + 1}"] = float(sigma[c])
     return values
+
+
+def true_values(condition: Condition) -> dict[str, float]:
+    """The condition's true parameters by name (sigma too when the fits estimate it)."""
+    truth = condition.truth
+    sigma = (
+        np.broadcast_to(truth.sigma, truth.pi.shape) if condition.fit["sigma"] != "fixed" else None
+    )
+    return segment_values(truth.theta, truth.pi, condition.coef_names, sigma)
 
 
 def _coverage_columns(ok: pd.DataFrame, name: str, sd: float) -> dict[str, Any]:
@@ -294,7 +302,7 @@ def summarise(condition: Condition, results: pd.DataFrame) -> dict[str, Any]:
     ok = results
     true_k = condition.truth.n_components
     recovery = []
-    for name, value in _true_values(condition).items():
+    for name, value in true_values(condition).items():
         column = f"est_{name}"
         estimates = ok[column].to_numpy(dtype=float) if column in ok else np.array([])
         row = {"parameter": name, **parameter_recovery(estimates, value)}

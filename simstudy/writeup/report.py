@@ -1,19 +1,11 @@
 """The write-up bundle (``python -m experiments.report``): report.md, LaTeX tables, figures.
 
-Reads the committed outputs and never refits (except the cheap real-data
-quantities that are not stored, listed in :mod:`simstudy.writeup.real`). The
-report has a main part of at most :data:`MAIN_ITEMS` tables and figures that
-carry the argument, in this order: the real data's model choice, its segments,
-whether the estimates and their intervals can be trusted (real_like), choosing K
-across the design grid (nested-loop plots), the bootstrap likelihood-ratio test,
-the baselines an analyst would try first, and speed; then an appendix with every
-other table and figure of the same sources. A study or output that is missing is
-named in its place.
-
-Writes OUT/report.md (every table inline, or linked when long, every figure
-embedded, each with a caption), OUT/tables/*.tex, OUT/figures/*.png and *.pdf,
-and OUT/manifest.json (what was written, in which part, and from what); the
-figure and table folders are emptied first, so the folder holds exactly one build.
+Reads the committed outputs and never refits (except the cheap real-data quantities listed
+in :mod:`simstudy.writeup.real`). A main part of at most :data:`MAIN_ITEMS` tables and
+figures carries the argument (real data, trust, the grid, the BLRT, baselines, speed); an
+appendix holds every other one; a missing source is named in its place. Writes
+OUT/report.md, OUT/tables/*.tex, OUT/figures/*.png and *.pdf and OUT/manifest.json, the
+figure and table folders emptied first.
 """
 
 from __future__ import annotations
@@ -70,7 +62,7 @@ def _link(doc: ReportDoc, path: Path) -> str:
 
 
 def _blrt_of(results: dict[str, Any], src: Sources) -> tuple[dict[str, Any] | None, Path]:
-    """The real data's bootstrap LRT: the main results' own, else ``src.blrt``'s, else None."""
+    """The real data's BLRT: the main results' own, else ``src.blrt``'s, else None."""
     if "blrt" in results:  # fit_real --blrt B
         return results["blrt"], src.results
     if src.blrt.is_file():

@@ -107,5 +107,4 @@ def _lr_panel(ax: Any, boot: np.ndarray, lr: float) -> None:
         )
     ax.set_xlim(low, top)
     ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.set_xlabel("bootstrap LR*")
-    ax.set_ylabel("samples")
+    ax.set(xlabel="bootstrap LR*", ylabel="samples")

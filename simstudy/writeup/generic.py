@@ -1,15 +1,9 @@
 """Tables and figures of any study's per-condition summaries, by design factor.
 
-For a study of your own (:func:`simstudy.run_simulation`) and the fallback of
-:func:`simstudy.writeup.study_report.write_report` when the summaries are not the mixture
-study's. Works on a summary frame: one row per condition, the design factors as
-columns, then the summary's fields; every numeric field is a statistic.
-
-* :func:`factor_table`: the factors and statistics as a markdown or LaTeX table;
-* :func:`plot_statistic`: one statistic against one factor, one line per level
-  of another factor, one panel per combination of the remaining varying factors;
-* :func:`write_generic_report`: ``tables/summary.md`` and ``.tex`` and one
-  figure per statistic under ``figures/`` (PNG and PDF).
+For a study of your own (:func:`simstudy.run_simulation`): a summary frame (a row per
+condition, the design factors, then the summary's fields, every numeric one a statistic)
+as a table (:func:`factor_table`), one statistic against a factor (:func:`plot_statistic`),
+and both written into the study folder (:func:`write_generic_report`).
 """
 
 from __future__ import annotations
@@ -168,22 +162,16 @@ def plot_statistic(
             f"{len(panels)} panels (combinations of {outer}); at most {MAX_PANELS}: choose x and "
             "lines among them or plot a subset of the summaries"
         )
-    numeric_x = _is_numeric_factor(frame, x)
-    x_levels = _sorted_levels(frame, x)
+    numeric_x, x_levels = _is_numeric_factor(frame, x), _sorted_levels(frame, x)
     # levels spanning a factor of 10 or more (numbers of stores, say) read best on a log axis
     log_x = numeric_x and min(x_levels) > 0 and max(x_levels) >= 10 * min(x_levels)
     position = {level_text(v): (v if numeric_x else i) for i, v in enumerate(x_levels)}
     line_levels = _sorted_levels(frame, lines) if lines is not None else [None]
     n_cols = min(3, len(panels))
     n_rows = math.ceil(len(panels) / n_cols)
+    width = figure_style.WIDTH_SINGLE if n_cols == 1 else figure_style.WIDTH_DOUBLE
     with figure_style.style():
-        fig, axes = figure_style.new_figure(
-            n_rows,
-            n_cols,
-            width=figure_style.WIDTH_SINGLE if n_cols == 1 else figure_style.WIDTH_DOUBLE,
-            squeeze=False,
-            sharey=True,
-        )
+        fig, axes = figure_style.new_figure(n_rows, n_cols, width=width, squeeze=False, sharey=True)
         for ax, panel in zip(axes.ravel(), panels, strict=False):
             cell = frame
             for name, value in panel.items():
@@ -194,14 +182,12 @@ def plot_statistic(
                 )
                 if not len(part):
                     continue
-                xs = [position[level_text(v)] for v in part[x]]
+                xs = np.asarray([position[level_text(v)] for v in part[x]], dtype=float)
                 order = np.argsort(xs, kind="stable")
+                label = None if line is None else f"{lines} = {level_text(line)}"
+                ys = part[statistic].to_numpy(dtype=float)[order]
                 ax.plot(
-                    np.asarray(xs, dtype=float)[order],
-                    part[statistic].to_numpy(dtype=float)[order],
-                    marker="o",
-                    color=figure_style.OKABE_ITO[index % len(figure_style.OKABE_ITO)],
-                    label=None if line is None else f"{lines} = {level_text(line)}",
+                    xs[order], ys, marker="o", color=figure_style.segment_colour(index), label=label
                 )
             if not numeric_x:
                 ax.set_xticks(range(len(x_levels)), [level_text(v) for v in x_levels])
@@ -209,8 +195,7 @@ def plot_statistic(
                 ax.set_xscale("log")
                 ax.set_xticks(x_levels, [level_text(v) for v in x_levels])
                 ax.minorticks_off()
-            ax.set_xlabel(x)
-            ax.set_title(", ".join(f"{k} = {level_text(v)}" for k, v in panel.items()))
+            ax.set(xlabel=x, title=", ".join(f"{k} = {level_text(v)}" for k, v in panel.items()))
         for ax in axes.ravel()[len(panels) :]:
             ax.set_visible(False)
         for ax in axes[:, 0]:
@@ -257,10 +242,9 @@ def write_generic_report(
             )
             for stat in statistics(frame, factors)
         ]
+    tables = out_dir / "tables"
     paths = [
-        write_text_atomic(
-            out_dir / "tables" / f"summary.{fmt}", factor_table(frame, factors, fmt=fmt) + "\n"
-        )
+        write_text_atomic(tables / f"summary.{fmt}", factor_table(frame, factors, fmt=fmt) + "\n")
         for fmt in TABLE_FORMATS
     ]
     for stem, fig in drawn:

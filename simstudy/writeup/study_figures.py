@@ -241,9 +241,7 @@ def plot_rmse(summaries: Sequence[Summary], out_dir: Path) -> list[Path]:
                     ax.set_yscale("log")
                     ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
                     ax.yaxis.set_minor_formatter(NullFormatter())
-                ax.set_title(name)
-                ax.set_xlabel("N (stores)")
-                ax.set_ylabel("RMSE")
+                ax.set(title=name, xlabel="N (stores)", ylabel="RMSE")
             for ax in axes.ravel()[len(names) :]:
                 ax.set_visible(False)
             legend_below(fig, axes[0, 0])
@@ -283,10 +281,8 @@ def plot_coverage(summary: Summary, out_dir: Path) -> list[Path]:
         ratio = _floats(r.get(f"se_{kind}_ratio") for r in rows)
         ax_ratio.plot(ratio, y + dy, marker, ms=3.5, color=f"C{colour}", label=kind)
     ax_cov.set_yticks(y, names)
-    ax_cov.set_xlabel("coverage of the 95% interval")
-    ax_cov.set_title("coverage (Wilson 95% MC intervals)")
-    ax_ratio.set_xlabel("mean SE / SD of the estimates")
-    ax_ratio.set_title("size of the standard errors")
+    ax_cov.set(xlabel="coverage of the 95% interval", title="coverage (Wilson 95% MC intervals)")
+    ax_ratio.set(xlabel="mean SE / SD of the estimates", title="size of the standard errors")
     legend_below(fig, ax_cov)
     suptitle(fig, f"Standard errors and intervals at the true K\n{summary['label']}")
     stem = out_dir / "figures" / f"coverage_c{summary['id']:04d}"
@@ -335,9 +331,7 @@ def plot_chosen_k(summaries: Sequence[Summary], out_dir: Path, criterion: str = 
                         share = _proportions(s["selection"][criterion])
                         matrix[ks.index(s["factors"]["K"])] = [share.get(k, 0.0) for k in chosen]
                 image = _heat(axes[i, j], matrix, [str(k) for k in ks], [str(k) for k in chosen])
-                axes[i, j].set_title(f"T = {t}, N = {n}")
-                axes[i, j].set_xlabel("chosen K")
-                axes[i, j].set_ylabel("true K")
+                axes[i, j].set(title=f"T = {t}, N = {n}", xlabel="chosen K", ylabel="true K")
         fig.colorbar(image, ax=axes, shrink=0.6, label="share of replications")
         title = _title(summaries, members, inside)
         suptitle(fig, f"K chosen by {CRITERION_LABELS[criterion]}{title}")
@@ -408,8 +402,7 @@ def plot_error_boxplots(
         ax.boxplot(data, tick_labels=labels, showfliers=True, flierprops={"markersize": 2})
         ax.tick_params(axis="x", labelsize=7)
         ax.axhline(0.0, color="grey", lw=0.8, ls="--")
-        ax.set_title(parameter)
-        ax.set_xlabel(" ".join(vary) if not key else "condition")
+        ax.set(title=parameter, xlabel=" ".join(vary) if not key else "condition")
     for ax in axes[:, 0]:
         ax.set_ylabel("estimate - truth")
     for ax in axes.ravel()[len(names) :]:

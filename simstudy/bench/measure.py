@@ -45,10 +45,7 @@ from .settings import CHUNK_STORES, MB, real_like_config, rule_label
 
 
 def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, list[float], Any]:
-    """Run ``fn`` ``repeats`` times; return the median seconds, every time and the last result.
-
-    The garbage collector is run before and disabled during each call.
-    """
+    """Median seconds of ``repeats`` calls of ``fn`` (gc off), every time and the last result."""
     times, result = [], None
     for _ in range(max(1, repeats)):
         result = None
@@ -127,11 +124,8 @@ def chunked_workload(
     seed: np.random.SeedSequence,
     keep_y: bool,
 ) -> Workload:
-    """Generate a panel chunk by chunk, reducing each chunk to sufficient statistics.
-
-    At most ``CHUNK_STORES`` x T values exist at once (unless ``keep_y``); the
-    time of the sufficient-statistics pass (not of the random draws) is summed.
-    """
+    """Generate a panel ``CHUNK_STORES`` stores at a time, each reduced to sufficient
+    statistics (the pass, not the draws, timed); ``keep_y`` keeps the N x T matrix."""
     X = design_matrix(prices)
     parts, ys, pass_seconds = [], [], 0.0
     for index, start in enumerate(range(0, n_stores, CHUNK_STORES)):
@@ -184,12 +178,8 @@ def lognormal_prices(n_weeks: int, seed: np.random.SeedSequence) -> np.ndarray:
 def drawn_starts(
     stats: SufficientStats, ks: Sequence[int], n_init: int, seed: int
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """The starting values :func:`fit_k_range` draws for every K with this seed.
-
-    fit_k_range draws K's starts from ``seed_sequence(seed_sequence(seed), K)``
-    with the default init; the restart-by-restart comparison below checks that
-    the straightforward implementation really got the same starts.
-    """
+    """The starting values :func:`fit_k_range` draws for every K with this seed (from
+    ``seed_sequence(seed_sequence(seed), K)``, default init)."""
     root = seed_sequence(seed)
     return {k: starting_values(stats, k, n_init, seed_sequence(root, k), DEFAULT_INIT) for k in ks}
 
@@ -233,16 +223,12 @@ def measure(
     naive_repeat_seconds: float,
     naive_per_iter_hint: Callable[[int], float] | None = None,
 ) -> dict[str, Any]:
-    """Time ours and (where it fits the budget) the straightforward EM on one workload.
+    """One benchmark row: ours and (within ``naive_budget`` seconds, else only estimated) the
+    straightforward EM fitting ``ks`` from the same starts under the same rule.
 
-    Both fit ``ks`` (one fit_k_range call) with ``n_init`` restarts per K from the
-    starts of ``seed``, under the same stopping rule (``tol``, ``max_iter``). Ours is
-    timed ``repeats`` times; the straightforward EM as often as fits in
-    ``naive_repeat_seconds``, and not at all when one run would take more than
-    ``naive_budget`` seconds (then only its estimate is reported).
-    ``naive_per_iter_hint`` (K -> its seconds per iteration, extrapolated from smaller
-    data) stands in for a calibration when there is no ``work.y``. Returns one row of
-    the benchmark.
+    Ours is timed ``repeats`` times, the straightforward EM as often as fits in
+    ``naive_repeat_seconds``; ``naive_per_iter_hint`` (K -> seconds per iteration,
+    extrapolated) stands in for its calibration when there is no ``work.y``.
     """
     stats, ks = work.stats, tuple(ks)
 
@@ -333,15 +319,9 @@ def engine_iteration(prep: Any, theta: np.ndarray, pi: np.ndarray) -> None:
 def ours_iteration_us(
     stats: Any, starts: dict[int, tuple[np.ndarray, np.ndarray]], ks: tuple[int, ...]
 ) -> float:
-    """Our microseconds per restart-iteration at fixed work.
-
-    One engine iteration (E-step sweep over all stores and M-step) of all R
-    restarts of each K together, at the starting values, ``FIXED_SWEEPS`` times;
-    the time is divided by R x ``FIXED_SWEEPS``. Unlike fit time / iterations
-    this mixes in neither the fixed cost of a fit nor the batch shrinking as
-    restarts converge, so it is the number to compare across N and T.
-    Median of 3.
-    """
+    """Our microseconds per restart-iteration at fixed work: ``FIXED_SWEEPS`` engine
+    iterations of all R starts at the starting values (median of 3), free of a fit's fixed
+    costs and of the batch shrinking, so comparable across N and T."""
 
     problems = {k: prepare(stats, k) for k in ks}
 

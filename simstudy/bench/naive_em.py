@@ -57,11 +57,8 @@ class NaiveFit:
 def naive_e_step(
     y: np.ndarray, X: np.ndarray, theta: np.ndarray, pi: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    """Log-likelihood and posteriors (N, K) from the full N x T x K log-density array.
-
-    y (N, T) log sales, X (T, P), theta (K, P), pi (K,); the log-likelihood is
-    sum_i logsumexp_c (log pi_c + sum_t log phi(y_it - x_t' theta_c)).
-    """
+    """Log-likelihood and posteriors (N, K) of y (N, T), X (T, P), theta (K, P), pi (K,) from
+    the full N x T x K log-density array."""
     means = X @ theta.T  # (T, K)
     log_density = norm.logpdf(y[:, :, None] - means[None, :, :]).sum(axis=1)  # (N, K)
     with np.errstate(divide="ignore"):
@@ -74,12 +71,8 @@ def naive_e_step(
 def naive_m_step(
     stacked_X: np.ndarray, stacked_y: np.ndarray, W: np.ndarray, n_weeks: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted least squares on the stacked observations, one segment at a time.
-
-    ``stacked_X`` (N*T, P) is the design repeated for every store (store-major),
-    ``stacked_y`` (N*T,) is ``y.ravel()``, W (N, K) the posteriors, each store's weight
-    repeated over its ``n_weeks`` observations. Returns theta (K, P) and pi (K,).
-    """
+    """Weighted least squares on ``stacked_X`` (N*T, P), ``stacked_y`` (N*T,) with posteriors
+    W (N, K) repeated over each store's ``n_weeks``: theta (K, P) and pi (K,)."""
     n_components = W.shape[1]
     theta = np.empty((n_components, stacked_X.shape[1]))
     for c in range(n_components):

@@ -108,11 +108,8 @@ def _mixture_fields(
 def gaussian_mixtures(
     points: np.ndarray, k_range: tuple[int, ...], n_init: int, seed: Any
 ) -> tuple[dict[int, GaussianMixture | None], dict[int, float]]:
-    """Full-covariance Gaussian mixtures of ``points`` for every K, with their BIC (n = N).
-
-    K uses the random state drawn from ``seed_sequence(seed, K)``; a K whose fit fails
-    (a component collapsing onto too few points) gets None and BIC = inf.
-    """
+    """Full-covariance Gaussian mixtures of ``points`` for every K (random state from
+    ``seed_sequence(seed, K)``) and their BIC (n = N); a failed fit is None, BIC inf."""
     fits: dict[int, GaussianMixture | None] = {}
     bic: dict[int, float] = {}
     # a few hundred points: BLAS and OpenMP threads only add overhead (20 times the time)
@@ -154,12 +151,8 @@ def _twostep_fields(
 def analyse(
     condition: Condition, data: mixture.SimData, rng: np.random.Generator
 ) -> dict[str, Any]:
-    """Fit one panel (:func:`simstudy.studies.mixture.generate`'s) by the estimator, a single
-    start and the two-step route; the record's ``{method}_...`` fields (module docstring).
-
-    The condition's ``fit`` holds ``gmm_n_init`` too; ``rng``'s SeedSequence is the
-    fitting stream, used by ``full`` as the recovery study uses it.
-    """
+    """Fit one panel by the estimator (``rng``'s stream, as the recovery study), a single start
+    and the two-step route (``fit["gmm_n_init"]`` starts); the ``{method}_...`` fields."""
     seed = rng.bit_generator.seed_seq
     fit = condition.fit
     with warnings.catch_warnings():
@@ -182,19 +175,9 @@ def _paired(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
 
 
 def summarise(condition: Condition, ok: pd.DataFrame) -> dict[str, Any]:
-    """Per method: recovery, hit rate of the true K, classification, time; and comparisons.
-
-    Returns
-    -------
-    dict
-        ``true_k``; ``methods`` (per method ``description``,
-        ``recovery`` rows, ``selection`` (:func:`simstudy.harness.measures.selection_rates`),
-        ``classification``, ``seconds``, ``converged_rate``); ``comparison`` (per
-        baseline against ``full``: RMSE ratio per parameter, paired differences of
-        the hit indicator, misclassification and ARI, time ratio); ``single_start``
-        (per K the share of replications where one start reached ``full``'s maximum,
-        and the mean shortfall of its log-likelihood).
-    """
+    """``true_k``; per method its recovery, hit rate, classification and time (``methods``);
+    each baseline against ``full`` (``comparison``: RMSE ratios, paired differences, time
+    ratio); and per K how often one start reached ``full``'s maximum (``single_start``)."""
     true_k = condition.truth.n_components
     true_values = mixture.segment_values(
         condition.truth.theta, condition.truth.pi, ("alpha", "beta")

@@ -131,15 +131,9 @@ def best_known(
 def best_known_for(
     stats: SufficientStats, k: int, sigma_mode: str, n_per_scheme: int, seed: int = 0
 ) -> dict[str, Any]:
-    """The highest certified maximum of one K over ``n_per_scheme`` starts of every scheme.
-
-    Returns
-    -------
-    dict
-        ``loglik`` (the best the guard admits: the default answer), ``loglik_unguarded``
-        (the highest certified maximum, the MLE), ``certified``, ``hits`` (starts within
-        1e-6 of ``loglik``), ``starts`` and ``distinct_logliks`` (at 1e-6).
-    """
+    """The highest certified maximum of one K over ``n_per_scheme`` starts of every scheme:
+    ``loglik`` (the guard's answer), ``loglik_unguarded`` (the MLE), ``certified``, ``hits``
+    (starts within 1e-6), ``starts`` and ``distinct_logliks``."""
     fits = [
         fit_mixture(stats, k, n_init=n_per_scheme, init=scheme, sigma=sigma_mode,
                     seed=np.random.SeedSequence([seed, k, i]))

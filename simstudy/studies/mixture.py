@@ -82,10 +82,7 @@ def generate(condition: Condition, rng: np.random.Generator) -> SimData:
 
 
 def analyse(condition: Condition, data: SimData, rng: np.random.Generator) -> dict[str, Any]:
-    """Fit every K of the condition's k_range; the replication's flat record (module docstring).
-
-    ``rng``'s SeedSequence is the root of the EM starting values (keyed by K).
-    """
+    """Fit every K of the condition's k_range from ``rng``'s stream; the flat record."""
     seed = rng.bit_generator.seed_seq
     fit_settings = condition.fit
     selection = fit_k_range(
@@ -188,12 +185,9 @@ def inference_fields(
 ) -> dict[str, Any]:
     """Standard errors and interval coverage of one fit at the true K, segments matched.
 
-    ``fit`` (a MixtureFit, or theta (K, P), pi (K,)[, sigma]) is in its own segment order;
-    fitted segment ``perm[c]`` is true segment c (:func:`estimator.match_segments`). Every
-    kind of :data:`SE_KINDS` is computed on the fit, then permuted with
-    :meth:`estimator.Inference.reordered` (pi_K's delta-method SE follows its segment).
-    Returns ``se_valid_{kind}``, ``se_{kind}_{name}``, ``cover_{kind}_{name}`` of every
-    parameter (sigma too with ``estimated_sigma``) and ``cover_{kind}_logit_pi_{c}``.
+    ``fit`` (a MixtureFit, or theta (K, P), pi (K,)[, sigma]); fitted segment ``perm[c]`` is
+    true segment c. Returns per kind of :data:`SE_KINDS` ``se_valid_{kind}``,
+    ``se_{kind}_{name}``, ``cover_{kind}_{name}`` and ``cover_{kind}_logit_pi_{c}``.
     """
     fields: dict[str, Any] = {}
     for kind, method in SE_KINDS.items():
@@ -252,14 +246,8 @@ def true_values(condition: Condition) -> dict[str, float]:
 
 
 def _coverage_columns(ok: pd.DataFrame, name: str, sd: float) -> dict[str, Any]:
-    """Standard errors and interval coverage of one parameter, per SE kind recorded.
-
-    Per kind with an ``se_{kind}_{name}`` column: ``se_{kind}_mean`` and ``se_{kind}_ratio``
-    (over the empirical SD ``sd``); ``coverage_{kind}`` with its MCSE, Wilson bounds, ``_n``
-    and ``_missing`` (for pi also ``coverage_{kind}_logit``); and
-    :func:`simstudy.harness.measures.standard_error_measures` as ``{measure}_{kind}`` and
-    ``mcse_{measure}_{kind}`` (docs/simstudy.md).
-    """
+    """Per SE kind recorded: mean SE and its ratio to ``sd``, coverage (MCSE, Wilson bounds,
+    ``_n``, ``_missing``; pi's logit one too) and the standard-error measures (docs/simstudy.md)."""
     out: dict[str, Any] = {}
     for kind in SE_KINDS:
         se_column = f"se_{kind}_{name}"
@@ -358,10 +346,7 @@ def study(config: dict[str, Any]) -> Study:
 def run(
     config: dict[str, Any], out_dir: Path, kind: str = "recovery", **harness: Any
 ) -> SimulationResult:
-    """Run (or resume) the study of a checked config (:func:`study`) into ``out_dir``.
-
-    ``kind`` (recovery or selection: the command) is recorded in summary.json with the
-    config; ``harness`` holds :func:`simstudy.harness.simulation.simulate`'s keywords.
-    """
+    """Run (or resume) the study of a checked config into ``out_dir``; ``kind`` (the command)
+    is recorded, ``harness`` holds :func:`simstudy.harness.simulation.simulate`'s keywords."""
     about = {"kind": kind, "description": config.get("description", ""), "config": config}
     return simulate(study(config), summarise, out_dir, about=about, **harness)

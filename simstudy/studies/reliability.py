@@ -48,12 +48,9 @@ def real_design(
     inits: Sequence[str],
     tols: Sequence[float],
 ) -> list[dict[str, Any]]:
-    """One condition per K of ``best`` and every (tol, init, n_init) on the panel ``data``.
-
-    The best-known values are rounded to 1e-9: the search's last digits vary with the
-    order of BLAS summations from run to run, and a rerun must find its own design (and
-    resume its records) again.
-    """
+    """One condition per K of ``best`` and every (tol, init, n_init) on the panel ``data``
+    (best-known values rounded to 1e-9: their last digits vary with BLAS, and a rerun must
+    find its own design again)."""
     return [
         {"data": data, "K": k, "sigma": "fixed", "tol": tol, "init": init, "n_init": n,
          "best": round(b, 9)}
@@ -88,11 +85,8 @@ def generate(condition: dict[str, Any], rng: np.random.Generator) -> SufficientS
 def analyse(
     condition: dict[str, Any], stats: SufficientStats, rng: np.random.Generator
 ) -> dict[str, float]:
-    """One fit with the condition's settings: its shortfall from the best-known maximum.
-
-    ``excess`` is how far it rose above it: a positive one means the search that
-    made the best-known value missed a higher maximum.
-    """
+    """One fit with the condition's settings: its shortfall from the best-known maximum,
+    and its ``excess`` above it (the search missed a higher one)."""
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -61,11 +61,8 @@ def generate(condition: dict[str, Any], rng: np.random.Generator) -> Any:
 
 
 def analyse(condition: dict[str, Any], stats: Any, rng: np.random.Generator) -> dict[str, float]:
-    """Fit K = 3 with the condition's sigma mode; estimates, SEs and coverage of every parameter.
-
-    ``used`` is 0 (and every other field NaN) when the fit lost a segment or hit
-    the sigma floor: such a fit has no interior maximum to give standard errors at.
-    """
+    """Fit K = 3 with the condition's sigma mode; estimates, SEs and coverage of every parameter
+    (only ``used`` = 0 for a fit that lost a segment or hit the sigma floor)."""
     theta, pi, sigma = (np.asarray(condition[k], dtype=float) for k in ("theta", "pi", "sigma"))
     mode = condition["sigma_mode"]
     with warnings.catch_warnings():
@@ -153,13 +150,9 @@ def calibrate(
     out: Path,
     n_jobs: int = 1,
 ) -> tuple[dict[str, Any], list[str]]:
-    """Run the check for both estimated-sigma modes into the study folder ``out`` (resumable).
-
-    The design is the real panel ``data`` (its prices and N) and the truths in
-    ``truth_dir/real_sigma_<mode>/results.json``; ``reps`` replications per mode of
-    fits with ``n_init`` starts from the root ``seed``; ``settings`` is recorded.
-    Returns calibration.json's document and each mode's markdown section.
-    """
+    """Run the check for both estimated-sigma modes into the study folder ``out`` (resumable):
+    the real panel ``data``, the truths in ``truth_dir/real_sigma_<mode>/results.json``.
+    Returns calibration.json's document and each mode's markdown section."""
     n_stores = load_csv(data).n_stores
     design = []
     for mode in MODES:

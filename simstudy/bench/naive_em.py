@@ -1,10 +1,8 @@
 """A straightforward EM for the mixture of price regressions, kept only for the benchmark.
 
-The textbook implementation the engine is measured against (docs/benchmark.md): the
-full N x T x K array of ``scipy.stats.norm.logpdf`` summed over weeks, posteriors by
-``logsumexp``, each segment's weighted least squares on the stacked N*T observations,
-restarts in a Python loop, and the engine's stopping rule exactly
-(:func:`estimator.engine.run_em`), so both go from the same starts to the same answer.
+The textbook implementation (docs/benchmark.md): the full N x T x K ``norm.logpdf`` array,
+``logsumexp`` posteriors, weighted least squares on the stacked N*T observations, restarts
+in a Python loop, and the engine's stopping rule, so both reach the same answer.
 """
 
 from __future__ import annotations

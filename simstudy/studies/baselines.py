@@ -1,12 +1,8 @@
 """The estimator against the baselines an analyst would try first, on the real_like condition.
 
-``python -m experiments.baselines`` (docs/report.md, "Baselines"). Replication r draws
-the panel of the real_like study's replication r and fits it three ways
-(:data:`METHODS`): ``full``, the estimator, K by BIC (n = NT); ``single``, one start
-per K; ``twostep``, each store's own OLS, then scikit-learn's full-covariance
-``GaussianMixture`` of those points, K by its BIC (n = N). The record holds, per
-method, the K chosen, the matched estimates, ARI and misclassification at the true K
-and the seconds of its fits; for ``full`` and ``single`` every K's log-likelihood.
+``python -m experiments.baselines``: replication r fits the real_like study's panel r by
+the estimator (``full``), one start per K (``single``) and the two-step route (``twostep``:
+each store's OLS, then scikit-learn's ``GaussianMixture``, K by its own BIC, n = N).
 """
 
 from __future__ import annotations

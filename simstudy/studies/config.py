@@ -1,12 +1,9 @@
 """Study configurations: JSON configs, the design grid, and truths derived from a base truth.
 
-:func:`expand_grid` makes every combination of the factor levels (SimDesign's
-createDesign); :func:`conditions` turns each into a :class:`Condition`. Truths for other K
-(:func:`derive_truths`, docs/simstudy.md) keep the pi-weighted mean fixed: the two closest
-segments merge into their mean, or the most common one splits into two halves differing
-in alpha, as far apart as the closest pair before. Distance is that of fitted log sales at
-the real prices, sqrt((a - b)' X'X (a - b)); separation s scales every deviation from the
-mean by s.
+:func:`expand_grid` makes every combination of the levels (SimDesign's createDesign);
+:func:`conditions` turns each into a :class:`Condition`. Truths for other K
+(:func:`derive_truths`) keep the pi-weighted mean: the two closest segments merge, or the
+most common one splits in alpha; distance is sqrt((a - b)' X'X (a - b)) at the real prices.
 """
 
 from __future__ import annotations

@@ -1,11 +1,9 @@
 """Does the guard stop BIC choosing spurious maxima, and keep a genuine small-sigma segment?
 
-``python -m experiments.guard`` (docs/engine.md). Ungrouped data, sigma per segment, a
-quadratic in x: ``npreg`` (flexmix's NPreg design, K_true = 2; unguarded fits
-over-select on a tiny segment with a tiny sigma) and ``genuine`` (35% of the points on
-an exact line beside two NPreg segments, K_true = 3; the guard must keep it). Each
-replication fits K = 1..4 once, with the guard: the guarded choice reads the fits, the
-unguarded one each K's highest certified maximum (the fit's, or the best set aside).
+``python -m experiments.guard`` (docs/engine.md): ungrouped quadratic data, sigma per
+segment; ``npreg`` (K_true = 2, over-selected unguarded) and ``genuine`` (a third segment
+on an exact line, K_true = 3). K = 1..4 fitted once with the guard; the unguarded choice
+reads each K's highest certified maximum.
 """
 
 from __future__ import annotations

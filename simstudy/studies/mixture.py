@@ -1,10 +1,7 @@
 """The mixture-of-regressions study: generate, analyse and summarise one condition.
 
-SimDesign's trio for the recovery and selection studies, run by :func:`run` on the
-conditions of a config (:mod:`simstudy.studies.config`). A replication's flat record
-(every K's log-likelihood, criteria and convergence, each criterion's K, the matched
-estimates at the true K, with ``fit["inference"]`` their standard errors and coverage,
-with ``"blrt"`` the bootstrap LRT's fields) is laid out in docs/simstudy.md.
+SimDesign's trio for the recovery and selection studies, run by :func:`run` on a config's
+conditions; a replication's flat record is laid out in docs/simstudy.md.
 """
 
 from __future__ import annotations

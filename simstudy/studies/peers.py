@@ -1,13 +1,9 @@
 """salesmix against R's flexmix and mixtools on data nobody here wrote (docs/peers.md).
 
-R's side (``tests/data/peers/run_peers.R``, committed with what it wrote) gives every
-case's data (``<case>.csv``) and its fits (``<case>.json``). This module fits the same
-models with salesmix from many starts and from R's parameters, evaluates the exact
-log-likelihood at R's parameters (with R's sigma, and with the ML sigma at the same
-posteriors, ``sigma_ml``: flexmix divides by n - p, not by the weight), and compares
-the maxima, the parameters after matching segments, the standard errors on
-flexmix's scale (gamma against flexmix's component 1) and the time per start.
-:func:`fit_salesmix` is the one function that knows how the data reach salesmix.
+R's side (``tests/data/peers/run_peers.R``) committed each case's data and fits; salesmix
+fits the same models from many starts and from R's parameters, and the maxima, the matched
+parameters, the SEs on flexmix's scale and the time per start are compared (flexmix's
+sigma divides by n - p: the ML sigma at R's posteriors is ``sigma_ml``).
 """
 
 from __future__ import annotations

@@ -66,11 +66,8 @@ def with_mcse(value: float | None, mcse: float | None, digits: int = 4) -> str:
 def rate(
     summary: dict[str, Any], key: str = "hit_rate", digits: int = 3, bounds: str = "ci"
 ) -> str:
-    """``0.994 [0.987, 0.997]``: the rate ``key`` and its Wilson interval.
-
-    The interval is ``ci_low``, ``ci_high`` (``bounds="ci"``) or ``{key}_low``,
-    ``{key}_high`` (``bounds="key"``, as a coverage is stored).
-    """
+    """``0.994 [0.987, 0.997]``: the rate ``key`` and its Wilson interval ``ci_low``,
+    ``ci_high`` (``bounds="ci"``) or ``{key}_low``, ``{key}_high`` (``bounds="key"``)."""
     if missing(summary.get(key)):
         return "- [-, -]"
     low, high = ("ci_low", "ci_high") if bounds == "ci" else (f"{key}_low", f"{key}_high")

@@ -36,13 +36,9 @@ MAX_PANELS = 12
 def summary_frame(
     summaries: pd.DataFrame | Sequence[Mapping[str, Any]], factors: Sequence[str] | None = None
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Summaries as one flat frame (a row per condition: factors, then scalar fields) and
-    the names of its factors.
-
-    ``summaries``: a frame as :func:`simstudy.run_simulation` returns it (``factors``
-    default to its columns before ``n_replications``), or the ``conditions`` of a
-    ``summary.json`` (each with a ``factors`` dict; nested fields are dropped).
-    """
+    """Summaries as one flat frame (a row per condition: factors, then scalar fields) and the
+    names of its factors; ``summaries``: :func:`simstudy.run_simulation`'s frame (factors: its
+    columns before ``n_replications``) or a ``summary.json``'s ``conditions``."""
     if isinstance(summaries, pd.DataFrame):
         frame = summaries.reset_index(drop=True)
         if factors is None:
@@ -62,11 +58,7 @@ def summary_frame(
 
 
 def statistics(frame: pd.DataFrame, factors: Sequence[str]) -> list[str]:
-    """The numeric non-factor columns of a summary frame with a number to draw.
-
-    Bookkeeping counts, text and columns without a single finite value (a text
-    column read back from summary.csv as all-NaN, say) are left out.
-    """
+    """The numeric non-factor columns of a summary frame with a finite value to draw."""
     return [
         str(c)
         for c in frame.columns
@@ -134,15 +126,9 @@ def plot_statistic(
     x: str,
     lines: str | None = None,
 ) -> Figure:
-    """One statistic against one factor, one line per level of another factor.
-
-    ``statistic`` (a numeric column of :func:`summary_frame`'s ``frame``) against the
-    factor ``x``, a line per level of the factor ``lines`` (one line when omitted);
-    every other varying factor splits the conditions into panels (at most
-    :data:`MAX_PANELS`). A numeric ``x`` is drawn on a numeric axis (logarithmic when
-    its positive levels span a factor of 10 or more), any other at evenly spaced
-    positions labelled by level.
-    """
+    """``statistic`` against the factor ``x``, a line per level of the factor ``lines``, a panel
+    per combination of the other varying factors (at most :data:`MAX_PANELS`); a numeric
+    ``x`` on a numeric axis (log when it spans a factor of 10), any other evenly spaced."""
     if statistic not in frame:
         raise ValueError(
             f"statistic {statistic!r} is not in the summaries; they hold {list(frame)}"
@@ -217,14 +203,8 @@ def write_generic_report(
     lines: str | None = None,
     figures: bool = True,
 ) -> list[Path]:
-    """Write ``tables/summary.md``, ``tables/summary.tex`` and a figure per statistic
-    (``figures/STATISTIC_by_X.png`` and ``.pdf``) into the study folder ``out_dir``.
-
-    ``summaries`` and ``factors`` as :func:`summary_frame` takes them; ``x`` defaults
-    to the first varying numeric factor (else the first varying one; no figures when
-    none varies), ``lines`` to the next varying factor; ``figures=False``: tables only.
-    Returns every file written.
-    """
+    """Write ``tables/summary.md`` and ``.tex`` and a figure per statistic into ``out_dir``;
+    ``x`` defaults to the first varying (numeric) factor, ``lines`` to the next; every file."""
     frame, factors = summary_frame(summaries, factors)
     out_dir = Path(out_dir)
     moving = varying(frame, factors)

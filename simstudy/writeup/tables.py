@@ -41,22 +41,9 @@ Summary = dict[str, Any]
 
 @dataclass(frozen=True)
 class Table:
-    """A table ready to print.
-
-    Attributes
-    ----------
-    name : str
-        File stem (``tables/NAME.md``).
-    caption : str
-        What the table shows (markdown; emphasis dropped in LaTeX).
-    headers : list of str
-    rows : list of list of str
-        Cells, formatted.
-    key_columns : int
-        Leading columns that name a row (repeated when LaTeX splits a wide table).
-    align : list of {"l", "r"}
-        One per column; default left for the key columns, right for the others.
-    """
+    """A table ready to print: file stem ``name``, markdown ``caption``, ``headers``, formatted
+    ``rows``, the ``key_columns`` that name a row (repeated when LaTeX splits the table) and
+    ``align`` ("l" or "r" per column; default left for the key columns, right for the rest)."""
 
     name: str
     caption: str
@@ -312,10 +299,8 @@ def reference_hit_rates(
     name: str = "hit_rates_reference",
     methods: Sequence[str] | None = None,
 ) -> Table:
-    """Hit rates [Wilson 95%] at the reference levels: a row per criterion and true K, N across.
-
-    ``methods``: the criteria shown (default every one the summaries have).
-    """
+    """Hit rates [Wilson 95%] at the reference levels of ``methods`` (default all): a row per
+    criterion and true K, N across."""
     members, where = at_reference(summaries)
     ns, ks = levels(members, "N"), levels(members, "K")
     rows = []

@@ -176,11 +176,8 @@ def grid_truths(outputs: Path) -> str:
 
 @block
 def grid_distances(outputs: Path) -> str:
-    """Smallest distance between the segments of each grid truth, by true K, T and separation.
-
-    The distance of fitted log sales over the condition's weeks, sqrt((a - b)' X'X (a - b)),
-    with the real prices of those weeks (the grid's price series).
-    """
+    """Smallest distance sqrt((a - b)' X'X (a - b)) between the segments of each grid truth
+    over its weeks of real prices, by true K, T and separation."""
     conds = [c for c in grid_conditions(outputs) if c["factors"]["K"] > 1]
     ts = sorted({c["factors"]["T"] for c in conds})
     seps = sorted({c["factors"]["separation"] for c in conds})

@@ -265,8 +265,6 @@ def case_study(settings: Settings, env: dict[str, str] | None = None) -> list[di
 def _replication_seconds(folder: Path) -> float | None:
     """Sum of the per-replication ``seconds`` in a study's raw records (None if unreadable)."""
     try:
-        import pandas as pd
-
         frames = [pd.read_csv(path) for path in sorted((folder / "raw").glob("*.csv"))]
         return float(sum(frame["seconds"].sum() for frame in frames)) if frames else None
     except (OSError, KeyError, ValueError):

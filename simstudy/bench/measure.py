@@ -140,9 +140,7 @@ def chunked_workload(
     started = time.perf_counter()
     stats = concat_stats(parts)
     pass_seconds += time.perf_counter() - started
-    return Workload(
-        stats=stats, X=X, y=np.concatenate(ys) if keep_y else None, pass_seconds=pass_seconds
-    )
+    return Workload(stats, X, np.concatenate(ys) if keep_y else None, pass_seconds)
 
 
 def real_like_truth() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -248,9 +246,8 @@ def measure(
         for k in ks
     }
     for k in ks:
-        assert selection.fits[k].loglik >= engine_runs[k].loglik.max() - 1e-9 * abs(
-            selection.fits[k].loglik
-        )
+        best = selection.fits[k].loglik
+        assert best >= engine_runs[k].loglik.max() - 1e-9 * abs(best)
     iters = int(sum(run.n_iter.sum() for run in engine_runs.values()))
     at_max = int(sum((run.n_iter >= max_iter).sum() for run in engine_runs.values()))
     ours_total = work.pass_seconds + fit_seconds
@@ -371,15 +368,9 @@ def _agreement(
     for k in ks:
         ours_fit, naive = selection.fits[k], naive_fits[k]
         best_rel = max(best_rel, abs(ours_fit.loglik - naive.loglik) / abs(naive.loglik))
-        ours_restarts = engine_runs[k].loglik
-        restart_rel = max(
-            restart_rel,
-            float(
-                np.max(
-                    np.abs(ours_restarts - naive.restart_logliks) / np.abs(naive.restart_logliks)
-                )
-            ),
-        )
+        theirs = naive.restart_logliks
+        gap = np.max(np.abs(engine_runs[k].loglik - theirs) / np.abs(theirs))
+        restart_rel = max(restart_rel, float(gap))
         theta_abs = max(theta_abs, float(np.max(np.abs(ours_fit.theta - naive.theta))))
         iter_diff = max(iter_diff, int(np.max(np.abs(engine_runs[k].n_iter - naive.n_iter))))
     return {

@@ -11,25 +11,8 @@ import numpy as np
 from ..harness.files import write_bytes_atomic
 from ..writeup.format import sig
 from ..writeup.tables import markdown_table, render, speed, speed_ratio
-from .settings import (
-    CHUNK_STORES,
-    MB,
-    TARGET_BLRT_GRID_SECONDS,
-    TARGET_BLRT_REAL_SECONDS,
-    TARGET_BLRT_REPLICATION_SECONDS,
-    TARGET_CONCOMITANT_RATIO,
-    TARGET_GRID_SECONDS,
-    TARGET_MILLION_BYTES,
-    TARGET_MILLION_FIT_SECONDS,
-    TARGET_MILLION_SECONDS,
-    TARGET_REAL_FIT_SECONDS,
-    TARGET_REAL_RATIO,
-    TARGET_REAL_SECONDS,
-    TARGET_REPLICATION_SECONDS,
-    TARGET_STUDY_SECONDS,
-    TARGET_UNGROUPED_SECONDS,
-    real_like_config,
-)
+from . import settings
+from .settings import CHUNK_STORES, MB, real_like_config
 
 # -- targets, tables, figure --------------------------------------------------
 
@@ -44,12 +27,12 @@ def evaluate_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     targets = _engine_targets(result)
     for row in [r for r in rows if r["case"] == "1"]:
         seconds, ratio, rule = row["ours_s"], row["ratio"], row["rule"]
-        name = f"case 1 ours < {TARGET_REAL_SECONDS} s [{rule}]"
-        targets.append(_below(name, f"{seconds:.3f} s", seconds, TARGET_REAL_SECONDS, 1))
-        name = f"case 1 >= {TARGET_REAL_RATIO:g}x faster [{rule}]"
+        name = f"case 1 ours < {settings.TARGET_REAL_SECONDS} s [{rule}]"
+        targets.append(_below(name, f"{seconds:.3f} s", seconds, settings.TARGET_REAL_SECONDS, 1))
+        name = f"case 1 >= {settings.TARGET_REAL_RATIO:g}x faster [{rule}]"
         measured = f"{ratio:.0f}x{' (est.)' if row['ratio_estimated'] else ''}"
-        gap = f"{TARGET_REAL_RATIO / ratio:.1f}x short"
-        targets.append(_target(name, measured, ratio >= TARGET_REAL_RATIO, gap))
+        gap = f"{settings.TARGET_REAL_RATIO / ratio:.1f}x short"
+        targets.append(_target(name, measured, ratio >= settings.TARGET_REAL_RATIO, gap))
     study = {r.get("n_jobs"): r for r in result.get("study", []) if r.get("returncode") == 0}
     if 2 in study:
         s, serial = study[2], study.get(1, {}).get("replication_seconds_sum")
@@ -60,25 +43,27 @@ def evaluate_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             else ""
         )
         name = f"case 5 (real_like, {s['replications']} replications) n_jobs = 2 "
-        name += f"< {TARGET_STUDY_SECONDS:g} s"
+        name += f"< {settings.TARGET_STUDY_SECONDS:g} s"
         measured = f"{s['seconds']:.1f} s{ideal}"
-        targets.append(_below(name, measured, s["seconds"], TARGET_STUDY_SECONDS))
+        targets.append(_below(name, measured, s["seconds"], settings.TARGET_STUDY_SECONDS))
     else:
-        name = f"case 5 n_jobs = 2 < {TARGET_STUDY_SECONDS:g} s"
+        name = f"case 5 n_jobs = 2 < {settings.TARGET_STUDY_SECONDS:g} s"
         targets.append({"target": name, "measured": "not run (--study)", "status": "not measured"})
     scale = sorted([r for r in rows if r["case"] == "3"], key=lambda r: r["N"])
     million = [r for r in scale if r["N"] >= 1_000_000]
     if million:
         m = million[-1]
-        name = f"N = {m['N']:,}: pass + fit < {TARGET_MILLION_SECONDS:g} s"
-        targets.append(_below(name, f"{m['ours_s']:.1f} s", m["ours_s"], TARGET_MILLION_SECONDS))
+        name = f"N = {m['N']:,}: pass + fit < {settings.TARGET_MILLION_SECONDS:g} s"
+        targets.append(
+            _below(name, f"{m['ours_s']:.1f} s", m["ours_s"], settings.TARGET_MILLION_SECONDS)
+        )
         probes = [p for p in result.get("probes", []) if p.get("status") == "ok"]
         peak = max([p["max_rss_mb"] for p in probes], default=m["ours_peak_mb"])
         what = "max RSS of a fresh process (generate + pass + fit)" if probes else ""
         measured = f"{peak:.0f} MB ({what or 'tracemalloc peak of the fit'}); fit alone "
         measured += f"{m['ours_peak_mb']:.0f} MB (tracemalloc)"
         name = f"N = {m['N']:,}: peak memory < 2 GB"
-        targets.append(_below(name, measured, peak * MB, TARGET_MILLION_BYTES))
+        targets.append(_below(name, measured, peak * MB, settings.TARGET_MILLION_BYTES))
     large = [r for r in scale if r["N"] >= 30_000]
     if len(large) >= 2:
         per_iter = _slope([r["N"] for r in large], [r["ours_us_per_iter"] for r in large])
@@ -104,8 +89,12 @@ def _engine_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     rows = result["cases"]
     targets = []
     for case, limit, what in (
-        ("1", TARGET_REAL_FIT_SECONDS, "real data, K = 1..4 x 10 starts"),
-        ("2", TARGET_REPLICATION_SECONDS, "one real_like replication, K = 1..5 x 10 starts"),
+        ("1", settings.TARGET_REAL_FIT_SECONDS, "real data, K = 1..4 x 10 starts"),
+        (
+            "2",
+            settings.TARGET_REPLICATION_SECONDS,
+            "one real_like replication, K = 1..5 x 10 starts",
+        ),
     ):
         for row in [r for r in rows if r["case"] == case][:1]:
             certified, seconds = row.get("all_certified"), row["ours_fit_s"]
@@ -118,12 +107,14 @@ def _engine_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     if million:
         m = million[-1]
         name = f"N = {m['N']:,}, K = 3, 5 starts: fit after the pass <= "
-        name += f"{TARGET_MILLION_FIT_SECONDS:g} s"
+        name += f"{settings.TARGET_MILLION_FIT_SECONDS:g} s"
         measured = f"{m['ours_fit_s']:.2f} s (pass {m['ours_pass_s']:.2f} s)"
-        targets.append(_within(name, measured, m["ours_fit_s"], TARGET_MILLION_FIT_SECONDS))
+        targets.append(
+            _within(name, measured, m["ours_fit_s"], settings.TARGET_MILLION_FIT_SECONDS)
+        )
     grid = result.get("selection_grid")
     if grid and grid.get("wall_seconds") is not None:
-        targets.append(_study_target("selection grid", grid, TARGET_GRID_SECONDS))
+        targets.append(_study_target("selection grid", grid, settings.TARGET_GRID_SECONDS))
     return targets + _blrt_targets(result) + _model_targets(result)
 
 
@@ -135,12 +126,12 @@ def _model_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     rows, con = models["ungrouped"], models["concomitant"]
     return [
         _within(f"ungrouped, {rows['rows']:,} rows, K = 3, 3 coefficients, 10 starts <= "
-                f"{TARGET_UNGROUPED_SECONDS:g} s", f"{rows['seconds']:.2f} s, certified: "
-                f"{rows['certified']}", rows["seconds"], TARGET_UNGROUPED_SECONDS),
+                f"{settings.TARGET_UNGROUPED_SECONDS:g} s", f"{rows['seconds']:.2f} s, certified: "
+                f"{rows['certified']}", rows["seconds"], settings.TARGET_UNGROUPED_SECONDS),
         _within(f"concomitant fit ({con['stores']} stores, K = 2, 10 starts) <= "
-                f"{TARGET_CONCOMITANT_RATIO:g}x the constant-prior fit",
+                f"{settings.TARGET_CONCOMITANT_RATIO:g}x the constant-prior fit",
                 f"{con['ratio']:.2f}x ({con['concomitant_s']:.2f} s vs {con['plain_s']:.2f} s)",
-                con["ratio"], TARGET_CONCOMITANT_RATIO),
+                con["ratio"], settings.TARGET_CONCOMITANT_RATIO),
     ]  # fmt: skip
 
 
@@ -167,18 +158,19 @@ def _blrt_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     real = result.get("blrt_real") or {}
     if real.get("status") == "ok":
         name = f"BLRT on the real data, K0 = {', '.join(map(str, real['tests']))}, "
-        name += f"B = {real['n_boot']}, n_jobs = {real['n_jobs']} <= {TARGET_BLRT_REAL_SECONDS:g} s"
+        limit = settings.TARGET_BLRT_REAL_SECONDS
+        name += f"B = {real['n_boot']}, n_jobs = {real['n_jobs']} <= {limit:g} s"
         measured = f"{real['seconds']:.2f} s (chose K = {real['chosen']})"
-        targets.append(_within(name, measured, real["seconds"], TARGET_BLRT_REAL_SECONDS))
+        targets.append(_within(name, measured, real["seconds"], limit))
     grid = result.get("blrt_grid")
     if grid and grid.get("wall_seconds") is not None and grid["replications"]:
         per = grid["replication_seconds_total"] / grid["replications"]
-        limit = TARGET_BLRT_REPLICATION_SECONDS
+        limit = settings.TARGET_BLRT_REPLICATION_SECONDS
         name = "one blrt_grid replication (K = 1..4 fits and the sequential BLRT, B = 99) "
         name += f"<= {limit:g} s"
         measured = f"{per:.2f} s (mean over {grid['replications']:,}, each in one worker)"
         targets.append(_within(name, measured, per, limit))
-        targets.append(_study_target("blrt_grid study", grid, TARGET_BLRT_GRID_SECONDS))
+        targets.append(_study_target("blrt_grid study", grid, settings.TARGET_BLRT_GRID_SECONDS))
     return targets
 
 

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -38,6 +37,7 @@ from estimator import (
 from estimator.engine import prepare, run_em  # the benchmark times engine internals
 
 from ..harness.files import read_json
+from ..harness.runner import silenced
 from ..studies import concomitant
 from ..studies.blrt import blrt_on_fits
 from ..studies.paths import REAL_DATA, REAL_LIKE_CONFIG
@@ -280,8 +280,7 @@ def probe(n_stores: int, seed: int, n_init: int) -> dict[str, Any]:
     started = time.perf_counter()
     work = chunked_workload(truth, real_prices(), n_stores, seed_sequence(seed, 3, n_stores), False)
     generated = time.perf_counter() - started
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with silenced([ConvergenceWarning]):
         fit_seconds, _, selection = timed(
             lambda: fit_k_range(work.stats, (3,), n_init=n_init, seed=seed + 3), 1
         )

@@ -14,7 +14,6 @@ import resource
 import subprocess
 import time
 import tracemalloc
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from estimator import (
 )
 from estimator.engine import em_sweep, prepare, run_em  # the benchmark times engine internals
 
+from ..harness.runner import silenced
 from ..studies.generate import Truth, draw_prices, generate_panel
 from ..studies.paths import REAL_DATA, REAL_LIKE_CONFIG
 from .naive_em import naive_e_step, naive_fit, naive_m_step
@@ -233,8 +233,7 @@ def measure(
     def ours() -> Any:
         return fit_k_range(stats, ks, n_init=n_init, tol=tol, max_iter=max_iter, seed=seed)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with silenced([ConvergenceWarning]):
         fit_seconds, fit_times, selection = timed(ours, repeats)
         ours_peak = traced_peak(ours)
     starts = drawn_starts(stats, ks, n_init, seed)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from ..harness.measures import (
     parameter_recovery,
     selection_rates,
 )
+from ..harness.runner import silenced
 from ..harness.simulation import build_study, simulate
 from . import mixture
 from .config import Condition, conditions, load_config
@@ -151,9 +151,7 @@ def analyse(
     and the two-step route (``fit["gmm_n_init"]`` starts); the ``{method}_...`` fields."""
     seed = rng.bit_generator.seed_seq
     fit = condition.fit
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # convergence is recorded
-        warnings.simplefilter("ignore", GaussianMixtureConvergence)
+    with silenced([ConvergenceWarning, GaussianMixtureConvergence]):  # recorded
         record = _mixture_fields("full", condition, data, fit["n_init"], seed)
         single_seed = seed_sequence(seed, SINGLE_SEED_KEY)
         record.update(_mixture_fields("single", condition, data, 1, single_seed))

@@ -9,7 +9,6 @@ gives rsimsum's measures of both gammas and both choices' hit rates.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -30,6 +29,7 @@ from ..harness.measures import (
     selection_rates,
     standard_error_measures,
 )
+from ..harness.runner import silenced
 
 VERSION = "concomitant-1"
 THETA = np.array([[10.8, -1.07], [9.9, -1.8]])
@@ -60,9 +60,7 @@ def analyse(condition: dict[str, Any], data: pd.DataFrame, rng: np.random.Genera
     stats = units.sufficient_stats()
     seeds = rng.bit_generator.seed_seq.spawn(2)
     shared = {"n_init": N_INIT, "sigma": "fixed"}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", InferenceWarning)
+    with silenced([ConvergenceWarning, InferenceWarning]):
         plain = fit_k_range(stats, K_RANGE, seed=seeds[0], **shared)
         with_z = fit_k_range(stats, K_RANGE, seed=seeds[1], covariates=units.covariates,
                              covariate_names=units.covariate_names, **shared)  # fmt: skip

@@ -8,7 +8,6 @@ reads each K's highest certified maximum.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,7 @@ import pandas as pd
 from estimator import ConvergenceWarning, fit_k_range, regression_data
 
 from ..harness.measures import proportion_mcse, wilson_interval
+from ..harness.runner import silenced
 
 VERSION = "guard-1"
 FORMULA = "y ~ x + I(x**2)"
@@ -42,8 +42,7 @@ def generate(condition: dict[str, Any], rng: np.random.Generator) -> pd.DataFram
 def analyse(condition: dict[str, Any], data: pd.DataFrame, rng: np.random.Generator) -> dict:
     """BIC's K with and without the guard, and how many maxima the guard set aside."""
     stats = regression_data(data, FORMULA).sufficient_stats()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with silenced([ConvergenceWarning]):
         selection = fit_k_range(stats, K_RANGE, n_init=N_INIT, seed=rng, sigma="segment")
     n_obs = stats.n_total
     unguarded = {}

@@ -6,7 +6,6 @@ conditions; a replication's flat record is laid out in docs/simstudy.md.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +39,7 @@ from ..harness.measures import (
     standard_error_measures,
     wilson_interval,
 )
-from ..harness.runner import Study
+from ..harness.runner import Study, silenced
 from ..harness.simulation import SimulationResult, build_study, simulate
 from .config import Condition, conditions, fit_options
 from .generate import Truth, draw_prices, generate_long, generate_stats
@@ -188,9 +187,8 @@ def inference_fields(
     """
     fields: dict[str, Any] = {}
     for kind, method in SE_KINDS.items():
-        with warnings.catch_warnings():
-            # validity is recorded (se_valid_*, NaN errors); the warning would only spam
-            warnings.simplefilter("ignore", InferenceWarning)
+        # validity is recorded (se_valid_*, NaN errors); the warning would only spam
+        with silenced([InferenceWarning]):
             inference = method(fit, stats).reordered(perm)
         theta_cover, pi_cover = inference.covers(truth.theta, truth.pi)
         logit_cover = pi_cover  # the estimator's one pi interval is the logit-scale one

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,19 +32,13 @@ from estimator import (
 )
 
 from ..harness.files import jsonable, software_versions
+from ..harness.runner import silenced
 
 PEERS_DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "peers"
 """R's scripts and what they wrote: ``<case>.csv`` and ``<case>.json``."""
-CASES = (
-    "npreg",
-    "npreg_grouped",
-    "nregfix",
-    "tonedata",
-    "co2",
-    "gen_grouped",
-    "gen_concomitant",
-    "gen_grouped_concomitant",
-    "real",
+CASES = tuple(
+    "npreg npreg_grouped nregfix tonedata co2 gen_grouped gen_concomitant gen_grouped_concomitant "
+    "real".split()
 )
 """Every case, in the order of the table."""
 N_INIT = 100
@@ -138,8 +131,7 @@ def polish_from(
         "pi0" if prior.ndim == 1 else "gamma0": prior[None],
         "sigma0": sigma[None],
     }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with silenced([ConvergenceWarning]):
         return fit_mixture(
             stats, len(theta), **start, sigma=mode, guard=None, covariates=covariates
         )
@@ -299,8 +291,7 @@ def _se_comparison(
     coefficients against component 1 (then also ``gamma`` and ``se_gamma`` (K - 1, Q))."""
     target = refit_params(refit, len(fit.pi), fit.gamma is not None)
     order = match_segments(fit.theta, target["theta"], metric)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", InferenceWarning)
+    with silenced([InferenceWarning]):
         inference = observed_information_se(fit, stats)
     if not inference.valid:
         return {"valid": False}

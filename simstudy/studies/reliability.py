@@ -10,7 +10,6 @@ certified and the median seconds. :func:`real_design`: the settings on the real 
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +29,7 @@ from estimator import (
     load_csv,
 )
 
+from ..harness.runner import silenced
 from ..harness.simulation import build_study, simulate
 from .hard_cases import SCHEMES, hard_cases
 
@@ -88,8 +88,7 @@ def analyse(
     """One fit with the condition's settings: its shortfall from the best-known maximum,
     and its ``excess`` above it (the search missed a higher one)."""
     started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with silenced([ConvergenceWarning]):
         settings = {key: condition[key] for key in ("n_init", "init", "tol", "sigma")}
         fit = fit_mixture(stats, condition["K"], seed=rng, **settings)
     return {

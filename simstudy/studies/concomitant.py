@@ -1,10 +1,8 @@
 """Recovery of concomitant coefficients: store covariates that drive segment membership.
 
-``python -m experiments.concomitant`` (docs/library.md). Two segments, sigma fixed at 1,
-store-specific prices, and a prior pi_i1 = expit(gamma_0 + gamma_1 z_i), z_i ~ N(0, 1).
-``analyse`` fits K = 1..3 with and without the concomitant and records gamma at K = 2
-(matched, re-referenced), its SEs and coverage, and BIC's K both ways; ``summarise``
-gives rsimsum's measures of both gammas and both choices' hit rates.
+``python -m experiments.concomitant`` (docs/library.md): two segments, store-specific
+prices, pi_i1 = expit(gamma_0 + gamma_1 z_i); rsimsum's measures of gamma at K = 2 and
+BIC's hit rates with and without the concomitant.
 """
 
 from __future__ import annotations

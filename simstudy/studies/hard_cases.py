@@ -1,10 +1,8 @@
 """A suite of hard fitting problems, and the search for their best-known maxima.
 
-Panels that stress the fit where the published numbers are most sensitive (docs/engine.md:
-K from 2 to 4, a 5% segment, sigma per segment, missing weeks, a promotion regressor,
-T down to 8), each fitted at K_true - 1, K_true and K_true + 1. :func:`best_known`
-searches far harder than the defaults; tests/data/hard_cases.json keeps the maxima,
-and a test checks that the default settings reach every one.
+Panels where the fit is most sensitive (docs/engine.md: K from 2 to 4, a 5% segment,
+sigma per segment, missing weeks, a promotion, T down to 8), each fitted at K_true and
+one either side; tests/data/hard_cases.json keeps :func:`best_known`'s maxima.
 """
 
 from __future__ import annotations

@@ -261,13 +261,10 @@ def _coverage_columns(ok: pd.DataFrame, name: str, sd: float) -> dict[str, Any]:
                 continue
             rate = interval_coverage(ok[column].to_numpy(dtype=float))
             key = f"coverage_{kind}{suffix}"
-            out[key] = rate["coverage"]
-            out[f"{key}_low"] = rate["ci_low"]
-            out[f"{key}_high"] = rate["ci_high"]
+            names = {"coverage": key, "ci_low": f"{key}_low", "ci_high": f"{key}_high"}
             if not suffix:
-                out[f"mcse_{key}"] = rate["mcse"]
-                out[f"{key}_n"] = rate["n"]
-                out[f"{key}_missing"] = rate["n_missing"]
+                names |= {"mcse": f"mcse_{key}", "n": f"{key}_n", "n_missing": f"{key}_missing"}
+            out |= {name: rate[field] for field, name in names.items()}
         measures = standard_error_measures(ok[f"est_{name}"].to_numpy(dtype=float), se, sd)
         out |= {
             (f"mcse_{k[5:]}_{kind}" if k.startswith("mcse_") else f"{k}_{kind}"): v
@@ -291,14 +288,10 @@ def summarise(condition: Condition, results: pd.DataFrame) -> dict[str, Any]:
         row = {"parameter": name, **parameter_recovery(estimates, value)}
         recovery.append({**row, **_coverage_columns(ok, name, row["sd"])})
     summary: dict[str, Any] = {"recovery": recovery}
-    validity = {
-        kind: {
-            "valid": int(ok[f"se_valid_{kind}"].astype(bool).sum()),
-            "invalid": int((~ok[f"se_valid_{kind}"].astype(bool)).sum()),
-        }
-        for kind in SE_KINDS
-        if f"se_valid_{kind}" in ok
-    }
+    validity = {}
+    for kind in (k for k in SE_KINDS if f"se_valid_{k}" in ok):
+        valid = ok[f"se_valid_{kind}"].astype(bool)
+        validity[kind] = {"valid": int(valid.sum()), "invalid": int((~valid).sum())}
     if validity:
         summary["inference"] = validity
     summary["classification"] = {

@@ -1,10 +1,8 @@
 """How often does a fit setting reach the best-known maximum? (the defaults' justification)
 
-A study like any other: a condition per data set, K and fit setting, measured against
-its best-known log-likelihood; a replication per seed. ``summarise`` gives the share
-reaching it (within :data:`HIT`), the shortfalls, the largest excess, the share
-certified and the median seconds. :func:`real_design`: the settings on the real data;
-:func:`hard_case_design`: the defaults on the hard-case suite.
+A study like any other: a condition per data set, K and fit setting (:func:`real_design`,
+:func:`hard_case_design`), a replication per seed, summarised as the share reaching the
+best-known log-likelihood (within :data:`HIT`), shortfalls, certified share and time.
 """
 
 from __future__ import annotations

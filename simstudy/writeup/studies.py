@@ -1,9 +1,7 @@
 """The Monte Carlo studies in the report: recovery, hit rates with intervals, the harness figures.
 
-Reads a study folder written by ``python -m experiments.recovery`` or
-``python -m experiments.selection`` (``summary.json`` and ``figures/``,
-docs/simstudy.md); nothing is rerun. Every reading and figure caption quotes
-numbers taken from the summary.
+Reads a study folder (``summary.json`` and ``figures/``, docs/simstudy.md), reruns nothing;
+every reading and caption quotes the summary.
 """
 
 from __future__ import annotations

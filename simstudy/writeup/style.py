@@ -1,9 +1,8 @@
 """One look for every figure of the report: backend, fonts, sizes, colours, and saving.
 
-Figures are made by :func:`new_figure` inside :func:`style` and written by :func:`save`
-(PNG and PDF, whole or not at all, without time stamps, so unchanged numbers give
-unchanged files). Colours: the Okabe-Ito palette; segment c is always
-:func:`segment_colour` (c), a baseline method always :data:`METHOD_COLOURS` [method].
+Figures are made by :func:`new_figure` inside :func:`style` and written whole, without time
+stamps, by :func:`save`; segment c is always :func:`segment_colour` (c), a baseline method
+:data:`METHOD_COLOURS` [method] (the Okabe-Ito palette).
 """
 
 from __future__ import annotations

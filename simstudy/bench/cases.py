@@ -424,11 +424,8 @@ def case_models(settings: Settings) -> dict[str, Any]:
     x = rng.normal(size=(n, 2))
     segment = rng.choice(3, size=n, p=[0.3, 0.3, 0.4])
     coef = np.array([[0.0, 1.0, 2.0], [3.0, -1.0, 0.5], [-2.0, 0.5, -1.0]])[segment]
-    y = (
-        coef[:, 0]
-        + np.einsum("np,np->n", x, coef[:, 1:])
-        + rng.normal(size=n) * np.array([0.5, 1.0, 1.5])[segment]
-    )
+    noise = rng.normal(size=n) * np.array([0.5, 1.0, 1.5])[segment]
+    y = coef[:, 0] + np.einsum("np,np->n", x, coef[:, 1:]) + noise
     rows = regression_data(pd.DataFrame({"y": y, "x1": x[:, 0], "x2": x[:, 1]}), "y ~ x1 + x2")
     stats = rows.sufficient_stats()
     fit_seconds, _, fit = timed(

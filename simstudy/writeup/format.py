@@ -76,10 +76,8 @@ def rate(
 
 def level(value: Any) -> str:
     """A factor level as short text (``1``, ``1.5``, ``real``, ``0.7-1-1.4``), as in file names."""
-    if isinstance(value, dict):
-        return "-".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value.values())
-    if isinstance(value, list | tuple):  # one level per segment, e.g. sigma
-        return "-".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    if isinstance(value, dict | list | tuple):  # a price process, or one level per segment
+        return "-".join(map(level, value.values() if isinstance(value, dict) else value))
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

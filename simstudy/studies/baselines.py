@@ -201,21 +201,16 @@ def summarise(condition: Condition, ok: pd.DataFrame) -> dict[str, Any]:
         }
     full = methods["full"]
     comparison: dict[str, Any] = {}
-    for m in METHODS:
-        if m == "full":
-            continue
+    for m in (m for m in METHODS if m != "full"):
         rmse_ratio = {
             row["parameter"]: row["rmse"] / base["rmse"]
             for row, base in zip(methods[m]["recovery"], full["recovery"], strict=True)
         }
+        hits, wrong = ok[f"{m}_chosen_k"] == true_k, ok[f"{m}_misclassification"]
         comparison[m] = {
             "rmse_ratio": rmse_ratio,
-            "hit_rate_difference": _paired(
-                ok["full_chosen_k"] == true_k, ok[f"{m}_chosen_k"] == true_k
-            ),
-            "misclassification_difference": _paired(
-                ok[f"{m}_misclassification"], ok["full_misclassification"]
-            ),
+            "hit_rate_difference": _paired(ok["full_chosen_k"] == true_k, hits),
+            "misclassification_difference": _paired(wrong, ok["full_misclassification"]),
             "ari_difference": _paired(ok["full_ari"], ok[f"{m}_ari"]),
             "time_ratio": methods[m]["seconds"]["mean"] / full["seconds"]["mean"],
         }

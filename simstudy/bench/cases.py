@@ -10,7 +10,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -38,6 +37,7 @@ from estimator import (
 from estimator.engine import prepare, run_em  # the benchmark times engine internals
 
 from ..harness.files import read_json
+from ..harness.runner import silenced
 from ..studies import concomitant
 from ..studies.blrt import blrt_on_fits
 from ..studies.paths import REAL_DATA, REAL_LIKE_CONFIG
@@ -117,12 +117,8 @@ def case_real_like(settings: Settings) -> list[dict[str, Any]]:
 
 
 def case_blrt_real(settings: Settings, n_jobs: int = 2) -> dict[str, Any]:
-    """The BLRT on the real panel as ``fit_real --blrt B --n-jobs 2`` runs it.
-
-    The observed fits (K = 1..4, the library's defaults) are made first and not timed;
-    the timed part is the bootstrap: K0 = 1, 2, ... against K0 + 1 until one is not
-    rejected, each test with all B panels (no early stopping).
-    """
+    """The BLRT on the real panel as ``fit_real --blrt B --n-jobs 2`` runs it; only the
+    bootstrap is timed (the observed fits of K = 1..4 are made first)."""
     if settings.blrt_n_boot < 1:
         return {"case": "blrt", "status": "not run"}
     stats = load_csv(REAL_DATA).sufficient_stats()
@@ -182,10 +178,7 @@ def case_scale_n(settings: Settings) -> list[dict[str, Any]]:
 def _extrapolated_over_budget(
     work: Workload, settings: Settings, hint: Callable[[int], float]
 ) -> bool:
-    """True when even the extrapolated straightforward run would exceed the budget.
-
-    Uses our iteration count on this panel (one quick engine run).
-    """
+    """Whether even the extrapolated straightforward run would exceed the budget."""
     stats = work.stats
     starts = drawn_starts(stats, (3,), settings.n_init_synth, settings.seed + 3)
     run = run_em(prepare(stats, 3), *starts[3], DEFAULT_TOL, DEFAULT_MAX_ITER)
@@ -228,11 +221,8 @@ def _budget(settings: Settings, real: bool = False) -> dict[str, Any]:
 
 
 def case_study(settings: Settings, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """Case 5: the whole real_like study through its entry point, wall time per n_jobs.
-
-    Runs ``python -m experiments.recovery --config experiments/configs/real_like.json
-    --n-jobs J --out TMP`` in a fresh temporary folder (so nothing is resumed).
-    """
+    """Case 5: the whole real_like study through ``python -m experiments.recovery``, wall
+    time per n_jobs, into a fresh temporary folder each time."""
     rows = []
     entry = Path("experiments/recovery.py")
     if not entry.is_file() or not REAL_LIKE_CONFIG.is_file():
@@ -275,8 +265,6 @@ def case_study(settings: Settings, env: dict[str, str] | None = None) -> list[di
 def _replication_seconds(folder: Path) -> float | None:
     """Sum of the per-replication ``seconds`` in a study's raw records (None if unreadable)."""
     try:
-        import pandas as pd
-
         frames = [pd.read_csv(path) for path in sorted((folder / "raw").glob("*.csv"))]
         return float(sum(frame["seconds"].sum() for frame in frames)) if frames else None
     except (OSError, KeyError, ValueError):
@@ -292,8 +280,7 @@ def probe(n_stores: int, seed: int, n_init: int) -> dict[str, Any]:
     started = time.perf_counter()
     work = chunked_workload(truth, real_prices(), n_stores, seed_sequence(seed, 3, n_stores), False)
     generated = time.perf_counter() - started
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with silenced([ConvergenceWarning]):
         fit_seconds, _, selection = timed(
             lambda: fit_k_range(work.stats, (3,), n_init=n_init, seed=seed + 3), 1
         )
@@ -349,12 +336,8 @@ def posteriors_of(joint: np.ndarray) -> np.ndarray:
 
 
 def iteration_breakdown(repeats: int = 200, timings: int = 3) -> list[dict[str, Any]]:
-    """Microseconds of the pieces of one iteration on the real panel, K = 4.
-
-    Straightforward: the N x T x K residuals, norm.logpdf on them, the sum over
-    weeks, logsumexp, the stacked weighted least squares. Ours: one sweep
-    (E-step and posterior sums) plus M-step, with R = 1 and R = 10 restarts.
-    """
+    """Microseconds of the pieces of one iteration on the real panel, K = 4: the
+    straightforward EM's, and ours (sweep plus M-step) with R = 1 and R = 10 restarts."""
     panel = load_csv(REAL_DATA)
     y, X = panel.y, panel.X
     stats = panel.sufficient_stats()
@@ -441,11 +424,8 @@ def case_models(settings: Settings) -> dict[str, Any]:
     x = rng.normal(size=(n, 2))
     segment = rng.choice(3, size=n, p=[0.3, 0.3, 0.4])
     coef = np.array([[0.0, 1.0, 2.0], [3.0, -1.0, 0.5], [-2.0, 0.5, -1.0]])[segment]
-    y = (
-        coef[:, 0]
-        + np.einsum("np,np->n", x, coef[:, 1:])
-        + rng.normal(size=n) * np.array([0.5, 1.0, 1.5])[segment]
-    )
+    noise = rng.normal(size=n) * np.array([0.5, 1.0, 1.5])[segment]
+    y = coef[:, 0] + np.einsum("np,np->n", x, coef[:, 1:]) + noise
     rows = regression_data(pd.DataFrame({"y": y, "x1": x[:, 0], "x2": x[:, 1]}), "y ~ x1 + x2")
     stats = rows.sufficient_stats()
     fit_seconds, _, fit = timed(

@@ -56,12 +56,8 @@ def write_wide_csv(path: str | os.PathLike, n_stores: int, n_weeks: int, seed: i
 
 
 def time_wide_csv(n_stores: int, n_weeks: int = 52, seed: int = 0) -> dict[str, Any]:
-    """Write a wide CSV of ``n_stores`` x ``n_weeks`` and load it in a fresh process.
-
-    Returns ``n_stores``, ``n_weeks``, ``file_mb``, ``seconds`` (wall time of
-    :func:`estimator.load_csv`), ``cpu_seconds`` (user + system: less sensitive to a busy
-    machine) and ``peak_rss_mb`` (of the loading process, interpreter and imports included).
-    """
+    """Write a wide CSV of ``n_stores`` x ``n_weeks`` and load it in a fresh process: its
+    size, the wall and CPU seconds of :func:`estimator.load_csv`, and the process's peak RSS."""
     with tempfile.TemporaryDirectory() as folder:
         path = write_wide_csv(Path(folder) / "wide.csv", n_stores, n_weeks, seed)
         env = {

@@ -14,7 +14,6 @@ import resource
 import subprocess
 import time
 import tracemalloc
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from estimator import (
 )
 from estimator.engine import em_sweep, prepare, run_em  # the benchmark times engine internals
 
+from ..harness.runner import silenced
 from ..studies.generate import Truth, draw_prices, generate_panel
 from ..studies.paths import REAL_DATA, REAL_LIKE_CONFIG
 from .naive_em import naive_e_step, naive_fit, naive_m_step
@@ -45,10 +45,7 @@ from .settings import CHUNK_STORES, MB, real_like_config, rule_label
 
 
 def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, list[float], Any]:
-    """Run ``fn`` ``repeats`` times; return the median seconds, every time and the last result.
-
-    The garbage collector is run before and disabled during each call.
-    """
+    """Median seconds of ``repeats`` calls of ``fn`` (gc off), every time and the last result."""
     times, result = [], None
     for _ in range(max(1, repeats)):
         result = None
@@ -127,11 +124,8 @@ def chunked_workload(
     seed: np.random.SeedSequence,
     keep_y: bool,
 ) -> Workload:
-    """Generate a panel chunk by chunk, reducing each chunk to sufficient statistics.
-
-    At most ``CHUNK_STORES`` x T values exist at once (unless ``keep_y``); the
-    time of the sufficient-statistics pass (not of the random draws) is summed.
-    """
+    """Generate a panel ``CHUNK_STORES`` stores at a time, each reduced to sufficient
+    statistics (the pass, not the draws, timed); ``keep_y`` keeps the N x T matrix."""
     X = design_matrix(prices)
     parts, ys, pass_seconds = [], [], 0.0
     for index, start in enumerate(range(0, n_stores, CHUNK_STORES)):
@@ -146,9 +140,7 @@ def chunked_workload(
     started = time.perf_counter()
     stats = concat_stats(parts)
     pass_seconds += time.perf_counter() - started
-    return Workload(
-        stats=stats, X=X, y=np.concatenate(ys) if keep_y else None, pass_seconds=pass_seconds
-    )
+    return Workload(stats, X, np.concatenate(ys) if keep_y else None, pass_seconds)
 
 
 def real_like_truth() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -184,12 +176,8 @@ def lognormal_prices(n_weeks: int, seed: np.random.SeedSequence) -> np.ndarray:
 def drawn_starts(
     stats: SufficientStats, ks: Sequence[int], n_init: int, seed: int
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """The starting values :func:`fit_k_range` draws for every K with this seed.
-
-    fit_k_range draws K's starts from ``seed_sequence(seed_sequence(seed), K)``
-    with the default init; the restart-by-restart comparison below checks that
-    the straightforward implementation really got the same starts.
-    """
+    """The starting values :func:`fit_k_range` draws for every K with this seed (from
+    ``seed_sequence(seed_sequence(seed), K)``, default init)."""
     root = seed_sequence(seed)
     return {k: starting_values(stats, k, n_init, seed_sequence(root, k), DEFAULT_INIT) for k in ks}
 
@@ -233,24 +221,19 @@ def measure(
     naive_repeat_seconds: float,
     naive_per_iter_hint: Callable[[int], float] | None = None,
 ) -> dict[str, Any]:
-    """Time ours and (where it fits the budget) the straightforward EM on one workload.
+    """One benchmark row: ours and (within ``naive_budget`` seconds, else only estimated) the
+    straightforward EM fitting ``ks`` from the same starts under the same rule.
 
-    Both fit ``ks`` (one fit_k_range call) with ``n_init`` restarts per K from the
-    starts of ``seed``, under the same stopping rule (``tol``, ``max_iter``). Ours is
-    timed ``repeats`` times; the straightforward EM as often as fits in
-    ``naive_repeat_seconds``, and not at all when one run would take more than
-    ``naive_budget`` seconds (then only its estimate is reported).
-    ``naive_per_iter_hint`` (K -> its seconds per iteration, extrapolated from smaller
-    data) stands in for a calibration when there is no ``work.y``. Returns one row of
-    the benchmark.
+    Ours is timed ``repeats`` times, the straightforward EM as often as fits in
+    ``naive_repeat_seconds``; ``naive_per_iter_hint`` (K -> seconds per iteration,
+    extrapolated) stands in for its calibration when there is no ``work.y``.
     """
     stats, ks = work.stats, tuple(ks)
 
     def ours() -> Any:
         return fit_k_range(stats, ks, n_init=n_init, tol=tol, max_iter=max_iter, seed=seed)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with silenced([ConvergenceWarning]):
         fit_seconds, fit_times, selection = timed(ours, repeats)
         ours_peak = traced_peak(ours)
     starts = drawn_starts(stats, ks, n_init, seed)
@@ -262,9 +245,8 @@ def measure(
         for k in ks
     }
     for k in ks:
-        assert selection.fits[k].loglik >= engine_runs[k].loglik.max() - 1e-9 * abs(
-            selection.fits[k].loglik
-        )
+        best = selection.fits[k].loglik
+        assert best >= engine_runs[k].loglik.max() - 1e-9 * abs(best)
     iters = int(sum(run.n_iter.sum() for run in engine_runs.values()))
     at_max = int(sum((run.n_iter >= max_iter).sum() for run in engine_runs.values()))
     ours_total = work.pass_seconds + fit_seconds
@@ -333,15 +315,9 @@ def engine_iteration(prep: Any, theta: np.ndarray, pi: np.ndarray) -> None:
 def ours_iteration_us(
     stats: Any, starts: dict[int, tuple[np.ndarray, np.ndarray]], ks: tuple[int, ...]
 ) -> float:
-    """Our microseconds per restart-iteration at fixed work.
-
-    One engine iteration (E-step sweep over all stores and M-step) of all R
-    restarts of each K together, at the starting values, ``FIXED_SWEEPS`` times;
-    the time is divided by R x ``FIXED_SWEEPS``. Unlike fit time / iterations
-    this mixes in neither the fixed cost of a fit nor the batch shrinking as
-    restarts converge, so it is the number to compare across N and T.
-    Median of 3.
-    """
+    """Our microseconds per restart-iteration at fixed work: ``FIXED_SWEEPS`` engine
+    iterations of all R starts at the starting values (median of 3), free of a fit's fixed
+    costs and of the batch shrinking, so comparable across N and T."""
 
     problems = {k: prepare(stats, k) for k in ks}
 
@@ -391,15 +367,9 @@ def _agreement(
     for k in ks:
         ours_fit, naive = selection.fits[k], naive_fits[k]
         best_rel = max(best_rel, abs(ours_fit.loglik - naive.loglik) / abs(naive.loglik))
-        ours_restarts = engine_runs[k].loglik
-        restart_rel = max(
-            restart_rel,
-            float(
-                np.max(
-                    np.abs(ours_restarts - naive.restart_logliks) / np.abs(naive.restart_logliks)
-                )
-            ),
-        )
+        theirs = naive.restart_logliks
+        gap = np.max(np.abs(engine_runs[k].loglik - theirs) / np.abs(theirs))
+        restart_rel = max(restart_rel, float(gap))
         theta_abs = max(theta_abs, float(np.max(np.abs(ours_fit.theta - naive.theta))))
         iter_diff = max(iter_diff, int(np.max(np.abs(engine_runs[k].n_iter - naive.n_iter))))
     return {

@@ -1,10 +1,8 @@
 """A straightforward EM for the mixture of price regressions, kept only for the benchmark.
 
-The textbook implementation the engine is measured against (docs/benchmark.md): the
-full N x T x K array of ``scipy.stats.norm.logpdf`` summed over weeks, posteriors by
-``logsumexp``, each segment's weighted least squares on the stacked N*T observations,
-restarts in a Python loop, and the engine's stopping rule exactly
-(:func:`estimator.engine.run_em`), so both go from the same starts to the same answer.
+The textbook implementation (docs/benchmark.md): the full N x T x K ``norm.logpdf`` array,
+``logsumexp`` posteriors, weighted least squares on the stacked N*T observations, restarts
+in a Python loop, and the engine's stopping rule, so both reach the same answer.
 """
 
 from __future__ import annotations
@@ -57,11 +55,8 @@ class NaiveFit:
 def naive_e_step(
     y: np.ndarray, X: np.ndarray, theta: np.ndarray, pi: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    """Log-likelihood and posteriors (N, K) from the full N x T x K log-density array.
-
-    y (N, T) log sales, X (T, P), theta (K, P), pi (K,); the log-likelihood is
-    sum_i logsumexp_c (log pi_c + sum_t log phi(y_it - x_t' theta_c)).
-    """
+    """Log-likelihood and posteriors (N, K) of y (N, T), X (T, P), theta (K, P), pi (K,) from
+    the full N x T x K log-density array."""
     means = X @ theta.T  # (T, K)
     log_density = norm.logpdf(y[:, :, None] - means[None, :, :]).sum(axis=1)  # (N, K)
     with np.errstate(divide="ignore"):
@@ -74,12 +69,8 @@ def naive_e_step(
 def naive_m_step(
     stacked_X: np.ndarray, stacked_y: np.ndarray, W: np.ndarray, n_weeks: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted least squares on the stacked observations, one segment at a time.
-
-    ``stacked_X`` (N*T, P) is the design repeated for every store (store-major),
-    ``stacked_y`` (N*T,) is ``y.ravel()``, W (N, K) the posteriors, each store's weight
-    repeated over its ``n_weeks`` observations. Returns theta (K, P) and pi (K,).
-    """
+    """Weighted least squares on ``stacked_X`` (N*T, P), ``stacked_y`` (N*T,) with posteriors
+    W (N, K) repeated over each store's ``n_weeks``: theta (K, P) and pi (K,)."""
     n_components = W.shape[1]
     theta = np.empty((n_components, stacked_X.shape[1]))
     for c in range(n_components):

@@ -48,11 +48,8 @@ def run_benchmark(
     command: str = "python -m experiments.benchmark",
     env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Run every case into the folder ``out`` (created); return what benchmark.json holds.
-
-    ``command`` is recorded; ``env`` is the subprocesses' environment (case 5, the
-    probes; default this process's).
-    """
+    """Run every case into the folder ``out``; return what benchmark.json holds (``env``: the
+    subprocesses' environment, default this process's)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ) if env is None else env
@@ -91,11 +88,8 @@ def run_benchmark(
 
 
 def refresh_committed_studies(out: Path) -> dict[str, Any]:
-    """Re-read the committed studies' recorded wall times into OUT/benchmark.json and .md.
-
-    The timed cases are kept as they are; only the committed studies' (``COMMITTED_STUDIES``)
-    run times and the targets are recomputed, and the refresh is noted in ``meta.refreshed``.
-    """
+    """Re-read the committed studies' wall times and the targets into OUT/benchmark.json and
+    .md (the timed cases kept), noted in ``meta.refreshed``."""
     result = read_json(out / "benchmark.json")
     for study in COMMITTED_STUDIES:
         result[study] = committed_study_run(OUTPUTS / study)

@@ -37,11 +37,11 @@ TARGET_BLRT_REAL_SECONDS = 10.0
 TARGET_BLRT_REPLICATION_SECONDS = 2.0
 """One replication of the blrt_grid study (fits of K = 1..4 and the sequential BLRT)."""
 TARGET_BLRT_GRID_SECONDS = 60 * 60.0
+"""The blrt_grid study (12 conditions x 200 replications, B = 99), n_jobs = 2."""
 TARGET_UNGROUPED_SECONDS = 2.0
 """An ungrouped fit of 100,000 rows, K = 3, 3 coefficients, 10 starts (issue 19)."""
 TARGET_CONCOMITANT_RATIO = 2.0
 """A concomitant fit at most twice the constant-prior fit of the same data (issue 20)."""
-"""The blrt_grid study (12 conditions x 200 replications, B = 99), n_jobs = 2."""
 MB = 1024.0**2
 
 
@@ -50,19 +50,11 @@ MB = 1024.0**2
 
 @dataclass(frozen=True)
 class Settings:
-    """What the benchmark runs.
-
-    ``quick``: a smoke run. ``repeats``: timed runs of ours per case (median reported;
-    ``big_repeats`` for N >= 300,000); the straightforward EM runs as often as fits in
-    ``naive_repeat_seconds``, once only if its estimate is within ``naive_budget``
-    (cases 3, 4) or ``naive_budget_real`` (cases 1, 2). Case 1: ``real_ks``,
-    ``real_n_init``; case 2: ``study_ks``, ``study_n_init``; both under every stopping
-    rule (tol, max_iter) of ``rules``. Case 3: ``n_values``, ``n_init_synth`` (K = 3,
-    T = 52), its largest N again in fresh processes for their maximum RSS with
-    ``million_probe``. Case 4: ``t_values``, ``k_values``, ``n_case4``. Case 5 (the
-    real_like study) with ``study``: ``study_replications`` (None: the config's) under
-    each of ``study_jobs``. ``blrt_n_boot``: bootstrap samples per test of the
-    real-data BLRT case (0: not run).
+    """What the benchmark runs: ``repeats`` timed runs of ours per case (``big_repeats`` for
+    N >= 300,000); the straightforward EM as often as fits in ``naive_repeat_seconds``, if
+    its estimate is within ``naive_budget`` (cases 3, 4) or ``naive_budget_real`` (1, 2);
+    cases 1 and 2 under every stopping rule of ``rules``; ``million_probe``: the largest N
+    again in fresh processes; case 5 with ``study``; ``blrt_n_boot`` 0: no BLRT case.
     """
 
     quick: bool = False

@@ -1,19 +1,14 @@
 """The estimator against the baselines an analyst would try first, on the real_like condition.
 
-``python -m experiments.baselines`` (docs/report.md, "Baselines"). Replication r draws
-the panel of the real_like study's replication r and fits it three ways
-(:data:`METHODS`): ``full``, the estimator, K by BIC (n = NT); ``single``, one start
-per K; ``twostep``, each store's own OLS, then scikit-learn's full-covariance
-``GaussianMixture`` of those points, K by its BIC (n = N). The record holds, per
-method, the K chosen, the matched estimates, ARI and misclassification at the true K
-and the seconds of its fits; for ``full`` and ``single`` every K's log-likelihood.
+``python -m experiments.baselines``: replication r fits the real_like study's panel r by
+the estimator (``full``), one start per K (``single``) and the two-step route (``twostep``:
+each store's OLS, then scikit-learn's ``GaussianMixture``, K by its own BIC, n = N).
 """
 
 from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +33,7 @@ from ..harness.measures import (
     parameter_recovery,
     selection_rates,
 )
+from ..harness.runner import silenced
 from ..harness.simulation import build_study, simulate
 from . import mixture
 from .config import Condition, conditions, load_config
@@ -70,13 +66,9 @@ def _segment_fields(
     data: mixture.SimData,
 ) -> dict[str, Any]:
     """Estimates matched to the true segments, ARI and misclassification of one method."""
-    truth = condition.truth
-    perm = match_segments(theta, truth.theta, data.stats.gram / condition.factors["T"])
-    fields: dict[str, Any] = {}
-    for c in range(truth.n_components):
-        for j, name in enumerate(DEFAULT_COEF_NAMES):
-            fields[f"{prefix}_est_{name}_{c + 1}"] = float(theta[perm[c], j])
-        fields[f"{prefix}_est_pi_{c + 1}"] = float(pi[perm[c]])
+    perm = match_segments(theta, condition.truth.theta, data.stats.gram / condition.factors["T"])
+    estimates = mixture.segment_values(theta[perm], pi[perm], DEFAULT_COEF_NAMES)
+    fields = {f"{prefix}_est_{name}": value for name, value in estimates.items()}
     fields[f"{prefix}_ari"] = adjusted_rand_index(data.labels, labels)
     fields[f"{prefix}_misclassification"] = misclassification_rate(data.labels, labels, perm)
     return fields
@@ -112,11 +104,8 @@ def _mixture_fields(
 def gaussian_mixtures(
     points: np.ndarray, k_range: tuple[int, ...], n_init: int, seed: Any
 ) -> tuple[dict[int, GaussianMixture | None], dict[int, float]]:
-    """Full-covariance Gaussian mixtures of ``points`` for every K, with their BIC (n = N).
-
-    K uses the random state drawn from ``seed_sequence(seed, K)``; a K whose fit fails
-    (a component collapsing onto too few points) gets None and BIC = inf.
-    """
+    """Full-covariance Gaussian mixtures of ``points`` for every K (random state from
+    ``seed_sequence(seed, K)``) and their BIC (n = N); a failed fit is None, BIC inf."""
     fits: dict[int, GaussianMixture | None] = {}
     bic: dict[int, float] = {}
     # a few hundred points: BLAS and OpenMP threads only add overhead (20 times the time)
@@ -158,17 +147,11 @@ def _twostep_fields(
 def analyse(
     condition: Condition, data: mixture.SimData, rng: np.random.Generator
 ) -> dict[str, Any]:
-    """Fit one panel (:func:`simstudy.studies.mixture.generate`'s) by the estimator, a single
-    start and the two-step route; the record's ``{method}_...`` fields (module docstring).
-
-    The condition's ``fit`` holds ``gmm_n_init`` too; ``rng``'s SeedSequence is the
-    fitting stream, used by ``full`` as the recovery study uses it.
-    """
+    """Fit one panel by the estimator (``rng``'s stream, as the recovery study), a single start
+    and the two-step route (``fit["gmm_n_init"]`` starts); the ``{method}_...`` fields."""
     seed = rng.bit_generator.seed_seq
     fit = condition.fit
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # convergence is recorded
-        warnings.simplefilter("ignore", GaussianMixtureConvergence)
+    with silenced([ConvergenceWarning, GaussianMixtureConvergence]):  # recorded
         record = _mixture_fields("full", condition, data, fit["n_init"], seed)
         single_seed = seed_sequence(seed, SINGLE_SEED_KEY)
         record.update(_mixture_fields("single", condition, data, 1, single_seed))
@@ -186,27 +169,13 @@ def _paired(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
 
 
 def summarise(condition: Condition, ok: pd.DataFrame) -> dict[str, Any]:
-    """Per method: recovery, hit rate of the true K, classification, time; and comparisons.
-
-    Returns
-    -------
-    dict
-        ``true_k``; ``methods`` (per method ``description``,
-        ``recovery`` rows, ``selection`` (:func:`simstudy.harness.measures.selection_rates`),
-        ``classification``, ``seconds``, ``converged_rate``); ``comparison`` (per
-        baseline against ``full``: RMSE ratio per parameter, paired differences of
-        the hit indicator, misclassification and ARI, time ratio); ``single_start``
-        (per K the share of replications where one start reached ``full``'s maximum,
-        and the mean shortfall of its log-likelihood).
-    """
-    truth = condition.truth
-    true_k = truth.n_components
-    true_values = {
-        f"{name}_{c + 1}": float(value)
-        for c in range(true_k)
-        for name, value in (("alpha", truth.theta[c, 0]), ("beta", truth.theta[c, 1]),
-                            ("pi", truth.pi[c]))
-    }  # fmt: skip
+    """``true_k``; per method its recovery, hit rate, classification and time (``methods``);
+    each baseline against ``full`` (``comparison``: RMSE ratios, paired differences, time
+    ratio); and per K how often one start reached ``full``'s maximum (``single_start``)."""
+    true_k = condition.truth.n_components
+    true_values = mixture.segment_values(
+        condition.truth.theta, condition.truth.pi, ("alpha", "beta")
+    )
     methods: dict[str, Any] = {}
     for m, description in METHODS.items():
         seconds = ok[f"{m}_seconds"].to_numpy(dtype=float)
@@ -232,21 +201,16 @@ def summarise(condition: Condition, ok: pd.DataFrame) -> dict[str, Any]:
         }
     full = methods["full"]
     comparison: dict[str, Any] = {}
-    for m in METHODS:
-        if m == "full":
-            continue
+    for m in (m for m in METHODS if m != "full"):
         rmse_ratio = {
             row["parameter"]: row["rmse"] / base["rmse"]
             for row, base in zip(methods[m]["recovery"], full["recovery"], strict=True)
         }
+        hits, wrong = ok[f"{m}_chosen_k"] == true_k, ok[f"{m}_misclassification"]
         comparison[m] = {
             "rmse_ratio": rmse_ratio,
-            "hit_rate_difference": _paired(
-                ok["full_chosen_k"] == true_k, ok[f"{m}_chosen_k"] == true_k
-            ),
-            "misclassification_difference": _paired(
-                ok[f"{m}_misclassification"], ok["full_misclassification"]
-            ),
+            "hit_rate_difference": _paired(ok["full_chosen_k"] == true_k, hits),
+            "misclassification_difference": _paired(wrong, ok["full_misclassification"]),
             "ari_difference": _paired(ok["full_ari"], ok[f"{m}_ari"]),
             "time_ratio": methods[m]["seconds"]["mean"] / full["seconds"]["mean"],
         }

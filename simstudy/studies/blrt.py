@@ -47,14 +47,9 @@ def blrt_on_fits(
     level: float = 0.05,
     options: FitOptions | None = None,
 ) -> BLRTResult:
-    """Sequential BLRT over the K range of ``selection``, reusing its fits as the observed ones.
-
-    ``selection``'s fits (fit_k_range over contiguous K) of ``stats``: K0 runs from the
-    smallest fitted K to at most the largest minus one, ``n_boot`` bootstrap samples per
-    test on ``n_jobs`` workers, drawn from the child ``BLRT_SEED_KEY`` of the run's
-    ``seed``; the refits use the test's own settings (:mod:`estimator.blrt` defaults, with
-    ``options``' guard), recorded in the result; a concomitant prior is the fits' own.
-    """
+    """Sequential BLRT over the K range of ``selection`` (contiguous K), reusing its fits:
+    ``n_boot`` samples per test drawn from the child ``BLRT_SEED_KEY`` of ``seed``, refits
+    with :mod:`estimator.blrt`'s defaults and ``options``' guard."""
     ks = selection.k_range
     problem = blrt_argument_problem(ks, n_boot, level)
     if problem is not None:

@@ -1,15 +1,12 @@
 """Recovery of concomitant coefficients: store covariates that drive segment membership.
 
-``python -m experiments.concomitant`` (docs/library.md). Two segments, sigma fixed at 1,
-store-specific prices, and a prior pi_i1 = expit(gamma_0 + gamma_1 z_i), z_i ~ N(0, 1).
-``analyse`` fits K = 1..3 with and without the concomitant and records gamma at K = 2
-(matched, re-referenced), its SEs and coverage, and BIC's K both ways; ``summarise``
-gives rsimsum's measures of both gammas and both choices' hit rates.
+``python -m experiments.concomitant`` (docs/library.md): two segments, store-specific
+prices, pi_i1 = expit(gamma_0 + gamma_1 z_i); rsimsum's measures of gamma at K = 2 and
+BIC's hit rates with and without the concomitant.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -30,6 +27,7 @@ from ..harness.measures import (
     selection_rates,
     standard_error_measures,
 )
+from ..harness.runner import silenced
 
 VERSION = "concomitant-1"
 THETA = np.array([[10.8, -1.07], [9.9, -1.8]])
@@ -60,9 +58,7 @@ def analyse(condition: dict[str, Any], data: pd.DataFrame, rng: np.random.Genera
     stats = units.sufficient_stats()
     seeds = rng.bit_generator.seed_seq.spawn(2)
     shared = {"n_init": N_INIT, "sigma": "fixed"}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", InferenceWarning)
+    with silenced([ConvergenceWarning, InferenceWarning]):
         plain = fit_k_range(stats, K_RANGE, seed=seeds[0], **shared)
         with_z = fit_k_range(stats, K_RANGE, seed=seeds[1], covariates=units.covariates,
                              covariate_names=units.covariate_names, **shared)  # fmt: skip

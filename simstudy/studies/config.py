@@ -1,12 +1,9 @@
 """Study configurations: JSON configs, the design grid, and truths derived from a base truth.
 
-:func:`expand_grid` makes every combination of the factor levels (SimDesign's
-createDesign); :func:`conditions` turns each into a :class:`Condition`. Truths for other K
-(:func:`derive_truths`, docs/simstudy.md) keep the pi-weighted mean fixed: the two closest
-segments merge into their mean, or the most common one splits into two halves differing
-in alpha, as far apart as the closest pair before. Distance is that of fitted log sales at
-the real prices, sqrt((a - b)' X'X (a - b)); separation s scales every deviation from the
-mean by s.
+:func:`expand_grid` makes every combination of the levels (SimDesign's createDesign);
+:func:`conditions` turns each into a :class:`Condition`. Truths for other K
+(:func:`derive_truths`) keep the pi-weighted mean: the two closest segments merge, or the
+most common one splits in alpha; distance is sqrt((a - b)' X'X (a - b)) at the real prices.
 """
 
 from __future__ import annotations
@@ -24,7 +21,7 @@ from estimator import canonical_order, check_blrt_settings, segment_distances
 from ..harness.files import read_json
 from ..harness.schema import ConfigError
 from .generate import REAL_DATA, Irregularities, Truth, real_prices
-from .schema import REQUIRED, check_schema
+from .schema import check_schema
 
 FACTORS: tuple[str, ...] = ("N", "T", "K", "separation", "sigma", "prices")
 """Factors a config may vary, in the order conditions are labelled."""
@@ -49,8 +46,8 @@ def fit_options(fit: Mapping[str, Any]) -> dict[str, Any]:
 
 
 BLRT_DEFAULTS: dict[str, Any] = {"level": 0.05, "k_min": 1, "k_max": None, "sequential": False}
-"""Defaults of a config's optional ``"blrt"`` entry (:func:`check_blrt`)."""
-REQUIRED_KEYS: tuple[str, ...] = REQUIRED
+"""Defaults of a config's optional ``"blrt"`` entry, whose ``n_boot`` (samples per test) is
+required: the level, the first K0 tested, the largest K, Besag-Clifford early stopping."""
 
 
 # -- truths -------------------------------------------------------------------
@@ -62,10 +59,7 @@ def pooled_mean(theta: np.ndarray, pi: np.ndarray) -> np.ndarray:
 
 
 def separate(theta: np.ndarray, pi: np.ndarray, scale: float) -> np.ndarray:
-    """theta_c -> m + s (theta_c - m), s = ``scale`` > 0, m the pi-weighted mean; shape (K, P).
-
-    Pulls segments toward (s < 1) or pushes them from (s > 1) their mean.
-    """
+    """theta_c -> m + s (theta_c - m), s = ``scale`` > 0, m the pi-weighted mean; shape (K, P)."""
     if not scale > 0:
         raise ValueError(f"separation must be positive, got {scale}")
     m = pooled_mean(theta, pi)
@@ -91,12 +85,8 @@ def merge_closest(
 def split_largest(
     theta: np.ndarray, pi: np.ndarray, gram: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Split the most common segment into two halves that differ only in alpha.
-
-    The halves sit at alpha_c -/+ delta, with delta such that their distance (under
-    ``gram``) equals the smallest distance between the K >= 2 existing segments.
-    Returns theta (K + 1, P) and pi (K + 1,).
-    """
+    """Split the most common segment into two halves differing only in alpha, as far apart
+    (under ``gram``) as the closest two of the K >= 2 segments: theta (K + 1, P), pi (K + 1,)."""
     if len(pi) < 2:
         raise ValueError("splitting needs at least two segments (to set the split's distance)")
     dist = segment_distances(theta, gram)
@@ -113,11 +103,8 @@ def split_largest(
 def derive_truths(
     theta: np.ndarray, pi: np.ndarray, gram: np.ndarray, k_values: Sequence[int]
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Truths with ``k_values`` segments from the base truth theta (K0, P), pi (K0,), by
-    merging and splitting (module docstring; distance under ``gram``, X'X of the prices).
-
-    Per K: theta (K, P) and pi (K,), segments sorted by ascending alpha, then beta.
-    """
+    """Per K of ``k_values``: theta (K, P) and pi (K,) in canonical order, merged or split
+    from the base truth theta (K0, P), pi (K0,) (module docstring; distance under ``gram``)."""
     theta = np.asarray(theta, dtype=float)
     pi = np.asarray(pi, dtype=float)
     out = {}
@@ -147,11 +134,9 @@ def expand_grid(factors: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True, eq=False)
 class Condition:
-    """One cell of the design grid, with everything a replication needs: its ``id``
-    (position in the grid), ``factors`` (N, T, K, separation, sigma, prices, ...), the
-    ``truth`` (segments in canonical order, after separation scaling), the K values
-    fitted (``k_range``), the ``fit`` settings, the CSV of the real prices and any extra
-    regressors (name, probability)."""
+    """One cell of the design grid with all a replication needs: position ``id``, ``factors``,
+    the ``truth`` (canonical order, separation applied), the K fitted, the ``fit`` settings,
+    the CSV of the real prices and any extra regressors (name, probability)."""
 
     id: int
     factors: dict[str, Any]
@@ -209,11 +194,8 @@ class Condition:
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
-    """The study config at ``path`` (JSON; keys in docs/simstudy.md), checked, defaults filled in.
-
-    A :class:`ConfigError` (a ValueError) is one line naming the file and the line or key
-    path at fault.
-    """
+    """The study config at ``path`` (docs/simstudy.md), checked, defaults filled in; a
+    :class:`ConfigError` is one line naming the file and the line or key path at fault."""
     try:
         config = read_json(path)
     except ValueError as err:
@@ -224,17 +206,9 @@ def load_config(path: str | Path) -> dict[str, Any]:
 
 
 def check_config(config: dict[str, Any], where: str = "config") -> dict[str, Any]:
-    """Validate a config dict and fill in defaults (see :func:`load_config`).
-
-    Every key, type and range is checked first (:func:`simstudy.studies.schema.check_schema`),
-    then what involves several keys: a truth for every true K, true K inside
-    ``k_range``, T within the real price series, one coefficient per regressor.
-
-    Raises
-    ------
-    ConfigError
-        ``"{where}: {key path}: {what is wrong}"``, one line.
-    """
+    """Validate a config dict and fill in defaults (:func:`load_config`): the schema, then a
+    truth for every true K, true K in ``k_range``, T within the real prices, one coefficient
+    per regressor. Raises ConfigError ``"{where}: {key path}: {what is wrong}"``."""
     try:
         check_schema(config)
     except ConfigError as err:
@@ -285,14 +259,8 @@ def check_config(config: dict[str, Any], where: str = "config") -> dict[str, Any
 
 
 def check_blrt(blrt: Mapping[str, Any], k_range: Sequence[int], where: str) -> dict[str, Any]:
-    """A config's ``"blrt"`` entry (its keys checked by the schema) with its defaults, checked
-    against ``k_range`` and :func:`estimator.check_blrt_settings`.
-
-    Keys: ``n_boot`` (bootstrap samples per test, required), ``level`` (0.05),
-    ``k_min`` (first K0 tested, 1), ``k_max`` (largest K considered; default the
-    largest of ``k_range``), ``sequential`` (Besag-Clifford early stopping, false).
-    The refits use the config's ``fit`` settings.
-    """
+    """A config's ``"blrt"`` entry with :data:`BLRT_DEFAULTS` (``k_max``: the largest of
+    ``k_range``), checked against ``k_range`` and :func:`estimator.check_blrt_settings`."""
     out = {**BLRT_DEFAULTS, **blrt}
     if out["k_max"] is None:
         out["k_max"] = max(k_range)

@@ -97,12 +97,8 @@ def draw_prices(
     seed: SeedLike = None,
     data: str | Path = REAL_DATA,
 ) -> np.ndarray:
-    """Prices of one synthetic panel, shape (T,) = (``n_weeks``,).
-
-    ``spec`` ``"real"``: the first T weeks of the real series (column ``Price`` of
-    ``data``; no randomness); ``{"process": "lognormal", "meanlog": m, "sdlog": s}``:
-    i.i.d. prices with log p_t ~ N(m, s^2), drawn from ``seed``.
-    """
+    """Prices of one panel, shape (``n_weeks``,): ``spec`` ``"real"``, the first T weeks of
+    ``data``'s; ``{"process": "lognormal", "meanlog": m, "sdlog": s}``, log p_t ~ N(m, s^2)."""
     if spec == "real":
         series = real_prices(data)
         if not 2 <= n_weeks <= series.size:
@@ -153,12 +149,8 @@ def generate_panel(
 def generate_stats(
     truth: Truth, prices: np.ndarray, n_stores: int, seed: SeedLike
 ) -> tuple[SufficientStats, np.ndarray]:
-    """:func:`generate_panel`'s stores as sufficient statistics, never holding the N x T matrix.
-
-    Peak memory is one block of :data:`BLOCK_STORES` x T values plus the O(N)
-    statistics, so N = 1,000,000 stores is fine. Returns the statistics (per-store
-    OLS (N, P), RSS (N,), shared Gram (P, P), n_obs (N,)) and the true segments (N,).
-    """
+    """:func:`generate_panel`'s stores as sufficient statistics (one block of stores at a
+    time, never the N x T matrix) and their true segments (N,)."""
     X = design_matrix(prices)
     stats, labels = [], []
     for y, block_labels in _drawn_blocks(truth, X, n_stores, seed):
@@ -198,15 +190,10 @@ def generate_long(
 ) -> tuple[LongPanel, np.ndarray]:
     """Draw an unbalanced panel with store-specific prices and extra regressors.
 
-    Each block of stores draws, from its own stream and in this order: the
-    segments and the N x T noise exactly as :func:`generate_panel` does (so with
-    no irregularities the stores are the same ones), then the extra
-    regressors, the price deviations and the missing-week mask.
-
-    ``truth.theta`` has 2 + (number of extras) columns; ``prices`` (T,) is the common
-    series. Returns the LongPanel of the observed store-weeks (stores left with fewer
-    weeks than regressors excluded, with a warning, as the loader would) and the true
-    segment of every store kept, shape (N_kept,).
+    Each block draws segments and noise as :func:`generate_panel` does (no irregularities:
+    the same stores), then the extras, price deviations and missing weeks. Returns the
+    LongPanel of the observed store-weeks (too short stores dropped, as the loader does)
+    and the true segment of every store kept, shape (N_kept,).
     """
     streams = _block_streams(n_stores, seed)
     n_extra = len(irregular.extras)

@@ -1,16 +1,13 @@
 """Does the guard stop BIC choosing spurious maxima, and keep a genuine small-sigma segment?
 
-``python -m experiments.guard`` (docs/engine.md). Ungrouped data, sigma per segment, a
-quadratic in x: ``npreg`` (flexmix's NPreg design, K_true = 2; unguarded fits
-over-select on a tiny segment with a tiny sigma) and ``genuine`` (35% of the points on
-an exact line beside two NPreg segments, K_true = 3; the guard must keep it). Each
-replication fits K = 1..4 once, with the guard: the guarded choice reads the fits, the
-unguarded one each K's highest certified maximum (the fit's, or the best set aside).
+``python -m experiments.guard`` (docs/engine.md): ungrouped quadratic data, sigma per
+segment; ``npreg`` (K_true = 2, over-selected unguarded) and ``genuine`` (a third segment
+on an exact line, K_true = 3). K = 1..4 fitted once with the guard; the unguarded choice
+reads each K's highest certified maximum.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -19,6 +16,7 @@ import pandas as pd
 from estimator import ConvergenceWarning, fit_k_range, regression_data
 
 from ..harness.measures import proportion_mcse, wilson_interval
+from ..harness.runner import silenced
 
 VERSION = "guard-1"
 FORMULA = "y ~ x + I(x**2)"
@@ -44,8 +42,7 @@ def generate(condition: dict[str, Any], rng: np.random.Generator) -> pd.DataFram
 def analyse(condition: dict[str, Any], data: pd.DataFrame, rng: np.random.Generator) -> dict:
     """BIC's K with and without the guard, and how many maxima the guard set aside."""
     stats = regression_data(data, FORMULA).sufficient_stats()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with silenced([ConvergenceWarning]):
         selection = fit_k_range(stats, K_RANGE, n_init=N_INIT, seed=rng, sigma="segment")
     n_obs = stats.n_total
     unguarded = {}

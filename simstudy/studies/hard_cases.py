@@ -1,10 +1,8 @@
 """A suite of hard fitting problems, and the search for their best-known maxima.
 
-Panels that stress the fit where the published numbers are most sensitive (docs/engine.md:
-K from 2 to 4, a 5% segment, sigma per segment, missing weeks, a promotion regressor,
-T down to 8), each fitted at K_true - 1, K_true and K_true + 1. :func:`best_known`
-searches far harder than the defaults; tests/data/hard_cases.json keeps the maxima,
-and a test checks that the default settings reach every one.
+Panels where the fit is most sensitive (docs/engine.md: K from 2 to 4, a 5% segment,
+sigma per segment, missing weeks, a promotion, T down to 8), each fitted at K_true and
+one either side; tests/data/hard_cases.json keeps :func:`best_known`'s maxima.
 """
 
 from __future__ import annotations
@@ -131,15 +129,9 @@ def best_known(
 def best_known_for(
     stats: SufficientStats, k: int, sigma_mode: str, n_per_scheme: int, seed: int = 0
 ) -> dict[str, Any]:
-    """The highest certified maximum of one K over ``n_per_scheme`` starts of every scheme.
-
-    Returns
-    -------
-    dict
-        ``loglik`` (the best the guard admits: the default answer), ``loglik_unguarded``
-        (the highest certified maximum, the MLE), ``certified``, ``hits`` (starts within
-        1e-6 of ``loglik``), ``starts`` and ``distinct_logliks`` (at 1e-6).
-    """
+    """The highest certified maximum of one K over ``n_per_scheme`` starts of every scheme:
+    ``loglik`` (the guard's answer), ``loglik_unguarded`` (the MLE), ``certified``, ``hits``
+    (starts within 1e-6), ``starts`` and ``distinct_logliks``."""
     fits = [
         fit_mixture(stats, k, n_init=n_per_scheme, init=scheme, sigma=sigma_mode,
                     seed=np.random.SeedSequence([seed, k, i]))

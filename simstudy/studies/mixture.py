@@ -1,16 +1,12 @@
 """The mixture-of-regressions study: generate, analyse and summarise one condition.
 
-SimDesign's trio for the recovery and selection studies, run by :func:`run` on the
-conditions of a config (:mod:`simstudy.studies.config`). A replication's flat record
-(every K's log-likelihood, criteria and convergence, each criterion's K, the matched
-estimates at the true K, with ``fit["inference"]`` their standard errors and coverage,
-with ``"blrt"`` the bootstrap LRT's fields) is laid out in docs/simstudy.md.
+SimDesign's trio for the recovery and selection studies, run by :func:`run` on a config's
+conditions; a replication's flat record is laid out in docs/simstudy.md.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +39,7 @@ from ..harness.measures import (
     standard_error_measures,
     wilson_interval,
 )
-from ..harness.runner import Study
+from ..harness.runner import Study, silenced
 from ..harness.simulation import SimulationResult, build_study, simulate
 from .config import Condition, conditions, fit_options
 from .generate import Truth, draw_prices, generate_long, generate_stats
@@ -82,10 +78,7 @@ def generate(condition: Condition, rng: np.random.Generator) -> SimData:
 
 
 def analyse(condition: Condition, data: SimData, rng: np.random.Generator) -> dict[str, Any]:
-    """Fit every K of the condition's k_range; the replication's flat record (module docstring).
-
-    ``rng``'s SeedSequence is the root of the EM starting values (keyed by K).
-    """
+    """Fit every K of the condition's k_range from ``rng``'s stream; the flat record."""
     seed = rng.bit_generator.seed_seq
     fit_settings = condition.fit
     selection = fit_k_range(
@@ -110,12 +103,9 @@ def analyse(condition: Condition, data: SimData, rng: np.random.Generator) -> di
     gram = data.stats.gram if data.stats.shared_gram else data.stats.gram.mean(axis=0)
     metric = gram / condition.factors["T"]
     perm = match_segments(fit.theta, truth.theta, metric)
-    for c in range(truth.n_components):
-        for j, name in enumerate(condition.coef_names):
-            record[f"est_{name}_{c + 1}"] = float(fit.theta[perm[c], j])
-        record[f"est_pi_{c + 1}"] = float(fit.pi[perm[c]])
-        if fit_settings["sigma"] != "fixed":
-            record[f"est_sigma_{c + 1}"] = float(fit.sigma[perm[c]])
+    sigma = fit.sigma[perm] if fit_settings["sigma"] != "fixed" else None
+    estimates = segment_values(fit.theta[perm], fit.pi[perm], condition.coef_names, sigma)
+    record |= {f"est_{name}": value for name, value in estimates.items()}
     if fit_settings.get("inference", False):
         estimated_sigma = fit.sigma_mode != "fixed"
         record.update(
@@ -191,18 +181,14 @@ def inference_fields(
 ) -> dict[str, Any]:
     """Standard errors and interval coverage of one fit at the true K, segments matched.
 
-    ``fit`` (a MixtureFit, or theta (K, P), pi (K,)[, sigma]) is in its own segment order;
-    fitted segment ``perm[c]`` is true segment c (:func:`estimator.match_segments`). Every
-    kind of :data:`SE_KINDS` is computed on the fit, then permuted with
-    :meth:`estimator.Inference.reordered` (pi_K's delta-method SE follows its segment).
-    Returns ``se_valid_{kind}``, ``se_{kind}_{name}``, ``cover_{kind}_{name}`` of every
-    parameter (sigma too with ``estimated_sigma``) and ``cover_{kind}_logit_pi_{c}``.
+    ``fit`` (a MixtureFit, or theta (K, P), pi (K,)[, sigma]); fitted segment ``perm[c]`` is
+    true segment c. Returns per kind of :data:`SE_KINDS` ``se_valid_{kind}``,
+    ``se_{kind}_{name}``, ``cover_{kind}_{name}`` and ``cover_{kind}_logit_pi_{c}``.
     """
     fields: dict[str, Any] = {}
     for kind, method in SE_KINDS.items():
-        with warnings.catch_warnings():
-            # validity is recorded (se_valid_*, NaN errors); the warning would only spam
-            warnings.simplefilter("ignore", InferenceWarning)
+        # validity is recorded (se_valid_*, NaN errors); the warning would only spam
+        with silenced([InferenceWarning]):
             inference = method(fit, stats).reordered(perm)
         theta_cover, pi_cover = inference.covers(truth.theta, truth.pi)
         logit_cover = pi_cover  # the estimator's one pi interval is the logit-scale one
@@ -231,27 +217,32 @@ def _flag(covered: bool, se: float) -> float:
     return float(covered) if np.isfinite(se) else float("nan")
 
 
-def _true_values(condition: Condition) -> dict[str, float]:
-    truth = condition.truth
-    values = {}
-    for c in range(truth.n_components):
-        for j, name in enumerate(condition.coef_names):
-            values[f"{name}_{c + 1}"] = float(truth.theta[c, j])
-        values[f"pi_{c + 1}"] = float(truth.pi[c])
-        if condition.fit["sigma"] != "fixed":
-            values[f"sigma_{c + 1}"] = float(np.broadcast_to(truth.sigma, truth.pi.shape)[c])
+def segment_values(
+    theta: np.ndarray, pi: np.ndarray, coef_names: Sequence[str], sigma: Any = None
+) -> dict[str, float]:
+    """``{name}_{c}`` -> value, segment by segment: theta (K, P)'s coefficients named
+    ``coef_names``, pi (K,) and, unless None, sigma (K,)."""
+    values: dict[str, float] = {}
+    for c in range(len(pi)):
+        values |= {f"{name}_{c + 1}": float(theta[c, j]) for j, name in enumerate(coef_names)}
+        values[f"pi_{c + 1}"] = float(pi[c])
+        if sigma is not None:
+            values[f"sigma_{c + 1}"] = float(sigma[c])
     return values
 
 
-def _coverage_columns(ok: pd.DataFrame, name: str, sd: float) -> dict[str, Any]:
-    """Standard errors and interval coverage of one parameter, per SE kind recorded.
+def true_values(condition: Condition) -> dict[str, float]:
+    """The condition's true parameters by name (sigma too when the fits estimate it)."""
+    truth = condition.truth
+    sigma = (
+        np.broadcast_to(truth.sigma, truth.pi.shape) if condition.fit["sigma"] != "fixed" else None
+    )
+    return segment_values(truth.theta, truth.pi, condition.coef_names, sigma)
 
-    Per kind with an ``se_{kind}_{name}`` column: ``se_{kind}_mean`` and ``se_{kind}_ratio``
-    (over the empirical SD ``sd``); ``coverage_{kind}`` with its MCSE, Wilson bounds, ``_n``
-    and ``_missing`` (for pi also ``coverage_{kind}_logit``); and
-    :func:`simstudy.harness.measures.standard_error_measures` as ``{measure}_{kind}`` and
-    ``mcse_{measure}_{kind}`` (docs/simstudy.md).
-    """
+
+def _coverage_columns(ok: pd.DataFrame, name: str, sd: float) -> dict[str, Any]:
+    """Per SE kind recorded: mean SE and its ratio to ``sd``, coverage (MCSE, Wilson bounds,
+    ``_n``, ``_missing``; pi's logit one too) and the standard-error measures (docs/simstudy.md)."""
     out: dict[str, Any] = {}
     for kind in SE_KINDS:
         se_column = f"se_{kind}_{name}"
@@ -270,13 +261,10 @@ def _coverage_columns(ok: pd.DataFrame, name: str, sd: float) -> dict[str, Any]:
                 continue
             rate = interval_coverage(ok[column].to_numpy(dtype=float))
             key = f"coverage_{kind}{suffix}"
-            out[key] = rate["coverage"]
-            out[f"{key}_low"] = rate["ci_low"]
-            out[f"{key}_high"] = rate["ci_high"]
+            names = {"coverage": key, "ci_low": f"{key}_low", "ci_high": f"{key}_high"}
             if not suffix:
-                out[f"mcse_{key}"] = rate["mcse"]
-                out[f"{key}_n"] = rate["n"]
-                out[f"{key}_missing"] = rate["n_missing"]
+                names |= {"mcse": f"mcse_{key}", "n": f"{key}_n", "n_missing": f"{key}_missing"}
+            out |= {name: rate[field] for field, name in names.items()}
         measures = standard_error_measures(ok[f"est_{name}"].to_numpy(dtype=float), se, sd)
         out |= {
             (f"mcse_{k[5:]}_{kind}" if k.startswith("mcse_") else f"{k}_{kind}"): v
@@ -294,20 +282,16 @@ def summarise(condition: Condition, results: pd.DataFrame) -> dict[str, Any]:
     ok = results
     true_k = condition.truth.n_components
     recovery = []
-    for name, value in _true_values(condition).items():
+    for name, value in true_values(condition).items():
         column = f"est_{name}"
         estimates = ok[column].to_numpy(dtype=float) if column in ok else np.array([])
         row = {"parameter": name, **parameter_recovery(estimates, value)}
         recovery.append({**row, **_coverage_columns(ok, name, row["sd"])})
     summary: dict[str, Any] = {"recovery": recovery}
-    validity = {
-        kind: {
-            "valid": int(ok[f"se_valid_{kind}"].astype(bool).sum()),
-            "invalid": int((~ok[f"se_valid_{kind}"].astype(bool)).sum()),
-        }
-        for kind in SE_KINDS
-        if f"se_valid_{kind}" in ok
-    }
+    validity = {}
+    for kind in (k for k in SE_KINDS if f"se_valid_{k}" in ok):
+        valid = ok[f"se_valid_{kind}"].astype(bool)
+        validity[kind] = {"valid": int(valid.sum()), "invalid": int((~valid).sum())}
     if validity:
         summary["inference"] = validity
     summary["classification"] = {
@@ -350,10 +334,7 @@ def study(config: dict[str, Any]) -> Study:
 def run(
     config: dict[str, Any], out_dir: Path, kind: str = "recovery", **harness: Any
 ) -> SimulationResult:
-    """Run (or resume) the study of a checked config (:func:`study`) into ``out_dir``.
-
-    ``kind`` (recovery or selection: the command) is recorded in summary.json with the
-    config; ``harness`` holds :func:`simstudy.harness.simulation.simulate`'s keywords.
-    """
+    """Run (or resume) the study of a checked config into ``out_dir``; ``kind`` (the command)
+    is recorded, ``harness`` holds :func:`simstudy.harness.simulation.simulate`'s keywords."""
     about = {"kind": kind, "description": config.get("description", ""), "config": config}
     return simulate(study(config), summarise, out_dir, about=about, **harness)

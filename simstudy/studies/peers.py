@@ -1,20 +1,15 @@
 """salesmix against R's flexmix and mixtools on data nobody here wrote (docs/peers.md).
 
-R's side (``tests/data/peers/run_peers.R``, committed with what it wrote) gives every
-case's data (``<case>.csv``) and its fits (``<case>.json``). This module fits the same
-models with salesmix from many starts and from R's parameters, evaluates the exact
-log-likelihood at R's parameters (with R's sigma, and with the ML sigma at the same
-posteriors, ``sigma_ml``: flexmix divides by n - p, not by the weight), and compares
-the maxima, the parameters after matching segments, the standard errors on
-flexmix's scale (gamma against flexmix's component 1) and the time per start.
-:func:`fit_salesmix` is the one function that knows how the data reach salesmix.
+R's side (``tests/data/peers/run_peers.R``) committed each case's data and fits; salesmix
+fits the same models from many starts and from R's parameters, and the maxima, the matched
+parameters, the SEs on flexmix's scale and the time per start are compared (flexmix's
+sigma divides by n - p: the ML sigma at R's posteriors is ``sigma_ml``).
 """
 
 from __future__ import annotations
 
 import json
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,19 +32,13 @@ from estimator import (
 )
 
 from ..harness.files import jsonable, software_versions
+from ..harness.runner import silenced
 
 PEERS_DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "peers"
 """R's scripts and what they wrote: ``<case>.csv`` and ``<case>.json``."""
-CASES = (
-    "npreg",
-    "npreg_grouped",
-    "nregfix",
-    "tonedata",
-    "co2",
-    "gen_grouped",
-    "gen_concomitant",
-    "gen_grouped_concomitant",
-    "real",
+CASES = tuple(
+    "npreg npreg_grouped nregfix tonedata co2 gen_grouped gen_concomitant gen_grouped_concomitant "
+    "real".split()
 )
 """Every case, in the order of the table."""
 N_INIT = 100
@@ -86,13 +75,7 @@ class SalesmixFit:
 
 
 def load_case(name: str, folder: Path = PEERS_DATA) -> PeerCase:
-    """Read ``<name>.json`` and its data (a wide sales panel is made long: store, week).
-
-    Raises
-    ------
-    FileNotFoundError
-        Naming the missing file.
-    """
+    """Read ``<name>.json`` and its data (a wide sales panel made long: store, week)."""
     record = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
     path = (folder / record["data_file"]).resolve()
     frame = pd.read_csv(path)
@@ -125,12 +108,8 @@ def fit_salesmix(
     n_init: int = N_INIT,
     seed: int = SEED,
 ) -> SalesmixFit:
-    """salesmix's fit of ``case`` from ``n_init`` starts, the guard off (R's is the MLE).
-
-    ``sigma``: "segment" or "common"; ``concomitant``: the prior's formula (``"~ z"``)
-    or None (constant). The result's ``stats`` are the units' (a Gram matrix each,
-    singular for a unit with fewer rows than coefficients).
-    """
+    """salesmix's fit of ``case`` from ``n_init`` starts, the guard off (R's is the MLE);
+    ``concomitant``: the prior's formula (``"~ z"``) or None (constant)."""
     started = time.perf_counter()
     data = regression_data(case.frame, case.formula, case.group, concomitant=concomitant)
     stats = data.sufficient_stats()
@@ -152,8 +131,7 @@ def polish_from(
         "pi0" if prior.ndim == 1 else "gamma0": prior[None],
         "sigma0": sigma[None],
     }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with silenced([ConvergenceWarning]):
         return fit_mixture(
             stats, len(theta), **start, sigma=mode, guard=None, covariates=covariates
         )
@@ -170,11 +148,8 @@ def _r_prior(peer: dict[str, Any]) -> np.ndarray:
 def refit_params(
     refit: dict[str, Any], n_components: int, concomitant: bool = False
 ) -> dict[str, np.ndarray]:
-    """flexmix's ``refit`` estimates as theta (K, P), prior, sigma (K,).
-
-    The prior is pi (K,) from the logits of components 2..K against component 1,
-    or with ``concomitant`` gamma (K, Q) re-referenced to the last component.
-    """
+    """flexmix's ``refit`` estimates as theta (K, P), sigma (K,) and the prior: pi (K,), or
+    with ``concomitant`` gamma (K, Q) against the last component."""
     logits = np.asarray(refit["gamma"], dtype=float)
     logits = logits.reshape(n_components - 1, -1 if concomitant else 1)
     logits = np.vstack([np.zeros(logits.shape[1]), logits])
@@ -295,11 +270,8 @@ def compare_fit(peer: dict[str, Any], ours: SalesmixFit) -> dict[str, Any]:
 def _differences(
     fit: MixtureFit, theta: np.ndarray, prior: np.ndarray, sigma: np.ndarray, metric: np.ndarray
 ) -> dict[str, float]:
-    """Largest absolute differences after matching ``fit``'s segments to R's.
-
-    ``prior`` is R's pi (K,) or gamma (K, Q); gamma is compared in flexmix's
-    parameterisation (both sides against R's component 1).
-    """
+    """Largest absolute differences after matching ``fit``'s segments to R's; ``prior`` is
+    pi (K,) or gamma (K, Q), compared against R's component 1 as flexmix has it."""
     order = match_segments(fit.theta, theta, metric)
     out = {"theta": float(np.max(np.abs(fit.theta[order] - theta)))}
     if prior.ndim == 1:
@@ -314,18 +286,12 @@ def _differences(
 def _se_comparison(
     fit: MixtureFit, stats: SufficientStats, refit: dict[str, Any], metric: np.ndarray
 ) -> dict[str, Any]:
-    """salesmix's observed-information SEs over flexmix's ``refit`` ones, on flexmix's scale.
-
-    Parameters, in flexmix's order: every component's coefficients, log sigma
-    (one or K), and for components 2..K the prior's log-odds log(pi_c / pi_1) or,
-    with a concomitant, their coefficients against component 1 (then also returned,
-    with salesmix's SEs, as ``gamma`` and ``se_gamma`` (K - 1, Q)). Both sides at
-    their own estimates (salesmix: the maximum reached from R's).
-    """
+    """salesmix's observed-information SEs over flexmix's ``refit`` ones, on flexmix's scale:
+    coefficients, log sigma, and for components 2..K log(pi_c / pi_1) or the concomitant's
+    coefficients against component 1 (then also ``gamma`` and ``se_gamma`` (K - 1, Q))."""
     target = refit_params(refit, len(fit.pi), fit.gamma is not None)
     order = match_segments(fit.theta, target["theta"], metric)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", InferenceWarning)
+    with silenced([InferenceWarning]):
         inference = observed_information_se(fit, stats)
     if not inference.valid:
         return {"valid": False}

@@ -1,16 +1,13 @@
 """How often does a fit setting reach the best-known maximum? (the defaults' justification)
 
-A study like any other: a condition per data set, K and fit setting, measured against
-its best-known log-likelihood; a replication per seed. ``summarise`` gives the share
-reaching it (within :data:`HIT`), the shortfalls, the largest excess, the share
-certified and the median seconds. :func:`real_design`: the settings on the real data;
-:func:`hard_case_design`: the defaults on the hard-case suite.
+A study like any other: a condition per data set, K and fit setting (:func:`real_design`,
+:func:`hard_case_design`), a replication per seed, summarised as the share reaching the
+best-known log-likelihood (within :data:`HIT`), shortfalls, certified share and time.
 """
 
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +27,7 @@ from estimator import (
     load_csv,
 )
 
+from ..harness.runner import silenced
 from ..harness.simulation import build_study, simulate
 from .hard_cases import SCHEMES, hard_cases
 
@@ -48,12 +46,9 @@ def real_design(
     inits: Sequence[str],
     tols: Sequence[float],
 ) -> list[dict[str, Any]]:
-    """One condition per K of ``best`` and every (tol, init, n_init) on the panel ``data``.
-
-    The best-known values are rounded to 1e-9: the search's last digits vary with the
-    order of BLAS summations from run to run, and a rerun must find its own design (and
-    resume its records) again.
-    """
+    """One condition per K of ``best`` and every (tol, init, n_init) on the panel ``data``
+    (best-known values rounded to 1e-9: their last digits vary with BLAS, and a rerun must
+    find its own design again)."""
     return [
         {"data": data, "K": k, "sigma": "fixed", "tol": tol, "init": init, "n_init": n,
          "best": round(b, 9)}
@@ -88,14 +83,10 @@ def generate(condition: dict[str, Any], rng: np.random.Generator) -> SufficientS
 def analyse(
     condition: dict[str, Any], stats: SufficientStats, rng: np.random.Generator
 ) -> dict[str, float]:
-    """One fit with the condition's settings: its shortfall from the best-known maximum.
-
-    ``excess`` is how far it rose above it: a positive one means the search that
-    made the best-known value missed a higher maximum.
-    """
+    """One fit with the condition's settings: its shortfall from the best-known maximum,
+    and its ``excess`` above it (the search missed a higher one)."""
     started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with silenced([ConvergenceWarning]):
         settings = {key: condition[key] for key in ("n_init", "init", "tol", "sigma")}
         fit = fit_mixture(stats, condition["K"], seed=rng, **settings)
     return {

@@ -141,17 +141,6 @@ def _extras(value: Any, path: str) -> None:
 
 
 def check_schema(config: Any) -> None:
-    """Check every key, type and range of a parsed config.
-
-    Parameters
-    ----------
-    config : object
-        The parsed JSON.
-
-    Raises
-    ------
-    ConfigError
-        One line naming the first key path at fault (``fit.n_init: expected an
-        integer >= 1, got 0``).
-    """
+    """Check every key, type and range of a parsed config; a ConfigError names the first key
+    path at fault (``fit.n_init: expected an integer >= 1, got 0``)."""
     mapping(CONFIG_SCHEMA, REQUIRED)(config, "")

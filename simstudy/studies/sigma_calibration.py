@@ -8,7 +8,6 @@ intervals (sigma's on the log scale) cover the truth.
 
 from __future__ import annotations
 
-import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from estimator import (
 )
 
 from ..harness.files import read_json, write_json_atomic, write_text_atomic
+from ..harness.runner import silenced
 from ..harness.simulation import build_study, simulate
 
 MODES = ("common", "segment")
@@ -61,15 +61,11 @@ def generate(condition: dict[str, Any], rng: np.random.Generator) -> Any:
 
 
 def analyse(condition: dict[str, Any], stats: Any, rng: np.random.Generator) -> dict[str, float]:
-    """Fit K = 3 with the condition's sigma mode; estimates, SEs and coverage of every parameter.
-
-    ``used`` is 0 (and every other field NaN) when the fit lost a segment or hit
-    the sigma floor: such a fit has no interior maximum to give standard errors at.
-    """
+    """Fit K = 3 with the condition's sigma mode; estimates, SEs and coverage of every parameter
+    (only ``used`` = 0 for a fit that lost a segment or hit the sigma floor)."""
     theta, pi, sigma = (np.asarray(condition[k], dtype=float) for k in ("theta", "pi", "sigma"))
     mode = condition["sigma_mode"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with silenced([ConvergenceWarning]):
         fit = fit_mixture(stats, len(pi), n_init=condition["n_init"], seed=rng, sigma=mode)
     if fit.degenerate or fit.sigma_floored:
         return {"used": 0.0}
@@ -78,8 +74,7 @@ def analyse(condition: dict[str, Any], stats: Any, rng: np.random.Generator) -> 
     estimate = np.concatenate([fit.theta[order].ravel(), fit.pi[order], fit.sigma[order]])
     record |= {f"estimate_{n}": float(v) for n, v in zip(PARAMETERS, estimate, strict=True)}
     for method, function in (("observed", observed_information_se), ("naive", naive_se)):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with silenced([Warning]):
             result = function(fit, stats).reordered(order)
         covered_theta, covered_pi = result.covers(theta, pi)
         se = np.concatenate([result.se_theta.ravel(), result.se_pi, result.se_sigma])
@@ -153,13 +148,9 @@ def calibrate(
     out: Path,
     n_jobs: int = 1,
 ) -> tuple[dict[str, Any], list[str]]:
-    """Run the check for both estimated-sigma modes into the study folder ``out`` (resumable).
-
-    The design is the real panel ``data`` (its prices and N) and the truths in
-    ``truth_dir/real_sigma_<mode>/results.json``; ``reps`` replications per mode of
-    fits with ``n_init`` starts from the root ``seed``; ``settings`` is recorded.
-    Returns calibration.json's document and each mode's markdown section.
-    """
+    """Run the check for both estimated-sigma modes into the study folder ``out`` (resumable):
+    the real panel ``data``, the truths in ``truth_dir/real_sigma_<mode>/results.json``.
+    Returns calibration.json's document and each mode's markdown section."""
     n_stores = load_csv(data).n_stores
     design = []
     for mode in MODES:

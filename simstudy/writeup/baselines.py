@@ -131,9 +131,7 @@ def plot_errors(summary: dict[str, Any], records: pd.DataFrame) -> Figure:
         data = [records[f"{m}_est_{name}"].to_numpy(float) - row["true"] for m in METHOD_ORDER]
         _method_boxplot(ax, data)
         ax.axhline(0.0, color="grey", lw=0.8, ls="--")
-        ax.set_title(name)
-        ax.set_xlabel("method")
-        ax.set_ylabel("estimate - truth")
+        ax.set(title=name, xlabel="method", ylabel="estimate - truth")
     for ax in np.ravel(axes)[len(rows) :]:
         ax.set_visible(False)
     return fig
@@ -160,9 +158,7 @@ def plot_selection_and_time(summary: dict[str, Any], records: pd.DataFrame) -> F
     seconds = [records[f"{m}_seconds"].to_numpy(float) for m in METHOD_ORDER]
     _method_boxplot(ax_t, seconds)
     ax_t.set_yscale("log")
-    ax_t.set_xlabel("method")
-    ax_t.set_ylabel("seconds per replication (log scale)")
-    ax_t.set_title("time")
+    ax_t.set(xlabel="method", ylabel="seconds per replication (log scale)", title="time")
     return fig
 
 

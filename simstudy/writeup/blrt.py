@@ -40,18 +40,8 @@ def blrt_table(result: BLRTResult | dict[str, Any], name: str = "real_blrt_tests
 
 
 def blrt_figure(result: BLRTResult | dict[str, Any]) -> Figure:
-    """Histogram of the bootstrap LR* per K0 with the observed LR marked.
-
-    One panel per test, side by side (one column wide for a single test, the text
-    width otherwise). An observed LR far beyond the bootstrap values is marked by
-    an arrow at the right edge with its value, so the histogram stays readable.
-    Draw it inside :func:`simstudy.writeup.style.style`.
-
-    Parameters
-    ----------
-    result : BLRTResult or dict
-        The test, or its ``to_dict()`` form (results.json's ``blrt`` entry).
-    """
+    """Histogram of the bootstrap LR* per K0, a panel per test, the observed LR marked (far
+    off scale: an arrow at the right edge); ``result`` may be ``to_dict()``'s form."""
     doc = result.to_dict() if isinstance(result, BLRTResult) else result
     tests = doc["tests"]
     width = style.WIDTH_SINGLE if len(tests) == 1 else style.WIDTH_DOUBLE
@@ -107,5 +97,4 @@ def _lr_panel(ax: Any, boot: np.ndarray, lr: float) -> None:
         )
     ax.set_xlim(low, top)
     ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.set_xlabel("bootstrap LR*")
-    ax.set_ylabel("samples")
+    ax.set(xlabel="bootstrap LR*", ylabel="samples")

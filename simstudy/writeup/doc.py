@@ -1,13 +1,8 @@
 """The report document: markdown text, numbered tables (markdown + LaTeX) and figures (PNG + PDF).
 
-A :class:`ReportDoc` collects the parts of ``report.md`` in order: a main part
-(tables and figures numbered 1, 2, ...) and, after :meth:`ReportDoc.appendix`, an
-appendix (A1, A2, ...). Every table (a :class:`simstudy.writeup.tables.Table`) is
-written inline in markdown (a long one in ``tables/NAME.md``, linked) and as a
-standalone LaTeX (booktabs) file ``tables/NAME.tex``; every figure as
-``figures/NAME.png`` and ``figures/NAME.pdf``, embedded with its caption.
-:meth:`ReportDoc.write` writes ``report.md`` and ``manifest.json`` (every table and
-figure with its part and files), both whole.
+A :class:`ReportDoc` collects the parts of ``report.md``: a main part (numbered 1, 2, ...)
+and, after :meth:`ReportDoc.appendix`, an appendix (A1, A2, ...); each table also goes to
+``tables/NAME.tex``, each figure to ``figures/NAME.png`` and ``.pdf``.
 """
 
 from __future__ import annotations
@@ -30,17 +25,8 @@ LONG_TABLE = 60
 
 @dataclass
 class ReportDoc:
-    """A report being assembled in ``out_dir``.
-
-    Attributes
-    ----------
-    out_dir : Path
-    title : str
-    parts : list of str
-        Markdown blocks in order.
-    tables, figures : list of dict
-        What has been written: number, name, caption and files (relative to out_dir).
-    """
+    """A report being assembled in ``out_dir``: its markdown ``parts`` in order, and the
+    ``tables`` and ``figures`` written (number, name, caption, part, files)."""
 
     out_dir: Path
     title: str
@@ -68,12 +54,8 @@ class ReportDoc:
         return f"A{count}" if self.part == "appendix" else str(count)
 
     def table(self, table: Table, collapsed: bool = False) -> dict[str, Any]:
-        """Add a numbered table inline and write ``tables/NAME.tex``.
-
-        ``collapsed`` puts the markdown table in a ``<details>`` block. A table of more
-        than :data:`LONG_TABLE` rows is not inlined (no reader scrolls through it): it
-        goes to ``tables/NAME.md``, linked under its caption.
-        """
+        """Add a numbered table inline (``collapsed``: in a ``<details>`` block; longer than
+        :data:`LONG_TABLE` rows: in ``tables/NAME.md``, linked) and write ``tables/NAME.tex``."""
         number = self._number(self.tables)
         tex_path = Path("tables") / f"{table.name}.tex"
         write_text_atomic(self.out_dir / tex_path, render(table, "tex"))

@@ -66,11 +66,8 @@ def with_mcse(value: float | None, mcse: float | None, digits: int = 4) -> str:
 def rate(
     summary: dict[str, Any], key: str = "hit_rate", digits: int = 3, bounds: str = "ci"
 ) -> str:
-    """``0.994 [0.987, 0.997]``: the rate ``key`` and its Wilson interval.
-
-    The interval is ``ci_low``, ``ci_high`` (``bounds="ci"``) or ``{key}_low``,
-    ``{key}_high`` (``bounds="key"``, as a coverage is stored).
-    """
+    """``0.994 [0.987, 0.997]``: the rate ``key`` and its Wilson interval ``ci_low``,
+    ``ci_high`` (``bounds="ci"``) or ``{key}_low``, ``{key}_high`` (``bounds="key"``)."""
     if missing(summary.get(key)):
         return "- [-, -]"
     low, high = ("ci_low", "ci_high") if bounds == "ci" else (f"{key}_low", f"{key}_high")
@@ -79,10 +76,8 @@ def rate(
 
 def level(value: Any) -> str:
     """A factor level as short text (``1``, ``1.5``, ``real``, ``0.7-1-1.4``), as in file names."""
-    if isinstance(value, dict):
-        return "-".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value.values())
-    if isinstance(value, list | tuple):  # one level per segment, e.g. sigma
-        return "-".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    if isinstance(value, dict | list | tuple):  # a price process, or one level per segment
+        return "-".join(map(level, value.values() if isinstance(value, dict) else value))
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

@@ -1,15 +1,9 @@
 """Tables and figures of any study's per-condition summaries, by design factor.
 
-For a study of your own (:func:`simstudy.run_simulation`) and the fallback of
-:func:`simstudy.writeup.study_report.write_report` when the summaries are not the mixture
-study's. Works on a summary frame: one row per condition, the design factors as
-columns, then the summary's fields; every numeric field is a statistic.
-
-* :func:`factor_table`: the factors and statistics as a markdown or LaTeX table;
-* :func:`plot_statistic`: one statistic against one factor, one line per level
-  of another factor, one panel per combination of the remaining varying factors;
-* :func:`write_generic_report`: ``tables/summary.md`` and ``.tex`` and one
-  figure per statistic under ``figures/`` (PNG and PDF).
+For a study of your own (:func:`simstudy.run_simulation`): a summary frame (a row per
+condition, the design factors, then the summary's fields, every numeric one a statistic)
+as a table (:func:`factor_table`), one statistic against a factor (:func:`plot_statistic`),
+and both written into the study folder (:func:`write_generic_report`).
 """
 
 from __future__ import annotations
@@ -42,13 +36,9 @@ MAX_PANELS = 12
 def summary_frame(
     summaries: pd.DataFrame | Sequence[Mapping[str, Any]], factors: Sequence[str] | None = None
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Summaries as one flat frame (a row per condition: factors, then scalar fields) and
-    the names of its factors.
-
-    ``summaries``: a frame as :func:`simstudy.run_simulation` returns it (``factors``
-    default to its columns before ``n_replications``), or the ``conditions`` of a
-    ``summary.json`` (each with a ``factors`` dict; nested fields are dropped).
-    """
+    """Summaries as one flat frame (a row per condition: factors, then scalar fields) and the
+    names of its factors; ``summaries``: :func:`simstudy.run_simulation`'s frame (factors: its
+    columns before ``n_replications``) or a ``summary.json``'s ``conditions``."""
     if isinstance(summaries, pd.DataFrame):
         frame = summaries.reset_index(drop=True)
         if factors is None:
@@ -68,11 +58,7 @@ def summary_frame(
 
 
 def statistics(frame: pd.DataFrame, factors: Sequence[str]) -> list[str]:
-    """The numeric non-factor columns of a summary frame with a number to draw.
-
-    Bookkeeping counts, text and columns without a single finite value (a text
-    column read back from summary.csv as all-NaN, say) are left out.
-    """
+    """The numeric non-factor columns of a summary frame with a finite value to draw."""
     return [
         str(c)
         for c in frame.columns
@@ -140,15 +126,9 @@ def plot_statistic(
     x: str,
     lines: str | None = None,
 ) -> Figure:
-    """One statistic against one factor, one line per level of another factor.
-
-    ``statistic`` (a numeric column of :func:`summary_frame`'s ``frame``) against the
-    factor ``x``, a line per level of the factor ``lines`` (one line when omitted);
-    every other varying factor splits the conditions into panels (at most
-    :data:`MAX_PANELS`). A numeric ``x`` is drawn on a numeric axis (logarithmic when
-    its positive levels span a factor of 10 or more), any other at evenly spaced
-    positions labelled by level.
-    """
+    """``statistic`` against the factor ``x``, a line per level of the factor ``lines``, a panel
+    per combination of the other varying factors (at most :data:`MAX_PANELS`); a numeric
+    ``x`` on a numeric axis (log when it spans a factor of 10), any other evenly spaced."""
     if statistic not in frame:
         raise ValueError(
             f"statistic {statistic!r} is not in the summaries; they hold {list(frame)}"
@@ -168,22 +148,16 @@ def plot_statistic(
             f"{len(panels)} panels (combinations of {outer}); at most {MAX_PANELS}: choose x and "
             "lines among them or plot a subset of the summaries"
         )
-    numeric_x = _is_numeric_factor(frame, x)
-    x_levels = _sorted_levels(frame, x)
+    numeric_x, x_levels = _is_numeric_factor(frame, x), _sorted_levels(frame, x)
     # levels spanning a factor of 10 or more (numbers of stores, say) read best on a log axis
     log_x = numeric_x and min(x_levels) > 0 and max(x_levels) >= 10 * min(x_levels)
     position = {level_text(v): (v if numeric_x else i) for i, v in enumerate(x_levels)}
     line_levels = _sorted_levels(frame, lines) if lines is not None else [None]
     n_cols = min(3, len(panels))
     n_rows = math.ceil(len(panels) / n_cols)
+    width = figure_style.WIDTH_SINGLE if n_cols == 1 else figure_style.WIDTH_DOUBLE
     with figure_style.style():
-        fig, axes = figure_style.new_figure(
-            n_rows,
-            n_cols,
-            width=figure_style.WIDTH_SINGLE if n_cols == 1 else figure_style.WIDTH_DOUBLE,
-            squeeze=False,
-            sharey=True,
-        )
+        fig, axes = figure_style.new_figure(n_rows, n_cols, width=width, squeeze=False, sharey=True)
         for ax, panel in zip(axes.ravel(), panels, strict=False):
             cell = frame
             for name, value in panel.items():
@@ -194,14 +168,12 @@ def plot_statistic(
                 )
                 if not len(part):
                     continue
-                xs = [position[level_text(v)] for v in part[x]]
+                xs = np.asarray([position[level_text(v)] for v in part[x]], dtype=float)
                 order = np.argsort(xs, kind="stable")
+                label = None if line is None else f"{lines} = {level_text(line)}"
+                ys = part[statistic].to_numpy(dtype=float)[order]
                 ax.plot(
-                    np.asarray(xs, dtype=float)[order],
-                    part[statistic].to_numpy(dtype=float)[order],
-                    marker="o",
-                    color=figure_style.OKABE_ITO[index % len(figure_style.OKABE_ITO)],
-                    label=None if line is None else f"{lines} = {level_text(line)}",
+                    xs[order], ys, marker="o", color=figure_style.segment_colour(index), label=label
                 )
             if not numeric_x:
                 ax.set_xticks(range(len(x_levels)), [level_text(v) for v in x_levels])
@@ -209,8 +181,7 @@ def plot_statistic(
                 ax.set_xscale("log")
                 ax.set_xticks(x_levels, [level_text(v) for v in x_levels])
                 ax.minorticks_off()
-            ax.set_xlabel(x)
-            ax.set_title(", ".join(f"{k} = {level_text(v)}" for k, v in panel.items()))
+            ax.set(xlabel=x, title=", ".join(f"{k} = {level_text(v)}" for k, v in panel.items()))
         for ax in axes.ravel()[len(panels) :]:
             ax.set_visible(False)
         for ax in axes[:, 0]:
@@ -232,14 +203,8 @@ def write_generic_report(
     lines: str | None = None,
     figures: bool = True,
 ) -> list[Path]:
-    """Write ``tables/summary.md``, ``tables/summary.tex`` and a figure per statistic
-    (``figures/STATISTIC_by_X.png`` and ``.pdf``) into the study folder ``out_dir``.
-
-    ``summaries`` and ``factors`` as :func:`summary_frame` takes them; ``x`` defaults
-    to the first varying numeric factor (else the first varying one; no figures when
-    none varies), ``lines`` to the next varying factor; ``figures=False``: tables only.
-    Returns every file written.
-    """
+    """Write ``tables/summary.md`` and ``.tex`` and a figure per statistic into ``out_dir``;
+    ``x`` defaults to the first varying (numeric) factor, ``lines`` to the next; every file."""
     frame, factors = summary_frame(summaries, factors)
     out_dir = Path(out_dir)
     moving = varying(frame, factors)
@@ -257,10 +222,9 @@ def write_generic_report(
             )
             for stat in statistics(frame, factors)
         ]
+    tables = out_dir / "tables"
     paths = [
-        write_text_atomic(
-            out_dir / "tables" / f"summary.{fmt}", factor_table(frame, factors, fmt=fmt) + "\n"
-        )
+        write_text_atomic(tables / f"summary.{fmt}", factor_table(frame, factors, fmt=fmt) + "\n")
         for fmt in TABLE_FORMATS
     ]
     for stem, fig in drawn:

@@ -125,11 +125,8 @@ def _column_widths(
 def column_groups(
     headers: Sequence[str], rows: Sequence[Sequence[Any]], key_columns: int = 1
 ) -> list[list[int]]:
-    """Columns of each part: the key columns, then contiguous runs of the others.
-
-    As few parts as the text width allows, the other columns shared evenly
-    (by estimated width) between them.
-    """
+    """Columns of each part: the key columns, then contiguous runs of the others, in as few
+    parts as the text width allows, shared evenly by estimated width."""
     widths = _column_widths(headers, rows, key_columns)
     key = list(range(min(key_columns, len(headers))))
     others = list(range(len(key), len(headers)))
@@ -171,13 +168,9 @@ def latex_table(
     align: Sequence[str] | None = None,
     key_columns: int = 1,
 ) -> str:
-    """A booktabs table (or longtable) that fits the page, in parts when too wide.
-
-    ``rows``: formatted cells (not re-parsed); ``caption``: plain text (symbols become
-    math, :func:`latex_text`); ``label``: ``\\label{tab:LABEL}`` of the first part;
-    ``align``: l/r/c per column (default left for the ``key_columns``, the leading
-    columns repeated in every part, right for the others). Ends with a newline.
-    """
+    """A booktabs table (or longtable) of formatted ``rows`` that fits the page, in parts
+    repeating the ``key_columns`` when too wide; ``label``: ``tab:LABEL`` of the first part;
+    ``align``: l/r/c per column (default left for the key columns, right for the others)."""
     rows = [[str(cell) for cell in row] for row in rows]
     align = list(align) if align else ["l"] * key_columns + ["r"] * (len(headers) - key_columns)
     groups = column_groups(headers, rows, key_columns)

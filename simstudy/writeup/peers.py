@@ -73,12 +73,8 @@ def _se_gap(se: dict[str, Any]) -> float | None:
 
 
 def gamma_table(result: dict[str, Any]) -> str:
-    """The concomitant coefficients: flexmix's ``refit`` and salesmix's, each with its SE.
-
-    In flexmix's parameterisation: its component order, its component 1 the reference;
-    salesmix's segments (the maximum it reaches from R's parameters) and the truth,
-    where known, matched to flexmix's and re-referenced.
-    """
+    """The concomitant coefficients, flexmix's ``refit`` and salesmix's with their SEs, in
+    flexmix's parameterisation (salesmix's segments and the truth matched and re-referenced)."""
     lines = []
     for case, row in _rows(result):
         se = row.get("se", {})

@@ -1,19 +1,11 @@
 """The write-up bundle (``python -m experiments.report``): report.md, LaTeX tables, figures.
 
-Reads the committed outputs and never refits (except the cheap real-data
-quantities that are not stored, listed in :mod:`simstudy.writeup.real`). The
-report has a main part of at most :data:`MAIN_ITEMS` tables and figures that
-carry the argument, in this order: the real data's model choice, its segments,
-whether the estimates and their intervals can be trusted (real_like), choosing K
-across the design grid (nested-loop plots), the bootstrap likelihood-ratio test,
-the baselines an analyst would try first, and speed; then an appendix with every
-other table and figure of the same sources. A study or output that is missing is
-named in its place.
-
-Writes OUT/report.md (every table inline, or linked when long, every figure
-embedded, each with a caption), OUT/tables/*.tex, OUT/figures/*.png and *.pdf,
-and OUT/manifest.json (what was written, in which part, and from what); the
-figure and table folders are emptied first, so the folder holds exactly one build.
+Reads the committed outputs and never refits (except the cheap real-data quantities listed
+in :mod:`simstudy.writeup.real`). A main part of at most :data:`MAIN_ITEMS` tables and
+figures carries the argument (real data, trust, the grid, the BLRT, baselines, speed); an
+appendix holds every other one; a missing source is named in its place. Writes
+OUT/report.md, OUT/tables/*.tex, OUT/figures/*.png and *.pdf and OUT/manifest.json, the
+figure and table folders emptied first.
 """
 
 from __future__ import annotations
@@ -61,16 +53,13 @@ class Sources:
     benchmark: Path = OUTPUTS / "benchmark"
 
 
-def _rel(path: Path, out_dir: Path) -> str:
-    return Path(os.path.relpath(Path(path).resolve(), Path(out_dir).resolve())).as_posix()
-
-
 def _link(doc: ReportDoc, path: Path) -> str:
-    return f"[`{path}`]({_rel(path, doc.out_dir)})"
+    relative = os.path.relpath(Path(path).resolve(), Path(doc.out_dir).resolve())
+    return f"[`{path}`]({Path(relative).as_posix()})"
 
 
 def _blrt_of(results: dict[str, Any], src: Sources) -> tuple[dict[str, Any] | None, Path]:
-    """The real data's bootstrap LRT: the main results' own, else ``src.blrt``'s, else None."""
+    """The real data's BLRT: the main results' own, else ``src.blrt``'s, else None."""
     if "blrt" in results:  # fit_real --blrt B
         return results["blrt"], src.results
     if src.blrt.is_file():
@@ -112,39 +101,33 @@ def real_part(doc: ReportDoc, src: Sources) -> rr.RealData:
     )
     doc.table(rr.model_comparison(results))
     doc.text(rr.comparison_reading(results))
-    doc.draw(
-        "real_criteria",
+    caption = (
         "Information criteria against K (left: each criterion minus its minimum over K; "
         "symmetric log scale, linear below 10) and the maximised log-likelihood (right). "
-        f"Dotted: the K chosen by BIC, K = {results['chosen_K']}.",
-        rr.plot_criteria,
-        results,
+        f"Dotted: the K chosen by BIC, K = {results['chosen_K']}."
     )
+    doc.draw("real_criteria", caption, rr.plot_criteria, results)
     doc.heading(f"2. The {real.k} segments")
     doc.table(rr.segment_profiles(real))
     doc.text(rr.profile_reading(real))
-    doc.draw(
-        "real_store_ols",
+    caption = (
         "Every store's own OLS estimate (alpha_i, beta_i) from its 52 weeks, coloured by "
         "its most likely segment; crosses: segment centres (alpha_c, beta_c); filled "
         "ellipses: their 95% confidence regions (observed information); dashed (left): "
         "the 95% region in which a store of the segment puts its own OLS estimate under "
         "the model, b_i ~ N(theta_c, (X'X)^-1). Right: the centres alone, with their "
-        "confidence ellipses.",
-        rr.plot_store_ols,
-        real,
+        "confidence ellipses."
     )
-    doc.draw(
-        "real_demand",
+    doc.draw("real_store_ols", caption, rr.plot_store_ols, real)
+    caption = (
         "Fitted demand per segment over the observed price range: median weekly sales "
         "exp(alpha_c + beta_c log p) (black; band: pointwise 95% interval, delta method "
         "with the observed-information covariance) over the weekly sales of the stores "
         "assigned to the segment (dots: the median over those stores at each week's price; "
         "bars: 10% to 90% of them); dashed grey: the other segments' curves. The "
-        "mean of sales is exp(1/2) = 1.65 times the median under the model's unit noise.",
-        rr.plot_demand,
-        real,
+        "mean of sales is exp(1/2) = 1.65 times the median under the model's unit noise."
     )
+    doc.draw("real_demand", caption, rr.plot_demand, real)
     return real
 
 
@@ -212,14 +195,11 @@ def baselines_part(doc: ReportDoc, src: Sources) -> tuple[dict[str, Any], Any] |
     for paragraph in rb.reading(summary):
         doc.text(paragraph)
     doc.table(rb.methods_table(summary))
-    doc.draw(
-        "baselines_errors",
+    caption = (
         "Estimate - truth at the true K for every parameter and method, over the "
-        "replications (boxes: quartiles; whiskers: 1.5 IQR).",
-        rb.plot_errors,
-        summary,
-        records,
+        "replications (boxes: quartiles; whiskers: 1.5 IQR)."
     )
+    doc.draw("baselines_errors", caption, rb.plot_errors, summary, records)
     return loaded
 
 
@@ -249,14 +229,12 @@ def real_appendix(doc: ReportDoc, src: Sources, real: rr.RealData) -> None:
     """The real data: estimates with every SE, posterior certainty, sigma estimated."""
     doc.heading("A.1 The real data", 3)
     doc.table(rr.estimates(real.model))
-    doc.draw(
-        "real_max_posterior",
+    caption = (
         "Histogram of every store's highest posterior segment probability "
         "max_c w_ic, stacked by its most likely segment (dotted: 0.9). "
-        "A value near 1 means the store's segment is not in doubt.",
-        rr.plot_max_posterior,
-        real,
+        "A value near 1 means the store's segment is not in doubt."
     )
+    doc.draw("real_max_posterior", caption, rr.plot_max_posterior, real)
     paths = {"fixed": src.results, "common": src.sigma_common, "segment": src.sigma_segment}
     if all(p.is_file() for p in paths.values()):
         documents = {m: read_json(p) for m, p in paths.items()}
@@ -273,15 +251,12 @@ def baselines_appendix(doc: ReportDoc, src: Sources, loaded: tuple[dict[str, Any
         doc.text(check)
     doc.table(rb.recovery_table(summary))
     doc.table(rb.single_start_table(summary))
-    doc.draw(
-        "baselines_selection_time",
+    caption = (
         "Left: share of replications in which each method's criterion chooses each K "
         "(error bars: Wilson 95% interval of the hit rate). Right: seconds per replication "
-        "of each method's fits of K = 1..5 (log scale).",
-        rb.plot_selection_and_time,
-        summary,
-        records,
+        "of each method's fits of K = 1..5 (log scale)."
     )
+    doc.draw("baselines_selection_time", caption, rb.plot_selection_and_time, summary, records)
 
 
 def study_appendix(doc: ReportDoc, folder: Path, name: str, number: str, shown: list[str]) -> bool:
@@ -293,17 +268,16 @@ def study_appendix(doc: ReportDoc, folder: Path, name: str, number: str, shown: 
     conditions = document["conditions"]
     if document.get("description"):
         doc.text(document["description"])
+    coverage = any(tables.has_coverage(c) for c in conditions)
     candidates = [tables.recovery(conditions, name=f"{name}_recovery")]
-    if any(tables.has_coverage(c) for c in conditions):
+    if coverage:
         candidates.append(tables.standard_errors(conditions, name=f"{name}_standard_errors"))
     if len(conditions) == 1:
         candidates.append(tables.criteria(conditions[0], name=f"{name}_criteria"))
     else:
         candidates.append(tables.reference_hit_rates(conditions, f"{name}_hit_rates_reference"))
-        if any(tables.has_coverage(c) for c in conditions):
-            candidates.append(
-                tables.condition_recovery(conditions, f"{name}_recovery_by_condition")
-            )
+    if len(conditions) > 1 and coverage:
+        candidates.append(tables.condition_recovery(conditions, f"{name}_recovery_by_condition"))
     if any(c.get("blrt") for c in conditions):
         candidates.append(tables.blrt(conditions, name=f"{name}_blrt_tests"))
     for table in candidates:

@@ -1,13 +1,12 @@
 """The Monte Carlo studies in the report: recovery, hit rates with intervals, the harness figures.
 
-Reads a study folder written by ``python -m experiments.recovery`` or
-``python -m experiments.selection`` (``summary.json`` and ``figures/``,
-docs/simstudy.md); nothing is rerun. Every reading and figure caption quotes
-numbers taken from the summary.
+Reads a study folder (``summary.json`` and ``figures/``, docs/simstudy.md), reruns nothing;
+every reading and caption quotes the summary.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,7 @@ Summary = dict[str, Any]
 def load_study(folder: Path) -> dict[str, Any] | None:
     """A study's summary.json, or None when the study has not been run into ``folder``."""
     path = Path(folder) / "summary.json"
-    if not path.is_file():
-        return None
-    return read_json(path)
+    return read_json(path) if path.is_file() else None
 
 
 # -- readings -----------------------------------------------------------------
@@ -60,9 +57,7 @@ def recovery_reading(condition: Summary) -> str:
             continue
         low = min(present, key=lambda r: r[key])
         high = max(present, key=lambda r: r[key])
-        ratios = [r[f"se_{kind}_ratio"] for r in present if r.get(f"se_{kind}_ratio")] or [
-            float("nan")
-        ]
+        ratios = [r[f"se_{kind}_ratio"] for r in present if r.get(f"se_{kind}_ratio")] or [math.nan]
         text += (
             f"The {kind} 95% intervals cover the truth in {pct(low[key])} ({low['parameter']}) "
             f"to {pct(high[key])} ({high['parameter']}) of replications, with mean SE / SD "

@@ -1,17 +1,9 @@
 """The figures of a study, drawn from its summaries (and, for the error boxplots, its records).
 
-* :func:`nested_loop`: every condition of a design on one axis, in the nested
-  order of its factors (Rücker & Schwarzer 2014), a criterion's hit rate as a step
-  line with its Wilson 95% band, the factors' levels as staircases below; one
-  figure per group of criteria (:data:`CRITERION_GROUPS`), so no panel piles up
-  eight lines;
-* :func:`plot_rmse`: RMSE of every parameter against N;
-* :func:`plot_coverage`: coverage and size of the standard errors of one condition;
-* :func:`plot_chosen_k`, :func:`plot_chosen_k_by_criterion`: which K was chosen;
-* :func:`plot_error_boxplots`: estimate - truth over the replications.
-
-Every figure is saved as PNG and PDF with a manifest ``STEM.json`` saying what it
-shows (:func:`save_figure`), from which the report writes its caption.
+Nested-loop plots of the hit rates (:func:`nested_loop`, one per group of criteria), RMSE
+against N, coverage of one condition, the chosen K, and estimation errors. Each is saved as
+PNG and PDF with a manifest ``STEM.json`` of what it shows (:func:`save_figure`), from which
+the report writes its caption.
 """
 
 from __future__ import annotations
@@ -31,7 +23,7 @@ from scipy.stats import binom
 from ..harness.files import write_json_atomic
 from . import style
 from .format import CRITERION_LABELS, level, sort_key
-from .tables import SE_KINDS, has_coverage, levels, selection_methods, varying
+from .tables import SE_KINDS, has_coverage, levels, reference_levels, selection_methods, varying
 
 NOMINAL_COVERAGE = 0.95
 """Level of the intervals whose coverage the studies record (estimator.inference's default)."""
@@ -39,28 +31,21 @@ MAX_COVERAGE_FIGURES = 24
 """Coverage figures are drawn one per condition, for studies with at most this many."""
 NESTING: tuple[str, ...] = ("sigma", "K", "separation", "missing_rate", "price_noise", "T", "N")
 """Order of the factors in a nested-loop plot, outermost first (the others go before N)."""
-CRITERION_GROUPS: dict[str, tuple[str, ...]] = {
-    "bic": ("bic", "bic_n", "caic", "icl"),
-    "aic": ("aic", "aic3", "sabic", "sabic_n"),
-    "blrt": ("blrt", "bic", "bic_n"),
+CRITERION_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "bic": ("criteria with a log n penalty", ("bic", "bic_n", "caic", "icl")),
+    "aic": ("AIC-type criteria and SABIC", ("aic", "aic3", "sabic", "sabic_n")),
+    "blrt": ("the bootstrap LRT against BIC", ("blrt", "bic", "bic_n")),
 }
-"""The criteria drawn together: those with a log(n) penalty, AIC's and SABIC's, the BLRT."""
-GROUP_TITLES = {
-    "bic": "criteria with a log n penalty",
-    "aic": "AIC-type criteria and SABIC",
-    "blrt": "the bootstrap LRT against BIC",
-}
+"""The criteria drawn together (a figure each, with its title): those with a log(n) penalty,
+AIC's and SABIC's, the BLRT."""
 LINE_STYLES: tuple[str, ...] = ("-", "--", ":", "-.")
 MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P")
 Summary = dict[str, Any]
 
 
 def save_figure(fig: Figure, stem: Path, kind: str, shown: Sequence[Summary], **about: Any) -> list:
-    """Write ``stem.png``, ``stem.pdf`` and the manifest ``stem.json`` of what the figure shows.
-
-    The manifest holds ``kind`` (the plot), ``conditions`` (ids of the conditions
-    shown) and any ``about`` entries (e.g. the criteria).
-    """
+    """Write ``stem.png``, ``stem.pdf`` and the manifest ``stem.json``: ``kind`` (the plot),
+    ``conditions`` (ids of the conditions shown) and any ``about`` entries (the criteria, say)."""
     return [*style.save(fig, stem), write_manifest(stem, kind, shown, **about)]
 
 
@@ -115,13 +100,6 @@ def legend_below(fig: Figure, ax: Any) -> None:
     fig.legend(handles, labels, loc="outside lower center", ncol=ncol)
 
 
-def _log_n_axis(ax: Any, ns: Sequence[int]) -> None:
-    ax.set_xscale("log")
-    ax.set_xticks(list(ns), [str(n) for n in ns])
-    ax.minorticks_off()
-    ax.tick_params(axis="x", labelsize=7)
-
-
 def _grid(n_rows: int, n_cols: int, row_height: float = 1.9) -> tuple[Figure, np.ndarray]:
     """Panels at print size: full width for several columns, else one column."""
     width = style.WIDTH_DOUBLE if n_cols > 1 else style.WIDTH_SINGLE
@@ -145,11 +123,9 @@ def nesting(summaries: Sequence[Summary]) -> list[str]:
 def nested_loop(summaries: Sequence[Summary], methods: Sequence[str], title: str) -> Figure:
     """Hit rates of ``methods`` over every condition in nested order, with Wilson 95% bands.
 
-    Conditions run along the x axis in lexicographic order of :func:`nesting` (the
-    innermost factor changes fastest); each method is a step line of its hit rate
-    over the conditions with its Wilson 95% interval shaded. Below, one staircase per
-    factor shows its level in each condition (Rücker & Schwarzer 2014, "Presenting
-    simulation results in a nested loop plot", BMC Med Res Methodol 14:129).
+    Conditions run along x in the lexicographic order of :func:`nesting`, each method a
+    step line with its band shaded, and below one staircase per factor gives its level
+    (Rücker & Schwarzer 2014, "Presenting simulation results in a nested loop plot").
     """
     order = nesting(summaries)
     conds = sorted(summaries, key=lambda s: [sort_key(s["factors"][f]) for f in order])
@@ -211,11 +187,11 @@ def plot_nested_loops(summaries: Sequence[Summary], out_dir: Path) -> list[Path]
     """One nested-loop plot per criterion group the summaries have (:data:`CRITERION_GROUPS`)."""
     have = selection_methods(summaries)
     paths = []
-    for group, methods in CRITERION_GROUPS.items():
+    for group, (title, methods) in CRITERION_GROUPS.items():
         shown = [m for m in methods if m in have]
         if methods[0] not in have or len(shown) < 2:  # the group's own criterion, and company
             continue
-        fig = nested_loop(summaries, shown, f"Choosing the true K: {GROUP_TITLES[group]}")
+        fig = nested_loop(summaries, shown, f"Choosing the true K: {title}")
         paths += save_figure(
             fig, out_dir / "figures" / f"nested_loop_{group}", "nested_loop", summaries,
             criteria=shown, order=nesting(summaries),
@@ -227,11 +203,8 @@ def plot_nested_loops(summaries: Sequence[Summary], out_dir: Path) -> list[Path]
 
 
 def plot_rmse(summaries: Sequence[Summary], out_dir: Path) -> list[Path]:
-    """RMSE of every parameter at the true K against N, a panel per parameter.
-
-    One figure per true K (and per level of the factors other than N, T, K and
-    separation); colour is T, line style the separation level.
-    """
+    """RMSE of every parameter at the true K against N, a panel per parameter; a figure per
+    true K and level of the other factors; colour is T, line style the separation."""
     paths = []
     inside = ("N", "T", "K", "separation")
     for group, members in _groups(summaries, inside):
@@ -260,14 +233,15 @@ def plot_rmse(summaries: Sequence[Summary], out_dir: Path) -> list[Path]:
                                 marker=MARKERS[colour % len(MARKERS)], color=f"C{colour}",
                                 label=label)  # fmt: skip
                         positive &= bool(np.all(rmse[np.isfinite(rmse)] > 0))
-                _log_n_axis(ax, levels(cell, "N"))
+                ax.set_xscale("log")
+                ax.set_xticks(levels(cell, "N"), [str(n) for n in levels(cell, "N")])
+                ax.minorticks_off()
+                ax.tick_params(axis="x", labelsize=7)
                 if positive:  # not pi_1 = 1 at K = 1, estimated without error
                     ax.set_yscale("log")
                     ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
                     ax.yaxis.set_minor_formatter(NullFormatter())
-                ax.set_title(name)
-                ax.set_xlabel("N (stores)")
-                ax.set_ylabel("RMSE")
+                ax.set(title=name, xlabel="N (stores)", ylabel="RMSE")
             for ax in axes.ravel()[len(names) :]:
                 ax.set_visible(False)
             legend_below(fig, axes[0, 0])
@@ -280,11 +254,9 @@ def plot_rmse(summaries: Sequence[Summary], out_dir: Path) -> list[Path]:
 def plot_coverage(summary: Summary, out_dir: Path) -> list[Path]:
     """Interval coverage and mean SE / SD per parameter, both SE kinds, for one condition.
 
-    Left: empirical coverage of the 95% intervals with Wilson 95% Monte Carlo
-    intervals, the nominal 0.95 line and the band a correctly calibrated interval
-    would fall in with 95% probability over the same number of replications (the
-    2.5% and 97.5% quantiles of Binomial(R, 0.95) / R).
-    Right: mean standard error divided by the empirical SD of the estimates (1 = right size).
+    Left: coverage with Wilson 95% Monte Carlo intervals, and the band in which a calibrated
+    interval falls with 95% probability (quantiles of Binomial(R, 0.95) / R); right: mean
+    SE over the SD of the estimates (1 = right size).
     """
     rows = summary["recovery"]
     names = [r["parameter"] for r in rows]
@@ -309,10 +281,8 @@ def plot_coverage(summary: Summary, out_dir: Path) -> list[Path]:
         ratio = _floats(r.get(f"se_{kind}_ratio") for r in rows)
         ax_ratio.plot(ratio, y + dy, marker, ms=3.5, color=f"C{colour}", label=kind)
     ax_cov.set_yticks(y, names)
-    ax_cov.set_xlabel("coverage of the 95% interval")
-    ax_cov.set_title("coverage (Wilson 95% MC intervals)")
-    ax_ratio.set_xlabel("mean SE / SD of the estimates")
-    ax_ratio.set_title("size of the standard errors")
+    ax_cov.set(xlabel="coverage of the 95% interval", title="coverage (Wilson 95% MC intervals)")
+    ax_ratio.set(xlabel="mean SE / SD of the estimates", title="size of the standard errors")
     legend_below(fig, ax_cov)
     suptitle(fig, f"Standard errors and intervals at the true K\n{summary['label']}")
     stem = out_dir / "figures" / f"coverage_c{summary['id']:04d}"
@@ -361,9 +331,7 @@ def plot_chosen_k(summaries: Sequence[Summary], out_dir: Path, criterion: str = 
                         share = _proportions(s["selection"][criterion])
                         matrix[ks.index(s["factors"]["K"])] = [share.get(k, 0.0) for k in chosen]
                 image = _heat(axes[i, j], matrix, [str(k) for k in ks], [str(k) for k in chosen])
-                axes[i, j].set_title(f"T = {t}, N = {n}")
-                axes[i, j].set_xlabel("chosen K")
-                axes[i, j].set_ylabel("true K")
+                axes[i, j].set(title=f"T = {t}, N = {n}", xlabel="chosen K", ylabel="true K")
         fig.colorbar(image, ax=axes, shrink=0.6, label="share of replications")
         title = _title(summaries, members, inside)
         suptitle(fig, f"K chosen by {CRITERION_LABELS[criterion]}{title}")
@@ -391,23 +359,11 @@ def plot_chosen_k_by_criterion(summary: Summary, out_dir: Path) -> list[Path]:
 
 
 def reference_slices(summaries: Sequence[Summary]) -> list[tuple[str, list[Summary]]]:
-    """Per true K, the conditions at every N with the other factors at a reference level.
-
-    Reference: the largest T, separation 1 (else the middle level), the smallest
-    sigma, the first price process.
-    """
-
-    def reference(factor: str) -> Any:
-        if factor == "prices":
-            return summaries[0]["factors"][factor]
-        found = levels(summaries, factor)
-        if factor == "T":
-            return found[-1]
-        if factor == "separation":
-            return 1.0 if 1.0 in found else found[len(found) // 2]
-        return found[0]
-
-    fixed = {f: reference(f) for f in ("T", "separation", "sigma", "prices")}
+    """Per true K, the conditions at every N with T, separation and sigma at their
+    :func:`.tables.reference_levels` and the first price process."""
+    first, ref = summaries[0]["factors"], reference_levels(summaries)
+    fixed = {f: ref.get(f, first[f]) for f in ("T", "separation", "sigma")}
+    fixed["prices"] = first["prices"]
     out = []
     for k in levels(summaries, "K"):
         members = [s for s in summaries if s["factors"]["K"] == k
@@ -420,11 +376,8 @@ def reference_slices(summaries: Sequence[Summary]) -> list[tuple[str, list[Summa
 def plot_error_boxplots(
     summaries: Sequence[Summary], records: dict[int, pd.DataFrame], out_dir: Path, name: str
 ) -> list[Path]:
-    """Boxplots of estimate - truth at the true K, a panel per parameter, a box per condition.
-
-    Boxes are labelled by the level of the one factor that varies among the
-    conditions (its name under the panels), or numbered with a key under the figure.
-    """
+    """Boxplots of estimate - truth at the true K, a panel per parameter, a box per condition
+    (labelled by the varying factors' levels, or numbered with a key under the figure)."""
     summaries = [s for s in summaries if "recovery" in s]
     if not summaries:
         return []
@@ -449,8 +402,7 @@ def plot_error_boxplots(
         ax.boxplot(data, tick_labels=labels, showfliers=True, flierprops={"markersize": 2})
         ax.tick_params(axis="x", labelsize=7)
         ax.axhline(0.0, color="grey", lw=0.8, ls="--")
-        ax.set_title(parameter)
-        ax.set_xlabel(" ".join(vary) if not key else "condition")
+        ax.set(title=parameter, xlabel=" ".join(vary) if not key else "condition")
     for ax in axes[:, 0]:
         ax.set_ylabel("estimate - truth")
     for ax in axes.ravel()[len(names) :]:
@@ -467,14 +419,9 @@ def plot_error_boxplots(
 def write_figures(
     summaries: Sequence[Summary], records: dict[int, pd.DataFrame], out_dir: Path
 ) -> list[Path]:
-    """Every figure the design supports, each with its manifest.
-
-    Nested-loop plots and RMSE against N need several conditions (and levels of N);
-    the criterion x chosen K heat map is drawn per condition when there are at most
-    6 conditions, the coverage figure per condition that recorded standard errors
-    when at most :data:`MAX_COVERAGE_FIGURES` did. Error boxplots need the raw
-    records: a large grid whose records are not at hand keeps the figures it has.
-    """
+    """Every figure the design supports, each with its manifest: per-condition heat maps up
+    to 6 conditions, coverage figures up to :data:`MAX_COVERAGE_FIGURES`; error boxplots
+    need the raw records (a large grid without them keeps the figures it has)."""
     paths: list[Path] = []
     if len(summaries) > 1:
         paths += plot_nested_loops(summaries, out_dir)

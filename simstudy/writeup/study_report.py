@@ -54,11 +54,8 @@ def write_report(
 
 
 def rebuild_study(folder: Path, figures: bool = True) -> list[Path]:
-    """Rewrite a finished study's tables and figures from its summary.json and raw records.
-
-    Nothing is refitted. Conditions whose raw records are not in the folder (a
-    large grid's records are not committed) keep their error boxplots as they are.
-    """
+    """Rewrite a finished study's tables and figures from its summary.json and raw records
+    (nothing refitted; conditions without raw records keep their error boxplots)."""
     folder = Path(folder)
     document = read_json(folder / "summary.json")
     summaries = document["conditions"]

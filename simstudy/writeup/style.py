@@ -1,9 +1,8 @@
 """One look for every figure of the report: backend, fonts, sizes, colours, and saving.
 
-Figures are made by :func:`new_figure` inside :func:`style` and written by :func:`save`
-(PNG and PDF, whole or not at all, without time stamps, so unchanged numbers give
-unchanged files). Colours: the Okabe-Ito palette; segment c is always
-:func:`segment_colour` (c), a baseline method always :data:`METHOD_COLOURS` [method].
+Figures are made by :func:`new_figure` inside :func:`style` and written whole, without time
+stamps, by :func:`save`; segment c is always :func:`segment_colour` (c), a baseline method
+:data:`METHOD_COLOURS` [method] (the Okabe-Ito palette).
 """
 
 from __future__ import annotations
@@ -105,12 +104,9 @@ def new_figure(
     height: float | None = None,
     **subplot_kw: Any,
 ) -> tuple[Figure, Any]:
-    """A constrained-layout figure and its axes (a single Axes or an array of them).
-
-    ``width`` in inches (:data:`WIDTH_SINGLE` or :data:`WIDTH_DOUBLE` for paper figures),
-    ``height`` by default 0.75 of the width per row over the columns; ``subplot_kw``
-    go to :meth:`matplotlib.figure.Figure.subplots` (sharex, sharey, ...).
-    """
+    """A constrained-layout figure and its axes (an Axes or an array), ``width`` inches wide,
+    ``height`` by default 0.75 of the width per row over the columns; ``subplot_kw`` go to
+    :meth:`matplotlib.figure.Figure.subplots`."""
     if height is None:
         height = 0.75 * width * n_rows / n_cols
     fig = Figure(figsize=(width, height), layout="constrained")
@@ -118,25 +114,21 @@ def new_figure(
     return fig, axes
 
 
-def save(fig: Figure, stem: Path) -> list[Path]:
-    """Write ``stem.png`` and ``stem.pdf`` whole; return both paths.
+SAVED: dict[str, dict[str, Any]] = {
+    "png": {"dpi": PNG_DPI, "metadata": {"Software": None}},
+    "pdf": {"metadata": {"Creator": None, "Producer": None, "CreationDate": None}},
+}
+"""The files a figure is saved as, with their savefig options (no time stamps)."""
 
-    Parameters
-    ----------
-    fig : Figure
-    stem : Path
-        Path without suffix.
-    """
+
+def save(fig: Figure, stem: Path) -> list[Path]:
+    """Write ``stem.png`` and ``stem.pdf`` (``stem``: the path without suffix) whole; both paths."""
     stem = Path(stem)
     with style():
-        png = write_bytes_atomic(
-            stem.parent / f"{stem.name}.png",
-            lambda h: fig.savefig(h, format="png", dpi=PNG_DPI, metadata={"Software": None}),
-        )
-        pdf = write_bytes_atomic(
-            stem.parent / f"{stem.name}.pdf",
-            lambda h: fig.savefig(
-                h, format="pdf", metadata={"Creator": None, "Producer": None, "CreationDate": None}
-            ),
-        )
-    return [png, pdf]
+        return [
+            write_bytes_atomic(
+                stem.parent / f"{stem.name}.{fmt}",
+                lambda h, f=fmt: fig.savefig(h, format=f, **SAVED[f]),
+            )
+            for fmt in SAVED
+        ]

@@ -1,15 +1,10 @@
 """Every table of a study, built once from its summaries and rendered for any reader.
 
-A builder returns a :class:`Table` (headers and formatted cells); :func:`render`
-writes it as github markdown (report.md, the study's ``tables/*.md``, README and
-docs blocks), as a page-fitting LaTeX table (:mod:`simstudy.writeup.latex`) or as
-plain text for the terminal. Summaries are the ``conditions`` of a study's
-``summary.json`` (:mod:`simstudy.harness.simulation`); a condition in which every
-replication failed has no ``recovery`` or ``selection`` and shows as ``-``.
-
-The recovery tables carry the performance measures of Morris, White & Crowther
-(2019), each with its Monte Carlo SE in parentheses
-(:mod:`simstudy.harness.measures`).
+A builder returns a :class:`Table`; :func:`render` writes it as github markdown, a
+page-fitting LaTeX table (:mod:`simstudy.writeup.latex`) or plain text. Summaries are the
+``conditions`` of a ``summary.json``; one whose every replication failed shows as ``-``.
+The recovery tables carry the measures of Morris, White & Crowther (2019), each with its
+Monte Carlo SE in parentheses (:mod:`simstudy.harness.measures`).
 """
 
 from __future__ import annotations
@@ -46,22 +41,9 @@ Summary = dict[str, Any]
 
 @dataclass(frozen=True)
 class Table:
-    """A table ready to print.
-
-    Attributes
-    ----------
-    name : str
-        File stem (``tables/NAME.md``).
-    caption : str
-        What the table shows (markdown; emphasis dropped in LaTeX).
-    headers : list of str
-    rows : list of list of str
-        Cells, formatted.
-    key_columns : int
-        Leading columns that name a row (repeated when LaTeX splits a wide table).
-    align : list of {"l", "r"}
-        One per column; default left for the key columns, right for the others.
-    """
+    """A table ready to print: file stem ``name``, markdown ``caption``, ``headers``, formatted
+    ``rows``, the ``key_columns`` that name a row (repeated when LaTeX splits the table) and
+    ``align`` ("l" or "r" per column; default left for the key columns, right for the rest)."""
 
     name: str
     caption: str
@@ -121,15 +103,10 @@ def levels(summaries: Sequence[Summary], factor: str) -> list[Any]:
     return sorted(distinct.values(), key=sort_key)
 
 
-def has_coverage(summary: Summary) -> bool:
-    """Whether a condition's recovery rows carry standard errors and coverage."""
-    return any(f"coverage_{k}" in r for r in summary.get("recovery", []) for k in SE_KINDS)
-
-
-def se_kinds(summaries: Sequence[Summary]) -> list[str]:
-    """The kinds of standard error some condition recorded."""
-    rows = [r for s in summaries for r in s.get("recovery", [])]
-    return [k for k in SE_KINDS if any(f"coverage_{k}" in r for r in rows)]
+def has_coverage(summary: Summary, *kinds: str) -> bool:
+    """Whether a condition's recovery rows carry coverage (of some of ``kinds``, or of any)."""
+    rows = summary.get("recovery", [])
+    return any(f"coverage_{k}" in r for r in rows for k in kinds or SE_KINDS)
 
 
 def reference_levels(summaries: Sequence[Summary]) -> dict[str, Any]:
@@ -174,16 +151,9 @@ def recovery(summaries: Sequence[Summary], name: str = "recovery") -> Table:
     """Bias, empirical SE and RMSE of every parameter at the true K, each (MCSE)."""
     keys, key_cells = _row_label(summaries) if len(summaries) > 1 else ([], lambda s: [])
     rows = [
-        [
-            *key_cells(s),
-            r["parameter"],
-            sig(r["true"], 5),
-            sig(r["mean"], 5),
-            with_mcse(r["bias"], r["mcse_bias"], 3),
-            with_mcse(r["sd"], r.get("mcse_sd"), 3),
-            with_mcse(r["rmse"], r.get("mcse_rmse"), 3),
-            str(r["n"]),
-        ]
+        [*key_cells(s), r["parameter"], sig(r["true"], 5), sig(r["mean"], 5)]
+        + [with_mcse(r[key], r.get(f"mcse_{key}"), 3) for key in ("bias", "sd", "rmse")]
+        + [str(r["n"])]
         for s in summaries
         for r in s.get("recovery", [])
     ]
@@ -197,30 +167,24 @@ def recovery(summaries: Sequence[Summary], name: str = "recovery") -> Table:
     return Table(name, caption, headers, rows, key_columns=len(keys) + 1)
 
 
+def _measure(row: Summary, key: str, kind: str, digits: int = 3) -> str:
+    """A recovery row's ``{key}_{kind}`` with its Monte Carlo SE."""
+    return with_mcse(row.get(f"{key}_{kind}"), row.get(f"mcse_{key}_{kind}"), digits)
+
+
 def standard_errors(summaries: Sequence[Summary], name: str = "standard_errors") -> Table:
     """Model SE, its relative error, coverage, bias-eliminated coverage, rejection, each (MCSE)."""
     keys, key_cells = _row_label(summaries) if len(summaries) > 1 else ([], lambda s: [])
     rows = []
     for s in summaries:
         for r in s.get("recovery", []):
-            for kind in SE_KINDS:
-                if f"coverage_{kind}" not in r:
-                    continue
+            for kind in (k for k in SE_KINDS if f"coverage_{k}" in r):
                 cover = f"coverage_{kind}"
-                rows.append(
-                    [
-                        *key_cells(s),
-                        r["parameter"],
-                        kind,
-                        with_mcse(r.get(f"modelse_{kind}"), r.get(f"mcse_modelse_{kind}"), 3),
-                        num(r.get(f"se_{kind}_ratio")),
-                        with_mcse(r.get(f"relerror_{kind}"), r.get(f"mcse_relerror_{kind}"), 2),
-                        f"{rate(r, cover, bounds='key')} ({sig(r.get(f'mcse_{cover}'), 2)})",
-                        with_mcse(r.get(f"becoverage_{kind}"), r.get(f"mcse_becoverage_{kind}"), 3),
-                        with_mcse(r.get(f"rejection_{kind}"), r.get(f"mcse_rejection_{kind}"), 3),
-                        str(r.get(f"{cover}_n", "-")),
-                    ]
-                )
+                row = [*key_cells(s), r["parameter"], kind, _measure(r, "modelse", kind)]
+                row += [num(r.get(f"se_{kind}_ratio")), _measure(r, "relerror", kind, 2)]
+                row += [f"{rate(r, cover, bounds='key')} ({sig(r.get(f'mcse_{cover}'), 2)})"]
+                row += [_measure(r, "becoverage", kind), _measure(r, "rejection", kind)]
+                rows.append([*row, str(r.get(f"{cover}_n", "-"))])
     headers = [*keys, "parameter", "SE", "model SE", "mean SE / SD", "rel. error (%)"]
     headers += ["coverage [Wilson 95%]", "bias-eliminated coverage", "rejection of 0", "n"]
     caption = (
@@ -236,7 +200,7 @@ def standard_errors(summaries: Sequence[Summary], name: str = "standard_errors")
 def condition_recovery(summaries: Sequence[Summary], name: str = "recovery_by_condition") -> Table:
     """Per condition: the worst bias in SDs, the largest RMSE and each SE kind's coverage range."""
     factors = [f for f in varying(summaries) if f not in ("N", "T", "K")] or ["N"]
-    kinds = se_kinds(summaries)
+    kinds = [k for k in SE_KINDS if any(has_coverage(s, k) for s in summaries)]
     rows = []
     for s in summaries:
         rec = [r for r in s.get("recovery", []) if not missing(r["sd"]) and r["sd"] > 0]
@@ -335,10 +299,8 @@ def reference_hit_rates(
     name: str = "hit_rates_reference",
     methods: Sequence[str] | None = None,
 ) -> Table:
-    """Hit rates [Wilson 95%] at the reference levels: a row per criterion and true K, N across.
-
-    ``methods``: the criteria shown (default every one the summaries have).
-    """
+    """Hit rates [Wilson 95%] at the reference levels of ``methods`` (default all): a row per
+    criterion and true K, N across."""
     members, where = at_reference(summaries)
     ns, ks = levels(members, "N"), levels(members, "K")
     rows = []

@@ -1,16 +1,8 @@
 """Every number the README and docs/ quote, rendered from the committed outputs.
 
-A document marks a generated block with a pair of HTML comments (invisible in
-rendered markdown)::
-
-    <!-- gen:real_models -->
-    ... replaced by BLOCKS["real_models"](outputs) ...
-    <!-- /gen:real_models -->
-
-:func:`update_documents` rewrites every block of the given documents
-(``python -m experiments.docs``); ``check=True`` only reports the documents that
-disagree with the outputs (a test runs it on the committed files). A block whose
-source is missing renders as one line saying so.
+A block sits between ``<!-- gen:NAME -->`` and ``<!-- /gen:NAME -->`` and holds
+``BLOCKS[NAME](outputs)`` (one line saying so when its source is missing);
+:func:`update_documents` rewrites them (``python -m experiments.docs``).
 """
 
 from __future__ import annotations
@@ -38,14 +30,8 @@ def render(name: str, outputs: Path) -> str:
 
 
 def rewrite(text: str, outputs: Path, source: str = "document") -> str:
-    """``text`` with every marked block re-rendered.
-
-    Raises
-    ------
-    ValueError
-        An unknown block name or an opening marker without its closing one,
-        naming ``source`` and the line.
-    """
+    """``text`` with every marked block re-rendered; ValueError naming ``source`` and the line
+    of an unknown block or an unclosed marker."""
     for match in OPENING.finditer(text):
         line = text.count("\n", 0, match.start()) + 1
         name = match.group(1)
@@ -59,10 +45,7 @@ def rewrite(text: str, outputs: Path, source: str = "document") -> str:
 
 
 def update_documents(paths: Sequence[Path], outputs: Path, check: bool = False) -> list[Path]:
-    """Rewrite the generated blocks of ``paths``; return the documents that were out of date.
-
-    With ``check`` nothing is written.
-    """
+    """Rewrite (unless ``check``) the generated blocks of ``paths``; those that were stale."""
     read_json.cache_clear()
     stale = []
     for path in paths:

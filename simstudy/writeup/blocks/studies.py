@@ -176,31 +176,22 @@ def grid_truths(outputs: Path) -> str:
 
 @block
 def grid_distances(outputs: Path) -> str:
-    """Smallest distance between the segments of each grid truth, by true K, T and separation.
-
-    The distance of fitted log sales over the condition's weeks, sqrt((a - b)' X'X (a - b)),
-    with the real prices of those weeks (the grid's price series).
-    """
+    """Smallest distance sqrt((a - b)' X'X (a - b)) between the segments of each grid truth
+    over its weeks of real prices, by true K, T and separation."""
     conds = [c for c in grid_conditions(outputs) if c["factors"]["K"] > 1]
     ts = sorted({c["factors"]["T"] for c in conds})
     seps = sorted({c["factors"]["separation"] for c in conds})
-    prices = real_prices()
+    prices, theta = real_prices(), {}
+    for c in conds:
+        key = (c["factors"]["K"], c["factors"]["T"], c["factors"]["separation"])
+        theta.setdefault(key, np.asarray(c["truth"]["theta"]))
     rows = []
     for k in sorted({c["factors"]["K"] for c in conds}):
         row: list[Any] = [k]
         for t in ts:
             X = design_matrix(prices[:t])
-            cells = []
-            for sep in seps:
-                c = next(
-                    c
-                    for c in conds
-                    if (c["factors"]["K"], c["factors"]["T"], c["factors"]["separation"])
-                    == (k, t, sep)
-                )
-                d = segment_distances(np.asarray(c["truth"]["theta"]), X.T @ X)
-                cells.append(f"{d[np.triu_indices(k, 1)].min():.2f}")
-            row.append(" / ".join(cells))
+            distances = [segment_distances(theta[k, t, sep], X.T @ X) for sep in seps]
+            row.append(" / ".join(f"{d[np.triu_indices(k, 1)].min():.2f}" for d in distances))
         rows.append(row)
     levels = " / ".join(f"{sep:g}" for sep in seps)
     headers = [
@@ -246,21 +237,13 @@ def irregular_table(outputs: Path) -> str:
         rec = {r["parameter"]: r for r in c["recovery"]}
         sigma = f["sigma"]
         sigma = " / ".join(num(s, 2) for s in sigma) if isinstance(sigma, list) else num(sigma, 2)
-        cover = {
-            k: [r[f"coverage_{k}"] for r in c["recovery"] if f"coverage_{k}" in r]
-            for k in ("observed", "naive")
-        }
-        rows.append(
-            [
-                pct(f["missing_rate"], 0),
-                num(f["price_noise"], 2),
-                sigma,
-                f"{c['selection']['bic']['hit_rate']:.3f}",
-                " / ".join(f"{rec[p]['rmse']:.3f}" for p in ("beta_2", "beta_3", "promo_3")),
-                f"{min(cover['observed']):.3f}-{max(cover['observed']):.3f}",
-                f"{min(cover['naive']):.3f}-{max(cover['naive']):.3f}",
-            ]
-        )
+        row = [pct(f["missing_rate"], 0), num(f["price_noise"], 2), sigma]
+        row += [f"{c['selection']['bic']['hit_rate']:.3f}"]
+        row += [" / ".join(f"{rec[p]['rmse']:.3f}" for p in ("beta_2", "beta_3", "promo_3"))]
+        for kind in ("observed", "naive"):
+            cover = [r[f"coverage_{kind}"] for r in c["recovery"] if f"coverage_{kind}" in r]
+            row.append(f"{min(cover):.3f}-{max(cover):.3f}")
+        rows.append(row)
     headers = ["missing weeks", "price noise (sd of log p_it)", "true sigma", "BIC finds K = 3"]
     n_par = len(conds[0]["recovery"])
     headers += ["RMSE beta_2 / beta_3 / promo_3", f"95% coverage, observed ({n_par} parameters)"]

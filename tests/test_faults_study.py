@@ -200,6 +200,44 @@ def test_an_altered_value_fails_the_checksum(tmp_path):
         assert len(read_records(path, 1)) == 29
 
 
+def header_with(path, rename):
+    """Rewrite line 1 of ``path`` with names replaced by ``rename`` (old -> new, at once)."""
+    lines = path.read_text().splitlines(keepends=True)
+    names = [rename.get(name, name) for name in lines[0].rstrip("\n").split(",")]
+    path.write_text(",".join(names) + "\n" + "".join(lines[1:]))
+
+
+def test_a_header_with_two_names_swapped_is_refused_naming_both(tmp_path, capsys):
+    assert fault_study.main([str(tmp_path)]) == 0
+    path = raw_path(tmp_path, 2)
+    header_with(path, {"mean": "sd", "sd": "mean"})
+    before = path.read_text()
+    assert fault_study.main([str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {path}: line 1: the header is not the one its records were written under "
+        "(columns 'sd' and 'mean' are swapped); restore the header, or delete the file to "
+        "recompute that condition's replications\n"
+    )
+    assert path.read_text() == before  # nothing re-labelled or rewritten
+    header_with(path, {"mean": "sd", "sd": "mean"})  # restored: resumes as if untouched
+    assert fault_study.main([str(tmp_path)]) == 0
+
+
+def test_a_renamed_column_is_refused_and_older_checksums_still_verify(tmp_path, reference):
+    run(tmp_path)
+    path = raw_path(tmp_path, 1)
+    header_with(path, {"boot": "bootstrap"})
+    with pytest.raises(CheckpointError, match=f"{path}: line 1: .*a column was renamed"):
+        run(tmp_path)
+    header_with(path, {"bootstrap": "boot"})
+    lines = path.read_text().splitlines()  # as written before the header was covered
+    rows = [line.split(",") for line in lines[1:]]
+    older = [",".join([*r[:-1], records_module.checksum(r[:-1])]) for r in rows]
+    path.write_text("\n".join([lines[0], *older]) + "\n")
+    assert len(read_records(path, 1)) == 30
+    assert compare(as_frame(run(tmp_path)), reference) == (0, 0, 0)
+
+
 def test_committed_csv_study_folders_still_load(tmp_path):
     """The committed folder (checksummed rows) and its form without checksums both load."""
     path = REPO / "outputs" / "real_like" / "raw" / "condition_0000.csv"

@@ -28,6 +28,7 @@ from simstudy.harness.runner import (
     StudyFolderError,
     StudyInterrupted,
     raw_path,
+    replication_seed,
     run_study,
 )
 
@@ -545,3 +546,32 @@ def test_the_study_cli_reports_an_interruption_or_a_total_failure(
     if status == 1:  # a total failure also says where the failed records are
         line += f" (records in {tmp_path}/raw/)"
     assert err == line + "\n"
+
+
+def test_another_seeds_records_are_not_adopted_when_study_json_is_gone(tmp_path, capsys):
+    from simstudy.cli import study as cli
+
+    config = json.loads(SMOKE.read_text())
+    other = tmp_path / "other_seed.json"
+    other.write_text(json.dumps({**config, "seed": config["seed"] + 1}))
+    out = tmp_path / "out"
+    common = ["--out", str(out), "--replications", "2", "--no-figures", "--quiet"]
+    assert cli.main(["--config", str(SMOKE), *common], "selection") == 0
+    (out / "study.json").unlink()
+    (out / "summary.json").unlink()
+    old = {p: p.read_text() for p in (out / "raw").glob("*.csv")}
+    capsys.readouterr()
+    assert cli.main(["--config", str(other), *common], "selection") == 2
+    err = capsys.readouterr().err
+    assert re.fullmatch(
+        f"error: {out}/raw/condition_0000.csv: records of another study \\(replication 0 has "
+        "seed \\d+, this study's is \\d+\\); not resumed: use another --out folder, or "
+        "--restart \\(restart=True\\) to discard them\n",
+        err,
+    ), err
+    assert {p: p.read_text() for p in (out / "raw").glob("*.csv")} == old
+    assert not (out / "study.json").exists()  # the folder does not claim the new study
+    assert cli.main(["--config", str(other), *common, "--restart"], "selection") == 0
+    seed = json.loads((out / "study.json").read_text())["seed"]
+    records = read_records(raw_path(out, 0), 0)
+    assert [r["seed"] for r in records] == [replication_seed(seed, 0, r) for r in (0, 1)]

@@ -366,26 +366,6 @@ def full_disk(monkeypatch, after):
     monkeypatch.setattr(records_module, "write_text_atomic", failing)
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 192 kB tmpfs when this runs as root and may mount; None otherwise."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if os.geteuid() != 0:
-        yield None
-        return
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=192k", "tmpfs", str(mount)], capture_output=True
-    )
-    if done.returncode:
-        yield None
-        return
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
-
-
 @pytest.mark.slow
 def test_disk_full_mid_run_names_the_path_and_keeps_the_checkpoints(
     tmp_path, monkeypatch, small_disk, reference

@@ -4,8 +4,9 @@ Usage::
 
     python -m experiments.recovery --config FILE [--replications R] [--n-jobs J] [--out DIR]
                                    [--backend loky|threading|sequential|dask]
-                                   [--scheduler ADDRESS] [--batch-size B]
-                                   [--checkpoint-seconds S] [--restart] [--no-figures]
+                                   [--scheduler ADDRESS] [--connect-timeout SECONDS]
+                                   [--batch-size B] [--checkpoint-seconds S] [--restart]
+                                   [--no-figures]
                                    [--quiet]
 
 ``--backend dask`` runs the batches on a dask.distributed cluster: the scheduler at
@@ -76,6 +77,7 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
             n_jobs=args.n_jobs,
             backend=args.backend,
             scheduler=args.scheduler,
+            connect_timeout=args.connect_timeout,
             batch_size=args.batch_size or int(config.get("batch_size", DEFAULT_BATCH_SIZE)),
             progress=None if args.quiet else sys.stderr,
             checkpoint_every=args.checkpoint_seconds,

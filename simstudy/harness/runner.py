@@ -59,6 +59,7 @@ from .files import write_json_atomic
 from .lock import FolderLock, StudyLockedError, acquire
 from .parallel import (
     BACKENDS,
+    CONNECT_SECONDS,
     DaskMissingError,
     SchedulerUnreachableError,
     dask_client,
@@ -361,6 +362,7 @@ def run_study(
     progress: TextIO | None = sys.stderr,
     checkpoint_every: float = CHECKPOINT_SECONDS,
     restart: bool = False,
+    connect_timeout: float = CONNECT_SECONDS,
 ) -> dict[int, pd.DataFrame]:
     """Run every missing replication of ``study`` and checkpoint the records in ``out_dir``.
 
@@ -381,6 +383,8 @@ def run_study(
     restart : bool
         Discard the folder's records (and its study.json) and start over, even when
         the folder holds a different or changed study.
+    connect_timeout : float
+        Seconds a dask ``scheduler`` (or its scheduler file) has to answer.
 
     Returns
     -------
@@ -409,7 +413,8 @@ def run_study(
     DaskMissingError
         ``backend="dask"`` without dask.distributed installed (an ImportError).
     SchedulerUnreachableError
-        No dask scheduler answers at ``scheduler`` (a missing scheduler file: at once).
+        No dask scheduler answers at ``scheduler`` within ``connect_timeout`` (a missing
+        scheduler file: at once).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -426,7 +431,8 @@ def run_study(
     with ExitStack() as stack:
         client = None
         if backend == "dask" and scheduler is not None:
-            client = stack.enter_context(dask_client(scheduler))  # connected before any write
+            # connected before anything is written
+            client = stack.enter_context(dask_client(scheduler, timeout=connect_timeout))
         lock = _lock(out_dir, progress)
         stack.callback(lock.release)
         return _run_locked(

@@ -157,6 +157,36 @@ def test_loky_workers_exit_when_the_driver_is_killed(tmp_path):
     assert not any(alive(p) for p in workers)
 
 
+@pytest.mark.slow
+def test_loky_workers_exit_when_the_driver_is_killed_as_the_pool_starts(tmp_path):
+    """Killed as soon as both loky workers exist, before they ask for work."""
+    pids = tmp_path / "pids.log"
+    job = subprocess.Popen(
+        [sys.executable, str(SCRIPT), str(tmp_path / "out"), "--n-jobs", "2"],
+        env={**ENV, "FAULT_STUDY_PIDS": str(pids)},
+    )
+    deadline, spawned = time.time() + 120, []
+    while time.time() < deadline and sum(b"LokyProcess" in command_line(p) for p in spawned) < 2:
+        assert job.poll() is None, "the driver ended before its pool started"
+        spawned = children(job.pid)  # the workers and loky's resource tracker
+        time.sleep(0.005)
+    job.kill()
+    job.wait()
+    assert sum(b"LokyProcess" in command_line(p) for p in spawned) == 2, "no pool within 120 s"
+    print("workers that had taken work when the driver died:", pids.exists())
+    deadline = time.time() + 30
+    while time.time() < deadline and any(alive(p) for p in spawned):
+        time.sleep(0.05)
+    assert not [p for p in spawned if alive(p)]
+
+
+def command_line(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def tear(path, line, keep):
     """Cut line ``line`` (1-based) of ``path`` to ``keep`` characters, joined to the next."""
     lines = path.read_text().splitlines(keepends=True)

@@ -50,21 +50,17 @@ class SchedulerUnreachableError(ConnectionError):
     """No dask scheduler answers at the given address or scheduler file."""
 
 
-_watchdog_started = threading.Event()
-
-
-def exit_with_parent(parent: int | None) -> None:
-    """In a worker process whose parent is ``parent``: exit as soon as the parent is gone.
+def exit_with_parent(parent: int) -> None:
+    """A loky worker's initializer: exit as soon as the driver ``parent`` is gone.
 
     loky has no such mechanism on POSIX: without it, the workers of a driver
-    killed by SIGKILL finish their batch and idle for minutes. A daemon thread
-    polls the parent PID (it changes when the parent dies and the worker is
-    re-parented). Threads and in-process runs (same PID) and dask workers
-    (whose parent is a nanny) are left alone.
+    killed by SIGKILL idle for minutes. It runs as the worker starts, not with
+    its first batch, which a driver killed right after starting its pool never
+    sends. A daemon thread polls the parent PID (it changes when the parent dies
+    and the worker is re-parented).
     """
-    if parent is None or os.getppid() != parent or _watchdog_started.is_set():
-        return
-    _watchdog_started.set()
+    if os.getppid() != parent:  # gone already
+        os._exit(1)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -223,9 +219,10 @@ def execute(
 ) -> Iterator[Any]:
     """Call ``function(*unit, parent)`` for every unit; yield each result as it completes.
 
-    ``parent`` is this process's PID in a loky or dask worker (see :func:`exit_with_parent`),
-    None when the call runs here. With ``backend="dask"``: on ``client`` (connected), or
-    without one on a LocalCluster of ``n_jobs`` processes started here when there are units.
+    ``parent`` is this process's PID in a worker (loky workers watch it from their start:
+    :func:`exit_with_parent`), None when the call runs here. With ``backend="dask"``: on
+    ``client`` (connected), or without one on a LocalCluster of ``n_jobs`` processes
+    started here when there are units.
     """
     if backend == "sequential" or (backend != "dask" and n_jobs == 1):
         for unit in units:
@@ -234,9 +231,12 @@ def execute(
     driver = os.getpid()
     calls = (delayed(function)(*unit, driver) for unit in units)
     if backend != "dask":
-        yield from Parallel(
-            n_jobs=n_jobs, backend=backend, return_as="generator_unordered", batch_size=1
-        )(calls)
+        watch = (
+            {"initializer": exit_with_parent, "initargs": (driver,)} if backend == "loky" else {}
+        )
+        with parallel_config(backend=backend, **watch):
+            batches = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1)(calls)
+        yield from batches
         return
     if not units:  # nothing to run: no cluster to start
         return

@@ -64,7 +64,6 @@ from .parallel import (
     SchedulerUnreachableError,
     dask_client,
     execute,
-    exit_with_parent,
     import_distributed,
     stop,
 )
@@ -236,9 +235,8 @@ def run_batch(
     """Run several replications of one condition (one work unit).
 
     ``study`` is a :meth:`Study.unit` (no conditions), so a task is cheap to send.
-    ``parent`` is the driver's PID: a worker process of the driver exits when it dies.
+    ``parent`` is the driver's PID (None: this process).
     """
-    exit_with_parent(parent)
     if parent == os.getpid():  # a thread of the driver (catch_warnings is not thread-safe):
         return [run_replication(study, condition, r) for r in replications]  # its filters
     with silenced(study.quiet):

@@ -8,8 +8,10 @@
   :func:`data_file`, :func:`existing_dir`, :func:`output_dir` (a folder that can
   be created and written: not under a file, not read-only;
   :func:`simstudy.harness.files.check_output_dir`);
-* :func:`run_cli`: runs a ``main(argv)`` so that an unexpected exception is one
-  line on stderr (exit status 1) unless ``--debug`` asks for the traceback;
+* :func:`run_cli`: runs a ``main(argv)`` with the documented exit statuses: a run
+  error (folder, checkpoint, scheduler) is one line and status 2, Ctrl-C one line
+  and 130, an unexpected exception one line and 1 unless ``--debug`` asks for the
+  traceback;
 * :class:`Heartbeat`: a progress line on stderr every few seconds while a long
   call runs (a call without a count of steps, which tqdm needs).
 """
@@ -17,6 +19,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 import time
@@ -25,6 +28,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from ..harness.files import check_output_dir
+from ..harness.runner import RUN_ERRORS
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -137,14 +141,24 @@ def output_dir(text: str) -> Path:
 
 
 def run_cli(main: Callable[[list[str] | None], int], argv: Sequence[str] | None = None) -> int:
-    """Run ``main(argv)``; an unexpected exception becomes one line on stderr and status 1.
+    """Run ``main(argv)`` as a command: one line on stderr and the documented exit status.
 
-    ``--debug`` among the arguments re-raises it (the full traceback). Ctrl-C
-    and ``SystemExit`` pass through unchanged.
+    A run error (:data:`~simstudy.harness.runner.RUN_ERRORS`: the folder, a checkpoint,
+    the scheduler) gives status 2; Ctrl-C 130 (a study's line says what was saved);
+    an unexpected exception 1, or its traceback with ``--debug`` among the arguments.
+    ``SystemExit`` passes through.
     """
     args = list(sys.argv[1:] if argv is None else argv)
+    if getattr(signal.getsignal(signal.SIGINT), "__module__", None) == "experiments":
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the imports are done
     try:
         return main(None if argv is None else args)
+    except KeyboardInterrupt as err:  # a study's StudyInterrupted says what it saved
+        print(str(err) or "interrupted", file=sys.stderr)
+        return 130
+    except RUN_ERRORS as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     except Exception as err:  # noqa: BLE001 - the command line's last resort
         if "--debug" in args:
             raise

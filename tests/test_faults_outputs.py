@@ -112,3 +112,22 @@ def test_the_report_refuses_a_results_json_beside_another_runs_segments(tmp_path
     segments.write_text("".join([lines[0], lines[2], lines[1], *lines[3:]]))  # another run's
     with pytest.raises(UnitMismatchError, match=f"{segments} is not the file written with"):
         load_real(results, segments, DATA)
+
+
+FORMULAS = ["=1+2", "+1+1", "-2+3", "@SUM(A1)", "'quoted"]
+
+
+def test_ids_a_spreadsheet_would_run_are_quoted_and_read_back(tmp_path):
+    from simstudy.writeup.real import load_real
+
+    rows = [line.split(",")[:13] for line in DATA.read_text().splitlines()]
+    rows[0][1:6] = FORMULAS  # store names (the header of a wide file)
+    data = tmp_path / "formulas.csv"
+    data.write_text("".join(",".join(row) + "\n" for row in rows))
+    args = ["--data", str(data), "--out", str(tmp_path), "--n-init", "2", "--k", "1", "2"]
+    assert fit_real.main(args) == 0
+    segments = tmp_path / "real" / "store_segments.csv"
+    written = [row.split(",")[0] for row in segments.read_text().splitlines()[1:7]]
+    assert written == [f"'{name}" for name in FORMULAS] + ["Sales6"]
+    real = load_real(tmp_path / "results.json", segments, data)
+    assert list(real.segments["store"][:6]) == [*FORMULAS, "Sales6"]

@@ -269,6 +269,21 @@ def test_a_renamed_column_is_refused_and_older_checksums_still_verify(tmp_path, 
     assert compare(as_frame(run(tmp_path)), reference) == (0, 0, 0)
 
 
+def test_text_a_spreadsheet_would_run_is_quoted_in_records_and_read_back(tmp_path):
+    labels = ["=1+2", "+1", "-x", "@SUM(A1)"]
+
+    def labelled(condition, data, rng):
+        return {**fault_study.analyse(condition, data, rng), "label": labels[condition.id]}
+
+    study = fault_study.study(replications=2)
+    first = run(tmp_path, study=type(study)(**{**study.__dict__, "analyse": labelled}))
+    for cid, label in enumerate(labels):
+        lines = raw_path(tmp_path, cid).read_text().splitlines()
+        assert all(f",'{label}," in line for line in lines[1:])
+        assert [r["label"] for r in read_records(raw_path(tmp_path, cid), cid)] == [label] * 2
+        assert list(first[cid]["label"]) == [label] * 2
+
+
 def test_committed_csv_study_folders_still_load(tmp_path):
     """The committed folder (checksummed rows) and its form without checksums both load."""
     path = REPO / "outputs" / "real_like" / "raw" / "condition_0000.csv"

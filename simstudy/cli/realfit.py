@@ -39,7 +39,7 @@ from estimator import (
     observed_information_se,
 )
 
-from ..harness.files import software_versions, write_json_unit
+from ..harness.files import cell_text, software_versions, write_json_unit
 from ..studies.blrt import blrt_on_fits
 from ..studies.paths import REAL_FIT_SEED
 from ..writeup.blrt import blrt_table, plot_blrt
@@ -166,7 +166,7 @@ def store_segments_csv(panel: Panel | LongPanel, selection: ModelSelection) -> s
     frame = pd.DataFrame(
         fit.posteriors, columns=[f"posterior_{c + 1}" for c in range(fit.n_components)]
     )
-    frame.insert(0, "store", panel.store_ids)
+    frame.insert(0, "store", [cell_text(store) for store in panel.store_ids])  # no formulas
     frame["segment"] = fit.labels + 1
     frame["max_posterior"] = fit.posteriors.max(axis=1)
     buffer = io.StringIO()

@@ -198,6 +198,22 @@ def read_json_unit(path: str | Path) -> dict[str, Any]:
     return document
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+"""What a text cell starts with when :func:`cell_text` quotes it (OWASP's CSV injection
+advice; ``'`` itself too, so reading back with :func:`cell_value` is exact)."""
+
+
+def cell_text(value: Any) -> Any:
+    """A value as written to CSV: text a spreadsheet would run as a formula (``=...``,
+    ``+...``, ``-...``, ``@...``) gets a leading ``'``; anything else is unchanged."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
+def cell_value(value: Any) -> Any:
+    """A value read back from CSV: the ``'`` :func:`cell_text` added removed."""
+    return value[1:] if isinstance(value, str) and value.startswith("'") else value
+
+
 def jsonable(obj: Any) -> Any:
     """A JSON-ready copy: numpy values as Python ones, NaN and infinities as None, recursively.
 

@@ -14,6 +14,9 @@ whose checksums cover the fields only, and those without the column ("legacy"),
 whose records are checked for the header's field count and for the types of the
 runner's own fields.
 
+Text a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) is
+written with a leading ``'`` and read back without it.
+
 An invalid record is dropped with one warning line naming the file and line;
 the runner then computes that replication again. A file with no header at all
 (0 bytes, or cut inside the header) is refused: :class:`CheckpointError` says
@@ -35,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .files import write_text_atomic
+from .files import cell_text, cell_value, write_text_atomic
 
 RECORD_KEYS: tuple[str, ...] = ("condition_id", "replication", "seed", "status", "error")
 """Fields every record starts with; ``seconds`` comes last, then the checksum."""
@@ -71,14 +74,15 @@ def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _field(value: Any) -> str:
-    """One value as CSV text (as pandas writes it: floats round-trip, NaN and None empty)."""
+    """One value as CSV text (as pandas writes it: floats round-trip, NaN and None empty;
+    text a spreadsheet would run as a formula quoted, :func:`~.files.cell_text`)."""
     if isinstance(value, np.generic):
         value = value.item()
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    return str(cell_text(value))
 
 
 def checksum(fields: list[str], names: list[str] | tuple[()] = ()) -> str:
@@ -210,5 +214,7 @@ def read_records(
     writer.writerows(fields[: len(columns)] for fields in good)
     buffer.seek(0)
     frame = pd.read_csv(buffer, keep_default_na=False, na_values=[""], **_EXACT_FLOATS)
+    for column in frame.columns[[pd.api.types.is_string_dtype(t) for t in frame.dtypes]]:
+        frame[column] = frame[column].map(cell_value)
     frame["error"] = ["" if pd.isna(e) else str(e) for e in frame["error"]]
     return frame.to_dict(orient="records")

@@ -27,7 +27,7 @@ from scipy.stats import chi2, norm
 
 from estimator import CRITERIA, Inference, Panel, SufficientStats, load_csv, observed_information_se
 
-from ..harness.files import read_json_unit
+from ..harness.files import cell_value, read_json_unit
 from . import style as rs
 from .format import CRITERION_LABELS, interval, num, pct, sentence
 from .tables import Table
@@ -88,6 +88,7 @@ def load_real(results_path: Path, segments_path: Path, data_path: Path) -> RealD
     k = int(results["chosen_K"])
     model = next(m for m in results["models"] if int(m["K"]) == k)
     segments = pd.read_csv(segments_path)
+    segments["store"] = segments["store"].map(cell_value)  # ids quoted as no formulas
     panel = load_csv(data_path)
     if not isinstance(panel, Panel):
         raise ValueError(f"{data_path}: expected a balanced wide panel")

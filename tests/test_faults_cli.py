@@ -97,3 +97,52 @@ def test_ctrl_c_in_fit_real_blrt_is_one_line_and_130(tmp_path):
     out, err = job.communicate(timeout=60)
     assert (job.returncode, err) == (130, "interrupted\n")
     assert not (tmp_path / "results.json").exists()
+
+
+@pytest.fixture
+def few_stores(tmp_path):
+    """Eight stores of the real panel: K >= 2 gives warnings (coinciding segments)."""
+    rows = [line.split(",")[:9] for line in (REPO / "data" / "609948.csv").read_text().split()]
+    path = tmp_path / "few.csv"
+    path.write_text("".join(",".join(row) + "\n" for row in rows))
+    return path
+
+
+def test_a_command_shows_each_warning_as_one_line(tmp_path, few_stores):
+    job = command(
+        "experiments.fit_real", "--data", str(few_stores), "--k", "1", "2", "3", "--n-init", "2",
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    out, err = job.communicate(timeout=120)
+    lines = err.splitlines()
+    assert job.returncode == 0 and out
+    assert "warning: K = 2: two segments coincide; the data support fewer segments" in lines
+    assert all(line.startswith("warning: ") for line in lines), err  # no source lines
+
+
+def test_v_shows_the_library_log_and_q_only_warnings(tmp_path, few_stores, capsys):
+    import logging
+    import warnings
+
+    from experiments import fit_real, selection
+
+    shown, handlers = warnings.showwarning, logging.getLogger("salesmix").handlers[:]
+    args = ["--data", str(few_stores), "--k", "1", "2", "--n-init", "2", "--out", str(tmp_path)]
+    for flags, expected in [
+        ([], set()),
+        (["-v"], {"INFO"}),
+        (["-vv"], {"INFO", "DEBUG"}),
+        (["-q"], set()),
+    ]:
+        assert run_cli(fit_real.main, [*args, *flags]) == 0
+        err = capsys.readouterr().err.splitlines()
+        assert {line.split()[0] for line in err} == expected | {"warning:"}, err
+        if "DEBUG" in expected:
+            assert any(line.startswith("DEBUG salesmix.estimator.fit: K = 1: ") for line in err)
+    assert warnings.showwarning is shown  # nothing left behind in this process
+    assert logging.getLogger("salesmix").handlers == handlers
+    smoke = REPO / "experiments" / "configs" / "smoke.json"
+    argv = ["--config", str(smoke), "--replications", "1", "--out", str(tmp_path / "s")]
+    argv += ["--no-figures", "-q"]
+    assert run_cli(selection.main, argv) == 0
+    assert capsys.readouterr().err == ""  # no progress lines

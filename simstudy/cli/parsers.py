@@ -88,8 +88,6 @@ def study_parser(kind: str) -> Parser:
          {**SWITCH}),
         ("--no-figures", "tables only, no figures",
          {**SWITCH}),
-        ("--quiet", "no progress on stderr",
-         {**SWITCH}),
     ]  # fmt: skip
     description = f"Run a Monte Carlo {kind} study from a JSON config (docs/simstudy.md)."
     return parser_of(kind, flags, description)
@@ -144,8 +142,6 @@ def baselines_parser(description: str | None = None) -> Parser:
         out(str(DEFAULT_OUT), "results folder"),
         ("--gmm-n-init", "starts of each Gaussian mixture; default: the config's n_init",
          {"metavar": "N", "type": positive_int}),
-        ("--quiet", "no progress on stderr",
-         {**SWITCH}),
     ]  # fmt: skip
     return parser_of("baselines", flags, description)
 

@@ -6,8 +6,7 @@ Usage::
                                    [--backend loky|threading|sequential|dask]
                                    [--scheduler ADDRESS] [--connect-timeout SECONDS]
                                    [--batch-size B] [--checkpoint-seconds S] [--restart]
-                                   [--no-figures]
-                                   [--quiet]
+                                   [--no-figures] [-v] [-q] [--debug]
 
 ``--backend dask`` runs the batches on a dask.distributed cluster: the scheduler at
 ``--scheduler`` (an address such as ``tcp://host:8786`` or a scheduler file), or

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiments import selection
+from simstudy.cli.args import run_cli
 from simstudy.harness import records as records_module
 from simstudy.harness.lock import LOCK_NAME, StudyLockedError, acquire
 from simstudy.harness.records import CheckpointError, RecordWarning, read_records
@@ -532,11 +534,10 @@ SMOKE = REPO / "experiments" / "configs" / "smoke.json"
 
 
 def test_the_study_cli_prints_one_line_and_exits_2_when_the_folder_is_locked(tmp_path, capsys):
-    from simstudy.cli import study as cli
 
     holder = acquire(tmp_path)
     try:
-        assert cli.main(["--config", str(SMOKE), "--out", str(tmp_path)], "selection") == 2
+        assert run_cli(selection.main, ["--config", str(SMOKE), "--out", str(tmp_path)]) == 2
     finally:
         holder.release()
     err = capsys.readouterr().err
@@ -568,7 +569,7 @@ def test_the_study_cli_reports_an_interruption_or_a_total_failure(
         raise raised
 
     monkeypatch.setattr(cli.mixture, "run", stopped)
-    assert cli.main(["--config", str(SMOKE), "--out", str(tmp_path)], "selection") == status
+    assert run_cli(selection.main, ["--config", str(SMOKE), "--out", str(tmp_path)]) == status
     err = capsys.readouterr().err
     if status == 1:  # a total failure also says where the failed records are
         line += f" (records in {tmp_path}/raw/)"
@@ -588,7 +589,7 @@ def test_another_seeds_records_are_not_adopted_when_study_json_is_gone(tmp_path,
     (out / "summary.json").unlink()
     old = {p: p.read_text() for p in (out / "raw").glob("*.csv")}
     capsys.readouterr()
-    assert cli.main(["--config", str(other), *common], "selection") == 2
+    assert run_cli(selection.main, ["--config", str(other), *common]) == 2
     err = capsys.readouterr().err
     assert re.fullmatch(
         f"error: {out}/raw/condition_0000.csv: records of another study \\(replication 0 has "

@@ -23,6 +23,7 @@ distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow  # dask clusters: seconds each
 
 from experiments import selection  # noqa: E402
+from simstudy.cli.args import run_cli  # noqa: E402
 from simstudy.harness.parallel import (  # noqa: E402
     DASK_INSTALL,
     DaskMissingError,
@@ -270,7 +271,7 @@ def test_missing_dask_says_how_to_install_it(tmp_path, monkeypatch, capsys):
         run_study(small_study(1), tmp_path / "api", backend="dask", progress=None)
     assert not (tmp_path / "api").exists()
     argv = ["--config", str(SMOKE), "--out", str(tmp_path / "cli"), "--backend", "dask"]
-    assert selection.main(argv) == 2
+    assert run_cli(selection.main, argv) == 2
     assert DASK_INSTALL in capsys.readouterr().err
 
 
@@ -321,7 +322,8 @@ def test_a_garbage_scheduler_file_or_an_unroutable_address_is_one_line(tmp_path,
     if where == "unroutable":
         scheduler = "tcp://192.0.2.1:8786"  # TEST-NET-1 (RFC 5737): never routed
     argv = ["--config", str(SMOKE), "--out", str(tmp_path / "out"), "--backend", "dask"]
-    assert selection.main([*argv, "--scheduler", str(scheduler), "--connect-timeout", "1"]) == 2
+    argv += ["--scheduler", str(scheduler), "--connect-timeout", "1"]
+    assert run_cli(selection.main, argv) == 2
     expected = {
         "garbage file": f"error: {scheduler} is not a scheduler file (no JSON with the "
         'scheduler\'s "address", as dask scheduler --scheduler-file writes, within 1 s)\n',

@@ -2,8 +2,7 @@
 
 * :class:`Parser`: an ``argparse.ArgumentParser`` whose ``--help`` shows every
   default, whose errors are one line (``prog: error: argument --k: expected an
-  integer >= 1, got '0'``, exit status 2) and which has ``--debug``, ``-v`` and ``-q``
-  (under :func:`run_cli`: the level of the ``salesmix`` logger, progress lines);
+  integer >= 1, got '0'``, exit status 2) and which has ``--debug``, ``-v`` and ``-q``;
 * argparse ``type=`` checks: :func:`positive_int`, :func:`non_negative_int`,
   :func:`positive_float`, :func:`non_negative_float`, :func:`n_jobs`,
   :func:`data_file`, :func:`existing_dir`, :func:`output_dir` (a folder that can
@@ -12,8 +11,8 @@
 * :func:`run_cli`: runs a ``main(argv)`` with the documented exit statuses: a run
   error (folder, checkpoint, scheduler) is one line and status 2, Ctrl-C one line
   and 130, an unexpected exception one line and 1 unless ``--debug`` asks for the
-  traceback; every warning is one line, ``warning: MESSAGE``, without Python's
-  source line;
+  traceback; ``-v`` shows the ``salesmix`` logger's records, ``-q`` no progress lines,
+  and every warning is one line, ``warning: MESSAGE``, without Python's source line;
 * :class:`Heartbeat`: a progress line on stderr every few seconds while a long
   call runs (a call without a count of steps, which tqdm needs).
 """
@@ -27,8 +26,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -51,68 +49,43 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
 
 
 LOG_LEVELS = (logging.WARNING, logging.INFO, logging.DEBUG)
-"""Level of the ``salesmix`` logger shown by a command: none, ``-v`` and ``-vv``."""
-_COMMAND: ContextVar[Callable[[argparse.Namespace], None] | None] = ContextVar("command")
+"""Level of the ``salesmix`` logger shown by a command: by default, with ``-v``, ``-vv``."""
 _QUIET: ContextVar[bool] = ContextVar("quiet", default=False)
 
 
 class Parser(argparse.ArgumentParser):
     """ArgumentParser with one-line errors, every default in ``--help``, ``--debug``, ``-v``
-    and ``-q`` (applied when :func:`run_cli` runs the command)."""
+    and ``-q`` (which :func:`run_cli` applies)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        _output_flags(self)
         self.add_argument(
             "--debug", action="store_true", help="show the full traceback of an unexpected error"
-        )
-        self.add_argument("-v", "--verbose", action="count", default=0,
-                          help="log what the library does: -v each K and bootstrap run, -vv "
-                               "also every fit and file read")  # fmt: skip
-        self.add_argument(
-            "-q", "--quiet", action="store_true", help="only warnings and errors on stderr"
         )
 
     def error(self, message: str) -> NoReturn:
         """Print ``prog: error: message`` (one line, no usage block) and exit with status 2."""
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
-    def parse_args(self, *args: Any, **kwargs: Any) -> argparse.Namespace:  # type: ignore[override]
-        """Parse; under :func:`run_cli`, also apply ``-v`` and ``-q``."""
-        parsed = super().parse_args(*args, **kwargs)
-        if (configure := _COMMAND.get(None)) is not None:
-            configure(parsed)
-        return parsed
+
+def _output_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log what the library does: -v each K and bootstrap run, -vv also "
+                             "every fit and file read")  # fmt: skip
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    return parser
+
+
+_OUTPUT = _output_flags(argparse.ArgumentParser(add_help=False, exit_on_error=False))
+"""``-v`` and ``-q`` alone: what :func:`run_cli` sets up before the command parses the rest
+(a bad one is left to the command's parser to name)."""
 
 
 def _warning_line(message: Any, category: type[Warning], *_: Any, **__: Any) -> None:
     """``warnings.showwarning`` of a command: one line, no Python source line."""
     print(f"warning: {str(message).replace(chr(10), ' ')}", file=sys.stderr, flush=True)
-
-
-@contextmanager
-def _command_output() -> Iterator[None]:
-    """While a command runs: warnings as one line each; once it has parsed its flags, the
-    ``salesmix`` logger's records of ``-v`` on stderr and ``-q``'s silence. Undone after."""
-    logger, handler = logging.getLogger("salesmix"), logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    level, show = logger.level, warnings.showwarning
-
-    def configure(parsed: argparse.Namespace) -> None:
-        logger.setLevel(LOG_LEVELS[min(parsed.verbose, 2)])
-        logger.addHandler(handler)
-        _QUIET.set(parsed.quiet)
-
-    tokens = (_COMMAND.set(configure), _QUIET.set(False))
-    warnings.showwarning = _warning_line
-    try:
-        yield
-    finally:
-        warnings.showwarning = show
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-        _COMMAND.reset(tokens[0])
-        _QUIET.reset(tokens[1])
 
 
 def _integer(text: str, minimum: int) -> int:
@@ -208,8 +181,17 @@ def run_cli(main: Callable[[list[str] | None], int], argv: Sequence[str] | None 
     if getattr(signal.getsignal(signal.SIGINT), "__module__", None) == "experiments":
         signal.signal(signal.SIGINT, signal.default_int_handler)  # the imports are done
     try:
-        with _command_output():
-            return main(None if argv is None else args)
+        output = _OUTPUT.parse_known_args(args)[0]
+    except argparse.ArgumentError:
+        output = _OUTPUT.parse_args([])
+    logger, handler = logging.getLogger("salesmix"), logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    level, show, quiet = logger.level, warnings.showwarning, _QUIET.set(output.quiet)
+    logger.setLevel(LOG_LEVELS[min(output.verbose, 2)])
+    logger.addHandler(handler)
+    warnings.showwarning = _warning_line
+    try:
+        return main(None if argv is None else args)
     except KeyboardInterrupt as err:  # a study's StudyInterrupted says what it saved
         print(str(err) or "interrupted", file=sys.stderr)
         return 130
@@ -221,6 +203,11 @@ def run_cli(main: Callable[[list[str] | None], int], argv: Sequence[str] | None 
             raise
         print(f"error: {type(err).__name__}: {err} (--debug shows the traceback)", file=sys.stderr)
         return 1
+    finally:  # this process is as it was (tests run commands in theirs)
+        warnings.showwarning = show
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        _QUIET.reset(quiet)
 
 
 class Heartbeat:

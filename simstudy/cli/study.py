@@ -20,11 +20,7 @@ import argparse
 import sys
 from typing import Literal
 
-from ..harness.runner import (
-    RUN_ERRORS,
-    StudyFailedError,
-    StudyInterrupted,
-)
+from ..harness.runner import StudyFailedError
 from ..studies import mixture
 from ..studies.config import load_config
 from ..studies.paths import OUTPUTS
@@ -54,7 +50,11 @@ def _how(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None, kind: StudyKind) -> int:
-    """Run a study, write summary.json, raw/, tables/ and figures/; print the headline table."""
+    """Run a study, write summary.json, raw/, tables/ and figures/; print the headline table.
+
+    Run by :func:`simstudy.cli.args.run_cli`, which gives a run error (the folder, a
+    checkpoint, the scheduler) and Ctrl-C their line and exit status.
+    """
     args = parse_args(argv, kind)
     try:
         config = load_config(args.config)
@@ -82,15 +82,9 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
             checkpoint_every=args.checkpoint_seconds,
             restart=args.restart,
         )
-    except RUN_ERRORS as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except StudyFailedError as err:
+    except StudyFailedError as err:  # a folder's, a checkpoint's, the scheduler's: run_cli's
         print(f"error: {err} (records in {out_dir}/raw/)", file=sys.stderr)
         return 1
-    except StudyInterrupted as err:
-        print(err, file=sys.stderr)
-        return 130
     summaries = result.document["conditions"]
     write_report(summaries, result.records, out_dir, figures=not args.no_figures)
     shown = [tables.recovery(summaries)] if kind == "recovery" and len(summaries) <= 4 else []

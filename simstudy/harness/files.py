@@ -84,10 +84,8 @@ def file_mode(path: str | Path) -> int:
 
 
 def _stage(path: Path, write: Callable[[IO[Any]], Any], how: dict[str, Any]) -> str:
-    """``write(handle)`` on a temporary file beside ``path`` (fsynced, ``path``'s mode); its name.
-
-    An OSError names ``path`` (a full disk fails the write, which names no file).
-    """
+    """``write(handle)`` on a temporary file beside ``path`` (fsynced, ``path``'s mode); its
+    name. An OSError names ``path`` (that of a full disk names no file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     mode, tmp = file_mode(path), ""
     try:
@@ -198,15 +196,11 @@ def read_json_unit(path: str | Path) -> dict[str, Any]:
     return document
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
-"""What a text cell starts with when :func:`cell_text` quotes it (OWASP's CSV injection
-advice; ``'`` itself too, so reading back with :func:`cell_value` is exact)."""
-
-
 def cell_text(value: Any) -> Any:
-    """A value as written to CSV: text a spreadsheet would run as a formula (``=...``,
-    ``+...``, ``-...``, ``@...``) gets a leading ``'``; anything else is unchanged."""
-    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_START) else value
+    """A value as written to CSV: text a spreadsheet would run as a formula gets a leading
+    ``'`` (OWASP's advice; text starting with ``'`` too, so :func:`cell_value` is exact)."""
+    formula = isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r", "'"))
+    return f"'{value}" if formula else value
 
 
 def cell_value(value: Any) -> Any:

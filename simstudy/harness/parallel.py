@@ -130,11 +130,8 @@ def dask_client(
         client = distributed.Client(address, timeout=timeout, set_as_default=False)
     except Exception as err:  # noqa: BLE001 - whatever it is, no scheduler answered
         source = "" if address == str(scheduler) else f" (from {scheduler})"
-        detail = f": {err}" if isinstance(err, OSError) and str(err) else ""
-        raise SchedulerUnreachableError(
-            f"no dask scheduler answers at {address}{source} within {timeout:g} s "
-            f"(--connect-timeout){detail}"
-        ) from err
+        message = f"no dask scheduler answers at {address}{source} within {timeout:g} s"
+        raise SchedulerUnreachableError(f"{message} (--connect-timeout)") from err
     with client:
         yield client
 

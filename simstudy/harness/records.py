@@ -5,17 +5,12 @@ read directly with pandas by the report code and by users (``pd.read_csv``), the
 committed study folders under ``outputs/`` are CSV, and a checksum column keeps
 both working while making every record self-verifying. The checksum is the
 BLAKE2b-64 digest of the record's fields exactly as written (joined by the unit
-separator) under the names of the header, so a record cut anywhere (a torn last
-line, a middle line whose end was lost and joined to the next) or altered fails
-it, and so does every record under a header whose names were swapped, renamed or
-moved: such a file is refused (:class:`CheckpointError`, naming two swapped
-columns), never read under the wrong names. Older files are still read: those
-whose checksums cover the fields only, and those without the column ("legacy"),
-whose records are checked for the header's field count and for the types of the
-runner's own fields.
-
-Text a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) is
-written with a leading ``'`` and read back without it.
+separator) under the header's names, so a record cut anywhere (a torn last line,
+a middle line whose end was lost and joined to the next) or altered fails it, and
+so does every record under a header edited since (such a file is refused). Older
+files are still read: checksums of the fields alone, or no checksums ("legacy":
+the field count and the types of the runner's own fields are checked). Text a
+spreadsheet would run as a formula is written with a leading ``'``, read back without.
 
 An invalid record is dropped with one warning line naming the file and line;
 the runner then computes that replication again. A file with no header at all

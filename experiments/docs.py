@@ -15,13 +15,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from simstudy.cli.args import Parser, run_cli
 from simstudy.studies.paths import OUTPUTS
 from simstudy.writeup.blocks import documents, update_documents
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(prog="python -m experiments.docs", description=__doc__)
+    parser = Parser(prog="python -m experiments.docs", description=__doc__)
     parser.add_argument("--check", action="store_true", help="report stale documents only")
     parser.add_argument("--outputs", type=Path, default=OUTPUTS, help="outputs folder")
     return parser.parse_args(argv)
@@ -44,4 +45,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main))

@@ -7,7 +7,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -15,15 +14,15 @@ import warnings
 from pathlib import Path
 
 from estimator import ConvergenceWarning
+from simstudy.cli.args import Parser, run_cli
 from simstudy.harness.files import write_json_atomic
 from simstudy.studies.hard_cases import best_known, hard_cases
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m experiments.hard_cases",
         description=__doc__,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--per-scheme", type=int, default=1000, help="starts of every scheme")
     parser.add_argument(
@@ -52,4 +51,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(run_cli(main))

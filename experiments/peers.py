@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+from simstudy.cli.args import Parser, run_cli
 from simstudy.studies.peers import CASES, N_INIT, PEERS_DATA, compare_all
 from simstudy.writeup.peers import table, write_doc, write_outputs
 
@@ -27,7 +27,7 @@ DOC = Path("docs/peers.md")
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(prog="python -m experiments.peers", description=__doc__)
+    parser = Parser(prog="python -m experiments.peers", description=__doc__)
     parser.add_argument("--rerun-r", action="store_true", help="rerun the R scripts first")
     parser.add_argument("--cases", nargs="+", choices=CASES, help="only these (nothing written)")
     parser.add_argument("--n-init", type=int, default=N_INIT, help="salesmix's starts per fit")
@@ -58,4 +58,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(run_cli(main))

@@ -5,6 +5,8 @@ week through scipy's normal density, with no sufficient statistics and no
 shortcut: the fast paths of the estimator are tested against it.
 """
 
+import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -106,3 +108,23 @@ def per_store_stats(ys, Xs):
     rss = np.array([np.sum((y - X @ b) ** 2) for y, X, b in zip(ys, Xs, ols, strict=True)])
     gram = np.array([X.T @ X for X in Xs])
     return SufficientStats(ols, rss, gram, np.array([len(y) for y in ys], dtype=float))
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 192 kB tmpfs when this runs as root and may mount; None otherwise (fault tests)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        yield None
+        return
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=192k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode:
+        yield None
+        return
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)

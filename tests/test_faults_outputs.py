@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import errno
-import json
 import math
 import os
 import stat
@@ -12,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from experiments import fit_real
-from simstudy.harness import files as atomic
 from simstudy.harness.files import (
     UnitMismatchError,
     read_json_unit,
@@ -74,27 +71,63 @@ def fit(out, *ks):
     assert fit_real.main(args) == 0
 
 
-def test_fit_real_interrupted_between_its_files_is_never_read_as_a_mix(
-    tmp_path, monkeypatch, capsys
-):
-    fit(tmp_path, 1, 2)
-    first = read_json_unit(tmp_path / "results.json")
-    assert first["chosen_K"] == 2
-    assert first["files"].keys() == {"real/store_segments.csv"}
+def fill(disk, leave_pages):
+    """Fill the tmpfs ``disk`` but ``leave_pages`` pages of 4 kB."""
+    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+    with open(disk / "filler", "ab") as handle:
+        handle.write(b"\0" * (free - leave_pages * 4096))
+    assert os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize == leave_pages * 4096
 
-    def disk_full(path, obj):  # the segments file was written, then the disk filled up
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr(atomic, "write_json_atomic", disk_full)
-    args = ["--data", str(DATA), "--out", str(tmp_path), "--n-init", "2", "--k", "1", "2", "3"]
-    capsys.readouterr()
-    assert fit_real.main(args) == 1
-    assert capsys.readouterr().err == (
-        f"error: cannot write {tmp_path / 'results.json'}: No space left on device\n"
-    )
-    assert json.loads((tmp_path / "results.json").read_text()) == first  # the old one, whole
-    with pytest.raises(UnitMismatchError, match="real/store_segments.csv is not the file"):
-        read_json_unit(tmp_path / "results.json")
-    monkeypatch.undo()
-    fit(tmp_path, 1, 2, 3)  # a complete rerun makes a consistent unit again
-    assert read_json_unit(tmp_path / "results.json")["chosen_K"] == 3
+def test_fit_real_on_a_full_disk_names_the_file_and_keeps_the_previous_pair(small_disk, capsys):
+    if small_disk is None:
+        pytest.skip("needs a tmpfs (root, mount)")
+    out = small_disk / "out"
+    fit(out, 1, 2)  # 3 + 3 pages
+    first = read_json_unit(out / "results.json")
+    # 5 pages: the new segments file (20 kB) fits, results.json (14 kB) no longer does
+    fill(small_disk, 5)
+    for folder in (out, small_disk / "new"):
+        capsys.readouterr()
+        args = ["--data", str(DATA), "--out", str(folder), "--n-init", "2", "--k", "1", "2", "3"]
+        assert fit_real.main(args) == 1
+        err = capsys.readouterr().err
+        named = [folder / "results.json", folder / "real" / "store_segments.csv"]
+        assert err in [f"error: cannot write {f}: No space left on device\n" for f in named]
+        assert not [p.name for p in folder.rglob(".*.tmp")]  # no temporary file left
+    assert read_json_unit(out / "results.json") == first  # the previous pair, whole
+    assert not (small_disk / "new" / "real" / "store_segments.csv").exists()  # never alone
+    assert not (small_disk / "new" / "results.json").exists()
+
+
+def test_the_report_refuses_a_results_json_beside_another_runs_segments(tmp_path):
+    from simstudy.writeup.real import load_real
+
+    outputs = Path(__file__).resolve().parents[1] / "outputs"
+    (tmp_path / "real").mkdir()
+    results = tmp_path / "results.json"
+    results.write_bytes((outputs / "results.json").read_bytes())
+    segments = tmp_path / "real" / "store_segments.csv"
+    lines = (outputs / "real" / "store_segments.csv").read_text().splitlines(keepends=True)
+    segments.write_text("".join([lines[0], lines[2], lines[1], *lines[3:]]))  # another run's
+    with pytest.raises(UnitMismatchError, match=f"{segments} is not the file written with"):
+        load_real(results, segments, DATA)
+
+
+FORMULAS = ["=1+2", "+1+1", "-2+3", "@SUM(A1)", "'quoted"]
+
+
+def test_ids_a_spreadsheet_would_run_are_quoted_and_read_back(tmp_path):
+    from simstudy.writeup.real import load_real
+
+    rows = [line.split(",")[:13] for line in DATA.read_text().splitlines()]
+    rows[0][1:6] = FORMULAS  # store names (the header of a wide file)
+    data = tmp_path / "formulas.csv"
+    data.write_text("".join(",".join(row) + "\n" for row in rows))
+    args = ["--data", str(data), "--out", str(tmp_path), "--n-init", "2", "--k", "1", "2"]
+    assert fit_real.main(args) == 0
+    segments = tmp_path / "real" / "store_segments.csv"
+    written = [row.split(",")[0] for row in segments.read_text().splitlines()[1:7]]
+    assert written == [f"'{name}" for name in FORMULAS] + ["Sales6"]
+    real = load_real(tmp_path / "results.json", segments, data)
+    assert list(real.segments["store"][:6]) == [*FORMULAS, "Sales6"]

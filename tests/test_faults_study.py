@@ -18,6 +18,8 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
+from experiments import selection
+from simstudy.cli.args import run_cli
 from simstudy.harness import records as records_module
 from simstudy.harness.lock import LOCK_NAME, StudyLockedError, acquire
 from simstudy.harness.records import CheckpointError, RecordWarning, read_records
@@ -29,6 +31,7 @@ from simstudy.harness.runner import (
     StudyFolderError,
     StudyInterrupted,
     raw_path,
+    replication_seed,
     run_study,
 )
 
@@ -156,6 +159,36 @@ def test_loky_workers_exit_when_the_driver_is_killed(tmp_path):
     assert not any(alive(p) for p in workers)
 
 
+@pytest.mark.slow
+def test_loky_workers_exit_when_the_driver_is_killed_as_the_pool_starts(tmp_path):
+    """Killed as soon as both loky workers exist, before they ask for work."""
+    pids = tmp_path / "pids.log"
+    job = subprocess.Popen(
+        [sys.executable, str(SCRIPT), str(tmp_path / "out"), "--n-jobs", "2"],
+        env={**ENV, "FAULT_STUDY_PIDS": str(pids)},
+    )
+    deadline, spawned = time.time() + 120, []
+    while time.time() < deadline and sum(b"LokyProcess" in command_line(p) for p in spawned) < 2:
+        assert job.poll() is None, "the driver ended before its pool started"
+        spawned = children(job.pid)  # the workers and loky's resource tracker
+        time.sleep(0.005)
+    job.kill()
+    job.wait()
+    assert sum(b"LokyProcess" in command_line(p) for p in spawned) == 2, "no pool within 120 s"
+    print("workers that had taken work when the driver died:", pids.exists())
+    deadline = time.time() + 30
+    while time.time() < deadline and any(alive(p) for p in spawned):
+        time.sleep(0.05)
+    assert not [p for p in spawned if alive(p)]
+
+
+def command_line(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def tear(path, line, keep):
     """Cut line ``line`` (1-based) of ``path`` to ``keep`` characters, joined to the next."""
     lines = path.read_text().splitlines(keepends=True)
@@ -198,6 +231,61 @@ def test_an_altered_value_fails_the_checksum(tmp_path):
     path.write_text("".join(lines))
     with pytest.warns(RecordWarning, match="line 6: invalid record \\(checksum mismatch\\)"):
         assert len(read_records(path, 1)) == 29
+
+
+def header_with(path, rename):
+    """Rewrite line 1 of ``path`` with names replaced by ``rename`` (old -> new, at once)."""
+    lines = path.read_text().splitlines(keepends=True)
+    names = [rename.get(name, name) for name in lines[0].rstrip("\n").split(",")]
+    path.write_text(",".join(names) + "\n" + "".join(lines[1:]))
+
+
+def test_a_header_with_two_names_swapped_is_refused_naming_both(tmp_path, capsys):
+    args = [str(tmp_path), "--replications", "4", "--sleep", "0"]  # (its sleep stays set)
+    assert fault_study.main(args) == 0
+    path = raw_path(tmp_path, 2)
+    header_with(path, {"mean": "sd", "sd": "mean"})
+    before = path.read_text()
+    assert fault_study.main(args) == 2
+    assert capsys.readouterr().err == (
+        f"error: {path}: line 1: the header is not the one its records were written under "
+        "(columns 'sd' and 'mean' are swapped); restore the header, or delete the file to "
+        "recompute that condition's replications\n"
+    )
+    assert path.read_text() == before  # nothing re-labelled or rewritten
+    header_with(path, {"mean": "sd", "sd": "mean"})  # restored: resumes as if untouched
+    assert fault_study.main(args) == 0
+
+
+def test_a_renamed_column_is_refused_and_older_checksums_still_verify(tmp_path):
+    small = fault_study.study(replications=4)
+    first = as_frame(run(tmp_path, study=small))
+    path = raw_path(tmp_path, 1)
+    header_with(path, {"boot": "bootstrap"})
+    with pytest.raises(CheckpointError, match=f"{path}: line 1: .*a column was renamed"):
+        run(tmp_path, study=small)
+    header_with(path, {"bootstrap": "boot"})
+    lines = path.read_text().splitlines()  # as written before the header was covered
+    rows = [line.split(",") for line in lines[1:]]
+    older = [",".join([*r[:-1], records_module.checksum(r[:-1])]) for r in rows]
+    path.write_text("\n".join([lines[0], *older]) + "\n")
+    assert len(read_records(path, 1)) == 4
+    assert compare(as_frame(run(tmp_path, study=small)), first) == (0, 0, 0)
+
+
+def test_text_a_spreadsheet_would_run_is_quoted_in_records_and_read_back(tmp_path):
+    labels = ["=1+2", "+1", "-x", "@SUM(A1)"]
+
+    def labelled(condition, data, rng):
+        return {**fault_study.analyse(condition, data, rng), "label": labels[condition.id]}
+
+    study = fault_study.study(replications=2)
+    first = run(tmp_path, study=type(study)(**{**study.__dict__, "analyse": labelled}))
+    for cid, label in enumerate(labels):
+        lines = raw_path(tmp_path, cid).read_text().splitlines()
+        assert all(f",'{label}," in line for line in lines[1:])
+        assert [r["label"] for r in read_records(raw_path(tmp_path, cid), cid)] == [label] * 2
+        assert list(first[cid]["label"]) == [label] * 2
 
 
 def test_committed_csv_study_folders_still_load(tmp_path):
@@ -327,26 +415,6 @@ def full_disk(monkeypatch, after):
     monkeypatch.setattr(records_module, "write_text_atomic", failing)
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 192 kB tmpfs when this runs as root and may mount; None otherwise."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if os.geteuid() != 0:
-        yield None
-        return
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=192k", "tmpfs", str(mount)], capture_output=True
-    )
-    if done.returncode:
-        yield None
-        return
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
-
-
 @pytest.mark.slow
 def test_disk_full_mid_run_names_the_path_and_keeps_the_checkpoints(
     tmp_path, monkeypatch, small_disk, reference
@@ -466,11 +534,10 @@ SMOKE = REPO / "experiments" / "configs" / "smoke.json"
 
 
 def test_the_study_cli_prints_one_line_and_exits_2_when_the_folder_is_locked(tmp_path, capsys):
-    from simstudy.cli import study as cli
 
     holder = acquire(tmp_path)
     try:
-        assert cli.main(["--config", str(SMOKE), "--out", str(tmp_path)], "selection") == 2
+        assert run_cli(selection.main, ["--config", str(SMOKE), "--out", str(tmp_path)]) == 2
     finally:
         holder.release()
     err = capsys.readouterr().err
@@ -502,8 +569,37 @@ def test_the_study_cli_reports_an_interruption_or_a_total_failure(
         raise raised
 
     monkeypatch.setattr(cli.mixture, "run", stopped)
-    assert cli.main(["--config", str(SMOKE), "--out", str(tmp_path)], "selection") == status
+    assert run_cli(selection.main, ["--config", str(SMOKE), "--out", str(tmp_path)]) == status
     err = capsys.readouterr().err
     if status == 1:  # a total failure also says where the failed records are
         line += f" (records in {tmp_path}/raw/)"
     assert err == line + "\n"
+
+
+def test_another_seeds_records_are_not_adopted_when_study_json_is_gone(tmp_path, capsys):
+    from simstudy.cli import study as cli
+
+    config = json.loads(SMOKE.read_text())
+    other = tmp_path / "other_seed.json"
+    other.write_text(json.dumps({**config, "seed": config["seed"] + 1}))
+    out = tmp_path / "out"
+    common = ["--out", str(out), "--replications", "1", "--no-figures", "--quiet"]
+    assert cli.main(["--config", str(SMOKE), *common], "selection") == 0
+    (out / "study.json").unlink()
+    (out / "summary.json").unlink()
+    old = {p: p.read_text() for p in (out / "raw").glob("*.csv")}
+    capsys.readouterr()
+    assert run_cli(selection.main, ["--config", str(other), *common]) == 2
+    err = capsys.readouterr().err
+    assert re.fullmatch(
+        f"error: {out}/raw/condition_0000.csv: records of another study \\(replication 0 has "
+        "seed \\d+, this study's is \\d+\\); not resumed: use another --out folder, or "
+        "--restart \\(restart=True\\) to discard them\n",
+        err,
+    ), err
+    assert {p: p.read_text() for p in (out / "raw").glob("*.csv")} == old
+    assert not (out / "study.json").exists()  # the folder does not claim the new study
+    assert cli.main(["--config", str(other), *common, "--restart"], "selection") == 0
+    seed = json.loads((out / "study.json").read_text())["seed"]
+    records = read_records(raw_path(out, 0), 0)
+    assert [r["seed"] for r in records] == [replication_seed(seed, 0, 0)]

@@ -23,6 +23,7 @@ distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow  # dask clusters: seconds each
 
 from experiments import selection  # noqa: E402
+from simstudy.cli.args import run_cli  # noqa: E402
 from simstudy.harness.parallel import (  # noqa: E402
     DASK_INSTALL,
     DaskMissingError,
@@ -270,7 +271,7 @@ def test_missing_dask_says_how_to_install_it(tmp_path, monkeypatch, capsys):
         run_study(small_study(1), tmp_path / "api", backend="dask", progress=None)
     assert not (tmp_path / "api").exists()
     argv = ["--config", str(SMOKE), "--out", str(tmp_path / "cli"), "--backend", "dask"]
-    assert selection.main(argv) == 2
+    assert run_cli(selection.main, argv) == 2
     assert DASK_INSTALL in capsys.readouterr().err
 
 
@@ -282,14 +283,52 @@ def test_a_scheduler_needs_the_dask_backend(tmp_path):
 
 
 def test_no_scheduler_at_the_address_is_a_clear_error(tmp_path):
-    import dask
+    with pytest.raises(SchedulerUnreachableError, match="no dask scheduler answers at tcp://"):
+        run_study(
+            small_study(1),
+            tmp_path,
+            backend="dask",
+            scheduler="tcp://127.0.0.1:9",
+            progress=None,
+            connect_timeout=1,
+        )
 
-    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
-        with pytest.raises(SchedulerUnreachableError, match="no dask scheduler at tcp://"):
-            run_study(
-                small_study(1),
-                tmp_path,
-                backend="dask",
-                scheduler="tcp://127.0.0.1:9",
-                progress=None,
-            )
+
+def test_a_server_that_is_not_dask_is_one_line_and_exit_2_within_the_timeout(tmp_path):
+    """A listening socket that never answers (distributed alone waits for it for ever)."""
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        argv = ["--config", str(SMOKE), "--out", str(tmp_path / "out"), "--backend", "dask"]
+        done = subprocess.run(
+            [sys.executable, "-m", "experiments.selection", *argv, "--scheduler", address,
+             "--connect-timeout", "2"],
+            cwd=REPO, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"error: no dask scheduler answers at {address} within 2 s (--connect-timeout)\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("where", ["garbage file", "unroutable"])
+def test_a_garbage_scheduler_file_or_an_unroutable_address_is_one_line(tmp_path, capsys, where):
+    scheduler = tmp_path / "scheduler.json"
+    scheduler.write_text("{garbage")
+    if where == "unroutable":
+        scheduler = "tcp://192.0.2.1:8786"  # TEST-NET-1 (RFC 5737): never routed
+    argv = ["--config", str(SMOKE), "--out", str(tmp_path / "out"), "--backend", "dask"]
+    argv += ["--scheduler", str(scheduler), "--connect-timeout", "1"]
+    assert run_cli(selection.main, argv) == 2
+    expected = {
+        "garbage file": f"error: {scheduler} is not a scheduler file (no JSON with the "
+        'scheduler\'s "address", as dask scheduler --scheduler-file writes, within 1 s)\n',
+        "unroutable": f"error: no dask scheduler answers at {scheduler} within 1 s "
+        "(--connect-timeout)",
+    }[where]
+    assert capsys.readouterr().err.startswith(expected)
+    assert not (tmp_path / "out").exists()

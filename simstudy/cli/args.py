@@ -2,14 +2,17 @@
 
 * :class:`Parser`: an ``argparse.ArgumentParser`` whose ``--help`` shows every
   default, whose errors are one line (``prog: error: argument --k: expected an
-  integer >= 1, got '0'``, exit status 2) and which has ``--debug``;
+  integer >= 1, got '0'``, exit status 2) and which has ``--debug``, ``-v`` and ``-q``;
 * argparse ``type=`` checks: :func:`positive_int`, :func:`non_negative_int`,
   :func:`positive_float`, :func:`non_negative_float`, :func:`n_jobs`,
   :func:`data_file`, :func:`existing_dir`, :func:`output_dir` (a folder that can
   be created and written: not under a file, not read-only;
   :func:`simstudy.harness.files.check_output_dir`);
-* :func:`run_cli`: runs a ``main(argv)`` so that an unexpected exception is one
-  line on stderr (exit status 1) unless ``--debug`` asks for the traceback;
+* :func:`run_cli`: runs a ``main(argv)`` with the documented exit statuses: a run
+  error (folder, checkpoint, scheduler) is one line and status 2, Ctrl-C one line
+  and 130, an unexpected exception one line and 1 unless ``--debug`` asks for the
+  traceback; ``-v`` shows the ``salesmix`` logger's records, ``-q`` no progress lines,
+  and every warning is one line, ``warning: MESSAGE``, without Python's source line;
 * :class:`Heartbeat`: a progress line on stderr every few seconds while a long
   call runs (a call without a count of steps, which tqdm needs).
 """
@@ -17,14 +20,19 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from ..harness.files import check_output_dir
+from ..harness.runner import RUN_ERRORS
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -40,12 +48,19 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
         return super()._get_help_string(action)
 
 
+LOG_LEVELS = (logging.WARNING, logging.INFO, logging.DEBUG)
+"""Level of the ``salesmix`` logger shown by a command: by default, with ``-v``, ``-vv``."""
+_QUIET: ContextVar[bool] = ContextVar("quiet", default=False)
+
+
 class Parser(argparse.ArgumentParser):
-    """ArgumentParser with one-line errors, every default in ``--help`` and a ``--debug`` flag."""
+    """ArgumentParser with one-line errors, every default in ``--help``, ``--debug``, ``-v``
+    and ``-q`` (which :func:`run_cli` applies)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        _output_flags(self)
         self.add_argument(
             "--debug", action="store_true", help="show the full traceback of an unexpected error"
         )
@@ -53,6 +68,24 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Print ``prog: error: message`` (one line, no usage block) and exit with status 2."""
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _output_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log what the library does: -v each K and bootstrap run, -vv also "
+                             "every fit and file read")  # fmt: skip
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    return parser
+
+
+_OUTPUT = _output_flags(argparse.ArgumentParser(add_help=False, exit_on_error=False))
+"""``-v`` and ``-q`` alone: what :func:`run_cli` sets up before the command parses the rest
+(a bad one is left to the command's parser to name)."""
+
+
+def _warning_line(message: Any, category: type[Warning], *_: Any, **__: Any) -> None:
+    """``warnings.showwarning`` of a command: one line, no Python source line."""
+    print(f"warning: {str(message).replace(chr(10), ' ')}", file=sys.stderr, flush=True)
 
 
 def _integer(text: str, minimum: int) -> int:
@@ -137,19 +170,44 @@ def output_dir(text: str) -> Path:
 
 
 def run_cli(main: Callable[[list[str] | None], int], argv: Sequence[str] | None = None) -> int:
-    """Run ``main(argv)``; an unexpected exception becomes one line on stderr and status 1.
+    """Run ``main(argv)`` as a command: one line on stderr and the documented exit status.
 
-    ``--debug`` among the arguments re-raises it (the full traceback). Ctrl-C
-    and ``SystemExit`` pass through unchanged.
+    A run error (:data:`~simstudy.harness.runner.RUN_ERRORS`: the folder, a checkpoint,
+    the scheduler) gives status 2; Ctrl-C 130 (a study's line says what was saved);
+    an unexpected exception 1, or its traceback with ``--debug`` among the arguments.
+    ``SystemExit`` passes through.
     """
     args = list(sys.argv[1:] if argv is None else argv)
+    if getattr(signal.getsignal(signal.SIGINT), "__module__", None) == "experiments":
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the imports are done
+    try:
+        output = _OUTPUT.parse_known_args(args)[0]
+    except argparse.ArgumentError:
+        output = _OUTPUT.parse_args([])
+    logger, handler = logging.getLogger("salesmix"), logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    level, show, quiet = logger.level, warnings.showwarning, _QUIET.set(output.quiet)
+    logger.setLevel(LOG_LEVELS[min(output.verbose, 2)])
+    logger.addHandler(handler)
+    warnings.showwarning = _warning_line
     try:
         return main(None if argv is None else args)
+    except KeyboardInterrupt as err:  # a study's StudyInterrupted says what it saved
+        print(str(err) or "interrupted", file=sys.stderr)
+        return 130
+    except RUN_ERRORS as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     except Exception as err:  # noqa: BLE001 - the command line's last resort
         if "--debug" in args:
             raise
         print(f"error: {type(err).__name__}: {err} (--debug shows the traceback)", file=sys.stderr)
         return 1
+    finally:  # this process is as it was (tests run commands in theirs)
+        warnings.showwarning = show
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        _QUIET.reset(quiet)
 
 
 class Heartbeat:
@@ -161,8 +219,8 @@ class Heartbeat:
         self, message: str, stream: TextIO | None | str = "stderr", after: float = 3.0,
         every: float = 5.0,
     ) -> None:  # fmt: skip
-        # "stderr": the stream of the moment (pytest and notebooks replace sys.stderr)
-        self.stream = sys.stderr if stream == "stderr" else stream
+        # "stderr": the stream of the moment (pytest and notebooks replace sys.stderr), not -q's
+        self.stream = (None if _QUIET.get() else sys.stderr) if stream == "stderr" else stream
         self.message, self.after, self.every = message, after, every
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True)

@@ -23,7 +23,7 @@ from estimator import (
 
 from ..bench.settings import DEFAULT_OUT as BENCH_OUT
 from ..bench.settings import DEFAULT_SEED as BENCH_SEED
-from ..harness.parallel import BACKENDS
+from ..harness.parallel import BACKENDS, CONNECT_SECONDS
 from ..harness.runner import CHECKPOINT_SECONDS
 from ..studies.baselines import DEFAULT_CONFIG, DEFAULT_OUT, DEFAULT_REPLICATIONS
 from ..studies.paths import OUTPUTS, REAL_DATA, REAL_FIT_SEED
@@ -76,6 +76,8 @@ def study_parser(kind: str) -> Parser:
         ("--scheduler", "with --backend dask: a running scheduler (tcp://host:8786 or a "
                         "scheduler file); default: a LocalCluster of --n-jobs worker processes",
          {"metavar": "ADDRESS"}),
+        ("--connect-timeout", "with --scheduler: seconds the scheduler has to answer",
+         {"metavar": "SECONDS", "type": positive_float, "default": CONNECT_SECONDS}),
         ("--batch-size", f"replications per work unit; default: the config's batch_size, else "
                          f"{DEFAULT_BATCH_SIZE}",
          {"metavar": "B", "type": positive_int}),
@@ -85,8 +87,6 @@ def study_parser(kind: str) -> Parser:
                       "changed)",
          {**SWITCH}),
         ("--no-figures", "tables only, no figures",
-         {**SWITCH}),
-        ("--quiet", "no progress on stderr",
          {**SWITCH}),
     ]  # fmt: skip
     description = f"Run a Monte Carlo {kind} study from a JSON config (docs/simstudy.md)."
@@ -157,8 +157,6 @@ def baselines_parser(description: str | None = None) -> Parser:
         out(str(DEFAULT_OUT), "results folder"),
         ("--gmm-n-init", "starts of each Gaussian mixture; default: the config's n_init",
          {"metavar": "N", "type": positive_int}),
-        ("--quiet", "no progress on stderr",
-         {**SWITCH}),
     ]  # fmt: skip
     return parser_of("baselines", flags, description)
 

@@ -45,7 +45,7 @@ from estimator import (
     unit_covariates,
 )
 
-from ..harness.files import software_versions, write_json_unit
+from ..harness.files import cell_text, software_versions, write_json_unit
 from ..studies.blrt import blrt_on_fits
 from ..studies.paths import REAL_FIT_SEED
 from ..writeup.blrt import blrt_table, plot_blrt
@@ -217,7 +217,7 @@ def store_segments_csv(panel: Data, selection: ModelSelection) -> str:
         fit.posteriors, columns=[f"posterior_{c + 1}" for c in range(fit.n_components)]
     )
     unit = "store" if not isinstance(panel, RegressionData) else (panel.group or "row")
-    frame.insert(0, unit, panel.store_ids)
+    frame.insert(0, unit, [cell_text(store) for store in panel.store_ids])  # no formulas
     frame["segment"] = fit.labels + 1
     frame["max_posterior"] = fit.posteriors.max(axis=1)
     buffer = io.StringIO()

@@ -4,9 +4,9 @@ Usage::
 
     python -m experiments.recovery --config FILE [--replications R] [--n-jobs J] [--out DIR]
                                    [--backend loky|threading|sequential|dask]
-                                   [--scheduler ADDRESS] [--batch-size B]
-                                   [--checkpoint-seconds S] [--restart] [--no-figures]
-                                   [--quiet]
+                                   [--scheduler ADDRESS] [--connect-timeout SECONDS]
+                                   [--batch-size B] [--checkpoint-seconds S] [--restart]
+                                   [--no-figures] [-v] [-q] [--debug]
 
 ``--backend dask`` runs the batches on a dask.distributed cluster: the scheduler at
 ``--scheduler`` (an address such as ``tcp://host:8786`` or a scheduler file), or
@@ -24,11 +24,7 @@ from typing import Any, Literal
 
 from estimator import ConvergenceWarning
 
-from ..harness.runner import (
-    RUN_ERRORS,
-    StudyFailedError,
-    StudyInterrupted,
-)
+from ..harness.runner import StudyFailedError
 from ..harness.simulation import SimulationResult, build_study, simulate
 from ..studies import mixture
 from ..studies.config import load_config
@@ -59,7 +55,11 @@ def _how(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None, kind: StudyKind) -> int:
-    """Run a study, write summary.json, raw/, tables/ and figures/; print the headline table."""
+    """Run a study, write summary.json, raw/, tables/ and figures/; print the headline table.
+
+    Run by :func:`simstudy.cli.args.run_cli`, which gives a run error (the folder, a
+    checkpoint, the scheduler) and Ctrl-C their line and exit status.
+    """
     args = parse_args(argv, kind)
     try:
         config = load_config(args.config)
@@ -81,20 +81,15 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
             n_jobs=args.n_jobs,
             backend=args.backend,
             scheduler=args.scheduler,
+            connect_timeout=args.connect_timeout,
             batch_size=args.batch_size or int(config.get("batch_size", DEFAULT_BATCH_SIZE)),
             progress=None if args.quiet else sys.stderr,
             checkpoint_every=args.checkpoint_seconds,
             restart=args.restart,
         )
-    except RUN_ERRORS as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except StudyFailedError as err:
+    except StudyFailedError as err:  # a folder's, a checkpoint's, the scheduler's: run_cli's
         print(f"error: {err} (records in {out_dir}/raw/)", file=sys.stderr)
         return 1
-    except StudyInterrupted as err:
-        print(err, file=sys.stderr)
-        return 130
     summaries = result.document["conditions"]
     write_report(summaries, result.records, out_dir, figures=not args.no_figures)
     shown = [tables.recovery(summaries)] if kind == "recovery" and len(summaries) <= 4 else []

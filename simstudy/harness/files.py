@@ -4,12 +4,13 @@ One file: a temporary file in the same folder, fsynced, then renamed over the
 target; it gets the permissions a plain ``open(path, "w")`` would give
 (0666 minus the user's umask), not mkstemp's 0600.
 
-Several files as a unit (:func:`write_json_unit`): the companion files are
-written first (each atomically), then the JSON document last, holding the
-SHA-256 of every companion under ``"files"``. :func:`read_json_unit` checks
-them, so a reader never takes a mix of two runs (the document of one run
-beside a companion of another, e.g. after a full disk or a kill between the
-files) for a result: it gets one :class:`UnitMismatchError` naming the file.
+Several files as a unit (:func:`write_json_unit`): every file is written to a
+temporary file first, then all are renamed, the companions before the JSON
+document, which holds the SHA-256 of every companion under ``"files"``. A
+failure while writing (a full disk) leaves the previous unit as it was; a kill
+between the renames leaves a mix, which :func:`read_json_unit` refuses: a reader
+never takes the document of one run beside a companion of another for a result,
+it gets one :class:`UnitMismatchError` naming the file.
 A swap of a temporary folder was not chosen because the companions live in
 folders shared with other outputs (``outputs/results.json`` beside
 ``outputs/real/``), which cannot be swapped as one.
@@ -34,6 +35,9 @@ UNIT_KEY = "files"
 """Key of a unit's JSON document mapping companion paths (relative, POSIX) to SHA-256."""
 
 
+_TEXT = {"mode": "w", "encoding": "utf-8", "newline": ""}
+
+
 class UnitMismatchError(ValueError):
     """A companion file of a JSON document is missing or not the one written with it."""
 
@@ -45,7 +49,7 @@ def write_atomic(path: str | Path, write: Callable[[IO[str]], Any]) -> Path:
     The file gets the mode of the one it replaces, or that of a new file under the
     user's umask (:func:`file_mode`).
     """
-    return _replace_with(path, write, {"mode": "w", "encoding": "utf-8", "newline": ""})
+    return _replace_with(path, write, _TEXT)
 
 
 def write_bytes_atomic(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
@@ -79,21 +83,33 @@ def file_mode(path: str | Path) -> int:
         return 0o666 & ~current_umask()
 
 
-def _replace_with(path: str | Path, write: Callable[[IO[Any]], Any], how: dict[str, Any]) -> Path:
-    path = Path(path)
+def _stage(path: Path, write: Callable[[IO[Any]], Any], how: dict[str, Any]) -> str:
+    """``write(handle)`` on a temporary file beside ``path`` (fsynced, ``path``'s mode); its
+    name. An OSError names ``path`` (that of a full disk names no file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = file_mode(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    mode, tmp = file_mode(path), ""
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         os.fchmod(fd, mode)
         with os.fdopen(fd, **how) as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.filename in (None, tmp):
+            raise OSError(err.errno, err.strerror, str(path)) from err
         raise
+    return tmp
+
+
+def _replace_with(path: str | Path, write: Callable[[IO[Any]], Any], how: dict[str, Any]) -> Path:
+    path = Path(path)
+    tmp = _stage(path, write, how)
+    try:
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)  # left only when the rename failed
     return path
 
 
@@ -123,18 +139,30 @@ def write_json_unit(
 
     ``companions`` maps paths relative to ``path``'s folder (POSIX, e.g.
     ``"real/store_segments.csv"``) to their content (text is UTF-8 encoded); the
-    document is written last, with ``"files"``: the SHA-256 of every companion.
+    document gets ``"files"``: the SHA-256 of every companion. Every file is written
+    to a temporary file first and only then renamed over its target (the document
+    last), so a failure (a full disk) leaves the previous unit as it was.
     """
     path = Path(path)
     if UNIT_KEY in document:
         raise ValueError(f"document already has a {UNIT_KEY!r} key")
-    json_text(document)  # a document JSON refuses (NaN) fails before any companion is replaced
-    hashes = {}
-    for name, content in companions.items():
-        data = content.encode("utf-8") if isinstance(content, str) else content
-        write_bytes_atomic(path.parent / name, lambda handle, data=data: handle.write(data))
-        hashes[name] = _sha256(data)
-    return write_json_atomic(path, {**document, UNIT_KEY: hashes})
+    data = {
+        name: content.encode("utf-8") if isinstance(content, str) else content
+        for name, content in companions.items()
+    }
+    text = json_text({**document, UNIT_KEY: {name: _sha256(d) for name, d in data.items()}})
+    staged: list[tuple[str, Path]] = []
+    try:
+        for name, content in data.items():
+            write = lambda handle, content=content: handle.write(content)  # noqa: E731
+            staged.append((_stage(path.parent / name, write, {"mode": "wb"}), path.parent / name))
+        staged.append((_stage(path, lambda handle: handle.write(text), _TEXT), path))
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    finally:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)  # left only by a failure
+    return path
 
 
 def read_json(path: str | Path) -> Any:
@@ -166,6 +194,18 @@ def read_json_unit(path: str | Path) -> dict[str, Any]:
                 "was interrupted between its files); rerun to write them together"
             )
     return document
+
+
+def cell_text(value: Any) -> Any:
+    """A value as written to CSV: text a spreadsheet would run as a formula gets a leading
+    ``'`` (OWASP's advice; text starting with ``'`` too, so :func:`cell_value` is exact)."""
+    formula = isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r", "'"))
+    return f"'{value}" if formula else value
+
+
+def cell_value(value: Any) -> Any:
+    """A value read back from CSV: the ``'`` :func:`cell_text` added removed."""
+    return value[1:] if isinstance(value, str) and value.startswith("'") else value
 
 
 def jsonable(obj: Any) -> Any:

@@ -10,12 +10,15 @@ A loky worker exits within :data:`WATCHDOG_SECONDS` when the driver dies, even b
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -32,6 +35,9 @@ DASK_INSTALL = 'pip install -e ".[dask]"'
 """How to install the optional dask backend (quoted in the error when it is missing)."""
 
 
+CONNECT_SECONDS = 10.0
+"""How long a dask scheduler (or its scheduler file) has to answer."""
+
 WATCHDOG_SECONDS = 0.25
 """How often a loky worker checks that the driver is alive."""
 
@@ -44,21 +50,17 @@ class SchedulerUnreachableError(ConnectionError):
     """No dask scheduler answers at the given address or scheduler file."""
 
 
-_watchdog_started = threading.Event()
-
-
-def exit_with_parent(parent: int | None) -> None:
-    """In a worker process whose parent is ``parent``: exit as soon as the parent is gone.
+def exit_with_parent(parent: int) -> None:
+    """A loky worker's initializer: exit as soon as the driver ``parent`` is gone.
 
     loky has no such mechanism on POSIX: without it, the workers of a driver
-    killed by SIGKILL finish their batch and idle for minutes. A daemon thread
-    polls the parent PID (it changes when the parent dies and the worker is
-    re-parented). Threads and in-process runs (same PID) and dask workers
-    (whose parent is a nanny) are left alone.
+    killed by SIGKILL idle for minutes. It runs as the worker starts, not with
+    its first batch, which a driver killed right after starting its pool never
+    sends. A daemon thread polls the parent PID (it changes when the parent dies
+    and the worker is re-parented).
     """
-    if parent is None or os.getppid() != parent or _watchdog_started.is_set():
-        return
-    _watchdog_started.set()
+    if os.getppid() != parent:  # gone already
+        os._exit(1)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -88,7 +90,9 @@ def local_workers(n_jobs: int) -> int:
 
 @contextmanager
 def dask_client(
-    scheduler: str | Path | Client | None = None, n_workers: int = 1
+    scheduler: str | Path | Client | None = None,
+    n_workers: int = 1,
+    timeout: float = CONNECT_SECONDS,
 ) -> Iterator[Client]:
     """A dask.distributed client to run a study on; what it opens is closed on exit.
 
@@ -96,8 +100,8 @@ def dask_client(
     file a scheduler writes with ``--scheduler-file``, or a connected ``Client`` (used
     as it is, left open); None starts a ``LocalCluster`` of ``n_workers`` processes
     with one thread each. :class:`DaskMissingError` without dask.distributed;
-    :class:`SchedulerUnreachableError` when nothing answers (after distributed's
-    connect timeout, 30 s).
+    :class:`SchedulerUnreachableError` when no dask scheduler answers within ``timeout``
+    seconds (nothing listening, another kind of server, a file that holds no address).
     """
     distributed = import_distributed()
     import dask
@@ -119,23 +123,45 @@ def dask_client(
         finally:
             cluster.close()
         return
-    if not _is_address(str(scheduler)) and not Path(scheduler).is_file():
+    address = _address(scheduler, timeout)
+    try:  # distributed waits for a handshake without a limit: another server would hang it
+        with ThreadPoolExecutor(1) as thread:  # a loop of its own, whatever runs in this one
+            thread.submit(asyncio.run, _handshake(distributed, address, timeout)).result()
+        client = distributed.Client(address, timeout=timeout, set_as_default=False)
+    except Exception as err:  # noqa: BLE001 - whatever it is, no scheduler answered
+        source = "" if address == str(scheduler) else f" (from {scheduler})"
+        message = f"no dask scheduler answers at {address}{source} within {timeout:g} s"
+        raise SchedulerUnreachableError(f"{message} (--connect-timeout)") from err
+    with client:
+        yield client
+
+
+async def _handshake(distributed: Any, address: str, timeout: float) -> None:
+    comm = await asyncio.wait_for(distributed.comm.connect(address, timeout=timeout), timeout)
+    await comm.close()
+
+
+def _address(scheduler: str | Path, timeout: float) -> str:
+    """The address ``scheduler`` is, or the one its scheduler file holds (waited for up to
+    ``timeout`` seconds: a scheduler may be writing it)."""
+    path, deadline = Path(scheduler), time.monotonic() + timeout
+    if not path.is_file():
+        if _is_address(str(scheduler)):
+            return str(scheduler)
         raise SchedulerUnreachableError(
             f"scheduler file {scheduler} does not exist (give the file a scheduler wrote with "
             "--scheduler-file, or an address such as tcp://host:8786)"
         )
-    try:
-        if Path(scheduler).is_file():
-            client = distributed.Client(scheduler_file=str(scheduler), set_as_default=False)
-        else:
-            client = distributed.Client(str(scheduler), set_as_default=False)
-    except OSError as err:  # distributed's connection timeout is an OSError
-        raise SchedulerUnreachableError(
-            f"no dask scheduler at {scheduler} (an address such as tcp://host:8786 or an "
-            f"existing scheduler file): {err}"
-        ) from err
-    with client:
-        yield client
+    while True:
+        try:
+            return str(json.loads(path.read_text(encoding="utf-8"))["address"])
+        except (ValueError, KeyError, TypeError):
+            if time.monotonic() > deadline:
+                raise SchedulerUnreachableError(
+                    f'{path} is not a scheduler file (no JSON with the scheduler\'s "address", '
+                    f"as dask scheduler --scheduler-file writes, within {timeout:g} s)"
+                ) from None
+            time.sleep(0.1)
 
 
 def _is_address(scheduler: str) -> bool:
@@ -190,9 +216,10 @@ def execute(
 ) -> Iterator[Any]:
     """Call ``function(*unit, parent)`` for every unit; yield each result as it completes.
 
-    ``parent`` is this process's PID in a loky or dask worker (see :func:`exit_with_parent`),
-    None when the call runs here. With ``backend="dask"``: on ``client`` (connected), or
-    without one on a LocalCluster of ``n_jobs`` processes started here when there are units.
+    ``parent`` is this process's PID in a worker (loky workers watch it from their start:
+    :func:`exit_with_parent`), None when the call runs here. With ``backend="dask"``: on
+    ``client`` (connected), or without one on a LocalCluster of ``n_jobs`` processes
+    started here when there are units.
     """
     if backend == "sequential" or (backend != "dask" and n_jobs == 1):
         for unit in units:
@@ -201,9 +228,12 @@ def execute(
     driver = os.getpid()
     calls = (delayed(function)(*unit, driver) for unit in units)
     if backend != "dask":
-        yield from Parallel(
-            n_jobs=n_jobs, backend=backend, return_as="generator_unordered", batch_size=1
-        )(calls)
+        watch = (
+            {"initializer": exit_with_parent, "initargs": (driver,)} if backend == "loky" else {}
+        )
+        with parallel_config(backend=backend, **watch):
+            batches = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1)(calls)
+        yield from batches
         return
     if not units:  # nothing to run: no cluster to start
         return

@@ -5,10 +5,12 @@ read directly with pandas by the report code and by users (``pd.read_csv``), the
 committed study folders under ``outputs/`` are CSV, and a checksum column keeps
 both working while making every record self-verifying. The checksum is the
 BLAKE2b-64 digest of the record's fields exactly as written (joined by the unit
-separator), so a record cut anywhere (a torn last line, a middle line whose end
-was lost and joined to the next) or altered fails it. Files written before the
-column existed ("legacy") are still read: their records are checked for the
-header's field count and for the types of the runner's own fields.
+separator) under the header's names, so a record cut anywhere (a torn last line,
+a middle line whose end was lost and joined to the next) or altered fails it, and
+so does every record under a header edited since (such a file is refused). Older
+files are still read: checksums of the fields alone, or no checksums ("legacy":
+the field count and the types of the runner's own fields are checked). Text a
+spreadsheet would run as a formula is written with a leading ``'``, read back without.
 
 An invalid record is dropped with one warning line naming the file and line;
 the runner then computes that replication again. A file with no header at all
@@ -24,13 +26,14 @@ import io
 import math
 import warnings
 from collections.abc import Callable, Iterable
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .files import write_text_atomic
+from .files import cell_text, cell_value, write_text_atomic
 
 RECORD_KEYS: tuple[str, ...] = ("condition_id", "replication", "seed", "status", "error")
 """Fields every record starts with; ``seconds`` comes last, then the checksum."""
@@ -66,19 +69,22 @@ def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _field(value: Any) -> str:
-    """One value as CSV text (as pandas writes it: floats round-trip, NaN and None empty)."""
+    """One value as CSV text (as pandas writes it: floats round-trip, NaN and None empty;
+    text a spreadsheet would run as a formula quoted, :func:`~.files.cell_text`)."""
     if isinstance(value, np.generic):
         value = value.item()
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    return str(cell_text(value))
 
 
-def checksum(fields: list[str]) -> str:
-    """Hex BLAKE2b-64 digest of a record's fields as written."""
-    return hashlib.blake2b("\x1f".join(fields).encode("utf-8"), digest_size=8).hexdigest()
+def checksum(fields: list[str], names: list[str] | tuple[()] = ()) -> str:
+    """Hex BLAKE2b-64 digest of a record's fields as written, under the header's ``names``
+    (without them: as files written before the header was covered)."""
+    text = "\x1e".join(["\x1f".join(names), "\x1f".join(fields)]) if names else "\x1f".join(fields)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
 
 
 def records_csv(records: Iterable[dict[str, Any]]) -> str:
@@ -89,7 +95,7 @@ def records_csv(records: Iterable[dict[str, Any]]) -> str:
     writer.writerow([*frame.columns, CHECK])
     for row in frame.itertuples(index=False):
         fields = [_field(v) for v in row]
-        writer.writerow([*fields, checksum(fields)])
+        writer.writerow([*fields, checksum(fields, list(frame.columns))])
     return buffer.getvalue()
 
 
@@ -117,12 +123,25 @@ def _problem(header: list[str], fields: list[str], condition_id: int | None) -> 
     if len(fields) != len(header):
         return f"{len(fields)} fields, the header has {len(header)}"
     row = dict(zip(header, fields, strict=True))
-    if header[-1] == CHECK and checksum(fields[:-1]) != fields[-1]:
+    if header[-1] == CHECK and fields[-1] not in (
+        checksum(fields[:-1], header[:-1]),
+        checksum(fields[:-1]),
+    ):
         return "checksum mismatch"
     problem = _legacy_problem(row)
     if problem is None and condition_id is not None and int(row["condition_id"]) != condition_id:
         problem = f"condition_id {row['condition_id']} in the file of condition {condition_id}"
     return problem
+
+
+def _header_fault(header: list[str], fields: list[str]) -> str:
+    """What is wrong with a header none of whose records verifies, from one of them."""
+    names = header[:-1]
+    for i, j in combinations(range(len(names)), 2):
+        swapped = [*names[:i], names[j], *names[i + 1 : j], names[i], *names[j + 1 :]]
+        if checksum(fields[:-1], swapped) == fields[-1]:
+            return f"columns {names[i]!r} and {names[j]!r} are swapped"
+    return "a column was renamed, moved, added or removed"
 
 
 def read_records(
@@ -135,8 +154,8 @@ def read_records(
     A record of another condition than ``condition_id`` (when given) is invalid; a
     replication found twice keeps its first record. ``on_invalid`` gets one line per
     dropped record (file, line, reason; default: a :class:`RecordWarning`).
-    :class:`CheckpointError` when the file has no header (0 bytes or cut inside it)
-    or one without the runner's fields.
+    :class:`CheckpointError` when the file has no header (0 bytes or cut inside it),
+    one without the runner's fields, or one its records were not written under.
     """
     path = Path(path)
     if not path.is_file():
@@ -162,16 +181,25 @@ def read_records(
         next(reader)
     good: list[list[str]] = []
     seen: set[str] = set()
+    dropped: list[tuple[str, list[str]]] = []
     for fields in reader:
-        line = reader.line_num
         problem = _problem(header, fields, condition_id)
         if problem is None and fields[1] in seen:
             problem = f"replication {fields[1]} appears twice"
         if problem is not None:
-            report(f"{path}: line {line}: invalid record ({problem}), dropped (recomputed)")
+            dropped.append((f"{path}: line {reader.line_num}: invalid record ({problem})", fields))
             continue
         seen.add(fields[1])
         good.append(fields)
+    mismatched = [fields for message, fields in dropped if message.endswith("(checksum mismatch)")]
+    if not good and mismatched:  # every record fails: the header, not each record, changed
+        raise CheckpointError(
+            f"{path}: line 1: the header is not the one its records were written under "
+            f"({_header_fault(header, mismatched[0])}); restore the header, or delete the file "
+            "to recompute that condition's replications"
+        )
+    for message, _ in dropped:
+        report(f"{message}, dropped (recomputed)")
     columns = header[:-1] if header[-1] == CHECK else header
     if not good:
         return []
@@ -181,5 +209,7 @@ def read_records(
     writer.writerows(fields[: len(columns)] for fields in good)
     buffer.seek(0)
     frame = pd.read_csv(buffer, keep_default_na=False, na_values=[""], **_EXACT_FLOATS)
+    for column in frame.columns[[pd.api.types.is_string_dtype(t) for t in frame.dtypes]]:
+        frame[column] = frame[column].map(cell_value)
     frame["error"] = ["" if pd.isna(e) else str(e) for e in frame["error"]]
     return frame.to_dict(orient="records")

@@ -18,9 +18,9 @@ A :class:`Study` is a list of conditions and two functions of its science,
   back, each record verified by its checksum (:mod:`simstudy.harness.records`; an
   invalid one is dropped with a warning and recomputed), and runs only the
   missing replications. ``DIR/study.json`` records what the folder holds and a
-  run with a different study refuses to mix into it; a changed ``generate`` or
-  ``analyse`` (their source, or :attr:`Study.version`) is refused unless
-  ``restart=True`` discards the old records;
+  run with a different study (or records of another seed) refuses to mix into
+  it; a changed ``generate`` or ``analyse`` (their source, or
+  :attr:`Study.version`) is refused unless ``restart=True`` discards the old records;
 * one writer: the run holds an exclusive lock on the folder
   (:mod:`simstudy.harness.lock`), and checks before every checkpoint that the folder is
   still the one it locked (not deleted or replaced);
@@ -59,11 +59,11 @@ from .files import write_json_atomic
 from .lock import FolderLock, StudyLockedError, acquire
 from .parallel import (
     BACKENDS,
+    CONNECT_SECONDS,
     DaskMissingError,
     SchedulerUnreachableError,
     dask_client,
     execute,
-    exit_with_parent,
     import_distributed,
     stop,
 )
@@ -235,9 +235,8 @@ def run_batch(
     """Run several replications of one condition (one work unit).
 
     ``study`` is a :meth:`Study.unit` (no conditions), so a task is cheap to send.
-    ``parent`` is the driver's PID: a worker process of the driver exits when it dies.
+    ``parent`` is the driver's PID (None: this process).
     """
-    exit_with_parent(parent)
     if parent == os.getpid():  # a thread of the driver (catch_warnings is not thread-safe):
         return [run_replication(study, condition, r) for r in replications]  # its filters
     with silenced(study.quiet):
@@ -278,11 +277,8 @@ def _read_json(path: Path) -> dict[str, Any]:
     return obj
 
 
-def _check_manifest(out_dir: Path, study: Study, restart: bool) -> bool:
-    """Check ``out_dir``'s study.json against ``study``; write it when new.
-
-    Returns True when the folder's records must be discarded (``restart``).
-    """
+def _check_manifest(out_dir: Path, study: Study, restart: bool) -> dict[str, Any] | None:
+    """Check ``out_dir``'s study.json against ``study``: the document to write (None: current)."""
     path = out_dir / MANIFEST
     manifest = study.manifest()
     document = {**manifest, "code": study.code()}
@@ -304,16 +300,26 @@ def _check_manifest(out_dir: Path, study: Study, restart: bool) -> bool:
                 "and start over, or use another --out folder"
             )
         if existing == document and not restart:
-            return False
-    write_json_atomic(path, document)
-    return restart
+            return None
+    return document
 
 
-def _checkpointed(out_dir: Path, ids: Sequence[int], report: Callable[[str], None]) -> dict:
-    """Records already in ``out_dir`` per condition id (errored ones left out: they are rerun)."""
+def _checkpointed(out_dir: Path, study: Study, report: Callable[[str], None]) -> dict:
+    """Records already in ``out_dir`` per condition id (errored ones left out: they are rerun).
+
+    :class:`StudyMismatchError` when a record's seed is not the study's for it (another
+    study's records, in a folder whose study.json was deleted or copied over).
+    """
     records = {}
-    for cid in ids:
-        found = read_records(raw_path(out_dir, cid), cid, report)
+    for cid in (c.id for c in study.conditions):
+        found = read_records(path := raw_path(out_dir, cid), cid, report)
+        for r in found:
+            if r["seed"] != (seed := replication_seed(study.seed, cid, r["replication"])):
+                raise StudyMismatchError(
+                    f"{path}: records of another study (replication {r['replication']} has seed "
+                    f"{r['seed']}, this study's is {seed}); not resumed: use another --out "
+                    "folder, or --restart (restart=True) to discard them"
+                )
         records[cid] = {r["replication"]: r for r in found if r["status"] == "ok"}
     return records
 
@@ -354,6 +360,7 @@ def run_study(
     progress: TextIO | None = sys.stderr,
     checkpoint_every: float = CHECKPOINT_SECONDS,
     restart: bool = False,
+    connect_timeout: float = CONNECT_SECONDS,
 ) -> dict[int, pd.DataFrame]:
     """Run every missing replication of ``study`` and checkpoint the records in ``out_dir``.
 
@@ -374,6 +381,8 @@ def run_study(
     restart : bool
         Discard the folder's records (and its study.json) and start over, even when
         the folder holds a different or changed study.
+    connect_timeout : float
+        Seconds a dask ``scheduler`` (or its scheduler file) has to answer.
 
     Returns
     -------
@@ -402,7 +411,8 @@ def run_study(
     DaskMissingError
         ``backend="dask"`` without dask.distributed installed (an ImportError).
     SchedulerUnreachableError
-        No dask scheduler answers at ``scheduler`` (a missing scheduler file: at once).
+        No dask scheduler answers at ``scheduler`` within ``connect_timeout`` (a missing
+        scheduler file: at once).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -419,7 +429,8 @@ def run_study(
     with ExitStack() as stack:
         client = None
         if backend == "dask" and scheduler is not None:
-            client = stack.enter_context(dask_client(scheduler))  # connected before any write
+            # connected before anything is written
+            client = stack.enter_context(dask_client(scheduler, timeout=connect_timeout))
         lock = _lock(out_dir, progress)
         stack.callback(lock.release)
         return _run_locked(
@@ -452,15 +463,6 @@ def _run_locked(
     """:func:`run_study` once the folder is locked (and a dask scheduler connected)."""
     out_dir = lock.folder
     ids = [c.id for c in study.conditions]
-    try:
-        discard = _check_manifest(out_dir, study, restart)
-    except OSError as err:
-        raise StudyFolderError(f"cannot write {out_dir / MANIFEST}: {err.strerror}") from err
-    for torn in (out_dir / "raw").glob(".condition_*.tmp"):  # left by a killed run
-        torn.unlink(missing_ok=True)
-    if discard:
-        for path in (out_dir / "raw").glob("condition_*.csv"):
-            path.unlink()
 
     def report(message: str) -> None:
         if progress is None:
@@ -468,7 +470,19 @@ def _run_locked(
         else:
             print(f"warning: {message}", file=progress, flush=True)
 
-    records = _checkpointed(out_dir, ids, report)
+    manifest = _check_manifest(out_dir, study, restart)
+    # checked against the study's seeds before study.json names this study
+    records = {cid: {} for cid in ids} if restart else _checkpointed(out_dir, study, report)
+    try:
+        if manifest is not None:
+            write_json_atomic(out_dir / MANIFEST, manifest)
+    except OSError as err:
+        raise StudyFolderError(f"cannot write {out_dir / MANIFEST}: {err.strerror}") from err
+    for torn in (out_dir / "raw").glob(".condition_*.tmp"):  # left by a killed run
+        torn.unlink(missing_ok=True)
+    if restart:
+        for path in (out_dir / "raw").glob("condition_*.csv"):
+            path.unlink()
     missing = {cid: [r for r in range(study.replications) if r not in records[cid]] for cid in ids}
     total = len(ids) * study.replications
     todo = sum(len(reps) for reps in missing.values())

@@ -39,6 +39,7 @@ from .files import (
     write_json_atomic,
     write_text_atomic,
 )
+from .parallel import CONNECT_SECONDS
 from .records import RECORD_KEYS
 from .runner import CHECKPOINT_SECONDS, Study, StudyCondition, raw_path, read_records, run_study
 
@@ -342,12 +343,14 @@ def simulate(
     checkpoint_every: float = CHECKPOINT_SECONDS,
     restart: bool = False,
     about: Mapping[str, Any] | None = None,
+    connect_timeout: float = CONNECT_SECONDS,
 ) -> SimulationResult:
     """Run ``study`` (:func:`build_study`) into ``out_dir``; summary.json, summary.csv, records.
 
-    The keywords are :func:`run_simulation`'s, with ``checkpoint_every`` and ``restart``
-    as :func:`simstudy.harness.runner.run_study`'s, and ``about``: entries added to
-    summary.json (a description, the config). Every study runs through this function.
+    The keywords are :func:`run_simulation`'s, with ``checkpoint_every``, ``restart`` and
+    ``connect_timeout`` as :func:`simstudy.harness.runner.run_study`'s, and ``about``:
+    entries added to summary.json (a description, the config). Every study runs through
+    this function.
     """
     batch_size = _check_count(batch_size, "batch_size", 1)
     n_jobs = int(n_jobs)
@@ -367,7 +370,7 @@ def simulate(
     records = run_study(
         study, out_dir, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
         batch_size=batch_size, progress=stream, checkpoint_every=checkpoint_every,
-        restart=restart,
+        restart=restart, connect_timeout=connect_timeout,
     )  # fmt: skip
     wall = time.perf_counter() - started
     summaries = summarise_study(study, records, summarise)

@@ -27,7 +27,7 @@ from scipy.stats import chi2, norm
 
 from estimator import CRITERIA, Inference, Panel, SufficientStats, load_csv, observed_information_se
 
-from ..harness.files import read_json
+from ..harness.files import cell_value, read_json_unit
 from . import style as rs
 from .format import CRITERION_LABELS, interval, num, pct, sentence
 from .tables import Table
@@ -80,12 +80,15 @@ def load_real(results_path: Path, segments_path: Path, data_path: Path) -> RealD
     """Read the committed real-data outputs and recompute the store OLS and the covariance.
 
     ValueError when results.json was not fitted to this data file (N, T differ) or the
-    store segments file does not list its stores in order.
+    store segments file does not list its stores in order;
+    :class:`~simstudy.harness.files.UnitMismatchError` (naming the file) when the segments
+    file is not the one written with results.json.
     """
-    results = read_json(results_path)
+    results = read_json_unit(results_path)
     k = int(results["chosen_K"])
     model = next(m for m in results["models"] if int(m["K"]) == k)
     segments = pd.read_csv(segments_path)
+    segments["store"] = segments["store"].map(cell_value)  # ids quoted as no formulas
     panel = load_csv(data_path)
     if not isinstance(panel, Panel):
         raise ValueError(f"{data_path}: expected a balanced wide panel")

@@ -13,7 +13,7 @@ from estimator import CRITERIA, design_matrix, segment_distances
 from ...studies.generate import real_prices
 from .. import tables
 from ..baselines import methods_table
-from ..format import CRITERION_LABELS, num, pct
+from ..format import CRITERION_LABELS, interval, num, pct, sig, with_mcse
 from .source import block, load
 
 
@@ -397,3 +397,57 @@ def _blrt_grid(outputs: Path, with_table: bool) -> str:
             f"BIC (n = N) under-fits less (too few in {pct(under['bic_n'])})."
         )
     return text
+
+
+@block
+def guard_study(outputs: Path) -> str:
+    """BIC's choice of K with and without the guard, with Monte Carlo SEs (outputs/guard)."""
+    doc = load(outputs, "guard/summary.json")
+    keys = ("true_unguarded", "over_unguarded", "true_guarded", "over_guarded")
+    rows = [
+        [f"{c['factors']['design']} (K = {c['true_K']})", c["n_ok"]]
+        + [f"{pct(c[key]['rate'])} ({pct(c[key]['mcse'])})" for key in keys]
+        + [f"{c['restored']['hits']} of {c['restored']['n']} {_wilson(c['restored']['wilson'])}"]
+        for c in doc["conditions"]
+    ]
+    headers = ["design", "replications", "true K, unguarded", "too many, unguarded"]
+    headers += ["true K, guarded", "too many, guarded", "true K where unguarded has too many"]
+    return (
+        tables.markdown_table(headers, rows)
+        + f"\n\nn = {doc['conditions'][0]['factors']['n']} observations, K = 1..4, BIC; Monte "
+        "Carlo SEs in parentheses, Wilson 95% intervals in brackets; "
+        f"{doc['run']['replication_seconds_total'] / 60:.0f} CPU-minutes."
+    )
+
+
+def _wilson(bounds: list[float]) -> str:
+    """A Wilson interval in percent, ``[98.2, 99.8]``."""
+    return interval(100 * bounds[0], 100 * bounds[1], 1)
+
+
+@block
+def concomitant_study(outputs: Path) -> str:
+    """rsimsum's measures of gamma and BIC's hit rates with and without the concomitant."""
+    conds = load(outputs, "concomitant/summary.json")["conditions"]
+    rows = [
+        [c["factors"]["n_stores"], r["parameter"], with_mcse(r["modelse"], r["mcse_modelse"], 3)]
+        + [f"{r['relerror']:.1f} ({sig(r['mcse_relerror'], 2)})"]
+        + [f"{pct(r['coverage'])} {_wilson(r['coverage_ci'])}"]
+        + [f"{pct(r['becoverage'])} ({pct(r['mcse_becoverage'])})"]
+        for c in conds
+        for r in c["recovery"]
+        if r["parameter"].startswith("gamma")
+    ]
+    headers = ["stores", "parameter", "model SE", "rel. error (%)", "coverage [Wilson 95%]"]
+    hits = "; ".join(
+        f"N = {c['factors']['n_stores']}: BIC finds K = 2 in "
+        f"{tables.interval_text(c['selection']['concomitant'])} with the concomitant and "
+        f"{tables.interval_text(c['selection']['plain'])} without"
+        for c in conds
+    )
+    return (
+        f"{tables.render(tables.recovery(conds))}\n\n"
+        + tables.markdown_table([*headers, "bias-eliminated coverage"], rows)
+        + f"\n\n{conds[0]['n_ok']} replications per size, 95% observed-information intervals, "
+        f"Monte Carlo SEs in parentheses. {hits}."
+    )

@@ -1,20 +1,9 @@
 """Command-line flags checked the same way by every entry point.
 
-* :class:`Parser`: an ``argparse.ArgumentParser`` whose ``--help`` shows every
-  default, whose errors are one line (``prog: error: argument --k: expected an
-  integer >= 1, got '0'``, exit status 2) and which has ``--debug``, ``-v`` and ``-q``;
-* argparse ``type=`` checks: :func:`positive_int`, :func:`non_negative_int`,
-  :func:`positive_float`, :func:`non_negative_float`, :func:`n_jobs`,
-  :func:`data_file`, :func:`existing_dir`, :func:`output_dir` (a folder that can
-  be created and written: not under a file, not read-only;
-  :func:`simstudy.harness.files.check_output_dir`);
-* :func:`run_cli`: runs a ``main(argv)`` with the documented exit statuses: a run
-  error (folder, checkpoint, scheduler) is one line and status 2, Ctrl-C one line
-  and 130, an unexpected exception one line and 1 unless ``--debug`` asks for the
-  traceback; ``-v`` shows the ``salesmix`` logger's records, ``-q`` no progress lines,
-  and every warning is one line, ``warning: MESSAGE``, without Python's source line;
-* :class:`Heartbeat`: a progress line on stderr every few seconds while a long
-  call runs (a call without a count of steps, which tqdm needs).
+:class:`Parser` (defaults in ``--help``, one-line errors with exit status 2, ``--debug``,
+``-v``, ``-q``), the argparse ``type=`` checks, :func:`run_cli` (the documented exit
+statuses and one-line warnings) and :class:`Heartbeat` (a progress line while a long
+call runs).
 """
 
 from __future__ import annotations

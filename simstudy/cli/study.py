@@ -1,17 +1,7 @@
 """The command line shared by ``experiments.recovery`` and ``experiments.selection``.
 
-Usage::
-
-    python -m experiments.recovery --config FILE [--replications R] [--n-jobs J] [--out DIR]
-                                   [--backend loky|threading|sequential|dask]
-                                   [--scheduler ADDRESS] [--connect-timeout SECONDS]
-                                   [--batch-size B] [--checkpoint-seconds S] [--restart]
-                                   [--no-figures] [-v] [-q] [--debug]
-
-``--backend dask`` runs the batches on a dask.distributed cluster: the scheduler at
-``--scheduler`` (an address such as ``tcp://host:8786`` or a scheduler file), or
-without it a LocalCluster of ``--n-jobs`` worker processes started for the run
-(see docs/cluster.md). dask is an optional extra: ``pip install -e ".[dask]"``.
+Its flags are :func:`simstudy.cli.parsers.study_parser`'s (``--help``); ``--backend dask``
+runs the batches on a dask.distributed cluster (docs/cluster.md).
 """
 
 from __future__ import annotations

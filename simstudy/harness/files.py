@@ -1,19 +1,11 @@
 """What simstudy writes: files whole or not at all, JSON units, JSON-safe values, versions.
 
-One file: a temporary file in the same folder, fsynced, then renamed over the
-target; it gets the permissions a plain ``open(path, "w")`` would give
-(0666 minus the user's umask), not mkstemp's 0600.
-
-Several files as a unit (:func:`write_json_unit`): every file is written to a
-temporary file first, then all are renamed, the companions before the JSON
-document, which holds the SHA-256 of every companion under ``"files"``. A
-failure while writing (a full disk) leaves the previous unit as it was; a kill
-between the renames leaves a mix, which :func:`read_json_unit` refuses: a reader
-never takes the document of one run beside a companion of another for a result,
-it gets one :class:`UnitMismatchError` naming the file.
-A swap of a temporary folder was not chosen because the companions live in
-folders shared with other outputs (``outputs/results.json`` beside
-``outputs/real/``), which cannot be swapped as one.
+One file is written to a fsynced temporary file beside it, then renamed over the target,
+with the mode ``open(path, "w")`` would give. Several files as a unit
+(:func:`write_json_unit`): all are staged first, then renamed, the JSON document last,
+which holds the SHA-256 of every companion; :func:`read_json_unit` refuses a mix left by
+a kill between the renames (:class:`UnitMismatchError`). (The companions share folders
+with other outputs, so a swap of a temporary folder cannot replace them as one.)
 """
 
 from __future__ import annotations

@@ -1,22 +1,11 @@
 """Performance measures of a simulation study, each with its Monte Carlo standard error.
 
-The measures and their Monte Carlo standard errors (MCSE) are those of Morris,
-White & Crowther (2019, Statistics in Medicine 38:2074-2102, table 6) as R's
-rsimsum computes them, over the replications with a finite estimate (and, for
-the measures of a standard error, a finite standard error):
-
-* of the estimates (:func:`parameter_recovery`): bias, empirical SE (the SD of
-  the estimates), MSE and RMSE;
-* of the standard errors and intervals (:func:`standard_error_measures`): the
-  model SE sqrt(mean SE^2), its relative error against the empirical SE (%), the
-  coverage of the intervals, the bias-eliminated coverage (of est +- z SE around
-  the mean estimate) and the rejection rate of theta = 0 (|est| >= z SE);
-* of a choice among candidates (:func:`selection_rates`) and of any 0/1 outcome
-  (:func:`interval_coverage`): the rate, its MCSE and a Wilson 95% interval.
-
-Nothing here knows a model: these are statistics of per-replication results.
-The MCSE of the RMSE is the delta method's, MCSE(MSE) / (2 RMSE). The adjusted
-Rand index is scikit-learn's.
+The measures and their MCSEs are those of Morris, White & Crowther (2019, Statistics in
+Medicine 38:2074-2102, table 6) as R's rsimsum computes them, over the replications with
+a finite estimate (and standard error): of the estimates (:func:`parameter_recovery`),
+of the standard errors and intervals (:func:`standard_error_measures`), of a choice
+(:func:`selection_rates`) and of any 0/1 outcome (:func:`interval_coverage`). The MCSE
+of the RMSE is the delta method's, MCSE(MSE) / (2 RMSE). Nothing here knows a model.
 """
 
 from __future__ import annotations

@@ -1,40 +1,15 @@
 """Run a study: conditions x replications, in parallel, seeded, checkpointed and resumable.
 
 A :class:`Study` is a list of conditions and two functions of its science,
-``generate(condition, rng) -> data`` and ``analyse(condition, data, rng) -> dict``
-(summaries are :mod:`simstudy.harness.simulation`'s). The runner owns everything else:
-
-* seeds: replication r of condition c gets the integer seed
-  :func:`replication_seed` (study seed, c, r), recorded with its result;
-  ``generate`` draws from its child 0 and ``analyse`` from its child 1 (numpy
-  Generators whose ``bit_generator.seed_seq`` is that child). Results are
-  therefore the same for any number of workers, batch size or backend;
-* parallelism: work units are batches of replications of one condition, run
-  where :mod:`simstudy.harness.parallel` says (loky processes, threads, this
-  process, or a dask.distributed cluster) and returned as they complete;
-* checkpoints: a condition's records are rewritten whole (temporary file,
-  then rename) to ``DIR/raw/condition_{id}.csv`` every few seconds while new
-  ones arrive, and at the end; a second run into the same folder reads them
-  back, each record verified by its checksum (:mod:`simstudy.harness.records`; an
-  invalid one is dropped with a warning and recomputed), and runs only the
-  missing replications. ``DIR/study.json`` records what the folder holds and a
-  run with a different study (or records of another seed) refuses to mix into
-  it; a changed ``generate`` or ``analyse`` (their source, or
-  :attr:`Study.version`) is refused unless ``restart=True`` discards the old records;
-* one writer: the run holds an exclusive lock on the folder
-  (:mod:`simstudy.harness.lock`), and checks before every checkpoint that the folder is
-  still the one it locked (not deleted or replaced);
-* errors: a replication that raises is recorded (status ``error``, the message
-  and its seed) and the study goes on; a rerun retries errored replications; a
-  run in which every replication failed raises :class:`StudyFailedError`;
-  warnings of the categories in :attr:`Study.quiet` are silenced in the workers
-  (the study records what they say);
-* failures of the run itself end in one exception naming the path at fault, with
-  every checkpointed record intact: :data:`RUN_ERRORS`; Ctrl-C raises
-  :class:`StudyInterrupted` after saving what finished;
-* progress on stderr (:mod:`simstudy.harness.progress`).
-
-The runner knows no model: it imports nothing of the estimator.
+``generate(condition, rng) -> data`` and ``analyse(condition, data, rng) -> dict``;
+the runner owns everything else (docs/simstudy.md): per-replication seeds
+(:func:`replication_seed`: the same records for any workers, batch size or backend),
+work units run where :mod:`simstudy.harness.parallel` says, checkpoints in
+``DIR/raw/`` verified and resumed (:mod:`simstudy.harness.records`), ``DIR/study.json``
+refusing another study or changed code, one writer per folder
+(:mod:`simstudy.harness.lock`), errors recorded per replication, and every failure of
+the run itself one exception naming the path at fault (:data:`RUN_ERRORS`).
+It imports nothing of the estimator.
 """
 
 from __future__ import annotations
@@ -364,20 +339,14 @@ def run_study(
 ) -> dict[int, pd.DataFrame]:
     """Run every missing replication of ``study`` and checkpoint the records in ``out_dir``.
 
-    ``out_dir``, ``n_jobs``, ``backend``, ``scheduler``, ``batch_size`` and ``progress``
-    are :func:`simstudy.harness.simulation.run_simulation`'s: records of an earlier run
-    of the same study are kept and only the missing (and errored) replications run,
-    under an exclusive lock on the folder; a dask ``scheduler`` is connected to before
-    anything is written, and without one ``n_jobs`` processes of a LocalCluster run;
-    warnings about dropped records go to ``progress`` (None: a
-    :class:`~simstudy.harness.records.RecordWarning`).
+    The other arguments are :func:`simstudy.harness.simulation.run_simulation`'s; warnings
+    about dropped records go to ``progress`` (None: a :class:`.records.RecordWarning`).
 
     Parameters
     ----------
     checkpoint_every : float
-        Seconds between checkpoints: the files of conditions with new records are
-        rewritten when a batch arrives this long after the last one, and at the end
-        (also after Ctrl-C or an exception); 0 writes after every batch.
+        Seconds between checkpoints of the conditions with new records (also at the end,
+        after Ctrl-C or an exception); 0 writes after every batch.
     restart : bool
         Discard the folder's records (and its study.json) and start over, even when
         the folder holds a different or changed study.
@@ -392,27 +361,19 @@ def run_study(
     Raises
     ------
     StudyMismatchError
-        ``out_dir`` holds a different study; :class:`StudyChangedError` (a subclass)
-        when only the code (fingerprint or version) differs.
+        ``out_dir`` holds a different study (:class:`StudyChangedError`: other code).
     StudyLockedError
         Another live process runs in ``out_dir`` (the message names it).
     StudyFolderError
-        ``out_dir`` is unwritable, has a torn study.json, or was deleted or replaced
-        during the run (nothing is written into a replacement).
-    CheckpointError
-        A checkpoint file has no header (0 bytes).
-    CheckpointWriteError
-        A checkpoint could not be written (disk full, read-only); the records of
-        earlier checkpoints are intact.
+        ``out_dir`` is unwritable, has a torn study.json, or was deleted or replaced.
+    CheckpointError, CheckpointWriteError
+        A checkpoint file has no header; a checkpoint could not be written (earlier intact).
     StudyFailedError
         Every replication of the study failed (the message holds the first error).
     StudyInterrupted
         Ctrl-C; every finished replication was saved first.
-    DaskMissingError
-        ``backend="dask"`` without dask.distributed installed (an ImportError).
-    SchedulerUnreachableError
-        No dask scheduler answers at ``scheduler`` within ``connect_timeout`` (a missing
-        scheduler file: at once).
+    DaskMissingError, SchedulerUnreachableError
+        ``backend="dask"`` without dask.distributed; no scheduler answers in time.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")

@@ -1,19 +1,11 @@
 """The one way into a study, as SimDesign's ``runSimulation``: a design and three functions.
 
-:func:`run_simulation` takes a design (one row per condition) and three plain
-functions, and returns one row of summaries per condition (docs/own_study.md)::
-
-    generate(condition, rng) -> data
-    analyse(condition, data, rng) -> dict    # one replication's results
-    summarise(condition, results) -> dict    # one condition's summary (optional)
-
-A design is a DataFrame or a list of dicts, or a list of condition objects (``id``,
-``factors``, ``to_dict()``) passed to the functions as they are. ``rng`` is a Generator
-of its own for every (condition, replication, step). Seeds, workers, checkpoints,
-resume, errors and progress are the runner's (:mod:`simstudy.harness.runner`). Every
-study writes the same ``summary.json``; ``summary.csv`` is its flat view. Replication
-with record seed s had ``default_rng(SeedSequence(s).spawn(2)[i])``, i = 0 for
-``generate``, 1 for ``analyse``.
+:func:`run_simulation` takes a design (a DataFrame, a list of dicts or of condition
+objects) and ``generate(condition, rng)``, ``analyse(condition, data, rng)`` and
+``summarise(condition, results)``, and returns one row of summaries per condition
+(docs/own_study.md); the runner (:mod:`simstudy.harness.runner`) does the rest. The
+replication with record seed s had ``default_rng(SeedSequence(s).spawn(2)[i])``, i = 0
+for ``generate``, 1 for ``analyse``.
 """
 
 from __future__ import annotations

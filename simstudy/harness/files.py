@@ -35,12 +35,8 @@ class UnitMismatchError(ValueError):
 
 
 def write_atomic(path: str | Path, write: Callable[[IO[str]], Any]) -> Path:
-    """Call ``write(handle)`` on a temporary text file, then rename it to ``path``.
-
-    A crash or an exception inside ``write`` leaves any existing ``path`` untouched.
-    The file gets the mode of the one it replaces, or that of a new file under the
-    user's umask (:func:`file_mode`).
-    """
+    """Call ``write(handle)`` on a temporary text file, then rename it to ``path`` (a crash
+    or an exception inside ``write`` leaves ``path`` untouched; mode: :func:`file_mode`)."""
     return _replace_with(path, write, _TEXT)
 
 
@@ -64,11 +60,8 @@ def current_umask() -> int:
 
 
 def file_mode(path: str | Path) -> int:
-    """Permission bits for a file written to ``path``.
-
-    Those of the file it replaces, else what ``open()`` would give a new file:
-    0o666 less the umask. (``mkstemp`` creates its file 0o600 whatever the umask.)
-    """
+    """Permission bits for a file written to ``path``: those of the file it replaces, else
+    0o666 less the umask, as ``open()`` gives (``mkstemp`` gives 0o600 whatever the umask)."""
     try:
         return os.stat(path).st_mode & 0o7777
     except FileNotFoundError:
@@ -127,14 +120,9 @@ def _sha256(data: bytes) -> str:
 def write_json_unit(
     path: str | Path, document: dict[str, Any], companions: Mapping[str, str | bytes]
 ) -> Path:
-    """Write the JSON ``document`` at ``path`` and its ``companions`` as one unit; return ``path``.
-
-    ``companions`` maps paths relative to ``path``'s folder (POSIX, e.g.
-    ``"real/store_segments.csv"``) to their content (text is UTF-8 encoded); the
-    document gets ``"files"``: the SHA-256 of every companion. Every file is written
-    to a temporary file first and only then renamed over its target (the document
-    last), so a failure (a full disk) leaves the previous unit as it was.
-    """
+    """Write the JSON ``document`` at ``path`` and its ``companions`` as one unit (module
+    docstring); return ``path``. ``companions`` maps paths relative to ``path``'s folder
+    (POSIX, e.g. ``"real/store_segments.csv"``) to their content (text is UTF-8 encoded)."""
     path = Path(path)
     if UNIT_KEY in document:
         raise ValueError(f"document already has a {UNIT_KEY!r} key")
@@ -223,12 +211,8 @@ def software_versions() -> dict[str, str]:
 
 
 def check_output_dir(path: str | Path) -> Path:
-    """A folder that exists or can be created, and can be written into; ValueError if not.
-
-    The nearest existing ancestor must be a folder (not a file) in which a file
-    can be created (probed with a temporary file, removed at once), so a run
-    fails before its work instead of after it. Nothing is created.
-    """
+    """A folder that exists or can be created, and can be written into; ValueError if not
+    (probed with a temporary file in the nearest existing ancestor: nothing is created)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ValueError(f"{path} is a file; expected a folder")

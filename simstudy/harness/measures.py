@@ -30,17 +30,8 @@ def adjusted_rand_index(labels_a: ArrayLike, labels_b: ArrayLike) -> float:
 
 
 def misclassification_rate(true_labels: np.ndarray, labels: np.ndarray, perm: np.ndarray) -> float:
-    """Share of stores whose most likely segment is not their true one, after matching.
-
-    Parameters
-    ----------
-    true_labels : ndarray of shape (N,)
-        True segments 0..K-1.
-    labels : ndarray of shape (N,)
-        Estimated segments 0..K-1.
-    perm : ndarray of shape (K,)
-        From :func:`estimator.match_segments`: estimated segment ``perm[c]`` is true segment c.
-    """
+    """Share of stores whose estimated segment (``labels``, (N,)) is not their true one
+    (``true_labels``, (N,)), estimated segment ``perm[c]`` being true segment c (K,)."""
     to_true = np.empty_like(perm)
     to_true[perm] = np.arange(perm.size)
     return float(np.mean(to_true[np.asarray(labels)] != np.asarray(true_labels)))

@@ -51,14 +51,9 @@ class SchedulerUnreachableError(ConnectionError):
 
 
 def exit_with_parent(parent: int) -> None:
-    """A loky worker's initializer: exit as soon as the driver ``parent`` is gone.
-
-    loky has no such mechanism on POSIX: without it, the workers of a driver
-    killed by SIGKILL idle for minutes. It runs as the worker starts, not with
-    its first batch, which a driver killed right after starting its pool never
-    sends. A daemon thread polls the parent PID (it changes when the parent dies
-    and the worker is re-parented).
-    """
+    """A loky worker's initializer: exit as soon as the driver ``parent`` is gone (loky has
+    no such mechanism on POSIX, and a driver killed right after starting its pool never sends
+    a first batch). A daemon thread polls the parent PID, which changes on re-parenting."""
     if os.getppid() != parent:  # gone already
         os._exit(1)
 
@@ -250,11 +245,8 @@ def execute(
 
 def stop(batches: Iterator[Any]) -> None:
     """Close the batch generator: joblib cancels what is running and stops its workers.
-
-    Batches finished but not yet received, and those cancelled, are dropped (they
-    are missing from the checkpoints, so the next run computes them); joblib's
-    warnings about them are not for the user of a study.
-    """
+    Batches not yet received are dropped (the next run computes them), without joblib's
+    warnings about them."""
     with warnings.catch_warnings():
         # "N tasks ... executed but not used", "N tasks ... cancelled"
         warnings.filterwarnings("ignore", category=UserWarning, module=r"joblib\.parallel")

@@ -19,14 +19,8 @@ LOG_SECONDS = 30.0
 
 
 class Progress:
-    """Replications done out of ``total``, ``done`` of them before this run.
-
-    Parameters
-    ----------
-    total, done : int
-    stream : text stream or None
-        None: silent.
-    """
+    """Replications done out of ``total``, ``done`` of them before this run, on ``stream``
+    (None: silent)."""
 
     def __init__(self, total: int, done: int, stream: TextIO | None) -> None:
         self.stream, self.errors = stream, 0

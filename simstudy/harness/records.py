@@ -43,11 +43,8 @@ class RecordWarning(UserWarning):
 
 
 def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """Records as a DataFrame sorted by replication.
-
-    Columns: :data:`RECORD_KEYS`, then the others in order of first appearance, then
-    ``seconds``; so the layout depends only on the set of records, not on their arrival.
-    """
+    """Records as a DataFrame sorted by replication: :data:`RECORD_KEYS`, then the others in
+    order of first appearance, then ``seconds`` (the layout does not depend on arrival)."""
     rows = sorted(records, key=lambda r: r["replication"])
     columns = list(RECORD_KEYS)
     for row in rows:

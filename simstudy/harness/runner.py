@@ -73,15 +73,11 @@ class StudyCondition(Protocol):
 
 @dataclass(frozen=True, eq=False)
 class Study:
-    """A design grid and the functions of its science.
+    """A design grid and the functions of its science (module docstring).
 
-    Every condition (distinct ``id`` values) runs ``replications`` times:
-    ``generate(condition, rng) -> data``, then ``analyse(condition, data, rng)`` returns
-    the replication's flat fields (name -> number, bool or str). ``seed`` is the root of
-    every random stream; ``settings`` anything else that defines the results; both
-    and ``version`` are compared on resume. ``version`` None: a fingerprint of the two
-    functions' source (a change in a function they call is not seen: give a version
-    and change it when results would change). ``quiet``: warning categories silenced
+    ``seed``, ``settings`` (anything else that defines the results) and ``version`` are
+    compared on resume; ``version`` None: a fingerprint of the two functions' source (a
+    change in a function they call is not seen). ``quiet``: warning categories silenced
     while replications run (their content is in the records).
     """
 
@@ -305,12 +301,8 @@ def _checkpointed(out_dir: Path, study: Study, report: Callable[[str], None]) ->
 
 
 def plan_batches(missing: dict[int, list[int]], batch_size: int) -> list[tuple[int, list[int]]]:
-    """Work units: batches of one condition's missing replications, conditions interleaved.
-
-    Interleaving (first batch of every condition, then the second, ...) spreads
-    cheap and expensive conditions over the run, so the time estimate is honest
-    and every condition has results early.
-    """
+    """Work units: batches of one condition's missing replications, conditions interleaved
+    (cheap and expensive ones spread over the run: an honest time estimate, results early)."""
     per_condition = {
         cid: [reps[i : i + batch_size] for i in range(0, len(reps), batch_size)]
         for cid, reps in missing.items()

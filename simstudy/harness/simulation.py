@@ -338,12 +338,8 @@ def simulate(
     connect_timeout: float = CONNECT_SECONDS,
 ) -> SimulationResult:
     """Run ``study`` (:func:`build_study`) into ``out_dir``; summary.json, summary.csv, records.
-
-    The keywords are :func:`run_simulation`'s, with ``checkpoint_every``, ``restart`` and
-    ``connect_timeout`` as :func:`simstudy.harness.runner.run_study`'s, and ``about``:
-    entries added to summary.json (a description, the config). Every study runs through
-    this function.
-    """
+    The keywords are :func:`simstudy.harness.runner.run_study`'s, and ``about``: entries added
+    to summary.json (a description, the config). Every study runs through this function."""
     batch_size = _check_count(batch_size, "batch_size", 1)
     n_jobs = int(n_jobs)
     if n_jobs == 0:
@@ -492,13 +488,9 @@ def _previous_summary(out_dir: Path) -> dict[str, Any] | None:
 def records_wall_seconds(
     previous: Mapping[str, Any] | None, records_before: int, records_after: int, this_run: float
 ) -> float:
-    """Wall seconds of the runs that produced the folder's records (a rerun of a finished
-    study takes seconds; its summary must still say how long the records took).
-
-    ``this_run`` when it started from nothing (or ``previous``, the last summary.json,
-    has no figure); ``previous``'s figure when this run added no record; their sum
-    otherwise. An interrupted run that wrote no summary is not counted.
-    """
+    """Wall seconds of the runs that produced the folder's records: ``this_run``, plus the
+    figure of ``previous`` (the last summary.json) unless this run started from nothing;
+    that figure alone when this run added no record (an interrupted run is not counted)."""
     earlier = None
     if previous is not None:
         run = previous.get("run", {})

@@ -37,15 +37,9 @@ LEVEL = 0.95
 
 @dataclass(frozen=True, eq=False)
 class RealData:
-    """The real-data fit as committed, with the quantities the report recomputes.
-
-    ``results``: outputs/results.json; ``model``: its entry for the chosen K;
-    ``segments``: outputs/real/store_segments.csv (N rows); ``panel``: the data (y
-    (N, T), X (T, 2)); ``stats``: its sufficient statistics (store OLS (N, 2), X'X);
-    ``inference``: the chosen fit's observed information, recomputed; ``se_mismatch``:
-    the largest absolute difference of its standard errors (alpha, beta, pi) from
-    the stored ones.
-    """
+    """The real-data fit as committed (results.json, its ``model`` of the chosen K, the store
+    ``segments``), the data, and what the report recomputes (module docstring); ``se_mismatch``:
+    the largest absolute difference of the recomputed standard errors from the stored ones."""
 
     results: dict[str, Any]
     model: dict[str, Any]
@@ -345,13 +339,8 @@ def _ellipse(centre: np.ndarray, cov: np.ndarray, level: float, **kwargs: Any) -
 
 
 def plot_store_ols(real: RealData) -> Figure:
-    """Store OLS estimates coloured by segment; centres with confidence and store regions.
-
-    Left: every store; dashed, the 95% region where a store of segment c puts its
-    own OLS estimate under the model (b_i ~ N(theta_c, (X'X)^-1)). Right: the centres
-    alone with their 95% confidence ellipses (observed information), framed so that
-    every ellipse is whole (no store is drawn there, so none is cut off).
-    """
+    """Store OLS estimates coloured by segment, with the 95% regions of a segment's stores
+    (b_i ~ N(theta_c, (X'X)^-1)); right: the centres alone, every confidence ellipse whole."""
     labels = real.segments["segment"].to_numpy() - 1
     ols, cov = real.stats.ols, real.inference.full_cov
     store_cov = np.linalg.inv(real.stats.gram)

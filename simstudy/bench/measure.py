@@ -216,13 +216,9 @@ def measure(
     naive_repeat_seconds: float,
     naive_per_iter_hint: Callable[[int], float] | None = None,
 ) -> dict[str, Any]:
-    """One benchmark row: ours and (within ``naive_budget`` seconds, else only estimated) the
-    straightforward EM fitting ``ks`` from the same starts under the same rule.
-
-    Ours is timed ``repeats`` times, the straightforward EM as often as fits in
-    ``naive_repeat_seconds``; ``naive_per_iter_hint`` (K -> seconds per iteration,
-    extrapolated) stands in for its calibration when there is no ``work.y``.
-    """
+    """One benchmark row: ours (``repeats`` times) and, within ``naive_budget`` seconds (else
+    only estimated, by ``naive_per_iter_hint`` without ``work.y``), the straightforward EM
+    fitting ``ks`` from the same starts under the same rule."""
     stats, ks = work.stats, tuple(ks)
 
     def ours() -> Any:

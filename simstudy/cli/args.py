@@ -25,11 +25,8 @@ from ..harness.runner import RUN_ERRORS
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Defaults shown after every option's help; descriptions kept as written (usage blocks).
-
-    An option without a default (None) or an off switch says nothing: its help
-    text says what happens when it is not given.
-    """
+    """Defaults shown after every option's help (not None or an off switch: the help says
+    what happens then); descriptions kept as written."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         if action.default is None or action.default is False:
@@ -159,13 +156,9 @@ def output_dir(text: str) -> Path:
 
 
 def run_cli(main: Callable[[list[str] | None], int], argv: Sequence[str] | None = None) -> int:
-    """Run ``main(argv)`` as a command: one line on stderr and the documented exit status.
-
-    A run error (:data:`~simstudy.harness.runner.RUN_ERRORS`: the folder, a checkpoint,
-    the scheduler) gives status 2; Ctrl-C 130 (a study's line says what was saved);
-    an unexpected exception 1, or its traceback with ``--debug`` among the arguments.
-    ``SystemExit`` passes through.
-    """
+    """Run ``main(argv)`` as a command: one line on stderr and the exit status, 2 for a run
+    error (:data:`~simstudy.harness.runner.RUN_ERRORS`), 130 for Ctrl-C, 1 for an unexpected
+    exception (its traceback with ``--debug``)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if getattr(signal.getsignal(signal.SIGINT), "__module__", None) == "experiments":
         signal.signal(signal.SIGINT, signal.default_int_handler)  # the imports are done

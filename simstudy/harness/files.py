@@ -157,11 +157,8 @@ def read_json(path: str | Path) -> Any:
 
 
 def read_json_unit(path: str | Path) -> dict[str, Any]:
-    """The document :func:`write_json_unit` wrote, its companions checked.
-
-    :class:`UnitMismatchError` when a companion is missing or not the one written with
-    it; ValueError (naming the file) when the document is not valid JSON.
-    """
+    """The document :func:`write_json_unit` wrote, its companions checked
+    (:class:`UnitMismatchError`; ValueError naming the file when it is not valid JSON)."""
     path = Path(path)
     document = read_json(path)
     for name, digest in document.get(UNIT_KEY, {}).items():

@@ -168,12 +168,8 @@ def _is_address(scheduler: str) -> bool:
 
 
 def _cluster_backend(client: Client) -> Any:
-    """joblib's dask backend on ``client``, never falling back to this process.
-
-    joblib runs a ``Parallel`` call in the calling process when its backend
-    reports a single worker thread; a study sent to a cluster runs there
-    whatever the cluster's size, so the backend reports at least 2.
-    """
+    """joblib's dask backend on ``client``, reporting at least 2 workers: joblib runs a
+    call in this process when its backend reports one, and a study sent to a cluster runs there."""
     from joblib._dask import DaskDistributedBackend
 
     class ClusterBackend(DaskDistributedBackend):
@@ -209,13 +205,9 @@ def execute(
     client: Client | None = None,
     stream: TextIO | None = None,
 ) -> Iterator[Any]:
-    """Call ``function(*unit, parent)`` for every unit; yield each result as it completes.
-
-    ``parent`` is this process's PID in a worker (loky workers watch it from their start:
-    :func:`exit_with_parent`), None when the call runs here. With ``backend="dask"``: on
-    ``client`` (connected), or without one on a LocalCluster of ``n_jobs`` processes
-    started here when there are units.
-    """
+    """Call ``function(*unit, parent)`` for every unit; yield each result as it completes
+    (``parent``: this process's PID in a worker, None here). With ``backend="dask"``: on
+    ``client``, or without one on a LocalCluster of ``n_jobs`` processes started here."""
     if backend == "sequential" or (backend != "dask" and n_jobs == 1):
         for unit in units:
             yield function(*unit, None)

@@ -143,10 +143,8 @@ class StudyFailedError(RuntimeError):
 
 
 class StudyInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a run, after every finished replication was saved.
-
-    ``str(err)`` is the line to print: how many replications are saved and how to resume.
-    """
+    """Ctrl-C during a run, after every finished replication was saved (``str(err)``: the
+    line to print)."""
 
     def __init__(self, saved: int, total: int) -> None:
         super().__init__(
@@ -163,10 +161,8 @@ def child_seed(seed: SeedLike, *keys: int) -> np.random.SeedSequence:
 
 
 def replication_seed(study_seed: int, condition_id: int, replication: int) -> int:
-    """The integer seed of one replication: 63 bits of ``child_seed(study_seed, c, r)``.
-
-    ``np.random.SeedSequence(seed)`` then reproduces the replication on its own.
-    """
+    """The integer seed of one replication, 63 bits of ``child_seed(study_seed, c, r)``, from
+    which ``np.random.SeedSequence(seed)`` reproduces the replication on its own."""
     state = child_seed(study_seed, condition_id, replication).generate_state(1, np.uint64)
     return int(state[0] >> np.uint64(1))
 
@@ -203,11 +199,8 @@ def run_batch(
     replications: Sequence[int],
     parent: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Run several replications of one condition (one work unit).
-
-    ``study`` is a :meth:`Study.unit` (no conditions), so a task is cheap to send.
-    ``parent`` is the driver's PID (None: this process).
-    """
+    """Run several replications of one condition (one work unit); ``study`` is a
+    :meth:`Study.unit` (cheap to send), ``parent`` the driver's PID (None: this process)."""
     if parent == os.getpid():  # a thread of the driver (catch_warnings is not thread-safe):
         return [run_replication(study, condition, r) for r in replications]  # its filters
     with silenced(study.quiet):
@@ -276,11 +269,8 @@ def _check_manifest(out_dir: Path, study: Study, restart: bool) -> dict[str, Any
 
 
 def _checkpointed(out_dir: Path, study: Study, report: Callable[[str], None]) -> dict:
-    """Records already in ``out_dir`` per condition id (errored ones left out: they are rerun).
-
-    :class:`StudyMismatchError` when a record's seed is not the study's for it (another
-    study's records, in a folder whose study.json was deleted or copied over).
-    """
+    """Records already in ``out_dir`` per condition id (errored ones left out: they are rerun);
+    :class:`StudyMismatchError` when a record's seed is not the study's (another study's)."""
     records = {}
     for cid in (c.id for c in study.conditions):
         found = read_records(path := raw_path(out_dir, cid), cid, report)
@@ -384,22 +374,17 @@ def run_study(
         if backend == "dask" and scheduler is not None:
             # connected before anything is written
             client = stack.enter_context(dask_client(scheduler, timeout=connect_timeout))
-        lock = _lock(out_dir, progress)
+        try:
+            lock = acquire(out_dir)
+        except OSError as err:
+            raise StudyFolderError(f"cannot use {out_dir}: {err.strerror or err}") from err
         stack.callback(lock.release)
+        if lock.took_over and progress is not None:
+            print(f"{out_dir}: {lock.took_over}", file=progress, flush=True)
         return _run_locked(
             study, lock, n_jobs, backend, client, batch_size, progress, checkpoint_every, restart
         )
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow
-
-
-def _lock(out_dir: Path, progress: TextIO | None) -> FolderLock:
-    try:
-        lock = acquire(out_dir)
-    except OSError as err:
-        raise StudyFolderError(f"cannot use {out_dir}: {err.strerror or err}") from err
-    if lock.took_over and progress is not None:
-        print(f"{out_dir}: {lock.took_over}", file=progress, flush=True)
-    return lock
 
 
 def _run_locked(

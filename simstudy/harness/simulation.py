@@ -69,12 +69,8 @@ def _plain(value: Any, where: str) -> Any:
 
 
 def design_rows(design: pd.DataFrame | Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """A design's rows (columns or keys: the factors) as dicts of plain JSON levels.
-
-    ValueError, one line naming the row and factor at fault: an empty design, rows
-    with different factors, a factor name that is not a string, or a level JSON
-    cannot hold (``np.inf``, NaN, arrays, objects).
-    """
+    """A design's rows (columns or keys: the factors) as dicts of plain JSON levels; ValueError
+    naming the row and factor at fault (empty, ragged, a level JSON cannot hold such as NaN)."""
     if isinstance(design, pd.DataFrame):
         rows: list[Any] = design.to_dict(orient="records")
     elif isinstance(design, Mapping) or isinstance(design, str | bytes):
@@ -282,13 +278,9 @@ def build_study(
     version: str | None = None,
     quiet: tuple[type[Warning], ...] = (),
 ) -> Study:
-    """The runner's :class:`~simstudy.harness.runner.Study` of a design and two functions.
-
-    ``settings``: what else defines the results (compared on resume; default
-    ``{"kind": "run_simulation"}``); ``version``: of ``generate`` and ``analyse``
-    (default: a fingerprint of their source); ``quiet``: warning categories silenced in
-    the workers. The other arguments are :func:`run_simulation`'s, checked the same way.
-    """
+    """The runner's :class:`~simstudy.harness.runner.Study` of a design and two functions;
+    the arguments are :func:`run_simulation`'s and the Study's (``settings`` default:
+    :data:`DEFAULT_SETTINGS`)."""
     for label, fn in (("generate", generate), ("analyse", analyse)):
         if not callable(fn):
             raise ValueError(f"{label} must be a function, got {type(fn).__name__}")

@@ -71,13 +71,8 @@ class RealData:
 
 
 def load_real(results_path: Path, segments_path: Path, data_path: Path) -> RealData:
-    """Read the committed real-data outputs and recompute the store OLS and the covariance.
-
-    ValueError when results.json was not fitted to this data file (N, T differ) or the
-    store segments file does not list its stores in order;
-    :class:`~simstudy.harness.files.UnitMismatchError` (naming the file) when the segments
-    file is not the one written with results.json.
-    """
+    """Read the committed real-data outputs and recompute the store OLS and the covariance;
+    ValueError (a UnitMismatchError too) when the files do not belong together."""
     results = read_json_unit(results_path)
     k = int(results["chosen_K"])
     model = next(m for m in results["models"] if int(m["K"]) == k)

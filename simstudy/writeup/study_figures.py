@@ -252,12 +252,8 @@ def plot_rmse(summaries: Sequence[Summary], out_dir: Path) -> list[Path]:
 
 
 def plot_coverage(summary: Summary, out_dir: Path) -> list[Path]:
-    """Interval coverage and mean SE / SD per parameter, both SE kinds, for one condition.
-
-    Left: coverage with Wilson 95% Monte Carlo intervals, and the band in which a calibrated
-    interval falls with 95% probability (quantiles of Binomial(R, 0.95) / R); right: mean
-    SE over the SD of the estimates (1 = right size).
-    """
+    """Interval coverage (Wilson 95% MC intervals, and the band of Binomial(R, 0.95) / R) and
+    mean SE / SD per parameter, both SE kinds, for one condition."""
     rows = summary["recovery"]
     names = [r["parameter"] for r in rows]
     y = np.arange(len(names))[::-1]  # first parameter on top

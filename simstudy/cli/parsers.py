@@ -1,10 +1,8 @@
 """The command lines of the entry points (experiments/*.py): every flag, checked as parsed.
 
-Each ``*_parser(description)`` returns the :class:`simstudy.cli.args.Parser` of one
-``python -m experiments.NAME``: one line naming the flag for a bad value (exit 2),
-defaults shown by ``--help``. A command's flags are a table, one row a flag:
-(name, help, argparse keywords). The entry points pass their module docstring as the
-description, parse, call the library and print.
+Each ``*_parser(description)`` is the :class:`simstudy.cli.args.Parser` of one
+``python -m experiments.NAME``, its flags a table, one row a flag: (name, help, argparse
+keywords).
 """
 
 from __future__ import annotations

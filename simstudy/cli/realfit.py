@@ -1,11 +1,8 @@
-"""The real-data fit: load, fit every K, standard errors, results.json, store segments, tables.
+"""The real-data fit (``python -m experiments.fit_real``; :func:`run_fit` is the whole command).
 
-Every K gets observed-information and naive standard errors and 95% intervals
-(docs/inference.md); a bootstrap for the chosen K on request. The error SD may be
-fixed at 1 (the assignment's model), common or per segment; a wide file's empty
-cells may be weeks not observed; a long file (store, week, sales, price, extra
-regressors) is detected from its header (docs/extensions.md). Run by
-``python -m experiments.fit_real``; :func:`run_fit` is the whole command.
+Every K with observed-information and naive standard errors (docs/inference.md), a bootstrap
+on request; sigma fixed, common or per segment, missing weeks, long files, formulas and
+concomitants (docs/extensions.md); results.json, the store segments and the tables.
 """
 
 from __future__ import annotations

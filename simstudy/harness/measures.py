@@ -92,21 +92,9 @@ def mcse_sd(sd: float, n: int) -> float:
 
 
 def parameter_recovery(estimates: ArrayLike, truth: float) -> dict[str, float]:
-    """Measures of the estimates of one parameter, each with its Monte Carlo SE.
-
-    Parameters
-    ----------
-    estimates : array-like of shape (R,)
-        One estimate per replication (NaN entries are dropped).
-    truth : float
-
-    Returns
-    -------
-    dict
-        ``true, n, mean``; ``bias, mcse_bias``; ``sd, mcse_sd`` (the empirical SE,
-        :func:`mcse_sd`); ``mse, mcse_mse``; ``rmse, mcse_rmse``. NaN where
-        undefined (no estimate; an SD of one estimate).
-    """
+    """Measures of the estimates (R,) of one parameter (NaN entries dropped) against
+    ``truth``: ``true, n, mean``, and ``bias``, ``sd`` (the empirical SE), ``mse`` and
+    ``rmse`` each with its ``mcse_``; NaN where undefined (no estimate; an SD of one)."""
     values = _finite(estimates)
     n = values.size
     nan = float("nan")

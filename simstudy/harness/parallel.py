@@ -1,11 +1,8 @@
 """Where a study's work units run: this process, joblib's loky processes or threads, or dask.
 
-:func:`execute` runs work units (function calls) and yields their results as they
-complete; :func:`stop` cancels what is left. With ``backend="dask"`` the units go to
-a dask.distributed cluster through joblib's dask backend (:func:`dask_client`); a
-unit whose worker dies is rerun by dask on another worker and its result arrives once.
-A loky worker exits within :data:`WATCHDOG_SECONDS` when the driver dies, even by
-``kill -9`` (:func:`exit_with_parent`).
+:func:`execute` yields the units' results as they complete, :func:`stop` cancels the rest;
+with dask, a unit whose worker dies is rerun on another (:func:`dask_client`). A loky worker
+exits when the driver dies, even by ``kill -9`` (:func:`exit_with_parent`).
 """
 
 from __future__ import annotations
@@ -91,12 +88,9 @@ def dask_client(
 ) -> Iterator[Client]:
     """A dask.distributed client to run a study on; what it opens is closed on exit.
 
-    ``scheduler``: the address of a running scheduler (``tcp://host:8786``), the JSON
-    file a scheduler writes with ``--scheduler-file``, or a connected ``Client`` (used
-    as it is, left open); None starts a ``LocalCluster`` of ``n_workers`` processes
-    with one thread each. :class:`DaskMissingError` without dask.distributed;
-    :class:`SchedulerUnreachableError` when no dask scheduler answers within ``timeout``
-    seconds (nothing listening, another kind of server, a file that holds no address).
+    ``scheduler``: an address (``tcp://host:8786``), a ``--scheduler-file`` JSON, a connected
+    ``Client`` (left open), or None: a ``LocalCluster`` of ``n_workers`` one-thread processes.
+    :class:`SchedulerUnreachableError` when no dask scheduler answers within ``timeout`` s.
     """
     distributed = import_distributed()
     import dask

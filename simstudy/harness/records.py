@@ -138,11 +138,9 @@ def read_records(
 ) -> list[dict[str, Any]]:
     """The valid records of a checkpoint file as written, without the checksum ([] if absent).
 
-    A record of another condition than ``condition_id`` (when given) is invalid; a
-    replication found twice keeps its first record. ``on_invalid`` gets one line per
-    dropped record (file, line, reason; default: a :class:`RecordWarning`).
-    :class:`CheckpointError` when the file has no header (0 bytes or cut inside it),
-    one without the runner's fields, or one its records were not written under.
+    A record of another condition than ``condition_id`` is invalid; a replication found twice
+    keeps its first record. ``on_invalid`` gets one line per dropped record (default: a
+    :class:`RecordWarning`); :class:`CheckpointError` when the header is missing or wrong.
     """
     path = Path(path)
     if not path.is_file():

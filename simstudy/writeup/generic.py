@@ -1,9 +1,8 @@
 """Tables and figures of any study's per-condition summaries, by design factor.
 
-For a study of your own (:func:`simstudy.run_simulation`): a summary frame (a row per
-condition, the design factors, then the summary's fields, every numeric one a statistic)
-as a table (:func:`factor_table`), one statistic against a factor (:func:`plot_statistic`),
-and both written into the study folder (:func:`write_generic_report`).
+For a study of your own (:func:`simstudy.run_simulation`): its summaries as a table
+(:func:`factor_table`), one statistic against a factor (:func:`plot_statistic`), and both
+written into the study folder (:func:`write_generic_report`).
 """
 
 from __future__ import annotations

@@ -1,15 +1,10 @@
 """The real-data part of the report: segment profiles, model comparison and four figures.
 
-Read from the committed outputs: ``outputs/results.json`` (estimates, criteria,
-standard errors and intervals of every K) and ``outputs/real/store_segments.csv``
-(every store's posteriors under the chosen K). Recomputed here, because they
-are not stored: every store's own OLS estimate (alpha_i, beta_i) from the data
-file (one least-squares pass, :func:`estimator.panel.sufficient_stats`), and the
-full observed-information covariance of the chosen fit
-(:func:`estimator.observed_information_se` at the stored estimates;
-results.json keeps only its standard errors, which the recomputation must
-reproduce, see :attr:`RealData.se_mismatch`), used for the confidence ellipses
-and the bands of the demand curves.
+Read from the committed ``outputs/results.json`` and ``outputs/real/store_segments.csv``;
+recomputed, because they are not stored: every store's own OLS estimate (alpha_i, beta_i)
+(:func:`estimator.panel.sufficient_stats`) and the chosen fit's full observed-information
+covariance (for the ellipses and the demand bands), whose standard errors must reproduce
+the stored ones (:attr:`RealData.se_mismatch`).
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """The figures of a study, drawn from its summaries (and, for the error boxplots, its records).
 
-Nested-loop plots of the hit rates (:func:`nested_loop`, one per group of criteria), RMSE
-against N, coverage of one condition, the chosen K, and estimation errors. Each is saved as
-PNG and PDF with a manifest ``STEM.json`` of what it shows (:func:`save_figure`), from which
-the report writes its caption.
+Each is saved as PNG and PDF with a manifest ``STEM.json`` of what it shows
+(:func:`save_figure`), from which the report writes its caption.
 """
 
 from __future__ import annotations

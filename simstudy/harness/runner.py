@@ -171,13 +171,8 @@ def run_replication(study: Study, condition: StudyCondition, replication: int) -
     """Generate, analyse and record one replication; an exception becomes an error record."""
     seed = replication_seed(study.seed, condition.id, replication)
     root = np.random.SeedSequence(seed)
-    record: dict[str, Any] = {
-        "condition_id": condition.id,
-        "replication": replication,
-        "seed": seed,
-        "status": "ok",
-        "error": "",
-    }
+    own = (condition.id, replication, seed, "ok", "")  # the runner's fields, RECORD_KEYS
+    record: dict[str, Any] = dict(zip(RECORD_KEYS, own, strict=True))
     started = time.perf_counter()
     try:
         data = study.generate(condition, np.random.default_rng(child_seed(root, 0)))

@@ -179,12 +179,8 @@ def model_comparison(results: dict[str, Any], name: str = "real_model_comparison
 def estimates(
     model: dict[str, Any], methods: list[str] | None = None, name: str = "real_estimates"
 ) -> Table:
-    """One model's estimates with each method's standard error and interval.
-
-    A row per segment and parameter (an estimated sigma: per segment, or once, segment
-    "all", when common); per method in ``model["standard_errors"]`` (all by default):
-    the SE and its interval (a percentile interval for the bootstrap).
-    """
+    """One model's estimates, a row per segment and parameter (a common sigma once, segment
+    "all"), with the SE and interval of each of ``methods`` (default: every one it has)."""
     ses = model.get("standard_errors", {})
     methods = [m for m in (methods or list(ses)) if m in ses]
     k, mode = int(model["K"]), model.get("sigma_mode", "fixed")

@@ -119,12 +119,9 @@ def nesting(summaries: Sequence[Summary]) -> list[str]:
 
 
 def nested_loop(summaries: Sequence[Summary], methods: Sequence[str], title: str) -> Figure:
-    """Hit rates of ``methods`` over every condition in nested order, with Wilson 95% bands.
-
-    Conditions run along x in the lexicographic order of :func:`nesting`, each method a
-    step line with its band shaded, and below one staircase per factor gives its level
-    (Rücker & Schwarzer 2014, "Presenting simulation results in a nested loop plot").
-    """
+    """Hit rates of ``methods`` over every condition in the nested order of :func:`nesting`,
+    with Wilson 95% bands, and below one staircase per factor giving its level (Rücker &
+    Schwarzer 2014, "Presenting simulation results in a nested loop plot")."""
     order = nesting(summaries)
     conds = sorted(summaries, key=lambda s: [sort_key(s["factors"][f]) for f in order])
     edges = np.arange(len(conds) + 1)

@@ -183,12 +183,8 @@ def _describe(client: Client, stream: TextIO | None) -> None:
         client.wait_for_workers(1)
     if stream is not None:
         threads = client.nthreads()
-        print(
-            f"dask: {len(threads)} workers, {sum(threads.values())} threads, "
-            f"scheduler {client.scheduler.address}",
-            file=stream,
-            flush=True,
-        )
+        workers = f"dask: {len(threads)} workers, {sum(threads.values())} threads"
+        print(f"{workers}, scheduler {client.scheduler.address}", file=stream, flush=True)
 
 
 def execute(

@@ -214,11 +214,9 @@ def write_generic_report(
         if lines is None:
             lines = next((f for f in moving if f != x), None)
         # every figure is drawn before anything is written: a bad x or lines writes nothing
+        by_x = f"_by_{_file_stem(x)}"
         drawn = [
-            (
-                f"{_file_stem(stat)}_by_{_file_stem(x)}",
-                plot_statistic(frame, factors, stat, x, lines),
-            )
+            (_file_stem(stat) + by_x, plot_statistic(frame, factors, stat, x, lines))
             for stat in statistics(frame, factors)
         ]
     tables = out_dir / "tables"

@@ -50,9 +50,7 @@ def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     for row in rows:
         columns.extend(key for key in row if key not in columns and key != "seconds")
     frame = pd.DataFrame(rows)
-    if not len(frame):
-        return frame
-    return frame[[*columns, "seconds"]]
+    return frame[[*columns, "seconds"]] if len(frame) else frame
 
 
 def _field(value: Any) -> str:

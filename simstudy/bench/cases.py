@@ -325,16 +325,6 @@ def run_probes(settings: Settings, base_env: dict[str, str]) -> list[dict[str, A
 # -- where the time of one iteration goes -------------------------------------
 
 
-def by_hand(resid: np.ndarray) -> np.ndarray:
-    """The standard normal log-density written out (for the breakdown only)."""
-    return -0.5 * resid * resid - 0.5 * np.log(2.0 * np.pi)
-
-
-def posteriors_of(joint: np.ndarray) -> np.ndarray:
-    """Posteriors from log joint densities (N, K) via logsumexp."""
-    return np.exp(joint - logsumexp(joint, axis=1)[:, None])
-
-
 def iteration_breakdown(repeats: int = 200, timings: int = 3) -> list[dict[str, Any]]:
     """Microseconds of the pieces of one iteration on the real panel, K = 4: the
     straightforward EM's, and ours (sweep plus M-step) with R = 1 and R = 10 restarts."""
@@ -367,14 +357,16 @@ def iteration_breakdown(repeats: int = 200, timings: int = 3) -> list[dict[str, 
     pieces: list[tuple[str, str, Callable[[], Any], int]] = [
         (sf, "residuals y - X theta (N x T x K)", loop(lambda: y[:, :, None] - means[None]), 1),
         (sf, "scipy.stats.norm.logpdf (N x T x K)", loop(lambda: norm.logpdf(resid)), 1),
-        (sf, "(same density by hand: -r^2/2 - log(2 pi)/2)", loop(lambda: by_hand(resid)), 1),
+        (sf, "(same density by hand: -r^2/2 - log(2 pi)/2)",
+         loop(lambda: -0.5 * resid * resid - 0.5 * np.log(2.0 * np.pi)), 1),
         (sf, "sum over weeks", loop(lambda: dens.sum(axis=1)), 1),
-        (sf, "logsumexp and posteriors", loop(lambda: posteriors_of(joint)), 1),
+        (sf, "logsumexp and posteriors",
+         loop(lambda: np.exp(joint - logsumexp(joint, axis=1)[:, None])), 1),
         (sf, "M-step: stacked weighted least squares", loop(m_step), 1),
         (sf, "whole iteration (E + M)", loop(naive_iteration), 1),
         ("ours", "whole iteration (sweep + M-step), R = 1", ours(1), 1),
         ("ours", "whole iteration (sweep + M-step), R = 10", ours(10), 10),
-    ]
+    ]  # fmt: skip
     rows = []
     for who, what, fn, restarts in pieces:
         seconds, _, _ = timed(fn, timings)

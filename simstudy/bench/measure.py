@@ -103,17 +103,12 @@ def in_memory_workload(y: np.ndarray, X: np.ndarray, repeats: int) -> Workload:
     return Workload(stats=stats, X=X, y=y, pass_seconds=seconds)
 
 
-def _truth_arrays(truth: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
-    theta, pi = (np.asarray(truth[key], dtype=float) for key in ("theta", "pi"))
-    return theta, pi, float(truth.get("sigma", 1.0))
-
-
 def generate_y(
     truth: dict[str, Any], prices: np.ndarray, n_stores: int, seed: np.random.SeedSequence
 ) -> np.ndarray:
     """Log sales of ``n_stores`` synthetic stores, shape (N, T) (simstudy's generator)."""
-    theta, pi, sigma = _truth_arrays(truth)
-    panel, _ = generate_panel(Truth(theta, pi, sigma), prices, n_stores, seed)
+    truth_ = Truth(truth["theta"], truth["pi"], float(truth.get("sigma", 1.0)))
+    panel, _ = generate_panel(truth_, prices, n_stores, seed)
     return panel.y
 
 
@@ -221,13 +216,9 @@ def measure(
     naive_repeat_seconds: float,
     naive_per_iter_hint: Callable[[int], float] | None = None,
 ) -> dict[str, Any]:
-    """One benchmark row: ours and (within ``naive_budget`` seconds, else only estimated) the
-    straightforward EM fitting ``ks`` from the same starts under the same rule.
-
-    Ours is timed ``repeats`` times, the straightforward EM as often as fits in
-    ``naive_repeat_seconds``; ``naive_per_iter_hint`` (K -> seconds per iteration,
-    extrapolated) stands in for its calibration when there is no ``work.y``.
-    """
+    """One benchmark row: ours (``repeats`` times) and, within ``naive_budget`` seconds (else
+    only estimated, by ``naive_per_iter_hint`` without ``work.y``), the straightforward EM
+    fitting ``ks`` from the same starts under the same rule."""
     stats, ks = work.stats, tuple(ks)
 
     def ours() -> Any:

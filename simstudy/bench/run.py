@@ -76,9 +76,7 @@ def run_benchmark(
     result["models"] = case_models(settings)
     for study in COMMITTED_STUDIES:
         result[study] = committed_study_run(OUTPUTS / study)
-    result["breakdown"] = (
-        iteration_breakdown(2, 1) if settings.quick else iteration_breakdown(300, 3)
-    )
+    result["breakdown"] = iteration_breakdown(*((2, 1) if settings.quick else (300, 3)))
     meta.update(
         load_end=load_average(), seconds=time.perf_counter() - started, max_rss_mb=max_rss_mb()
     )

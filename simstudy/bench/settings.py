@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,7 +82,8 @@ class Settings:
 
 def default_settings(quick: bool = False) -> Settings:
     """The full benchmark, or with ``quick`` a smoke run of a few seconds."""
-    rules = _unique_rules([LIBRARY_RULE, _config_rule(), BRIEF_STUDY_RULE])
+    candidates = (LIBRARY_RULE, _config_rule(), BRIEF_STUDY_RULE)
+    rules = tuple(dict.fromkeys(rule for rule in candidates if rule is not None))
     if not quick:
         return Settings(rules=rules)
     return Settings(
@@ -92,14 +92,6 @@ def default_settings(quick: bool = False) -> Settings:
         rules=(BRIEF_STUDY_RULE,), n_values=(300, 1000), n_init_synth=2, t_values=(26, 52),
         k_values=(2,), n_case4=300, million_probe=False, study_jobs=(1, 2), blrt_n_boot=19,
     )  # fmt: skip
-
-
-def _unique_rules(rules: Sequence[tuple[float, int] | None]) -> tuple[tuple[float, int], ...]:
-    out: list[tuple[float, int]] = []
-    for rule in rules:
-        if rule is not None and rule not in out:
-            out.append(rule)
-    return tuple(out)
 
 
 def real_like_config() -> dict[str, Any] | None:

@@ -1,20 +1,9 @@
 """Command-line flags checked the same way by every entry point.
 
-* :class:`Parser`: an ``argparse.ArgumentParser`` whose ``--help`` shows every
-  default, whose errors are one line (``prog: error: argument --k: expected an
-  integer >= 1, got '0'``, exit status 2) and which has ``--debug``, ``-v`` and ``-q``;
-* argparse ``type=`` checks: :func:`positive_int`, :func:`non_negative_int`,
-  :func:`positive_float`, :func:`non_negative_float`, :func:`n_jobs`,
-  :func:`data_file`, :func:`existing_dir`, :func:`output_dir` (a folder that can
-  be created and written: not under a file, not read-only;
-  :func:`simstudy.harness.files.check_output_dir`);
-* :func:`run_cli`: runs a ``main(argv)`` with the documented exit statuses: a run
-  error (folder, checkpoint, scheduler) is one line and status 2, Ctrl-C one line
-  and 130, an unexpected exception one line and 1 unless ``--debug`` asks for the
-  traceback; ``-v`` shows the ``salesmix`` logger's records, ``-q`` no progress lines,
-  and every warning is one line, ``warning: MESSAGE``, without Python's source line;
-* :class:`Heartbeat`: a progress line on stderr every few seconds while a long
-  call runs (a call without a count of steps, which tqdm needs).
+:class:`Parser` (defaults in ``--help``, one-line errors with exit status 2, ``--debug``,
+``-v``, ``-q``), the argparse ``type=`` checks, :func:`run_cli` (the documented exit
+statuses and one-line warnings) and :class:`Heartbeat` (a progress line while a long
+call runs).
 """
 
 from __future__ import annotations
@@ -36,11 +25,8 @@ from ..harness.runner import RUN_ERRORS
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Defaults shown after every option's help; descriptions kept as written (usage blocks).
-
-    An option without a default (None) or an off switch says nothing: its help
-    text says what happens when it is not given.
-    """
+    """Defaults shown after every option's help (not None or an off switch: the help says
+    what happens then); descriptions kept as written."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         if action.default is None or action.default is False:
@@ -170,13 +156,9 @@ def output_dir(text: str) -> Path:
 
 
 def run_cli(main: Callable[[list[str] | None], int], argv: Sequence[str] | None = None) -> int:
-    """Run ``main(argv)`` as a command: one line on stderr and the documented exit status.
-
-    A run error (:data:`~simstudy.harness.runner.RUN_ERRORS`: the folder, a checkpoint,
-    the scheduler) gives status 2; Ctrl-C 130 (a study's line says what was saved);
-    an unexpected exception 1, or its traceback with ``--debug`` among the arguments.
-    ``SystemExit`` passes through.
-    """
+    """Run ``main(argv)`` as a command: one line on stderr and the exit status, 2 for a run
+    error (:data:`~simstudy.harness.runner.RUN_ERRORS`), 130 for Ctrl-C, 1 for an unexpected
+    exception (its traceback with ``--debug``)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if getattr(signal.getsignal(signal.SIGINT), "__module__", None) == "experiments":
         signal.signal(signal.SIGINT, signal.default_int_handler)  # the imports are done

@@ -1,10 +1,8 @@
 """The command lines of the entry points (experiments/*.py): every flag, checked as parsed.
 
-Each ``*_parser(description)`` returns the :class:`simstudy.cli.args.Parser` of one
-``python -m experiments.NAME``: one line naming the flag for a bad value (exit 2),
-defaults shown by ``--help``. A command's flags are a table, one row a flag:
-(name, help, argparse keywords). The entry points pass their module docstring as the
-description, parse, call the library and print.
+Each ``*_parser(description)`` is the :class:`simstudy.cli.args.Parser` of one
+``python -m experiments.NAME``, its flags a table, one row a flag: (name, help, argparse
+keywords).
 """
 
 from __future__ import annotations
@@ -84,10 +82,8 @@ def study_parser(kind: str) -> Parser:
         ("--checkpoint-seconds", "seconds between checkpoints of raw/ (0: after every batch)",
          {"metavar": "S", "type": non_negative_float, "default": CHECKPOINT_SECONDS}),
         ("--restart", "discard the results folder's records and start over (also when its study "
-                      "changed)",
-         {**SWITCH}),
-        ("--no-figures", "tables only, no figures",
-         {**SWITCH}),
+                      "changed)", SWITCH),
+        ("--no-figures", "tables only, no figures", SWITCH),
     ]  # fmt: skip
     description = f"Run a Monte Carlo {kind} study from a JSON config (docs/simstudy.md)."
     return parser_of(kind, flags, description)
@@ -100,14 +96,11 @@ def fit_real_parser(description: str | None = None) -> Parser:
          {"metavar": "PATH", "type": data_file, "default": str(REAL_DATA)}),
         ("--k", "numbers of segments to fit",
          {"metavar": "K", "type": positive_int, "nargs": "+", "default": [1, 2, 3, 4]}),
-        ("--n-init", "EM starts per K",
-         {"type": positive_int, "default": DEFAULT_N_INIT}),
+        ("--n-init", "EM starts per K", {"type": positive_int, "default": DEFAULT_N_INIT}),
         ("--tol", "relative change in log-likelihood at which EM hands over to Newton polishing",
          {"type": positive_float, "default": DEFAULT_TOL}),
-        ("--max-iter", "EM iterations",
-         {"type": positive_int, "default": DEFAULT_MAX_ITER}),
-        ("--seed", "seed of the starts",
-         {"type": non_negative_int, "default": REAL_FIT_SEED}),
+        ("--max-iter", "EM iterations", {"type": positive_int, "default": DEFAULT_MAX_ITER}),
+        ("--seed", "seed of the starts", {"type": non_negative_int, "default": REAL_FIT_SEED}),
         ("--init", "starting values: all schemes in turn, k-means++, small groups, random stores "
                    "or random partitions",
          {"choices": INIT_METHODS, "default": DEFAULT_INIT}),
@@ -164,25 +157,21 @@ def baselines_parser(description: str | None = None) -> Parser:
 def benchmark_parser(description: str | None = None) -> Parser:
     """The options of ``python -m experiments.benchmark``."""
     flags: Flags = [
-        ("--quick", "fast smoke run (small cases)",
-         {**SWITCH}),
+        ("--quick", "fast smoke run (small cases)", SWITCH),
         out(str(BENCH_OUT), "output folder"),
         ("--repeats", "timed runs per case (median); default: the settings' (fewer with --quick)",
          {"metavar": "R", "type": positive_int}),
         ("--naive-budget", "seconds a straightforward run may take (cases 3-4); default: the "
                            "settings'",
          {"metavar": "S", "type": positive_float}),
-        ("--study", "also run case 5 (the whole real_like study)",
-         {**SWITCH}),
+        ("--study", "also run case 5 (the whole real_like study)", SWITCH),
         ("--study-replications", "replications of case 5; default: the config's",
          {"metavar": "R", "type": positive_int}),
         ("--blas-threads", "BLAS threads of this process (threadpoolctl; 0: leave BLAS as it is)",
          {"metavar": "T", "type": non_negative_int, "default": 1}),
-        ("--seed", "seed of data and starts",
-         {"type": non_negative_int, "default": BENCH_SEED}),
+        ("--seed", "seed of data and starts", {"type": non_negative_int, "default": BENCH_SEED}),
         ("--refresh-studies", "only re-read the committed studies' wall times into the existing "
-                              "results",
-         {**SWITCH}),
+                              "results", SWITCH),
         # internal: one timed probe in a fresh process (run by the benchmark itself)
         ("--probe-n", argparse.SUPPRESS,
          {"type": positive_int}),
@@ -197,14 +186,12 @@ def report_parser(description: str | None = None) -> Parser:
     flags: Flags = [
         out(str(OUTPUTS / "report"), "report folder"),
         ("--rerun-baselines", "run (or resume) python -m experiments.baselines into "
-                              "outputs/baselines first",
-         {**SWITCH}),
+                              "outputs/baselines first", SWITCH),
         ("--baseline-replications", "replications of the baseline study (with --rerun-baselines)",
          {"metavar": "R", "type": positive_int, "default": DEFAULT_REPLICATIONS}),
         workers("workers for --rerun-baselines"),
         ("--rebuild-studies", "first rewrite each committed study's tables and figures from its "
-                              "summary and raw records (no refitting)",
-         {**SWITCH}),
+                              "summary and raw records (no refitting)", SWITCH),
     ]  # fmt: skip
     return parser_of("report", flags, description)
 
@@ -212,26 +199,17 @@ def report_parser(description: str | None = None) -> Parser:
 def restarts_parser(description: str | None = None) -> Parser:
     """The options of ``python -m experiments.restarts``."""
     flags: Flags = [
-        ("--data", "real panel",
-         {"type": data_file, "default": str(REAL_DATA)}),
-        ("--k", "K values",
-         {"type": positive_int, "nargs": "+", "default": [2, 3, 4]}),
-        ("--n-init", "starts",
-         {"type": positive_int, "nargs": "+", "default": [10, 20, 50, 100]}),
-        ("--init", "schemes",
-         {"nargs": "+", "default": [DEFAULT_INIT, "kmeans++"]}),
-        ("--tol", "tol",
-         {"type": positive_float, "nargs": "+", "default": [1e-8]}),
-        ("--seeds", "fits per setting",
-         {"type": positive_int, "default": 40}),
-        ("--per-scheme", "search starts",
-         {"type": positive_int, "default": 500}),
-        ("--hard-seeds", "hard-case fits",
-         {"type": positive_int, "default": 20}),
+        ("--data", "real panel", {"type": data_file, "default": str(REAL_DATA)}),
+        ("--k", "K values", {"type": positive_int, "nargs": "+", "default": [2, 3, 4]}),
+        ("--n-init", "starts", {"type": positive_int, "nargs": "+", "default": [10, 20, 50, 100]}),
+        ("--init", "schemes", {"nargs": "+", "default": [DEFAULT_INIT, "kmeans++"]}),
+        ("--tol", "tol", {"type": positive_float, "nargs": "+", "default": [1e-8]}),
+        ("--seeds", "fits per setting", {"type": positive_int, "default": 40}),
+        ("--per-scheme", "search starts", {"type": positive_int, "default": 500}),
+        ("--hard-seeds", "hard-case fits", {"type": positive_int, "default": 20}),
         ("--hard", "best-known maxima of the hard-case suite (python -m experiments.hard_cases)",
          {"type": data_file, "default": "tests/data/hard_cases.json"}),
-        ("--seed", "root seed of the fits",
-         {"type": non_negative_int, "default": REAL_FIT_SEED}),
+        ("--seed", "root seed of the fits", {"type": non_negative_int, "default": REAL_FIT_SEED}),
         workers(),
         out(str(OUTPUTS / "restarts"), "folder (real/ and hard_cases/ study folders)"),
     ]  # fmt: skip
@@ -245,12 +223,9 @@ def sigma_calibration_parser(description: str | None = None) -> Parser:
          {"metavar": "PATH", "type": data_file, "default": str(REAL_DATA)}),
         ("--truth-dir", "folder holding real_sigma_common/ and real_sigma_segment/ results.json",
          {"metavar": "DIR", "type": existing_dir, "default": str(OUTPUTS)}),
-        ("--reps", "replications per sigma mode",
-         {"type": positive_int, "default": 1000}),
-        ("--n-init", "EM starts per fit",
-         {"type": positive_int, "default": 5}),
-        ("--seed", "seed of the study",
-         {"type": non_negative_int, "default": REAL_FIT_SEED}),
+        ("--reps", "replications per sigma mode", {"type": positive_int, "default": 1000}),
+        ("--n-init", "EM starts per fit", {"type": positive_int, "default": 5}),
+        ("--seed", "seed of the study", {"type": non_negative_int, "default": REAL_FIT_SEED}),
         workers(),
         out(str(OUTPUTS / "sigma_calibration"), "output folder"),
     ]  # fmt: skip

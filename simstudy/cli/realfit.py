@@ -1,11 +1,8 @@
-"""The real-data fit: load, fit every K, standard errors, results.json, store segments, tables.
+"""The real-data fit (``python -m experiments.fit_real``; :func:`run_fit` is the whole command).
 
-Every K gets observed-information and naive standard errors and 95% intervals
-(docs/inference.md); a bootstrap for the chosen K on request. The error SD may be
-fixed at 1 (the assignment's model), common or per segment; a wide file's empty
-cells may be weeks not observed; a long file (store, week, sales, price, extra
-regressors) is detected from its header (docs/extensions.md). Run by
-``python -m experiments.fit_real``; :func:`run_fit` is the whole command.
+Every K with observed-information and naive standard errors (docs/inference.md), a bootstrap
+on request; sigma fixed, common or per segment, missing weeks, long files, formulas and
+concomitants (docs/extensions.md); results.json, the store segments and the tables.
 """
 
 from __future__ import annotations
@@ -66,11 +63,8 @@ RESERVED_NAMES = frozenset(
 
 def sha256(path: Path) -> str:
     """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def load_data(
@@ -155,12 +149,8 @@ def standard_errors(
 
 
 def data_summary(panel: Data, data_path: Path, detailed: bool = False) -> dict[str, Any]:
-    """The results.json ``data`` entry: file, hash, units N, observations n (BIC's n), T.
-
-    A formula's table: the formula, group column, concomitant and covariates too. With
-    ``detailed`` (a long file or ``--missing drop``) the store-weeks used and the stores
-    excluded (name and reason; empty when none).
-    """
+    """The results.json ``data`` entry: file, hash, units N, observations n (BIC's n), T, a
+    formula's description, and with ``detailed`` the store-weeks used and stores excluded."""
     data: dict[str, Any] = {"file": data_path.name, "sha256": sha256(data_path)}
     if isinstance(panel, RegressionData):
         return data | {"N": panel.n_units, "observations": panel.n_obs, **panel.describe()}
@@ -269,15 +259,11 @@ def run_fit(
     model: ModelSpec = ModelSpec(),
     echo: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Fit the panel for every K, write OUT/results.json and OUT/real/store_segments.csv.
+    """Fit the panel for every K, write OUT/results.json and OUT/real/store_segments.csv as
+    one unit (and the BLRT's figure, OUT/real/blrt_lr); return the results.json document.
 
-    Parameters are the command's options (``python -m experiments.fit_real --help``);
-    ``echo`` receives the printed report (data line, model comparison, estimates).
-    The two files are written as one unit (:func:`simstudy.harness.files.write_json_unit`);
-    with ``blrt`` the bootstrap likelihood-ratio tests go into results.json and their
-    figure into OUT/real/blrt_lr. Returns the results.json document. ValueError: a
-    loading error (file, line or column named), before anything is written; OSError:
-    the outputs could not be written (what was there before is whole).
+    Parameters are the command's options (``--help``); ``echo`` receives the printed report.
+    ValueError: a loading error, before anything is written.
     """
     panel, data_format, excluded_messages = load_model_data(
         data, model, data_format, missing, extra

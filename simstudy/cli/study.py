@@ -1,17 +1,7 @@
 """The command line shared by ``experiments.recovery`` and ``experiments.selection``.
 
-Usage::
-
-    python -m experiments.recovery --config FILE [--replications R] [--n-jobs J] [--out DIR]
-                                   [--backend loky|threading|sequential|dask]
-                                   [--scheduler ADDRESS] [--connect-timeout SECONDS]
-                                   [--batch-size B] [--checkpoint-seconds S] [--restart]
-                                   [--no-figures] [-v] [-q] [--debug]
-
-``--backend dask`` runs the batches on a dask.distributed cluster: the scheduler at
-``--scheduler`` (an address such as ``tcp://host:8786`` or a scheduler file), or
-without it a LocalCluster of ``--n-jobs`` worker processes started for the run
-(see docs/cluster.md). dask is an optional extra: ``pip install -e ".[dask]"``.
+Its flags are :func:`simstudy.cli.parsers.study_parser`'s (``--help``); ``--backend dask``
+runs the batches on a dask.distributed cluster (docs/cluster.md).
 """
 
 from __future__ import annotations
@@ -55,11 +45,8 @@ def _how(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None, kind: StudyKind) -> int:
-    """Run a study, write summary.json, raw/, tables/ and figures/; print the headline table.
-
-    Run by :func:`simstudy.cli.args.run_cli`, which gives a run error (the folder, a
-    checkpoint, the scheduler) and Ctrl-C their line and exit status.
-    """
+    """Run a study, write summary.json, raw/, tables/ and figures/; print the headline table
+    (run by :func:`simstudy.cli.args.run_cli`, which handles run errors and Ctrl-C)."""
     args = parse_args(argv, kind)
     try:
         config = load_config(args.config)
@@ -75,18 +62,12 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
         return 2
     try:
         result = mixture.run(
-            config,
-            out_dir,
-            kind,
-            n_jobs=args.n_jobs,
-            backend=args.backend,
-            scheduler=args.scheduler,
-            connect_timeout=args.connect_timeout,
+            config, out_dir, kind, n_jobs=args.n_jobs, backend=args.backend,
+            scheduler=args.scheduler, connect_timeout=args.connect_timeout,
             batch_size=args.batch_size or int(config.get("batch_size", DEFAULT_BATCH_SIZE)),
-            progress=None if args.quiet else sys.stderr,
-            checkpoint_every=args.checkpoint_seconds,
+            progress=None if args.quiet else sys.stderr, checkpoint_every=args.checkpoint_seconds,
             restart=args.restart,
-        )
+        )  # fmt: skip
     except StudyFailedError as err:  # a folder's, a checkpoint's, the scheduler's: run_cli's
         print(f"error: {err} (records in {out_dir}/raw/)", file=sys.stderr)
         return 1
@@ -125,13 +106,7 @@ def run_design(
     parser.add_argument("--out", type=Path, default=OUTPUTS / name)
     args = parser.parse_args(argv)
     study = build_study(
-        design,
-        args.replications,
-        module.generate,
-        module.analyse,
-        seed=args.seed,
-        name=name,
-        version=module.VERSION,
-        quiet=(ConvergenceWarning,),
-    )
+        design, args.replications, module.generate, module.analyse, seed=args.seed, name=name,
+        version=module.VERSION, quiet=(ConvergenceWarning,),
+    )  # fmt: skip
     return simulate(study, module.summarise, args.out, n_jobs=args.n_jobs), args.out

@@ -1,19 +1,11 @@
 """What simstudy writes: files whole or not at all, JSON units, JSON-safe values, versions.
 
-One file: a temporary file in the same folder, fsynced, then renamed over the
-target; it gets the permissions a plain ``open(path, "w")`` would give
-(0666 minus the user's umask), not mkstemp's 0600.
-
-Several files as a unit (:func:`write_json_unit`): every file is written to a
-temporary file first, then all are renamed, the companions before the JSON
-document, which holds the SHA-256 of every companion under ``"files"``. A
-failure while writing (a full disk) leaves the previous unit as it was; a kill
-between the renames leaves a mix, which :func:`read_json_unit` refuses: a reader
-never takes the document of one run beside a companion of another for a result,
-it gets one :class:`UnitMismatchError` naming the file.
-A swap of a temporary folder was not chosen because the companions live in
-folders shared with other outputs (``outputs/results.json`` beside
-``outputs/real/``), which cannot be swapped as one.
+One file is written to a fsynced temporary file beside it, then renamed over the target,
+with the mode ``open(path, "w")`` would give. Several files as a unit
+(:func:`write_json_unit`): all are staged first, then renamed, the JSON document last,
+which holds the SHA-256 of every companion; :func:`read_json_unit` refuses a mix left by
+a kill between the renames (:class:`UnitMismatchError`). (The companions share folders
+with other outputs, so a swap of a temporary folder cannot replace them as one.)
 """
 
 from __future__ import annotations
@@ -43,12 +35,8 @@ class UnitMismatchError(ValueError):
 
 
 def write_atomic(path: str | Path, write: Callable[[IO[str]], Any]) -> Path:
-    """Call ``write(handle)`` on a temporary text file, then rename it to ``path``.
-
-    A crash or an exception inside ``write`` leaves any existing ``path`` untouched.
-    The file gets the mode of the one it replaces, or that of a new file under the
-    user's umask (:func:`file_mode`).
-    """
+    """Call ``write(handle)`` on a temporary text file, then rename it to ``path`` (a crash
+    or an exception inside ``write`` leaves ``path`` untouched; mode: :func:`file_mode`)."""
     return _replace_with(path, write, _TEXT)
 
 
@@ -72,11 +60,8 @@ def current_umask() -> int:
 
 
 def file_mode(path: str | Path) -> int:
-    """Permission bits for a file written to ``path``.
-
-    Those of the file it replaces, else what ``open()`` would give a new file:
-    0o666 less the umask. (``mkstemp`` creates its file 0o600 whatever the umask.)
-    """
+    """Permission bits for a file written to ``path``: those of the file it replaces, else
+    0o666 less the umask, as ``open()`` gives (``mkstemp`` gives 0o600 whatever the umask)."""
     try:
         return os.stat(path).st_mode & 0o7777
     except FileNotFoundError:
@@ -135,14 +120,9 @@ def _sha256(data: bytes) -> str:
 def write_json_unit(
     path: str | Path, document: dict[str, Any], companions: Mapping[str, str | bytes]
 ) -> Path:
-    """Write the JSON ``document`` at ``path`` and its ``companions`` as one unit; return ``path``.
-
-    ``companions`` maps paths relative to ``path``'s folder (POSIX, e.g.
-    ``"real/store_segments.csv"``) to their content (text is UTF-8 encoded); the
-    document gets ``"files"``: the SHA-256 of every companion. Every file is written
-    to a temporary file first and only then renamed over its target (the document
-    last), so a failure (a full disk) leaves the previous unit as it was.
-    """
+    """Write the JSON ``document`` at ``path`` and its ``companions`` as one unit (module
+    docstring); return ``path``. ``companions`` maps paths relative to ``path``'s folder
+    (POSIX, e.g. ``"real/store_segments.csv"``) to their content (text is UTF-8 encoded)."""
     path = Path(path)
     if UNIT_KEY in document:
         raise ValueError(f"document already has a {UNIT_KEY!r} key")
@@ -177,11 +157,8 @@ def read_json(path: str | Path) -> Any:
 
 
 def read_json_unit(path: str | Path) -> dict[str, Any]:
-    """The document :func:`write_json_unit` wrote, its companions checked.
-
-    :class:`UnitMismatchError` when a companion is missing or not the one written with
-    it; ValueError (naming the file) when the document is not valid JSON.
-    """
+    """The document :func:`write_json_unit` wrote, its companions checked
+    (:class:`UnitMismatchError`; ValueError naming the file when it is not valid JSON)."""
     path = Path(path)
     document = read_json(path)
     for name, digest in document.get(UNIT_KEY, {}).items():
@@ -231,12 +208,8 @@ def software_versions() -> dict[str, str]:
 
 
 def check_output_dir(path: str | Path) -> Path:
-    """A folder that exists or can be created, and can be written into; ValueError if not.
-
-    The nearest existing ancestor must be a folder (not a file) in which a file
-    can be created (probed with a temporary file, removed at once), so a run
-    fails before its work instead of after it. Nothing is created.
-    """
+    """A folder that exists or can be created, and can be written into; ValueError if not
+    (probed with a temporary file in the nearest existing ancestor: nothing is created)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ValueError(f"{path} is a file; expected a folder")

@@ -48,10 +48,8 @@ class FolderLock:
         except OSError:
             return False
         mine = os.fstat(self.fd)
-        return (folder.st_dev, folder.st_ino) == self.identity and (
-            lock.st_dev,
-            lock.st_ino,
-        ) == (mine.st_dev, mine.st_ino)
+        same_lock = (lock.st_dev, lock.st_ino) == (mine.st_dev, mine.st_ino)
+        return (folder.st_dev, folder.st_ino) == self.identity and same_lock
 
     def release(self) -> None:
         """Remove the lock file (if it is still ours) and drop the lock."""

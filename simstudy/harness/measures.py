@@ -1,22 +1,11 @@
 """Performance measures of a simulation study, each with its Monte Carlo standard error.
 
-The measures and their Monte Carlo standard errors (MCSE) are those of Morris,
-White & Crowther (2019, Statistics in Medicine 38:2074-2102, table 6) as R's
-rsimsum computes them, over the replications with a finite estimate (and, for
-the measures of a standard error, a finite standard error):
-
-* of the estimates (:func:`parameter_recovery`): bias, empirical SE (the SD of
-  the estimates), MSE and RMSE;
-* of the standard errors and intervals (:func:`standard_error_measures`): the
-  model SE sqrt(mean SE^2), its relative error against the empirical SE (%), the
-  coverage of the intervals, the bias-eliminated coverage (of est +- z SE around
-  the mean estimate) and the rejection rate of theta = 0 (|est| >= z SE);
-* of a choice among candidates (:func:`selection_rates`) and of any 0/1 outcome
-  (:func:`interval_coverage`): the rate, its MCSE and a Wilson 95% interval.
-
-Nothing here knows a model: these are statistics of per-replication results.
-The MCSE of the RMSE is the delta method's, MCSE(MSE) / (2 RMSE). The adjusted
-Rand index is scikit-learn's.
+The measures and their MCSEs are those of Morris, White & Crowther (2019, Statistics in
+Medicine 38:2074-2102, table 6) as R's rsimsum computes them, over the replications with
+a finite estimate (and standard error): of the estimates (:func:`parameter_recovery`),
+of the standard errors and intervals (:func:`standard_error_measures`), of a choice
+(:func:`selection_rates`) and of any 0/1 outcome (:func:`interval_coverage`). The MCSE
+of the RMSE is the delta method's, MCSE(MSE) / (2 RMSE). Nothing here knows a model.
 """
 
 from __future__ import annotations
@@ -41,17 +30,8 @@ def adjusted_rand_index(labels_a: ArrayLike, labels_b: ArrayLike) -> float:
 
 
 def misclassification_rate(true_labels: np.ndarray, labels: np.ndarray, perm: np.ndarray) -> float:
-    """Share of stores whose most likely segment is not their true one, after matching.
-
-    Parameters
-    ----------
-    true_labels : ndarray of shape (N,)
-        True segments 0..K-1.
-    labels : ndarray of shape (N,)
-        Estimated segments 0..K-1.
-    perm : ndarray of shape (K,)
-        From :func:`estimator.match_segments`: estimated segment ``perm[c]`` is true segment c.
-    """
+    """Share of stores whose estimated segment (``labels``, (N,)) is not their true one
+    (``true_labels``, (N,)), estimated segment ``perm[c]`` being true segment c (K,)."""
     to_true = np.empty_like(perm)
     to_true[perm] = np.arange(perm.size)
     return float(np.mean(to_true[np.asarray(labels)] != np.asarray(true_labels)))
@@ -112,21 +92,9 @@ def mcse_sd(sd: float, n: int) -> float:
 
 
 def parameter_recovery(estimates: ArrayLike, truth: float) -> dict[str, float]:
-    """Measures of the estimates of one parameter, each with its Monte Carlo SE.
-
-    Parameters
-    ----------
-    estimates : array-like of shape (R,)
-        One estimate per replication (NaN entries are dropped).
-    truth : float
-
-    Returns
-    -------
-    dict
-        ``true, n, mean``; ``bias, mcse_bias``; ``sd, mcse_sd`` (the empirical SE,
-        :func:`mcse_sd`); ``mse, mcse_mse``; ``rmse, mcse_rmse``. NaN where
-        undefined (no estimate; an SD of one estimate).
-    """
+    """Measures of the estimates (R,) of one parameter (NaN entries dropped) against
+    ``truth``: ``true, n, mean``, and ``bias``, ``sd`` (the empirical SE), ``mse`` and
+    ``rmse`` each with its ``mcse_``; NaN where undefined (no estimate; an SD of one)."""
     values = _finite(estimates)
     n = values.size
     nan = float("nan")

@@ -1,11 +1,8 @@
 """Where a study's work units run: this process, joblib's loky processes or threads, or dask.
 
-:func:`execute` runs work units (function calls) and yields their results as they
-complete; :func:`stop` cancels what is left. With ``backend="dask"`` the units go to
-a dask.distributed cluster through joblib's dask backend (:func:`dask_client`); a
-unit whose worker dies is rerun by dask on another worker and its result arrives once.
-A loky worker exits within :data:`WATCHDOG_SECONDS` when the driver dies, even by
-``kill -9`` (:func:`exit_with_parent`).
+:func:`execute` yields the units' results as they complete, :func:`stop` cancels the rest;
+with dask, a unit whose worker dies is rerun on another (:func:`dask_client`). A loky worker
+exits when the driver dies, even by ``kill -9`` (:func:`exit_with_parent`).
 """
 
 from __future__ import annotations
@@ -51,14 +48,9 @@ class SchedulerUnreachableError(ConnectionError):
 
 
 def exit_with_parent(parent: int) -> None:
-    """A loky worker's initializer: exit as soon as the driver ``parent`` is gone.
-
-    loky has no such mechanism on POSIX: without it, the workers of a driver
-    killed by SIGKILL idle for minutes. It runs as the worker starts, not with
-    its first batch, which a driver killed right after starting its pool never
-    sends. A daemon thread polls the parent PID (it changes when the parent dies
-    and the worker is re-parented).
-    """
+    """A loky worker's initializer: exit as soon as the driver ``parent`` is gone (loky has
+    no such mechanism on POSIX, and a driver killed right after starting its pool never sends
+    a first batch). A daemon thread polls the parent PID, which changes on re-parenting."""
     if os.getppid() != parent:  # gone already
         os._exit(1)
 
@@ -96,12 +88,9 @@ def dask_client(
 ) -> Iterator[Client]:
     """A dask.distributed client to run a study on; what it opens is closed on exit.
 
-    ``scheduler``: the address of a running scheduler (``tcp://host:8786``), the JSON
-    file a scheduler writes with ``--scheduler-file``, or a connected ``Client`` (used
-    as it is, left open); None starts a ``LocalCluster`` of ``n_workers`` processes
-    with one thread each. :class:`DaskMissingError` without dask.distributed;
-    :class:`SchedulerUnreachableError` when no dask scheduler answers within ``timeout``
-    seconds (nothing listening, another kind of server, a file that holds no address).
+    ``scheduler``: an address (``tcp://host:8786``), a ``--scheduler-file`` JSON, a connected
+    ``Client`` (left open), or None: a ``LocalCluster`` of ``n_workers`` one-thread processes.
+    :class:`SchedulerUnreachableError` when no dask scheduler answers within ``timeout`` s.
     """
     distributed = import_distributed()
     import dask
@@ -173,12 +162,8 @@ def _is_address(scheduler: str) -> bool:
 
 
 def _cluster_backend(client: Client) -> Any:
-    """joblib's dask backend on ``client``, never falling back to this process.
-
-    joblib runs a ``Parallel`` call in the calling process when its backend
-    reports a single worker thread; a study sent to a cluster runs there
-    whatever the cluster's size, so the backend reports at least 2.
-    """
+    """joblib's dask backend on ``client``, reporting at least 2 workers: joblib runs a
+    call in this process when its backend reports one, and a study sent to a cluster runs there."""
     from joblib._dask import DaskDistributedBackend
 
     class ClusterBackend(DaskDistributedBackend):
@@ -198,12 +183,8 @@ def _describe(client: Client, stream: TextIO | None) -> None:
         client.wait_for_workers(1)
     if stream is not None:
         threads = client.nthreads()
-        print(
-            f"dask: {len(threads)} workers, {sum(threads.values())} threads, "
-            f"scheduler {client.scheduler.address}",
-            file=stream,
-            flush=True,
-        )
+        workers = f"dask: {len(threads)} workers, {sum(threads.values())} threads"
+        print(f"{workers}, scheduler {client.scheduler.address}", file=stream, flush=True)
 
 
 def execute(
@@ -214,13 +195,9 @@ def execute(
     client: Client | None = None,
     stream: TextIO | None = None,
 ) -> Iterator[Any]:
-    """Call ``function(*unit, parent)`` for every unit; yield each result as it completes.
-
-    ``parent`` is this process's PID in a worker (loky workers watch it from their start:
-    :func:`exit_with_parent`), None when the call runs here. With ``backend="dask"``: on
-    ``client`` (connected), or without one on a LocalCluster of ``n_jobs`` processes
-    started here when there are units.
-    """
+    """Call ``function(*unit, parent)`` for every unit; yield each result as it completes
+    (``parent``: this process's PID in a worker, None here). With ``backend="dask"``: on
+    ``client``, or without one on a LocalCluster of ``n_jobs`` processes started here."""
     if backend == "sequential" or (backend != "dask" and n_jobs == 1):
         for unit in units:
             yield function(*unit, None)
@@ -250,11 +227,8 @@ def execute(
 
 def stop(batches: Iterator[Any]) -> None:
     """Close the batch generator: joblib cancels what is running and stops its workers.
-
-    Batches finished but not yet received, and those cancelled, are dropped (they
-    are missing from the checkpoints, so the next run computes them); joblib's
-    warnings about them are not for the user of a study.
-    """
+    Batches not yet received are dropped (the next run computes them), without joblib's
+    warnings about them."""
     with warnings.catch_warnings():
         # "N tasks ... executed but not used", "N tasks ... cancelled"
         warnings.filterwarnings("ignore", category=UserWarning, module=r"joblib\.parallel")

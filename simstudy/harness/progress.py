@@ -1,10 +1,8 @@
 """Progress of a run through tqdm: a live bar on a terminal, a plain line now and then in a log.
 
-On a terminal the bar redraws in place (replications done / total, rate, elapsed,
-remaining, errors so far). Written to a file or a pipe, the same figures come as a
-whole line every :data:`LOG_SECONDS` and at the end, so a log reads line by line.
-The estimate of the time remaining is tqdm's exponential moving average of the
-rate, so the workers' start-up does not inflate it for long.
+Written to a file or a pipe, the bar's figures (done / total, rate, elapsed, remaining, errors)
+come as a whole line every :data:`LOG_SECONDS` and at the end; the time remaining is tqdm's
+moving average, so the workers' start-up does not inflate it for long.
 """
 
 from __future__ import annotations
@@ -19,14 +17,8 @@ LOG_SECONDS = 30.0
 
 
 class Progress:
-    """Replications done out of ``total``, ``done`` of them before this run.
-
-    Parameters
-    ----------
-    total, done : int
-    stream : text stream or None
-        None: silent.
-    """
+    """Replications done out of ``total``, ``done`` of them before this run, on ``stream``
+    (None: silent)."""
 
     def __init__(self, total: int, done: int, stream: TextIO | None) -> None:
         self.stream, self.errors = stream, 0

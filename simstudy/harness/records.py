@@ -1,21 +1,11 @@
 """Checkpoint files of a study's records: CSV with a checksum per record, verified on read.
 
-Why CSV with a ``crc`` column rather than JSON lines or Parquet: the raw files are
-read directly with pandas by the report code and by users (``pd.read_csv``), the
-committed study folders under ``outputs/`` are CSV, and a checksum column keeps
-both working while making every record self-verifying. The checksum is the
-BLAKE2b-64 digest of the record's fields exactly as written (joined by the unit
-separator) under the header's names, so a record cut anywhere (a torn last line,
-a middle line whose end was lost and joined to the next) or altered fails it, and
-so does every record under a header edited since (such a file is refused). Older
-files are still read: checksums of the fields alone, or no checksums ("legacy":
-the field count and the types of the runner's own fields are checked). Text a
-spreadsheet would run as a formula is written with a leading ``'``, read back without.
-
-An invalid record is dropped with one warning line naming the file and line;
-the runner then computes that replication again. A file with no header at all
-(0 bytes, or cut inside the header) is refused: :class:`CheckpointError` says
-which file and what to do.
+CSV, because users and the report read the raw files with ``pd.read_csv``; the ``crc``
+column (BLAKE2b-64 of the fields as written, under the header's names) makes a record
+cut anywhere or altered, or a header edited since, fail its check. Older files without
+the header in the checksum, or without checksums, are still read. An invalid record is
+dropped with one warning line naming the file and line (the runner recomputes it); a
+file without a header is refused (:class:`CheckpointError`).
 """
 
 from __future__ import annotations
@@ -53,19 +43,14 @@ class RecordWarning(UserWarning):
 
 
 def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """Records as a DataFrame sorted by replication.
-
-    Columns: :data:`RECORD_KEYS`, then the others in order of first appearance, then
-    ``seconds``; so the layout depends only on the set of records, not on their arrival.
-    """
+    """Records as a DataFrame sorted by replication: :data:`RECORD_KEYS`, then the others in
+    order of first appearance, then ``seconds`` (the layout does not depend on arrival)."""
     rows = sorted(records, key=lambda r: r["replication"])
     columns = list(RECORD_KEYS)
     for row in rows:
         columns.extend(key for key in row if key not in columns and key != "seconds")
     frame = pd.DataFrame(rows)
-    if not len(frame):
-        return frame
-    return frame[[*columns, "seconds"]]
+    return frame[[*columns, "seconds"]] if len(frame) else frame
 
 
 def _field(value: Any) -> str:
@@ -151,11 +136,9 @@ def read_records(
 ) -> list[dict[str, Any]]:
     """The valid records of a checkpoint file as written, without the checksum ([] if absent).
 
-    A record of another condition than ``condition_id`` (when given) is invalid; a
-    replication found twice keeps its first record. ``on_invalid`` gets one line per
-    dropped record (file, line, reason; default: a :class:`RecordWarning`).
-    :class:`CheckpointError` when the file has no header (0 bytes or cut inside it),
-    one without the runner's fields, or one its records were not written under.
+    A record of another condition than ``condition_id`` is invalid; a replication found twice
+    keeps its first record. ``on_invalid`` gets one line per dropped record (default: a
+    :class:`RecordWarning`); :class:`CheckpointError` when the header is missing or wrong.
     """
     path = Path(path)
     if not path.is_file():

@@ -1,40 +1,15 @@
 """Run a study: conditions x replications, in parallel, seeded, checkpointed and resumable.
 
 A :class:`Study` is a list of conditions and two functions of its science,
-``generate(condition, rng) -> data`` and ``analyse(condition, data, rng) -> dict``
-(summaries are :mod:`simstudy.harness.simulation`'s). The runner owns everything else:
-
-* seeds: replication r of condition c gets the integer seed
-  :func:`replication_seed` (study seed, c, r), recorded with its result;
-  ``generate`` draws from its child 0 and ``analyse`` from its child 1 (numpy
-  Generators whose ``bit_generator.seed_seq`` is that child). Results are
-  therefore the same for any number of workers, batch size or backend;
-* parallelism: work units are batches of replications of one condition, run
-  where :mod:`simstudy.harness.parallel` says (loky processes, threads, this
-  process, or a dask.distributed cluster) and returned as they complete;
-* checkpoints: a condition's records are rewritten whole (temporary file,
-  then rename) to ``DIR/raw/condition_{id}.csv`` every few seconds while new
-  ones arrive, and at the end; a second run into the same folder reads them
-  back, each record verified by its checksum (:mod:`simstudy.harness.records`; an
-  invalid one is dropped with a warning and recomputed), and runs only the
-  missing replications. ``DIR/study.json`` records what the folder holds and a
-  run with a different study (or records of another seed) refuses to mix into
-  it; a changed ``generate`` or ``analyse`` (their source, or
-  :attr:`Study.version`) is refused unless ``restart=True`` discards the old records;
-* one writer: the run holds an exclusive lock on the folder
-  (:mod:`simstudy.harness.lock`), and checks before every checkpoint that the folder is
-  still the one it locked (not deleted or replaced);
-* errors: a replication that raises is recorded (status ``error``, the message
-  and its seed) and the study goes on; a rerun retries errored replications; a
-  run in which every replication failed raises :class:`StudyFailedError`;
-  warnings of the categories in :attr:`Study.quiet` are silenced in the workers
-  (the study records what they say);
-* failures of the run itself end in one exception naming the path at fault, with
-  every checkpointed record intact: :data:`RUN_ERRORS`; Ctrl-C raises
-  :class:`StudyInterrupted` after saving what finished;
-* progress on stderr (:mod:`simstudy.harness.progress`).
-
-The runner knows no model: it imports nothing of the estimator.
+``generate(condition, rng) -> data`` and ``analyse(condition, data, rng) -> dict``;
+the runner owns everything else (docs/simstudy.md): per-replication seeds
+(:func:`replication_seed`: the same records for any workers, batch size or backend),
+work units run where :mod:`simstudy.harness.parallel` says, checkpoints in
+``DIR/raw/`` verified and resumed (:mod:`simstudy.harness.records`), ``DIR/study.json``
+refusing another study or changed code, one writer per folder
+(:mod:`simstudy.harness.lock`), errors recorded per replication, and every failure of
+the run itself one exception naming the path at fault (:data:`RUN_ERRORS`).
+It imports nothing of the estimator.
 """
 
 from __future__ import annotations
@@ -98,15 +73,11 @@ class StudyCondition(Protocol):
 
 @dataclass(frozen=True, eq=False)
 class Study:
-    """A design grid and the functions of its science.
+    """A design grid and the functions of its science (module docstring).
 
-    Every condition (distinct ``id`` values) runs ``replications`` times:
-    ``generate(condition, rng) -> data``, then ``analyse(condition, data, rng)`` returns
-    the replication's flat fields (name -> number, bool or str). ``seed`` is the root of
-    every random stream; ``settings`` anything else that defines the results; both
-    and ``version`` are compared on resume. ``version`` None: a fingerprint of the two
-    functions' source (a change in a function they call is not seen: give a version
-    and change it when results would change). ``quiet``: warning categories silenced
+    ``seed``, ``settings`` (anything else that defines the results) and ``version`` are
+    compared on resume; ``version`` None: a fingerprint of the two functions' source (a
+    change in a function they call is not seen). ``quiet``: warning categories silenced
     while replications run (their content is in the records).
     """
 
@@ -172,10 +143,8 @@ class StudyFailedError(RuntimeError):
 
 
 class StudyInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a run, after every finished replication was saved.
-
-    ``str(err)`` is the line to print: how many replications are saved and how to resume.
-    """
+    """Ctrl-C during a run, after every finished replication was saved (``str(err)``: the
+    line to print)."""
 
     def __init__(self, saved: int, total: int) -> None:
         super().__init__(
@@ -192,10 +161,8 @@ def child_seed(seed: SeedLike, *keys: int) -> np.random.SeedSequence:
 
 
 def replication_seed(study_seed: int, condition_id: int, replication: int) -> int:
-    """The integer seed of one replication: 63 bits of ``child_seed(study_seed, c, r)``.
-
-    ``np.random.SeedSequence(seed)`` then reproduces the replication on its own.
-    """
+    """The integer seed of one replication, 63 bits of ``child_seed(study_seed, c, r)``, from
+    which ``np.random.SeedSequence(seed)`` reproduces the replication on its own."""
     state = child_seed(study_seed, condition_id, replication).generate_state(1, np.uint64)
     return int(state[0] >> np.uint64(1))
 
@@ -204,13 +171,8 @@ def run_replication(study: Study, condition: StudyCondition, replication: int) -
     """Generate, analyse and record one replication; an exception becomes an error record."""
     seed = replication_seed(study.seed, condition.id, replication)
     root = np.random.SeedSequence(seed)
-    record: dict[str, Any] = {
-        "condition_id": condition.id,
-        "replication": replication,
-        "seed": seed,
-        "status": "ok",
-        "error": "",
-    }
+    own = (condition.id, replication, seed, "ok", "")  # the runner's fields, RECORD_KEYS
+    record: dict[str, Any] = dict(zip(RECORD_KEYS, own, strict=True))
     started = time.perf_counter()
     try:
         data = study.generate(condition, np.random.default_rng(child_seed(root, 0)))
@@ -232,11 +194,8 @@ def run_batch(
     replications: Sequence[int],
     parent: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Run several replications of one condition (one work unit).
-
-    ``study`` is a :meth:`Study.unit` (no conditions), so a task is cheap to send.
-    ``parent`` is the driver's PID (None: this process).
-    """
+    """Run several replications of one condition (one work unit); ``study`` is a
+    :meth:`Study.unit` (cheap to send), ``parent`` the driver's PID (None: this process)."""
     if parent == os.getpid():  # a thread of the driver (catch_warnings is not thread-safe):
         return [run_replication(study, condition, r) for r in replications]  # its filters
     with silenced(study.quiet):
@@ -305,11 +264,8 @@ def _check_manifest(out_dir: Path, study: Study, restart: bool) -> dict[str, Any
 
 
 def _checkpointed(out_dir: Path, study: Study, report: Callable[[str], None]) -> dict:
-    """Records already in ``out_dir`` per condition id (errored ones left out: they are rerun).
-
-    :class:`StudyMismatchError` when a record's seed is not the study's for it (another
-    study's records, in a folder whose study.json was deleted or copied over).
-    """
+    """Records already in ``out_dir`` per condition id (errored ones left out: they are rerun);
+    :class:`StudyMismatchError` when a record's seed is not the study's (another study's)."""
     records = {}
     for cid in (c.id for c in study.conditions):
         found = read_records(path := raw_path(out_dir, cid), cid, report)
@@ -330,12 +286,8 @@ def _checkpointed(out_dir: Path, study: Study, report: Callable[[str], None]) ->
 
 
 def plan_batches(missing: dict[int, list[int]], batch_size: int) -> list[tuple[int, list[int]]]:
-    """Work units: batches of one condition's missing replications, conditions interleaved.
-
-    Interleaving (first batch of every condition, then the second, ...) spreads
-    cheap and expensive conditions over the run, so the time estimate is honest
-    and every condition has results early.
-    """
+    """Work units: batches of one condition's missing replications, conditions interleaved
+    (cheap and expensive ones spread over the run: an honest time estimate, results early)."""
     per_condition = {
         cid: [reps[i : i + batch_size] for i in range(0, len(reps), batch_size)]
         for cid, reps in missing.items()
@@ -364,20 +316,14 @@ def run_study(
 ) -> dict[int, pd.DataFrame]:
     """Run every missing replication of ``study`` and checkpoint the records in ``out_dir``.
 
-    ``out_dir``, ``n_jobs``, ``backend``, ``scheduler``, ``batch_size`` and ``progress``
-    are :func:`simstudy.harness.simulation.run_simulation`'s: records of an earlier run
-    of the same study are kept and only the missing (and errored) replications run,
-    under an exclusive lock on the folder; a dask ``scheduler`` is connected to before
-    anything is written, and without one ``n_jobs`` processes of a LocalCluster run;
-    warnings about dropped records go to ``progress`` (None: a
-    :class:`~simstudy.harness.records.RecordWarning`).
+    The other arguments are :func:`simstudy.harness.simulation.run_simulation`'s; warnings
+    about dropped records go to ``progress`` (None: a :class:`.records.RecordWarning`).
 
     Parameters
     ----------
     checkpoint_every : float
-        Seconds between checkpoints: the files of conditions with new records are
-        rewritten when a batch arrives this long after the last one, and at the end
-        (also after Ctrl-C or an exception); 0 writes after every batch.
+        Seconds between checkpoints of the conditions with new records (also at the end,
+        after Ctrl-C or an exception); 0 writes after every batch.
     restart : bool
         Discard the folder's records (and its study.json) and start over, even when
         the folder holds a different or changed study.
@@ -392,27 +338,19 @@ def run_study(
     Raises
     ------
     StudyMismatchError
-        ``out_dir`` holds a different study; :class:`StudyChangedError` (a subclass)
-        when only the code (fingerprint or version) differs.
+        ``out_dir`` holds a different study (:class:`StudyChangedError`: other code).
     StudyLockedError
         Another live process runs in ``out_dir`` (the message names it).
     StudyFolderError
-        ``out_dir`` is unwritable, has a torn study.json, or was deleted or replaced
-        during the run (nothing is written into a replacement).
-    CheckpointError
-        A checkpoint file has no header (0 bytes).
-    CheckpointWriteError
-        A checkpoint could not be written (disk full, read-only); the records of
-        earlier checkpoints are intact.
+        ``out_dir`` is unwritable, has a torn study.json, or was deleted or replaced.
+    CheckpointError, CheckpointWriteError
+        A checkpoint file has no header; a checkpoint could not be written (earlier intact).
     StudyFailedError
         Every replication of the study failed (the message holds the first error).
     StudyInterrupted
         Ctrl-C; every finished replication was saved first.
-    DaskMissingError
-        ``backend="dask"`` without dask.distributed installed (an ImportError).
-    SchedulerUnreachableError
-        No dask scheduler answers at ``scheduler`` within ``connect_timeout`` (a missing
-        scheduler file: at once).
+    DaskMissingError, SchedulerUnreachableError
+        ``backend="dask"`` without dask.distributed; no scheduler answers in time.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -431,22 +369,17 @@ def run_study(
         if backend == "dask" and scheduler is not None:
             # connected before anything is written
             client = stack.enter_context(dask_client(scheduler, timeout=connect_timeout))
-        lock = _lock(out_dir, progress)
+        try:
+            lock = acquire(out_dir)
+        except OSError as err:
+            raise StudyFolderError(f"cannot use {out_dir}: {err.strerror or err}") from err
         stack.callback(lock.release)
+        if lock.took_over and progress is not None:
+            print(f"{out_dir}: {lock.took_over}", file=progress, flush=True)
         return _run_locked(
             study, lock, n_jobs, backend, client, batch_size, progress, checkpoint_every, restart
         )
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow
-
-
-def _lock(out_dir: Path, progress: TextIO | None) -> FolderLock:
-    try:
-        lock = acquire(out_dir)
-    except OSError as err:
-        raise StudyFolderError(f"cannot use {out_dir}: {err.strerror or err}") from err
-    if lock.took_over and progress is not None:
-        print(f"{out_dir}: {lock.took_over}", file=progress, flush=True)
-    return lock
 
 
 def _run_locked(

@@ -119,7 +119,7 @@ def mapping(
             raise ConfigError(f"{path or 'config'}: expected a mapping, got {describe(value)}")
         prefix = f"{path}." if path else ""
         for key in value:
-            if key not in fields and not _is_note(key):
+            if key not in fields and not key.endswith("_note"):
                 raise ConfigError(f"{prefix}{key}: unknown {noun}{_suggest(key, fields)}")
         for key in required:
             if key not in value:
@@ -128,10 +128,6 @@ def mapping(
             (fields.get(key) or text)(entry, f"{prefix}{key}")
 
     return check
-
-
-def _is_note(key: str) -> bool:
-    return key.endswith("_note")
 
 
 def _suggest(key: str, fields: Mapping[str, Check]) -> str:

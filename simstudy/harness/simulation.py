@@ -1,19 +1,11 @@
 """The one way into a study, as SimDesign's ``runSimulation``: a design and three functions.
 
-:func:`run_simulation` takes a design (one row per condition) and three plain
-functions, and returns one row of summaries per condition (docs/own_study.md)::
-
-    generate(condition, rng) -> data
-    analyse(condition, data, rng) -> dict    # one replication's results
-    summarise(condition, results) -> dict    # one condition's summary (optional)
-
-A design is a DataFrame or a list of dicts, or a list of condition objects (``id``,
-``factors``, ``to_dict()``) passed to the functions as they are. ``rng`` is a Generator
-of its own for every (condition, replication, step). Seeds, workers, checkpoints,
-resume, errors and progress are the runner's (:mod:`simstudy.harness.runner`). Every
-study writes the same ``summary.json``; ``summary.csv`` is its flat view. Replication
-with record seed s had ``default_rng(SeedSequence(s).spawn(2)[i])``, i = 0 for
-``generate``, 1 for ``analyse``.
+:func:`run_simulation` takes a design (a DataFrame, a list of dicts or of condition
+objects) and ``generate(condition, rng)``, ``analyse(condition, data, rng)`` and
+``summarise(condition, results)``, and returns one row of summaries per condition
+(docs/own_study.md); the runner (:mod:`simstudy.harness.runner`) does the rest. The
+replication with record seed s had ``default_rng(SeedSequence(s).spawn(2)[i])``, i = 0
+for ``generate``, 1 for ``analyse``.
 """
 
 from __future__ import annotations
@@ -77,12 +69,8 @@ def _plain(value: Any, where: str) -> Any:
 
 
 def design_rows(design: pd.DataFrame | Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """A design's rows (columns or keys: the factors) as dicts of plain JSON levels.
-
-    ValueError, one line naming the row and factor at fault: an empty design, rows
-    with different factors, a factor name that is not a string, or a level JSON
-    cannot hold (``np.inf``, NaN, arrays, objects).
-    """
+    """A design's rows (columns or keys: the factors) as dicts of plain JSON levels; ValueError
+    naming the row and factor at fault (empty, ragged, a level JSON cannot hold such as NaN)."""
     if isinstance(design, pd.DataFrame):
         rows: list[Any] = design.to_dict(orient="records")
     elif isinstance(design, Mapping) or isinstance(design, str | bytes):
@@ -290,13 +278,9 @@ def build_study(
     version: str | None = None,
     quiet: tuple[type[Warning], ...] = (),
 ) -> Study:
-    """The runner's :class:`~simstudy.harness.runner.Study` of a design and two functions.
-
-    ``settings``: what else defines the results (compared on resume; default
-    ``{"kind": "run_simulation"}``); ``version``: of ``generate`` and ``analyse``
-    (default: a fingerprint of their source); ``quiet``: warning categories silenced in
-    the workers. The other arguments are :func:`run_simulation`'s, checked the same way.
-    """
+    """The runner's :class:`~simstudy.harness.runner.Study` of a design and two functions;
+    the arguments are :func:`run_simulation`'s and the Study's (``settings`` default:
+    :data:`DEFAULT_SETTINGS`)."""
     for label, fn in (("generate", generate), ("analyse", analyse)):
         if not callable(fn):
             raise ValueError(f"{label} must be a function, got {type(fn).__name__}")
@@ -346,12 +330,8 @@ def simulate(
     connect_timeout: float = CONNECT_SECONDS,
 ) -> SimulationResult:
     """Run ``study`` (:func:`build_study`) into ``out_dir``; summary.json, summary.csv, records.
-
-    The keywords are :func:`run_simulation`'s, with ``checkpoint_every``, ``restart`` and
-    ``connect_timeout`` as :func:`simstudy.harness.runner.run_study`'s, and ``about``:
-    entries added to summary.json (a description, the config). Every study runs through
-    this function.
-    """
+    The keywords are :func:`simstudy.harness.runner.run_study`'s, and ``about``: entries added
+    to summary.json (a description, the config). Every study runs through this function."""
     batch_size = _check_count(batch_size, "batch_size", 1)
     n_jobs = int(n_jobs)
     if n_jobs == 0:
@@ -500,13 +480,9 @@ def _previous_summary(out_dir: Path) -> dict[str, Any] | None:
 def records_wall_seconds(
     previous: Mapping[str, Any] | None, records_before: int, records_after: int, this_run: float
 ) -> float:
-    """Wall seconds of the runs that produced the folder's records (a rerun of a finished
-    study takes seconds; its summary must still say how long the records took).
-
-    ``this_run`` when it started from nothing (or ``previous``, the last summary.json,
-    has no figure); ``previous``'s figure when this run added no record; their sum
-    otherwise. An interrupted run that wrote no summary is not counted.
-    """
+    """Wall seconds of the runs that produced the folder's records: ``this_run``, plus the
+    figure of ``previous`` (the last summary.json) unless this run started from nothing;
+    that figure alone when this run added no record (an interrupted run is not counted)."""
     earlier = None
     if previous is not None:
         run = previous.get("run", {})

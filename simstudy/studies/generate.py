@@ -188,13 +188,9 @@ def generate_long(
     seed: SeedLike,
     irregular: Irregularities = Irregularities(),
 ) -> tuple[LongPanel, np.ndarray]:
-    """Draw an unbalanced panel with store-specific prices and extra regressors.
-
-    Each block draws segments and noise as :func:`generate_panel` does (no irregularities:
-    the same stores), then the extras, price deviations and missing weeks. Returns the
-    LongPanel of the observed store-weeks (too short stores dropped, as the loader does)
-    and the true segment of every store kept, shape (N_kept,).
-    """
+    """Draw an unbalanced panel with store-specific prices and extra regressors: the stores of
+    :func:`generate_panel`, then the irregularities; the LongPanel of the observed store-weeks
+    (too short stores dropped, as the loader does) and their true segments, (N_kept,)."""
     streams = _block_streams(n_stores, seed)
     n_extra = len(irregular.extras)
     if truth.theta.shape[1] != 2 + n_extra:

@@ -179,19 +179,15 @@ def inference_fields(
     estimated_sigma: bool = False,
     coef_names: tuple[str, ...] = DEFAULT_COEF_NAMES,
 ) -> dict[str, Any]:
-    """Standard errors and interval coverage of one fit at the true K, segments matched.
-
-    ``fit`` (a MixtureFit, or theta (K, P), pi (K,)[, sigma]); fitted segment ``perm[c]`` is
-    true segment c. Returns per kind of :data:`SE_KINDS` ``se_valid_{kind}``,
-    ``se_{kind}_{name}``, ``cover_{kind}_{name}`` and ``cover_{kind}_logit_pi_{c}``.
-    """
+    """Standard errors and interval coverage of one fit at the true K (fitted segment
+    ``perm[c]`` is true segment c): per kind of :data:`SE_KINDS` ``se_valid_{kind}``,
+    ``se_{kind}_{name}``, ``cover_{kind}_{name}`` and ``cover_{kind}_logit_pi_{c}``."""
     fields: dict[str, Any] = {}
     for kind, method in SE_KINDS.items():
         # validity is recorded (se_valid_*, NaN errors); the warning would only spam
         with silenced([InferenceWarning]):
             inference = method(fit, stats).reordered(perm)
         theta_cover, pi_cover = inference.covers(truth.theta, truth.pi)
-        logit_cover = pi_cover  # the estimator's one pi interval is the logit-scale one
         fields[f"se_valid_{kind}"] = bool(inference.valid)
         for c in range(truth.n_components):
             segment = c + 1
@@ -202,7 +198,8 @@ def inference_fields(
             se = inference.se_pi[c]
             fields[f"se_{kind}_pi_{segment}"] = float(se)
             fields[f"cover_{kind}_pi_{segment}"] = _flag(pi_cover[c], se)
-            fields[f"cover_{kind}_logit_pi_{segment}"] = _flag(logit_cover[c], se)
+            # the estimator's one pi interval is the logit-scale one
+            fields[f"cover_{kind}_logit_pi_{segment}"] = _flag(pi_cover[c], se)
             if estimated_sigma:
                 se = inference.se_sigma[c]
                 fields[f"se_{kind}_sigma_{segment}"] = float(se)

@@ -1,9 +1,8 @@
 """Tables and figures of any study's per-condition summaries, by design factor.
 
-For a study of your own (:func:`simstudy.run_simulation`): a summary frame (a row per
-condition, the design factors, then the summary's fields, every numeric one a statistic)
-as a table (:func:`factor_table`), one statistic against a factor (:func:`plot_statistic`),
-and both written into the study folder (:func:`write_generic_report`).
+For a study of your own (:func:`simstudy.run_simulation`): its summaries as a table
+(:func:`factor_table`), one statistic against a factor (:func:`plot_statistic`), and both
+written into the study folder (:func:`write_generic_report`).
 """
 
 from __future__ import annotations
@@ -215,11 +214,9 @@ def write_generic_report(
         if lines is None:
             lines = next((f for f in moving if f != x), None)
         # every figure is drawn before anything is written: a bad x or lines writes nothing
+        by_x = f"_by_{_file_stem(x)}"
         drawn = [
-            (
-                f"{_file_stem(stat)}_by_{_file_stem(x)}",
-                plot_statistic(frame, factors, stat, x, lines),
-            )
+            (_file_stem(stat) + by_x, plot_statistic(frame, factors, stat, x, lines))
             for stat in statistics(frame, factors)
         ]
     tables = out_dir / "tables"

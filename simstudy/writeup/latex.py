@@ -146,13 +146,15 @@ def column_groups(
 
 
 def _tabular_lines(
-    headers: Sequence[str], rows: Sequence[Sequence[Any]], align: Sequence[str], key_columns: int
-) -> tuple[str, list[str]]:
-    head = " & ".join(_header_cell(h, a) for h, a in zip(headers, align, strict=True)) + r" \\"
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], align: Sequence[str], key_columns: int,
+    cols: Sequence[int],
+) -> tuple[str, list[str]]:  # fmt: skip
+    """The header line and body lines of the columns ``cols`` (the key columns first)."""
+    head = " & ".join(_header_cell(headers[j], align[j]) for j in cols) + r" \\"
     body = [
         " & ".join(
-            _stacked(cell, a, KEY_LINE_CHARS) if j < key_columns else latex_text(cell)
-            for j, (cell, a) in enumerate(zip(row, align, strict=True))
+            _stacked(row[j], align[j], KEY_LINE_CHARS) if j < key_columns else latex_text(row[j])
+            for j in cols
         )
         + r" \\"
         for row in rows
@@ -182,12 +184,7 @@ def latex_table(
             part_caption = latex_text(re.split(r"(?<=[.:])\s", caption, maxsplit=1)[0].rstrip(".:"))
         if len(groups) > 1:
             part_caption += f" (part {index + 1} of {len(groups)})"
-        head, body = _tabular_lines(
-            [headers[j] for j in cols],
-            [[r[j] for j in cols] for r in rows],
-            [align[j] for j in cols],
-            key_columns,
-        )
+        head, body = _tabular_lines(headers, rows, align, key_columns, cols)
         spec = "".join(align[j] for j in cols)
         tag = f"\\label{{tab:{label}}}" if index == 0 else ""
         if len(rows) > LONG_ROWS:

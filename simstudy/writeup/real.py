@@ -1,15 +1,10 @@
 """The real-data part of the report: segment profiles, model comparison and four figures.
 
-Read from the committed outputs: ``outputs/results.json`` (estimates, criteria,
-standard errors and intervals of every K) and ``outputs/real/store_segments.csv``
-(every store's posteriors under the chosen K). Recomputed here, because they
-are not stored: every store's own OLS estimate (alpha_i, beta_i) from the data
-file (one least-squares pass, :func:`estimator.panel.sufficient_stats`), and the
-full observed-information covariance of the chosen fit
-(:func:`estimator.observed_information_se` at the stored estimates;
-results.json keeps only its standard errors, which the recomputation must
-reproduce, see :attr:`RealData.se_mismatch`), used for the confidence ellipses
-and the bands of the demand curves.
+Read from the committed ``outputs/results.json`` and ``outputs/real/store_segments.csv``;
+recomputed, because they are not stored: every store's own OLS estimate (alpha_i, beta_i)
+(:func:`estimator.panel.sufficient_stats`) and the chosen fit's full observed-information
+covariance (for the ellipses and the demand bands), whose standard errors must reproduce
+the stored ones (:attr:`RealData.se_mismatch`).
 """
 
 from __future__ import annotations
@@ -37,15 +32,9 @@ LEVEL = 0.95
 
 @dataclass(frozen=True, eq=False)
 class RealData:
-    """The real-data fit as committed, with the quantities the report recomputes.
-
-    ``results``: outputs/results.json; ``model``: its entry for the chosen K;
-    ``segments``: outputs/real/store_segments.csv (N rows); ``panel``: the data (y
-    (N, T), X (T, 2)); ``stats``: its sufficient statistics (store OLS (N, 2), X'X);
-    ``inference``: the chosen fit's observed information, recomputed; ``se_mismatch``:
-    the largest absolute difference of its standard errors (alpha, beta, pi) from
-    the stored ones.
-    """
+    """The real-data fit as committed (results.json, its ``model`` of the chosen K, the store
+    ``segments``), the data, and what the report recomputes (module docstring); ``se_mismatch``:
+    the largest absolute difference of the recomputed standard errors from the stored ones."""
 
     results: dict[str, Any]
     model: dict[str, Any]
@@ -77,13 +66,8 @@ class RealData:
 
 
 def load_real(results_path: Path, segments_path: Path, data_path: Path) -> RealData:
-    """Read the committed real-data outputs and recompute the store OLS and the covariance.
-
-    ValueError when results.json was not fitted to this data file (N, T differ) or the
-    store segments file does not list its stores in order;
-    :class:`~simstudy.harness.files.UnitMismatchError` (naming the file) when the segments
-    file is not the one written with results.json.
-    """
+    """Read the committed real-data outputs and recompute the store OLS and the covariance;
+    ValueError (a UnitMismatchError too) when the files do not belong together."""
     results = read_json_unit(results_path)
     k = int(results["chosen_K"])
     model = next(m for m in results["models"] if int(m["K"]) == k)
@@ -195,12 +179,8 @@ def model_comparison(results: dict[str, Any], name: str = "real_model_comparison
 def estimates(
     model: dict[str, Any], methods: list[str] | None = None, name: str = "real_estimates"
 ) -> Table:
-    """One model's estimates with each method's standard error and interval.
-
-    A row per segment and parameter (an estimated sigma: per segment, or once, segment
-    "all", when common); per method in ``model["standard_errors"]`` (all by default):
-    the SE and its interval (a percentile interval for the bootstrap).
-    """
+    """One model's estimates, a row per segment and parameter (a common sigma once, segment
+    "all"), with the SE and interval of each of ``methods`` (default: every one it has)."""
     ses = model.get("standard_errors", {})
     methods = [m for m in (methods or list(ses)) if m in ses]
     k, mode = int(model["K"]), model.get("sigma_mode", "fixed")
@@ -345,13 +325,8 @@ def _ellipse(centre: np.ndarray, cov: np.ndarray, level: float, **kwargs: Any) -
 
 
 def plot_store_ols(real: RealData) -> Figure:
-    """Store OLS estimates coloured by segment; centres with confidence and store regions.
-
-    Left: every store; dashed, the 95% region where a store of segment c puts its
-    own OLS estimate under the model (b_i ~ N(theta_c, (X'X)^-1)). Right: the centres
-    alone with their 95% confidence ellipses (observed information), framed so that
-    every ellipse is whole (no store is drawn there, so none is cut off).
-    """
+    """Store OLS estimates coloured by segment, with the 95% regions of a segment's stores
+    (b_i ~ N(theta_c, (X'X)^-1)); right: the centres alone, every confidence ellipse whole."""
     labels = real.segments["segment"].to_numpy() - 1
     ols, cov = real.stats.ols, real.inference.full_cov
     store_cov = np.linalg.inv(real.stats.gram)

@@ -1,11 +1,8 @@
 """The write-up bundle (``python -m experiments.report``): report.md, LaTeX tables, figures.
 
-Reads the committed outputs and never refits (except the cheap real-data quantities listed
-in :mod:`simstudy.writeup.real`). A main part of at most :data:`MAIN_ITEMS` tables and
-figures carries the argument (real data, trust, the grid, the BLRT, baselines, speed); an
-appendix holds every other one; a missing source is named in its place. Writes
-OUT/report.md, OUT/tables/*.tex, OUT/figures/*.png and *.pdf and OUT/manifest.json, the
-figure and table folders emptied first.
+Reads the committed outputs and never refits (but for :mod:`simstudy.writeup.real`'s cheap
+quantities): a main part of at most :data:`MAIN_ITEMS` tables and figures carries the
+argument, an appendix holds every other one, and a missing source is named in its place.
 """
 
 from __future__ import annotations

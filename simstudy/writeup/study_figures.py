@@ -1,9 +1,7 @@
 """The figures of a study, drawn from its summaries (and, for the error boxplots, its records).
 
-Nested-loop plots of the hit rates (:func:`nested_loop`, one per group of criteria), RMSE
-against N, coverage of one condition, the chosen K, and estimation errors. Each is saved as
-PNG and PDF with a manifest ``STEM.json`` of what it shows (:func:`save_figure`), from which
-the report writes its caption.
+Each is saved as PNG and PDF with a manifest ``STEM.json`` of what it shows
+(:func:`save_figure`), from which the report writes its caption.
 """
 
 from __future__ import annotations
@@ -121,12 +119,9 @@ def nesting(summaries: Sequence[Summary]) -> list[str]:
 
 
 def nested_loop(summaries: Sequence[Summary], methods: Sequence[str], title: str) -> Figure:
-    """Hit rates of ``methods`` over every condition in nested order, with Wilson 95% bands.
-
-    Conditions run along x in the lexicographic order of :func:`nesting`, each method a
-    step line with its band shaded, and below one staircase per factor gives its level
-    (Rücker & Schwarzer 2014, "Presenting simulation results in a nested loop plot").
-    """
+    """Hit rates of ``methods`` over every condition in the nested order of :func:`nesting`,
+    with Wilson 95% bands, and below one staircase per factor giving its level (Rücker &
+    Schwarzer 2014, "Presenting simulation results in a nested loop plot")."""
     order = nesting(summaries)
     conds = sorted(summaries, key=lambda s: [sort_key(s["factors"][f]) for f in order])
     edges = np.arange(len(conds) + 1)
@@ -252,12 +247,8 @@ def plot_rmse(summaries: Sequence[Summary], out_dir: Path) -> list[Path]:
 
 
 def plot_coverage(summary: Summary, out_dir: Path) -> list[Path]:
-    """Interval coverage and mean SE / SD per parameter, both SE kinds, for one condition.
-
-    Left: coverage with Wilson 95% Monte Carlo intervals, and the band in which a calibrated
-    interval falls with 95% probability (quantiles of Binomial(R, 0.95) / R); right: mean
-    SE over the SD of the estimates (1 = right size).
-    """
+    """Interval coverage (Wilson 95% MC intervals, and the band of Binomial(R, 0.95) / R) and
+    mean SE / SD per parameter, both SE kinds, for one condition."""
     rows = summary["recovery"]
     names = [r["parameter"] for r in rows]
     y = np.arange(len(names))[::-1]  # first parameter on top

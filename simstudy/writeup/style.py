@@ -110,8 +110,7 @@ def new_figure(
     if height is None:
         height = 0.75 * width * n_rows / n_cols
     fig = Figure(figsize=(width, height), layout="constrained")
-    axes = fig.subplots(n_rows, n_cols, **subplot_kw)
-    return fig, axes
+    return fig, fig.subplots(n_rows, n_cols, **subplot_kw)
 
 
 SAVED: dict[str, dict[str, Any]] = {

@@ -1,10 +1,8 @@
 """Every table of a study, built once from its summaries and rendered for any reader.
 
-A builder returns a :class:`Table`; :func:`render` writes it as github markdown, a
-page-fitting LaTeX table (:mod:`simstudy.writeup.latex`) or plain text. Summaries are the
-``conditions`` of a ``summary.json``; one whose every replication failed shows as ``-``.
-The recovery tables carry the measures of Morris, White & Crowther (2019), each with its
-Monte Carlo SE in parentheses (:mod:`simstudy.harness.measures`).
+A builder returns a :class:`Table` of a ``summary.json``'s ``conditions`` (one whose every
+replication failed shows as ``-``); :func:`render` writes it as github markdown, a
+page-fitting LaTeX table (:mod:`simstudy.writeup.latex`) or plain text.
 """
 
 from __future__ import annotations

@@ -183,11 +183,8 @@ def sigma_calibration(outputs: Path) -> str:
 
     def span(items: list[dict[str, Any]], key: str, as_pct: bool = False) -> str:
         values = [r[key] for r in items]
-        return (
-            f"{pct(min(values))}-{pct(max(values))}"
-            if as_pct
-            else f"{min(values):.2f}-{max(values):.2f}"
-        )
+        text = pct if as_pct else "{:.2f}".format
+        return f"{text(min(values))}-{text(max(values))}"
 
     settings = doc["settings"]
     return (

@@ -21,8 +21,18 @@ def _slope(xs: Sequence[float], ys: Sequence[float]) -> float:
     return float(np.polyfit(np.log(xs), np.log(ys), 1)[0]) if len(xs) >= 2 else float("nan")
 
 
+QUICK = "not evaluated: a --quick run's cases are smaller than the target's"
+
+
 def evaluate_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Each target (the engine's and the earlier ones): measured value, met or the gap."""
+    targets = _targets(result)
+    if result["meta"]["settings"].get("quick"):
+        return [{**t, "status": QUICK} for t in targets]
+    return targets
+
+
+def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     rows = result["cases"]
     targets = _engine_targets(result)
     for row in [r for r in rows if r["case"] == "1"]:

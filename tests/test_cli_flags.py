@@ -28,6 +28,7 @@ PARSERS = {
     "benchmark": commands.benchmark_parser,
     "baselines": commands.baselines_parser,
     "sigma_calibration": commands.sigma_calibration_parser,
+    "guard": lambda: cli.design_parser("guard", 1, "The guard study."),
 }
 
 
@@ -82,6 +83,9 @@ BAD = [
     ("baselines", ["--gmm-n-init", "0"], "--gmm-n-init", ">= 1"),
     ("sigma_calibration", ["--reps", "0"], "--reps", ">= 1"),
     ("sigma_calibration", ["--truth-dir", "{FILE}"], "--truth-dir", "expected an existing folder"),
+    ("guard", ["--replications", "-3"], "--replications", ">= 1, got '-3'"),
+    ("guard", ["--n-jobs", "0"], "--n-jobs", "workers"),
+    ("guard", ["--out", "{UNDER}"], "--out", "which is a file"),
 ]
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from argparse import RawDescriptionHelpFormatter as RawDescription
 from pathlib import Path
 from typing import Any, Literal
 
@@ -91,20 +90,25 @@ def main(argv: list[str] | None, kind: StudyKind) -> int:
     return 0
 
 
+def design_parser(name: str, seed: int, doc: str) -> cliargs.Parser:
+    """The flags of a fixed-design study's command (``python -m experiments.NAME``)."""
+    parser = cliargs.Parser(f"python -m experiments.{name}", description=doc)
+    parser.add_argument("--replications", type=cliargs.positive_int, default=500,
+                        help="replications per condition")  # fmt: skip
+    parser.add_argument("--n-jobs", type=cliargs.n_jobs, default=2, help="worker processes")
+    parser.add_argument("--seed", type=cliargs.non_negative_int, default=seed, help="study seed")
+    parser.add_argument("--out", type=cliargs.output_dir, default=OUTPUTS / name,
+                        help="results folder")  # fmt: skip
+    return parser
+
+
 def run_design(
     argv: list[str] | None, module: Any, design: list[dict[str, Any]], seed: int, doc: str
 ) -> tuple[SimulationResult, Path]:
     """The command line of a study module with a fixed design (``experiments.guard``, say):
     ``--replications``, ``--n-jobs``, ``--seed``, ``--out``; run it; the result and folder."""
     name = module.__name__.rsplit(".", 1)[-1]
-    parser = argparse.ArgumentParser(
-        f"python -m experiments.{name}", description=doc, formatter_class=RawDescription
-    )
-    parser.add_argument("--replications", type=cliargs.positive_int, default=500)
-    parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--seed", type=cliargs.non_negative_int, default=seed)
-    parser.add_argument("--out", type=Path, default=OUTPUTS / name)
-    args = parser.parse_args(argv)
+    args = design_parser(name, seed, doc).parse_args(argv)
     study = build_study(
         design, args.replications, module.generate, module.analyse, seed=args.seed, name=name,
         version=module.VERSION, quiet=(ConvergenceWarning,),

@@ -141,6 +141,22 @@ def test_real_data_figures_and_tables_are_there(built):
         assert f"`{missing}/summary.json`" in text
 
 
+def test_the_committed_report_is_current(built):
+    """outputs/report is what the committed outputs give today (text: markdown and LaTeX)."""
+    out, _, _ = built
+    committed = OUTPUTS / "report"
+
+    def text(path: Path) -> str:  # a link to a source names it from its folder: drop both
+        return re.sub(r"\[`\S*?outputs/([^`]*)`\]\([^)]*\)", r"\1", path.read_text("utf-8"))
+
+    stale = [
+        str(path.relative_to(out))
+        for path in sorted([out / "report.md", *(out / "tables").glob("*.*")])
+        if path.suffix in (".md", ".tex") and text(committed / path.relative_to(out)) != text(path)
+    ]
+    assert not stale, f"stale in outputs/report (python -m experiments.report): {stale}"
+
+
 def test_model_comparison_table_equals_results_json(built):
     _, _, text = built
     results = json.loads((OUTPUTS / "results.json").read_text())

@@ -91,10 +91,12 @@ def test_a_design_of_condition_objects_keeps_its_manifest():
     assert json.loads(json.dumps(study.manifest())) == {k: manifest[k] for k in study.manifest()}
 
 
-def test_the_grid_empirical_se_mcse_follows_from_its_summary():
-    """selection_grid keeps no records; its one added MCSE needs only the SD and n."""
+def test_the_grid_summary_carries_every_measure_with_its_mcse():
+    """selection_grid's records are not committed (57,600 rows): its summary, made from
+    them by the run, carries rsimsum's measures, the empirical SE's MCSE as its formula."""
     summary = json.loads((OUTPUTS / "selection_grid" / "summary.json").read_text())
     entries = [r for c in summary["conditions"] for r in c["recovery"]]
     assert len(entries) == 2160
-    assert all(r["mcse_sd"] == mcse_sd(r["sd"], r["n"]) for r in entries)
-    assert all("mcse_rmse" not in r for r in entries)  # needs the records
+    assert all(r["mcse_sd"] == pytest.approx(mcse_sd(r["sd"], r["n"]), rel=1e-12) for r in entries)
+    for key in ("bias", "rmse", "mse"):
+        assert all(math.isfinite(r[f"mcse_{key}"]) and r[f"mcse_{key}"] >= 0 for r in entries)

@@ -28,8 +28,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from formulaic import Formula, model_matrix
-from formulaic.errors import FactorEvaluationError, FormulaSyntaxError
 
 from .longpanel import long_stats
 from .panel import SufficientStats
@@ -292,6 +290,9 @@ def _first_line(error: BaseException) -> str:
 
 def _check_columns(frame: pd.DataFrame, formula: str, what: str, source: str) -> None:
     """Every column the formula reads exists, and none is numbers with stray text."""
+    from formulaic import Formula
+    from formulaic.errors import FormulaSyntaxError
+
     try:
         variables = Formula(formula).required_variables
     except (FormulaSyntaxError, ValueError) as error:
@@ -336,6 +337,9 @@ def _model_matrix(formula: str, frame: pd.DataFrame, what: str, source: str) -> 
     A transformation that yields NaN or an infinity (log of 0) is left in the matrix,
     for :func:`_check_finite` to name its row.
     """
+    from formulaic import model_matrix
+    from formulaic.errors import FactorEvaluationError
+
     _check_missing(frame, formula, source)
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -349,6 +353,8 @@ def _model_matrix(formula: str, frame: pd.DataFrame, what: str, source: str) -> 
 
 def _spec_matrix(spec: Any, frame: pd.DataFrame, formula: str, source: str) -> Any:
     """A fitted spec's model matrices of new rows (the fitted columns and categories)."""
+    from formulaic.errors import FactorEvaluationError
+
     _check_missing(frame, formula, source)
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -360,6 +366,8 @@ def _spec_matrix(spec: Any, frame: pd.DataFrame, formula: str, source: str) -> A
 
 def _check_missing(frame: pd.DataFrame, formula: str, source: str) -> None:
     """Refuse the first missing cell among the formula's columns, naming column and row."""
+    from formulaic import Formula
+
     for variable in sorted(map(str, Formula(formula).required_variables)):
         missing = frame[variable].isna().to_numpy()
         if missing.any():
@@ -487,6 +495,8 @@ def unit_table(
 ) -> pd.DataFrame:
     """One row per unit: the group column and the raw columns the concomitant formula reads
     (from ``unit_data``, else the first row of every unit in ``data``)."""
+    from formulaic import Formula
+
     columns = sorted(map(str, Formula(concomitant).required_variables))
     if unit_data is not None:
         table = read_table(unit_data, "unit_data")[0]

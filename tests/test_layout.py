@@ -4,6 +4,8 @@ run cli -> bench -> writeup -> studies -> harness, and the harness imports nothi
 estimator; experiments/ holds thin entry points."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import estimator
@@ -161,3 +163,26 @@ def test_experiments_are_thin_entry_points():
         if lines > MAX_ENTRY_POINT_LINES or set(defs) - {"parse_args", "main", "_echo"}:
             fat[path.name] = (lines, defs)
     assert fat == {}
+
+
+LATER_DEPENDENCIES = ("formulaic", "sklearn", "tqdm", "threadpoolctl")
+"""Run-time dependencies added after the first release: the real-data command must start
+without them (an environment that predates them can still fit the sales panel)."""
+
+
+def test_the_real_data_command_starts_without_the_later_dependencies():
+    code = "import sys, experiments.fit_real; print(sorted(set(sys.modules) & set(sys.argv[1:])))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, *LATER_DEPENDENCIES],
+        capture_output=True, text=True, cwd=REPO, check=True,
+    )  # fmt: skip
+    assert done.stdout.strip() == "[]"
+
+
+def test_one_blas_thread_is_a_no_op_without_threadpoolctl(monkeypatch):
+    from estimator import threads
+
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import fails
+    monkeypatch.setattr(threads, "_CONTROLLER", None)
+    assert threads.one_blas_thread(lambda x: x + 1)(1) == 2
+    assert threads._CONTROLLER is False

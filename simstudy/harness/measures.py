@@ -15,7 +15,6 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import adjusted_rand_score
 
 ArrayLike = Sequence[float] | np.ndarray
 
@@ -23,6 +22,8 @@ ArrayLike = Sequence[float] | np.ndarray
 def adjusted_rand_index(labels_a: ArrayLike, labels_b: ArrayLike) -> float:
     """Hubert and Arabie's adjusted Rand index of two labellings of shape (N,) (1 = identical,
     or both a single cluster): scikit-learn's, with a clear error for unequal lengths."""
+    from sklearn.metrics import adjusted_rand_score
+
     labels_a, labels_b = np.ravel(labels_a), np.ravel(labels_b)
     if labels_a.shape != labels_b.shape:
         raise ValueError(f"label arrays differ in length: {labels_a.size} vs {labels_b.size}")

@@ -10,8 +10,6 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from tqdm import tqdm
-
 LOG_SECONDS = 30.0
 """Seconds between progress lines when the stream is not a terminal."""
 
@@ -21,6 +19,8 @@ class Progress:
     (None: silent)."""
 
     def __init__(self, total: int, done: int, stream: TextIO | None) -> None:
+        from tqdm import tqdm  # on first use: a single fit needs no progress bar
+
         self.stream, self.errors = stream, 0
         live = stream is not None and stream.isatty()
         self.bar = tqdm(

@@ -11,13 +11,10 @@ import math
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.exceptions import ConvergenceWarning as GaussianMixtureConvergence
-from sklearn.mixture import GaussianMixture
-from threadpoolctl import threadpool_limits
 
 from estimator import (
     DEFAULT_COEF_NAMES,
@@ -26,6 +23,9 @@ from estimator import (
     match_segments,
     seed_sequence,
 )
+
+if TYPE_CHECKING:
+    from sklearn.mixture import GaussianMixture
 
 from ..harness.measures import (
     adjusted_rand_index,
@@ -106,6 +106,9 @@ def gaussian_mixtures(
 ) -> tuple[dict[int, GaussianMixture | None], dict[int, float]]:
     """Full-covariance Gaussian mixtures of ``points`` for every K (random state from
     ``seed_sequence(seed, K)``) and their BIC (n = N); a failed fit is None, BIC inf."""
+    from sklearn.mixture import GaussianMixture  # here: the command lines load this module
+    from threadpoolctl import threadpool_limits
+
     fits: dict[int, GaussianMixture | None] = {}
     bic: dict[int, float] = {}
     # a few hundred points: BLAS and OpenMP threads only add overhead (20 times the time)
@@ -149,6 +152,8 @@ def analyse(
 ) -> dict[str, Any]:
     """Fit one panel by the estimator (``rng``'s stream, as the recovery study), a single start
     and the two-step route (``fit["gmm_n_init"]`` starts); the ``{method}_...`` fields."""
+    from sklearn.exceptions import ConvergenceWarning as GaussianMixtureConvergence
+
     seed = rng.bit_generator.seed_seq
     fit = condition.fit
     with silenced([ConvergenceWarning, GaussianMixtureConvergence]):  # recorded

@@ -56,6 +56,11 @@ def interval(low: float | None, high: float | None, digits: int = 3) -> str:
     return f"[{num(low, digits)}, {num(high, digits)}]"
 
 
+def percent_interval(low: float, high: float) -> str:
+    """An interval of proportions in percent, ``[98.2, 99.8]``."""
+    return interval(100 * low, 100 * high, 1)
+
+
 def with_mcse(value: float | None, mcse: float | None, digits: int = 4) -> str:
     """An estimate and its Monte Carlo standard error, ``0.0123 (0.0011)``."""
     if missing(value):

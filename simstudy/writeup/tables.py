@@ -19,11 +19,11 @@ from estimator import CRITERIA
 from ..harness.measures import wilson_interval
 from .format import (
     CRITERION_LABELS,
-    interval,
     level,
     missing,
     num,
     pct,
+    percent_interval,
     rate,
     sig,
     sort_key,
@@ -402,7 +402,7 @@ def rates_text(selection_summary: dict[str, Any], skip: str = "bic") -> str:
 
 def interval_text(sel: dict[str, Any]) -> str:
     """A hit rate as a percentage with its Wilson interval in percent, ``99.4% [98.7, 99.7]``."""
-    return f"{pct(sel['hit_rate'])} {interval(100 * sel['ci_low'], 100 * sel['ci_high'], 1)}"
+    return f"{pct(sel['hit_rate'])} {percent_interval(sel['ci_low'], sel['ci_high'])}"
 
 
 def speed_ratio(row: dict[str, Any]) -> tuple[str, str]:

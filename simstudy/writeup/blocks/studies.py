@@ -13,7 +13,7 @@ from estimator import CRITERIA, design_matrix, segment_distances
 from ...studies.generate import real_prices
 from .. import tables
 from ..baselines import methods_table
-from ..format import CRITERION_LABELS, interval, num, pct, sig, with_mcse
+from ..format import CRITERION_LABELS, num, pct, percent_interval, sig, with_mcse
 from .source import block, load
 
 
@@ -407,7 +407,10 @@ def guard_study(outputs: Path) -> str:
     rows = [
         [f"{c['factors']['design']} (K = {c['true_K']})", c["n_ok"]]
         + [f"{pct(c[key]['rate'])} ({pct(c[key]['mcse'])})" for key in keys]
-        + [f"{c['restored']['hits']} of {c['restored']['n']} {_wilson(c['restored']['wilson'])}"]
+        + [
+            f"{c['restored']['hits']} of {c['restored']['n']} "
+            f"{percent_interval(*c['restored']['wilson'])}"
+        ]
         for c in doc["conditions"]
     ]
     headers = ["design", "replications", "true K, unguarded", "too many, unguarded"]
@@ -420,11 +423,6 @@ def guard_study(outputs: Path) -> str:
     )
 
 
-def _wilson(bounds: list[float]) -> str:
-    """A Wilson interval in percent, ``[98.2, 99.8]``."""
-    return interval(100 * bounds[0], 100 * bounds[1], 1)
-
-
 @block
 def concomitant_study(outputs: Path) -> str:
     """rsimsum's measures of gamma and BIC's hit rates with and without the concomitant."""
@@ -432,7 +430,7 @@ def concomitant_study(outputs: Path) -> str:
     rows = [
         [c["factors"]["n_stores"], r["parameter"], with_mcse(r["modelse"], r["mcse_modelse"], 3)]
         + [f"{r['relerror']:.1f} ({sig(r['mcse_relerror'], 2)})"]
-        + [f"{pct(r['coverage'])} {_wilson(r['coverage_ci'])}"]
+        + [f"{pct(r['coverage'])} {percent_interval(*r['coverage_ci'])}"]
         + [f"{pct(r['becoverage'])} ({pct(r['mcse_becoverage'])})"]
         for c in conds
         for r in c["recovery"]

@@ -288,17 +288,24 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def _required_columns(formula: str) -> list[str]:
+    """The data columns ``formula`` reads, sorted (formulaic imported here: the sales path
+    needs no formula library)."""
+    from formulaic import Formula
+
+    return sorted(map(str, Formula(formula).required_variables))
+
+
 def _check_columns(frame: pd.DataFrame, formula: str, what: str, source: str) -> None:
     """Every column the formula reads exists, and none is numbers with stray text."""
-    from formulaic import Formula
     from formulaic.errors import FormulaSyntaxError
 
     try:
-        variables = Formula(formula).required_variables
+        variables = _required_columns(formula)
     except (FormulaSyntaxError, ValueError) as error:
         raise ValueError(f"{what} {formula!r} cannot be parsed: {_first_line(error)}") from None
     columns = set(map(str, frame.columns))
-    for variable in sorted(map(str, variables)):
+    for variable in variables:
         if variable not in columns:
             shown = ", ".join(sorted(columns)[:8]) + (" ..." if len(columns) > 8 else "")
             raise ValueError(
@@ -366,9 +373,7 @@ def _spec_matrix(spec: Any, frame: pd.DataFrame, formula: str, source: str) -> A
 
 def _check_missing(frame: pd.DataFrame, formula: str, source: str) -> None:
     """Refuse the first missing cell among the formula's columns, naming column and row."""
-    from formulaic import Formula
-
-    for variable in sorted(map(str, Formula(formula).required_variables)):
+    for variable in _required_columns(formula):
         missing = frame[variable].isna().to_numpy()
         if missing.any():
             row = int(np.flatnonzero(missing)[0])
@@ -495,9 +500,7 @@ def unit_table(
 ) -> pd.DataFrame:
     """One row per unit: the group column and the raw columns the concomitant formula reads
     (from ``unit_data``, else the first row of every unit in ``data``)."""
-    from formulaic import Formula
-
-    columns = sorted(map(str, Formula(concomitant).required_variables))
+    columns = _required_columns(concomitant)
     if unit_data is not None:
         table = read_table(unit_data, "unit_data")[0]
     elif data is not None:

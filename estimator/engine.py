@@ -34,6 +34,7 @@ sigma (R, K)), each with its own state, on the component driver
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -49,14 +50,20 @@ __all__ = [
     "MIN_SEGMENT_WEIGHT",
     "SIGMA_MODES",
     "EMRun",
+    "NewtonPoint",
+    "NewtonStep",
     "Problem",
     "SigmaMode",
     "em_sweep",
     "log_likelihood",
+    "line_search_step",
     "loglik_at",
     "posteriors",
     "prepare",
+    "rounding_slack",
     "run_em",
+    "trial_loglik",
+    "unit_diagonal",
     "unit_posteriors",
 ]
 
@@ -171,6 +178,9 @@ class EMRun:
         EM-map evaluations (E- and M-steps) made.
     n_newton : ndarray of shape (R,)
         Newton steps made.
+    n_trials : ndarray of shape (R,)
+        Log-likelihood evaluations of trial points in the Newton phase (one per step
+        when every first trial is accepted).
     converged : ndarray of shape (R,)
         Certified maximum (polished) or, without polishing, the EM stopping rule met.
     degenerate : ndarray of shape (R,)
@@ -198,6 +208,7 @@ class EMRun:
     segment_obs: np.ndarray
     n_iter: np.ndarray
     n_newton: np.ndarray
+    n_trials: np.ndarray
     converged: np.ndarray
     degenerate: np.ndarray
     sigma_floored: np.ndarray
@@ -356,6 +367,7 @@ def run_em(
     sigma0: np.ndarray | None = None,
     accelerate: bool = True,
     polish: bool = True,
+    newton_step: NewtonStep | None = None,
 ) -> EMRun:
     """Accelerated EM, then Newton polish, from R starting points at once.
 
@@ -376,6 +388,9 @@ def run_em(
         SQUAREM (True) or plain EM steps (False).
     polish : bool
         Newton polish and certificate (True), or stop at the EM rule.
+    newton_step : NewtonStep, optional
+        How a Newton iteration moves a start (default :func:`line_search_step`; the
+        benchmark passes its alternatives here).
 
     Returns
     -------
@@ -392,7 +407,7 @@ def run_em(
     state = _State(np.array(theta0, dtype=float), np.array(prior0, dtype=float), sigma)
     _accelerated_em(problem, state, tol, int(max_iter), accelerate)
     if polish:
-        _polish(problem, state)
+        _polish(problem, state, line_search_step if newton_step is None else newton_step)
     else:
         state.converged[:] = state.em_converged
     return state.result(problem)
@@ -412,6 +427,7 @@ class _State:
         self.loglik = np.full(n_restarts, -np.inf)
         self.n_iter = np.zeros(n_restarts, dtype=int)
         self.n_newton = np.zeros(n_restarts, dtype=int)
+        self.n_trials = np.zeros(n_restarts, dtype=int)
         self.em_converged = np.zeros(n_restarts, dtype=bool)
         self.converged = np.zeros(n_restarts, dtype=bool)
         self.degenerate = np.zeros(n_restarts, dtype=bool)
@@ -439,6 +455,7 @@ class _State:
             segment_obs=sums.n_obs,
             n_iter=self.n_iter,
             n_newton=self.n_newton,
+            n_trials=self.n_trials,
             converged=self.converged,
             degenerate=self.degenerate,
             sigma_floored=self.sigma_floored,
@@ -608,6 +625,7 @@ def _share_polish(
         for name in (
             "loglik",
             "n_newton",
+            "n_trials",
             "converged",
             "degenerate",
             "sigma_floored",
@@ -620,18 +638,18 @@ def _share_polish(
         state.traces[r].extend(state.traces[o][-state.n_newton[o] :] if state.n_newton[o] else [])
 
 
-def _polish(problem: Problem, state: _State) -> None:
-    """Newton steps with line search on every distinct start that can be polished; certify."""
+def _polish(problem: Problem, state: _State, newton_step: NewtonStep) -> None:
+    """Newton steps on every distinct start that can be polished; certify."""
     eligible = np.flatnonzero(~state.degenerate & ~state.sigma_floored & np.isfinite(state.loglik))
     if not eligible.size:
         return
     owner, orders = _representatives(problem, state, eligible)
-    _newton(problem, state, eligible[owner == eligible])
+    _newton(problem, state, eligible[owner == eligible], newton_step)
     _share_polish(problem, state, owner, eligible, orders)
 
 
-def _newton(problem: Problem, state: _State, rows: np.ndarray) -> None:
-    """Newton steps with line search on ``rows``; certify each."""
+def _newton(problem: Problem, state: _State, rows: np.ndarray, newton_step: NewtonStep) -> None:
+    """Newton steps on ``rows``; certify each."""
     space, driver, prior_model = problem.space, problem.driver, problem.prior
     x = space.to_newton(state.theta[rows], state.prior[rows], state.sigma[rows])
     all_rows = rows
@@ -662,8 +680,10 @@ def _newton(problem: Problem, state: _State, rows: np.ndarray) -> None:
         if step == MAX_NEWTON or not going.any():
             break
         rows, x, loglik, direction = rows[going], x[going], loglik[going], direction[going]
-        x = _line_search(problem, x, loglik, direction)
+        point = NewtonPoint(rows, x, loglik, deriv.score[going], deriv.hessian[going], direction)
+        x, trials = newton_step(problem, point)
         state.n_newton[rows] += 1
+        state.n_trials[rows] += trials
         theta, prior, sigma = space.from_newton(x)
         sigma_low = (sigma < floor).any(axis=1)
         # a segment Newton drives towards no units: an empty segment, not a maximum
@@ -694,10 +714,7 @@ def _newton_direction(
     direction = np.full_like(score, np.nan)
     decrement = np.full(len(score), np.inf)
     definite = np.zeros(len(score), dtype=bool)
-    diagonal = np.abs(np.diagonal(hessian, axis1=1, axis2=2))
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        scale = 1.0 / np.sqrt(diagonal)
-        scaled = hessian * scale[:, :, None] * scale[:, None, :]
+    diagonal, scale, scaled = unit_diagonal(hessian)
     # a zero on the diagonal (a parameter no store informs) rules out a maximum
     finite = (
         np.isfinite(score).all(axis=1)
@@ -717,23 +734,79 @@ def _newton_direction(
     return direction, decrement, definite
 
 
-def _line_search(
-    problem: Problem, x: np.ndarray, loglik: np.ndarray, direction: np.ndarray
-) -> np.ndarray:
-    """Backtrack each start's step until the log-likelihood does not decrease."""
+def unit_diagonal(hessian: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hessians (R, D, D) scaled to unit diagonal: |diagonal| (R, D), scale = |diagonal|^-1/2
+    (R, D) and scale H scale (R, D, D) (infinite or NaN where a diagonal entry is zero)."""
+    diagonal = np.abs(np.diagonal(hessian, axis1=1, axis2=2))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        scale = 1.0 / np.sqrt(diagonal)
+        scaled = hessian * scale[:, :, None] * scale[:, None, :]
+    return diagonal, scale, scaled
+
+
+@dataclass(frozen=True, eq=False)
+class NewtonPoint:
+    """Where a Newton iteration stands for the M starts it still moves.
+
+    Attributes
+    ----------
+    rows : ndarray of shape (M,)
+        The starts' indices in the batch (stable across iterations).
+    x : ndarray of shape (M, D)
+        Newton coordinates.
+    loglik : ndarray of shape (M,)
+    score : ndarray of shape (M, D)
+    hessian : ndarray of shape (M, D, D)
+        Exact derivatives at ``x``.
+    direction : ndarray of shape (M, D)
+        The modified Newton direction: -H^-1 g with H's eigenvalues replaced by minus their
+        absolute values (in unit-diagonal scaling).
+    """
+
+    rows: np.ndarray
+    x: np.ndarray
+    loglik: np.ndarray
+    score: np.ndarray
+    hessian: np.ndarray
+    direction: np.ndarray
+
+
+class NewtonStep(Protocol):
+    """How one Newton iteration moves the starts that are not yet certified: the next points
+    (M, D), whose log-likelihood is not below ``point.loglik`` (up to rounding), and the
+    log-likelihood evaluations each needed (M,)."""
+
+    def __call__(self, problem: Problem, point: NewtonPoint) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def line_search_step(problem: Problem, point: NewtonPoint) -> tuple[np.ndarray, np.ndarray]:
+    """The engine's step: the modified Newton direction, halved until log L does not drop."""
+    x, loglik, direction = point.x, point.loglik, point.direction
     step = np.ones(len(x))
     out = x.copy()
+    trials = np.zeros(len(x), dtype=int)
     pending = np.arange(len(x))
-    slack = 1e-12 * np.maximum(1.0, np.abs(loglik))  # rounding in log L itself
+    slack = rounding_slack(loglik)
     for _ in range(40):
         trial = x[pending] + step[pending, None] * direction[pending]
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            theta, prior, sigma = problem.space.from_newton(trial)
-            value = log_likelihood(problem, theta, prior, problem.sigma_arg(sigma))
+        value = trial_loglik(problem, trial)
+        trials[pending] += 1
         ok = np.isfinite(value) & (value >= loglik[pending] - slack[pending])
         out[pending[ok]] = trial[ok]
         pending = pending[~ok]
         if not pending.size:
             break
         step[pending] *= 0.5
-    return out
+    return out, trials
+
+
+def rounding_slack(loglik: np.ndarray) -> np.ndarray:
+    """How far a trial's log L may fall below ``loglik`` from rounding in log L itself."""
+    return 1e-12 * np.maximum(1.0, np.abs(loglik))
+
+
+def trial_loglik(problem: Problem, x: np.ndarray) -> np.ndarray:
+    """log L at Newton coordinates ``x`` (M, D); non-finite where the point overflows."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        theta, prior, sigma = problem.space.from_newton(x)
+        return log_likelihood(problem, theta, prior, problem.sigma_arg(sigma))

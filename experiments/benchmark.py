@@ -14,7 +14,9 @@ Cases (each timed in this one process, median of several runs):
    generated in chunks of stores so that the N x T matrix never exists at once;
 4. T in {13, 52, 208, 520} and K in {2, 4, 8} at N = 3000;
 5. (``--study``) the whole real_like study through ``python -m experiments.recovery``
-   with n_jobs = 1 and 2, wall time of the command.
+   with n_jobs = 1 and 2, wall time of the command;
+6. the engine's Newton step against a trust-region step on the real panel, K = 3 and 4
+   (``--newton-steps`` re-times only this into the existing results).
 
 "Ours" is :func:`estimator.selection.fit_k_range` (the user's path: it draws the
 starts and runs all restarts of one K as one batched array computation) on
@@ -38,6 +40,7 @@ from simstudy.bench.cases import probe
 from simstudy.bench.run import (
     limit_blas_threads,
     refresh_committed_studies,
+    refresh_newton_steps,
     run_benchmark,
     settings_from,
 )
@@ -53,8 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m experiments.benchmark``."""
     args = parse_args(argv)
-    if args.refresh_studies:  # the committed studies' wall times changed; nothing re-timed
-        refresh_committed_studies(args.out)
+    if args.refresh_studies or args.newton_steps:  # one part redone, the rest kept
+        (refresh_committed_studies if args.refresh_studies else refresh_newton_steps)(args.out)
         print(f"refreshed {args.out / 'benchmark.md'} and benchmark.json")
         return 0
     if args.probe_n:

@@ -109,6 +109,10 @@ def test_quick_benchmark_writes_its_files(tmp_path):
     models = saved["models"]
     assert models["ungrouped"]["certified"] and models["concomitant"]["ratio"] > 0
     assert [row["N"] for row in models["threads"]] == [300, 30_000]
+    steps = {(row["K"], row["step"]): row for row in saved["newton_steps"]}
+    assert all(row["same_best"] == row["fits"] == 2 for row in steps.values())
+    assert steps[3, "line search (engine)"]["newton_steps"] > 0
     text = (tmp_path / "benchmark.md").read_text()
     assert "## Summary of cases 1-4" in text and "## Targets" in text
+    assert "## Case 6: the Newton step" in text
     assert "## BLAS threads" in text and "ungrouped, 10,000 rows" in text

@@ -348,6 +348,19 @@ def render_markdown(result: dict[str, Any]) -> str:
             "the same iteration with one and with two threads:",
             _markdown("N|1 thread ms|2 threads ms|2 / 1", rows),
         )
+    steps = result.get("newton_steps", [])
+    if steps:
+        keys = ("K", "step", "fits", "same_best", "newton_steps", "trials")
+        lines += _section(
+            "Case 6: the Newton step (real panel, 10 starts per fit, the same EM hand-over)",
+            "`same best` = fits whose best certified log-likelihood and count of starts reaching "
+            "it equal the engine's; `trials` = log-likelihood evaluations of trial points; "
+            "seconds = all fits, median of the timed runs.",
+            _markdown(
+                "K|step|fits|same best|Newton steps|trials|seconds",
+                [[*(row[k] for k in keys), sig(row["seconds"], 3)] for row in steps],
+            ),
+        )
     targets = [[t["target"], t["measured"], t["status"]] for t in result["targets"]]
     lines += _section("Targets", "", _markdown("target|measured|status", targets))
     breakdown = result.get("breakdown", [])

@@ -35,6 +35,7 @@ from .cases import (
 from .measure import cpu_name, git_commit, load_average, max_rss_mb
 from .render import evaluate_targets, render_markdown, save_figure
 from .settings import Settings, default_settings
+from .trust_region import compare_newton_steps
 
 COMMITTED_STUDIES = ("selection_grid", "blrt_grid")
 """Studies whose recorded run times the benchmark reports (their own runs are too long)."""
@@ -77,6 +78,7 @@ def run_benchmark(
     for study in COMMITTED_STUDIES:
         result[study] = committed_study_run(OUTPUTS / study)
     result["breakdown"] = iteration_breakdown(*((2, 1) if settings.quick else (300, 3)))
+    result["newton_steps"] = newton_steps(settings.quick)
     meta.update(
         load_end=load_average(), seconds=time.perf_counter() - started, max_rss_mb=max_rss_mb()
     )
@@ -93,6 +95,20 @@ def refresh_committed_studies(out: Path) -> dict[str, Any]:
         result[study] = committed_study_run(OUTPUTS / study)
     result["meta"]["refreshed"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return _write(out, result)
+
+
+def refresh_newton_steps(out: Path) -> dict[str, Any]:
+    """Re-time only the comparison of Newton steps into OUT/benchmark.json and .md (the other
+    cases kept), noted in ``meta.refreshed``."""
+    result = read_json(out / "benchmark.json")
+    result["newton_steps"] = newton_steps(quick=False)
+    result["meta"]["refreshed"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return _write(out, result)
+
+
+def newton_steps(quick: bool) -> list[dict[str, Any]]:
+    """The engine's Newton step against a trust region (:mod:`simstudy.bench.trust_region`)."""
+    return compare_newton_steps(*((2, 1) if quick else (40, 3)))
 
 
 def _write(out: Path, result: dict[str, Any]) -> dict[str, Any]:

@@ -172,6 +172,8 @@ def benchmark_parser(description: str | None = None) -> Parser:
         ("--seed", "seed of data and starts", {"type": non_negative_int, "default": BENCH_SEED}),
         ("--refresh-studies", "only re-read the committed studies' wall times into the existing "
                               "results", SWITCH),
+        ("--newton-steps", "only re-time the comparison of Newton steps (engine vs trust "
+                           "region) into the existing results", SWITCH),
         # internal: one timed probe in a fresh process (run by the benchmark itself)
         ("--probe-n", argparse.SUPPRESS,
          {"type": positive_int}),

@@ -285,6 +285,32 @@ def benchmark_table(outputs: Path) -> str:
 
 
 @block
+def newton_steps(outputs: Path) -> str:
+    """The engine's Newton step against a trust region (outputs/benchmark/benchmark.json)."""
+    rows = {
+        (r["K"], r["step"]): r for r in load(outputs, "benchmark/benchmark.json")["newton_steps"]
+    }
+    text = []
+    for k in sorted({key[0] for key in rows}):
+        ours, region = rows[k, "line search (engine)"], rows[k, "trust region"]
+        text.append(
+            f"At K = {k} ({ours['fits']} fits of 10 starts), both steps reach the same best "
+            f"maximum with the same count of starts in {region['same_best']} of "
+            f"{region['fits']} fits. The trust region makes {region['newton_steps']:,} Newton "
+            f"steps (an exact Hessian each) against the engine's {ours['newton_steps']:,}, with "
+            f"{region['trials'] / region['newton_steps']:.2f} trial log-likelihoods per step "
+            f"against {ours['trials'] / ours['newton_steps']:.2f}, and takes "
+            f"{region['seconds'] / ours['seconds']:.2f}x the engine's time (it decomposes each "
+            "Hessian a second time)."
+        )
+    return "\n\n".join(text) + (
+        f"\n\nOne exact score and Hessian costs {ours['hessian_per_loglik']:.1f} "
+        "log-likelihoods at the same points, so fewer trials cannot pay for more Hessians. "
+        "(`python -m experiments.benchmark --newton-steps`)"
+    )
+
+
+@block
 def blrt_size(outputs: Path) -> str:
     """The bootstrap LRT's size: how often it rejects a true K0 (outputs/blrt_size)."""
     doc = load(outputs, "blrt_size/summary.json")

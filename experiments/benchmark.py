@@ -4,6 +4,7 @@ Usage::
 
     python -m experiments.benchmark [--quick] [--out outputs/benchmark] [--repeats R]
         [--study] [--study-replications R] [--naive-budget SECONDS] [--blas-threads N]
+        [--refresh {studies,newton-steps,probes} ...]
 
 Cases (each timed in this one process, median of several runs):
 
@@ -16,7 +17,7 @@ Cases (each timed in this one process, median of several runs):
 5. (``--study``) the whole real_like study through ``python -m experiments.recovery``
    with n_jobs = 1 and 2, wall time of the command;
 6. the engine's Newton step against a trust-region step on the real panel, K = 3 and 4
-   (``--newton-steps`` re-times only this into the existing results).
+   (``--refresh newton-steps`` re-times only this into the existing results).
 
 "Ours" is :func:`estimator.selection.fit_k_range` (the user's path: it draws the
 starts and runs all restarts of one K as one batched array computation) on
@@ -39,8 +40,7 @@ import sys
 from simstudy.bench.cases import probe
 from simstudy.bench.run import (
     limit_blas_threads,
-    refresh_committed_studies,
-    refresh_newton_steps,
+    refresh,
     run_benchmark,
     settings_from,
 )
@@ -56,16 +56,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m experiments.benchmark``."""
     args = parse_args(argv)
-    if args.refresh_studies or args.newton_steps:  # one part redone, the rest kept
-        (refresh_committed_studies if args.refresh_studies else refresh_newton_steps)(args.out)
-        print(f"refreshed {args.out / 'benchmark.md'} and benchmark.json")
-        return 0
     if args.probe_n:
         print(json.dumps(probe(args.probe_n, args.seed, args.probe_n_init)))
         return 0
     argv_full = sys.argv[1:] if argv is None else argv
     limit_blas_threads(args.blas_threads)
     settings = settings_from(args)
+    if args.refresh:  # some parts redone, the rest kept
+        refresh(args.out, args.refresh, settings)
+        print(f"refreshed {', '.join(args.refresh)} in {args.out / 'benchmark.md'} and .json")
+        return 0
     command = "python -m experiments.benchmark " + " ".join(argv_full)
     result = run_benchmark(settings, args.out, command.strip())
     for target in result["targets"]:

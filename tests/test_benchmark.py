@@ -15,8 +15,9 @@ from estimator.engine import prepare, run_em
 from estimator.init import starting_values
 from estimator.panel import design_matrix, sufficient_stats
 from simstudy.bench.naive_em import naive_e_step, naive_em, naive_fit, naive_m_step
-from simstudy.bench.run import run_benchmark
+from simstudy.bench.run import refresh, run_benchmark
 from simstudy.bench.settings import default_settings
+from simstudy.studies.paths import OUTPUTS
 
 THETA = np.array([[9.9, -1.2], [10.8, -1.05], [11.6, -1.8]])
 PI = np.array([0.25, 0.5, 0.25])
@@ -116,3 +117,15 @@ def test_quick_benchmark_writes_its_files(tmp_path):
     assert "## Summary of cases 1-4" in text and "## Targets" in text
     assert "## Case 6: the Newton step" in text
     assert "## BLAS threads" in text and "ungrouped, 10,000 rows" in text
+
+
+def test_refresh_redoes_only_the_parts_named(tmp_path):
+    before = json.loads((OUTPUTS / "benchmark" / "benchmark.json").read_text())
+    before["meta"].pop("refreshed", None)
+    (tmp_path / "benchmark.json").write_text(json.dumps(before))
+    result = refresh(tmp_path, ["studies"], default_settings(quick=True))
+    assert set(result["meta"]["refreshed"]) == {"studies"}
+    assert result["cases"] == before["cases"] and result["probes"] == before["probes"]
+    assert (tmp_path / "benchmark.md").read_text().startswith("# Benchmark")
+    with pytest.raises(ValueError, match="unknown part 'cases'"):
+        refresh(tmp_path, ["cases"], default_settings(quick=True))

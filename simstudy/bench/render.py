@@ -122,6 +122,12 @@ def _engine_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         targets.append(
             _within(name, measured, m["ours_fit_s"], settings.TARGET_MILLION_FIT_SECONDS)
         )
+    probes = [p for p in result.get("probes", []) if p.get("status") == "ok"]
+    if probes:
+        peak, limit = max(p["max_rss_mb"] for p in probes), settings.TARGET_MILLION_RSS_MB
+        name = f"N = {probes[0]['N']:,}: peak memory <= {limit:g} MB (max RSS of a fresh "
+        name += "process: generate in chunks + pass + fit)"
+        targets.append(_within(name, f"{peak:.0f} MB", peak, limit))
     grid = result.get("selection_grid")
     if grid and grid.get("wall_seconds") is not None:
         targets.append(_study_target("selection grid", grid, settings.TARGET_GRID_SECONDS))

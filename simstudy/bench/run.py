@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ from .cases import (
 )
 from .measure import cpu_name, git_commit, load_average, max_rss_mb
 from .render import evaluate_targets, render_markdown, save_figure
-from .settings import Settings, default_settings
+from .settings import REFRESHABLE, Settings, default_settings
 from .trust_region import compare_newton_steps
 
 COMMITTED_STUDIES = ("selection_grid", "blrt_grid")
@@ -87,22 +88,26 @@ def run_benchmark(
     return result
 
 
-def refresh_committed_studies(out: Path) -> dict[str, Any]:
-    """Re-read the committed studies' wall times and the targets into OUT/benchmark.json and
-    .md (the timed cases kept), noted in ``meta.refreshed``."""
+def refresh(
+    out: Path, parts: Sequence[str], settings: Settings, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Redo ``parts`` (of :data:`REFRESHABLE`) into OUT/benchmark.json and .md, every other
+    case kept; when each part was redone is noted in ``meta.refreshed``."""
     result = read_json(out / "benchmark.json")
-    for study in COMMITTED_STUDIES:
-        result[study] = committed_study_run(OUTPUTS / study)
-    result["meta"]["refreshed"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return _write(out, result)
-
-
-def refresh_newton_steps(out: Path) -> dict[str, Any]:
-    """Re-time only the comparison of Newton steps into OUT/benchmark.json and .md (the other
-    cases kept), noted in ``meta.refreshed``."""
-    result = read_json(out / "benchmark.json")
-    result["newton_steps"] = newton_steps(quick=False)
-    result["meta"]["refreshed"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    refreshed = result["meta"].get("refreshed")
+    refreshed = refreshed if isinstance(refreshed, dict) else {}
+    for part in parts:
+        if part == "studies":
+            for study in COMMITTED_STUDIES:
+                result[study] = committed_study_run(OUTPUTS / study)
+        elif part == "newton-steps":
+            result["newton_steps"] = newton_steps(quick=False)
+        elif part == "probes":
+            result["probes"] = run_probes(settings, dict(os.environ) if env is None else env)
+        else:
+            raise ValueError(f"--refresh: unknown part {part!r} (one of {', '.join(REFRESHABLE)})")
+        refreshed[part] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    result["meta"]["refreshed"] = refreshed
     return _write(out, result)
 
 

@@ -21,6 +21,7 @@ from estimator import (
 
 from ..bench.settings import DEFAULT_OUT as BENCH_OUT
 from ..bench.settings import DEFAULT_SEED as BENCH_SEED
+from ..bench.settings import REFRESHABLE
 from ..harness.parallel import BACKENDS, CONNECT_SECONDS
 from ..harness.runner import CHECKPOINT_SECONDS
 from ..studies.baselines import DEFAULT_CONFIG, DEFAULT_OUT, DEFAULT_REPLICATIONS
@@ -170,10 +171,10 @@ def benchmark_parser(description: str | None = None) -> Parser:
         ("--blas-threads", "BLAS threads of this process (threadpoolctl; 0: leave BLAS as it is)",
          {"metavar": "T", "type": non_negative_int, "default": 1}),
         ("--seed", "seed of data and starts", {"type": non_negative_int, "default": BENCH_SEED}),
-        ("--refresh-studies", "only re-read the committed studies' wall times into the existing "
-                              "results", SWITCH),
-        ("--newton-steps", "only re-time the comparison of Newton steps (engine vs trust "
-                           "region) into the existing results", SWITCH),
+        ("--refresh", "redo only these parts into the existing results, the rest kept: studies "
+                      "(re-read the committed studies' wall times), newton-steps (case 6), "
+                      "probes (N = 1,000,000 in fresh processes)",
+         {"metavar": "PART", "nargs": "+", "choices": REFRESHABLE}),
         # internal: one timed probe in a fresh process (run by the benchmark itself)
         ("--probe-n", argparse.SUPPRESS,
          {"type": positive_int}),

@@ -306,7 +306,7 @@ def newton_steps(outputs: Path) -> str:
     return "\n\n".join(text) + (
         f"\n\nOne exact score and Hessian costs {ours['hessian_per_loglik']:.1f} "
         "log-likelihoods at the same points, so fewer trials cannot pay for more Hessians. "
-        "(`python -m experiments.benchmark --newton-steps`)"
+        "(`python -m experiments.benchmark --refresh newton-steps`)"
     )
 
 

@@ -23,11 +23,8 @@ CHUNK_STORES = 50_000
 """Stores generated (and reduced to sufficient statistics) at a time in case 3."""
 KEEP_Y_MAX_STORES = 100_000
 """Largest N whose full N x T matrix is kept for the straightforward implementation."""
-TARGET_REAL_SECONDS = 0.1
 TARGET_REAL_RATIO = 100.0
 TARGET_STUDY_SECONDS = 25.0
-TARGET_MILLION_SECONDS = 60.0
-TARGET_MILLION_BYTES = 2 * 1024**3
 TARGET_REAL_FIT_SECONDS = 0.025
 """Case 1: K = 1..4 x 10 starts on the real data, certified maxima, median fit time."""
 TARGET_REPLICATION_SECONDS = 0.040

@@ -204,15 +204,12 @@ def compare_newton_steps(
 
 
 def _hessian_per_loglik(problem: Problem, run: EMRun, repeats: int = 200) -> float:
-    """Time of one exact score and Hessian over one log-likelihood, all starts of ``run``."""
-    args = (run.theta, run.prior, problem.sigma_arg(run.sigma))
-    space = problem.space
+    """Time of one exact score and Hessian over one log-likelihood, at the first start's end
+    point (one start at a time, as late Newton steps run)."""
+    args = (run.theta[:1], run.prior[:1], problem.sigma_arg(run.sigma[:1]))
+    parts = (problem.driver, problem.prior, problem.space)
     hessian, _, _ = timed(
-        lambda: [
-            mixture_derivatives(problem.driver, problem.prior, space, *args, "logratio")
-            for _ in range(repeats)
-        ],
-        3,
+        lambda: [mixture_derivatives(*parts, *args, "logratio") for _ in range(repeats)], 3
     )
     loglik, _, _ = timed(lambda: [log_likelihood(problem, *args) for _ in range(repeats)], 3)
     return hessian / loglik

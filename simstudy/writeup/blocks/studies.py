@@ -293,21 +293,28 @@ def newton_steps(outputs: Path) -> str:
     text = []
     for k in sorted({key[0] for key in rows}):
         ours, region = rows[k, "line search (engine)"], rows[k, "trust region"]
+        # the trust region's cost in log-likelihoods: its Hessians and trials against ours
+        cost = ours["hessian_per_loglik"]
+        balance = (region["newton_steps"] - ours["newton_steps"]) * cost
+        balance += region["trials"] - ours["trials"]
         text.append(
             f"At K = {k} ({ours['fits']} fits of 10 starts), both steps reach the same best "
             f"maximum with the same count of starts in {region['same_best']} of "
             f"{region['fits']} fits. The trust region makes {region['newton_steps']:,} Newton "
             f"steps (an exact Hessian each) against the engine's {ours['newton_steps']:,}, with "
-            f"{region['trials'] / region['newton_steps']:.2f} trial log-likelihoods per step "
-            f"against {ours['trials'] / ours['newton_steps']:.2f}, and takes "
-            f"{region['seconds'] / ours['seconds']:.2f}x the engine's time (it decomposes each "
+            f"{region['trials']:,} trial log-likelihoods against {ours['trials']:,}. An exact "
+            f"score and Hessian of one start costs {cost:.1f} of its log-likelihoods, so the "
+            "trust region's evaluations come to "
+            + (
+                f"{abs(balance):,.0f} log-likelihoods {'more' if balance > 0 else 'fewer'} than"
+                if balance
+                else "as many as"
+            )
+            + " the engine's; its fits take "
+            + f"{region['seconds'] / ours['seconds']:.2f}x the engine's time (it decomposes each "
             "Hessian a second time)."
         )
-    return "\n\n".join(text) + (
-        f"\n\nOne exact score and Hessian costs {ours['hessian_per_loglik']:.1f} "
-        "log-likelihoods at the same points, so fewer trials cannot pay for more Hessians. "
-        "(`python -m experiments.benchmark --refresh newton-steps`)"
-    )
+    return "\n\n".join(text) + "\n\n(`python -m experiments.benchmark --refresh newton-steps`)"
 
 
 @block

@@ -76,8 +76,3 @@ def test_both_steps_reach_the_same_certified_maxima(n_components):
     # every Newton step evaluated at least one trial point
     assert np.all(engine.n_trials >= engine.n_newton) and engine.n_newton.sum() > 0
     assert np.all(region.n_trials >= region.n_newton)
-
-
-def test_the_first_radius_must_be_positive():
-    with pytest.raises(ValueError, match="first_radius"):
-        TrustRegionStep(0.0)

@@ -46,20 +46,13 @@ class TrustRegionStep:
     """Trust-region steps for the engine's Newton phase (:class:`estimator.engine.NewtonStep`).
 
     Each start's radius (in the unit-diagonal coordinates) starts at the length of its first
-    modified Newton step times ``first_radius`` and is carried between iterations. A trial
-    that lowers log L is rejected and retried with a smaller radius; one that raises it is
-    taken, and its ratio of actual to predicted gain sets the next radius.
-
-    Parameters
-    ----------
-    first_radius : float
-        The first radius as a multiple of the first modified Newton step's length.
+    modified Newton step (4 and 100 times that changed the Newton steps by under 1%) and is
+    carried between iterations. A trial that lowers log L is rejected and retried with a
+    smaller radius; one that raises it is taken, and its ratio of actual to predicted gain
+    sets the next radius.
     """
 
-    def __init__(self, first_radius: float = 1.0) -> None:
-        if not first_radius > 0:
-            raise ValueError(f"first_radius must be > 0, got {first_radius}")
-        self.first_radius = first_radius
+    def __init__(self) -> None:
         self._radius: dict[int, float] = {}
 
     def __call__(self, problem: Problem, point: NewtonPoint) -> tuple[np.ndarray, np.ndarray]:
@@ -67,7 +60,7 @@ class TrustRegionStep:
         _, scale, scaled = unit_diagonal(point.hessian)
         values, vectors = np.linalg.eigh(scaled)
         along = np.einsum("rji,rj->ri", vectors, point.score * scale)  # gradient in the eigenbasis
-        first = self.first_radius * np.linalg.norm(point.direction / scale, axis=1)
+        first = np.linalg.norm(point.direction / scale, axis=1)
         known = [self._radius.get(r, np.nan) for r in rows.tolist()]
         radius = np.where(np.isnan(known), first, known)
         out = x.copy()

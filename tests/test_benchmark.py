@@ -6,6 +6,8 @@ Timings are the benchmark's business (outputs/benchmark/); nothing here asserts 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from estimator import LogL, MStep, fit_mixture
 from estimator.engine import prepare, run_em
 from estimator.init import starting_values
 from estimator.panel import design_matrix, sufficient_stats
+from simstudy.bench.measure import max_rss_mb
 from simstudy.bench.naive_em import naive_e_step, naive_em, naive_fit, naive_m_step
 from simstudy.bench.run import refresh, run_benchmark
 from simstudy.bench.settings import default_settings
@@ -129,3 +132,13 @@ def test_refresh_redoes_only_the_parts_named(tmp_path):
     assert (tmp_path / "benchmark.md").read_text().startswith("# Benchmark")
     with pytest.raises(ValueError, match="unknown part 'cases'"):
         refresh(tmp_path, ["cases"], default_settings(quick=True))
+
+
+def test_a_child_process_reports_its_own_peak_memory_not_its_parents():
+    # on Linux, ru_maxrss of a fork+exec'd child starts at the parent's high-water mark
+    big = np.ones(60_000_000)  # about 480 MB resident in this process
+    code = "from simstudy.bench.measure import max_rss_mb; print(max_rss_mb())"
+    child = float(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                 text=True, check=True).stdout)  # fmt: skip
+    assert max_rss_mb() > big.nbytes / 2**20
+    assert child < max_rss_mb() - 300

@@ -35,7 +35,10 @@ def cpu():
 start, start_cpu = time.perf_counter(), cpu()
 panel = load_csv(sys.argv[1])
 seconds, cpu_seconds = time.perf_counter() - start, cpu() - start_cpu
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+try:  # this process's own peak (ru_maxrss would include the parent's: see measure.max_rss_mb)
+    peak_mb = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
+except (OSError, IndexError):
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_rss_mb": peak_mb,
                   "shape": panel.y.shape}))
 """

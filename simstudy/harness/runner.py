@@ -57,6 +57,9 @@ if TYPE_CHECKING:
 
 MANIFEST = "study.json"
 CHECKPOINT_SECONDS = 5.0
+WALL_LEDGER = "raw/wall_seconds.json"
+"""Wall seconds of the runs that produced the checkpointed records, written with them (an
+interrupted run counts up to its last checkpoint; --restart clears it with the records)."""
 """Default time between checkpoints (rewriting a condition's file costs O(its records))."""
 SeedLike = int | np.random.SeedSequence
 
@@ -215,6 +218,16 @@ def silenced(categories: Sequence[type[Warning]]) -> Iterator[None]:
 # ---------------------------------------------------------------------------
 # checkpoints
 # ---------------------------------------------------------------------------
+
+
+def records_wall_seconds(out_dir: Path) -> float | None:
+    """The wall seconds of the runs that produced ``out_dir``'s records (:data:`WALL_LEDGER`),
+    None when not known (records checkpointed by a harness that kept no ledger)."""
+    try:
+        seconds = json.loads((Path(out_dir) / WALL_LEDGER).read_text(encoding="utf-8"))["seconds"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return float(seconds) if isinstance(seconds, (int, float)) else None
 
 
 def raw_path(out_dir: Path, condition_id: int) -> Path:
@@ -416,6 +429,10 @@ def _run_locked(
     if restart:
         for path in (out_dir / "raw").glob("condition_*.csv"):
             path.unlink()
+        (out_dir / WALL_LEDGER).unlink(missing_ok=True)
+    started = time.perf_counter()
+    # None: records of a harness that kept no ledger, whose runs' time is not known
+    earlier = records_wall_seconds(out_dir) if any(records.values()) else 0.0
     missing = {cid: [r for r in range(study.replications) if r not in records[cid]] for cid in ids}
     total = len(ids) * study.replications
     todo = sum(len(reps) for reps in missing.values())
@@ -433,6 +450,8 @@ def _run_locked(
         return sum(rep < study.replications for cid in ids for rep in records[cid])
 
     def flush() -> None:
+        if not dirty:  # nothing new: the ledger keeps the time of the runs that made records
+            return
         for cid in sorted(dirty):
             if not lock.intact():
                 raise StudyFolderError(
@@ -450,6 +469,14 @@ def _run_locked(
                     "command to resume"
                 ) from err
             dirty.discard(cid)
+        spent = None if earlier is None else earlier + time.perf_counter() - started
+        try:
+            write_json_atomic(out_dir / WALL_LEDGER, {"seconds": spent})
+        except OSError as err:
+            raise CheckpointWriteError(
+                f"cannot write {out_dir / WALL_LEDGER}: {err.strerror or err}; the records "
+                "checkpointed before are intact: free space or fix permissions, then rerun"
+            ) from err
 
     by_id, unit = {c.id: c for c in study.conditions}, study.unit()
     units = [(unit, by_id[cid], reps) for cid, reps in plan_batches(missing, batch_size)]

@@ -26,14 +26,19 @@ import pandas as pd
 from .files import (
     check_output_dir,
     jsonable,
-    read_json,
     software_versions,
     write_json_atomic,
     write_text_atomic,
 )
 from .parallel import CONNECT_SECONDS
 from .records import RECORD_KEYS
-from .runner import CHECKPOINT_SECONDS, Study, StudyCondition, raw_path, read_records, run_study
+from .runner import (
+    CHECKPOINT_SECONDS,
+    Study,
+    StudyCondition,
+    records_wall_seconds,
+    run_study,
+)
 
 SUMMARY_KEYS: tuple[str, ...] = ("n_replications", "n_ok", "n_errors", "errors", "seconds")
 """What :func:`run_simulation` adds to every condition's summary."""
@@ -344,8 +349,6 @@ def simulate(
         raise ValueError(f"out_dir: {err}") from None
     conditions, replications = study.conditions, study.replications
     stream = sys.stderr if progress == "stderr" else progress
-    previous = None if restart else _previous_summary(out_dir)
-    before = 0 if restart else _count_records(out_dir, [c.id for c in conditions])
     started = time.perf_counter()
     records = run_study(
         study, out_dir, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
@@ -354,7 +357,6 @@ def simulate(
     )  # fmt: skip
     wall = time.perf_counter() - started
     summaries = summarise_study(study, records, summarise)
-    after = sum(len(frame) for frame in records.values())
     document = {
         "study": study.name,
         **dict(about or {}),
@@ -370,7 +372,7 @@ def simulate(
             "scheduler": None if scheduler is None else str(scheduler),
             "batch_size": batch_size,
             "wall_seconds_this_run": wall,
-            "wall_seconds_records": records_wall_seconds(previous, before, after, wall),
+            "wall_seconds_records": records_wall_seconds(out_dir),
             "replication_seconds_total": sum(s["seconds"]["total"] for s in summaries),
             "software": {**software_versions(), "joblib": joblib.__version__},
         },
@@ -457,38 +459,3 @@ def run_simulation(
         study, summarise, out_dir, n_jobs=n_jobs, backend=backend, batch_size=batch_size,
         progress=progress, scheduler=scheduler, restart=restart,
     ).frame  # fmt: skip
-
-
-# -- how long the records took, across resumed runs ---------------------------
-
-
-def _count_records(out_dir: Path, condition_ids: Sequence[int]) -> int:
-    """Valid records already checkpointed in ``out_dir`` for these conditions (the runner
-    reports the invalid ones: they are not reported twice)."""
-    quiet = lambda message: None  # noqa: E731
-    return sum(len(read_records(raw_path(out_dir, c), on_invalid=quiet)) for c in condition_ids)
-
-
-def _previous_summary(out_dir: Path) -> dict[str, Any] | None:
-    """The folder's summary.json as last written, or None (absent or unreadable)."""
-    try:
-        return read_json(Path(out_dir) / "summary.json")
-    except (OSError, ValueError):
-        return None
-
-
-def records_wall_seconds(
-    previous: Mapping[str, Any] | None, records_before: int, records_after: int, this_run: float
-) -> float:
-    """Wall seconds of the runs that produced the folder's records: ``this_run``, plus the
-    figure of ``previous`` (the last summary.json) unless this run started from nothing;
-    that figure alone when this run added no record (an interrupted run is not counted)."""
-    earlier = None
-    if previous is not None:
-        run = previous.get("run", {})
-        earlier = run.get("wall_seconds_records", run.get("wall_seconds_this_run"))
-    if records_before == 0 or earlier is None:
-        return this_run
-    if records_after == records_before:
-        return float(earlier)
-    return float(earlier) + this_run

@@ -68,6 +68,15 @@ def real_like_truth(outputs: Path) -> str:
     return tables.markdown_table(["segment", "alpha", "beta", "pi"], rows)
 
 
+def _study_time(run: dict[str, Any]) -> str:
+    """A study's wall time on its workers, or the replications' seconds when not recorded."""
+    wall, n_jobs = run.get("wall_seconds_records"), run["n_jobs"]
+    if wall is not None:
+        return f"{wall / 60:.0f} min on {n_jobs} workers"
+    seconds = run["replication_seconds_total"]
+    return f"{seconds / 60:.0f} worker-minutes of replications, run on {n_jobs} workers"
+
+
 @block
 def real_like_run(outputs: Path) -> str:
     """What the real_like run produced: replications, errors, convergence, BIC's hits."""
@@ -389,7 +398,7 @@ def _blrt_grid(outputs: Path, with_table: bool) -> str:
     text = (
         f"`python -m experiments.selection --config experiments/configs/blrt_grid.json "
         f"--n-jobs 2` ({len(conds)} conditions, {n_rep:,} replications, "
-        f"{doc['run']['wall_seconds_records'] / 60:.0f} min on {doc['run']['n_jobs']} workers)."
+        f"{_study_time(doc['run'])})."
         + (f" Hit rate of the true K:\n\n{table}\n\n" if with_table else " ")
         + "Averaged over the conditions: "
         + ", ".join(f"{CRITERION_LABELS[m]} {pct(mean[m])}" for m in order)

@@ -331,7 +331,9 @@ def test_a_second_run_is_refused_naming_the_holder(tmp_path):
 
 @pytest.mark.slow
 def test_a_second_process_is_refused_while_one_runs(tmp_path):
-    job = subprocess.Popen([sys.executable, str(SCRIPT), str(tmp_path), "--sleep", "0.05"], env=ENV)
+    # a replication per second: the job still holds the folder however slowly the second
+    # process starts on a loaded machine (it is killed once the second one has answered)
+    job = subprocess.Popen([sys.executable, str(SCRIPT), str(tmp_path), "--sleep", "1"], env=ENV)
     try:
         deadline = time.time() + 30
         while time.time() < deadline and not list((tmp_path / "raw").glob("*.csv")):

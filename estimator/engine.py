@@ -19,7 +19,9 @@ sigma (R, K)), each with its own state, on the component driver
    eta_c = log(pi_c / pi_K), with the exact gradient and Hessian
    (:mod:`estimator.derivatives`) and a backtracking line search that never
    lowers the log-likelihood. Where the Hessian is not negative definite the
-   step uses its eigenvalues' absolute values (still an ascent direction).
+   step uses its eigenvalues' absolute values (still an ascent direction). The
+   step is :func:`line_search_step` unless ``run_em`` is given another
+   (:class:`NewtonStep`; the benchmark measures a trust region this way).
 3. **Certificate.** A start is ``converged`` when the Newton decrement
    g' (-H)^-1 g (twice the log-likelihood still to gain, to second order) is at
    most ``DECREMENT_TOL`` and the Hessian, scaled to unit diagonal, is negative

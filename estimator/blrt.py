@@ -38,10 +38,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
 
 from .driver import component_driver
 from .fit import fit_mixture, refit
@@ -54,6 +53,9 @@ from .prior import prior_model
 from .results import MixtureFit, check_fits
 from .threads import one_blas_thread
 from .validation import check_count, check_k_range, check_positive, check_seed
+
+if TYPE_CHECKING:
+    from joblib import Parallel
 
 LOG = get_logger(__name__)
 DEFAULT_N_BOOT = 99
@@ -343,6 +345,8 @@ def _test(
     chunk: int,
 ) -> BLRTStep:
     """Run the test of K0 = null.n_components against K0 + 1 (module docstring)."""
+    from joblib import delayed
+
     k0 = null.n_components
     # the observed alternative by the procedure every bootstrap data set gets (split_starts)
     alternative = _split_fit(
@@ -483,6 +487,9 @@ def bootstrap_lrt(
                 stats, k, options.replace(seed=seed_sequence(root, 0, k)), covariates=covariates
             )
         return given[k]
+
+    # imported here: fitting without a test must not need joblib
+    from joblib import Parallel, effective_n_jobs
 
     chunk = 2 * max(1, effective_n_jobs(n_jobs))
     steps: list[BLRTStep] = []

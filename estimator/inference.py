@@ -149,7 +149,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
-from joblib import Parallel, delayed
 from scipy.special import expit, logit, ndtri, softmax
 
 from .derivatives import Derivatives, mixture_derivatives
@@ -704,6 +703,8 @@ def bootstrap_se(
         _warn(f"bootstrap standard errors unavailable: {problem}")
         nan_cov = np.full((dim, dim), np.nan)
         return _wald("bootstrap", params, nan_cov, level, False, {}, stats)
+    from joblib import Parallel, delayed  # here: standard errors without bootstrap need none
+
     runs = Parallel(n_jobs=n_jobs)(
         delayed(_bootstrap_replicate)(params, stats, seed_sequence(root, b), refit_options)
         for b in range(n_boot)

@@ -195,6 +195,24 @@ def test_the_real_data_command_starts_without_the_later_dependencies():
     assert done.stdout.strip() == "[]"
 
 
+def test_the_real_data_command_fits_without_joblib(tmp_path):
+    # joblib serves studies and bootstraps; an environment without it still fits the panel
+    code = (
+        "import sys; sys.modules['joblib'] = None; "
+        "from experiments import fit_real; sys.exit(fit_real.main(sys.argv[1:]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "--out", str(tmp_path)],
+        capture_output=True, text=True, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "results.json").is_file()
+    bad = subprocess.run(
+        [sys.executable, "-c", code, "--k", "0"], capture_output=True, text=True, cwd=REPO
+    )
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
 def test_one_blas_thread_is_a_no_op_without_threadpoolctl(monkeypatch):
     from estimator import threads
 

@@ -20,8 +20,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from joblib import Parallel, delayed, parallel_config
-
 if TYPE_CHECKING:
     from distributed import Client
 
@@ -202,6 +200,9 @@ def execute(
         for unit in units:
             yield function(*unit, None)
         return
+    # imported when work runs in parallel: the real-data command must start without joblib
+    from joblib import Parallel, delayed, parallel_config
+
     driver = os.getpid()
     calls = (delayed(function)(*unit, driver) for unit in units)
     if backend != "dask":

@@ -16,10 +16,10 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, TextIO
 
-import joblib
 import numpy as np
 import pandas as pd
 
@@ -374,7 +374,7 @@ def simulate(
             "wall_seconds_this_run": wall,
             "wall_seconds_records": records_wall_seconds(out_dir),
             "replication_seconds_total": sum(s["seconds"]["total"] for s in summaries),
-            "software": {**software_versions(), "joblib": joblib.__version__},
+            "software": {**software_versions(), "joblib": version("joblib")},
         },
         "conditions": summaries,
     }

@@ -57,10 +57,10 @@ if TYPE_CHECKING:
 
 MANIFEST = "study.json"
 CHECKPOINT_SECONDS = 5.0
+"""Default time between checkpoints (rewriting a condition's file costs O(its records))."""
 WALL_LEDGER = "raw/wall_seconds.json"
 """Wall seconds of the runs that produced the checkpointed records, written with them (an
 interrupted run counts up to its last checkpoint; --restart clears it with the records)."""
-"""Default time between checkpoints (rewriting a condition's file costs O(its records))."""
 SeedLike = int | np.random.SeedSequence
 
 
@@ -475,7 +475,8 @@ def _run_locked(
         except OSError as err:
             raise CheckpointWriteError(
                 f"cannot write {out_dir / WALL_LEDGER}: {err.strerror or err}; the records "
-                "checkpointed before are intact: free space or fix permissions, then rerun"
+                "checkpointed before are intact: free space or fix permissions, then rerun the "
+                "same command to resume"
             ) from err
 
     by_id, unit = {c.id: c for c in study.conditions}, study.unit()

@@ -36,6 +36,7 @@ for l samples used (greater than ``level``); otherwise p is the formula above.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -342,9 +343,13 @@ def _test(
     sequential: bool,
     options: FitOptions,
     parallel: Parallel,
-    chunk: int,
 ) -> BLRTStep:
-    """Run the test of K0 = null.n_components against K0 + 1 (module docstring)."""
+    """Run the test of K0 = null.n_components against K0 + 1 (module docstring).
+
+    ``parallel`` returns its results as a generator, in sample order, so the
+    stopping point does not depend on the number of workers; the samples still
+    running when the test stops are cancelled.
+    """
     from joblib import delayed
 
     k0 = null.n_components
@@ -357,17 +362,20 @@ def _test(
     runs: list[tuple[float, bool, bool]] = []
     exceed = 0
     stopped = False
-    while len(runs) < n_boot and not stopped:
-        todo = range(len(runs), min(n_boot, len(runs) + (chunk if sequential else n_boot)))
-        batch = parallel(
-            delayed(_replicate)(null, stats, seed_sequence(root, k0, b), options) for b in todo
-        )
-        for run in batch:  # in sample order, so the stopping point does not depend on chunk
+    samples = parallel(
+        delayed(_replicate)(null, stats, seed_sequence(root, k0, b), options) for b in range(n_boot)
+    )
+    try:
+        for run in samples:
             runs.append(run)
             exceed += run[0] >= lr
             if sequential and exceed >= h:
                 stopped = len(runs) < n_boot
                 break
+    finally:
+        with warnings.catch_warnings():  # joblib says it cancelled the samples not needed
+            warnings.filterwarnings("ignore", "[0-9]+ tasks which were", UserWarning)
+            samples.close()
     lr_boot = np.array([r[0] for r in runs], dtype=float)
     p_value = exceed / len(runs) if stopped else bootstrap_p_value(lr, lr_boot)
     return BLRTStep(
@@ -489,16 +497,15 @@ def bootstrap_lrt(
         return given[k]
 
     # imported here: fitting without a test must not need joblib
-    from joblib import Parallel, effective_n_jobs
+    from joblib import Parallel
 
-    chunk = 2 * max(1, effective_n_jobs(n_jobs))
     steps: list[BLRTStep] = []
     chosen = k_max
-    with Parallel(n_jobs=n_jobs) as parallel:
+    # one sample per task, at most two per worker ahead of the one the test waits for
+    runner = Parallel(n_jobs=n_jobs, return_as="generator", batch_size=1, pre_dispatch="2*n_jobs")
+    with runner as parallel:
         for k0 in range(k_min, k_max):
-            step = _test(
-                observed(k0), stats, root, n_boot, level, sequential, options, parallel, chunk
-            )
+            step = _test(observed(k0), stats, root, n_boot, level, sequential, options, parallel)
             steps.append(step)
             LOG.info("BLRT %d vs %d segments: LR %.3f, p = %.4f from %d samples, %s", k0, k0 + 1,
                      step.lr, step.p_value, step.n_used,

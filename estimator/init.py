@@ -193,8 +193,9 @@ def _centre(
 
 def _kmeans_pp(
     driver: ComponentDriver, n_components: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """k-means++ over the units: (picked units (K,), centres (K, P)).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """k-means++ over the units: picked units (K,), centres (K, P) and every unit's
+    distance to each centre (K, N).
 
     The next unit is drawn with probability proportional to its distance to the nearest
     centre so far, in the likelihood's metric (D_i(theta) - RSS_i); a unit whose own fit
@@ -202,7 +203,8 @@ def _kmeans_pp(
     n_stores = driver.n_stores
     picks = [int(rng.integers(n_stores))]
     centres = [_centre(driver, picks[0], rng)]
-    nearest = driver.distance_to(centres[0])
+    distances = [driver.distance_to(centres[0])]
+    nearest = distances[0]
     for _ in range(1, n_components):
         total = nearest.sum()
         if total > 0:
@@ -211,9 +213,10 @@ def _kmeans_pp(
             choice = int(rng.choice(np.setdiff1d(np.arange(n_stores), picks)))
         picks.append(choice)
         centres.append(_centre(driver, choice, rng, nearest))
-        nearest = np.minimum(nearest, driver.distance_to(centres[-1]))
+        distances.append(driver.distance_to(centres[-1]))
+        nearest = np.minimum(nearest, distances[-1])
         nearest[picks] = 0.0
-    return np.asarray(picks), np.asarray(centres)
+    return np.asarray(picks), np.asarray(centres), np.stack(distances)
 
 
 def _small_group(
@@ -240,7 +243,7 @@ def _small_group(
     """
     n_stores = driver.n_stores
     stats = driver.stats
-    picks, centres = _kmeans_pp(driver, n_components, rng)
+    picks, centres, distance = _kmeans_pp(driver, n_components, rng)  # distance (K, N)
     small = int(rng.integers(n_components))
     dof = stats.n_obs - stats.n_coef
     precision = np.where((dof > 0) & (stats.rss > 0), dof / np.maximum(stats.rss, 1e-300), 0.0)
@@ -254,7 +257,7 @@ def _small_group(
         else:
             picks[small] = int(rng.choice(n_stores, p=precision / precision.sum()))
         centres[small] = stats.ols[picks[small]]  # precision > 0: its own fit is unique
-    distance = np.stack([driver.distance_to(c) for c in centres])  # (K, N)
+        distance[small] = driver.distance_to(centres[small])
     labels = distance.argmin(axis=0)
     # log-uniform size: groups of a few stores as often as groups of the largest size; a
     # group needs enough units to identify its regression (P + 1 single observations)

@@ -179,6 +179,7 @@ class ComponentDriver(ABC):
         self.offset = -0.5 * stats.n_obs * np.log(2.0 * np.pi)
         self.scale = self._data_scale() if scale is None else scale
         self._parts: list[ComponentDriver] | None = None
+        self._blocks: list[tuple[slice, ComponentDriver]] | None = None
 
     def parts(self) -> list[ComponentDriver]:
         """The driver in blocks of at most ``STORE_BLOCK`` units (built once, then reused).
@@ -193,9 +194,13 @@ class ComponentDriver(ABC):
         return self._parts
 
     def blocks(self) -> list[tuple[slice, ComponentDriver]]:
-        """(rows, driver) of every block of :meth:`parts`, rows the block's units among all N."""
-        ranges = store_blocks(self.n_stores) if len(self.parts()) > 1 else [(0, self.n_stores)]
-        return [(slice(a, b), part) for (a, b), part in zip(ranges, self.parts(), strict=True)]
+        """(rows, driver) of every block of :meth:`parts`, rows the block's units among all N
+        (built once: every E-step asks)."""
+        if self._blocks is None:
+            parts = self.parts()
+            ranges = store_blocks(self.n_stores) if len(parts) > 1 else [(0, self.n_stores)]
+            self._blocks = [(slice(a, b), part) for (a, b), part in zip(ranges, parts, strict=True)]
+        return self._blocks
 
     def block(self, start: int, stop: int) -> ComponentDriver:
         """The same driver restricted to units ``start:stop`` (same centre and scale)."""
@@ -236,11 +241,14 @@ class ComponentDriver(ABC):
         """G_i d_i for every unit: ``diff`` of shape (..., N, P) -> (..., N, P)."""
 
     @abstractmethod
-    def solve(self, sums: PosteriorSums) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def solve(
+        self, sums: PosteriorSums, with_variance: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Weighted least squares: (t (R, K, P), sum w G (R, K, P, P), sum w h (R, K, P)).
 
         Returns the centred solution t_c = theta_c - m, the weighted Gram sums
-        and the weighted h sums, the last two for the variance update.
+        and the weighted h sums, the last two for the variance update (None
+        without ``with_variance`` where they would cost extra work).
         """
 
     @abstractmethod
@@ -470,7 +478,7 @@ class ComponentDriver(ABC):
         common), floored at :attr:`sigma_floor`.
         """
         weight = sums.weight
-        shifted, lhs, weighted_h = self.solve(sums)
+        shifted, lhs, weighted_h = self.solve(sums, with_variance=sigma_mode != "fixed")
         theta = shifted + self.center
         floored = np.zeros(weight.shape[0], dtype=bool)
         if sigma_mode == "fixed":
@@ -661,9 +669,13 @@ class SharedDesign(ComponentDriver):
     def moment_columns(self) -> list[np.ndarray]:
         return [self.centered]
 
-    def solve(self, sums: PosteriorSums) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def solve(
+        self, sums: PosteriorSums, with_variance: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         weight = sums.weight
         shifted = sums.moment / np.maximum(weight, _TINY)[..., None]
+        if not with_variance:
+            return shifted, None, None
         lhs = weight[..., None, None] * self.gram
         return shifted, lhs, sums.moment @ self.gram
 
@@ -719,7 +731,9 @@ class UnitGrams(ComponentDriver):
     def moment_columns(self) -> list[np.ndarray]:
         return [self.h, self.gram_packed]
 
-    def solve(self, sums: PosteriorSums) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def solve(
+        self, sums: PosteriorSums, with_variance: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         weight = sums.weight
         n_coef = self.n_coef
         lhs = self._unpack(sums.gram)

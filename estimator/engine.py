@@ -541,11 +541,13 @@ def _accelerated_em(
         with np.errstate(divide="ignore", invalid="ignore"):
             alpha = -np.sqrt(rr / vv)
         alpha = np.where(np.isfinite(alpha), alpha, -1.0)
-        alpha = np.clip(alpha, -step_max, -1.0)
+        alpha = np.minimum(np.maximum(alpha, -step_max), -1.0)  # np.clip, without its overhead
         x_new = x0 - 2.0 * alpha[:, None] * r + (alpha**2)[:, None] * v
         trial_theta, trial_prior, trial_sigma = space.from_squarem(x_new)
         # an extrapolated sigma stays between the floor and a million times the data's scale
-        trial_sigma = np.clip(trial_sigma, floor, SIGMA_CEILING_REL * problem.driver.scale)
+        trial_sigma = np.minimum(
+            np.maximum(trial_sigma, floor), SIGMA_CEILING_REL * problem.driver.scale
+        )
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             loglik_trial, _, p_trial, floored3 = _em_map(
                 problem, trial_theta, trial_prior, trial_sigma

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +129,20 @@ def test_given_fits_are_used_and_sequential_stopping_is_consistent():
     # the samples drawn are the first ones of the full test, and the decision is the same
     np.testing.assert_array_equal(b.lr_boot, a.lr_boot[: b.n_used])
     assert b.p_value == b.n_exceed / b.n_used > 0.05 and not a.rejected
+
+
+def test_a_sequential_test_in_workers_stops_at_the_same_sample_and_cancels_quietly():
+    one = panel_stats(np.array([[1.0, -1.0]]), np.array([1.0]), 60, seed=5)
+    fits = fit_k_range(one, (1, 2), seed=0, **FAST).fits
+    alone = bootstrap_lrt(one, 2, 39, seed=3, fits=fits, sequential=True, **FAST)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        workers = bootstrap_lrt(one, 2, 39, seed=3, fits=fits, sequential=True, n_jobs=2, **FAST)
+    a, b = alone.steps[0], workers.steps[0]
+    assert b.stopped_early and b.n_used == a.n_used < 39
+    np.testing.assert_array_equal(b.lr_boot, a.lr_boot)
+    # the samples that were running when the test stopped are cancelled without a word
+    assert [str(w.message) for w in caught if "cancelled" in str(w.message)] == []
 
 
 def test_bad_arguments_are_refused_naming_them():

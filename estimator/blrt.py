@@ -373,8 +373,11 @@ def _test(
                 stopped = len(runs) < n_boot
                 break
     finally:
-        with warnings.catch_warnings():  # joblib says it cancelled the samples not needed
-            warnings.filterwarnings("ignore", "[0-9]+ tasks which were", UserWarning)
+        if stopped:  # joblib warns of samples done or cancelled that were no longer needed
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", ".*the input task iterator", UserWarning)
+                samples.close()
+        else:  # the samples are all in (or a sample failed): nothing is cancelled quietly
             samples.close()
     lr_boot = np.array([r[0] for r in runs], dtype=float)
     p_value = exceed / len(runs) if stopped else bootstrap_p_value(lr, lr_boot)

@@ -44,7 +44,6 @@ fitted values differ by less than ``DUPLICATE_TOL * s`` per observation.
 
 from __future__ import annotations
 
-import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -863,13 +862,16 @@ def segment_distances(theta: np.ndarray, gram: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(np.einsum("abp,pq,abq->ab", diff, gram, diff), 0.0))
 
 
-_DRIVERS: weakref.WeakKeyDictionary[SufficientStats, ComponentDriver] = weakref.WeakKeyDictionary()
+_DRIVER_KEY = "_component_driver"
+"""Where :func:`component_driver` keeps a statistics object's driver: in the object itself.
+A table keyed by weak references would keep every object alive, since the driver refers to
+its statistics (``driver.stats``); on the object the pair is a cycle the collector frees."""
 
 
 def component_driver(stats: SufficientStats) -> ComponentDriver:
     """The driver for ``stats``: :class:`SharedDesign`, :class:`SingleRows` or :class:`UnitGrams`.
 
-    Built once per statistics object and cached while the object lives, so the
+    Built once per statistics object and cached on it (not pickled with it), so the
     fits, standard errors and tests of one data set share it.
 
     Parameters
@@ -880,7 +882,7 @@ def component_driver(stats: SufficientStats) -> ComponentDriver:
     -------
     ComponentDriver
     """
-    driver = _DRIVERS.get(stats)
+    driver = stats.__dict__.get(_DRIVER_KEY)
     if driver is None:
         if stats.shared_gram:
             driver = SharedDesign(stats)
@@ -888,7 +890,7 @@ def component_driver(stats: SufficientStats) -> ComponentDriver:
             driver = SingleRows(stats)
         else:
             driver = UnitGrams(stats)
-        _DRIVERS[stats] = driver
+        stats.__dict__[_DRIVER_KEY] = driver  # as functools.cached_property does (frozen)
     return driver
 
 

@@ -89,6 +89,11 @@ class SufficientStats:
     gram: np.ndarray
     n_obs: np.ndarray
 
+    def __getstate__(self) -> dict[str, np.ndarray]:
+        """The four arrays only: what is cached on the object (its component driver) is
+        rebuilt where it is unpickled, not shipped to every worker."""
+        return {key: value for key, value in self.__dict__.items() if not key.startswith("_")}
+
     @property
     def n_stores(self) -> int:
         """Number of stores N."""

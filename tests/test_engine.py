@@ -237,3 +237,34 @@ def test_a_hessian_beyond_doubles_keeps_the_em_point_uncertified():
     with pytest.warns(ConvergenceWarning, match="not a certified maximum"):
         fit = fit_mixture(stats, 2, n_init=3, seed=3, max_iter=50)
     assert not fit.converged and np.isfinite(fit.loglik) and np.all(np.isfinite(fit.theta))
+
+
+def test_fitting_does_not_keep_the_data_alive():
+    """The driver cached on a statistics object refers back to it; the pair must still be
+    freed (a weak-key table of drivers kept every data set a study or a BLRT drew)."""
+    import gc
+    import weakref
+
+    stats = sufficient_stats(*panel(3))
+    fit_mixture(stats, 2, n_init=3, seed=0)
+    alive = weakref.ref(stats)
+    del stats
+    gc.collect()
+    assert alive() is None
+
+
+def test_statistics_pickle_without_their_driver():
+    import pickle
+
+    from estimator.driver import component_driver
+
+    stats = sufficient_stats(*panel(4))
+    driver = component_driver(stats)
+    assert component_driver(stats) is driver  # built once per object
+    again = pickle.loads(pickle.dumps(stats))
+    assert set(vars(again)) == {"ols", "rss", "gram", "n_obs"}
+    assert all(np.array_equal(getattr(again, k), getattr(stats, k)) for k in vars(again))
+    assert component_driver(again) is not driver
+    a = fit_mixture(stats, 2, n_init=3, seed=1)
+    b = fit_mixture(again, 2, n_init=3, seed=1)
+    assert a.loglik == b.loglik and np.array_equal(a.theta, b.theta)

@@ -1,7 +1,10 @@
 """The fit loop: SQUAREM monotone, the certificate, starting schemes, warm starts, refusals."""
 
+import gc
 import json
+import pickle
 import warnings
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,7 @@ from scipy.stats import norm
 
 from estimator import ConvergenceWarning, fit_mixture, load_csv, sufficient_stats
 from estimator.derivatives import mixture_derivatives
+from estimator.driver import component_driver
 from estimator.engine import prepare, run_em
 from estimator.init import INIT_METHODS, starting_values
 from estimator.panel import SufficientStats, design_matrix
@@ -242,9 +246,6 @@ def test_a_hessian_beyond_doubles_keeps_the_em_point_uncertified():
 def test_fitting_does_not_keep_the_data_alive():
     """The driver cached on a statistics object refers back to it; the pair must still be
     freed (a weak-key table of drivers kept every data set a study or a BLRT drew)."""
-    import gc
-    import weakref
-
     stats = sufficient_stats(*panel(3))
     fit_mixture(stats, 2, n_init=3, seed=0)
     alive = weakref.ref(stats)
@@ -254,10 +255,6 @@ def test_fitting_does_not_keep_the_data_alive():
 
 
 def test_statistics_pickle_without_their_driver():
-    import pickle
-
-    from estimator.driver import component_driver
-
     stats = sufficient_stats(*panel(4))
     driver = component_driver(stats)
     assert component_driver(stats) is driver  # built once per object

@@ -4,7 +4,7 @@ Usage::
 
     python -m experiments.benchmark [--quick] [--out outputs/benchmark] [--repeats R]
         [--study] [--study-replications R] [--naive-budget SECONDS] [--blas-threads N]
-        [--refresh {studies,newton-steps,probes} ...]
+        [--refresh {studies,newton-steps,probes,flexmix} ...]
 
 Cases (each timed in this one process, median of several runs):
 
@@ -17,7 +17,9 @@ Cases (each timed in this one process, median of several runs):
 5. (``--study``) the whole real_like study through ``python -m experiments.recovery``
    with n_jobs = 1 and 2, wall time of the command;
 6. the engine's Newton step against a trust-region step on the real panel, K = 3 and 4
-   (``--refresh newton-steps`` re-times only this into the existing results).
+   (``--refresh newton-steps`` re-times only this into the existing results);
+7. R's flexmix against salesmix on the same fit of the real panel (sigma per segment,
+   K = 1..4 x 10 starts, three seeds; needs Rscript with flexmix; ``--refresh flexmix``).
 
 "Ours" is :func:`estimator.selection.fit_k_range` (the user's path: it draws the
 starts and runs all restarts of one K as one batched array computation) on

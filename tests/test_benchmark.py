@@ -16,8 +16,10 @@ from estimator import LogL, MStep, fit_mixture
 from estimator.engine import prepare, run_em
 from estimator.init import starting_values
 from estimator.panel import design_matrix, sufficient_stats
+from simstudy.bench.flexmix import case_flexmix
 from simstudy.bench.measure import max_rss_mb
 from simstudy.bench.naive_em import naive_e_step, naive_em, naive_fit, naive_m_step
+from simstudy.bench.render import _flexmix_section, _flexmix_targets
 from simstudy.bench.run import refresh, run_benchmark
 from simstudy.bench.settings import default_settings
 from simstudy.studies.paths import OUTPUTS
@@ -119,6 +121,8 @@ def test_quick_benchmark_writes_its_files(tmp_path):
     text = (tmp_path / "benchmark.md").read_text()
     assert "## Summary of cases 1-4" in text and "## Targets" in text
     assert "## Case 6: the Newton step" in text
+    assert saved["flexmix"]["status"] == "not run (--quick)"
+    assert "## Case 7: R's flexmix and salesmix" in text
     assert "## BLAS threads" in text and "ungrouped, 10,000 rows" in text
 
 
@@ -142,3 +146,35 @@ def test_a_child_process_reports_its_own_peak_memory_not_its_parents():
                                  text=True, check=True).stdout)  # fmt: skip
     assert max_rss_mb() > big.nbytes / 2**20
     assert child < max_rss_mb() - 300
+
+
+def test_the_flexmix_case_says_in_one_line_when_r_is_missing(monkeypatch):
+    monkeypatch.setattr("simstudy.bench.flexmix.shutil.which", lambda name: None)
+    row = case_flexmix(default_settings())
+    assert row["status"] == "not run: Rscript is not on PATH (R with r-cran-flexmix)"
+    (target,) = _flexmix_targets({"flexmix": row})
+    assert target["status"] == "not measured" and target["measured"] == row["status"]
+    assert _flexmix_section(row) == [
+        "## Case 7: R's flexmix and salesmix, the same fit of the real panel",
+        "",
+        row["status"],
+        "",
+    ]
+
+
+def test_the_flexmix_case_is_judged_by_the_ratio_of_summed_times():
+    row = {
+        "case": "flexmix", "ks": [1, 2], "n_init": 10, "status": "ok", "seeds": [1, 2],
+        "load_at_start": [0.5, 0.5, 0.5], "flexmix_s": [10.0, 30.0], "ours_s": [0.05, 0.05],
+        "ratio": 400.0, "flexmix_loglik": [-10.0, -5.0], "ours_loglik": [-10.0, -4.5],
+        "versions": {"flexmix": "2.3.18", "R": "4.2.2"},
+    }  # fmt: skip
+    (target,) = _flexmix_targets({"flexmix": row})
+    assert target["status"] == "met" and target["measured"].startswith("400x (flexmix 40.0 s")
+    (short,) = _flexmix_targets({"flexmix": {**row, "ratio": 200.0}})
+    assert short["status"] == "not met (2.0x short)"
+    text = "\n".join(_flexmix_section(row))
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in text.splitlines()]
+    assert ["1", "10", "50", "200x"] in rows and ["2", "30", "50", "600x"] in rows
+    assert "5.00e-01" in text  # salesmix - flexmix at K = 2
+    assert _flexmix_targets({}) == []  # a benchmark.json from before case 7

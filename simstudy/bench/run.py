@@ -33,6 +33,7 @@ from .cases import (
     iteration_breakdown,
     run_probes,
 )
+from .flexmix import case_flexmix
 from .measure import cpu_name, git_commit, load_average, max_rss_mb
 from .render import evaluate_targets, render_markdown, save_figure
 from .settings import REFRESHABLE, Settings, default_settings
@@ -80,6 +81,7 @@ def run_benchmark(
         result[study] = committed_study_run(OUTPUTS / study)
     result["breakdown"] = iteration_breakdown(*((2, 1) if settings.quick else (300, 3)))
     result["newton_steps"] = newton_steps(settings.quick)
+    result["flexmix"] = case_flexmix(settings)
     meta.update(
         load_end=load_average(), seconds=time.perf_counter() - started, max_rss_mb=max_rss_mb()
     )
@@ -104,6 +106,8 @@ def refresh(
             result["newton_steps"] = newton_steps(quick=False)
         elif part == "probes":
             result["probes"] = run_probes(settings, dict(os.environ) if env is None else env)
+        elif part == "flexmix":
+            result["flexmix"] = case_flexmix(settings)
         else:
             raise ValueError(f"--refresh: unknown part {part!r} (one of {', '.join(REFRESHABLE)})")
         refreshed[part] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

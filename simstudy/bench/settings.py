@@ -11,9 +11,10 @@ from ..harness.files import read_json
 from ..studies.paths import BENCHMARK_SEED, OUTPUTS, REAL_LIKE_CONFIG
 
 DEFAULT_OUT = OUTPUTS / "benchmark"
-REFRESHABLE = ("studies", "newton-steps", "probes")
+REFRESHABLE = ("studies", "newton-steps", "probes", "flexmix")
 """Parts of benchmark.json that ``--refresh`` redoes alone: the committed studies' wall times
-(re-read, nothing timed), case 6, the million-store probes (fresh processes)."""
+(re-read, nothing timed), case 6, the million-store probes (fresh processes), case 7 (R's
+flexmix on the real panel)."""
 
 
 DEFAULT_SEED = BENCHMARK_SEED
@@ -45,6 +46,8 @@ TARGET_UNGROUPED_SECONDS = 2.0
 """An ungrouped fit of 100,000 rows, K = 3, 3 coefficients, 10 starts (issue 19)."""
 TARGET_CONCOMITANT_RATIO = 2.0
 """A concomitant fit at most twice the constant-prior fit of the same data (issue 20)."""
+TARGET_FLEXMIX_RATIO = 400.0
+"""Case 7: salesmix at least this many times faster than R's flexmix on the same fit."""
 MB = 1024.0**2
 
 

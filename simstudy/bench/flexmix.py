@@ -5,12 +5,11 @@ log sales on log price, grouped by store, with sigma per segment: flexmix
 ``stepFlexmix(y ~ lp | store, k = 1:4, nrep = 10)`` against salesmix's
 ``fit_k_range(..., (1, 2, 3, 4), n_init=10, sigma="segment")`` plus the pass that
 computes the sufficient statistics. Both run from the same ``N_SEEDS`` seeds (the
-starts, and so the work, differ a great deal from seed to seed: salesmix's time
-varied 3x over four seeds); the ratio is of the times summed over the seeds.
-flexmix's time is its own ``system.time`` (elapsed) around ``stepFlexmix``; ours
-is, per seed, the median of ``repeats`` runs in this process; reading the CSV is
-left out of both. Needs ``Rscript``
-with flexmix (Debian's r-cran-flexmix); without it the case says so in one line.
+starts, and so the work, differ a great deal from seed to seed); the ratio is of
+the times summed over the seeds. flexmix's time is its own ``system.time``
+(elapsed) around ``stepFlexmix``; ours is, per seed, the median of ``repeats``
+runs in this process; reading the CSV is left out of both. Needs ``Rscript`` with
+flexmix (Debian's r-cran-flexmix); without it the case says so in one line.
 """
 
 from __future__ import annotations
@@ -38,12 +37,14 @@ d <- read.csv(args[1])
 S <- as.matrix(d[, -1])
 long <- data.frame(y = log(as.vector(S)), lp = rep(log(d$Price), ncol(S)),
                    store = rep(seq_len(ncol(S)), each = nrow(S)))
-seeds <- as.integer(args[-1])
+nrep <- as.integer(args[2])
+k_max <- as.integer(args[3])
+seeds <- as.integer(args[-(1:3)])
 seconds <- numeric(0)
 best <- NULL
 for (seed in seeds) {
   set.seed(seed)
-  t <- system.time(m <- stepFlexmix(y ~ lp | store, data = long, k = 1:4, nrep = 10,
+  t <- system.time(m <- stepFlexmix(y ~ lp | store, data = long, k = 1:k_max, nrep = nrep,
                                     verbose = FALSE))
   seconds <- c(seconds, t[["elapsed"]])
   ll <- sapply(m@models, function(x) as.numeric(logLik(x)))
@@ -66,7 +67,8 @@ def case_flexmix(settings: Settings) -> dict[str, Any]:
         return {**row, "status": "not run: Rscript is not on PATH (R with r-cran-flexmix)"}
     load = load_average()
     seeds = [settings.seed % 2**31 + i for i in range(N_SEEDS)]
-    command = ["Rscript", "-e", R_SCRIPT, str(REAL_DATA.resolve()), *map(str, seeds)]
+    data = str(REAL_DATA.resolve())
+    command = ["Rscript", "-e", R_SCRIPT, data, str(N_INIT), str(max(KS)), *map(str, seeds)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]

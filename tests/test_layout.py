@@ -213,6 +213,23 @@ def test_the_real_data_command_fits_without_joblib(tmp_path):
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
 
+def test_the_real_data_command_names_what_a_bare_python_lacks_in_one_line(tmp_path):
+    # a Python with only numpy and scipy: one line naming the packages, no traceback
+    code = (
+        "import sys, runpy; sys.modules['pandas'] = None; sys.modules['tabulate'] = None; "
+        "runpy.run_module('experiments.fit_real', run_name='__main__')"
+    )
+    for flags in (["--out", str(tmp_path)], ["--k", "0"]):
+        done = subprocess.run(
+            [sys.executable, "-c", code, *flags], capture_output=True, text=True, cwd=REPO
+        )
+        assert done.returncode == 1 and done.stdout == ""
+        (line,) = done.stderr.strip().splitlines()
+        assert line.startswith("error: python -m experiments.fit_real needs pandas, tabulate, ")
+        assert line.endswith("install the project first: pip install -e .")
+    assert not any(tmp_path.iterdir())
+
+
 def test_one_blas_thread_is_a_no_op_without_threadpoolctl(monkeypatch):
     from estimator import threads
 

@@ -46,11 +46,17 @@ def differences(committed, recomputed, path=""):
     return [] if committed == recomputed else [f"{path}: {recomputed!r}, committed {committed!r}"]
 
 
+def committed_config(name):
+    """The study's shipped config, its price data found from this checkout."""
+    config = load_config(REPO / "experiments" / "configs" / f"{name}.json")
+    config["price_data"] = str(REPO / config["price_data"])
+    return config
+
+
 @pytest.mark.parametrize("name", STUDIES)
 def test_committed_summaries_come_from_the_committed_records(name):
     folder = OUTPUTS / name
-    config = load_config(REPO / "experiments" / "configs" / f"{name}.json")
-    config["price_data"] = str(REPO / config["price_data"])
+    config = committed_config(name)
     study = mixture.study(config)
     committed = json.loads((folder / "summary.json").read_text())
     manifest = json.loads((folder / "study.json").read_text())
@@ -102,12 +108,6 @@ def test_the_grid_summary_carries_every_measure_with_its_mcse():
         assert all(math.isfinite(r[f"mcse_{key}"]) and r[f"mcse_{key}"] >= 0 for r in entries)
 
 
-def committed_study(name):
-    config = load_config(REPO / "experiments" / "configs" / f"{name}.json")
-    config["price_data"] = str(REPO / config["price_data"])
-    return mixture.study(config)
-
-
 @pytest.mark.parametrize(
     ("name", "condition_id", "replication"),
     [
@@ -123,7 +123,7 @@ def test_the_current_code_reproduces_a_committed_record_bit_for_bit(
 ):
     """A rerun of a committed study must resume it with the same numbers: an engine change
     that moves a last digit fails here until the studies are regenerated."""
-    study = committed_study(name)
+    study = mixture.study(committed_config(name))
     committed = next(
         row
         for row in read_records(raw_path(OUTPUTS / name, condition_id))

@@ -9,16 +9,20 @@ The assignment's functions are importable from here::
 and so is a scikit-learn-style estimator::
 
     from estimator import SalesMixture, select_k
+
+The sales path (reading a wide CSV, fitting, inference, the BLRT) needs numpy and scipy
+only; the names that work on DataFrames and formulas (pandas, formulaic) are imported
+on first use, so ``import estimator`` does not import pandas.
 """
+
+import importlib
 
 from .assignment import EM, EStep, Estimate, LogL, MStep
 from .blrt import BLRTResult, BLRTStep, bootstrap_lrt, check_blrt_settings
 from .csvio import as_panel, detect_format, load_csv, load_long_csv, load_panel
 from .driver import SIGMA_FLOOR_REL, segment_distances, simulate_outcomes
 from .engine import loglik_at
-from .estimator_base import not_fitted_error
 from .fit import distinct_maxima, fit_mixture, refit
-from .formula import RegressionData, regression_data, unit_covariates
 from .guard import SetAside
 from .inference import (
     Inference,
@@ -29,7 +33,6 @@ from .inference import (
 )
 from .init import INIT_METHODS, SeedLike, as_generator, seed_sequence, starting_values
 from .longpanel import ExcludedStoresWarning, LongPanel, long_from_arrays
-from .model import SalesMixture, select_k
 from .options import (
     DEFAULT_GUARD,
     DEFAULT_INIT,
@@ -60,10 +63,8 @@ from .params import (
 )
 from .plausibility import PlausibilityWarning
 from .provenance import jsonable
-from .regression import MixtureRegression
 from .results import ConvergenceWarning, MixtureFit
 from .selection import CRITERIA, ModelSelection, fit_k_range
-from .summary import MixtureSummary
 
 __all__ = [
     "CRITERIA",
@@ -141,8 +142,27 @@ __all__ = [
 ]
 
 
+_ON_FIRST_USE = {
+    "MixtureRegression": "regression",
+    "MixtureSummary": "summary",
+    "RegressionData": "formula",
+    "SalesMixture": "model",
+    "regression_data": "formula",
+    "select_k": "model",
+    "unit_covariates": "formula",
+}
+"""Public names whose modules import pandas: imported when first asked for."""
+
+
 def __getattr__(name: str) -> object:
-    # NotFittedError subclasses scikit-learn's, imported on first use (estimator_base)
-    if name == "NotFittedError":
-        return not_fitted_error()
+    if name == "NotFittedError":  # subclasses scikit-learn's, imported on first use
+        return importlib.import_module(".estimator_base", __name__).not_fitted_error()
+    if name in _ON_FIRST_USE:
+        value = getattr(importlib.import_module(f".{_ON_FIRST_USE[name]}", __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -11,10 +11,11 @@ Every source may be a path, an open file (text or binary) or a pandas
 DataFrame. Every bad input gets one ``ValueError`` line naming the source and
 the line (row), column or header at fault.
 
-The wide reader streams the file line by line into one float array (no
-object-dtype frame of strings): a well-formed line is split and converted in
-one vectorised step, and only a line with something unusual in it (an empty,
-NaN-spelled, infinite or non-numeric cell) is classified cell by cell. The
+The wide reader streams the file line by line into one float array with numpy
+alone (pandas is imported only for a DataFrame or a long file): a well-formed
+line is split and converted in one vectorised step, and only a line with
+something unusual in it (an empty, NaN-spelled, infinite or non-numeric cell)
+is classified cell by cell. The
 first problem cell of every column is remembered, so the error names the same
 column and row as a column-by-column check would.
 """
@@ -23,24 +24,28 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal, Union
 
 import numpy as np
-import pandas as pd
 
 from . import plausibility
+from .frames import is_data_frame
 from .logs import get_logger
 from .longpanel import LongPanel, long_from_arrays, long_from_wide
 from .panel import PRICE_COLUMN, Panel, design_matrix, panel_from_arrays
 from .params import DEFAULT_COEF_NAMES
 
-Source = str | os.PathLike | IO[str] | IO[bytes] | pd.DataFrame
+if TYPE_CHECKING:
+    import pandas as pd
+
+Source = Union[str, os.PathLike, IO[str], IO[bytes], "pd.DataFrame"]  # noqa: UP007 - a string
 """A CSV path, an open text or binary file, or a DataFrame with the file's columns."""
 DataFormat = Literal["auto", "wide", "long"]
 
@@ -197,8 +202,27 @@ def _preview(names: Sequence[Any], limit: int = 5) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _classify(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _number(cell: str) -> float:
+    """A stripped cell's value, NaN when it is not a number.
+
+    Python's ``float`` with ASCII digits and no underscores: the numbers pandas'
+    ``to_numeric`` reads too (``1e5``, ``.5``, ``inf``), without Python's ``1_0``
+    and non-ASCII digits.
+    """
+    if cell.isascii() and "_" not in cell:
+        try:
+            return float(cell)
+        except ValueError:
+            pass
+    return math.nan
+
+
+def _classify(text: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Numbers, absent cells (empty or a NaN spelling) and invalid cells of stripped text.
+
+    Parameters
+    ----------
+    text : sequence of str of length M
 
     Returns
     -------
@@ -206,8 +230,8 @@ def _classify(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         NaN where absent or invalid.
     absent, invalid : ndarray of bool, shape (M,)
     """
-    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, copy=True)
-    absent = ((text == "") | text.str.lower().isin(_NAN_SPELLINGS)).to_numpy()
+    numbers = np.array([_number(cell) for cell in text], dtype=float)
+    absent = np.array([cell == "" or cell.lower() in _NAN_SPELLINGS for cell in text], dtype=bool)
     invalid = ~np.isfinite(numbers) & ~absent
     numbers[absent | invalid] = np.nan
     return numbers, absent, invalid
@@ -224,7 +248,7 @@ def _cell_error(cell: str, name: Any, where: _Where, row: int, hint: str) -> Val
         what = "empty cell"
     elif absent:
         what = f"NaN cell ({cell!r})"
-    elif np.isinf(pd.to_numeric(cell, errors="coerce")):
+    elif math.isinf(_number(cell)):
         what = f"infinite value {cell!r}"
     else:
         what = f"non-numeric value {cell!r}"
@@ -233,6 +257,8 @@ def _cell_error(cell: str, name: Any, where: _Where, row: int, hint: str) -> Val
 
 
 def _is_number(dtype: Any) -> bool:
+    import pandas as pd  # a DataFrame's column: pandas is there
+
     return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
 
 
@@ -281,14 +307,15 @@ def _numeric_column(
     bad = invalid | (absent & ~allowed)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise _cell_error(text.iloc[row], name, where, row, missing_hint)
+        raise _cell_error(text[row], name, where, row, missing_hint)
     return numbers
 
 
-def _text(column: pd.Series) -> pd.Series:
+def _text(column: pd.Series) -> list[str]:
     """Cells as stripped text; a missing value (None, NaN, NA) reads as ``"nan"``."""
-    cells = ["nan" if pd.isna(v) else str(v).strip() for v in column.to_numpy(dtype=object)]
-    return pd.Series(cells, dtype=object)
+    import pandas as pd  # a DataFrame's column: pandas is there
+
+    return ["nan" if pd.isna(v) else str(v).strip() for v in column.to_numpy(dtype=object)]
 
 
 def _check_positive(values: np.ndarray, name: Any, where: _Where, kind: str) -> None:
@@ -318,11 +345,11 @@ class _FirstBad:
     def empty(cls, n_columns: int) -> _FirstBad:
         return cls(np.full(n_columns, -1), np.full(n_columns, -1), {})
 
-    def note(self, row: int, text: pd.Series, absent: np.ndarray, invalid: np.ndarray) -> None:
+    def note(self, row: int, text: list[str], absent: np.ndarray, invalid: np.ndarray) -> None:
         for rows, mask in ((self.absent_row, absent), (self.invalid_row, invalid)):
             for col in np.flatnonzero(mask & (rows < 0)):
                 rows[col] = row
-                self.text[(row, int(col))] = text.iloc[col]
+                self.text[(row, int(col))] = text[col]
 
     def first_error(self, allowed: np.ndarray) -> tuple[int, int] | None:
         """(column, row) of the first column, in header order, holding a disallowed cell."""
@@ -336,10 +363,10 @@ class _FirstBad:
         return None if columns.size == 0 else (int(columns[0]), int(rows[columns[0]]))
 
 
-def _parse_line(fields: list[str], line: str) -> tuple[np.ndarray, pd.Series | None]:
+def _parse_line(fields: list[str], line: str) -> tuple[np.ndarray, list[str] | None]:
     """A line's numbers, plus its stripped text when some cell is not a finite number."""
-    # Python's float() also takes '1_0' and non-ASCII digits, which pandas (the
-    # cell-by-cell check) refuses: such lines take the slow path.
+    # Python's float() also takes '1_0' and non-ASCII digits, which the cell-by-cell
+    # check (_number) refuses: such lines take the slow path.
     if line.isascii() and "_" not in line:
         try:
             numbers = np.array(fields, dtype=object).astype(float)
@@ -347,7 +374,7 @@ def _parse_line(fields: list[str], line: str) -> tuple[np.ndarray, pd.Series | N
             numbers = None
         if numbers is not None and np.isfinite(numbers).all():
             return numbers, None
-    return np.empty(len(fields)), pd.Series(fields, dtype=object).str.strip()
+    return np.empty(len(fields)), [field.strip() for field in fields]
 
 
 def _read_wide_text(
@@ -382,7 +409,7 @@ def _wide_values(
     ``text_missing``: what absent text in a DataFrame means (``missing`` governs
     the frame's own missing values, and every cell of a file).
     """
-    if isinstance(source, pd.DataFrame):
+    if is_data_frame(source):
         where = _Where("<DataFrame>", index=source.index)
         header = list(source.columns)
         _check_header(header, where.source)
@@ -510,7 +537,9 @@ def _load_wide(source: Any, missing: str, text_missing: str) -> Panel | LongPane
 
 def _long_frame(source: Any) -> tuple[pd.DataFrame, _Where]:
     """The long data as a frame (text cells for files) and its row naming."""
-    if isinstance(source, pd.DataFrame):
+    import pandas as pd  # the long reader works on a frame
+
+    if is_data_frame(source):
         return source, _Where("<DataFrame>", index=source.index)
     with _open(source) as (handle, name):
         records = _records(handle, name)
@@ -551,6 +580,8 @@ def load_long_csv(source: Source, extra: Sequence[str] | None = None) -> LongPan
         the header's, empty/NaN/non-numeric cells, non-positive sales or
         prices, a (store, week) pair given twice.
     """
+    import pandas as pd
+
     frame, where = _long_frame(source)
     columns = list(frame.columns)
     _check_header(columns, where.source)
@@ -598,7 +629,7 @@ def load_long_csv(source: Source, extra: Sequence[str] | None = None) -> LongPan
 
 def _blank(column: pd.Series) -> pd.Series:
     """Missing (None, NaN) or empty-text cells."""
-    return column.isna() | (_text(column).to_numpy() == "")
+    return column.isna() | (np.array(_text(column)) == "")
 
 
 # ---------------------------------------------------------------------------
@@ -632,6 +663,8 @@ def wide_frame(panel: Panel | LongPanel, prices: pd.DataFrame) -> pd.DataFrame:
         sales[:] = np.exp(panel.y)
     else:
         sales[panel.store, panel.week] = np.exp(panel.y)
+    import pandas as pd
+
     stores = pd.DataFrame(sales.T, index=prices.index, columns=list(panel.store_ids))
     return pd.concat([prices.copy(), stores], axis=1)
 
@@ -651,6 +684,8 @@ def long_frame(panel: Panel | LongPanel) -> pd.DataFrame:
         y, X = panel.y.ravel(), np.tile(panel.X, (n_stores, 1))
     else:
         store, week, y, X = panel.store, panel.week, panel.y, panel.X
+    import pandas as pd
+
     frame = pd.DataFrame(
         {
             "store": np.asarray(panel.store_ids, dtype=object)[store],
@@ -687,7 +722,7 @@ def detect_format(source: Source) -> Literal["wide", "long"]:
     ValueError
         The file is missing, empty or not UTF-8 text.
     """
-    if isinstance(source, pd.DataFrame):
+    if is_data_frame(source):
         header = [str(name).strip() for name in source.columns]
     else:
         with _open(source) as (handle, name):
@@ -730,7 +765,8 @@ def load_panel(
     """
     if data_format not in ("auto", "wide", "long"):
         raise ValueError(f"format must be 'auto', 'wide' or 'long', got {data_format!r}")
-    if data_format == "auto" and not isinstance(source, str | os.PathLike | pd.DataFrame):
+    named = isinstance(source, str | os.PathLike) or is_data_frame(source)
+    if data_format == "auto" and not named:
         raise ValueError("data_format='auto' needs a path or a DataFrame; name the format")
     resolved = detect_format(source) if data_format == "auto" else data_format
     label = source if isinstance(source, str | os.PathLike) else "<data>"
@@ -774,7 +810,7 @@ def as_panel(data: Any) -> Panel | LongPanel:
     """
     if isinstance(data, Panel | LongPanel):
         return data
-    if isinstance(data, pd.DataFrame):
+    if is_data_frame(data):
         if detect_format(data) == "wide":  # the frame's own missing cells: weeks not observed
             return _load_wide(data, missing="drop", text_missing="error")
         return load_long_csv(data)

@@ -16,8 +16,8 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-# imported before a flag is read; checked first, so a bare Python gets one line, no traceback
-NEEDED = ("numpy", "scipy", "pandas", "matplotlib", "tabulate")
+# the sales fit needs these alone; checked first, so a bare Python gets one line, no traceback
+NEEDED = ("numpy", "scipy")
 missing = [name for name in NEEDED if importlib.util.find_spec(name) is None]
 if __name__ == "__main__" and missing:
     print(f"error: python -m experiments.fit_real needs {', '.join(missing)}, which "

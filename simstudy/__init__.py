@@ -5,7 +5,11 @@
 the generated blocks of README.md and docs/), :mod:`simstudy.bench` (the benchmark) and
 :mod:`simstudy.cli` (the command lines of ``experiments/``). A study of your own:
 :func:`run_simulation` (docs/own_study.md) with the measures below for its ``summarise``.
+
+The study runner (pandas) is imported on first use: the real-data fit runs on numpy and scipy.
 """
+
+import importlib
 
 from estimator import match_segments
 
@@ -21,8 +25,6 @@ from .harness.measures import (
     standard_error_measures,
     wilson_interval,
 )
-from .harness.runner import StudyFailedError
-from .harness.simulation import default_summary, run_simulation
 
 __all__ = [
     "StudyFailedError",
@@ -40,3 +42,22 @@ __all__ = [
     "standard_error_measures",
     "wilson_interval",
 ]
+
+_ON_FIRST_USE = {
+    "StudyFailedError": ".harness.runner",
+    "default_summary": ".harness.simulation",
+    "run_simulation": ".harness.simulation",
+}
+"""Public names whose modules import pandas: imported when first asked for."""
+
+
+def __getattr__(name: str) -> object:
+    if name in _ON_FIRST_USE:
+        value = getattr(importlib.import_module(_ON_FIRST_USE[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -338,3 +338,23 @@ def test_library_doc_quotes_the_committed_timing():
     )
     text = (root / "docs" / "library.md").read_text()
     assert " ".join(sentence.split()) in " ".join(text.split())
+
+
+ODD_CELLS = ["", " ", "nan", "NaN", "NAN", "-nan", "n/a", "#N/A", "None", "null", "1e400",
+             "-inf", "Infinity", "+INF", "abc", "=1+1", "1,5", '"', "1e-320", "3", "-0", "+.5",
+             "5.", ".", "1e", "1e+", "0x10", "1_0", "\u0661", "1d5", "--1", "12345678901234567890",
+             "1.0e+01", "True", "1j", "\u221e", "\x00", "e5"]  # fmt: skip
+
+
+def test_cells_read_as_numbers_exactly_where_pandas_reads_them():
+    # the wide reader classifies odd cells without pandas; pandas' to_numeric is the oracle
+    from estimator.csvio import _classify
+
+    numbers, absent, invalid = _classify([cell.strip() for cell in ODD_CELLS])
+    expected = pd.to_numeric(pd.Series([c.strip() for c in ODD_CELLS], dtype=object),
+                             errors="coerce").to_numpy(dtype=float)  # fmt: skip
+    finite = np.isfinite(expected)
+    np.testing.assert_array_equal(~(absent | invalid), finite)
+    np.testing.assert_array_equal(numbers[finite], expected[finite])
+    assert list(np.array(ODD_CELLS)[absent]) == ["", " ", "nan", "NaN", "NAN", "n/a", "#N/A",
+                                                 "None", "null"]  # fmt: skip

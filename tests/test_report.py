@@ -8,6 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tabulate import tabulate
 
 from simstudy.harness.runner import run_replication
 from simstudy.studies import baselines
@@ -18,6 +21,7 @@ from simstudy.writeup import real as report_real
 from simstudy.writeup.doc import ReportDoc
 from simstudy.writeup.real import elasticity_reading
 from simstudy.writeup.report import MAIN_ITEMS, Sources, build, study_appendix
+from simstudy.writeup.tables import text_table
 
 pytestmark = pytest.mark.slow  # builds the report: tens of seconds
 
@@ -333,3 +337,19 @@ def test_two_step_mixture_chooses_the_clusters_by_its_bic():
     np.testing.assert_allclose(np.sort(fit.means_[:, 0]), np.sort(means[:, 0]), atol=0.3)
     again, _ = baselines.gaussian_mixtures(x, (3,), n_init=3, seed=1)  # seeded: reproducible
     np.testing.assert_array_equal(again[3].means_, fit.means_)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 5).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.text("ab -.*()[]01 9", max_size=8), min_size=n, max_size=n),
+            st.lists(st.lists(st.text("ab -.*()[]01 9", max_size=8), min_size=n, max_size=n),
+                     max_size=5),
+        )
+    )
+)  # fmt: skip
+def test_text_tables_are_laid_out_as_tabulate_lays_them_out(table):
+    # the printout of fit_real needs no tabulate; its layout is tabulate's "simple" all the same
+    headers, rows = table
+    assert text_table(headers, rows) == tabulate(rows, headers, disable_numparse=True)

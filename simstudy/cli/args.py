@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from ..harness.files import check_output_dir
-from ..harness.runner import RUN_ERRORS
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -177,12 +176,17 @@ def run_cli(main: Callable[[list[str] | None], int], argv: Sequence[str] | None 
     except KeyboardInterrupt as err:  # a study's StudyInterrupted says what it saved
         print(str(err) or "interrupted", file=sys.stderr)
         return 130
-    except RUN_ERRORS as err:
+    except _run_errors() as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except Exception as err:  # noqa: BLE001 - the command line's last resort
         if "--debug" in args:
             raise
+        if isinstance(err, ModuleNotFoundError):  # an option needs a package this Python lacks
+            print(f"error: {err.name} is not installed in {sys.executable}; install the "
+                  "project: pip install -e . (--debug shows where it was needed)",
+                  file=sys.stderr)  # fmt: skip
+            return 1
         print(f"error: {type(err).__name__}: {err} (--debug shows the traceback)", file=sys.stderr)
         return 1
     finally:  # this process is as it was (tests run commands in theirs)
@@ -190,6 +194,13 @@ def run_cli(main: Callable[[list[str] | None], int], argv: Sequence[str] | None 
         logger.removeHandler(handler)
         logger.setLevel(level)
         _QUIET.reset(quiet)
+
+
+def _run_errors() -> tuple[type[Exception], ...]:
+    """The run errors of a study (:data:`~simstudy.harness.runner.RUN_ERRORS`); none when no
+    study ran (the runner imports pandas, which the real-data fit does without)."""
+    runner = sys.modules.get("simstudy.harness.runner")
+    return () if runner is None else runner.RUN_ERRORS
 
 
 class Heartbeat:

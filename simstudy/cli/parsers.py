@@ -23,8 +23,6 @@ from ..bench.settings import DEFAULT_OUT as BENCH_OUT
 from ..bench.settings import DEFAULT_SEED as BENCH_SEED
 from ..bench.settings import REFRESHABLE
 from ..harness.parallel import BACKENDS, CONNECT_SECONDS
-from ..harness.runner import CHECKPOINT_SECONDS
-from ..studies.baselines import DEFAULT_CONFIG, DEFAULT_OUT, DEFAULT_REPLICATIONS
 from ..studies.paths import OUTPUTS, REAL_DATA, REAL_FIT_SEED
 from .args import (
     Parser,
@@ -63,6 +61,9 @@ def workers(what: str = "parallel workers") -> tuple[str, str, dict[str, Any]]:
 
 def study_parser(kind: str) -> Parser:
     """The options of ``python -m experiments.recovery`` and ``experiments.selection``."""
+    # the study modules import pandas, which fit_real's parser (this module) does without
+    from ..harness.runner import CHECKPOINT_SECONDS
+
     flags: Flags = [
         ("--config", "study config (JSON)",
          {"metavar": "FILE", "type": data_file, "required": True}),
@@ -142,6 +143,8 @@ def fit_real_parser(description: str | None = None) -> Parser:
 
 def baselines_parser(description: str | None = None) -> Parser:
     """The options of ``python -m experiments.baselines``."""
+    from ..studies.baselines import DEFAULT_CONFIG, DEFAULT_OUT, DEFAULT_REPLICATIONS
+
     flags: Flags = [
         ("--config", "study config (JSON)",
          {"metavar": "FILE", "type": data_file, "default": str(DEFAULT_CONFIG)}),
@@ -186,6 +189,8 @@ def benchmark_parser(description: str | None = None) -> Parser:
 
 def report_parser(description: str | None = None) -> Parser:
     """The options of ``python -m experiments.report``."""
+    from ..studies.baselines import DEFAULT_REPLICATIONS
+
     flags: Flags = [
         out(str(OUTPUTS / "report"), "report folder"),
         ("--rerun-baselines", "run (or resume) python -m experiments.baselines into "

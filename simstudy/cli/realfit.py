@@ -3,20 +3,24 @@
 Every K with observed-information and naive standard errors (docs/inference.md), a bootstrap
 on request; sigma fixed, common or per segment, missing weeks, long files, formulas and
 concomitants (docs/extensions.md); results.json, the store segments and the tables.
+
+A sales panel is read, fitted and written with numpy and scipy alone; a formula or a
+concomitant imports pandas (and formulaic), the BLRT's figure matplotlib.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import importlib.util
 import io
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
-import pandas as pd
-
+import estimator
 from estimator import (
     CRITERIA,
     DEFAULT_GUARD,
@@ -31,24 +35,24 @@ from estimator import (
     ModelSelection,
     Panel,
     PlausibilityWarning,
-    RegressionData,
     bootstrap_se,
     detect_format,
     fit_k_range,
     load_panel,
     naive_se,
     observed_information_se,
-    regression_data,
-    unit_covariates,
 )
 
 from ..harness.files import cell_text, software_versions, write_json_unit
 from ..studies.blrt import blrt_on_fits
 from ..studies.paths import REAL_FIT_SEED
 from ..writeup.blrt import blrt_table, plot_blrt
-from ..writeup.real import estimates, model_comparison, model_of
+from ..writeup.real_tables import estimates, model_comparison, model_of
 from ..writeup.tables import render
 from .args import Heartbeat
+
+if TYPE_CHECKING:
+    from estimator import RegressionData
 
 SCHEMA_VERSION = 1
 RESERVED_NAMES = frozenset(
@@ -104,7 +108,7 @@ class ModelSpec:
     guard: str | None = DEFAULT_GUARD
 
 
-Data = Panel | LongPanel | RegressionData
+Data = Union[Panel, LongPanel, "RegressionData"]  # noqa: UP007 - the formula front is lazy
 
 
 def load_model_data(
@@ -118,12 +122,14 @@ def load_model_data(
         panel, data_format, messages = load_data(path, data_format, missing, extra)
         if spec.concomitant is not None:
             source = path if data_format == "long" else None
-            z, names, _ = unit_covariates(
+            z, names, _ = estimator.unit_covariates(  # imports pandas, on first use
                 spec.concomitant, panel.store_ids, "store", source, spec.unit_data
             )
             panel = replace(panel, covariates=z, covariate_names=names)
         return panel, data_format, messages
-    data = regression_data(path, spec.formula, spec.group, spec.concomitant, spec.unit_data)
+    data = estimator.regression_data(
+        path, spec.formula, spec.group, spec.concomitant, spec.unit_data
+    )
     if clash := sorted(set(data.coef_names) & RESERVED_NAMES):
         raise ValueError(f"formula {spec.formula!r}: coefficient(s) {clash} are reserved names")
     return data, "table", []
@@ -152,7 +158,7 @@ def data_summary(panel: Data, data_path: Path, detailed: bool = False) -> dict[s
     """The results.json ``data`` entry: file, hash, units N, observations n (BIC's n), T, a
     formula's description, and with ``detailed`` the store-weeks used and stores excluded."""
     data: dict[str, Any] = {"file": data_path.name, "sha256": sha256(data_path)}
-    if isinstance(panel, RegressionData):
+    if not is_sales(panel):
         return data | {"N": panel.n_units, "observations": panel.n_obs, **panel.describe()}
     data |= {"N": panel.n_stores, "T": panel.n_weeks,
              "observations": int(panel.sufficient_stats().n_total)}  # fmt: skip
@@ -203,21 +209,28 @@ def store_segments_csv(panel: Data, selection: ModelSelection) -> str:
     The unit column is ``store`` for sales panels, the group column (or ``row``) for tables.
     """
     fit = selection.fits[selection.chosen_k]
-    frame = pd.DataFrame(
-        fit.posteriors, columns=[f"posterior_{c + 1}" for c in range(fit.n_components)]
-    )
-    unit = "store" if not isinstance(panel, RegressionData) else (panel.group or "row")
-    frame.insert(0, unit, [cell_text(store) for store in panel.store_ids])  # no formulas
-    frame["segment"] = fit.labels + 1
-    frame["max_posterior"] = fit.posteriors.max(axis=1)
+    unit = "store" if is_sales(panel) else (panel.group or "row")
     buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, float_format="%.10g")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        [unit, *(f"posterior_{c + 1}" for c in range(fit.n_components)), "segment", "max_posterior"]
+    )
+    for store, posteriors, label in zip(panel.store_ids, fit.posteriors, fit.labels, strict=True):
+        writer.writerow(
+            [cell_text(store), *(f"{p:.10g}" for p in posteriors), int(label) + 1,
+             f"{posteriors.max():.10g}"]
+        )  # fmt: skip
     return buffer.getvalue()
+
+
+def is_sales(data: Data) -> bool:
+    """Whether ``data`` is a sales panel (wide or long), not a formula's table."""
+    return isinstance(data, Panel | LongPanel)
 
 
 def describe(panel: Data, path: Path) -> str:
     """One line about the data fitted (the balanced wide panel's line is unchanged)."""
-    if isinstance(panel, RegressionData):
+    if not is_sales(panel):
         return (
             f"{path}: {panel.formula}, {panel.n_units} units"
             + (f" (group {panel.group})" if panel.group else " (every row its own)")
@@ -263,8 +276,14 @@ def run_fit(
     one unit (and the BLRT's figure, OUT/real/blrt_lr); return the results.json document.
 
     Parameters are the command's options (``--help``); ``echo`` receives the printed report.
-    ValueError: a loading error, before anything is written.
+    ValueError: a loading error, or ``blrt`` without matplotlib for its figure, before
+    anything is fitted or written.
     """
+    if blrt and importlib.util.find_spec("matplotlib") is None:
+        raise ValueError(
+            "--blrt draws the figure real/blrt_lr, which needs matplotlib; install the project: "
+            "pip install -e ."
+        )
     panel, data_format, excluded_messages = load_model_data(
         data, model, data_format, missing, extra
     )
@@ -272,7 +291,7 @@ def run_fit(
         echo(f"warning: {message}")
     options = FitOptions(n_init=n_init, tol=tol, max_iter=max_iter, seed=seed, init=init,
                          sigma=sigma, guard=model.guard)  # fmt: skip
-    sales = not isinstance(panel, RegressionData)
+    sales = is_sales(panel)
     settings = {
         "k_range": sorted(set(k)), "tol": tol, "max_iter": max_iter, "n_init": n_init,
         "seed": seed, "init": init, "bootstrap": bootstrap, "blrt": blrt, "sigma": sigma,

@@ -2,21 +2,23 @@
 
 The test itself is :func:`estimator.bootstrap_lrt`, run on a fit by
 :func:`simstudy.studies.blrt.blrt_on_fits`; these read its result or its
-``to_dict()`` form (results.json's ``blrt`` entry).
+``to_dict()`` form (results.json's ``blrt`` entry). matplotlib is imported by the figure
+only: the table needs numpy alone.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from estimator import BLRTResult
 
-from . import style
 from .tables import Table
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def blrt_table(result: BLRTResult | dict[str, Any], name: str = "real_blrt_tests") -> Table:
@@ -42,6 +44,8 @@ def blrt_table(result: BLRTResult | dict[str, Any], name: str = "real_blrt_tests
 def blrt_figure(result: BLRTResult | dict[str, Any]) -> Figure:
     """Histogram of the bootstrap LR* per K0, a panel per test, the observed LR marked (far
     off scale: an arrow at the right edge); ``result`` may be ``to_dict()``'s form."""
+    from . import style
+
     doc = result.to_dict() if isinstance(result, BLRTResult) else result
     tests = doc["tests"]
     width = style.WIDTH_SINGLE if len(tests) == 1 else style.WIDTH_DOUBLE
@@ -72,6 +76,8 @@ def blrt_caption(result: BLRTResult | dict[str, Any]) -> str:
 
 def plot_blrt(result: BLRTResult | dict[str, Any], stem: Path) -> list[Path]:
     """:func:`blrt_figure` written as ``stem.png`` and ``stem.pdf``; return both paths."""
+    from . import style
+
     with style.style():
         return style.save(blrt_figure(result), stem)
 

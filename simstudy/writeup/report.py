@@ -19,8 +19,8 @@ from ..studies import baselines as baseline_study
 from ..studies.paths import OUTPUTS, REAL_DATA
 from . import baselines as rb
 from . import real as rr
+from . import real_tables, tables
 from . import studies as rst
-from . import tables
 from .blrt import blrt_caption, blrt_figure
 from .doc import ReportDoc
 
@@ -96,7 +96,7 @@ def real_part(doc: ReportDoc, src: Sources) -> rr.RealData:
         "of the chosen fit at the stored estimates (for the ellipses and the bands); its "
         f"standard errors agree with results.json to {real.se_mismatch:.1e}."
     )
-    doc.table(rr.model_comparison(results))
+    doc.table(real_tables.model_comparison(results))
     doc.text(rr.comparison_reading(results))
     caption = (
         "Information criteria against K (left: each criterion minus its minimum over K; "
@@ -225,7 +225,7 @@ def speed_part(doc: ReportDoc, src: Sources) -> dict[str, Any] | None:
 def real_appendix(doc: ReportDoc, src: Sources, real: rr.RealData) -> None:
     """The real data: estimates with every SE, posterior certainty, sigma estimated."""
     doc.heading("A.1 The real data", 3)
-    doc.table(rr.estimates(real.model))
+    doc.table(real_tables.estimates(real.model))
     caption = (
         "Histogram of every store's highest posterior segment probability "
         "max_c w_ic, stacked by its most likely segment (dotted: 0.9). "
@@ -235,8 +235,8 @@ def real_appendix(doc: ReportDoc, src: Sources, real: rr.RealData) -> None:
     paths = {"fixed": src.results, "common": src.sigma_common, "segment": src.sigma_segment}
     if all(p.is_file() for p in paths.values()):
         documents = {m: read_json(p) for m, p in paths.items()}
-        doc.table(rr.sigma_criteria(documents))
-        doc.table(rr.sigma_fits(documents))
+        doc.table(real_tables.sigma_criteria(documents))
+        doc.table(real_tables.sigma_fits(documents))
 
 
 def baselines_appendix(doc: ReportDoc, src: Sources, loaded: tuple[dict[str, Any], Any]) -> None:

@@ -2,7 +2,8 @@
 
 A builder returns a :class:`Table` of a ``summary.json``'s ``conditions`` (one whose every
 replication failed shows as ``-``); :func:`render` writes it as github markdown, a
-page-fitting LaTeX table (:mod:`simstudy.writeup.latex`) or plain text.
+page-fitting LaTeX table (:mod:`simstudy.writeup.latex`) or plain text (:func:`text_table`,
+which needs no tabulate: the real-data fit prints its tables with numpy and scipy alone).
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-from tabulate import tabulate
 
 from estimator import CRITERIA
 
@@ -62,6 +61,8 @@ def render(table: Table, fmt: str = "md") -> str:
     cells = [[str(c) for c in row] for row in table.rows]
     align = table.alignment()
     if fmt == "md":
+        from tabulate import tabulate
+
         colalign = ["left" if a == "l" else "right" for a in align]
         return tabulate(
             cells, table.headers, tablefmt="github", disable_numparse=True, colalign=colalign
@@ -70,8 +71,21 @@ def render(table: Table, fmt: str = "md") -> str:
         caption = re.sub(r"\*\*(.+?)\*\*|`", lambda m: m.group(1) or "", table.caption)
         return latex_table(table.headers, cells, caption, table.name, align, table.key_columns)
     if fmt == "text":
-        return tabulate(cells, table.headers, disable_numparse=True)
+        return text_table(table.headers, cells)
     raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Plain text: cells stripped and left-aligned, columns two spaces apart, each at least two
+    wider than its header, dashes under the headers, no trailing blanks (tabulate's "simple"
+    layout, which a test holds it to)."""
+    cells = [[cell.strip() for cell in row] for row in rows]
+    widths = [max([len(h) + 2, *(len(row[j]) for row in cells)]) for j, h in enumerate(headers)]
+    lines = [list(headers), ["-" * width for width in widths], *cells]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -11,14 +11,8 @@ from estimator import CRITERIA
 
 from ...studies.reliability import HIT
 from ..format import CRITERION_LABELS, interval, num, pct
-from ..real import (
-    elasticity_reading,
-    estimates,
-    model_comparison,
-    model_of,
-    sigma_criteria,
-    sigma_fits,
-)
+from ..real import elasticity_reading
+from ..real_tables import estimates, model_comparison, model_of, sigma_criteria, sigma_fits
 from ..tables import render
 from .source import block, load
 

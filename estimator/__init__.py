@@ -10,9 +10,9 @@ and so is a scikit-learn-style estimator::
 
     from estimator import SalesMixture, select_k
 
-The sales path (reading a wide CSV, fitting, inference, the BLRT) needs numpy and scipy
+The sales path (reading a wide CSV, fitting, the standard errors) needs numpy and scipy
 only; the names that work on DataFrames and formulas (pandas, formulaic) are imported
-on first use, so ``import estimator`` does not import pandas.
+on first use, so ``import estimator`` does not import pandas (the bootstraps import joblib).
 """
 
 import importlib

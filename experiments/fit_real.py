@@ -13,22 +13,12 @@ is not (docs/engine.md).
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
-# the sales fit needs these alone; checked first, so a bare Python gets one line, no traceback
-NEEDED = ("numpy", "scipy")
-missing = [name for name in NEEDED if importlib.util.find_spec(name) is None]
-if __name__ == "__main__" and missing:
-    print(f"error: python -m experiments.fit_real needs {', '.join(missing)}, which "
-          f"{sys.executable} cannot import; install the project first: pip install -e .",
-          file=sys.stderr)  # fmt: skip
-    raise SystemExit(1)
-
-from simstudy.cli import args as cliargs  # noqa: E402
-from simstudy.cli.parsers import fit_real_parser  # noqa: E402
-from simstudy.cli.realfit import ModelSpec, run_fit  # noqa: E402
-from simstudy.studies.blrt import blrt_argument_problem  # noqa: E402
+from simstudy.cli import args as cliargs
+from simstudy.cli.parsers import fit_real_parser
+from simstudy.cli.realfit import ModelSpec, run_fit
+from simstudy.studies.blrt import blrt_argument_problem
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -183,9 +183,9 @@ def run_cli(main: Callable[[list[str] | None], int], argv: Sequence[str] | None 
         if "--debug" in args:
             raise
         if isinstance(err, ModuleNotFoundError):  # an option needs a package this Python lacks
-            print(f"error: {err.name} is not installed in {sys.executable}; install the "
-                  "project: pip install -e . (--debug shows where it was needed)",
-                  file=sys.stderr)  # fmt: skip
+            print(f"error: {(err.name or '?').partition('.')[0]} is not installed in "
+                  f"{sys.executable}; install the project first: pip install -e . (--debug "
+                  "shows where it was needed)", file=sys.stderr)  # fmt: skip
             return 1
         print(f"error: {type(err).__name__}: {err} (--debug shows the traceback)", file=sys.stderr)
         return 1

@@ -15,9 +15,9 @@ The wide reader streams the file line by line into one float array with numpy
 alone (pandas is imported only for a DataFrame or a long file): a well-formed
 line is split and converted in one vectorised step, and only a line with
 something unusual in it (an empty, NaN-spelled, infinite or non-numeric cell)
-is classified cell by cell. The
-first problem cell of every column is remembered, so the error names the same
-column and row as a column-by-column check would.
+is classified cell by cell. The first problem cell of every column is
+remembered, so the error names the same column and row as a column-by-column
+check would.
 """
 
 from __future__ import annotations
@@ -658,13 +658,13 @@ def wide_frame(panel: Panel | LongPanel, prices: pd.DataFrame) -> pd.DataFrame:
         The price column, then one column of sales per store named by its id;
         NaN where a store has no observation.
     """
+    import pandas as pd
+
     sales = np.full((panel.n_stores, len(prices)), np.nan)
     if isinstance(panel, Panel):
         sales[:] = np.exp(panel.y)
     else:
         sales[panel.store, panel.week] = np.exp(panel.y)
-    import pandas as pd
-
     stores = pd.DataFrame(sales.T, index=prices.index, columns=list(panel.store_ids))
     return pd.concat([prices.copy(), stores], axis=1)
 
@@ -678,14 +678,14 @@ def long_frame(panel: Panel | LongPanel) -> pd.DataFrame:
         Columns ``store, week, sales, price`` and the extra regressors, one row
         per observed store-week (X's column 1 is log price, columns 2.. the extras).
     """
+    import pandas as pd
+
     if isinstance(panel, Panel):
         n_stores, n_weeks = panel.y.shape
         store, week = np.repeat(np.arange(n_stores), n_weeks), np.tile(np.arange(n_weeks), n_stores)
         y, X = panel.y.ravel(), np.tile(panel.X, (n_stores, 1))
     else:
         store, week, y, X = panel.store, panel.week, panel.y, panel.X
-    import pandas as pd
-
     frame = pd.DataFrame(
         {
             "store": np.asarray(panel.store_ids, dtype=object)[store],

@@ -16,6 +16,7 @@ on first use, so ``import estimator`` does not import pandas (the bootstraps imp
 """
 
 import importlib
+from typing import TYPE_CHECKING
 
 from .assignment import EM, EStep, Estimate, LogL, MStep
 from .blrt import BLRTResult, BLRTStep, bootstrap_lrt, check_blrt_settings
@@ -65,6 +66,12 @@ from .plausibility import PlausibilityWarning
 from .provenance import jsonable
 from .results import ConvergenceWarning, MixtureFit
 from .selection import CRITERIA, ModelSelection, fit_k_range
+
+if TYPE_CHECKING:  # for type checkers and editors; at run time see _ON_FIRST_USE
+    from .formula import RegressionData, regression_data, unit_covariates
+    from .model import SalesMixture, select_k
+    from .regression import MixtureRegression
+    from .summary import MixtureSummary
 
 __all__ = [
     "CRITERIA",

@@ -10,6 +10,7 @@ The study runner (pandas) is imported on first use: the real-data fit runs on nu
 """
 
 import importlib
+from typing import TYPE_CHECKING
 
 from estimator import match_segments
 
@@ -25,6 +26,10 @@ from .harness.measures import (
     standard_error_measures,
     wilson_interval,
 )
+
+if TYPE_CHECKING:  # for type checkers and editors; at run time see _ON_FIRST_USE
+    from .harness.runner import StudyFailedError
+    from .harness.simulation import default_summary, run_simulation
 
 __all__ = [
     "StudyFailedError",

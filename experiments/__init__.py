@@ -11,6 +11,7 @@ import fails as the command starts or later (``run_cli``); ``--debug`` shows the
 The sales fit, ``experiments.fit_real``, needs numpy and scipy only.
 """
 
+import importlib.util
 import os
 import signal
 import sys
@@ -22,10 +23,12 @@ def _missing_package(
     kind: type[BaseException], error: BaseException, trace: TracebackType | None,
     previous: Callable[..., object] = sys.excepthook,
 ) -> None:  # fmt: skip
-    """sys.excepthook of a command: one line for a module that cannot be imported."""
+    """sys.excepthook of a command: one line for a package that is not installed (a missing
+    module of an installed package, this project's own included, is a bug: its traceback)."""
     name = getattr(error, "name", None) if isinstance(error, ModuleNotFoundError) else None
-    if name and "--debug" not in sys.argv:
-        print(f"error: {name.partition('.')[0]} is not installed in {sys.executable}; "
+    package = (name or "").partition(".")[0]
+    if package and importlib.util.find_spec(package) is None and "--debug" not in sys.argv:
+        print(f"error: {package} is not installed in {sys.executable}; "
               "install the project first: pip install -e .", file=sys.stderr)  # fmt: skip
         return
     previous(kind, error, trace)

@@ -293,3 +293,12 @@ def test_one_blas_thread_is_a_no_op_without_threadpoolctl(monkeypatch):
     monkeypatch.setattr(threads, "_CONTROLLER", None)
     assert threads.one_blas_thread(lambda x: x + 1)(1) == 2
     assert threads._CONTROLLER is False
+
+
+def test_a_missing_module_of_an_installed_package_is_a_bug_not_an_install_problem():
+    from simstudy.cli.args import _not_installed
+
+    assert _not_installed(ModuleNotFoundError("x", name="no_such_package.sub")) == "no_such_package"
+    assert _not_installed(ModuleNotFoundError("x", name="simstudy.no_such_module")) is None
+    assert _not_installed(ModuleNotFoundError("x", name="numpy.no_such_module")) is None
+    assert _not_installed(ImportError("x", name="no_such_package")) is None

@@ -9,6 +9,7 @@ call runs).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import signal
 import sys
@@ -182,10 +183,10 @@ def run_cli(main: Callable[[list[str] | None], int], argv: Sequence[str] | None 
     except Exception as err:  # noqa: BLE001 - the command line's last resort
         if "--debug" in args:
             raise
-        if isinstance(err, ModuleNotFoundError):  # an option needs a package this Python lacks
-            print(f"error: {(err.name or '?').partition('.')[0]} is not installed in "
-                  f"{sys.executable}; install the project first: pip install -e . (--debug "
-                  "shows where it was needed)", file=sys.stderr)  # fmt: skip
+        if (package := _not_installed(err)) is not None:  # an option needs a package
+            print(f"error: {package} is not installed in {sys.executable}; install the project "
+                  "first: pip install -e . (--debug shows where it was needed)",
+                  file=sys.stderr)  # fmt: skip
             return 1
         print(f"error: {type(err).__name__}: {err} (--debug shows the traceback)", file=sys.stderr)
         return 1
@@ -194,6 +195,14 @@ def run_cli(main: Callable[[list[str] | None], int], argv: Sequence[str] | None 
         logger.removeHandler(handler)
         logger.setLevel(level)
         _QUIET.reset(quiet)
+
+
+def _not_installed(err: Exception) -> str | None:
+    """The package an import error could not find installed, or None (a module missing from an
+    installed package, this project's own included, is a bug)."""
+    name = getattr(err, "name", None) if isinstance(err, ModuleNotFoundError) else None
+    package = (name or "").partition(".")[0]
+    return package if package and importlib.util.find_spec(package) is None else None
 
 
 def _run_errors() -> tuple[type[Exception], ...]:

@@ -703,12 +703,13 @@ def bootstrap_se(
         _warn(f"bootstrap standard errors unavailable: {problem}")
         nan_cov = np.full((dim, dim), np.nan)
         return _wald("bootstrap", params, nan_cov, level, False, {}, stats)
-    from joblib import Parallel, delayed  # here: standard errors without bootstrap need none
+    tasks = ((params, stats, seed_sequence(root, b), refit_options) for b in range(n_boot))
+    if n_jobs == 1:  # in this process, as joblib would run it: no joblib needed
+        runs = [_bootstrap_replicate(*task) for task in tasks]
+    else:
+        from joblib import Parallel, delayed
 
-    runs = Parallel(n_jobs=n_jobs)(
-        delayed(_bootstrap_replicate)(params, stats, seed_sequence(root, b), refit_options)
-        for b in range(n_boot)
-    )
+        runs = Parallel(n_jobs=n_jobs)(delayed(_bootstrap_replicate)(*task) for task in tasks)
     reps = np.array([r[0] for r in runs])
     degenerate = np.array([r[2] for r in runs])
     converged = np.array([r[1] for r in runs])

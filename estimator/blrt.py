@@ -343,16 +343,14 @@ def _test(
     sequential: bool,
     options: FitOptions,
     parallel: Parallel,
-    in_workers: bool,
 ) -> BLRTStep:
     """Run the test of K0 = null.n_components against K0 + 1 (module docstring).
 
     ``parallel`` returns its results as a generator, in sample order, so the
     stopping point does not depend on the number of workers; the samples still
-    running when the test stops are cancelled (``in_workers``: more than one worker,
-    so some may be).
+    running when the test stops are cancelled (with more than one worker, some may be).
     """
-    from joblib import delayed
+    from joblib import delayed, effective_n_jobs
 
     k0 = null.n_components
     # the observed alternative by the procedure every bootstrap data set gets (split_starts)
@@ -377,7 +375,7 @@ def _test(
     finally:
         # joblib warns of samples done or cancelled that were no longer needed; the filter
         # is process-wide (not thread-safe), so it is set only where such samples exist
-        if stopped and in_workers:
+        if stopped and effective_n_jobs(parallel.n_jobs) > 1:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", ".*the input task iterator", UserWarning)
                 samples.close()
@@ -504,18 +502,15 @@ def bootstrap_lrt(
         return given[k]
 
     # imported here: fitting without a test must not need joblib
-    from joblib import Parallel, effective_n_jobs
+    from joblib import Parallel
 
-    in_workers = effective_n_jobs(n_jobs) > 1
     steps: list[BLRTStep] = []
     chosen = k_max
     # one sample per task, at most two per worker ahead of the one the test waits for
     runner = Parallel(n_jobs=n_jobs, return_as="generator", batch_size=1, pre_dispatch="2*n_jobs")
     with runner as parallel:
         for k0 in range(k_min, k_max):
-            step = _test(
-                observed(k0), stats, root, n_boot, level, sequential, options, parallel, in_workers
-            )
+            step = _test(observed(k0), stats, root, n_boot, level, sequential, options, parallel)
             steps.append(step)
             LOG.info("BLRT %d vs %d segments: LR %.3f, p = %.4f from %d samples, %s", k0, k0 + 1,
                      step.lr, step.p_value, step.n_used,

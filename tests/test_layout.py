@@ -238,9 +238,9 @@ def test_the_real_data_command_fits_with_numpy_and_scipy_alone(tmp_path):
     command = [sys.executable, "-m", "experiments.fit_real", "--out", str(full), "--bootstrap", "5"]
     usual = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=True)
     assert done.stdout.replace(str(bare), str(full)) == usual.stdout
-    results = [json.loads((d / "results.json").read_text()) for d in (bare, full)]
-    assert [{**r, "software": None} for r in results][0] == {**results[1], "software": None}
-    assert set(results[0]["software"]) == {"python", "numpy", "scipy"}
+    bare_doc, full_doc = (json.loads((d / "results.json").read_text()) for d in (bare, full))
+    assert {**bare_doc, "software": None} == {**full_doc, "software": None}
+    assert set(bare_doc["software"]) == {"python", "numpy", "scipy"}
     segments = (bare / "real" / "store_segments.csv").read_bytes()
     assert segments == (REPO / "outputs" / "real" / "store_segments.csv").read_bytes()
 

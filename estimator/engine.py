@@ -42,6 +42,7 @@ import numpy as np
 
 from .derivatives import mixture_derivatives, posteriors_and_loglik
 from .driver import ComponentDriver, PosteriorSums, component_driver
+from .guard import admissible
 from .panel import SufficientStats
 from .params import MIN_SEGMENT_WEIGHT, SIGMA_MODES, SigmaMode, canonical_order, check_sigma_mode
 from .prior import PriorModel, prior_model
@@ -76,7 +77,8 @@ EIGEN_TOL = 1e-12
 MAX_NEWTON = 50
 """Newton steps per start at most."""
 ABANDON_GAP = 1.0
-"""Log-likelihood units below the best certified start at which a start is abandoned..."""
+"""Log-likelihood units below the best certified start (one the guard admits, where it acts)
+at which a start is abandoned..."""
 ABANDON_AFTER = 3
 """...once it has made this many Newton steps."""
 SAME_START = 1e-5
@@ -104,11 +106,15 @@ class Problem:
         Constant pi, or the multinomial logit on unit covariates.
     space : ParameterSpace
         Coordinates of (theta, prior, sigma) for K segments.
+    guarded : bool
+        The guard acts (:attr:`FitOptions.guarded`): a maximum it will set aside does not
+        count as the best certified one when Newton abandons starts that fall behind it.
     """
 
     driver: ComponentDriver
     prior: PriorModel
     space: ParameterSpace
+    guarded: bool = False
 
     @property
     def sigma_mode(self) -> str:
@@ -135,6 +141,7 @@ def prepare(
     n_components: int,
     sigma_mode: SigmaMode = "fixed",
     covariates: np.ndarray | None = None,
+    guarded: bool = False,
 ) -> Problem:
     """The :class:`Problem` of K segments on ``data``.
 
@@ -146,6 +153,8 @@ def prepare(
     sigma_mode : {"fixed", "common", "segment"}
     covariates : ndarray of shape (N, Q), optional
         Unit covariates of a multinomial-logit prior (concomitant variables).
+    guarded : bool
+        Whether the guard acts on this fit (:attr:`Problem.guarded`).
     """
     driver = data if isinstance(data, ComponentDriver) else component_driver(data)
     sigma_mode = check_sigma_mode(sigma_mode)
@@ -156,7 +165,7 @@ def prepare(
         # depend on the units of y or of a regressor (sigma fixed at 1 has y's units)
         scale = theta_scale(driver.metric(), float(np.mean(driver.n_obs)), driver.scale)
     space = ParameterSpace(prior, driver.n_coef, sigma_mode, scale)
-    return Problem(driver, prior, space)
+    return Problem(driver, prior, space, guarded)
 
 
 @dataclass(frozen=True, eq=False)
@@ -676,8 +685,9 @@ def _newton(problem: Problem, state: _State, rows: np.ndarray, newton_step: Newt
         state.converged[rows] = certified
         if step:
             state.record(rows, loglik)
-        if certified.any():
-            best_certified = max(best_certified, float(loglik[certified].max()))
+        counted = _admitted(problem, certified, theta, prior, sigma)
+        if counted.any():
+            best_certified = max(best_certified, float(loglik[counted].max()))
         behind = (step >= ABANDON_AFTER) & (loglik < best_certified - ABANDON_GAP)
         state.abandoned[rows] = behind & ~certified
         going = ~certified & ~behind & np.all(np.isfinite(direction), axis=1)
@@ -701,6 +711,22 @@ def _newton(problem: Problem, state: _State, rows: np.ndarray, newton_step: Newt
                 break
     finite = all_rows[np.isfinite(hessians[all_rows]).all(axis=(1, 2))]
     state.max_eigen[finite] = np.linalg.eigvalsh(hessians[finite])[:, -1]
+
+
+def _admitted(
+    problem: Problem, certified: np.ndarray, theta: np.ndarray, prior: np.ndarray, sigma: np.ndarray
+) -> np.ndarray:
+    """The certified points (mask over the rows) the guard lets the fit return: a spurious
+    maximum must not make Newton abandon the starts on their way to the best admissible one."""
+    if not (problem.guarded and certified.any()):
+        return certified
+    rows = np.flatnonzero(certified)
+    _, sums, _ = em_sweep(
+        problem, theta[rows], prior[rows], problem.sigma_arg(sigma[rows]), with_sigma=True
+    )
+    admitted = np.zeros_like(certified)
+    admitted[rows] = admissible(sums.n_obs, problem.driver.n_coef, True)
+    return admitted
 
 
 def _newton_direction(

@@ -116,7 +116,7 @@ def fit_mixture(
         )
     covariates = _check_covariates(covariates, stats.n_stores)
     driver = component_driver(stats)
-    problem = prepare(driver, n_components, options.sigma, covariates)
+    problem = prepare(driver, n_components, options.sigma, covariates, options.guarded)
     theta, prior, sigma = _starts(problem, options, theta0, pi0, sigma0, gamma0)
     if batch:
         run = run_em(

@@ -9,6 +9,7 @@ import pytest
 from estimator import (
     ConvergenceWarning,
     MixtureRegression,
+    engine,
     fit_k_range,
     fit_mixture,
     regression_data,
@@ -82,3 +83,27 @@ def test_a_k_whose_every_maximum_is_set_aside_is_not_chosen():
     one = fit_mixture(stats, 1, n_init=1, sigma="segment")
     criteria = {1: {"bic": 10.0}, 3: {"bic": -1e9}}
     assert ModelSelection({1: one, 3: fit}, criteria).chosen() == 1
+
+
+def test_newton_abandons_starts_only_behind_a_maximum_the_guard_admits(monkeypatch):
+    """Starts more than ABANDON_GAP behind the best certified maximum stop polishing; a
+    spurious maximum (here 19 log-likelihood units above the best admissible one) must not
+    count, or the starts climbing to the admissible maximum are abandoned on the way and the
+    fit returns a lower one (-617.84 instead of -615.98 on this data set)."""
+    rng = np.random.default_rng(123)  # the guard study's npreg design (simstudy/studies/guard.py)
+    x = rng.uniform(0.0, 10.0, 200)
+    segment = rng.choice(2, size=200, p=[0.5, 0.5])
+    y = np.choose(segment, [5.0 * x, 15.0 + 10.0 * x - x**2]) + 3.0 * rng.normal(size=200)
+    stats = regression_data(pd.DataFrame({"x": x, "y": y}), "y ~ x + I(x**2)").sufficient_stats()
+
+    def guarded_fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return fit_k_range(stats, (3,), n_init=100, seed=123, sigma="segment").fits[3]
+
+    fit = guarded_fit()
+    assert fit.set_aside and fit.set_aside[0].loglik > fit.loglik + 10 * engine.ABANDON_GAP
+    monkeypatch.setattr(engine, "ABANDON_AFTER", engine.MAX_NEWTON + 1)  # no start abandoned
+    every_start_polished = guarded_fit()
+    assert fit.loglik == pytest.approx(every_start_polished.loglik, abs=1e-6)
+    assert fit.loglik == pytest.approx(-615.98456, abs=1e-4)

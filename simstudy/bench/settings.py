@@ -31,9 +31,9 @@ TARGET_REAL_FIT_SECONDS = 0.025
 TARGET_REPLICATION_SECONDS = 0.040
 """Case 2: one real_like replication (K = 1..5 x 10 starts)."""
 TARGET_MILLION_FIT_SECONDS = 3.0
+"""Case 3 at N = 1,000,000 (K = 3, 5 starts): the fit after the sufficient-statistics pass."""
 TARGET_MILLION_RSS_MB = 500.0
 """The N = 1,000,000 probe: peak resident memory of the whole pipeline in a fresh process."""
-"""Case 3 at N = 1,000,000 (K = 3, 5 starts): the fit after the sufficient-statistics pass."""
 TARGET_GRID_SECONDS = 20 * 60.0
 """The selection grid study (288 conditions x 200 replications), n_jobs = 2."""
 TARGET_BLRT_REAL_SECONDS = 5.0
@@ -102,26 +102,20 @@ def default_settings(quick: bool = False) -> Settings:
 
 
 def real_like_config() -> dict[str, Any] | None:
-    if not REAL_LIKE_CONFIG.is_file():
-        return None
-    return read_json(REAL_LIKE_CONFIG)
+    return read_json(REAL_LIKE_CONFIG) if REAL_LIKE_CONFIG.is_file() else None
 
 
 def _config_rule() -> tuple[float, int] | None:
     """The real_like study's own stopping rule, when its config exists."""
-    config = real_like_config()
-    if config is None or "fit" not in config:
-        return None
-    return float(config["fit"]["tol"]), int(config["fit"]["max_iter"])
+    fit = (real_like_config() or {}).get("fit")
+    return None if fit is None else (float(fit["tol"]), int(fit["max_iter"]))
 
 
 def rule_label(tol: float, max_iter: int) -> str:
     """The stopping rule as the tables print it."""
-    origin = ""
-    if (tol, max_iter) == LIBRARY_RULE:
-        origin = " (library default)"
-    elif (tol, max_iter) == _config_rule():
-        origin = " (real_like.json)"
-    elif (tol, max_iter) == BRIEF_STUDY_RULE:
-        origin = " (study setting in the brief)"
+    origin = {
+        BRIEF_STUDY_RULE: " (study setting in the brief)",
+        _config_rule(): " (real_like.json)",
+        LIBRARY_RULE: " (library default)",  # the last of two equal rules names it
+    }.get((tol, max_iter), "")
     return f"tol {tol:g}, max_iter {max_iter}{origin}"

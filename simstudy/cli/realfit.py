@@ -65,12 +65,6 @@ RESERVED_NAMES = frozenset(
 """Keys of a results.json model entry (and of its standard errors) a coefficient may not take."""
 
 
-def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def load_data(
     path: Path, data_format: str = "auto", missing: str = "error", extra: list[str] | None = None
 ) -> tuple[Panel | LongPanel, str, list[str]]:
@@ -157,7 +151,9 @@ def standard_errors(
 def data_summary(panel: Data, data_path: Path, detailed: bool = False) -> dict[str, Any]:
     """The results.json ``data`` entry: file, hash, units N, observations n (BIC's n), T, a
     formula's description, and with ``detailed`` the store-weeks used and stores excluded."""
-    data: dict[str, Any] = {"file": data_path.name, "sha256": sha256(data_path)}
+    with open(data_path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    data: dict[str, Any] = {"file": data_path.name, "sha256": digest}
     if not is_sales(panel):
         return data | {"N": panel.n_units, "observations": panel.n_obs, **panel.describe()}
     data |= {"N": panel.n_stores, "T": panel.n_weeks,

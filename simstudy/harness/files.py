@@ -203,8 +203,11 @@ def jsonable(obj: Any) -> Any:
 
 def software_versions() -> dict[str, str]:
     """``{"python": ..., "numpy": ..., "scipy": ...}``: the versions that produced a result."""
-    versions = {"numpy": np.__version__, "scipy": scipy.__version__}
-    return {"python": platform.python_version(), **versions}
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+    }
 
 
 def check_output_dir(path: str | Path) -> Path:

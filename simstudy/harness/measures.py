@@ -2,10 +2,8 @@
 
 The measures and their MCSEs are those of Morris, White & Crowther (2019, Statistics in
 Medicine 38:2074-2102, table 6) as R's rsimsum computes them, over the replications with
-a finite estimate (and standard error): of the estimates (:func:`parameter_recovery`),
-of the standard errors and intervals (:func:`standard_error_measures`), of a choice
-(:func:`selection_rates`) and of any 0/1 outcome (:func:`interval_coverage`). The MCSE
-of the RMSE is the delta method's, MCSE(MSE) / (2 RMSE). Nothing here knows a model.
+a finite estimate (and standard error); the MCSE of the RMSE is the delta method's,
+MCSE(MSE) / (2 RMSE). Nothing here knows a model.
 """
 
 from __future__ import annotations
@@ -82,9 +80,7 @@ def mcse_mean(values: ArrayLike) -> float:
     """Monte Carlo SE of a mean of R values, ``sd / sqrt(R)`` (NaN entries dropped; NaN with
     fewer than two): the MCSE of a bias is that of the mean of the estimates."""
     values = _finite(values)
-    if values.size < 2:
-        return float("nan")
-    return float(values.std(ddof=1) / np.sqrt(values.size))
+    return float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else float("nan")
 
 
 def mcse_sd(sd: float, n: int) -> float:

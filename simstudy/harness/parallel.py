@@ -1,9 +1,5 @@
-"""Where a study's work units run: this process, joblib's loky processes or threads, or dask.
-
-:func:`execute` yields the units' results as they complete, :func:`stop` cancels the rest;
-with dask, a unit whose worker dies is rerun on another (:func:`dask_client`). A loky worker
-exits when the driver dies, even by ``kill -9`` (:func:`exit_with_parent`).
-"""
+"""Where a study's work units run: this process, joblib's loky processes or threads, or dask;
+with dask, a unit whose worker dies is rerun on another."""
 
 from __future__ import annotations
 
@@ -73,9 +69,7 @@ def import_distributed() -> Any:
 
 def local_workers(n_jobs: int) -> int:
     """Worker processes of a LocalCluster for ``n_jobs`` (as joblib: -1 is every core)."""
-    if n_jobs > 0:
-        return n_jobs
-    return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return n_jobs if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + n_jobs)
 
 
 @contextmanager

@@ -60,9 +60,7 @@ def _field(value: Any) -> str:
         value = value.item()
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    if isinstance(value, float):
-        return repr(value)
-    return str(cell_text(value))
+    return repr(value) if isinstance(value, float) else str(cell_text(value))
 
 
 def checksum(fields: list[str], names: list[str] | tuple[()] = ()) -> str:
@@ -72,8 +70,9 @@ def checksum(fields: list[str], names: list[str] | tuple[()] = ()) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
 
 
-def records_csv(records: Iterable[dict[str, Any]]) -> str:
-    """Records as CSV text: header, one row per record sorted by replication, checksums last."""
+def write_records(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    """Write records to ``path`` whole (temporary file, then rename) as CSV: header, one row
+    per record sorted by replication, checksums last."""
     frame = records_frame(records)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -81,12 +80,7 @@ def records_csv(records: Iterable[dict[str, Any]]) -> str:
     for row in frame.itertuples(index=False):
         fields = [_field(v) for v in row]
         writer.writerow([*fields, checksum(fields, list(frame.columns))])
-    return buffer.getvalue()
-
-
-def write_records(path: Path, records: Iterable[dict[str, Any]]) -> None:
-    """Write records to ``path`` whole (temporary file, then rename)."""
-    write_text_atomic(path, records_csv(records))
+    write_text_atomic(path, buffer.getvalue())
 
 
 def _legacy_problem(row: dict[str, str]) -> str | None:

@@ -1,15 +1,8 @@
 """Run a study: conditions x replications, in parallel, seeded, checkpointed and resumable.
 
-A :class:`Study` is a list of conditions and two functions of its science,
-``generate(condition, rng) -> data`` and ``analyse(condition, data, rng) -> dict``;
-the runner owns everything else (docs/simstudy.md): per-replication seeds
-(:func:`replication_seed`: the same records for any workers, batch size or backend),
-work units run where :mod:`simstudy.harness.parallel` says, checkpoints in
-``DIR/raw/`` verified and resumed (:mod:`simstudy.harness.records`), ``DIR/study.json``
-refusing another study or changed code, one writer per folder
-(:mod:`simstudy.harness.lock`), errors recorded per replication, and every failure of
-the run itself one exception naming the path at fault (:data:`RUN_ERRORS`).
-It imports nothing of the estimator.
+A :class:`Study` is a list of conditions and two functions of its science; the runner owns
+everything else (docs/simstudy.md), and every failure of the run itself is one exception
+naming the path at fault (:data:`RUN_ERRORS`). It imports nothing of the estimator.
 """
 
 from __future__ import annotations
@@ -22,8 +15,9 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
+from itertools import zip_longest
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
@@ -199,9 +193,8 @@ def run_batch(
 ) -> list[dict[str, Any]]:
     """Run several replications of one condition (one work unit); ``study`` is a
     :meth:`Study.unit` (cheap to send), ``parent`` the driver's PID (None: this process)."""
-    if parent == os.getpid():  # a thread of the driver (catch_warnings is not thread-safe):
-        return [run_replication(study, condition, r) for r in replications]  # its filters
-    with silenced(study.quiet):
+    # a thread of the driver keeps the driver's filters (catch_warnings is not thread-safe)
+    with nullcontext() if parent == os.getpid() else silenced(study.quiet):
         return [run_replication(study, condition, r) for r in replications]
 
 
@@ -215,9 +208,7 @@ def silenced(categories: Sequence[type[Warning]]) -> Iterator[None]:
         yield
 
 
-# ---------------------------------------------------------------------------
-# checkpoints
-# ---------------------------------------------------------------------------
+# -- checkpoints --------------------------------------------------------------
 
 
 def records_wall_seconds(out_dir: Path) -> float | None:
@@ -293,25 +284,17 @@ def _checkpointed(out_dir: Path, study: Study, report: Callable[[str], None]) ->
     return records
 
 
-# ---------------------------------------------------------------------------
-# the run
-# ---------------------------------------------------------------------------
+# -- the run ------------------------------------------------------------------
 
 
 def plan_batches(missing: dict[int, list[int]], batch_size: int) -> list[tuple[int, list[int]]]:
     """Work units: batches of one condition's missing replications, conditions interleaved
     (cheap and expensive ones spread over the run: an honest time estimate, results early)."""
-    per_condition = {
-        cid: [reps[i : i + batch_size] for i in range(0, len(reps), batch_size)]
+    per_condition = [
+        [(cid, reps[i : i + batch_size]) for i in range(0, len(reps), batch_size)]
         for cid, reps in missing.items()
-    }
-    depth = max((len(b) for b in per_condition.values()), default=0)
-    return [
-        (cid, batches[i])
-        for i in range(depth)
-        for cid, batches in per_condition.items()
-        if i < len(batches)
     ]
+    return [unit for layer in zip_longest(*per_condition) for unit in layer if unit is not None]
 
 
 def run_study(
@@ -446,9 +429,6 @@ def _run_locked(
     dirty: set[int] = set()
     last_flush = -np.inf  # the first batch is written at once: the run shows it works
 
-    def saved() -> int:
-        return sum(rep < study.replications for cid in ids for rep in records[cid])
-
     def flush() -> None:
         if not dirty:  # nothing new: the ledger keeps the time of the runs that made records
             return
@@ -459,25 +439,10 @@ def _run_locked(
                     f"into it ({len(records[cid])} records of condition {cid} not saved); "
                     "rerun to start again"
                 )
-            path = raw_path(out_dir, cid)
-            try:
-                write_records(path, records[cid].values())
-            except OSError as err:
-                raise CheckpointWriteError(
-                    f"cannot write {path}: {err.strerror or err}; the records checkpointed "
-                    "before are intact: free space or fix permissions, then rerun the same "
-                    "command to resume"
-                ) from err
+            _checkpoint(write_records, raw_path(out_dir, cid), records[cid].values())
             dirty.discard(cid)
         spent = None if earlier is None else earlier + time.perf_counter() - started
-        try:
-            write_json_atomic(out_dir / WALL_LEDGER, {"seconds": spent})
-        except OSError as err:
-            raise CheckpointWriteError(
-                f"cannot write {out_dir / WALL_LEDGER}: {err.strerror or err}; the records "
-                "checkpointed before are intact: free space or fix permissions, then rerun the "
-                "same command to resume"
-            ) from err
+        _checkpoint(write_json_atomic, out_dir / WALL_LEDGER, {"seconds": spent})
 
     by_id, unit = {c.id: c for c in study.conditions}, study.unit()
     units = [(unit, by_id[cid], reps) for cid, reps in plan_batches(missing, batch_size)]
@@ -499,7 +464,8 @@ def _run_locked(
             stop(batches)  # stop the workers first: Ctrl-C again must not lose the records
             flush()
             failed = True  # saved: nothing left to write
-            raise StudyInterrupted(saved(), total) from None
+            saved = sum(rep < study.replications for cid in ids for rep in records[cid])
+            raise StudyInterrupted(saved, total) from None
         except (StudyFolderError, CheckpointWriteError):
             failed = True  # the checkpoint that failed is not retried
             raise
@@ -516,6 +482,17 @@ def _run_locked(
     }
     _check_not_all_failed(frames)
     return frames
+
+
+def _checkpoint(write: Callable[[Path, Any], Any], path: Path, content: Any) -> None:
+    """``write(path, content)``; an OSError becomes a :class:`CheckpointWriteError`."""
+    try:
+        write(path, content)
+    except OSError as err:
+        raise CheckpointWriteError(
+            f"cannot write {path}: {err.strerror or err}; the records checkpointed before are "
+            "intact: free space or fix permissions, then rerun the same command to resume"
+        ) from err
 
 
 def _check_not_all_failed(frames: dict[int, pd.DataFrame]) -> None:

@@ -131,9 +131,7 @@ def mapping(
 
 
 def _suggest(key: str, fields: Mapping[str, Check]) -> str:
-    close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
-    if not close:
-        close = [f for f in fields if f.lower() == key.lower()]
-    if close:
-        return f"; did you mean {close[0]}?"
-    return f"; known keys: {', '.join(fields)}"
+    close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6) or [
+        f for f in fields if f.lower() == key.lower()
+    ]
+    return f"; did you mean {close[0]}?" if close else f"; known keys: {', '.join(fields)}"

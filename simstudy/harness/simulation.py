@@ -1,11 +1,7 @@
 """The one way into a study, as SimDesign's ``runSimulation``: a design and three functions.
 
-:func:`run_simulation` takes a design (a DataFrame, a list of dicts or of condition
-objects) and ``generate(condition, rng)``, ``analyse(condition, data, rng)`` and
-``summarise(condition, results)``, and returns one row of summaries per condition
-(docs/own_study.md); the runner (:mod:`simstudy.harness.runner`) does the rest. The
-replication with record seed s had ``default_rng(SeedSequence(s).spawn(2)[i])``, i = 0
-for ``generate``, 1 for ``analyse``.
+The replication with record seed s had ``default_rng(SeedSequence(s).spawn(2)[i])``, i = 0
+for ``generate``, 1 for ``analyse``; the runner (:mod:`simstudy.harness.runner`) does the rest.
 """
 
 from __future__ import annotations
@@ -196,8 +192,7 @@ def condition_summary(
     summarise: Callable[[Any, pd.DataFrame], Mapping[str, Any]] | None,
 ) -> dict[str, Any]:
     """One condition's summary: the runner's counts, then ``summarise`` (None:
-    :func:`default_summary`) of the successful ones among its ``records`` (not called
-    when none succeeded: its fields are then absent)."""
+    :func:`default_summary`) of its successful ``records``, if any (else its fields are absent)."""
     ok = records[records["status"] == "ok"] if len(records) else records
     failed = records[records["status"] != "ok"] if len(records) else records
     results = ok.drop(columns=["condition_id", "status", "error"], errors="ignore")
@@ -283,9 +278,8 @@ def build_study(
     version: str | None = None,
     quiet: tuple[type[Warning], ...] = (),
 ) -> Study:
-    """The runner's :class:`~simstudy.harness.runner.Study` of a design and two functions;
-    the arguments are :func:`run_simulation`'s and the Study's (``settings`` default:
-    :data:`DEFAULT_SETTINGS`)."""
+    """The runner's :class:`~simstudy.harness.runner.Study` of a design and two functions (the
+    arguments are :func:`run_simulation`'s; ``settings`` default: :data:`DEFAULT_SETTINGS`)."""
     for label, fn in (("generate", generate), ("analyse", analyse)):
         if not callable(fn):
             raise ValueError(f"{label} must be a function, got {type(fn).__name__}")
@@ -334,9 +328,8 @@ def simulate(
     about: Mapping[str, Any] | None = None,
     connect_timeout: float = CONNECT_SECONDS,
 ) -> SimulationResult:
-    """Run ``study`` (:func:`build_study`) into ``out_dir``; summary.json, summary.csv, records.
-    The keywords are :func:`simstudy.harness.runner.run_study`'s, and ``about``: entries added
-    to summary.json (a description, the config). Every study runs through this function."""
+    """Run ``study`` (:func:`build_study`) into ``out_dir``, as every study runs; the keywords are
+    :func:`simstudy.harness.runner.run_study`'s, and ``about``: entries added to summary.json."""
     batch_size = _check_count(batch_size, "batch_size", 1)
     n_jobs = int(n_jobs)
     if n_jobs == 0:

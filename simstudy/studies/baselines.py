@@ -91,8 +91,7 @@ def _mixture_fields(
     seconds = time.perf_counter() - started
     at_true = selection.fits[condition.truth.n_components]
     fields: dict[str, Any] = {f"{prefix}_chosen_k": selection.chosen_k}
-    for k in selection.k_range:
-        fields[f"{prefix}_loglik_K{k}"] = selection.fits[k].loglik
+    fields |= {f"{prefix}_loglik_K{k}": selection.fits[k].loglik for k in selection.k_range}
     fields[f"{prefix}_converged"] = at_true.converged
     fields.update(
         _segment_fields(prefix, at_true.theta, at_true.pi, at_true.labels, condition, data)
@@ -134,8 +133,7 @@ def _twostep_fields(
     seconds = time.perf_counter() - started
     at_true = fits[condition.truth.n_components]
     fields: dict[str, Any] = {"twostep_chosen_k": min(bic, key=bic.get)}
-    for k, value in bic.items():
-        fields[f"twostep_bic_K{k}"] = value
+    fields |= {f"twostep_bic_K{k}": value for k, value in bic.items()}
     if at_true is None:
         raise ValueError(f"the two-step Gaussian mixture failed at the true K = {len(bic)}")
     fields["twostep_converged"] = bool(at_true.converged_)

@@ -278,9 +278,7 @@ def check_blrt(blrt: Mapping[str, Any], k_range: Sequence[int], where: str) -> d
 
 def _truth_for_k(config: Mapping[str, Any], k: int, where: str) -> tuple[np.ndarray, np.ndarray]:
     entry = config["truth"] if len(config["truth"]["pi"]) == k else None
-    by_k = config.get("truths_by_k", {})
-    if str(k) in by_k:
-        entry = by_k[str(k)]
+    entry = config.get("truths_by_k", {}).get(str(k), entry)
     if entry is None:
         raise ConfigError(
             f"{where}: factors.K: no truth with K = {k} segments (add it to truths_by_k)"

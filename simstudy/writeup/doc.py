@@ -53,7 +53,7 @@ class ReportDoc:
         count = sum(e["part"] == self.part for e in entries) + 1
         return f"A{count}" if self.part == "appendix" else str(count)
 
-    def table(self, table: Table, collapsed: bool = False) -> dict[str, Any]:
+    def table(self, table: Table, collapsed: bool = False) -> None:
         """Add a numbered table inline (``collapsed``: in a ``<details>`` block; longer than
         :data:`LONG_TABLE` rows: in ``tables/NAME.md``, linked) and write ``tables/NAME.tex``."""
         number = self._number(self.tables)
@@ -74,34 +74,27 @@ class ReportDoc:
                 f"{markdown}\n\n</details>"
             )
         self.parts.append(f"{label}\n\n{markdown}")
-        entry = {"number": number, "name": table.name, "caption": table.caption,
-                 "part": self.part, "files": files}  # fmt: skip
-        self.tables.append(entry)
-        return entry
+        self.tables.append({"number": number, "name": table.name, "caption": table.caption,
+                            "part": self.part, "files": files})  # fmt: skip
 
-    def _add_figure(self, name: str, caption: str, files: list[Path]) -> dict[str, Any]:
+    def _add_figure(self, name: str, caption: str, files: list[Path]) -> None:
         number = self._number(self.figures)
         rel = [str(p.relative_to(self.out_dir)) for p in files]
         png = next(p for p in rel if p.endswith(".png"))
         pdf = next((p for p in rel if p.endswith(".pdf")), None)
         link = f" ([PDF]({pdf}))" if pdf else ""
         self.parts.append(f"![Figure {number}]({png})\n\n**Figure {number}.** {caption}{link}")
-        entry = {"number": number, "name": name, "caption": caption, "part": self.part,
-                 "files": rel}  # fmt: skip
-        self.figures.append(entry)
-        return entry
-
-    def figure(self, fig: Figure, name: str, caption: str) -> dict[str, Any]:
-        """Save ``fig`` as ``figures/NAME.png`` and ``.pdf`` and embed it with its caption."""
-        files = report_style.save(fig, self.out_dir / "figures" / name)
-        return self._add_figure(name, caption, files)
+        self.figures.append({"number": number, "name": name, "caption": caption,
+                             "part": self.part, "files": rel})  # fmt: skip
 
     def draw(self, name: str, caption: str, plot: Callable[..., Figure], *args: Any) -> None:
-        """Draw ``plot(*args)`` in the report's style and add it as :meth:`figure`."""
+        """Draw ``plot(*args)`` in the report's style, save it as ``figures/NAME.png`` and
+        ``.pdf`` and embed it with its caption."""
         with report_style.style():
-            self.figure(plot(*args), name, caption)
+            files = report_style.save(plot(*args), self.out_dir / "figures" / name)
+        self._add_figure(name, caption, files)
 
-    def copy_figure(self, source_stem: Path, name: str, caption: str) -> dict[str, Any]:
+    def copy_figure(self, source_stem: Path, name: str, caption: str) -> None:
         """Copy an existing figure (``source_stem``.png and .pdf, when present) and embed it."""
         files = []
         for suffix in (".png", ".pdf"):
@@ -113,15 +106,14 @@ class ReportDoc:
                 files.append(target)
         if not any(p.suffix == ".png" for p in files):
             raise FileNotFoundError(f"{source_stem}.png does not exist")
-        return self._add_figure(name, caption, files)
+        self._add_figure(name, caption, files)
 
     def markdown(self) -> str:
         """The whole report.md text."""
         return f"# {self.title}\n\n" + "\n\n".join(self.parts) + "\n"
 
-    def write(self, extra: dict[str, Any] | None = None) -> Path:
-        """Write report.md and manifest.json (tables, figures and ``extra``); return report.md."""
-        path = write_text_atomic(self.out_dir / "report.md", self.markdown())
+    def write(self, extra: dict[str, Any] | None = None) -> None:
+        """Write report.md and manifest.json (tables, figures and ``extra``)."""
+        write_text_atomic(self.out_dir / "report.md", self.markdown())
         manifest = {"report": "report.md", "tables": self.tables, "figures": self.figures}
         write_json_atomic(self.out_dir / "manifest.json", {**manifest, **(extra or {})})
-        return path

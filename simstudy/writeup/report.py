@@ -200,13 +200,13 @@ def baselines_part(doc: ReportDoc, src: Sources) -> tuple[dict[str, Any], Any] |
     return loaded
 
 
-def speed_part(doc: ReportDoc, src: Sources) -> dict[str, Any] | None:
+def speed_part(doc: ReportDoc, src: Sources) -> None:
     """Section 7: the benchmark's summary table."""
     doc.heading("7. Speed")
     path = src.benchmark / "benchmark.json"
     if not path.is_file():
         _missing(doc, path, "python -m experiments.benchmark --study")
-        return None
+        return
     result = read_json(path)
     meta = result["meta"]
     met = [t for t in result["targets"] if t["status"] == "met"]
@@ -216,7 +216,6 @@ def speed_part(doc: ReportDoc, src: Sources) -> dict[str, Any] | None:
         f"{len(met)} of {len(result['targets'])} targets met."
     )
     doc.table(tables.speed(result["cases"]))
-    return result
 
 
 # -- the appendix -------------------------------------------------------------

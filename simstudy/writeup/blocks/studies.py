@@ -129,6 +129,12 @@ def grid_conditions(outputs: Path) -> list[dict[str, Any]]:
     return load(outputs, "selection_grid/summary.json")["conditions"]
 
 
+def grid_truths_by_k(outputs: Path) -> dict[int, dict[str, Any]]:
+    """The selection grid's truth for every true K at separation 1 (its first condition's)."""
+    conds = [c for c in grid_conditions(outputs) if c["factors"]["separation"] == 1.0]
+    return {c["factors"]["K"]: c["truth"] for c in reversed(conds)}
+
+
 @block
 def selection_grid_findings(outputs: Path) -> str:
     """The grid's size, BIC's hit rate by true K and N (T = 52, separation 1, sigma 1), and
@@ -165,12 +171,8 @@ def selection_grid_findings(outputs: Path) -> str:
 @block
 def grid_truths(outputs: Path) -> str:
     """The selection grid's truth for every true K at separation 1 (from its summary)."""
-    by_k = {}
-    for c in grid_conditions(outputs):
-        if c["factors"]["separation"] == 1.0:
-            by_k.setdefault(c["factors"]["K"], c["truth"])
     rows = []
-    for k, truth in sorted(by_k.items()):
+    for k, truth in sorted(grid_truths_by_k(outputs).items()):
         theta, pi = truth["theta"], truth["pi"]
         rows.append(
             [
@@ -213,10 +215,7 @@ def grid_distances(outputs: Path) -> str:
 @block
 def grid_truth_notes(outputs: Path) -> str:
     """How the grid's truths relate: distances of the K = 3 truth, m, the K = 4 split."""
-    truths = {}
-    for c in grid_conditions(outputs):
-        if c["factors"]["separation"] == 1.0:
-            truths.setdefault(c["factors"]["K"], c["truth"])
+    truths = grid_truths_by_k(outputs)
     X = design_matrix(real_prices())
     gram = X.T @ X
     three = np.asarray(truths[3]["theta"])

@@ -2,8 +2,10 @@
 
 The measures and their MCSEs are those of Morris, White & Crowther (2019, Statistics in
 Medicine 38:2074-2102, table 6) as R's rsimsum computes them, over the replications with
-a finite estimate (and standard error); the MCSE of the RMSE is the delta method's,
-MCSE(MSE) / (2 RMSE). Nothing here knows a model.
+a finite estimate (and standard error): of the estimates (:func:`parameter_recovery`),
+of the standard errors and intervals (:func:`standard_error_measures`), of a choice
+(:func:`selection_rates`) and of any 0/1 outcome (:func:`interval_coverage`). The MCSE
+of the RMSE is the delta method's, MCSE(MSE) / (2 RMSE). Nothing here knows a model.
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
-"""Where a study's work units run: this process, joblib's loky processes or threads, or dask;
-with dask, a unit whose worker dies is rerun on another."""
+"""Where a study's work units run: this process, joblib's loky processes or threads, or dask.
+
+:func:`execute` yields the units' results as they complete, :func:`stop` cancels the rest;
+with dask, a unit whose worker dies is rerun on another (:func:`dask_client`). A loky worker
+exits when the driver dies, even by ``kill -9`` (:func:`exit_with_parent`).
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,15 @@
 """Run a study: conditions x replications, in parallel, seeded, checkpointed and resumable.
 
-A :class:`Study` is a list of conditions and two functions of its science; the runner owns
-everything else (docs/simstudy.md), and every failure of the run itself is one exception
-naming the path at fault (:data:`RUN_ERRORS`). It imports nothing of the estimator.
+A :class:`Study` is a list of conditions and two functions of its science,
+``generate(condition, rng) -> data`` and ``analyse(condition, data, rng) -> dict``;
+the runner owns everything else (docs/simstudy.md): per-replication seeds
+(:func:`replication_seed`: the same records for any workers, batch size or backend),
+work units run where :mod:`simstudy.harness.parallel` says, checkpoints in
+``DIR/raw/`` verified and resumed (:mod:`simstudy.harness.records`), ``DIR/study.json``
+refusing another study or changed code, one writer per folder
+(:mod:`simstudy.harness.lock`), errors recorded per replication, and every failure of
+the run itself one exception naming the path at fault (:data:`RUN_ERRORS`).
+It imports nothing of the estimator.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from ..harness.measures import (
     parameter_recovery,
     selection_rates,
 )
-from ..harness.runner import silenced
+from ..harness.runner import Study, silenced
 from ..harness.simulation import build_study, simulate
 from . import mixture
 from .config import Condition, conditions, load_config
@@ -231,15 +231,12 @@ def summarise(condition: Condition, ok: pd.DataFrame) -> dict[str, Any]:
             "single_start": single_start}  # fmt: skip
 
 
-def run(
+def baseline_study(
     config_path: Path = DEFAULT_CONFIG,
-    out_dir: Path = DEFAULT_OUT,
     replications: int = DEFAULT_REPLICATIONS,
-    n_jobs: int = 1,
     gmm_n_init: int | None = None,
-    quiet: bool = False,
-) -> dict[str, Any]:
-    """Run (or resume) the baseline study on the config's condition(s); return summary.json."""
+) -> tuple[Study, dict[str, Any]]:
+    """The baseline study of the config's condition(s), and what summary.json says of it."""
     config = load_config(config_path)
     gmm_n_init = int(config["fit"]["n_init"]) if gmm_n_init is None else gmm_n_init
     conds = [replace(c, fit={**c.fit, "gmm_n_init": gmm_n_init}) for c in conditions(config)]
@@ -254,6 +251,19 @@ def run(
         conds, replications, mixture.generate, analyse, seed=int(config["seed"]),
         name="baselines", settings=settings, version=VERSION,
     )  # fmt: skip
+    return study, about
+
+
+def run(
+    config_path: Path = DEFAULT_CONFIG,
+    out_dir: Path = DEFAULT_OUT,
+    replications: int = DEFAULT_REPLICATIONS,
+    n_jobs: int = 1,
+    gmm_n_init: int | None = None,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Run (or resume) the baseline study on the config's condition(s); return summary.json."""
+    study, about = baseline_study(config_path, replications, gmm_n_init)
     progress = None if quiet else "stderr"
     return simulate(
         study, summarise, out_dir, n_jobs=n_jobs, progress=progress, about=about

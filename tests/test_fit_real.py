@@ -82,3 +82,34 @@ def test_default_path_reproduces_the_committed_results(fresh):
         assert a["theta"] == pytest.approx(b["theta"], rel=1e-6, abs=1e-9)
         assert a["pi"] == pytest.approx(b["pi"], rel=1e-6, abs=1e-9)
         assert a["sigma"] == [1.0] * a["K"] and a["sigma_mode"] == "fixed"
+
+
+@pytest.mark.parametrize("mode", ["common", "segment"])
+def test_the_sigma_estimated_fits_reproduce_their_committed_results(mode, tmp_path):
+    """outputs/real_sigma_MODE/results.json (the sigma calibration's truths, the report's
+    sigma table) comes out of the code too: every model's maximum, estimates, guard entry,
+    restart counts and standard errors, to the precision the default path is held to."""
+    data = str(ROOT / "data" / "609948.csv")
+    assert fit_real.main(["--data", data, "--sigma", mode, "--out", str(tmp_path)]) == 0
+    new = json.loads((tmp_path / "results.json").read_text())
+    old = json.loads((ROOT / "outputs" / f"real_sigma_{mode}" / "results.json").read_text())
+    assert new["settings"] == old["settings"] and new["data"] == old["data"]
+    assert new["chosen_K"] == old["chosen_K"]
+    for a, b in zip(new["models"], old["models"], strict=True):
+        assert a["loglik"] == pytest.approx(b["loglik"], rel=1e-9, abs=0)
+        for key in ("theta", "pi", "sigma"):
+            assert a[key] == pytest.approx(b[key], rel=1e-6, abs=1e-9)
+        for key in ("converged", "restarts_at_best", "distinct_maxima", "guard"):
+            assert a.get(key) == b.get(key)
+        assert numbers(a["standard_errors"]) == pytest.approx(
+            numbers(b["standard_errors"]), rel=1e-5
+        )
+
+
+def numbers(tree):
+    """Every number in a JSON tree, in document order (flags and names left out)."""
+    if isinstance(tree, dict):
+        return [x for value in tree.values() for x in numbers(value)]
+    if isinstance(tree, list):
+        return [x for value in tree for x in numbers(value)]
+    return [tree] if isinstance(tree, float) else []

@@ -53,7 +53,9 @@ class MixtureFit:
     n_degenerate : int
         Starts that lost a segment.
     restart_logliks : ndarray of shape (n_init,)
-        Final log-likelihood of every start.
+        Log-likelihood where every start stopped: its certified maximum, or, for a start
+        that was not certified (at the step limit, or abandoned by Newton more than 1 unit
+        below the best certified start), the last point it reached.
     posteriors : ndarray of shape (N, K)
         Posterior segment probabilities of every store at (theta, pi).
     tol, max_iter : float, int

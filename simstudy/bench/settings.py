@@ -113,9 +113,11 @@ def _config_rule() -> tuple[float, int] | None:
 
 def rule_label(tol: float, max_iter: int) -> str:
     """The stopping rule as the tables print it."""
-    origin = {
-        BRIEF_STUDY_RULE: " (study setting in the brief)",
-        _config_rule(): " (real_like.json)",
-        LIBRARY_RULE: " (library default)",  # the last of two equal rules names it
-    }.get((tol, max_iter), "")
+    origin = ""
+    if (tol, max_iter) == LIBRARY_RULE:
+        origin = " (library default)"
+    elif (tol, max_iter) == _config_rule():
+        origin = " (real_like.json)"
+    elif (tol, max_iter) == BRIEF_STUDY_RULE:
+        origin = " (study setting in the brief)"
     return f"tol {tol:g}, max_iter {max_iter}{origin}"

@@ -131,8 +131,11 @@ def grid_conditions(outputs: Path) -> list[dict[str, Any]]:
 
 def grid_truths_by_k(outputs: Path) -> dict[int, dict[str, Any]]:
     """The selection grid's truth for every true K at separation 1 (its first condition's)."""
-    conds = [c for c in grid_conditions(outputs) if c["factors"]["separation"] == 1.0]
-    return {c["factors"]["K"]: c["truth"] for c in reversed(conds)}
+    by_k: dict[int, dict[str, Any]] = {}
+    for c in grid_conditions(outputs):
+        if c["factors"]["separation"] == 1.0:
+            by_k.setdefault(c["factors"]["K"], c["truth"])
+    return by_k
 
 
 @block
